@@ -1,0 +1,31 @@
+//! The MQTT 3.1 / 3.1.1 codec: packets to bytes and back, with no I/O and no async runtime.
+//!
+//! - [`decode`] takes bytes from the front of a buffer that may hold part of a packet and
+//!   answers [`Decoded::Incomplete`] when it needs more: a value, not an error.
+//! - [`Packet::encode`] appends a packet's bytes to a buffer.
+//! - [`inspect`] decodes one packet and lists every field with its byte range, for the app's
+//!   packet inspector.
+//!
+//! Decoding is strict: malformed input is a [`DecodeError`] whose message names the rule of the
+//! specification it breaks, e.g. `[MQTT-3.3.2-2] PUBLISH topic "a/+" contains a wildcard`.
+
+mod decode;
+mod encode;
+mod error;
+mod layout;
+mod packet;
+mod topic;
+mod types;
+
+pub use decode::{Decoded, FixedHeader, Inspection, MAX_REMAINING_LENGTH, decode, decode_header, inspect};
+pub use error::{DecodeError, EncodeError, TopicError};
+pub use layout::{Field, Part};
+pub use packet::{
+    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, Publish, SubAck, SubAckCode, Subscribe,
+    Unsubscribe,
+};
+pub use topic::{TopicFilter, TopicName, matches};
+pub use types::{PacketId, PacketType, Protocol, QoS, QosPid};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+//! Validated topic names and topic filters, and the matching rule between them.
+//!
+//! Both are cheap to clone (`Arc<str>`): the broker hands one topic to many subscribers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::TopicError;
+
+/// A topic name of a PUBLISH: non-empty, at most 65535 bytes, no U+0000, no wildcards.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicName(Arc<str>);
+
+/// A topic filter of a SUBSCRIBE: like a name, but `+` and `#` may stand as whole levels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicFilter(Arc<str>);
+
+fn check_common(s: &str, kind: &'static str) -> Result<(), TopicError> {
+    if s.is_empty() {
+        return Err(TopicError::Empty { kind });
+    }
+    if s.len() > usize::from(u16::MAX) {
+        return Err(TopicError::TooLong { kind, len: s.len() });
+    }
+    if s.contains('\0') {
+        return Err(TopicError::NullCharacter { kind });
+    }
+    Ok(())
+}
+
+impl TopicName {
+    pub fn new(s: impl Into<String>) -> Result<Self, TopicError> {
+        let s = s.into();
+        check_common(&s, "name")?;
+        if s.contains(['+', '#']) {
+            return Err(TopicError::WildcardInName(s));
+        }
+        Ok(Self(s.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Topics beginning with `$` are the broker's own (`$SYS`) [MQTT-4.7.2-1].
+    pub fn is_system(&self) -> bool {
+        self.0.starts_with('$')
+    }
+}
+
+impl TopicFilter {
+    pub fn new(s: impl Into<String>) -> Result<Self, TopicError> {
+        let s = s.into();
+        check_common(&s, "filter")?;
+        let mut levels = s.split('/').peekable();
+        while let Some(level) = levels.next() {
+            if level.contains('#') && (level != "#" || levels.peek().is_some()) {
+                return Err(TopicError::MisplacedMultiLevel(s));
+            }
+            if level.contains('+') && level != "+" {
+                return Err(TopicError::MisplacedSingleLevel(s));
+            }
+        }
+        Ok(Self(s.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn has_wildcards(&self) -> bool {
+        self.0.contains(['+', '#'])
+    }
+
+    /// Whether a PUBLISH to `topic` reaches a subscription to this filter.
+    ///
+    /// A filter starting with a wildcard does not match a topic starting with `$` [MQTT-4.7.2-1].
+    pub fn matches(&self, topic: &TopicName) -> bool {
+        matches(self.as_str(), topic.as_str())
+    }
+}
+
+/// Matches a filter against a topic name, level by level.
+pub fn matches(filter: &str, topic: &str) -> bool {
+    if topic.starts_with('$') && filter.starts_with(['+', '#']) {
+        return false;
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some(fl), Some(tl)) if fl == "+" || fl == tl => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for TopicFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<&str> for TopicName {
+    type Error = TopicError;
+    fn try_from(s: &str) -> Result<Self, TopicError> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<&str> for TopicFilter {
+    type Error = TopicError;
+    fn try_from(s: &str) -> Result<Self, TopicError> {
+        Self::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(filter: &str, topic: &str) -> bool {
+        TopicFilter::new(filter).unwrap().matches(&TopicName::new(topic).unwrap())
+    }
+
+    #[test]
+    fn wildcards_match_levels() {
+        assert!(m("PV/#", "PV/data"));
+        assert!(m("PV/#", "PV"), "# also matches the parent level");
+        assert!(m("PV/+", "PV/sunshine"));
+        assert!(!m("PV/+", "PV/a/b"));
+        assert!(m("+/+", "/finance"));
+        assert!(m("#", "a/b/c"));
+        assert!(!m("PV/data", "PV/Data"));
+        assert!(m("a/+/c", "a//c"));
+    }
+
+    #[test]
+    fn dollar_topics_are_not_matched_by_leading_wildcards() {
+        assert!(!m("#", "$SYS/broker/uptime"));
+        assert!(!m("+/broker/uptime", "$SYS/broker/uptime"));
+        assert!(m("$SYS/#", "$SYS/broker/uptime"));
+        assert!(m("$SYS/broker/+", "$SYS/broker/uptime"));
+    }
+
+    #[test]
+    fn misplaced_wildcards_are_rejected_with_their_rule() {
+        for (bad, rule) in [
+            ("a/#/b", "[MQTT-4.7.1-2]"),
+            ("a#", "[MQTT-4.7.1-2]"),
+            ("a/b+", "[MQTT-4.7.1-3]"),
+            ("+a", "[MQTT-4.7.1-3]"),
+            ("", "[MQTT-4.7.3-1]"),
+            ("a\0b", "[MQTT-4.7.3-2]"),
+        ] {
+            let err = TopicFilter::new(bad).unwrap_err().to_string();
+            assert!(err.starts_with(rule), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn topic_names_refuse_wildcards() {
+        let err = TopicName::new("PV/+").unwrap_err().to_string();
+        assert!(err.starts_with("[MQTT-3.3.2-2]"), "{err}");
+        assert!(TopicName::new("PV/data").is_ok());
+    }
+}
