@@ -1,1 +1,3 @@
 pub mod codec;
+pub mod config;
+pub mod log;

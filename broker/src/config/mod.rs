@@ -1,0 +1,109 @@
+//! Broker configuration in mosquitto.conf syntax.
+//!
+//! [`Config::default`] is Mosquitto 2.0 with no config file: one listener on 127.0.0.1:1883
+//! that accepts anonymous clients. [`Config::parse`] reads a file's text; options of Mosquitto
+//! that we do not implement are refused with the option and line named.
+
+mod options;
+mod parse;
+
+use std::path::PathBuf;
+
+pub use parse::ConfigError;
+
+use crate::log::LogConfig;
+
+/// One `listener PORT [ADDRESS]` (or the default listener set by `port` / `bind_address`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerConfig {
+    pub port: u16,
+    /// `None` listens on every interface, as Mosquitto does for a listener with no address.
+    pub bind_address: Option<String>,
+    /// `None` is unlimited (`max_connections -1`).
+    pub max_connections: Option<usize>,
+}
+
+impl ListenerConfig {
+    /// The address to bind, every interface when none is given.
+    pub fn bind_addr(&self) -> String {
+        match self.bind_address.as_deref() {
+            None => format!("0.0.0.0:{}", self.port),
+            Some(host) if host.contains(':') => format!("[{host}]:{}", self.port),
+            Some(host) => format!("{host}:{}", self.port),
+        }
+    }
+}
+
+/// Everything the broker reads from mosquitto.conf.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listeners: Vec<ListenerConfig>,
+    /// `None`: Mosquitto 2.0's default, true with no listener configured, false otherwise.
+    pub allow_anonymous: Option<bool>,
+    pub allow_zero_length_clientid: bool,
+    pub auto_id_prefix: String,
+    /// QoS 1/2 messages in flight to one client at a time; 0 means no limit.
+    pub max_inflight_messages: usize,
+    /// QoS 1/2 messages queued for one client beyond those in flight; 0 means no limit.
+    pub max_queued_messages: usize,
+    /// Largest packet accepted from a client, in bytes; 0 means the protocol's maximum.
+    pub max_packet_size: usize,
+    /// Largest PUBLISH payload accepted, in bytes; 0 means no limit.
+    pub message_size_limit: usize,
+    /// Clients asking for a longer keepalive are refused (MQTT 3.1.1 cannot tell them otherwise).
+    pub max_keepalive: u16,
+    /// Seconds between `$SYS` updates; 0 turns them off.
+    pub sys_interval: u64,
+    pub retain_available: bool,
+    /// Queue QoS 0 messages for offline persistent sessions too.
+    pub queue_qos0_messages: bool,
+    pub set_tcp_nodelay: bool,
+    pub pid_file: Option<PathBuf>,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listeners: Vec::new(),
+            allow_anonymous: None,
+            allow_zero_length_clientid: true,
+            auto_id_prefix: "auto-".into(),
+            max_inflight_messages: 20,
+            max_queued_messages: 1000,
+            max_packet_size: 0,
+            message_size_limit: 0,
+            max_keepalive: 65535,
+            sys_interval: 10,
+            retain_available: true,
+            queue_qos0_messages: false,
+            set_tcp_nodelay: false,
+            pid_file: None,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The listeners to open: those configured, or Mosquitto 2.0's local-only default.
+    pub fn effective_listeners(&self) -> Vec<ListenerConfig> {
+        if self.listeners.is_empty() {
+            vec![ListenerConfig { port: 1883, bind_address: Some("127.0.0.1".into()), max_connections: None }]
+        } else {
+            self.listeners.clone()
+        }
+    }
+
+    /// Whether clients without a user name may connect.
+    pub fn anonymous_allowed(&self) -> bool {
+        self.allow_anonymous.unwrap_or(self.listeners.is_empty())
+    }
+
+    /// The packet size limit the decoder enforces.
+    pub fn packet_size_limit(&self) -> usize {
+        match self.max_packet_size {
+            0 => crate::codec::MAX_REMAINING_LENGTH + 5,
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The mosquitto.conf parser: one option per line, `#` comments, `include_dir`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
+use super::{Config, ListenerConfig};
+use crate::log::{LogDest, LogType};
+
+/// A configuration error, with the file and line it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the error concerns the whole file.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{} line {}: {}", self.file.display(), self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads a config file and the files of its `include_dir` lines.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        let mut parser = Parser { config: &mut config, in_default_listener: true };
+        parser.file(path)?;
+        Ok(config)
+    }
+
+    /// Parses config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        Parser { config: &mut config, in_default_listener: true }.text(text, origin)?;
+        Ok(config)
+    }
+}
+
+struct Parser<'c> {
+    config: &'c mut Config,
+    /// Listener options before the first `listener` line belong to the default listener.
+    in_default_listener: bool,
+}
+
+/// An error at one line, before the file is known.
+type LineResult = Result<(), String>;
+
+impl Parser<'_> {
+    fn file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: 0,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        self.text(&text, path)
+    }
+
+    fn text(&mut self, text: &str, origin: &Path) -> Result<(), ConfigError> {
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let at = |message: String| ConfigError { file: origin.to_owned(), line: i + 1, message };
+            let (option, value) = line.split_once(char::is_whitespace).map_or((line, ""), |(o, v)| (o, v.trim()));
+            if option == "include_dir" {
+                self.include_dir(value, origin).map_err(at)?;
+                continue;
+            }
+            self.option(option, value).map_err(at)?;
+        }
+        Ok(())
+    }
+
+    fn include_dir(&mut self, dir: &str, origin: &Path) -> LineResult {
+        if dir.is_empty() {
+            return Err("include_dir needs a directory".into());
+        }
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("include_dir {dir}: {e}"))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+            .collect();
+        // Mosquitto reads them in alphabetical order.
+        files.sort();
+        for file in files {
+            self.file(&file).map_err(|e| {
+                if e.line == 0 { format!("{e} (included from {})", origin.display()) } else { e.to_string() }
+            })?;
+        }
+        Ok(())
+    }
+
+    fn listener(&mut self) -> &mut ListenerConfig {
+        if self.config.listeners.is_empty() {
+            self.config.listeners.push(ListenerConfig { port: 1883, bind_address: None, max_connections: None });
+        }
+        let last = self.config.listeners.len() - 1;
+        &mut self.config.listeners[last]
+    }
+
+    fn option(&mut self, option: &str, value: &str) -> LineResult {
+        let c = &mut *self.config;
+        match option {
+            "listener" => {
+                let mut parts = value.split_whitespace();
+                let port = number(option, parts.next().unwrap_or(""))?;
+                let bind_address = parts.next().map(str::to_owned);
+                if parts.next().is_some() {
+                    return Err(format!("listener takes a port and an optional address, got {value:?}"));
+                }
+                self.in_default_listener = false;
+                c.listeners.push(ListenerConfig { port, bind_address, max_connections: None });
+            }
+            "port" => {
+                let port = number(option, value)?;
+                self.default_listener()?.port = port;
+            }
+            "bind_address" => {
+                one_word(option, value)?;
+                self.default_listener()?.bind_address = Some(value.to_owned());
+            }
+            "max_connections" => {
+                let n: i64 = number(option, value)?;
+                self.listener().max_connections = usize::try_from(n).ok();
+            }
+            "protocol" => {
+                if value != "mqtt" {
+                    return Err(format!("protocol {value}: only \"mqtt\" is supported yet (websockets is not implemented)"));
+                }
+            }
+            "socket_domain" => {
+                if !matches!(value, "ipv4" | "ipv6") {
+                    return Err(format!("socket_domain must be ipv4 or ipv6, got {value:?}"));
+                }
+            }
+            "allow_anonymous" => c.allow_anonymous = Some(boolean(option, value)?),
+            "allow_zero_length_clientid" => c.allow_zero_length_clientid = boolean(option, value)?,
+            "auto_id_prefix" => c.auto_id_prefix = value.to_owned(),
+            "max_inflight_messages" => c.max_inflight_messages = number(option, value)?,
+            "max_queued_messages" => c.max_queued_messages = number(option, value)?,
+            "max_packet_size" => c.max_packet_size = number(option, value)?,
+            "message_size_limit" => c.message_size_limit = number(option, value)?,
+            "max_keepalive" => c.max_keepalive = number(option, value)?,
+            "sys_interval" => c.sys_interval = number(option, value)?,
+            "retain_available" => c.retain_available = boolean(option, value)?,
+            "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,
+            "set_tcp_nodelay" => c.set_tcp_nodelay = boolean(option, value)?,
+            "pid_file" => c.pid_file = Some(PathBuf::from(value)),
+            "connection_messages" => c.log.connection_messages = boolean(option, value)?,
+            "log_timestamp" => c.log.timestamp = boolean(option, value)?,
+            "log_type" => {
+                let t = LogType::parse(value).ok_or_else(|| {
+                    format!("log_type {value:?} is not one of error, warning, notice, information, subscribe, unsubscribe, websockets, debug, all, none")
+                })?;
+                c.log.add_type(t);
+            }
+            "log_dest" => c.log.add_dest(LogDest::parse(value)?),
+            "per_listener_settings" => {
+                if boolean(option, value)? {
+                    return Err("per_listener_settings true is not implemented yet".into());
+                }
+            }
+            "persistence" if !boolean(option, value)? => {}
+            _ if DEPRECATED_NO_EFFECT.contains(&option) => {}
+            _ if is_mosquitto_option(option) => {
+                return Err(format!(
+                    "option \"{option}\" is a Mosquitto 2.0 option that this broker does not support: {}",
+                    planned_for(option)
+                ));
+            }
+            _ => return Err(format!("unknown configuration option \"{option}\"")),
+        }
+        Ok(())
+    }
+
+    /// `port` and `bind_address` configure the default listener, and only before any `listener`.
+    fn default_listener(&mut self) -> Result<&mut ListenerConfig, String> {
+        if !self.in_default_listener {
+            return Err("port and bind_address set the default listener and must come before the first \"listener\" line".into());
+        }
+        Ok(self.listener())
+    }
+}
+
+fn boolean(option: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("{option} must be true or false, got {value:?}")),
+    }
+}
+
+fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
+    value.parse().map_err(|_| format!("{option} needs a number in range, got {value:?}"))
+}
+
+fn one_word(option: &str, value: &str) -> LineResult {
+    if value.is_empty() || value.contains(char::is_whitespace) {
+        return Err(format!("{option} takes one value, got {value:?}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.conf"))
+    }
+
+    #[test]
+    fn no_config_is_local_only_with_anonymous_access() {
+        let c = Config::default();
+        assert_eq!(c.effective_listeners()[0].bind_addr(), "127.0.0.1:1883");
+        assert!(c.anonymous_allowed());
+        assert_eq!((c.max_inflight_messages, c.max_queued_messages), (20, 1000));
+    }
+
+    #[test]
+    fn listeners_and_global_options_are_read() {
+        let c = parse(
+            "# course broker\nlistener 1883\nmax_connections 10\nlistener 1884 127.0.0.1\n\nallow_anonymous true\nmax_queued_messages 5\nsys_interval 1\nlog_type all\n",
+        )
+        .unwrap();
+        assert_eq!(c.listeners.len(), 2);
+        assert_eq!(c.listeners[0].bind_addr(), "0.0.0.0:1883");
+        assert_eq!(c.listeners[0].max_connections, Some(10));
+        assert_eq!(c.listeners[1].bind_addr(), "127.0.0.1:1884");
+        assert!(c.anonymous_allowed());
+        assert_eq!(c.max_queued_messages, 5);
+        assert_eq!(c.sys_interval, 1);
+    }
+
+    #[test]
+    fn a_configured_listener_turns_anonymous_access_off_by_default() {
+        assert!(!parse("listener 1883\n").unwrap().anonymous_allowed());
+        assert!(!parse("port 1883\n").unwrap().anonymous_allowed());
+    }
+
+    #[test]
+    fn unimplemented_mosquitto_options_name_the_option_and_line() {
+        let err = parse("listener 1883\n\npassword_file /etc/mosquitto/passwd\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.to_string().contains("\"password_file\""), "{err}");
+        assert!(err.to_string().contains("test.conf line 3"), "{err}");
+        let err = parse("bridge_cafile x\n").unwrap_err();
+        assert!(err.to_string().contains("Mosquitto 2.0 option"), "{err}");
+    }
+
+    #[test]
+    fn unknown_options_and_bad_values_are_errors() {
+        assert!(parse("no_such_option 1\n").unwrap_err().message.contains("unknown configuration option"));
+        assert!(parse("allow_anonymous yes\n").unwrap_err().message.contains("true or false"));
+        assert!(parse("listener eighty\n").unwrap_err().message.contains("number"));
+        assert!(parse("log_type loud\n").unwrap_err().message.contains("log_type"));
+        assert!(parse("listener 1883\nport 1884\n").unwrap_err().message.contains("before the first"));
+    }
+
+    #[test]
+    fn include_dir_reads_conf_files_in_alphabetical_order() {
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-include-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("b.conf"), "max_queued_messages 7\n").unwrap();
+        std::fs::write(dir.join("a.conf"), "max_queued_messages 3\nlistener 1999\n").unwrap();
+        std::fs::write(dir.join("ignored.txt"), "garbage\n").unwrap();
+        let c = parse(&format!("include_dir {}\n", dir.display())).unwrap();
+        assert_eq!(c.max_queued_messages, 7);
+        assert_eq!(c.listeners[0].port, 1999);
+        std::fs::write(dir.join("c.conf"), "\nbogus 1\n").unwrap();
+        let err = parse(&format!("include_dir {}\n", dir.display())).unwrap_err();
+        assert!(err.to_string().contains("c.conf line 2"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn debian_default_config_names_persistence_as_not_yet_supported() {
+        let err = parse("pid_file /run/mosquitto/mosquitto.pid\npersistence true\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("persistence"), "{err}");
+        assert!(parse("persistence false\n").is_ok());
+    }
+}
