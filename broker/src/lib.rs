@@ -1,3 +1,21 @@
+//! MQTT Lab's broker: a strict MQTT 3.1 / 3.1.1 broker that reads Mosquitto's configuration.
+//!
+//! # Layout
+//! - [`codec`]: packets to bytes and back, with no I/O; also decodes with field ranges for the
+//!   app's packet inspector.
+//! - [`config`]: mosquitto.conf parsing into [`Config`].
+//! - [`log`]: Mosquitto-style log lines, to stdout, stderr, a file or the embedding app.
+//! - [`broker`]: the running broker. `session` and `router` hold the protocol state and never
+//!   touch the network; `connection` is the task per client; `server` owns listeners and
+//!   shutdown; `sys` publishes `$SYS`.
+//!
+//! The app embeds the broker with [`run`]: bind a listener (port 0 in tests), pass a config
+//! and a shutdown future.
+
+pub mod broker;
 pub mod codec;
 pub mod config;
 pub mod log;
+
+pub use broker::{BrokerError, run, serve};
+pub use config::Config;

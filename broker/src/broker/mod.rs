@@ -1,0 +1,55 @@
+//! The running broker: shared state, connection tasks, listeners and `$SYS`.
+
+mod connection;
+mod router;
+mod server;
+mod session;
+mod stats;
+mod subscriptions;
+mod sys;
+
+use std::sync::{Mutex, MutexGuard};
+
+pub use router::{Attached, Routed, Router, RouterFigures};
+pub use server::{BrokerError, run, serve};
+pub use session::{Delivery, Limits, Link, Message, Session};
+pub use stats::Stats;
+
+use crate::config::Config;
+use crate::log::Logger;
+
+/// What every task of one broker shares.
+pub(crate) struct Shared {
+    /// A std mutex, never held across an `.await`: every critical section is a few map
+    /// operations, so an async mutex would only add overhead.
+    router: Mutex<Router>,
+    pub stats: Stats,
+    pub config: Config,
+    pub log: Logger,
+    pub started: tokio::time::Instant,
+    pub version: &'static str,
+}
+
+impl Shared {
+    pub fn new(config: Config, log: Logger) -> Self {
+        let limits = Limits {
+            max_inflight: config.max_inflight_messages,
+            max_queued: config.max_queued_messages,
+            queue_qos0: config.queue_qos0_messages,
+        };
+        Self {
+            router: Mutex::new(Router::new(limits)),
+            stats: Stats::default(),
+            config,
+            log,
+            started: tokio::time::Instant::now(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    /// Locks the router. A panic while it was held leaves consistent maps (each operation is
+    /// completed or not started), so a poisoned lock is taken over rather than propagated.
+    pub fn router(&self) -> MutexGuard<'_, Router> {
+        self.router.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,307 @@
+//! The broker's shared state: sessions, the subscription tree and retained messages.
+//! Like [`Session`], it never touches the network; connection tasks call it under one lock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::session::{Delivery, Limits, Link, Message, Session};
+use super::subscriptions::SubscriptionTree;
+use crate::codec::{
+    ConnAck, ConnectReturnCode, Packet, PacketId, QoS, SubAck, SubAckCode, TopicFilter, TopicName,
+};
+
+/// The outcome of attaching a connection to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attached {
+    pub session_present: bool,
+    /// Another connection had this client id and was closed [MQTT-3.1.4-2].
+    pub took_over: bool,
+}
+
+/// How many subscribers a PUBLISH reached.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Routed {
+    pub delivered: u64,
+    pub dropped: u64,
+}
+
+/// Figures for `$SYS`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RouterFigures {
+    pub clients_connected: usize,
+    pub clients_total: usize,
+    pub clients_maximum: usize,
+    pub subscriptions: usize,
+    pub retained: usize,
+    pub stored_messages: usize,
+    pub stored_bytes: usize,
+}
+
+#[derive(Debug)]
+pub struct Router {
+    sessions: HashMap<Arc<str>, Session>,
+    subscriptions: SubscriptionTree,
+    /// Ordered so that a new subscriber receives retained messages in topic order.
+    retained: BTreeMap<TopicName, Message>,
+    limits: Limits,
+    clients_maximum: usize,
+    /// Reused for every PUBLISH to avoid an allocation per message.
+    scratch: HashMap<Arc<str>, QoS>,
+}
+
+impl Router {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            sessions: HashMap::new(),
+            subscriptions: SubscriptionTree::default(),
+            retained: BTreeMap::new(),
+            limits,
+            clients_maximum: 0,
+            scratch: HashMap::new(),
+        }
+    }
+
+    fn drop_session(&mut self, client_id: &str) {
+        if let Some(session) = self.sessions.remove(client_id) {
+            for filter in session.subscriptions.keys() {
+                self.subscriptions.remove(filter.as_str(), client_id);
+            }
+        }
+    }
+
+    /// Attaches a new connection to the client's session, creating or resuming it, and puts
+    /// CONNACK first in its outbox followed by any unacknowledged messages.
+    pub fn connect(&mut self, client_id: &str, clean_session: bool, v311: bool, link: Link) -> Attached {
+        let mut took_over = false;
+        let mut resumable = false;
+        if let Some(old) = self.sessions.get_mut(client_id) {
+            if let Some(old_link) = old.link.take() {
+                // The old connection wakes, finds itself no longer current, and closes.
+                took_over = true;
+                old_link.wake.notify_one();
+            }
+            resumable = !clean_session && !old.clean;
+        }
+        if !resumable {
+            self.drop_session(client_id);
+        }
+        let id: Arc<str> = client_id.into();
+        let session = self.sessions.entry(id.clone()).or_insert_with(|| Session::new(id, clean_session, self.limits));
+        session.clean = clean_session;
+        session.attach(link);
+        // MQTT 3.1 has no session present flag: the byte is reserved there.
+        let session_present = resumable && v311;
+        session.send_first(Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }));
+        let connected = self.sessions.values().filter(|s| s.is_online()).count();
+        self.clients_maximum = self.clients_maximum.max(connected);
+        Attached { session_present, took_over }
+    }
+
+    /// Whether `link_id` is still the connection of `client_id` (false after a takeover).
+    pub fn is_current(&self, client_id: &str, link_id: u64) -> bool {
+        self.sessions.get(client_id).and_then(|s| s.link.as_ref()).is_some_and(|l| l.id == link_id)
+    }
+
+    /// The connection `link_id` ended. A clean session ends with it.
+    pub fn disconnect(&mut self, client_id: &str, link_id: u64) {
+        if !self.is_current(client_id, link_id) {
+            return;
+        }
+        let clean = self.sessions.get_mut(client_id).is_some_and(|s| {
+            s.detach();
+            s.clean
+        });
+        if clean {
+            self.drop_session(client_id);
+        }
+    }
+
+    pub fn session_mut(&mut self, client_id: &str) -> Option<&mut Session> {
+        self.sessions.get_mut(client_id)
+    }
+
+    /// Routes an application message: retained store, then every matching subscriber once, at
+    /// the lower of the message's QoS and its highest matching subscription QoS.
+    pub fn publish(&mut self, message: &Message) -> Routed {
+        if message.retain {
+            if message.payload.is_empty() {
+                // A zero-byte retained message clears the topic [MQTT-3.3.1-10].
+                self.retained.remove(&message.topic);
+            } else {
+                self.retained.insert(message.topic.clone(), message.clone());
+            }
+        }
+        let mut targets = std::mem::take(&mut self.scratch);
+        self.subscriptions.matches(message.topic.as_str(), &mut targets);
+        let mut routed = Routed::default();
+        for (client, sub_qos) in targets.drain() {
+            let Some(session) = self.sessions.get_mut(&client) else { continue };
+            // Live subscribers get RETAIN=0 [MQTT-3.3.1-9].
+            match session.deliver(message, message.qos.min(sub_qos), false) {
+                Delivery::Dropped => routed.dropped += 1,
+                _ => routed.delivered += 1,
+            }
+        }
+        self.scratch = targets;
+        routed
+    }
+
+    /// Subscribes, answers SUBACK, then sends the retained messages of each filter with
+    /// RETAIN=1, also when a subscription is replaced [MQTT-3.8.4-3].
+    pub fn subscribe(&mut self, client_id: &str, pid: PacketId, filters: &[(TopicFilter, QoS)]) -> Routed {
+        let mut routed = Routed::default();
+        let Some(session) = self.sessions.get_mut(client_id) else { return routed };
+        let id = session.client_id.clone();
+        let mut codes = Vec::with_capacity(filters.len());
+        for (filter, qos) in filters {
+            session.subscriptions.insert(filter.clone(), *qos);
+            self.subscriptions.insert(filter.as_str(), &id, *qos);
+            codes.push(SubAckCode::Granted(*qos));
+        }
+        session.send(Packet::SubAck(SubAck { pid, codes }));
+        for (filter, qos) in filters {
+            let matching: Box<dyn Iterator<Item = &Message>> = if filter.has_wildcards() {
+                Box::new(self.retained.values().filter(|m| filter.matches(&m.topic)))
+            } else {
+                Box::new(TopicName::new(filter.as_str()).ok().and_then(|t| self.retained.get(&t)).into_iter())
+            };
+            for message in matching {
+                match session.deliver(message, message.qos.min(*qos), true) {
+                    Delivery::Dropped => routed.dropped += 1,
+                    _ => routed.delivered += 1,
+                }
+            }
+        }
+        routed
+    }
+
+    /// Unsubscribes and answers UNSUBACK (also for filters that were not subscribed).
+    pub fn unsubscribe(&mut self, client_id: &str, pid: PacketId, filters: &[TopicFilter]) {
+        let Some(session) = self.sessions.get_mut(client_id) else { return };
+        for filter in filters {
+            if session.subscriptions.remove(filter).is_some() {
+                self.subscriptions.remove(filter.as_str(), client_id);
+            }
+        }
+        session.send(Packet::UnsubAck(pid));
+    }
+
+    pub fn figures(&self) -> RouterFigures {
+        let stored = self.sessions.values().flat_map(Session::stored_messages).chain(self.retained.values());
+        let (stored_messages, stored_bytes) = stored.fold((0, 0), |(n, b), m| (n + 1, b + m.payload.len()));
+        RouterFigures {
+            clients_connected: self.sessions.values().filter(|s| s.is_online()).count(),
+            clients_total: self.sessions.len(),
+            clients_maximum: self.clients_maximum,
+            subscriptions: self.subscriptions.len(),
+            retained: self.retained.len(),
+            stored_messages,
+            stored_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::codec::{Decoded, decode};
+
+    const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
+
+    fn link(id: u64) -> Link {
+        Link { id, wake: Arc::new(Notify::new()) }
+    }
+
+    fn out(r: &mut Router, client: &str) -> Vec<Packet> {
+        let mut buf = BytesMut::new();
+        r.session_mut(client).unwrap().write_outbox(&mut buf);
+        let mut v = Vec::new();
+        while let Ok(Decoded::Packet(p, n)) = decode(&buf, usize::MAX) {
+            v.push(p);
+            let _ = buf.split_to(n);
+        }
+        v
+    }
+
+    fn message(topic: &str, payload: &'static [u8], qos: QoS, retain: bool) -> Message {
+        Message { topic: TopicName::new(topic).unwrap(), payload: Bytes::from_static(payload), qos, retain }
+    }
+
+    fn sub(r: &mut Router, client: &str, filter: &str, qos: QoS) {
+        r.subscribe(client, PacketId::new(1).unwrap(), &[(TopicFilter::new(filter).unwrap(), qos)]);
+    }
+
+    #[test]
+    fn a_takeover_closes_the_old_link_and_keeps_a_persistent_session() {
+        let mut r = Router::new(LIMITS);
+        assert_eq!(r.connect("c", false, true, link(1)), Attached { session_present: false, took_over: false });
+        sub(&mut r, "c", "a", QoS::AtLeastOnce);
+        let attached = r.connect("c", false, true, link(2));
+        assert_eq!(attached, Attached { session_present: true, took_over: true });
+        assert!(!r.is_current("c", 1));
+        r.disconnect("c", 1); // the old connection's late cleanup must not detach the new one
+        assert!(r.is_current("c", 2));
+        assert_eq!(r.figures().subscriptions, 1);
+    }
+
+    #[test]
+    fn clean_sessions_end_with_their_connection() {
+        let mut r = Router::new(LIMITS);
+        r.connect("c", true, true, link(1));
+        sub(&mut r, "c", "a/#", QoS::AtMostOnce);
+        r.disconnect("c", 1);
+        assert_eq!(r.figures().clients_total, 0);
+        assert_eq!(r.figures().subscriptions, 0);
+        let attached = r.connect("c", false, true, link(2));
+        assert!(!attached.session_present);
+    }
+
+    #[test]
+    fn retained_messages_reach_new_subscribers_with_retain_set_and_can_be_cleared() {
+        let mut r = Router::new(LIMITS);
+        r.publish(&message("PV/sunshine", b"yes", QoS::AtLeastOnce, true));
+        r.connect("s", true, true, link(1));
+        out(&mut r, "s");
+        sub(&mut r, "s", "PV/+", QoS::AtMostOnce);
+        let packets = out(&mut r, "s");
+        assert!(matches!(packets[0], Packet::SubAck(_)), "SUBACK comes before the retained message");
+        let Packet::Publish(p) = &packets[1] else { panic!("{packets:?}") };
+        assert!(p.retain);
+        assert_eq!(p.qos(), QoS::AtMostOnce);
+        r.publish(&message("PV/sunshine", b"", QoS::AtMostOnce, true));
+        assert_eq!(r.figures().retained, 0);
+        let live = out(&mut r, "s");
+        let Packet::Publish(p) = &live[0] else { panic!("{live:?}") };
+        assert!(!p.retain, "live subscribers get RETAIN=0");
+    }
+
+    #[test]
+    fn overlapping_subscriptions_deliver_once_at_the_maximum_qos() {
+        let mut r = Router::new(LIMITS);
+        r.connect("s", true, true, link(1));
+        sub(&mut r, "s", "PV/#", QoS::AtMostOnce);
+        sub(&mut r, "s", "PV/data", QoS::ExactlyOnce);
+        out(&mut r, "s");
+        let routed = r.publish(&message("PV/data", b"3.2", QoS::ExactlyOnce, false));
+        assert_eq!(routed.delivered, 1);
+        let packets = out(&mut r, "s");
+        assert_eq!(packets.len(), 1);
+        let Packet::Publish(p) = &packets[0] else { panic!() };
+        assert_eq!(p.qos(), QoS::ExactlyOnce);
+    }
+
+    #[test]
+    fn delivery_qos_is_the_lower_of_publish_and_subscription() {
+        let mut r = Router::new(LIMITS);
+        r.connect("s", true, true, link(1));
+        sub(&mut r, "s", "t", QoS::AtLeastOnce);
+        out(&mut r, "s");
+        r.publish(&message("t", b"x", QoS::ExactlyOnce, false));
+        r.publish(&message("t", b"x", QoS::AtMostOnce, false));
+        let qos: Vec<QoS> = out(&mut r, "s").iter().map(|p| match p { Packet::Publish(p) => p.qos(), _ => panic!() }).collect();
+        assert_eq!(qos, [QoS::AtLeastOnce, QoS::AtMostOnce]);
+    }
+}
