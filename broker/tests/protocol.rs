@@ -1,0 +1,154 @@
+//! Strictness at the connection level: what the broker refuses, and how.
+
+mod support;
+
+use mqtt_lab_broker::codec::{ConnAck, ConnectReturnCode, Packet, Protocol, QoS, QosPid};
+use support::{RawClient, TestBroker, connect_packet, pid, publish};
+
+#[tokio::test]
+async fn the_first_packet_must_be_connect() {
+    let broker = TestBroker::start().await;
+    let mut c = RawClient::open(broker.addr).await;
+    c.send(Packet::PingReq).await;
+    c.expect_closed().await;
+    assert!(broker.log_contains("[MQTT-3.1.0-1]"), "{}", broker.logs());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_connect_closes_the_connection() {
+    let broker = TestBroker::start().await;
+    let mut c = RawClient::connect(broker.addr, "twice").await;
+    c.send(Packet::Connect(connect_packet("twice", true, 60))).await;
+    c.expect_closed().await;
+    assert!(broker.log_contains("[MQTT-3.1.0-2]"), "{}", broker.logs());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_packets_close_only_the_offending_connection_with_the_rule_logged() {
+    let broker = TestBroker::start().await;
+    let mut healthy = RawClient::connect(broker.addr, "healthy").await;
+    healthy.subscribe(&[("PV/#", QoS::AtMostOnce)]).await;
+    let cases: &[(&[u8], &str)] = &[
+        (&[0x60, 2, 0, 1], "[MQTT-2.2.2-2]"),                          // PUBREL with flags 0000
+        (&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], "[MQTT-2.2.3]"),      // 5 length bytes
+        (&[0x30, 5, 0, 3, b'a', b'/', b'+'], "[MQTT-3.3.2-2]"),         // wildcard topic
+        (&[0x30, 4, 0, 2, 0xC3, 0x28], "[MQTT-1.5.3-1]"),               // invalid UTF-8
+        (&[0x32, 5, 0, 1, b'a', 0, 0], "[MQTT-2.3.1-1]"),               // packet id 0
+        (&[0x36, 5, 0, 1, b'a', 0, 1], "[MQTT-3.3.1-4]"),               // QoS 3
+        (&[0x82, 2, 0, 1], "[MQTT-3.8.3-3]"),                           // SUBSCRIBE, no filters
+        (&[0x82, 8, 0, 1, 0, 3, b'#', b'/', b'a', 0], "[MQTT-4.7.1-2]"), // '#' not last
+        (&[0x20, 2, 0, 0], "[MQTT-4.8.0-1]"),                           // CONNACK from a client
+    ];
+    for (i, (bytes, rule)) in cases.iter().enumerate() {
+        let mut bad = RawClient::connect(broker.addr, &format!("bad{i}")).await;
+        bad.send_raw(bytes).await;
+        bad.expect_closed().await;
+        assert!(broker.log_contains(rule), "{rule} not logged:\n{}", broker.logs());
+    }
+    // The healthy client was never interrupted.
+    let mut publisher = RawClient::connect(broker.addr, "pub").await;
+    publisher.send(publish("PV/data", b"1.5", QosPid::AtLeastOnce(pid(1)), false)).await;
+    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
+    assert_eq!(&healthy.recv_publish().await.payload[..], b"1.5");
+    broker.stop().await;
+}
+
+async fn connack_code(broker: &TestBroker, bytes: &[u8]) -> ConnectReturnCode {
+    let mut c = RawClient::open(broker.addr).await;
+    c.send_raw(bytes).await;
+    let Packet::ConnAck(ConnAck { code, .. }) = c.recv().await else { panic!("expected CONNACK") };
+    c.expect_closed().await;
+    code
+}
+
+#[tokio::test]
+async fn an_unsupported_protocol_level_gets_connack_1() {
+    let broker = TestBroker::start().await;
+    // MQTT 5 CONNECT (level 5) with an empty properties block.
+    let v5 = [0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 5, 2, 0, 60, 0, 0, 0];
+    assert_eq!(connack_code(&broker, &v5).await, ConnectReturnCode::UnacceptableProtocolVersion);
+    assert!(broker.log_contains("[MQTT-3.1.2-2]"));
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn an_empty_client_id_needs_clean_session() {
+    let broker = TestBroker::start().await;
+    let bytes = Packet::Connect(connect_packet("", false, 60)).to_bytes().unwrap();
+    assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
+    assert!(broker.log_contains("[MQTT-3.1.3-8]"));
+    // With clean session the broker assigns an id.
+    let c = RawClient::connect(broker.addr, "").await;
+    c.disconnect().await;
+    assert!(broker.log_contains("as auto-"), "{}", broker.logs());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn mqtt_3_1_clients_are_served_and_long_ids_refused() {
+    let broker = TestBroker::start().await;
+    let mut connect = connect_packet("client-3.1", true, 60);
+    connect.protocol = Protocol::V31;
+    let (c, _) = RawClient::connect_with(broker.addr, connect.clone()).await;
+    c.disconnect().await;
+    assert!(broker.log_contains("as client-3.1 (p1, c1, k60)"), "{}", broker.logs());
+    connect.client_id = "x".repeat(24);
+    let bytes = Packet::Connect(connect).to_bytes().unwrap();
+    assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn anonymous_clients_get_connack_5_when_anonymous_access_is_off() {
+    let broker = TestBroker::with(|c| c.allow_anonymous = Some(false)).await;
+    let bytes = Packet::Connect(connect_packet("anon", true, 60)).to_bytes().unwrap();
+    assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::NotAuthorized);
+    assert!(broker.log_contains("anonymous access is off"), "{}", broker.logs());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn the_connection_log_line_matches_mosquitto() {
+    let broker = TestBroker::start().await;
+    let mut connect = connect_packet("btsiot-client1", false, 30);
+    connect.username = Some("btsiot1".into());
+    connect.password = Some(bytes::Bytes::from_static(b"btsiotpass1"));
+    let (c, _) = RawClient::connect_with(broker.addr, connect).await;
+    c.disconnect().await;
+    let logs = broker.logs();
+    let line = logs.lines().find(|l| l.contains("New client connected")).unwrap();
+    let (_, text) = line.split_once(": ").unwrap();
+    assert!(text.starts_with("New client connected from 127.0.0.1:"), "{text}");
+    assert!(text.ends_with(" as btsiot-client1 (p2, c0, k30, u'btsiot1')."), "{text}");
+    assert!(!logs.contains("btsiotpass1"), "passwords never reach the log");
+    assert!(logs.contains("Client btsiot-client1 disconnected."));
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn a_packet_over_max_packet_size_closes_the_connection_without_buffering_it() {
+    let broker = TestBroker::with(|c| c.max_packet_size = 1024).await;
+    let mut c = RawClient::connect(broker.addr, "big").await;
+    // Announce 256 MB and send nothing more: the header alone is refused.
+    c.send_raw(&[0x30, 0x80, 0x80, 0x80, 0x7F]).await;
+    c.expect_closed().await;
+    assert!(broker.log_contains("exceeds the limit of 1024 bytes"), "{}", broker.logs());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_payload_is_dropped_but_its_qos_flow_completes() {
+    let broker = TestBroker::with(|c| c.message_size_limit = 4).await;
+    let mut sub = RawClient::connect(broker.addr, "sub").await;
+    sub.subscribe(&[("t", QoS::AtLeastOnce)]).await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("t", b"too large", QosPid::AtLeastOnce(pid(1)), false)).await;
+    assert_eq!(p.recv().await, Packet::PubAck(pid(1)));
+    p.send(publish("t", b"ok", QosPid::AtLeastOnce(pid(2)), false)).await;
+    assert_eq!(p.recv().await, Packet::PubAck(pid(2)));
+    assert_eq!(&sub.recv_publish().await.payload[..], b"ok", "only the small message arrives");
+    assert!(broker.log_contains("message_size_limit"));
+    broker.stop().await;
+}

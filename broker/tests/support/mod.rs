@@ -1,0 +1,199 @@
+//! A broker on port 0 and a raw MQTT client that speaks exact packets, for behaviour tests.
+#![allow(dead_code, clippy::missing_panics_doc)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use mqtt_lab_broker::Config;
+use mqtt_lab_broker::codec::{
+    ConnAck, Connect, ConnectReturnCode, Decoded, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid,
+    SubAck, SubAckCode, Subscribe, TopicFilter, TopicName, decode,
+};
+use mqtt_lab_broker::log::{LogDest, LogSink};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Bounds a wait that only a failing test reaches.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct TestBroker {
+    pub addr: SocketAddr,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestBroker {
+    pub async fn start() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// Starts a broker on 127.0.0.1:0 with anonymous access, after `edit` changes the config.
+    pub async fn with(edit: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config { allow_anonymous: Some(true), ..Config::default() };
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        config.log.verbose();
+        config.log.set_dest(LogDest::Sink(LogSink(Arc::new(move |_, line: &str| {
+            sink.lock().unwrap().push(line.to_owned());
+        }))));
+        edit(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            mqtt_lab_broker::run(listener, config, async { drop(stopped.await) }).await.unwrap();
+        });
+        Self { addr, logs, stop: Some(stop), task: Some(task) }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.logs.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Stops the broker and waits for every connection task to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(PATIENCE, task).await.expect("broker stops").unwrap();
+        }
+    }
+}
+
+pub fn topic(s: &str) -> TopicName {
+    TopicName::new(s).unwrap()
+}
+
+pub fn pid(n: u16) -> PacketId {
+    PacketId::new(n).unwrap()
+}
+
+pub fn connect_packet(client_id: &str, clean: bool, keep_alive: u16) -> Connect {
+    Connect {
+        protocol: Protocol::V311,
+        clean_session: clean,
+        keep_alive,
+        client_id: client_id.into(),
+        will: None,
+        username: None,
+        password: None,
+    }
+}
+
+pub fn will(t: &str, payload: &'static [u8], qos: QoS, retain: bool) -> LastWill {
+    LastWill { topic: topic(t), payload: Bytes::from_static(payload), qos, retain }
+}
+
+pub fn publish(t: &str, payload: &[u8], qos_pid: QosPid, retain: bool) -> Packet {
+    Packet::Publish(Publish { dup: false, qos_pid, retain, topic: topic(t), payload: Bytes::copy_from_slice(payload) })
+}
+
+/// A client that sends and expects exact packets.
+pub struct RawClient {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl RawClient {
+    pub async fn open(addr: SocketAddr) -> Self {
+        Self { stream: TcpStream::connect(addr).await.unwrap(), buf: BytesMut::new() }
+    }
+
+    /// Connects and expects CONNACK 0; returns the client and the session present flag.
+    pub async fn connect_with(addr: SocketAddr, connect: Connect) -> (Self, bool) {
+        let mut c = Self::open(addr).await;
+        c.send(Packet::Connect(connect)).await;
+        match c.recv().await {
+            Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }) => (c, session_present),
+            other => panic!("expected CONNACK 0, got {other:?}"),
+        }
+    }
+
+    pub async fn connect(addr: SocketAddr, client_id: &str) -> Self {
+        Self::connect_with(addr, connect_packet(client_id, true, 60)).await.0
+    }
+
+    pub async fn send(&mut self, packet: Packet) {
+        self.send_raw(&packet.to_bytes().unwrap()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    /// The next packet, or `None` when the broker closes the connection.
+    pub async fn try_recv(&mut self) -> Option<Packet> {
+        loop {
+            match decode(&self.buf, usize::MAX).expect("the broker sends well-formed packets") {
+                Decoded::Packet(p, n) => {
+                    let _ = self.buf.split_to(n);
+                    return Some(p);
+                }
+                Decoded::Incomplete => {}
+            }
+            let read = tokio::time::timeout(PATIENCE, self.stream.read_buf(&mut self.buf)).await.expect("no packet in time");
+            match read {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Packet {
+        self.try_recv().await.expect("connection closed while a packet was expected")
+    }
+
+    pub async fn recv_publish(&mut self) -> Publish {
+        match self.recv().await {
+            Packet::Publish(p) => p,
+            other => panic!("expected PUBLISH, got {other:?}"),
+        }
+    }
+
+    /// Expects the broker to close the connection with no further packet.
+    pub async fn expect_closed(&mut self) {
+        if let Some(p) = self.try_recv().await {
+            panic!("expected the connection to close, got {p:?}");
+        }
+    }
+
+    pub async fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Vec<SubAckCode> {
+        let filters = filters.iter().map(|(f, q)| (TopicFilter::new(*f).unwrap(), *q)).collect();
+        self.send(Packet::Subscribe(Subscribe { pid: pid(1), filters })).await;
+        match self.recv().await {
+            Packet::SubAck(SubAck { pid: p, codes }) if p == pid(1) => codes,
+            other => panic!("expected SUBACK, got {other:?}"),
+        }
+    }
+
+    /// A PINGREQ/PINGRESP round trip: everything the broker sent before is now in our buffer.
+    pub async fn sync(&mut self) -> Vec<Packet> {
+        self.send(Packet::PingReq).await;
+        let mut before = Vec::new();
+        loop {
+            match self.recv().await {
+                Packet::PingResp => return before,
+                other => before.push(other),
+            }
+        }
+    }
+
+    pub async fn disconnect(mut self) {
+        self.send(Packet::Disconnect).await;
+        self.expect_closed().await;
+    }
+}
