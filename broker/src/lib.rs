@@ -17,5 +17,5 @@ pub mod codec;
 pub mod config;
 pub mod log;
 
-pub use broker::{BrokerError, run, serve};
+pub use broker::{Broker, BrokerError, run, serve};
 pub use config::Config;

@@ -143,7 +143,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                 }
                 Err(e) => return Err(Close::Protocol(e.to_string())),
             }
+            // `biased`: bytes that have arrived count before a timer that is also due.
             tokio::select! {
+                biased;
                 r = self.read_more() => r?,
                 () = sleep_until(deadline) => return Err(Close::Protocol("no CONNECT within 10 seconds".into())),
                 _ = shutdown.changed() => return Err(Close::Shutdown),
@@ -224,6 +226,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             }
             let deadline = self.keep_alive.map(|k| self.last_seen + k);
             tokio::select! {
+                biased;
                 _ = shutdown.changed() => return Close::Shutdown,
                 r = self.reader.read_buf(&mut self.rbuf) => match r {
                     Ok(0) => return Close::Eof,

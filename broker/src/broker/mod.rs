@@ -11,7 +11,7 @@ mod sys;
 use std::sync::{Mutex, MutexGuard};
 
 pub use router::{Attached, Routed, Router, RouterFigures};
-pub use server::{BrokerError, run, serve};
+pub use server::{Broker, BrokerError, run, serve};
 pub use session::{Delivery, Limits, Link, Message, Session};
 pub use stats::Stats;
 

@@ -1,12 +1,13 @@
-//! Listeners and the broker's lifetime: accept connections until shutdown, then close every
-//! connection and wait for their tasks.
+//! The broker's lifetime: a [`Broker`] accepts connections from listeners (or any stream)
+//! until shutdown, then closes every connection and waits for their tasks.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use super::{Shared, Stats, connection, sys};
@@ -29,29 +30,66 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Ou
 
 /// Runs a broker on several bound listeners, matched in order with `config`'s listeners.
 pub async fn serve(listeners: Vec<TcpListener>, config: Config, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
-    let log = Logger::new(&config.log).map_err(BrokerError::Log)?;
     let settings = config.effective_listeners();
-    let shared = Arc::new(Shared::new(config, log));
-    shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} running", shared.version));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    // Every task holds a sender; when all are dropped, every task has ended.
-    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-
+    let broker = Broker::start(config)?;
     for (i, listener) in listeners.into_iter().enumerate() {
-        let max_connections = settings.get(i).and_then(|l| l.max_connections);
-        if let Ok(addr) = listener.local_addr() {
-            shared.log.log(LogType::Notice, format_args!("Opening listen socket on {addr}."));
-        }
-        tokio::spawn(accept_loop(shared.clone(), listener, max_connections, stop_rx.clone(), done_tx.clone()));
+        broker.listen(listener, settings.get(i).and_then(|l| l.max_connections));
     }
-    tokio::spawn(sys::publish_loop(shared.clone(), stop_rx.clone(), done_tx.clone()));
-
     shutdown.await;
-    let _ = stop_tx.send(true);
-    drop(done_tx);
-    let _ = done_rx.recv().await;
-    shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} terminating", shared.version));
+    broker.shutdown().await;
     Ok(())
+}
+
+/// A running broker. Dropping it without [`Broker::shutdown`] leaves its tasks running.
+pub struct Broker {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    /// Every task holds a clone; when all are dropped, every task has ended.
+    done_tx: mpsc::Sender<()>,
+    done_rx: mpsc::Receiver<()>,
+}
+
+impl Broker {
+    /// Starts the broker's `$SYS` task; connections come through [`Self::listen`] or
+    /// [`Self::accept_stream`]. Must be called within a tokio runtime.
+    pub fn start(config: Config) -> Result<Self, BrokerError> {
+        let log = Logger::new(&config.log).map_err(BrokerError::Log)?;
+        let shared = Arc::new(Shared::new(config, log));
+        shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} running", shared.version));
+        let (stop, _) = watch::channel(false);
+        let (done_tx, done_rx) = mpsc::channel::<()>(1);
+        tokio::spawn(sys::publish_loop(shared.clone(), stop.subscribe(), done_tx.clone()));
+        Ok(Self { shared, stop, done_tx, done_rx })
+    }
+
+    /// Accepts TCP connections from `listener` until shutdown.
+    pub fn listen(&self, listener: TcpListener, max_connections: Option<usize>) {
+        if let Ok(addr) = listener.local_addr() {
+            self.shared.log.log(LogType::Notice, format_args!("Opening listen socket on {addr}."));
+        }
+        tokio::spawn(accept_loop(self.shared.clone(), listener, max_connections, self.stop.subscribe(), self.done_tx.clone()));
+    }
+
+    /// Serves one connection over any byte stream (an in-memory pipe in tests, a TLS stream).
+    pub fn accept_stream<S>(&self, stream: S, peer: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (shared, stop, done) = (self.shared.clone(), self.stop.subscribe(), self.done_tx.clone());
+        tokio::spawn(async move {
+            connection::serve(shared, stream, peer, stop).await;
+            drop(done);
+        });
+    }
+
+    /// Closes every connection (no wills are sent) and waits for all tasks to end.
+    pub async fn shutdown(self) {
+        let Self { shared, stop, done_tx, mut done_rx } = self;
+        let _ = stop.send(true);
+        drop(done_tx);
+        let _ = done_rx.recv().await;
+        shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} terminating", shared.version));
+    }
 }
 
 async fn accept_loop(
@@ -83,22 +121,15 @@ async fn accept_loop(
         }
         Stats::add(&shared.stats.sockets, 1);
         shared.log.log(LogType::Notice, format_args!("New connection from {peer} on port {port}."));
+        if shared.config.set_tcp_nodelay {
+            let _ = stream.set_nodelay(true);
+        }
         open.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(client(shared.clone(), stream, peer, open.clone(), stop.clone(), done.clone()));
+        let (shared, open, stop, done) = (shared.clone(), open.clone(), stop.clone(), done.clone());
+        tokio::spawn(async move {
+            connection::serve(shared, stream, peer, stop).await;
+            open.fetch_sub(1, Ordering::Relaxed);
+            drop(done);
+        });
     }
-}
-
-async fn client(
-    shared: Arc<Shared>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    open: Arc<AtomicUsize>,
-    stop: watch::Receiver<bool>,
-    _done: mpsc::Sender<()>,
-) {
-    if shared.config.set_tcp_nodelay {
-        let _ = stream.set_nodelay(true);
-    }
-    connection::serve(shared, stream, peer, stop).await;
-    open.fetch_sub(1, Ordering::Relaxed);
 }

@@ -12,10 +12,9 @@ use mqtt_lab_broker::codec::{
     SubAck, SubAckCode, Subscribe, TopicFilter, TopicName, decode,
 };
 use mqtt_lab_broker::log::{LogDest, LogSink};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use mqtt_lab_broker::Broker;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Bounds a wait that only a failing test reaches.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -23,8 +22,7 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub struct TestBroker {
     pub addr: SocketAddr,
     pub logs: Arc<Mutex<Vec<String>>>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    broker: Broker,
 }
 
 impl TestBroker {
@@ -44,11 +42,24 @@ impl TestBroker {
         edit(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            mqtt_lab_broker::run(listener, config, async { drop(stopped.await) }).await.unwrap();
-        });
-        Self { addr, logs, stop: Some(stop), task: Some(task) }
+        let broker = Broker::start(config).unwrap();
+        broker.listen(listener, None);
+        Self { addr, logs, broker }
+    }
+
+    /// A connection over an in-memory pipe: for paused-time tests, where a loopback socket
+    /// would let the paused clock jump ahead while bytes are in flight.
+    pub fn pipe(&self) -> RawClient {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        self.broker.accept_stream(server, "127.0.0.1:1".parse().unwrap());
+        RawClient { stream: Box::new(client), buf: BytesMut::new() }
+    }
+
+    /// Connects over a pipe and expects CONNACK 0.
+    pub async fn pipe_connect(&self, connect: Connect) -> RawClient {
+        let mut c = self.pipe();
+        c.handshake(connect).await;
+        c
     }
 
     pub fn port(&self) -> u16 {
@@ -64,13 +75,8 @@ impl TestBroker {
     }
 
     /// Stops the broker and waits for every connection task to end.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(PATIENCE, task).await.expect("broker stops").unwrap();
-        }
+    pub async fn stop(self) {
+        tokio::time::timeout(PATIENCE, self.broker.shutdown()).await.expect("broker stops");
     }
 }
 
@@ -102,25 +108,34 @@ pub fn publish(t: &str, payload: &[u8], qos_pid: QosPid, retain: bool) -> Packet
     Packet::Publish(Publish { dup: false, qos_pid, retain, topic: topic(t), payload: Bytes::copy_from_slice(payload) })
 }
 
-/// A client that sends and expects exact packets.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A client that sends and expects exact packets, over TCP or an in-memory pipe.
 pub struct RawClient {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     buf: BytesMut,
 }
 
 impl RawClient {
     pub async fn open(addr: SocketAddr) -> Self {
-        Self { stream: TcpStream::connect(addr).await.unwrap(), buf: BytesMut::new() }
+        Self { stream: Box::new(TcpStream::connect(addr).await.unwrap()), buf: BytesMut::new() }
+    }
+
+    /// Sends CONNECT and expects CONNACK 0; returns the session present flag.
+    pub async fn handshake(&mut self, connect: Connect) -> bool {
+        self.send(Packet::Connect(connect)).await;
+        match self.recv().await {
+            Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }) => session_present,
+            other => panic!("expected CONNACK 0, got {other:?}"),
+        }
     }
 
     /// Connects and expects CONNACK 0; returns the client and the session present flag.
     pub async fn connect_with(addr: SocketAddr, connect: Connect) -> (Self, bool) {
         let mut c = Self::open(addr).await;
-        c.send(Packet::Connect(connect)).await;
-        match c.recv().await {
-            Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }) => (c, session_present),
-            other => panic!("expected CONNACK 0, got {other:?}"),
-        }
+        let present = c.handshake(connect).await;
+        (c, present)
     }
 
     pub async fn connect(addr: SocketAddr, client_id: &str) -> Self {

@@ -1,0 +1,176 @@
+//! QoS flows, delivery QoS, overlapping subscriptions, retained messages, the in-flight window.
+
+mod support;
+
+use mqtt_lab_broker::codec::{Packet, QoS, QosPid, SubAckCode};
+use support::{RawClient, TestBroker, pid, publish};
+
+#[tokio::test]
+async fn qos_1_and_2_flows_are_acknowledged_to_the_publisher() {
+    let broker = TestBroker::start().await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("a", b"1", QosPid::AtLeastOnce(pid(10)), false)).await;
+    assert_eq!(p.recv().await, Packet::PubAck(pid(10)));
+    p.send(publish("a", b"2", QosPid::ExactlyOnce(pid(11)), false)).await;
+    assert_eq!(p.recv().await, Packet::PubRec(pid(11)));
+    p.send(Packet::PubRel(pid(11))).await;
+    assert_eq!(p.recv().await, Packet::PubComp(pid(11)));
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn delivery_is_at_the_lower_of_publish_and_subscription_qos() {
+    let broker = TestBroker::start().await;
+    let mut s = RawClient::connect(broker.addr, "sub").await;
+    assert_eq!(s.subscribe(&[("q1", QoS::AtLeastOnce)]).await, [SubAckCode::Granted(QoS::AtLeastOnce)]);
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("q1", b"hi", QosPid::ExactlyOnce(pid(1)), false)).await;
+    assert_eq!(p.recv().await, Packet::PubRec(pid(1)));
+    p.send(publish("q1", b"lo", QosPid::AtMostOnce, false)).await;
+    p.sync().await;
+    let hi = s.recv_publish().await;
+    assert_eq!(hi.qos(), QoS::AtLeastOnce);
+    s.send(Packet::PubAck(hi.qos_pid.pid().unwrap())).await;
+    assert_eq!(s.recv_publish().await.qos(), QoS::AtMostOnce);
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn overlapping_subscriptions_deliver_one_copy_at_the_maximum_qos() {
+    let broker = TestBroker::start().await;
+    let mut s = RawClient::connect(broker.addr, "sub").await;
+    s.subscribe(&[("PV/#", QoS::AtMostOnce), ("PV/data", QoS::ExactlyOnce), ("+/data", QoS::AtLeastOnce)]).await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("PV/data", b"4.2", QosPid::ExactlyOnce(pid(1)), false)).await;
+    assert_eq!(p.recv().await, Packet::PubRec(pid(1)));
+    let got = s.recv_publish().await;
+    assert_eq!(got.qos(), QoS::ExactlyOnce, "[MQTT-3.3.5-1] the maximum QoS of the matches");
+    s.send(Packet::PubRec(got.qos_pid.pid().unwrap())).await;
+    assert_eq!(s.recv().await, Packet::PubRel(got.qos_pid.pid().unwrap()));
+    assert!(s.sync().await.is_empty(), "exactly one copy");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn retained_messages_are_stored_replaced_and_cleared() {
+    let broker = TestBroker::start().await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("PV/sunshine", b"no", QosPid::AtLeastOnce(pid(1)), true)).await;
+    p.recv().await;
+    p.send(publish("PV/sunshine", b"yes", QosPid::AtLeastOnce(pid(2)), true)).await;
+    p.recv().await;
+
+    let mut s = RawClient::connect(broker.addr, "sub").await;
+    s.subscribe(&[("PV/+", QoS::AtLeastOnce)]).await;
+    let retained = s.recv_publish().await;
+    assert_eq!((&retained.payload[..], retained.retain), (&b"yes"[..], true), "the newest, with RETAIN=1");
+    s.send(Packet::PubAck(retained.qos_pid.pid().unwrap())).await;
+
+    p.send(publish("PV/sunshine", b"no", QosPid::AtLeastOnce(pid(3)), true)).await;
+    p.recv().await;
+    let live = s.recv_publish().await;
+    assert!(!live.retain, "[MQTT-3.3.1-9] live subscribers get RETAIN=0");
+    s.send(Packet::PubAck(live.qos_pid.pid().unwrap())).await;
+
+    p.send(publish("PV/sunshine", b"", QosPid::AtLeastOnce(pid(4)), true)).await;
+    p.recv().await;
+    let mut late = RawClient::connect(broker.addr, "late").await;
+    late.subscribe(&[("PV/#", QoS::AtMostOnce)]).await;
+    assert!(late.sync().await.is_empty(), "[MQTT-3.3.1-10] an empty retained message clears the topic");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn subscribing_again_replaces_the_subscription_and_resends_retained() {
+    let broker = TestBroker::start().await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("t", b"r", QosPid::ExactlyOnce(pid(1)), true)).await;
+    p.recv().await;
+    p.send(Packet::PubRel(pid(1))).await;
+    p.recv().await;
+    let mut s = RawClient::connect(broker.addr, "sub").await;
+    s.subscribe(&[("t", QoS::AtMostOnce)]).await;
+    assert_eq!(s.recv_publish().await.qos(), QoS::AtMostOnce);
+    s.subscribe(&[("t", QoS::AtLeastOnce)]).await;
+    let again = s.recv_publish().await;
+    assert!(again.retain);
+    assert_eq!(again.qos(), QoS::AtLeastOnce, "the new subscription QoS applies");
+    s.send(Packet::PubAck(again.qos_pid.pid().unwrap())).await;
+    p.send(publish("t", b"live", QosPid::AtLeastOnce(pid(2)), false)).await;
+    p.recv().await;
+    let live = s.recv_publish().await;
+    assert_eq!(live.qos(), QoS::AtLeastOnce);
+    s.send(Packet::PubAck(live.qos_pid.pid().unwrap())).await;
+    assert!(s.sync().await.is_empty(), "one subscription, one copy");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn a_subscriber_that_does_not_acknowledge_gets_at_most_max_inflight_messages() {
+    let broker = TestBroker::with(|c| c.max_inflight_messages = 2).await;
+    let mut s = RawClient::connect(broker.addr, "slow").await;
+    s.subscribe(&[("t", QoS::AtLeastOnce)]).await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    for i in 1..=5 {
+        p.send(publish("t", &[i], QosPid::AtLeastOnce(pid(u16::from(i))), false)).await;
+        assert_eq!(p.recv().await, Packet::PubAck(pid(u16::from(i))));
+    }
+    let first = s.sync().await;
+    assert_eq!(first.len(), 2, "{first:?}");
+    let Packet::Publish(one) = &first[0] else { panic!() };
+    s.send(Packet::PubAck(one.qos_pid.pid().unwrap())).await;
+    let next = s.recv_publish().await;
+    assert_eq!(&next.payload[..], &[3], "order is kept");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeated_qos2_publish_is_delivered_once() {
+    let broker = TestBroker::start().await;
+    let mut s = RawClient::connect(broker.addr, "sub").await;
+    s.subscribe(&[("t", QoS::AtMostOnce)]).await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("t", b"once", QosPid::ExactlyOnce(pid(5)), false)).await;
+    assert_eq!(p.recv().await, Packet::PubRec(pid(5)));
+    let mut dup = publish("t", b"once", QosPid::ExactlyOnce(pid(5)), false);
+    if let Packet::Publish(d) = &mut dup {
+        d.dup = true;
+    }
+    p.send(dup).await;
+    assert_eq!(p.recv().await, Packet::PubRec(pid(5)));
+    p.send(Packet::PubRel(pid(5))).await;
+    assert_eq!(p.recv().await, Packet::PubComp(pid(5)));
+    assert_eq!(&s.recv_publish().await.payload[..], b"once");
+    assert!(s.sync().await.is_empty(), "the resend was not routed again");
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn dollar_topics_are_not_matched_by_a_leading_wildcard() {
+    let broker = TestBroker::start().await;
+    let mut s = RawClient::connect(broker.addr, "sub").await;
+    s.subscribe(&[("#", QoS::AtMostOnce), ("+/x", QoS::AtMostOnce)]).await;
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("$app/x", b"hidden", QosPid::AtLeastOnce(pid(1)), false)).await;
+    p.recv().await;
+    p.send(publish("app/x", b"seen", QosPid::AtLeastOnce(pid(2)), false)).await;
+    p.recv().await;
+    assert_eq!(&s.recv_publish().await.payload[..], b"seen");
+    assert!(s.sync().await.is_empty());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn unsubscribe_stops_delivery() {
+    let broker = TestBroker::start().await;
+    let mut s = RawClient::connect(broker.addr, "sub").await;
+    s.subscribe(&[("t", QoS::AtMostOnce)]).await;
+    let filters = vec![mqtt_lab_broker::codec::TopicFilter::new("t").unwrap()];
+    s.send(Packet::Unsubscribe(mqtt_lab_broker::codec::Unsubscribe { pid: pid(2), filters })).await;
+    assert_eq!(s.recv().await, Packet::UnsubAck(pid(2)));
+    let mut p = RawClient::connect(broker.addr, "pub").await;
+    p.send(publish("t", b"x", QosPid::AtLeastOnce(pid(1)), false)).await;
+    p.recv().await;
+    assert!(s.sync().await.is_empty());
+    broker.stop().await;
+}
