@@ -1,0 +1,53 @@
+//! The `mqtt-lab-broker` binary: command line, config errors, and graceful shutdown on signals.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn broker() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mqtt-lab-broker"))
+}
+
+#[test]
+fn an_unimplemented_option_stops_startup_naming_option_and_line() {
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("mymosqui.conf");
+    std::fs::write(&conf, "# My personal config file for mosquitto\nlistener 0\nallow_anonymous false\npassword_file /home/pi/mosquitto/mosqui_passfile\n").unwrap();
+    let out = broker().arg("-c").arg(&conf).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mymosqui.conf line 4"), "{err}");
+    assert!(err.contains("\"password_file\""), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unknown_command_line_options_are_refused_with_usage() {
+    let out = broker().arg("--bogus").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: mqtt-lab-broker"));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_broker_serves_mosquitto_clients_and_stops_on_sigterm() {
+    // -p 0: the OS picks a free port; the log line says which.
+    let mut child = broker().args(["-p", "0", "-v"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = lines.next().expect("the broker logs its listener").unwrap();
+        if let Some(addr) = line.split("Opening listen socket on ").nth(1) {
+            break addr.trim_end_matches('.').rsplit(':').next().unwrap().parse::<u16>().unwrap();
+        }
+    };
+    let publish = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "PV/sunshine", "-m", "yes", "-q", "1"])
+        .output()
+        .expect("mosquitto_pub (Debian's mosquitto-clients) runs");
+    assert!(publish.status.success(), "{}", String::from_utf8_lossy(&publish.stderr));
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful exit on SIGTERM: {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("terminating")), "{rest:?}");
+}
