@@ -21,7 +21,8 @@ pub enum LogType {
 }
 
 const ALL: u32 = 0xFF;
-const DEFAULT_TYPES: u32 = LogType::Error as u32 | LogType::Warning as u32 | LogType::Notice as u32 | LogType::Information as u32;
+const DEFAULT_TYPES: u32 =
+    LogType::Error as u32 | LogType::Warning as u32 | LogType::Notice as u32 | LogType::Information as u32;
 
 /// What a `log_type` line selects: one type, all, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +46,12 @@ impl LogType {
     }
 }
 
+/// The function behind a [`LogSink`].
+pub type LogFn = dyn Fn(LogType, &str) + Send + Sync;
+
 /// A callback that receives each log line; the app shows them in its log tab.
 #[derive(Clone)]
-pub struct LogSink(pub Arc<dyn Fn(LogType, &str) + Send + Sync>);
+pub struct LogSink(pub Arc<LogFn>);
 
 impl fmt::Debug for LogSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,9 +78,9 @@ impl LogDest {
             ("none", None) => Ok(Self::None),
             ("file", Some(path)) if !path.is_empty() => Ok(Self::File(PathBuf::from(path))),
             ("file", _) => Err("log_dest file needs a path".into()),
-            ("syslog" | "topic" | "dlt", _) => {
-                Err(format!("log_dest {value} is a Mosquitto destination this broker does not support yet; use stdout, stderr or file"))
-            }
+            ("syslog" | "topic" | "dlt", _) => Err(format!(
+                "log_dest {value} is a Mosquitto destination this broker does not support yet; use stdout, stderr or file"
+            )),
             _ => Err(format!("log_dest {value:?} is not one of stdout, stderr, file PATH, none")),
         }
     }

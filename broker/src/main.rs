@@ -41,7 +41,9 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
             "-v" | "--verbose" => args.verbose = true,
             "-h" | "--help" => return Ok(None),
-            "-d" | "--daemon" => return Err("-d (daemon mode) is not supported; run the broker under a service manager instead".into()),
+            "-d" | "--daemon" => {
+                return Err("-d (daemon mode) is not supported; run the broker under a service manager instead".into());
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }

@@ -46,7 +46,7 @@ async fn mosquitto_clients_exchange_messages_at_every_qos() {
 async fn mosquitto_sub_receives_a_live_qos2_stream_from_mosquitto_pub() {
     let broker = TestBroker::start().await;
     let port = broker.port();
-    let mut sub = mosquitto("mosquitto_sub", port, &["-t", "PV/data", "-q", "2", "-C", "20", "-i", "sub", "-W", "20"])
+    let sub = mosquitto("mosquitto_sub", port, &["-t", "PV/data", "-q", "2", "-C", "20", "-i", "sub", "-W", "20"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("mosquitto_sub runs");
@@ -61,7 +61,10 @@ async fn mosquitto_sub_receives_a_live_qos2_stream_from_mosquitto_pub() {
     let mut input = lines.join("\n");
     input.push('\n');
     let publish = tokio::task::spawn_blocking(move || {
-        let mut p = mosquitto("mosquitto_pub", port, &["-t", "PV/data", "-q", "2", "-l"]).stdin(Stdio::piped()).spawn().unwrap();
+        let mut p = mosquitto("mosquitto_pub", port, &["-t", "PV/data", "-q", "2", "-l"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
         std::io::Write::write_all(p.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
         p.wait_with_output().unwrap()
     })
@@ -83,7 +86,18 @@ async fn a_killed_mosquitto_sub_triggers_its_will() {
     let mut lamp = mosquitto(
         "mosquitto_sub",
         port,
-        &["-t", "lamp/cmd", "-i", "esp32-lamp", "--will-topic", "lamp/status", "--will-payload", "offline", "--will-qos", "1"],
+        &[
+            "-t",
+            "lamp/cmd",
+            "-i",
+            "esp32-lamp",
+            "--will-topic",
+            "lamp/status",
+            "--will-payload",
+            "offline",
+            "--will-qos",
+            "1",
+        ],
     )
     .spawn()
     .expect("mosquitto_sub runs");

@@ -114,7 +114,8 @@ async fn a_second_connection_with_the_same_client_id_takes_over() {
     assert_eq!(&watcher.recv_publish().await.payload[..], b"offline", "the old connection ended without DISCONNECT");
 
     let mut p = RawClient::connect(broker.addr, "p").await;
-    p.send(publish("lamp/cmd", br#"{"control":"PWM","value":50,"unit":"%"}"#, QosPid::AtLeastOnce(pid(1)), false)).await;
+    p.send(publish("lamp/cmd", br#"{"control":"PWM","value":50,"unit":"%"}"#, QosPid::AtLeastOnce(pid(1)), false))
+        .await;
     p.recv().await;
     let cmd = new.recv_publish().await;
     assert_eq!(cmd.topic.as_str(), "lamp/cmd");

@@ -45,7 +45,7 @@ async fn pings_keep_a_connection_alive() {
 async fn keepalive_zero_never_expires() {
     let broker = TestBroker::start().await;
     let mut c = broker.pipe_connect(connect_packet("forever", true, 0)).await;
-    tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+    tokio::time::sleep(Duration::from_hours(24)).await;
     c.send(publish("t", b"still here", QosPid::AtMostOnce, false)).await;
     c.send(Packet::PingReq).await;
     assert_eq!(c.recv().await, Packet::PingResp);
@@ -69,10 +69,18 @@ async fn sys_topics_follow_mosquitto_names_and_formats() {
     assert_eq!(seen["$SYS/broker/clients/connected"], "1");
     assert_eq!(seen["$SYS/broker/subscriptions/count"], "1");
     for topic in [
-        "$SYS/broker/clients/total", "$SYS/broker/clients/maximum", "$SYS/broker/messages/received",
-        "$SYS/broker/messages/sent", "$SYS/broker/publish/messages/sent", "$SYS/broker/bytes/received",
-        "$SYS/broker/bytes/sent", "$SYS/broker/retained messages/count", "$SYS/broker/load/messages/received/1min",
-        "$SYS/broker/load/bytes/sent/15min", "$SYS/broker/load/connections/5min", "$SYS/broker/store/messages/count",
+        "$SYS/broker/clients/total",
+        "$SYS/broker/clients/maximum",
+        "$SYS/broker/messages/received",
+        "$SYS/broker/messages/sent",
+        "$SYS/broker/publish/messages/sent",
+        "$SYS/broker/bytes/received",
+        "$SYS/broker/bytes/sent",
+        "$SYS/broker/retained messages/count",
+        "$SYS/broker/load/messages/received/1min",
+        "$SYS/broker/load/bytes/sent/15min",
+        "$SYS/broker/load/connections/5min",
+        "$SYS/broker/store/messages/count",
     ] {
         assert!(seen.contains_key(topic), "{topic} missing from {:?}", seen.keys());
     }

@@ -2,7 +2,7 @@
 //! writes what the session's outbox holds, enforces keepalive, and publishes the will when
 //! the connection ends abnormally.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -167,25 +167,34 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
     async fn accept(&mut self, c: Connect) -> Result<bool, Close> {
         let config = &self.shared.config;
         let refusal = if c.client_id.is_empty() && !c.clean_session {
-            Some((ConnectReturnCode::IdentifierRejected, "[MQTT-3.1.3-8] an empty client id needs clean session".to_owned()))
+            Some((
+                ConnectReturnCode::IdentifierRejected,
+                "[MQTT-3.1.3-8] an empty client id needs clean session".to_owned(),
+            ))
         } else if c.client_id.is_empty() && (c.protocol == Protocol::V31 || !config.allow_zero_length_clientid) {
             Some((ConnectReturnCode::IdentifierRejected, "an empty client id is not allowed here".to_owned()))
         } else if c.protocol == Protocol::V31 && c.client_id.len() > 23 {
             Some((ConnectReturnCode::IdentifierRejected, "MQTT 3.1 client ids are at most 23 characters".to_owned()))
         } else if c.keep_alive > config.max_keepalive {
-            Some((ConnectReturnCode::IdentifierRejected, format!("keepalive {} is above max_keepalive {}", c.keep_alive, config.max_keepalive)))
+            Some((
+                ConnectReturnCode::IdentifierRejected,
+                format!("keepalive {} is above max_keepalive {}", c.keep_alive, config.max_keepalive),
+            ))
         } else if c.username.is_none() && !config.anonymous_allowed() {
             Some((ConnectReturnCode::NotAuthorized, "anonymous access is off (allow_anonymous false)".to_owned()))
         } else {
             None
         };
         if let Some((code, reason)) = refusal {
-            self.log(LogType::Notice, format_args!(
-                "Client {} from {} refused with CONNACK {}: {reason}.",
-                if c.client_id.is_empty() { "<empty>" } else { &c.client_id },
-                self.peer,
-                code as u8
-            ));
+            self.log(
+                LogType::Notice,
+                format_args!(
+                    "Client {} from {} refused with CONNACK {}: {reason}.",
+                    if c.client_id.is_empty() { "<empty>" } else { &c.client_id },
+                    self.peer,
+                    code as u8
+                ),
+            );
             self.refuse(code).await;
             return Ok(false);
         }
@@ -194,20 +203,27 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         } else {
             c.client_id.as_str().into()
         };
-        let attached = self.shared.router().connect(&client_id, c.clean_session, c.protocol == Protocol::V311, self.link.clone());
+        let attached =
+            self.shared.router().connect(&client_id, c.clean_session, c.protocol == Protocol::V311, self.link.clone());
         Stats::add(&self.shared.stats.connections, 1);
         if attached.took_over {
-            self.log(LogType::Information, format_args!("Client {client_id} already connected, closing old connection."));
+            self.log(
+                LogType::Information,
+                format_args!("Client {client_id} already connected, closing old connection."),
+            );
         }
         if self.shared.log.connection_messages {
             let user = c.username.as_ref().map(|u| format!(", u'{u}'")).unwrap_or_default();
-            self.log(LogType::Notice, format_args!(
-                "New client connected from {} as {client_id} (p{}, c{}, k{}{user}).",
-                self.peer,
-                if c.protocol == Protocol::V31 { 1 } else { 2 },
-                u8::from(c.clean_session),
-                c.keep_alive
-            ));
+            self.log(
+                LogType::Notice,
+                format_args!(
+                    "New client connected from {} as {client_id} (p{}, c{}, k{}{user}).",
+                    self.peer,
+                    if c.protocol == Protocol::V31 { 1 } else { 2 },
+                    u8::from(c.clean_session),
+                    c.keep_alive
+                ),
+            );
         }
         self.client_id = Some(client_id);
         self.will = c.will;
@@ -221,7 +237,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             if let Err(close) = self.drain_packets() {
                 return close;
             }
-            if self.wbuf.is_empty() && let Err(close) = self.fill_write_buffer() {
+            if self.wbuf.is_empty()
+                && let Err(close) = self.fill_write_buffer()
+            {
                 return close;
             }
             let deadline = self.keep_alive.map(|k| self.last_seen + k);
@@ -305,7 +323,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                 return Err(Close::Disconnect);
             }
             Packet::Connect(_) => {
-                return Err(Close::Protocol("[MQTT-3.1.0-2] a second CONNECT on one connection is a protocol violation".into()));
+                return Err(Close::Protocol(
+                    "[MQTT-3.1.0-2] a second CONNECT on one connection is a protocol violation".into(),
+                ));
             }
             other => {
                 return Err(Close::Protocol(format!(
@@ -321,7 +341,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
     /// specification allows, and noted in the debug log.
     fn acknowledged(&self, what: &str, pid: crate::codec::PacketId, expected: Option<bool>) {
         if expected != Some(true) {
-            self.log(LogType::Debug, format_args!("Ignored {what} for unknown packet id {pid} from {}.", Who(self.client_id.as_deref())));
+            self.log(
+                LogType::Debug,
+                format_args!("Ignored {what} for unknown packet id {pid} from {}.", Who(self.client_id.as_deref())),
+            );
         }
     }
 
@@ -336,11 +359,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         let limit = shared.config.message_size_limit;
         let too_large = limit != 0 && p.payload.len() > limit;
         if too_large {
-            self.log(LogType::Notice, format_args!(
-                "Dropped too large PUBLISH from {id} ({} bytes > message_size_limit {limit}) on {}.",
-                p.payload.len(),
-                p.topic
-            ));
+            self.log(
+                LogType::Notice,
+                format_args!(
+                    "Dropped too large PUBLISH from {id} ({} bytes > message_size_limit {limit}) on {}.",
+                    p.payload.len(),
+                    p.topic
+                ),
+            );
             Stats::add(&stats.publish_dropped, 1);
         }
         let message = Message { topic: p.topic, payload: p.payload, qos: p.qos_pid.qos(), retain: p.retain };
@@ -386,7 +412,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         if let Some(id) = self.client_id.clone() {
             let mut router = self.shared.router();
             if let Some(will) = self.will.take().filter(|_| !matches!(close, Close::Shutdown)) {
-                let routed = router.publish(&Message { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain });
+                let routed = router.publish(&Message {
+                    topic: will.topic,
+                    payload: will.payload,
+                    qos: will.qos,
+                    retain: will.retain,
+                });
                 drop(router);
                 count_drops(self.shared, routed);
                 router = self.shared.router();
@@ -420,7 +451,7 @@ fn generate_client_id(prefix: &str) -> String {
         let mut h = state.build_hasher();
         h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
         h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
-        digits.push_str(&format!("{:016X}", h.finish()));
+        let _ = write!(digits, "{:016X}", h.finish());
     }
     format!("{prefix}{digits}")
 }

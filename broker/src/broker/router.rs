@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use super::session::{Delivery, Limits, Link, Message, Session};
 use super::subscriptions::SubscriptionTree;
-use crate::codec::{
-    ConnAck, ConnectReturnCode, Packet, PacketId, QoS, SubAck, SubAckCode, TopicFilter, TopicName,
-};
+use crate::codec::{ConnAck, ConnectReturnCode, Packet, PacketId, QoS, SubAck, SubAckCode, TopicFilter, TopicName};
 
 /// The outcome of attaching a connection to a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,7 +299,13 @@ mod tests {
         out(&mut r, "s");
         r.publish(&message("t", b"x", QoS::ExactlyOnce, false));
         r.publish(&message("t", b"x", QoS::AtMostOnce, false));
-        let qos: Vec<QoS> = out(&mut r, "s").iter().map(|p| match p { Packet::Publish(p) => p.qos(), _ => panic!() }).collect();
+        let qos: Vec<QoS> = out(&mut r, "s")
+            .iter()
+            .map(|p| match p {
+                Packet::Publish(p) => p.qos(),
+                _ => panic!(),
+            })
+            .collect();
         assert_eq!(qos, [QoS::AtLeastOnce, QoS::AtMostOnce]);
     }
 }

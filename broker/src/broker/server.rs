@@ -29,7 +29,11 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Ou
 }
 
 /// Runs a broker on several bound listeners, matched in order with `config`'s listeners.
-pub async fn serve(listeners: Vec<TcpListener>, config: Config, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BrokerError> {
     let settings = config.effective_listeners();
     let broker = Broker::start(config)?;
     for (i, listener) in listeners.into_iter().enumerate() {
@@ -67,7 +71,13 @@ impl Broker {
         if let Ok(addr) = listener.local_addr() {
             self.shared.log.log(LogType::Notice, format_args!("Opening listen socket on {addr}."));
         }
-        tokio::spawn(accept_loop(self.shared.clone(), listener, max_connections, self.stop.subscribe(), self.done_tx.clone()));
+        tokio::spawn(accept_loop(
+            self.shared.clone(),
+            listener,
+            max_connections,
+            self.stop.subscribe(),
+            self.done_tx.clone(),
+        ));
     }
 
     /// Serves one connection over any byte stream (an in-memory pipe in tests, a TLS stream).
@@ -115,7 +125,9 @@ async fn accept_loop(
             },
         };
         if max_connections.is_some_and(|max| open.load(Ordering::Relaxed) >= max) {
-            shared.log.log(LogType::Notice, format_args!("Client connection from {peer} denied: max_connections exceeded."));
+            shared
+                .log
+                .log(LogType::Notice, format_args!("Client connection from {peer} denied: max_connections exceeded."));
             drop(stream);
             continue;
         }

@@ -150,14 +150,16 @@ mod tests {
 
     #[test]
     fn the_tree_agrees_with_the_filter_matching_rule() {
-        let filters = ["#", "+", "+/+", "a/#", "a/+", "a/b", "a/+/c", "+/b/#", "$SYS/#", "$SYS/+", "/+", "a//c", "+/+/+"];
+        let filters =
+            ["#", "+", "+/+", "a/#", "a/+", "a/b", "a/+/c", "+/b/#", "$SYS/#", "$SYS/+", "/+", "a//c", "+/+/+"];
         let topics = ["a", "a/b", "a/b/c", "a//c", "/a", "b/b/x", "$SYS/x", "$SYS", "a/b/c/d"];
         let mut t = SubscriptionTree::default();
         for f in filters {
             t.insert(f, &Arc::from(f), QoS::AtMostOnce);
         }
         for topic in topics {
-            let mut expected: Vec<String> = filters.iter().filter(|f| filter_matches(f, topic)).map(|f| (*f).to_owned()).collect();
+            let mut expected: Vec<String> =
+                filters.iter().filter(|f| filter_matches(f, topic)).map(|f| (*f).to_owned()).collect();
             expected.sort();
             let got: Vec<String> = ids(&t, topic).into_iter().map(|(c, _)| c).collect();
             assert_eq!(got, expected, "topic {topic}");

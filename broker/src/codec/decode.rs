@@ -4,9 +4,8 @@ use bytes::Bytes;
 
 use super::layout::{Field, Part};
 use super::{
-    ConnAck, Connect, ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, PacketType,
-    Protocol, Publish, QoS, QosPid, SubAck, SubAckCode, Subscribe, TopicFilter, TopicName,
-    Unsubscribe,
+    ConnAck, Connect, ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, PacketType, Protocol, Publish, QoS,
+    QosPid, SubAck, SubAckCode, Subscribe, TopicFilter, TopicName, Unsubscribe,
 };
 
 /// The largest remaining length that four length bytes can say (section 2.2.3).
@@ -121,9 +120,8 @@ fn inspect_into(bytes: &[u8], fields: &mut Vec<Field>) -> Result<Packet, DecodeE
     } else {
         fields.push(flag("Reserved flags", 0x0F, format!("{:04b}", first & 0x0F)));
     }
-    let header = match decode_header(bytes)? {
-        Some(h) => h,
-        None => return Err(DecodeError::LengthBeyondPacket { what: "remaining length", len: 1 }),
+    let Some(header) = decode_header(bytes)? else {
+        return Err(DecodeError::LengthBeyondPacket { what: "remaining length", len: 1 });
     };
     fields.push(Field {
         name: "Remaining length".into(),
@@ -133,10 +131,7 @@ fn inspect_into(bytes: &[u8], fields: &mut Vec<Field>) -> Result<Packet, DecodeE
         value: header.remaining_length.to_string(),
     });
     if bytes.len() < header.packet_len() {
-        return Err(DecodeError::LengthBeyondPacket {
-            what: "remaining length",
-            len: header.remaining_length,
-        });
+        return Err(DecodeError::LengthBeyondPacket { what: "remaining length", len: header.remaining_length });
     }
     decode_body(&bytes[..header.packet_len()], header, Some(fields))
 }
@@ -168,7 +163,13 @@ impl Reader<'_, '_> {
 
     fn record_bits(&mut self, name: &str, at: usize, mask: u8, value: impl FnOnce() -> String) {
         if let Some(fields) = self.fields.as_deref_mut() {
-            fields.push(Field { name: name.to_owned(), part: self.part, range: at..at + 1, mask: Some(mask), value: value() });
+            fields.push(Field {
+                name: name.to_owned(),
+                part: self.part,
+                range: at..at + 1,
+                mask: Some(mask),
+                value: value(),
+            });
         }
     }
 
@@ -207,11 +208,7 @@ impl Reader<'_, '_> {
         let start = self.pos;
         let data = Bytes::copy_from_slice(self.take(len, what)?);
         self.record(name, start, || {
-            if secret {
-                format!("<{len} bytes>")
-            } else {
-                format!("{:?}", String::from_utf8_lossy(&data))
-            }
+            if secret { format!("<{len} bytes>") } else { format!("{:?}", String::from_utf8_lossy(&data)) }
         });
         Ok(data)
     }
@@ -234,11 +231,7 @@ impl Reader<'_, '_> {
     }
 }
 
-fn decode_body(
-    packet: &[u8],
-    header: FixedHeader,
-    fields: Option<&mut Vec<Field>>,
-) -> Result<Packet, DecodeError> {
+fn decode_body(packet: &[u8], header: FixedHeader, fields: Option<&mut Vec<Field>>) -> Result<Packet, DecodeError> {
     let mut r = Reader { packet, pos: header.header_len, part: Part::VariableHeader, fields };
     let t = header.packet_type;
     let packet = match t {

@@ -73,11 +73,15 @@ impl Packet {
     fn remaining_length(&self) -> Result<usize, EncodeError> {
         let len = match self {
             Self::Connect(c) => connect_len(c)?,
-            Self::ConnAck(_) => 2,
             Self::Publish(p) => {
                 2 + p.topic.as_str().len() + if p.qos_pid.pid().is_some() { 2 } else { 0 } + p.payload.len()
             }
-            Self::PubAck(_) | Self::PubRec(_) | Self::PubRel(_) | Self::PubComp(_) | Self::UnsubAck(_) => 2,
+            Self::ConnAck(_)
+            | Self::PubAck(_)
+            | Self::PubRec(_)
+            | Self::PubRel(_)
+            | Self::PubComp(_)
+            | Self::UnsubAck(_) => 2,
             Self::Subscribe(s) => {
                 if s.filters.is_empty() {
                     return Err(EncodeError::SubscribeWithoutFilters);

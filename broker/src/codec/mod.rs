@@ -21,8 +21,7 @@ pub use decode::{Decoded, FixedHeader, Inspection, MAX_REMAINING_LENGTH, decode,
 pub use error::{DecodeError, EncodeError, TopicError};
 pub use layout::{Field, Part};
 pub use packet::{
-    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, Publish, SubAck, SubAckCode, Subscribe,
-    Unsubscribe,
+    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, Publish, SubAck, SubAckCode, Subscribe, Unsubscribe,
 };
 pub use topic::{TopicFilter, TopicName, matches};
 pub use types::{PacketId, PacketType, Protocol, QoS, QosPid};

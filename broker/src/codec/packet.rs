@@ -111,9 +111,7 @@ impl ConnectReturnCode {
     pub const fn describe(self) -> &'static str {
         match self {
             Self::Accepted => "connection accepted",
-            Self::UnacceptableProtocolVersion => {
-                "the server does not support the requested protocol level"
-            }
+            Self::UnacceptableProtocolVersion => "the server does not support the requested protocol level",
             Self::IdentifierRejected => "the client identifier is not allowed by the server",
             Self::ServerUnavailable => "the MQTT service is unavailable",
             Self::BadUsernameOrPassword => "the user name or password is malformed",

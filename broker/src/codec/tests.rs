@@ -23,7 +23,12 @@ pub(super) fn sample_packets() -> Vec<Packet> {
             clean_session: true,
             keep_alive: 60,
             client_id: "btsiot-client1".into(),
-            will: Some(LastWill { topic: name("PV/status"), payload: Bytes::from_static(b"offline"), qos: QoS::AtLeastOnce, retain: true }),
+            will: Some(LastWill {
+                topic: name("PV/status"),
+                payload: Bytes::from_static(b"offline"),
+                qos: QoS::AtLeastOnce,
+                retain: true,
+            }),
             username: Some("btsiot1".into()),
             password: Some(Bytes::from_static(b"btsiotpass1")),
         }),
@@ -38,14 +43,35 @@ pub(super) fn sample_packets() -> Vec<Packet> {
         }),
         Packet::ConnAck(ConnAck { session_present: true, code: ConnectReturnCode::Accepted }),
         Packet::ConnAck(ConnAck { session_present: false, code: ConnectReturnCode::NotAuthorized }),
-        Packet::Publish(Publish { dup: false, qos_pid: QosPid::AtMostOnce, retain: true, topic: name("PV/sunshine"), payload: Bytes::from_static(b"yes") }),
-        Packet::Publish(Publish { dup: true, qos_pid: QosPid::ExactlyOnce(pid(65535)), retain: false, topic: name("PV/data"), payload: Bytes::from(vec![0xFF; 300]) }),
-        Packet::Publish(Publish { dup: false, qos_pid: QosPid::AtLeastOnce(pid(1)), retain: false, topic: name("a"), payload: Bytes::new() }),
+        Packet::Publish(Publish {
+            dup: false,
+            qos_pid: QosPid::AtMostOnce,
+            retain: true,
+            topic: name("PV/sunshine"),
+            payload: Bytes::from_static(b"yes"),
+        }),
+        Packet::Publish(Publish {
+            dup: true,
+            qos_pid: QosPid::ExactlyOnce(pid(65535)),
+            retain: false,
+            topic: name("PV/data"),
+            payload: Bytes::from(vec![0xFF; 300]),
+        }),
+        Packet::Publish(Publish {
+            dup: false,
+            qos_pid: QosPid::AtLeastOnce(pid(1)),
+            retain: false,
+            topic: name("a"),
+            payload: Bytes::new(),
+        }),
         Packet::PubAck(pid(7)),
         Packet::PubRec(pid(8)),
         Packet::PubRel(pid(9)),
         Packet::PubComp(pid(10)),
-        Packet::Subscribe(Subscribe { pid: pid(2), filters: vec![(filter("PV/#"), QoS::ExactlyOnce), (filter("+/sunshine"), QoS::AtMostOnce)] }),
+        Packet::Subscribe(Subscribe {
+            pid: pid(2),
+            filters: vec![(filter("PV/#"), QoS::ExactlyOnce), (filter("+/sunshine"), QoS::AtMostOnce)],
+        }),
         Packet::SubAck(SubAck { pid: pid(2), codes: vec![SubAckCode::Granted(QoS::ExactlyOnce), SubAckCode::Failure] }),
         Packet::Unsubscribe(Unsubscribe { pid: pid(3), filters: vec![filter("PV/#")] }),
         Packet::UnsubAck(pid(3)),
@@ -148,8 +174,16 @@ fn malformed_packets_are_errors_naming_their_rule() {
         ("CONNECT reserved flag", &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 3, 0, 60, 0, 0], "[MQTT-3.1.2-3]"),
         ("will QoS without will", &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x0A, 0, 60, 0, 0], "[MQTT-3.1.2-13]"),
         ("will QoS 3", &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x1E, 0, 60, 0, 0], "[MQTT-3.3.1-4]"),
-        ("will retain without will", &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x22, 0, 60, 0, 0], "[MQTT-3.1.2-15]"),
-        ("password without user name", &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x42, 0, 60, 0, 0], "[MQTT-3.1.2-22]"),
+        (
+            "will retain without will",
+            &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x22, 0, 60, 0, 0],
+            "[MQTT-3.1.2-15]",
+        ),
+        (
+            "password without user name",
+            &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x42, 0, 60, 0, 0],
+            "[MQTT-3.1.2-22]",
+        ),
         ("PINGREQ with a body", &[0xC0, 1, 0], "[MQTT-2.2.3]"),
         ("PUBACK too long", &[0x40, 3, 0, 1, 0], "[MQTT-2.2.3]"),
         ("CONNACK reserved code", &[0x20, 2, 0, 6], "[MQTT-3.2.2-3]"),
@@ -237,7 +271,13 @@ mod properties {
         (topic(), qos(), 1..=u16::MAX, any::<bool>(), any::<bool>(), prop::collection::vec(any::<u8>(), 0..300))
             .prop_map(|(topic, qos, id, dup, retain, payload)| {
                 let qos_pid = QosPid::with(qos, PacketId::new(id).unwrap());
-                Packet::Publish(Publish { dup: dup && qos != QoS::AtMostOnce, qos_pid, retain, topic, payload: payload.into() })
+                Packet::Publish(Publish {
+                    dup: dup && qos != QoS::AtMostOnce,
+                    qos_pid,
+                    retain,
+                    topic,
+                    payload: payload.into(),
+                })
             })
     }
 

@@ -89,9 +89,8 @@ pub fn matches(filter: &str, topic: &str) -> bool {
     let mut t = topic.split('/');
     loop {
         match (f.next(), t.next()) {
-            (Some("#"), _) => return true,
+            (Some("#"), _) | (None, None) => return true,
             (Some(fl), Some(tl)) if fl == "+" || fl == tl => {}
-            (None, None) => return true,
             _ => return false,
         }
     }

@@ -4,34 +4,121 @@
 /// Options of Mosquitto 2.0 (mosquitto.conf(5)), general, listener and bridge sections.
 const MOSQUITTO_OPTIONS: &[&str] = &[
     // General
-    "acl_file", "allow_anonymous", "allow_duplicate_messages", "allow_zero_length_clientid",
-    "auth_plugin", "auth_plugin_deny_special_chars", "auto_id_prefix", "autosave_interval",
-    "autosave_on_changes", "check_retain_source", "clientid_prefixes", "connection_messages",
-    "include_dir", "log_dest", "log_facility", "log_timestamp", "log_timestamp_format", "log_type",
-    "max_inflight_bytes", "max_inflight_messages", "max_keepalive", "max_packet_size",
-    "max_queued_bytes", "max_queued_messages", "memory_limit", "message_size_limit",
-    "password_file", "per_listener_settings", "persistence", "persistence_file",
-    "persistence_location", "persistent_client_expiration", "pid_file", "plugin", "psk_file",
-    "queue_qos0_messages", "retain_available", "retry_interval", "set_tcp_nodelay",
-    "store_clean_interval", "sys_interval", "upgrade_outgoing_qos", "user",
-    "websockets_log_level", "websockets_headers_size",
+    "acl_file",
+    "allow_anonymous",
+    "allow_duplicate_messages",
+    "allow_zero_length_clientid",
+    "auth_plugin",
+    "auth_plugin_deny_special_chars",
+    "auto_id_prefix",
+    "autosave_interval",
+    "autosave_on_changes",
+    "check_retain_source",
+    "clientid_prefixes",
+    "connection_messages",
+    "include_dir",
+    "log_dest",
+    "log_facility",
+    "log_timestamp",
+    "log_timestamp_format",
+    "log_type",
+    "max_inflight_bytes",
+    "max_inflight_messages",
+    "max_keepalive",
+    "max_packet_size",
+    "max_queued_bytes",
+    "max_queued_messages",
+    "memory_limit",
+    "message_size_limit",
+    "password_file",
+    "per_listener_settings",
+    "persistence",
+    "persistence_file",
+    "persistence_location",
+    "persistent_client_expiration",
+    "pid_file",
+    "plugin",
+    "psk_file",
+    "queue_qos0_messages",
+    "retain_available",
+    "retry_interval",
+    "set_tcp_nodelay",
+    "store_clean_interval",
+    "sys_interval",
+    "upgrade_outgoing_qos",
+    "user",
+    "websockets_log_level",
+    "websockets_headers_size",
     // Listeners
-    "bind_address", "bind_interface", "http_dir", "listener", "max_connections", "max_qos",
-    "max_topic_alias", "mount_point", "port", "protocol", "socket_domain",
-    "use_username_as_clientid", "cafile", "capath", "certfile", "ciphers", "ciphers_tls1.3",
-    "crlfile", "dhparamfile", "keyfile", "require_certificate", "tls_engine",
-    "tls_engine_kpass_sha1", "tls_keyform", "tls_version", "use_identity_as_username",
-    "use_subject_as_username", "psk_hint",
+    "bind_address",
+    "bind_interface",
+    "http_dir",
+    "listener",
+    "max_connections",
+    "max_qos",
+    "max_topic_alias",
+    "mount_point",
+    "port",
+    "protocol",
+    "socket_domain",
+    "use_username_as_clientid",
+    "cafile",
+    "capath",
+    "certfile",
+    "ciphers",
+    "ciphers_tls1.3",
+    "crlfile",
+    "dhparamfile",
+    "keyfile",
+    "require_certificate",
+    "tls_engine",
+    "tls_engine_kpass_sha1",
+    "tls_keyform",
+    "tls_version",
+    "use_identity_as_username",
+    "use_subject_as_username",
+    "psk_hint",
     // Bridges
-    "connection", "address", "addresses", "bridge_alpn", "bridge_attempt_unsubscribe",
-    "bridge_bind_address", "bridge_cafile", "bridge_capath", "bridge_certfile", "bridge_identity",
-    "bridge_insecure", "bridge_keyfile", "bridge_max_packet_size", "bridge_outgoing_retain",
-    "bridge_protocol_version", "bridge_psk", "bridge_require_ocsp", "bridge_tls_version",
-    "cleansession", "clientid", "idle_timeout", "keepalive_interval", "local_cleansession",
-    "local_clientid", "local_password", "local_username", "notifications",
-    "notifications_local_only", "notification_topic", "password", "remote_clientid",
-    "remote_password", "remote_username", "restart_timeout", "round_robin", "start_type",
-    "threshold", "topic", "try_private", "username",
+    "connection",
+    "address",
+    "addresses",
+    "bridge_alpn",
+    "bridge_attempt_unsubscribe",
+    "bridge_bind_address",
+    "bridge_cafile",
+    "bridge_capath",
+    "bridge_certfile",
+    "bridge_identity",
+    "bridge_insecure",
+    "bridge_keyfile",
+    "bridge_max_packet_size",
+    "bridge_outgoing_retain",
+    "bridge_protocol_version",
+    "bridge_psk",
+    "bridge_require_ocsp",
+    "bridge_tls_version",
+    "cleansession",
+    "clientid",
+    "idle_timeout",
+    "keepalive_interval",
+    "local_cleansession",
+    "local_clientid",
+    "local_password",
+    "local_username",
+    "notifications",
+    "notifications_local_only",
+    "notification_topic",
+    "password",
+    "remote_clientid",
+    "remote_password",
+    "remote_username",
+    "restart_timeout",
+    "round_robin",
+    "start_type",
+    "threshold",
+    "topic",
+    "try_private",
+    "username",
 ];
 
 /// Prefixes of option families (`auth_opt_db_host`, `plugin_opt_...`).
@@ -43,18 +130,29 @@ pub fn is_mosquitto_option(name: &str) -> bool {
 }
 
 /// Options that Mosquitto 2.0 reads but that have no effect there either.
-pub const DEPRECATED_NO_EFFECT: &[&str] =
-    &["allow_duplicate_messages", "retry_interval", "store_clean_interval"];
+pub const DEPRECATED_NO_EFFECT: &[&str] = &["allow_duplicate_messages", "retry_interval", "store_clean_interval"];
 
 /// Which later piece of work brings an unimplemented option, for the error message.
 pub fn planned_for(name: &str) -> &'static str {
     match name {
-        "acl_file" | "password_file" | "clientid_prefixes" | "psk_file" | "psk_hint" | "cafile"
-        | "capath" | "certfile" | "keyfile" | "require_certificate" | "tls_version"
-        | "use_identity_as_username" | "persistence" | "persistence_file" | "persistence_location"
-        | "autosave_interval" | "autosave_on_changes" | "persistent_client_expiration" => {
-            "it arrives with the broker's security and persistence support"
-        }
+        "acl_file"
+        | "password_file"
+        | "clientid_prefixes"
+        | "psk_file"
+        | "psk_hint"
+        | "cafile"
+        | "capath"
+        | "certfile"
+        | "keyfile"
+        | "require_certificate"
+        | "tls_version"
+        | "use_identity_as_username"
+        | "persistence"
+        | "persistence_file"
+        | "persistence_location"
+        | "autosave_interval"
+        | "autosave_on_changes"
+        | "persistent_client_expiration" => "it arrives with the broker's security and persistence support",
         _ => "it is not implemented yet",
     }
 }

@@ -136,7 +136,9 @@ impl Parser<'_> {
             }
             "protocol" => {
                 if value != "mqtt" {
-                    return Err(format!("protocol {value}: only \"mqtt\" is supported yet (websockets is not implemented)"));
+                    return Err(format!(
+                        "protocol {value}: only \"mqtt\" is supported yet (websockets is not implemented)"
+                    ));
                 }
             }
             "socket_domain" => {
@@ -146,7 +148,7 @@ impl Parser<'_> {
             }
             "allow_anonymous" => c.allow_anonymous = Some(boolean(option, value)?),
             "allow_zero_length_clientid" => c.allow_zero_length_clientid = boolean(option, value)?,
-            "auto_id_prefix" => c.auto_id_prefix = value.to_owned(),
+            "auto_id_prefix" => value.clone_into(&mut c.auto_id_prefix),
             "max_inflight_messages" => c.max_inflight_messages = number(option, value)?,
             "max_queued_messages" => c.max_queued_messages = number(option, value)?,
             "max_packet_size" => c.max_packet_size = number(option, value)?,
@@ -187,7 +189,10 @@ impl Parser<'_> {
     /// `port` and `bind_address` configure the default listener, and only before any `listener`.
     fn default_listener(&mut self) -> Result<&mut ListenerConfig, String> {
         if !self.in_default_listener {
-            return Err("port and bind_address set the default listener and must come before the first \"listener\" line".into());
+            return Err(
+                "port and bind_address set the default listener and must come before the first \"listener\" line"
+                    .into(),
+            );
         }
         Ok(self.listener())
     }

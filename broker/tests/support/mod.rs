@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use mqtt_lab_broker::Broker;
 use mqtt_lab_broker::Config;
 use mqtt_lab_broker::codec::{
-    ConnAck, Connect, ConnectReturnCode, Decoded, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid,
-    SubAck, SubAckCode, Subscribe, TopicFilter, TopicName, decode,
+    ConnAck, Connect, ConnectReturnCode, Decoded, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubAck,
+    SubAckCode, Subscribe, TopicFilter, TopicName, decode,
 };
 use mqtt_lab_broker::log::{LogDest, LogSink};
-use mqtt_lab_broker::Broker;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -160,7 +160,8 @@ impl RawClient {
                 }
                 Decoded::Incomplete => {}
             }
-            let read = tokio::time::timeout(PATIENCE, self.stream.read_buf(&mut self.buf)).await.expect("no packet in time");
+            let read =
+                tokio::time::timeout(PATIENCE, self.stream.read_buf(&mut self.buf)).await.expect("no packet in time");
             match read {
                 Ok(0) | Err(_) => return None,
                 Ok(_) => {}
