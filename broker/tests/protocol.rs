@@ -106,6 +106,11 @@ async fn anonymous_clients_get_connack_5_when_anonymous_access_is_off() {
     let bytes = Packet::Connect(connect_packet("anon", true, 60)).to_bytes().unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::NotAuthorized);
     assert!(broker.log_contains("anonymous access is off"), "{}", broker.logs());
+    // Mosquitto 2.0 refuses a user name too when there is no password file to check it against.
+    let mut with_user = connect_packet("user", true, 60);
+    with_user.username = Some("btsiot1".into());
+    let bytes = Packet::Connect(with_user).to_bytes().unwrap();
+    assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::NotAuthorized);
     broker.stop().await;
 }
 
@@ -150,5 +155,39 @@ async fn an_oversized_payload_is_dropped_but_its_qos_flow_completes() {
     assert_eq!(p.recv().await, Packet::PubAck(pid(2)));
     assert_eq!(&sub.recv_publish().await.payload[..], b"ok", "only the small message arrives");
     assert!(broker.log_contains("message_size_limit"));
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn max_connections_refuses_connections_beyond_the_limit() {
+    use mqtt_lab_broker::config::ListenerConfig;
+    let broker = TestBroker::with(|c| {
+        c.listeners.push(ListenerConfig { port: 0, bind_address: None, max_connections: Some(1) });
+    })
+    .await;
+    let first = RawClient::connect(broker.addr, "first").await;
+    let mut second = RawClient::open(broker.addr).await;
+    second.expect_closed().await;
+    assert!(broker.log_contains("max_connections exceeded"), "{}", broker.logs());
+    first.disconnect().await;
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn a_keepalive_above_max_keepalive_is_refused() {
+    let broker = TestBroker::with(|c| c.max_keepalive = 60).await;
+    let bytes = Packet::Connect(connect_packet("slow", true, 61)).to_bytes().unwrap();
+    assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
+    assert!(broker.log_contains("keepalive 61 is above max_keepalive 60"), "{}", broker.logs());
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn connection_messages_false_keeps_connections_out_of_the_log() {
+    let broker = TestBroker::with(|c| c.log.connection_messages = false).await;
+    let c = RawClient::connect(broker.addr, "quiet").await;
+    c.disconnect().await;
+    assert!(!broker.log_contains("New client connected"), "{}", broker.logs());
+    assert!(!broker.log_contains("Client quiet disconnected"), "{}", broker.logs());
     broker.stop().await;
 }

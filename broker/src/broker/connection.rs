@@ -180,8 +180,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                 ConnectReturnCode::IdentifierRejected,
                 format!("keepalive {} is above max_keepalive {}", c.keep_alive, config.max_keepalive),
             ))
-        } else if c.username.is_none() && !config.anonymous_allowed() {
-            Some((ConnectReturnCode::NotAuthorized, "anonymous access is off (allow_anonymous false)".to_owned()))
+        } else if !config.anonymous_allowed() {
+            // As Mosquitto 2.0: with no password file there is no user to check a user name
+            // against, so a user name does not let a client in either.
+            let reason = if c.username.is_none() {
+                "anonymous access is off (allow_anonymous false)"
+            } else {
+                "anonymous access is off (allow_anonymous false) and no password_file is configured"
+            };
+            Some((ConnectReturnCode::NotAuthorized, reason.to_owned()))
         } else {
             None
         };

@@ -42,8 +42,9 @@ impl TestBroker {
         edit(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let max_connections = config.listeners.first().and_then(|l| l.max_connections);
         let broker = Broker::start(config).unwrap();
-        broker.listen(listener, None);
+        broker.listen(listener, max_connections);
         Self { addr, logs, broker }
     }
 
