@@ -51,12 +51,7 @@ async fn mosquitto_sub_receives_a_live_qos2_stream_from_mosquitto_pub() {
         .spawn()
         .expect("mosquitto_sub runs");
     // Publish only once the subscription exists: wait for the broker's subscribe log line.
-    for _ in 0..1000 {
-        if broker.log_contains("sub 2 PV/data") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    broker.wait_for_log("sub 2 PV/data").await;
     let lines: Vec<String> = (0..20).map(|i| format!("{}.{i}", i / 2)).collect();
     let mut input = lines.join("\n");
     input.push('\n');
@@ -101,12 +96,7 @@ async fn a_killed_mosquitto_sub_triggers_its_will() {
     )
     .spawn()
     .expect("mosquitto_sub runs");
-    for _ in 0..1000 {
-        if broker.log_contains("esp32-lamp 0 lamp/cmd") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    broker.wait_for_log("esp32-lamp 0 lamp/cmd").await;
     lamp.kill().unwrap(); // SIGKILL: no DISCONNECT
     let _ = lamp.wait();
     let will = watcher.recv_publish().await;

@@ -15,6 +15,7 @@ use mqtt_lab_broker::codec::{
 use mqtt_lab_broker::log::{LogDest, LogSink};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 /// Bounds a wait that only a failing test reaches.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -22,6 +23,8 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub struct TestBroker {
     pub addr: SocketAddr,
     pub logs: Arc<Mutex<Vec<String>>>,
+    /// Woken on every log line, so tests can wait for one without polling.
+    logged: Arc<Notify>,
     broker: Broker,
 }
 
@@ -34,10 +37,12 @@ impl TestBroker {
     pub async fn with(edit: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config { allow_anonymous: Some(true), ..Config::default() };
         let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
+        let logged = Arc::new(Notify::new());
+        let (sink, wake) = (logs.clone(), logged.clone());
         config.log.verbose();
         config.log.set_dest(LogDest::Sink(LogSink(Arc::new(move |_, line: &str| {
             sink.lock().unwrap().push(line.to_owned());
+            wake.notify_waiters();
         }))));
         edit(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -45,7 +50,7 @@ impl TestBroker {
         let max_connections = config.listeners.first().and_then(|l| l.max_connections);
         let broker = Broker::start(config).unwrap();
         broker.listen(listener, max_connections);
-        Self { addr, logs, broker }
+        Self { addr, logs, logged, broker }
     }
 
     /// A connection over an in-memory pipe: for paused-time tests, where a loopback socket
@@ -69,6 +74,23 @@ impl TestBroker {
 
     pub fn log_contains(&self, needle: &str) -> bool {
         self.logs.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+
+    /// Waits until a log line contains `needle`, e.g. the line for a subscription made by an
+    /// external client.
+    pub async fn wait_for_log(&self, needle: &str) {
+        let wait = async {
+            loop {
+                let next = self.logged.notified();
+                if self.log_contains(needle) {
+                    return;
+                }
+                next.await;
+            }
+        };
+        tokio::time::timeout(PATIENCE, wait)
+            .await
+            .unwrap_or_else(|_| panic!("no log line with {needle:?}:\n{}", self.logs()));
     }
 
     pub fn logs(&self) -> String {
