@@ -12,6 +12,7 @@
 //! The app embeds the broker with [`run`]: bind a listener (port 0 in tests), pass a config
 //! and a shutdown future.
 
+pub mod auth;
 pub mod broker;
 pub mod codec;
 pub mod config;

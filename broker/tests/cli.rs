@@ -12,12 +12,16 @@ fn an_unimplemented_option_stops_startup_naming_option_and_line() {
     let dir = std::env::temp_dir().join(format!("mqtt-lab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("mymosqui.conf");
-    std::fs::write(&conf, "# My personal config file for mosquitto\nlistener 0\nallow_anonymous false\npassword_file /home/pi/mosquitto/mosqui_passfile\n").unwrap();
+    std::fs::write(
+        &conf,
+        "# My personal config file for mosquitto\nlistener 0\nallow_anonymous false\npsk_hint btsiot\n",
+    )
+    .unwrap();
     let out = broker().arg("-c").arg(&conf).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("mymosqui.conf line 4"), "{err}");
-    assert!(err.contains("\"password_file\""), "{err}");
+    assert!(err.contains("\"psk_hint\""), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -8,13 +8,14 @@ mod stats;
 mod subscriptions;
 mod sys;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-pub use router::{Attached, Routed, Router, RouterFigures};
+pub use router::{Attached, Login, Routed, Router, RouterFigures};
 pub use server::{Broker, BrokerError, run, serve};
 pub use session::{Delivery, Limits, Link, Message, Session};
 pub use stats::Stats;
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::log::Logger;
 
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     /// A std mutex, never held across an `.await`: every critical section is a few map
     /// operations, so an async mutex would only add overhead.
     router: Mutex<Router>,
+    /// Replaced whole on reload; readers clone the `Arc` and never hold the lock.
+    auth: RwLock<Arc<Auth>>,
     pub stats: Stats,
     pub config: Config,
     pub log: Logger,
@@ -31,7 +34,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, log: Logger) -> Self {
+    pub fn new(config: Config, log: Logger, auth: Auth) -> Self {
         let limits = Limits {
             max_inflight: config.max_inflight_messages,
             max_queued: config.max_queued_messages,
@@ -39,6 +42,7 @@ impl Shared {
         };
         Self {
             router: Mutex::new(Router::new(limits)),
+            auth: RwLock::new(Arc::new(auth)),
             stats: Stats::default(),
             config,
             log,
@@ -51,5 +55,15 @@ impl Shared {
     /// completed or not started), so a poisoned lock is taken over rather than propagated.
     pub fn router(&self) -> MutexGuard<'_, Router> {
         self.router.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The security settings in force now.
+    pub fn auth(&self) -> Arc<Auth> {
+        self.auth.read().map_or_else(|p| p.into_inner().clone(), |a| a.clone())
+    }
+
+    pub fn set_auth(&self, auth: Auth) {
+        let mut guard = self.auth.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = Arc::new(auth);
     }
 }

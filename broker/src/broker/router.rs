@@ -6,7 +6,18 @@ use std::sync::Arc;
 
 use super::session::{Delivery, Limits, Link, Message, Session};
 use super::subscriptions::SubscriptionTree;
+use crate::auth::{Acl, Client};
 use crate::codec::{ConnAck, ConnectReturnCode, Packet, PacketId, QoS, SubAck, SubAckCode, TopicFilter, TopicName};
+
+/// A connection asking for its session.
+#[derive(Debug, Clone, Copy)]
+pub struct Login<'a> {
+    pub client_id: &'a str,
+    pub username: Option<&'a str>,
+    pub clean_session: bool,
+    /// MQTT 3.1.1 (3.1 has no session present flag).
+    pub v311: bool,
+}
 
 /// The outcome of attaching a connection to a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +80,8 @@ impl Router {
 
     /// Attaches a new connection to the client's session, creating or resuming it, and puts
     /// CONNACK first in its outbox followed by any unacknowledged messages.
-    pub fn connect(&mut self, client_id: &str, clean_session: bool, v311: bool, link: Link) -> Attached {
+    pub fn connect(&mut self, login: Login<'_>, link: Link) -> Attached {
+        let Login { client_id, username, clean_session, v311 } = login;
         let mut took_over = false;
         let mut resumable = false;
         if let Some(old) = self.sessions.get_mut(client_id) {
@@ -86,6 +98,7 @@ impl Router {
         let id: Arc<str> = client_id.into();
         let session = self.sessions.entry(id.clone()).or_insert_with(|| Session::new(id, clean_session, self.limits));
         session.clean = clean_session;
+        session.username = username.map(Into::into);
         session.attach(link);
         // MQTT 3.1 has no session present flag: the byte is reserved there.
         let session_present = resumable && v311;
@@ -120,7 +133,8 @@ impl Router {
 
     /// Routes an application message: retained store, then every matching subscriber once, at
     /// the lower of the message's QoS and its highest matching subscription QoS.
-    pub fn publish(&mut self, message: &Message) -> Routed {
+    /// With an ACL, only subscribers allowed to read the topic receive it.
+    pub fn publish(&mut self, message: &Message, acl: Option<&Acl>) -> Routed {
         if message.retain {
             if message.payload.is_empty() {
                 // A zero-byte retained message clears the topic [MQTT-3.3.1-10].
@@ -134,6 +148,9 @@ impl Router {
         let mut routed = Routed::default();
         for (client, sub_qos) in targets.drain() {
             let Some(session) = self.sessions.get_mut(&client) else { continue };
+            if !may_read(acl, session, &message.topic) {
+                continue;
+            }
             // Live subscribers get RETAIN=0 [MQTT-3.3.1-9].
             match session.deliver(message, message.qos.min(sub_qos), false) {
                 Delivery::Dropped => routed.dropped += 1,
@@ -145,32 +162,47 @@ impl Router {
     }
 
     /// Subscribes, answers SUBACK, then sends the retained messages of each filter with
-    /// RETAIN=1, also when a subscription is replaced [MQTT-3.8.4-3].
-    pub fn subscribe(&mut self, client_id: &str, pid: PacketId, filters: &[(TopicFilter, QoS)]) -> Routed {
+    /// RETAIN=1, also when a subscription is replaced [MQTT-3.8.4-3]. A filter the ACL gives
+    /// no read access to gets 0x80 and is not stored. Returns what was routed and the codes.
+    pub fn subscribe(
+        &mut self,
+        client_id: &str,
+        pid: PacketId,
+        filters: &[(TopicFilter, QoS)],
+        acl: Option<&Acl>,
+    ) -> (Routed, Vec<SubAckCode>) {
         let mut routed = Routed::default();
-        let Some(session) = self.sessions.get_mut(client_id) else { return routed };
+        let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
         let id = session.client_id.clone();
         let mut codes = Vec::with_capacity(filters.len());
+        let mut granted = Vec::with_capacity(filters.len());
         for (filter, qos) in filters {
+            let client = Client { id: &id, username: session.username.as_deref() };
+            if acl.is_some_and(|acl| !acl.can_subscribe(client, filter.as_str())) {
+                codes.push(SubAckCode::Failure);
+                continue;
+            }
             session.subscriptions.insert(filter.clone(), *qos);
             self.subscriptions.insert(filter.as_str(), &id, *qos);
             codes.push(SubAckCode::Granted(*qos));
+            granted.push((filter, *qos));
         }
-        session.send(Packet::SubAck(SubAck { pid, codes }));
-        for (filter, qos) in filters {
+        session.send(Packet::SubAck(SubAck { pid, codes: codes.clone() }));
+        for (filter, qos) in granted {
             let matching: Box<dyn Iterator<Item = &Message>> = if filter.has_wildcards() {
                 Box::new(self.retained.values().filter(|m| filter.matches(&m.topic)))
             } else {
                 Box::new(TopicName::new(filter.as_str()).ok().and_then(|t| self.retained.get(&t)).into_iter())
             };
-            for message in matching {
-                match session.deliver(message, message.qos.min(*qos), true) {
+            let readable: Vec<Message> = matching.filter(|m| may_read(acl, session, &m.topic)).cloned().collect();
+            for message in &readable {
+                match session.deliver(message, message.qos.min(qos), true) {
                     Delivery::Dropped => routed.dropped += 1,
                     _ => routed.delivered += 1,
                 }
             }
         }
-        routed
+        (routed, codes)
     }
 
     /// Unsubscribes and answers UNSUBACK (also for filters that were not subscribed).
@@ -197,6 +229,12 @@ impl Router {
             stored_bytes,
         }
     }
+}
+
+fn may_read(acl: Option<&Acl>, session: &Session, topic: &TopicName) -> bool {
+    acl.is_none_or(|acl| {
+        acl.can_read(Client { id: &session.client_id, username: session.username.as_deref() }, topic.as_str())
+    })
 }
 
 #[cfg(test)]
@@ -229,15 +267,18 @@ mod tests {
     }
 
     fn sub(r: &mut Router, client: &str, filter: &str, qos: QoS) {
-        r.subscribe(client, PacketId::new(1).unwrap(), &[(TopicFilter::new(filter).unwrap(), qos)]);
+        r.subscribe(client, PacketId::new(1).unwrap(), &[(TopicFilter::new(filter).unwrap(), qos)], None);
     }
 
     #[test]
     fn a_takeover_closes_the_old_link_and_keeps_a_persistent_session() {
         let mut r = Router::new(LIMITS);
-        assert_eq!(r.connect("c", false, true, link(1)), Attached { session_present: false, took_over: false });
+        assert_eq!(
+            r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true }, link(1)),
+            Attached { session_present: false, took_over: false }
+        );
         sub(&mut r, "c", "a", QoS::AtLeastOnce);
-        let attached = r.connect("c", false, true, link(2));
+        let attached = r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true }, link(2));
         assert_eq!(attached, Attached { session_present: true, took_over: true });
         assert!(!r.is_current("c", 1));
         r.disconnect("c", 1); // the old connection's late cleanup must not detach the new one
@@ -248,20 +289,20 @@ mod tests {
     #[test]
     fn clean_sessions_end_with_their_connection() {
         let mut r = Router::new(LIMITS);
-        r.connect("c", true, true, link(1));
+        r.connect(Login { client_id: "c", username: None, clean_session: true, v311: true }, link(1));
         sub(&mut r, "c", "a/#", QoS::AtMostOnce);
         r.disconnect("c", 1);
         assert_eq!(r.figures().clients_total, 0);
         assert_eq!(r.figures().subscriptions, 0);
-        let attached = r.connect("c", false, true, link(2));
+        let attached = r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true }, link(2));
         assert!(!attached.session_present);
     }
 
     #[test]
     fn retained_messages_reach_new_subscribers_with_retain_set_and_can_be_cleared() {
         let mut r = Router::new(LIMITS);
-        r.publish(&message("PV/sunshine", b"yes", QoS::AtLeastOnce, true));
-        r.connect("s", true, true, link(1));
+        r.publish(&message("PV/sunshine", b"yes", QoS::AtLeastOnce, true), None);
+        r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true }, link(1));
         out(&mut r, "s");
         sub(&mut r, "s", "PV/+", QoS::AtMostOnce);
         let packets = out(&mut r, "s");
@@ -269,7 +310,7 @@ mod tests {
         let Packet::Publish(p) = &packets[1] else { panic!("{packets:?}") };
         assert!(p.retain);
         assert_eq!(p.qos(), QoS::AtMostOnce);
-        r.publish(&message("PV/sunshine", b"", QoS::AtMostOnce, true));
+        r.publish(&message("PV/sunshine", b"", QoS::AtMostOnce, true), None);
         assert_eq!(r.figures().retained, 0);
         let live = out(&mut r, "s");
         let Packet::Publish(p) = &live[0] else { panic!("{live:?}") };
@@ -279,11 +320,11 @@ mod tests {
     #[test]
     fn overlapping_subscriptions_deliver_once_at_the_maximum_qos() {
         let mut r = Router::new(LIMITS);
-        r.connect("s", true, true, link(1));
+        r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true }, link(1));
         sub(&mut r, "s", "PV/#", QoS::AtMostOnce);
         sub(&mut r, "s", "PV/data", QoS::ExactlyOnce);
         out(&mut r, "s");
-        let routed = r.publish(&message("PV/data", b"3.2", QoS::ExactlyOnce, false));
+        let routed = r.publish(&message("PV/data", b"3.2", QoS::ExactlyOnce, false), None);
         assert_eq!(routed.delivered, 1);
         let packets = out(&mut r, "s");
         assert_eq!(packets.len(), 1);
@@ -294,11 +335,11 @@ mod tests {
     #[test]
     fn delivery_qos_is_the_lower_of_publish_and_subscription() {
         let mut r = Router::new(LIMITS);
-        r.connect("s", true, true, link(1));
+        r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true }, link(1));
         sub(&mut r, "s", "t", QoS::AtLeastOnce);
         out(&mut r, "s");
-        r.publish(&message("t", b"x", QoS::ExactlyOnce, false));
-        r.publish(&message("t", b"x", QoS::AtMostOnce, false));
+        r.publish(&message("t", b"x", QoS::ExactlyOnce, false), None);
+        r.publish(&message("t", b"x", QoS::AtMostOnce, false), None);
         let qos: Vec<QoS> = out(&mut r, "s")
             .iter()
             .map(|p| match p {

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use super::{Shared, Stats, connection, sys};
+use crate::auth::{Auth, AuthError};
 use crate::config::Config;
 use crate::log::{LogType, Logger};
 
@@ -18,6 +19,8 @@ use crate::log::{LogType, Logger};
 pub enum BrokerError {
     #[error("{0}")]
     Log(std::io::Error),
+    #[error("{0}")]
+    Auth(#[from] AuthError),
 }
 
 /// Runs a broker on one bound listener until `shutdown` completes.
@@ -58,7 +61,11 @@ impl Broker {
     /// [`Self::accept_stream`]. Must be called within a tokio runtime.
     pub fn start(config: Config) -> Result<Self, BrokerError> {
         let log = Logger::new(&config.log).map_err(BrokerError::Log)?;
-        let shared = Arc::new(Shared::new(config, log));
+        let (auth, warnings) = Auth::load(&config)?;
+        for w in &warnings {
+            log.log(LogType::Warning, format_args!("Warning: {w}"));
+        }
+        let shared = Arc::new(Shared::new(config, log, auth));
         shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} running", shared.version));
         let (stop, _) = watch::channel(false);
         let (done_tx, done_rx) = mpsc::channel::<()>(1);
@@ -90,6 +97,22 @@ impl Broker {
             connection::serve(shared, stream, peer, stop).await;
             drop(done);
         });
+    }
+
+    /// Reads the password and ACL files again (SIGHUP). A file that cannot be read leaves the
+    /// settings in force unchanged, with an error in the log; bad lines are skipped and logged.
+    pub fn reload(&self) {
+        let log = &self.shared.log;
+        log.log(LogType::Notice, format_args!("Reloading password and ACL files."));
+        match Auth::load(&self.shared.config) {
+            Ok((auth, warnings)) => {
+                for w in &warnings {
+                    log.log(LogType::Warning, format_args!("Warning: {w}"));
+                }
+                self.shared.set_auth(auth);
+            }
+            Err(e) => log.log(LogType::Error, format_args!("Error: {e}; keeping the previous settings.")),
+        }
     }
 
     /// Closes every connection (no wills are sent) and waits for all tasks to end.

@@ -74,6 +74,8 @@ pub struct Written {
 #[derive(Debug)]
 pub struct Session {
     pub client_id: Arc<str>,
+    /// The user name of the current (or last) connection, for ACL checks on delivery.
+    pub username: Option<Arc<str>>,
     pub clean: bool,
     pub subscriptions: HashMap<TopicFilter, QoS>,
     pub link: Option<Link>,
@@ -95,6 +97,7 @@ impl Session {
     pub fn new(client_id: Arc<str>, clean: bool, limits: Limits) -> Self {
         Self {
             client_id,
+            username: None,
             clean,
             subscriptions: HashMap::new(),
             link: None,

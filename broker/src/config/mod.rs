@@ -34,6 +34,16 @@ impl ListenerConfig {
     }
 }
 
+/// Which CONNACK codes refusals get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnackCodes {
+    /// 5 (not authorised) for every refusal of a client id, user or password, as Mosquitto.
+    #[default]
+    Mosquitto,
+    /// MQTT 3.1.1's codes: 2 for a client id, 4 for a user name or password.
+    Precise,
+}
+
 /// Everything the broker reads from mosquitto.conf.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -59,6 +69,12 @@ pub struct Config {
     pub queue_qos0_messages: bool,
     pub set_tcp_nodelay: bool,
     pub pid_file: Option<PathBuf>,
+    pub password_file: Option<PathBuf>,
+    pub acl_file: Option<PathBuf>,
+    /// Only client ids starting with this may connect.
+    pub clientid_prefixes: Option<String>,
+    /// Not a Mosquitto option: `connack_codes precise` selects MQTT 3.1.1's refusal codes.
+    pub connack_codes: ConnackCodes,
     pub log: LogConfig,
 }
 
@@ -79,6 +95,10 @@ impl Default for Config {
             queue_qos0_messages: false,
             set_tcp_nodelay: false,
             pid_file: None,
+            password_file: None,
+            acl_file: None,
+            clientid_prefixes: None,
+            connack_codes: ConnackCodes::Mosquitto,
             log: LogConfig::default(),
         }
     }

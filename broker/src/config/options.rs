@@ -135,10 +135,7 @@ pub const DEPRECATED_NO_EFFECT: &[&str] = &["allow_duplicate_messages", "retry_i
 /// Which later piece of work brings an unimplemented option, for the error message.
 pub fn planned_for(name: &str) -> &'static str {
     match name {
-        "acl_file"
-        | "password_file"
-        | "clientid_prefixes"
-        | "psk_file"
+        "psk_file"
         | "psk_hint"
         | "cafile"
         | "capath"

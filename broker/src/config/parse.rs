@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
-use super::{Config, ListenerConfig};
+use super::{Config, ConnackCodes, ListenerConfig};
 use crate::log::{LogDest, LogType};
 
 /// A configuration error, with the file and line it comes from.
@@ -159,6 +159,19 @@ impl Parser<'_> {
             "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,
             "set_tcp_nodelay" => c.set_tcp_nodelay = boolean(option, value)?,
             "pid_file" => c.pid_file = Some(PathBuf::from(value)),
+            "password_file" => c.password_file = Some(PathBuf::from(path(option, value)?)),
+            "acl_file" => c.acl_file = Some(PathBuf::from(path(option, value)?)),
+            "clientid_prefixes" => {
+                one_word(option, value)?;
+                c.clientid_prefixes = Some(value.to_owned());
+            }
+            "connack_codes" => {
+                c.connack_codes = match value {
+                    "mosquitto" => ConnackCodes::Mosquitto,
+                    "precise" => ConnackCodes::Precise,
+                    _ => return Err(format!("connack_codes must be mosquitto or precise, got {value:?}")),
+                };
+            }
             "connection_messages" => c.log.connection_messages = boolean(option, value)?,
             "log_timestamp" => c.log.timestamp = boolean(option, value)?,
             "log_type" => {
@@ -210,6 +223,13 @@ fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> 
     value.parse().map_err(|_| format!("{option} needs a number in range, got {value:?}"))
 }
 
+fn path<'v>(option: &str, value: &'v str) -> Result<&'v str, String> {
+    if value.is_empty() {
+        return Err(format!("{option} needs a file path"));
+    }
+    Ok(value)
+}
+
 fn one_word(option: &str, value: &str) -> LineResult {
     if value.is_empty() || value.contains(char::is_whitespace) {
         return Err(format!("{option} takes one value, got {value:?}"));
@@ -256,9 +276,9 @@ mod tests {
 
     #[test]
     fn unimplemented_mosquitto_options_name_the_option_and_line() {
-        let err = parse("listener 1883\n\npassword_file /etc/mosquitto/passwd\n").unwrap_err();
+        let err = parse("listener 1883\n\npsk_hint btsiot\n").unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.to_string().contains("\"password_file\""), "{err}");
+        assert!(err.to_string().contains("\"psk_hint\""), "{err}");
         assert!(err.to_string().contains("test.conf line 3"), "{err}");
         let err = parse("bridge_cafile x\n").unwrap_err();
         assert!(err.to_string().contains("Mosquitto 2.0 option"), "{err}");
@@ -287,6 +307,16 @@ mod tests {
         let err = parse(&format!("include_dir {}\n", dir.display())).unwrap_err();
         assert!(err.to_string().contains("c.conf line 2"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_course_security_options_are_read() {
+        let c = parse("listener 1883\nallow_anonymous false\npassword_file /home/pi/mosquitto/mosqui_passfile\nclientid_prefixes btsiot-\nacl_file /etc/mosquitto/acl\nconnack_codes precise\n").unwrap();
+        assert_eq!(c.password_file.as_deref(), Some(Path::new("/home/pi/mosquitto/mosqui_passfile")));
+        assert_eq!(c.clientid_prefixes.as_deref(), Some("btsiot-"));
+        assert_eq!(c.acl_file.as_deref(), Some(Path::new("/etc/mosquitto/acl")));
+        assert_eq!(c.connack_codes, ConnackCodes::Precise);
+        assert!(parse("connack_codes exact\n").is_err());
     }
 
     #[test]

@@ -1,0 +1,194 @@
+//! Who may connect, publish and subscribe: `password_file`, `acl_file`, `clientid_prefixes`
+//! and `allow_anonymous`, read at startup and again on reload (SIGHUP).
+
+mod acl;
+mod passwd;
+
+use std::path::Path;
+
+pub use acl::{Access, Acl, Client};
+pub use passwd::{Check, LineProblem, PasswordFile, PasswordHash, WRITE_ITERATIONS, WRITE_SALT_LEN};
+
+use crate::codec::ConnectReturnCode;
+use crate::config::{Config, ConnackCodes};
+
+/// A refused CONNECT: the code to answer and the reason to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ConnectReturnCode,
+    pub reason: String,
+}
+
+/// A file that could not be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {what} {path}: {error}")]
+pub struct AuthError {
+    pub what: &'static str,
+    pub path: String,
+    pub error: std::io::Error,
+}
+
+/// The security settings in force; replaced whole on reload.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    passwords: Option<PasswordFile>,
+    acl: Option<Acl>,
+    prefix: Option<String>,
+    anonymous: bool,
+    codes: ConnackCodes,
+}
+
+/// What loading found wrong with single lines (the rest is in force).
+pub type Warnings = Vec<String>;
+
+fn read(what: &'static str, path: &Path) -> Result<String, AuthError> {
+    std::fs::read_to_string(path).map_err(|error| AuthError { what, path: path.display().to_string(), error })
+}
+
+impl Auth {
+    /// Reads the password and ACL files that `config` names.
+    pub fn load(config: &Config) -> Result<(Self, Warnings), AuthError> {
+        let mut warnings = Vec::new();
+        let passwords = match &config.password_file {
+            Some(path) => {
+                let (file, problems) = PasswordFile::parse(&read("password_file", path)?);
+                warnings.extend(problems.iter().map(|p| format!("password_file {} {p}", path.display())));
+                Some(file)
+            }
+            None => None,
+        };
+        let acl = match &config.acl_file {
+            Some(path) => {
+                let (acl, problems) = Acl::parse(&read("acl_file", path)?);
+                warnings.extend(problems.iter().map(|p| format!("acl_file {} {p}", path.display())));
+                Some(acl)
+            }
+            None => None,
+        };
+        let auth = Self {
+            passwords,
+            acl,
+            prefix: config.clientid_prefixes.clone(),
+            anonymous: config.anonymous_allowed(),
+            codes: config.connack_codes,
+        };
+        Ok((auth, warnings))
+    }
+
+    pub fn acl(&self) -> Option<&Acl> {
+        self.acl.as_ref()
+    }
+
+    fn refuse(&self, mosquitto: ConnectReturnCode, precise: ConnectReturnCode, reason: String) -> Refusal {
+        let code = match self.codes {
+            ConnackCodes::Mosquitto => mosquitto,
+            ConnackCodes::Precise => precise,
+        };
+        Refusal { code, reason }
+    }
+
+    /// Decides a CONNECT. Mosquitto answers 5 to every refusal here; with
+    /// `connack_codes precise` the 3.1.1 codes 2 (identifier) and 4 (user name or password).
+    pub fn check_connect(
+        &self,
+        client_id: &str,
+        username: Option<&str>,
+        password: Option<&[u8]>,
+    ) -> Result<(), Refusal> {
+        use ConnectReturnCode::{BadUsernameOrPassword as Bad, IdentifierRejected, NotAuthorized};
+        if let Some(prefix) = &self.prefix
+            && !client_id.starts_with(prefix.as_str())
+        {
+            return Err(self.refuse(
+                NotAuthorized,
+                IdentifierRejected,
+                format!("client id does not start with the clientid_prefixes {prefix:?}"),
+            ));
+        }
+        let Some(user) = username else {
+            if self.anonymous {
+                return Ok(());
+            }
+            return Err(self.refuse(
+                NotAuthorized,
+                NotAuthorized,
+                "anonymous access is off (allow_anonymous false)".into(),
+            ));
+        };
+        let Some(passwords) = &self.passwords else {
+            // As Mosquitto 2.0: with no password file there is no user to check a name against.
+            if self.anonymous {
+                return Ok(());
+            }
+            return Err(self.refuse(
+                NotAuthorized,
+                NotAuthorized,
+                "anonymous access is off (allow_anonymous false) and no password_file is configured".into(),
+            ));
+        };
+        match passwords.check(user, password.unwrap_or_default()) {
+            Check::Valid if password.is_some() => Ok(()),
+            Check::Valid | Check::WrongPassword => {
+                Err(self.refuse(NotAuthorized, Bad, format!("wrong password for user {user:?}")))
+            }
+            Check::UnknownUser => Err(self.refuse(NotAuthorized, Bad, format!("unknown user {user:?}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(edit: impl FnOnce(&mut Auth)) -> Auth {
+        let mut file = PasswordFile::default();
+        file.set("btsiot1", PasswordHash::new_pbkdf2("btsiotpass1").unwrap());
+        let mut a = Auth { passwords: Some(file), prefix: Some("btsiot-".into()), ..Auth::default() };
+        edit(&mut a);
+        a
+    }
+
+    #[test]
+    fn the_course_setup_admits_the_right_user_with_the_prefix() {
+        let a = auth(|_| {});
+        assert_eq!(a.check_connect("btsiot-client1", Some("btsiot1"), Some(b"btsiotpass1")), Ok(()));
+    }
+
+    #[test]
+    fn mosquitto_answers_5_to_every_refusal() {
+        let a = auth(|_| {});
+        for (id, user, pw, why) in [
+            ("client1", Some("btsiot1"), Some(&b"btsiotpass1"[..]), "clientid_prefixes"),
+            ("btsiot-c", Some("btsiot1"), Some(&b"nope"[..]), "wrong password"),
+            ("btsiot-c", Some("btsiot1"), None, "wrong password"),
+            ("btsiot-c", Some("nobody"), Some(&b"x"[..]), "unknown user"),
+            ("btsiot-c", None, None, "anonymous access is off"),
+        ] {
+            let r = a.check_connect(id, user, pw).unwrap_err();
+            assert_eq!(r.code, ConnectReturnCode::NotAuthorized, "{why}");
+            assert!(r.reason.contains(why), "{} / {why}", r.reason);
+            assert!(!r.reason.contains("nope"), "the password never reaches the reason");
+        }
+    }
+
+    #[test]
+    fn precise_codes_follow_mqtt_3_1_1() {
+        let a = auth(|a| a.codes = ConnackCodes::Precise);
+        assert_eq!(
+            a.check_connect("x", Some("btsiot1"), Some(b"btsiotpass1")).unwrap_err().code,
+            ConnectReturnCode::IdentifierRejected
+        );
+        assert_eq!(
+            a.check_connect("btsiot-x", Some("btsiot1"), Some(b"bad")).unwrap_err().code,
+            ConnectReturnCode::BadUsernameOrPassword
+        );
+        assert_eq!(a.check_connect("btsiot-x", None, None).unwrap_err().code, ConnectReturnCode::NotAuthorized);
+    }
+
+    #[test]
+    fn anonymous_access_admits_clients_without_a_user_name_only() {
+        let a = auth(|a| a.anonymous = true);
+        assert_eq!(a.check_connect("btsiot-x", None, None), Ok(()));
+        assert!(a.check_connect("btsiot-x", Some("btsiot1"), Some(b"bad")).is_err(), "a wrong password is still wrong");
+    }
+}

@@ -1,0 +1,150 @@
+//! The CONNECT handshake: protocol checks, authentication, and the CONNACK that answers it.
+
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until};
+
+use super::{Close, Connection};
+use crate::broker::{Login, Stats};
+use crate::codec::{ConnAck, Connect, ConnectReturnCode, DecodeError, Packet, Protocol};
+use crate::log::LogType;
+
+/// How long a new connection may take to send CONNECT.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
+    /// Waits for CONNECT and answers it. `Ok(false)`: refused, already answered and logged.
+    pub(super) async fn handshake(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<bool, Close> {
+        let deadline = Instant::now() + CONNECT_TIMEOUT;
+        let connect = loop {
+            match self.next_packet() {
+                Ok(Some(Packet::Connect(c))) => break c,
+                Ok(Some(other)) => {
+                    return Err(Close::Protocol(format!(
+                        "[MQTT-3.1.0-1] the first packet must be CONNECT, got {}",
+                        other.packet_type()
+                    )));
+                }
+                Ok(None) => {}
+                Err(DecodeError::UnsupportedProtocolLevel { level }) => {
+                    self.log(LogType::Information, format_args!(
+                        "Client <unknown> from {} refused: [MQTT-3.1.2-2] unsupported protocol level {level} (this broker speaks MQTT 3.1 and 3.1.1).",
+                        self.peer
+                    ));
+                    self.refuse(ConnectReturnCode::UnacceptableProtocolVersion).await;
+                    return Ok(false);
+                }
+                Err(e) => return Err(Close::Protocol(e.to_string())),
+            }
+            // `biased`: bytes that have arrived count before a timer that is also due.
+            tokio::select! {
+                biased;
+                r = self.read_more() => r?,
+                () = sleep_until(deadline) => return Err(Close::Protocol("no CONNECT within 10 seconds".into())),
+                _ = shutdown.changed() => return Err(Close::Shutdown),
+            }
+        };
+        self.accept(connect).await
+    }
+
+    async fn refuse(&mut self, code: ConnectReturnCode) {
+        let packet = Packet::ConnAck(ConnAck { session_present: false, code });
+        let mut buf = BytesMut::new();
+        let _ = packet.encode(&mut buf);
+        // The client may already be gone; there is nothing more to do for it either way.
+        let _ = self.writer.write_all(&buf).await;
+        let _ = self.writer.shutdown().await;
+        Stats::add(&self.shared.stats.bytes_sent, buf.len() as u64);
+    }
+
+    /// Why a CONNECT is refused, if it is: protocol rules first, then authentication.
+    fn refusal(&self, c: &Connect) -> Option<(ConnectReturnCode, String)> {
+        let config = &self.shared.config;
+        let rejected = |reason: String| Some((ConnectReturnCode::IdentifierRejected, reason));
+        if c.client_id.is_empty() && !c.clean_session {
+            return rejected("[MQTT-3.1.3-8] an empty client id needs clean session".into());
+        }
+        if c.client_id.is_empty() && (c.protocol == Protocol::V31 || !config.allow_zero_length_clientid) {
+            return rejected("an empty client id is not allowed here".into());
+        }
+        if c.protocol == Protocol::V31 && c.client_id.len() > 23 {
+            return rejected("MQTT 3.1 client ids are at most 23 characters".into());
+        }
+        if c.keep_alive > config.max_keepalive {
+            return rejected(format!("keepalive {} is above max_keepalive {}", c.keep_alive, config.max_keepalive));
+        }
+        let auth = self.shared.auth();
+        auth.check_connect(&c.client_id, c.username.as_deref(), c.password.as_deref()).err().map(|r| (r.code, r.reason))
+    }
+
+    async fn accept(&mut self, c: Connect) -> Result<bool, Close> {
+        if let Some((code, reason)) = self.refusal(&c) {
+            let id = if c.client_id.is_empty() { "<empty>" } else { &c.client_id };
+            let user = c.username.as_ref().map(|u| format!(" (user {u:?})")).unwrap_or_default();
+            self.log(
+                LogType::Notice,
+                format_args!("Client {id}{user} from {} refused with CONNACK {}: {reason}.", self.peer, code as u8),
+            );
+            self.refuse(code).await;
+            return Ok(false);
+        }
+        let client_id: Arc<str> = if c.client_id.is_empty() {
+            generate_client_id(&self.shared.config.auto_id_prefix).into()
+        } else {
+            c.client_id.as_str().into()
+        };
+        let login = Login {
+            client_id: &client_id,
+            username: c.username.as_deref(),
+            clean_session: c.clean_session,
+            v311: c.protocol == Protocol::V311,
+        };
+        let attached = self.shared.router().connect(login, self.link.clone());
+        Stats::add(&self.shared.stats.connections, 1);
+        if attached.took_over {
+            self.log(
+                LogType::Information,
+                format_args!("Client {client_id} already connected, closing old connection."),
+            );
+        }
+        if self.shared.log.connection_messages {
+            let user = c.username.as_ref().map(|u| format!(", u'{u}'")).unwrap_or_default();
+            self.log(
+                LogType::Notice,
+                format_args!(
+                    "New client connected from {} as {client_id} (p{}, c{}, k{}{user}).",
+                    self.peer,
+                    if c.protocol == Protocol::V31 { 1 } else { 2 },
+                    u8::from(c.clean_session),
+                    c.keep_alive
+                ),
+            );
+        }
+        self.client_id = Some(client_id);
+        self.username = c.username;
+        self.will = c.will;
+        self.keep_alive = (c.keep_alive > 0).then(|| Duration::from_millis(u64::from(c.keep_alive) * 1500));
+        Ok(true)
+    }
+}
+
+/// `auto-` and 32 hex digits, as Mosquitto names clients that sent an empty id.
+fn generate_client_id(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let state = std::collections::hash_map::RandomState::new();
+    let mut id = prefix.to_owned();
+    for _ in 0..2 {
+        let mut h = state.build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        let _ = write!(id, "{:016X}", h.finish());
+    }
+    id
+}

@@ -1,0 +1,241 @@
+//! One task per client connection: reads and decodes packets, applies them to the router,
+//! writes what the session's outbox holds, enforces keepalive, and publishes the will when
+//! the connection ends abnormally.
+//!
+//! - `connect`: the CONNECT handshake, refusals and their CONNACK codes.
+//! - `inbound`: every packet after CONNECT.
+
+mod connect;
+mod inbound;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Notify, watch};
+use tokio::time::{Instant, sleep_until};
+
+use super::session::{Link, Message};
+use super::{Routed, Shared, Stats};
+use crate::auth::{Auth, Client};
+use crate::codec::{DecodeError, Decoded, LastWill, Packet, TopicName, decode};
+use crate::log::LogType;
+
+static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum Close {
+    /// DISCONNECT: the will is discarded [MQTT-3.1.2-10].
+    Disconnect,
+    /// The client closed the socket without DISCONNECT.
+    Eof,
+    Keepalive,
+    Protocol(String),
+    TakenOver,
+    Shutdown,
+    Io(std::io::Error),
+}
+
+/// The client id as the log names it before CONNECT is accepted.
+struct Who<'a>(Option<&'a str>);
+
+impl fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.unwrap_or("<unknown>"))
+    }
+}
+
+/// Serves one accepted connection to its end.
+pub(crate) async fn serve<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr, mut shutdown: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (reader, writer) = tokio::io::split(stream);
+    let mut conn = Connection {
+        shared: &shared,
+        peer,
+        reader,
+        writer,
+        rbuf: BytesMut::with_capacity(4096),
+        wbuf: BytesMut::with_capacity(4096),
+        client_id: None,
+        username: None,
+        link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Notify::new()) },
+        will: None,
+        keep_alive: None,
+        last_seen: Instant::now(),
+    };
+    let close = match conn.handshake(&mut shutdown).await {
+        Ok(true) => conn.run(&mut shutdown).await,
+        Ok(false) => return,
+        Err(close) => close,
+    };
+    conn.finish(close).await;
+}
+
+struct Connection<'a, R, W> {
+    shared: &'a Shared,
+    peer: SocketAddr,
+    reader: R,
+    writer: W,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    client_id: Option<Arc<str>>,
+    username: Option<String>,
+    link: Link,
+    will: Option<LastWill>,
+    /// 1.5 times the keepalive [MQTT-3.1.2-24]; `None` for keepalive 0.
+    keep_alive: Option<Duration>,
+    last_seen: Instant,
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
+    fn log(&self, t: LogType, args: fmt::Arguments<'_>) {
+        self.shared.log.log(t, args);
+    }
+
+    fn id(&self) -> Arc<str> {
+        self.client_id.clone().unwrap_or_default()
+    }
+
+    /// Whether the ACL (if any) lets this client publish to `topic`.
+    fn may_write(&self, auth: &Auth, topic: &TopicName) -> bool {
+        let client = Client { id: self.client_id.as_deref().unwrap_or(""), username: self.username.as_deref() };
+        auth.acl().is_none_or(|acl| acl.can_write(client, topic.as_str()))
+    }
+
+    /// Decodes the next whole packet from the read buffer, if there is one.
+    fn next_packet(&mut self) -> Result<Option<Packet>, DecodeError> {
+        match decode(&self.rbuf, self.shared.config.packet_size_limit())? {
+            Decoded::Packet(packet, len) => {
+                let _ = self.rbuf.split_to(len);
+                Stats::add(&self.shared.stats.messages_received, 1);
+                Ok(Some(packet))
+            }
+            Decoded::Incomplete => Ok(None),
+        }
+    }
+
+    fn received(&mut self, read: std::io::Result<usize>) -> Result<(), Close> {
+        match read {
+            Ok(0) => Err(Close::Eof),
+            Ok(n) => {
+                Stats::add(&self.shared.stats.bytes_received, n as u64);
+                self.last_seen = Instant::now();
+                Ok(())
+            }
+            Err(e) => Err(Close::Io(e)),
+        }
+    }
+
+    async fn read_more(&mut self) -> Result<(), Close> {
+        let read = self.reader.read_buf(&mut self.rbuf).await;
+        self.received(read)
+    }
+
+    async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> Close {
+        let wake = self.link.wake.clone();
+        loop {
+            if let Err(close) = self.drain_packets() {
+                return close;
+            }
+            if self.wbuf.is_empty()
+                && let Err(close) = self.fill_write_buffer()
+            {
+                return close;
+            }
+            let deadline = self.keep_alive.map(|k| self.last_seen + k);
+            // `biased`: bytes that have arrived count before a timer that is also due.
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => return Close::Shutdown,
+                r = self.reader.read_buf(&mut self.rbuf) => if let Err(close) = self.received(r) {
+                    return close;
+                },
+                r = self.writer.write(&self.wbuf), if !self.wbuf.is_empty() => match r {
+                    Ok(n) => {
+                        let _ = self.wbuf.split_to(n);
+                        Stats::add(&self.shared.stats.bytes_sent, n as u64);
+                    }
+                    Err(e) => return Close::Io(e),
+                },
+                () = wake.notified(), if self.wbuf.is_empty() => {}
+                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => return Close::Keepalive,
+            }
+        }
+    }
+
+    /// Takes the session's outbox into the write buffer; notices a takeover.
+    fn fill_write_buffer(&mut self) -> Result<(), Close> {
+        let id = self.id();
+        let mut router = self.shared.router();
+        if !router.is_current(&id, self.link.id) {
+            return Err(Close::TakenOver);
+        }
+        if let Some(session) = router.session_mut(&id) {
+            let written = session.write_outbox(&mut self.wbuf);
+            drop(router);
+            let stats = &self.shared.stats;
+            Stats::add(&stats.messages_sent, written.packets);
+            Stats::add(&stats.publish_sent, written.publishes);
+            Stats::add(&stats.publish_bytes_sent, written.publish_bytes);
+        }
+        Ok(())
+    }
+
+    /// Logs why the connection ended, publishes the will if it ended abnormally, and lets the
+    /// router detach (or drop) the session.
+    async fn finish(mut self, close: Close) {
+        let who = Who(self.client_id.as_deref()).to_string();
+        let message = match &close {
+            Close::Disconnect => format!("Client {who} disconnected."),
+            Close::Eof => format!("Client {who} closed its connection."),
+            Close::Keepalive => format!("Client {who} has exceeded timeout, disconnecting."),
+            Close::Protocol(e) => format!("Client {who} from {} disconnected due to protocol error: {e}", self.peer),
+            Close::TakenOver => format!("Client {who} was taken over by a new connection with the same client id."),
+            Close::Shutdown => String::new(),
+            Close::Io(e) => format!("Socket error on client {who}, disconnecting: {e}."),
+        };
+        let protocol_error = matches!(close, Close::Protocol(_));
+        if !message.is_empty() && (self.shared.log.connection_messages || protocol_error) {
+            let t = if protocol_error { LogType::Notice } else { LogType::Information };
+            self.log(t, format_args!("{message}"));
+        }
+        if let Some(id) = self.client_id.clone() {
+            if let Some(will) = self.will.take().filter(|_| !matches!(close, Close::Shutdown)) {
+                self.publish_will(will);
+            }
+            self.shared.router().disconnect(&id, self.link.id);
+        }
+        // Flush what is already encoded (e.g. a SUBACK) before closing; errors are moot now.
+        if !self.wbuf.is_empty() && !matches!(close, Close::Io(_)) {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.writer.write_all(&self.wbuf)).await;
+        }
+        let _ = self.writer.shutdown().await;
+    }
+
+    fn publish_will(&self, will: LastWill) {
+        let auth = self.shared.auth();
+        if !self.may_write(&auth, &will.topic) {
+            self.log(
+                LogType::Notice,
+                format_args!("Denied will of {} on {}: the ACL gives no write access.", self.id(), will.topic),
+            );
+            return;
+        }
+        let message = Message { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
+        let routed = self.shared.router().publish(&message, auth.acl());
+        count_drops(self.shared, routed);
+    }
+}
+
+fn count_drops(shared: &Shared, routed: Routed) {
+    if routed.dropped > 0 {
+        Stats::add(&shared.stats.publish_dropped, routed.dropped);
+    }
+}
