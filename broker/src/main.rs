@@ -1,21 +1,26 @@
-//! `mqtt-lab-broker [-c FILE] [-p PORT] [-v]`: the broker on the command line, like `mosquitto`.
+//! `mqtt-lab-broker [-c FILE] [-p PORT] [-v]`: the broker on the command line, like `mosquitto`;
+//! `mqtt-lab-broker passwd ...`: password files, like `mosquitto_passwd`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mqtt_lab_broker::Config;
+use mqtt_lab_broker::auth::{PASSWD_USAGE, PasswdArgs, run_passwd};
 use mqtt_lab_broker::config::ListenerConfig;
+use mqtt_lab_broker::{Broker, Config};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "\
 mqtt-lab-broker is an MQTT 3.1.1/3.1 broker that reads mosquitto.conf.
 
 Usage: mqtt-lab-broker [-c config_file] [-p port] [-v]
+       mqtt-lab-broker passwd [-c] [-b] [-D] passwordfile username [password]
 
  -c : read the config file at this path (mosquitto.conf syntax)
  -p : listen on this port (may be given up to 10 times)
  -v : verbose mode, log all types of messages
- -h : show this help";
+ -h : show this help
+
+SIGINT and SIGTERM stop the broker; SIGHUP reloads the password and ACL files.";
 
 struct Args {
     config_file: Option<PathBuf>,
@@ -69,39 +74,108 @@ fn config(args: &Args) -> Result<Config, String> {
     Ok(config)
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
+/// What a signal asks of the broker.
+enum Signal {
+    Stop,
+    Reload,
+}
+
+#[cfg(unix)]
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> Result<Self, String> {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => drop(tokio::signal::ctrl_c().await),
+        let listen = |kind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
+        Ok(Self { term: listen(SignalKind::terminate())?, hup: listen(SignalKind::hangup())? })
+    }
+
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Signal::Stop,
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.hup.recv() => Signal::Reload,
         }
     }
-    #[cfg(not(unix))]
-    drop(tokio::signal::ctrl_c().await);
+}
+
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> Result<Self, String> {
+        Ok(Self)
+    }
+
+    async fn next(&mut self) -> Signal {
+        drop(tokio::signal::ctrl_c().await);
+        Signal::Stop
+    }
 }
 
 async fn start(config: Config) -> Result<(), String> {
+    let mut signals = Signals::new()?;
     let mut listeners = Vec::new();
     for l in config.effective_listeners() {
         let addr = l.bind_addr();
         let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        listeners.push(listener);
+        listeners.push((listener, l.max_connections));
     }
     if let Some(pid_file) = &config.pid_file {
         std::fs::write(pid_file, format!("{}\n", std::process::id()))
             .map_err(|e| format!("cannot write pid_file {}: {e}", pid_file.display()))?;
     }
-    mqtt_lab_broker::serve(listeners, config, shutdown_signal()).await.map_err(|e| e.to_string())
+    let broker = Broker::start(config).map_err(|e| e.to_string())?;
+    for (listener, max_connections) in listeners {
+        broker.listen(listener, max_connections);
+    }
+    loop {
+        match signals.next().await {
+            Signal::Reload => broker.reload(),
+            Signal::Stop => break,
+        }
+    }
+    broker.shutdown().await;
+    Ok(())
+}
+
+/// `passwd ...`: edits a password file and exits.
+fn passwd(args: &[String]) -> ExitCode {
+    let parsed = match PasswdArgs::parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("Error: {e}\n\n{PASSWD_USAGE}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ask = || {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| format!("cannot read the password: {e}"))?;
+        let again =
+            rpassword::prompt_password("Reenter password: ").map_err(|e| format!("cannot read the password: {e}"))?;
+        if first == again { Ok(first) } else { Err("the passwords do not match".into()) }
+    };
+    match run_passwd(&parsed, ask) {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().is_some_and(|a| a == "passwd") {
+        return passwd(&argv[1..]);
+    }
     let args = match parse_args() {
         Ok(Some(args)) => args,
         Ok(None) => {

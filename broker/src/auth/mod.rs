@@ -3,11 +3,13 @@
 
 mod acl;
 mod passwd;
+mod passwd_edit;
 
 use std::path::Path;
 
 pub use acl::{Access, Acl, Client};
 pub use passwd::{Check, LineProblem, PasswordFile, PasswordHash, WRITE_ITERATIONS, WRITE_SALT_LEN};
+pub use passwd_edit::{PASSWD_USAGE, PasswdArgs, edit_text, run_passwd};
 
 use crate::codec::ConnectReturnCode;
 use crate::config::{Config, ConnackCodes};
