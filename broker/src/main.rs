@@ -134,11 +134,8 @@ async fn start(config: Config) -> Result<(), String> {
     for (listener, max_connections) in listeners {
         broker.listen(listener, max_connections);
     }
-    loop {
-        match signals.next().await {
-            Signal::Reload => broker.reload(),
-            Signal::Stop => break,
-        }
+    while let Signal::Reload = signals.next().await {
+        broker.reload();
     }
     broker.shutdown().await;
     Ok(())

@@ -55,3 +55,50 @@ fn the_broker_serves_mosquitto_clients_and_stops_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("terminating")), "{rest:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_password_file() {
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-hup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pf = dir.join("passwd");
+    let passwd = |user: &str, pass: &str, create: bool| {
+        let mut cmd = broker();
+        cmd.arg("passwd");
+        if create {
+            cmd.arg("-c");
+        }
+        assert!(cmd.arg("-b").arg(&pf).args([user, pass]).status().unwrap().success());
+    };
+    passwd("btsiot1", "btsiotpass1", true);
+    let conf = dir.join("b.conf");
+    std::fs::write(&conf, format!("listener 0 127.0.0.1\nallow_anonymous false\npassword_file {}\n", pf.display()))
+        .unwrap();
+    let mut child = broker().arg("-c").arg(&conf).arg("-v").stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    let port = lines
+        .by_ref()
+        .find_map(|l| {
+            l.split("Opening listen socket on ")
+                .nth(1)
+                .map(|a| a.trim_end_matches('.').rsplit(':').next().unwrap().to_owned())
+        })
+        .expect("the broker logs its listener");
+    let publish_as = |user: &str, pass: &str| {
+        Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &port, "-t", "t", "-m", "x", "-u", user, "-P", pass])
+            .output()
+            .expect("mosquitto_pub (Debian's mosquitto-clients) runs")
+            .status
+            .success()
+    };
+    assert!(publish_as("btsiot1", "btsiotpass1"));
+    assert!(!publish_as("btsiot2", "btsiotpass2"), "not in the file yet");
+    passwd("btsiot2", "btsiotpass2", false);
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    assert!(lines.by_ref().any(|l| l.contains("Reloaded password and ACL files.")));
+    assert!(publish_as("btsiot2", "btsiotpass2"), "known after SIGHUP");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

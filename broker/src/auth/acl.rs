@@ -156,11 +156,11 @@ fn covers(outer: &str, inner: &str) -> bool {
 }
 
 /// Whether some topic matches both filters.
-fn intersects(a: &str, b: &str) -> bool {
-    let mut x = a.split('/');
-    let mut y = b.split('/');
+fn intersects(first: &str, second: &str) -> bool {
+    let mut first = first.split('/');
+    let mut second = second.split('/');
     loop {
-        match (x.next(), y.next()) {
+        match (first.next(), second.next()) {
             (Some("#"), _) | (_, Some("#")) | (None, None) => return true,
             (Some(p), Some(q)) if p == "+" || q == "+" || p == q => {}
             _ => return false,

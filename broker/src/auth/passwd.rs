@@ -201,11 +201,6 @@ impl PasswordFile {
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }
-
-    /// The file's text, one `user:hash` line each, in user order.
-    pub fn to_text(&self) -> String {
-        self.users.iter().map(|(u, h)| format!("{u}:{}\n", h.to_text())).collect()
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! user in a password file, like `mosquitto_passwd`. Other lines are kept as they are; the
 //! file is replaced atomically.
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -68,7 +69,7 @@ pub fn edit_text(text: &str, user: &str, hash: Option<&PasswordHash>) -> (String
     for line in text.lines() {
         if line.starts_with(&prefix) {
             if !found && let Some(h) = hash {
-                out.push_str(&format!("{user}:{}\n", h.to_text()));
+                let _ = writeln!(out, "{user}:{}", h.to_text());
             }
             found = true;
             continue;
@@ -77,7 +78,7 @@ pub fn edit_text(text: &str, user: &str, hash: Option<&PasswordHash>) -> (String
         out.push('\n');
     }
     if !found && let Some(h) = hash {
-        out.push_str(&format!("{user}:{}\n", h.to_text()));
+        let _ = writeln!(out, "{user}:{}", h.to_text());
     }
     (out, found)
 }

@@ -103,13 +103,13 @@ impl Broker {
     /// settings in force unchanged, with an error in the log; bad lines are skipped and logged.
     pub fn reload(&self) {
         let log = &self.shared.log;
-        log.log(LogType::Notice, format_args!("Reloading password and ACL files."));
         match Auth::load(&self.shared.config) {
             Ok((auth, warnings)) => {
                 for w in &warnings {
                     log.log(LogType::Warning, format_args!("Warning: {w}"));
                 }
                 self.shared.set_auth(auth);
+                log.log(LogType::Notice, format_args!("Reloaded password and ACL files."));
             }
             Err(e) => log.log(LogType::Error, format_args!("Error: {e}; keeping the previous settings.")),
         }

@@ -68,6 +68,11 @@ impl TestBroker {
         c
     }
 
+    /// Reads the password and ACL files again, as SIGHUP does.
+    pub fn reload(&self) {
+        self.broker.reload();
+    }
+
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
@@ -101,6 +106,37 @@ impl TestBroker {
     pub async fn stop(self) {
         tokio::time::timeout(PATIENCE, self.broker.shutdown()).await.expect("broker stops");
     }
+}
+
+/// A fresh directory for one test's files, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-{name}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes a file in the directory and returns its path.
+    pub fn file(&self, name: &str, text: &str) -> std::path::PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a command to completion and panics, naming the Debian package, if it cannot start.
+pub fn run_tool(cmd: &mut std::process::Command, package: &str) -> std::process::Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}); install Debian's {package}"))
 }
 
 pub fn topic(s: &str) -> TopicName {
