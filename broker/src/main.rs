@@ -66,7 +66,7 @@ fn config(args: &Args) -> Result<Config, String> {
         if args.config_file.is_none() && config.allow_anonymous.is_none() {
             config.allow_anonymous = Some(true);
         }
-        config.listeners.push(ListenerConfig { port, bind_address, max_connections: None });
+        config.listeners.push(ListenerConfig { port, bind_address, ..ListenerConfig::default() });
     }
     if args.verbose {
         config.log.verbose();

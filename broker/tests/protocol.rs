@@ -162,7 +162,7 @@ async fn an_oversized_payload_is_dropped_but_its_qos_flow_completes() {
 async fn max_connections_refuses_connections_beyond_the_limit() {
     use mqtt_lab_broker::config::ListenerConfig;
     let broker = TestBroker::with(|c| {
-        c.listeners.push(ListenerConfig { port: 0, bind_address: None, max_connections: Some(1) });
+        c.listeners.push(ListenerConfig { max_connections: Some(1), ..ListenerConfig::on_port(0, None) });
     })
     .await;
     let first = RawClient::connect(broker.addr, "first").await;

@@ -4,12 +4,14 @@
 mod acl;
 mod passwd;
 mod passwd_edit;
+mod psk;
 
 use std::path::Path;
 
 pub use acl::{Access, Acl, Client};
 pub use passwd::{Check, LineProblem, PasswordFile, PasswordHash, WRITE_ITERATIONS, WRITE_SALT_LEN};
 pub use passwd_edit::{PASSWD_USAGE, PasswdArgs, edit_text, run_passwd};
+pub use psk::{PskFile, decode_hex_key};
 
 use crate::codec::ConnectReturnCode;
 use crate::config::{Config, ConnackCodes};
@@ -35,6 +37,7 @@ pub struct AuthError {
 pub struct Auth {
     passwords: Option<PasswordFile>,
     acl: Option<Acl>,
+    psk: Option<PskFile>,
     prefix: Option<String>,
     anonymous: bool,
     codes: ConnackCodes,
@@ -67,9 +70,18 @@ impl Auth {
             }
             None => None,
         };
+        let psk = match &config.psk_file {
+            Some(path) => {
+                let (file, problems) = PskFile::parse(&read("psk_file", path)?);
+                warnings.extend(problems.iter().map(|p| format!("psk_file {} {p}", path.display())));
+                Some(file)
+            }
+            None => None,
+        };
         let auth = Self {
             passwords,
             acl,
+            psk,
             prefix: config.clientid_prefixes.clone(),
             anonymous: config.anonymous_allowed(),
             codes: config.connack_codes,
@@ -79,6 +91,24 @@ impl Auth {
 
     pub fn acl(&self) -> Option<&Acl> {
         self.acl.as_ref()
+    }
+
+    /// The pre-shared key of a TLS-PSK identity.
+    pub fn psk(&self, identity: &str) -> Option<&[u8]> {
+        self.psk.as_ref().and_then(|f| f.key(identity))
+    }
+
+    /// Decides a CONNECT whose client is already authenticated by its transport (a PSK identity
+    /// or a certificate with `use_identity_as_username`): only the client id prefix applies.
+    pub fn check_identified(&self, client_id: &str) -> Result<(), Refusal> {
+        match &self.prefix {
+            Some(prefix) if !client_id.starts_with(prefix.as_str()) => Err(self.refuse(
+                ConnectReturnCode::NotAuthorized,
+                ConnectReturnCode::IdentifierRejected,
+                format!("client id does not start with the clientid_prefixes {prefix:?}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn refuse(&self, mosquitto: ConnectReturnCode, precise: ConnectReturnCode, reason: String) -> Refusal {
@@ -97,16 +127,8 @@ impl Auth {
         username: Option<&str>,
         password: Option<&[u8]>,
     ) -> Result<(), Refusal> {
-        use ConnectReturnCode::{BadUsernameOrPassword as Bad, IdentifierRejected, NotAuthorized};
-        if let Some(prefix) = &self.prefix
-            && !client_id.starts_with(prefix.as_str())
-        {
-            return Err(self.refuse(
-                NotAuthorized,
-                IdentifierRejected,
-                format!("client id does not start with the clientid_prefixes {prefix:?}"),
-            ));
-        }
+        use ConnectReturnCode::{BadUsernameOrPassword as Bad, NotAuthorized};
+        self.check_identified(client_id)?;
         let Some(user) = username else {
             if self.anonymous {
                 return Ok(());

@@ -13,14 +13,47 @@ pub use parse::ConfigError;
 
 use crate::log::LogConfig;
 
+/// The lowest TLS version a listener accepts (`tls_version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    Tls12,
+    Tls13,
+}
+
 /// One `listener PORT [ADDRESS]` (or the default listener set by `port` / `bind_address`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListenerConfig {
     pub port: u16,
     /// `None` listens on every interface, as Mosquitto does for a listener with no address.
     pub bind_address: Option<String>,
     /// `None` is unlimited (`max_connections -1`).
     pub max_connections: Option<usize>,
+    /// Turns on TLS-PSK for this listener (OpenSSL); the hint TLS 1.2 clients receive.
+    pub psk_hint: Option<String>,
+    /// The PSK identity or the client certificate's common name is the user name, and the
+    /// MQTT password is not checked: the transport has authenticated the client.
+    pub use_identity_as_username: bool,
+    /// CA certificates that client certificates must chain to.
+    pub cafile: Option<PathBuf>,
+    /// Server certificate chain and key (PEM): together they turn on certificate TLS.
+    pub certfile: Option<PathBuf>,
+    pub keyfile: Option<PathBuf>,
+    pub require_certificate: bool,
+    pub tls_version: Option<TlsVersion>,
+    /// OpenSSL cipher list for TLS 1.2 on a PSK listener.
+    pub ciphers: Option<String>,
+}
+
+impl ListenerConfig {
+    /// A plain listener on a port.
+    pub fn on_port(port: u16, bind_address: Option<&str>) -> Self {
+        Self { port, bind_address: bind_address.map(str::to_owned), ..Self::default() }
+    }
+
+    /// Whether clients on this listener speak TLS.
+    pub fn is_tls(&self) -> bool {
+        self.psk_hint.is_some() || self.certfile.is_some()
+    }
 }
 
 impl ListenerConfig {
@@ -71,6 +104,8 @@ pub struct Config {
     pub pid_file: Option<PathBuf>,
     pub password_file: Option<PathBuf>,
     pub acl_file: Option<PathBuf>,
+    /// `identity:hexkey` lines for TLS-PSK listeners.
+    pub psk_file: Option<PathBuf>,
     /// Only client ids starting with this may connect.
     pub clientid_prefixes: Option<String>,
     /// Not a Mosquitto option: `connack_codes precise` selects MQTT 3.1.1's refusal codes.
@@ -97,6 +132,7 @@ impl Default for Config {
             pid_file: None,
             password_file: None,
             acl_file: None,
+            psk_file: None,
             clientid_prefixes: None,
             connack_codes: ConnackCodes::Mosquitto,
             log: LogConfig::default(),
@@ -108,7 +144,7 @@ impl Config {
     /// The listeners to open: those configured, or Mosquitto 2.0's local-only default.
     pub fn effective_listeners(&self) -> Vec<ListenerConfig> {
         if self.listeners.is_empty() {
-            vec![ListenerConfig { port: 1883, bind_address: Some("127.0.0.1".into()), max_connections: None }]
+            vec![ListenerConfig::on_port(1883, Some("127.0.0.1"))]
         } else {
             self.listeners.clone()
         }

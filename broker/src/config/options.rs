@@ -135,21 +135,12 @@ pub const DEPRECATED_NO_EFFECT: &[&str] = &["allow_duplicate_messages", "retry_i
 /// Which later piece of work brings an unimplemented option, for the error message.
 pub fn planned_for(name: &str) -> &'static str {
     match name {
-        "psk_file"
-        | "psk_hint"
-        | "cafile"
-        | "capath"
-        | "certfile"
-        | "keyfile"
-        | "require_certificate"
-        | "tls_version"
-        | "use_identity_as_username"
-        | "persistence"
+        "persistence"
         | "persistence_file"
         | "persistence_location"
         | "autosave_interval"
         | "autosave_on_changes"
-        | "persistent_client_expiration" => "it arrives with the broker's security and persistence support",
+        | "persistent_client_expiration" => "it arrives with the broker's persistence support",
         _ => "it is not implemented yet",
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
-use super::{Config, ConnackCodes, ListenerConfig};
+use super::{Config, ConnackCodes, ListenerConfig, TlsVersion};
 use crate::log::{LogDest, LogType};
 
 /// A configuration error, with the file and line it comes from.
@@ -103,7 +103,7 @@ impl Parser<'_> {
 
     fn listener(&mut self) -> &mut ListenerConfig {
         if self.config.listeners.is_empty() {
-            self.config.listeners.push(ListenerConfig { port: 1883, bind_address: None, max_connections: None });
+            self.config.listeners.push(ListenerConfig::on_port(1883, None));
         }
         let last = self.config.listeners.len() - 1;
         &mut self.config.listeners[last]
@@ -120,7 +120,7 @@ impl Parser<'_> {
                     return Err(format!("listener takes a port and an optional address, got {value:?}"));
                 }
                 self.in_default_listener = false;
-                c.listeners.push(ListenerConfig { port, bind_address, max_connections: None });
+                c.listeners.push(ListenerConfig { port, bind_address, ..ListenerConfig::default() });
             }
             "port" => {
                 let port = number(option, value)?;
@@ -134,6 +134,29 @@ impl Parser<'_> {
                 let n: i64 = number(option, value)?;
                 self.listener().max_connections = usize::try_from(n).ok();
             }
+            "psk_hint" => {
+                if value.is_empty() {
+                    return Err("psk_hint needs a hint text".into());
+                }
+                self.listener().psk_hint = Some(value.to_owned());
+            }
+            "use_identity_as_username" => self.listener().use_identity_as_username = boolean(option, value)?,
+            "cafile" => self.listener().cafile = Some(PathBuf::from(path(option, value)?)),
+            "certfile" => self.listener().certfile = Some(PathBuf::from(path(option, value)?)),
+            "keyfile" => self.listener().keyfile = Some(PathBuf::from(path(option, value)?)),
+            "require_certificate" => self.listener().require_certificate = boolean(option, value)?,
+            "ciphers" => self.listener().ciphers = Some(value.to_owned()),
+            "tls_version" => {
+                self.listener().tls_version = Some(match value {
+                    "tlsv1.2" => TlsVersion::Tls12,
+                    "tlsv1.3" => TlsVersion::Tls13,
+                    "tlsv1.1" => {
+                        return Err("tls_version tlsv1.1 is not supported: TLS 1.1 is obsolete; use tlsv1.2".into());
+                    }
+                    _ => return Err(format!("tls_version must be tlsv1.2 or tlsv1.3, got {value:?}")),
+                });
+            }
+            "psk_file" => c.psk_file = Some(PathBuf::from(path(option, value)?)),
             "protocol" => {
                 if value != "mqtt" {
                     return Err(format!(
@@ -276,9 +299,9 @@ mod tests {
 
     #[test]
     fn unimplemented_mosquitto_options_name_the_option_and_line() {
-        let err = parse("listener 1883\n\npsk_hint btsiot\n").unwrap_err();
+        let err = parse("listener 1883\n\ncapath /etc/ssl/certs\n").unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.to_string().contains("\"psk_hint\""), "{err}");
+        assert!(err.to_string().contains("\"capath\""), "{err}");
         assert!(err.to_string().contains("test.conf line 3"), "{err}");
         let err = parse("bridge_cafile x\n").unwrap_err();
         assert!(err.to_string().contains("Mosquitto 2.0 option"), "{err}");
@@ -317,6 +340,23 @@ mod tests {
         assert_eq!(c.acl_file.as_deref(), Some(Path::new("/etc/mosquitto/acl")));
         assert_eq!(c.connack_codes, ConnackCodes::Precise);
         assert!(parse("connack_codes exact\n").is_err());
+    }
+
+    #[test]
+    fn the_course_psk_listener_is_read() {
+        let c =
+            parse("port 8883\npsk_hint btsiot\npsk_file /home/pi/mosquitto/mosqui_pskfile\nlistener 1883 127.0.0.1\n")
+                .unwrap();
+        assert_eq!(c.listeners.len(), 2);
+        assert_eq!(c.listeners[0].port, 8883);
+        assert_eq!(c.listeners[0].psk_hint.as_deref(), Some("btsiot"));
+        assert!(c.listeners[0].is_tls());
+        assert!(!c.listeners[1].is_tls(), "listener options stay with their listener");
+        assert_eq!(c.psk_file.as_deref(), Some(Path::new("/home/pi/mosquitto/mosqui_pskfile")));
+        let t = parse("listener 8884\ncertfile s.pem\nkeyfile s.key\ncafile ca.pem\nrequire_certificate true\ntls_version tlsv1.3\n").unwrap();
+        assert_eq!(t.listeners[0].tls_version, Some(TlsVersion::Tls13));
+        assert!(t.listeners[0].require_certificate);
+        assert!(parse("tls_version tlsv1.1\n").unwrap_err().message.contains("obsolete"));
     }
 
     #[test]

@@ -1,0 +1,63 @@
+//! Sets the PSK identity hint of an OpenSSL server context.
+//!
+//! Mosquitto's `psk_hint` is sent to TLS 1.2 clients in the ServerKeyExchange message, and
+//! Mosquitto clients expect it. libssl exports `SSL_CTX_use_psk_identity_hint`, but neither
+//! `openssl-sys` nor the `openssl` crate declares it, so this crate declares that one function.
+
+use std::ffi::{CString, c_char, c_int};
+
+use openssl::error::ErrorStack;
+use openssl::ssl::SslContextBuilder;
+
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    /// `int SSL_CTX_use_psk_identity_hint(SSL_CTX *ctx, const char *hint);` from libssl
+    /// (OpenSSL 1.0.1 and later): copies `hint` into the context; returns 1 on success.
+    fn SSL_CTX_use_psk_identity_hint(ctx: *mut openssl_sys::SSL_CTX, hint: *const c_char) -> c_int;
+}
+
+/// Why a hint could not be set.
+#[derive(Debug)]
+pub enum HintError {
+    /// The hint contains a NUL byte, which C strings cannot hold.
+    Nul,
+    /// OpenSSL refused it (longer than `PSK_MAX_IDENTITY_LEN`, 256 bytes in OpenSSL 3).
+    OpenSsl(ErrorStack),
+}
+
+impl std::fmt::Display for HintError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Nul => f.write_str("the PSK hint contains a NUL byte"),
+            Self::OpenSsl(e) => write!(f, "OpenSSL refused the PSK hint: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for HintError {}
+
+/// Sets the identity hint that a TLS 1.2 PSK server sends to its clients.
+pub fn set_psk_identity_hint(builder: &mut SslContextBuilder, hint: &str) -> Result<(), HintError> {
+    let hint = CString::new(hint).map_err(|_| HintError::Nul)?;
+    // SAFETY: `builder.as_ptr()` is a valid SSL_CTX owned by `builder` for this call, and
+    // `hint` is a NUL-terminated string that lives across it; OpenSSL copies the string and
+    // keeps no pointer to it.
+    #[allow(unsafe_code)]
+    let ok = unsafe { SSL_CTX_use_psk_identity_hint(builder.as_ptr(), hint.as_ptr()) };
+    if ok == 1 { Ok(()) } else { Err(HintError::OpenSsl(ErrorStack::get())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use openssl::ssl::{SslContext, SslMethod};
+
+    use super::*;
+
+    #[test]
+    fn a_hint_is_accepted_and_an_overlong_one_refused() {
+        let mut builder = SslContext::builder(SslMethod::tls_server()).unwrap();
+        set_psk_identity_hint(&mut builder, "btsiot").unwrap();
+        assert!(matches!(set_psk_identity_hint(&mut builder, "a\0b"), Err(HintError::Nul)));
+        assert!(matches!(set_psk_identity_hint(&mut builder, &"x".repeat(300)), Err(HintError::OpenSsl(_))));
+    }
+}
