@@ -124,15 +124,15 @@ async fn start(config: Config) -> Result<(), String> {
     for l in config.effective_listeners() {
         let addr = l.bind_addr();
         let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        listeners.push((listener, l.max_connections));
+        listeners.push((listener, l));
     }
     if let Some(pid_file) = &config.pid_file {
         std::fs::write(pid_file, format!("{}\n", std::process::id()))
             .map_err(|e| format!("cannot write pid_file {}: {e}", pid_file.display()))?;
     }
     let broker = Broker::start(config).map_err(|e| e.to_string())?;
-    for (listener, max_connections) in listeners {
-        broker.listen(listener, max_connections);
+    for (listener, settings) in listeners {
+        broker.listen(listener, &settings).map_err(|e| e.to_string())?;
     }
     while let Signal::Reload = signals.next().await {
         broker.reload();

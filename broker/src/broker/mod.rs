@@ -7,6 +7,7 @@ mod session;
 mod stats;
 mod subscriptions;
 mod sys;
+mod transport;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -14,6 +15,7 @@ pub use router::{Attached, Login, Routed, Router, RouterFigures};
 pub use server::{Broker, BrokerError, run, serve};
 pub use session::{Delivery, Limits, Link, Message, Session};
 pub use stats::Stats;
+pub use transport::TransportError;
 
 use crate::auth::Auth;
 use crate::config::Config;

@@ -10,9 +10,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use super::transport::{self, Transport, TransportError};
 use super::{Shared, Stats, connection, sys};
 use crate::auth::{Auth, AuthError};
-use crate::config::Config;
+use crate::config::{Config, ListenerConfig};
 use crate::log::{LogType, Logger};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,8 @@ pub enum BrokerError {
     Log(std::io::Error),
     #[error("{0}")]
     Auth(#[from] AuthError),
+    #[error("{0}")]
+    Transport(#[from] TransportError),
 }
 
 /// Runs a broker on one bound listener until `shutdown` completes.
@@ -40,7 +43,8 @@ pub async fn serve(
     let settings = config.effective_listeners();
     let broker = Broker::start(config)?;
     for (i, listener) in listeners.into_iter().enumerate() {
-        broker.listen(listener, settings.get(i).and_then(|l| l.max_connections));
+        let plain = ListenerConfig::default();
+        broker.listen(listener, settings.get(i).unwrap_or(&plain))?;
     }
     shutdown.await;
     broker.shutdown().await;
@@ -73,18 +77,22 @@ impl Broker {
         Ok(Self { shared, stop, done_tx, done_rx })
     }
 
-    /// Accepts TCP connections from `listener` until shutdown.
-    pub fn listen(&self, listener: TcpListener, max_connections: Option<usize>) {
+    /// Accepts connections from `listener` until shutdown, with the transport (plain, TLS,
+    /// TLS-PSK), `max_connections` and `use_identity_as_username` of `settings`; its port and
+    /// address are those `listener` is bound to.
+    pub fn listen(&self, listener: TcpListener, settings: &ListenerConfig) -> Result<(), BrokerError> {
+        let transport = Arc::new(Transport::for_listener(settings, &self.shared)?);
         if let Ok(addr) = listener.local_addr() {
-            self.shared.log.log(LogType::Notice, format_args!("Opening listen socket on {addr}."));
+            self.shared.log.log(LogType::Notice, format_args!("Opening listen socket on {addr}{}.", transport.describe()));
         }
-        tokio::spawn(accept_loop(
-            self.shared.clone(),
-            listener,
-            max_connections,
-            self.stop.subscribe(),
-            self.done_tx.clone(),
-        ));
+        let accepting = Accepting {
+            shared: self.shared.clone(),
+            transport,
+            max_connections: settings.max_connections,
+            use_identity: settings.use_identity_as_username,
+        };
+        tokio::spawn(accepting.run(listener, self.stop.subscribe(), self.done_tx.clone()));
+        Ok(())
     }
 
     /// Serves one connection over any byte stream (an in-memory pipe in tests, a TLS stream).
@@ -94,7 +102,7 @@ impl Broker {
     {
         let (shared, stop, done) = (self.shared.clone(), self.stop.subscribe(), self.done_tx.clone());
         tokio::spawn(async move {
-            connection::serve(shared, stream, peer, stop).await;
+            connection::serve(shared, stream, peer, stop, None).await;
             drop(done);
         });
     }
@@ -125,46 +133,50 @@ impl Broker {
     }
 }
 
-async fn accept_loop(
+/// One listener's accept loop and what it needs.
+struct Accepting {
     shared: Arc<Shared>,
-    listener: TcpListener,
+    transport: Arc<Transport>,
     max_connections: Option<usize>,
-    mut stop: watch::Receiver<bool>,
-    done: mpsc::Sender<()>,
-) {
-    let port = listener.local_addr().map_or(0, |a| a.port());
-    let open = Arc::new(AtomicUsize::new(0));
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: log, and keep serving the others.
-                    shared.log.log(LogType::Error, format_args!("Error accepting a connection on port {port}: {e}."));
-                    tokio::task::yield_now().await;
-                    continue;
-                }
-            },
-        };
-        if max_connections.is_some_and(|max| open.load(Ordering::Relaxed) >= max) {
-            shared
-                .log
-                .log(LogType::Notice, format_args!("Client connection from {peer} denied: max_connections exceeded."));
-            drop(stream);
-            continue;
+    use_identity: bool,
+}
+
+impl Accepting {
+    async fn run(self, listener: TcpListener, mut stop: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+        let shared = &self.shared;
+        let port = listener.local_addr().map_or(0, |a| a.port());
+        let open = Arc::new(AtomicUsize::new(0));
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = stop.changed() => return,
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: log, and keep serving the others.
+                        shared.log.log(LogType::Error, format_args!("Error accepting a connection on port {port}: {e}."));
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                },
+            };
+            if self.max_connections.is_some_and(|max| open.load(Ordering::Relaxed) >= max) {
+                shared.log.log(LogType::Notice, format_args!("Client connection from {peer} denied: max_connections exceeded."));
+                drop(stream);
+                continue;
+            }
+            Stats::add(&shared.stats.sockets, 1);
+            shared.log.log(LogType::Notice, format_args!("New connection from {peer} on port {port}."));
+            if shared.config.set_tcp_nodelay {
+                let _ = stream.set_nodelay(true);
+            }
+            open.fetch_add(1, Ordering::Relaxed);
+            let (shared, open, stop, done) = (shared.clone(), open.clone(), stop.clone(), done.clone());
+            let (transport, use_identity) = (self.transport.clone(), self.use_identity);
+            tokio::spawn(async move {
+                transport::serve(&transport, use_identity, shared, stream, peer, stop).await;
+                open.fetch_sub(1, Ordering::Relaxed);
+                drop(done);
+            });
         }
-        Stats::add(&shared.stats.sockets, 1);
-        shared.log.log(LogType::Notice, format_args!("New connection from {peer} on port {port}."));
-        if shared.config.set_tcp_nodelay {
-            let _ = stream.set_nodelay(true);
-        }
-        open.fetch_add(1, Ordering::Relaxed);
-        let (shared, open, stop, done) = (shared.clone(), open.clone(), stop.clone(), done.clone());
-        tokio::spawn(async move {
-            connection::serve(shared, stream, peer, stop).await;
-            open.fetch_sub(1, Ordering::Relaxed);
-            drop(done);
-        });
     }
 }

@@ -47,9 +47,9 @@ impl TestBroker {
         edit(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let max_connections = config.listeners.first().and_then(|l| l.max_connections);
+        let settings = config.listeners.first().cloned().unwrap_or_default();
         let broker = Broker::start(config).unwrap();
-        broker.listen(listener, max_connections);
+        broker.listen(listener, &settings).unwrap();
         Self { addr, logs, logged, broker }
     }
 

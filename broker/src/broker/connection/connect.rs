@@ -81,7 +81,20 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             return rejected(format!("keepalive {} is above max_keepalive {}", c.keep_alive, config.max_keepalive));
         }
         let auth = self.shared.auth();
-        auth.check_connect(&c.client_id, c.username.as_deref(), c.password.as_deref()).err().map(|r| (r.code, r.reason))
+        let checked = match &self.identity {
+            Some(identity) if identity.as_username => auth.check_identified(&c.client_id),
+            _ => auth.check_connect(&c.client_id, c.username.as_deref(), c.password.as_deref()),
+        };
+        checked.err().map(|r| (r.code, r.reason))
+    }
+
+    /// The user name the session acts as: the transport's identity with
+    /// `use_identity_as_username`, otherwise the one in CONNECT.
+    fn effective_username(&self, c: &Connect) -> Option<String> {
+        match &self.identity {
+            Some(identity) if identity.as_username => Some(identity.name.clone()),
+            _ => c.username.clone(),
+        }
     }
 
     async fn accept(&mut self, c: Connect) -> Result<bool, Close> {
@@ -100,9 +113,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         } else {
             c.client_id.as_str().into()
         };
+        let username = self.effective_username(&c);
         let login = Login {
             client_id: &client_id,
-            username: c.username.as_deref(),
+            username: username.as_deref(),
             clean_session: c.clean_session,
             v311: c.protocol == Protocol::V311,
         };
@@ -115,7 +129,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             );
         }
         if self.shared.log.connection_messages {
-            let user = c.username.as_ref().map(|u| format!(", u'{u}'")).unwrap_or_default();
+            let user = username.as_ref().map(|u| format!(", u'{u}'")).unwrap_or_default();
             self.log(
                 LogType::Notice,
                 format_args!(
@@ -128,7 +142,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             );
         }
         self.client_id = Some(client_id);
-        self.username = c.username;
+        self.username = username;
         self.will = c.will;
         self.keep_alive = (c.keep_alive > 0).then(|| Duration::from_millis(u64::from(c.keep_alive) * 1500));
         Ok(true)

@@ -20,6 +20,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until};
 
 use super::session::{Link, Message};
+use super::transport::Identity;
 use super::{Routed, Shared, Stats};
 use crate::auth::{Auth, Client};
 use crate::codec::{DecodeError, Decoded, LastWill, Packet, TopicName, decode};
@@ -51,8 +52,13 @@ impl fmt::Display for Who<'_> {
 }
 
 /// Serves one accepted connection to its end.
-pub(crate) async fn serve<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr, mut shutdown: watch::Receiver<bool>)
-where
+pub(crate) async fn serve<S>(
+    shared: Arc<Shared>,
+    stream: S,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+    identity: Option<Identity>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (reader, writer) = tokio::io::split(stream);
@@ -65,6 +71,7 @@ where
         wbuf: BytesMut::with_capacity(4096),
         client_id: None,
         username: None,
+        identity,
         link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Notify::new()) },
         will: None,
         keep_alive: None,
@@ -87,6 +94,8 @@ struct Connection<'a, R, W> {
     wbuf: BytesMut,
     client_id: Option<Arc<str>>,
     username: Option<String>,
+    /// What TLS proved about the client (PSK identity, certificate name).
+    identity: Option<Identity>,
     link: Link,
     will: Option<LastWill>,
     /// 1.5 times the keepalive [MQTT-3.1.2-24]; `None` for keepalive 0.

@@ -1,0 +1,105 @@
+//! How bytes reach a listener: plain TCP, TLS-PSK (OpenSSL: rustls has no PSK and will not add
+//! the TLS 1.2 PSK suites an ESP32 offers) or certificate TLS (rustls). The handshake runs in
+//! the connection's own task, bounded in time; a failed one is logged and ends only that
+//! connection.
+
+mod psk;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::{Shared, connection};
+use crate::config::ListenerConfig;
+use crate::log::LogType;
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the transport proved about a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// The PSK identity, or the common name of the client certificate.
+    pub name: String,
+    /// `use_identity_as_username`: the name is the MQTT user, authenticated already.
+    pub as_username: bool,
+}
+
+/// A listener that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("listener {port}: {message}")]
+    Setup { port: u16, message: String },
+}
+
+pub(crate) enum Transport {
+    Plain,
+    Psk(openssl::ssl::SslContext),
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+impl Transport {
+    pub(crate) fn for_listener(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<Self, TransportError> {
+        let setup = |message: String| TransportError::Setup { port: l.port, message };
+        if l.psk_hint.is_some() {
+            psk::context(l, shared).map(Self::Psk).map_err(setup)
+        } else if l.certfile.is_some() || l.keyfile.is_some() {
+            tls::acceptor(l).map(Self::Tls).map_err(setup)
+        } else {
+            Ok(Self::Plain)
+        }
+    }
+
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Self::Plain => "",
+            Self::Psk(_) => " (TLS-PSK)",
+            Self::Tls(_) => " (TLS)",
+        }
+    }
+}
+
+/// Runs the transport's handshake, then the MQTT connection over it.
+pub(crate) async fn serve(
+    transport: &Transport,
+    use_identity: bool,
+    shared: Arc<Shared>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+) {
+    let identity = |name: Option<String>| name.map(|name| Identity { name, as_username: use_identity });
+    let failed = |kind: &str, e: String| {
+        shared.log.log(LogType::Notice, format_args!("Client connection from {peer} failed: {kind} handshake: {e}."));
+    };
+    match transport {
+        Transport::Plain => connection::serve(shared.clone(), tcp, peer, stop, None).await,
+        Transport::Psk(ctx) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, psk::accept(ctx, tcp)).await {
+            Ok(Ok((stream, name))) => {
+                log_session(&shared, peer, stream.ssl().version_str(), stream.ssl().current_cipher().map(|c| c.name()));
+                connection::serve(shared.clone(), stream, peer, stop, identity(name)).await;
+            }
+            Ok(Err(e)) => failed("TLS-PSK", e),
+            Err(_) => failed("TLS-PSK", "no handshake within 10 seconds".into()),
+        },
+        Transport::Tls(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls::accept(acceptor, tcp)).await {
+            Ok(Ok((stream, name))) => {
+                let (_, conn) = stream.get_ref();
+                let version = conn.protocol_version().map(|v| format!("{v:?}"));
+                let suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
+                log_session(&shared, peer, version.as_deref().unwrap_or("?"), suite.as_deref());
+                connection::serve(shared.clone(), stream, peer, stop, identity(name)).await;
+            }
+            Ok(Err(e)) => failed("TLS", e),
+            Err(_) => failed("TLS", "no handshake within 10 seconds".into()),
+        },
+    }
+}
+
+fn log_session(shared: &Shared, peer: SocketAddr, version: &str, cipher: Option<&str>) {
+    shared.log.log(LogType::Debug, format_args!("TLS session with {peer}: {version}, {}.", cipher.unwrap_or("?")));
+}

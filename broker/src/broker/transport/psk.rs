@@ -1,0 +1,74 @@
+//! TLS-PSK with OpenSSL: TLS 1.3 external PSK (what `mosquitto_pub --psk` negotiates) and the
+//! TLS 1.2 PSK suites (what an ESP32's mbedTLS offers).
+
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+
+use openssl::ssl::{Ssl, SslContext, SslFiletype, SslMethod, SslVersion};
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+use crate::broker::Shared;
+use crate::config::{ListenerConfig, TlsVersion};
+use crate::log::LogType;
+
+/// TLS 1.2 suites with PSK key exchange, ECDHE and DHE first (forward secrecy), and the plain
+/// PSK suites that small devices offer; never NULL encryption.
+const PSK_CIPHERS: &str = "ECDHEPSK:DHEPSK:PSK:!NULL";
+
+pub(super) fn context(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<SslContext, String> {
+    let ssl = |what: &str, e: openssl::error::ErrorStack| format!("{what}: {e}");
+    let mut b = SslContext::builder(SslMethod::tls_server()).map_err(|e| ssl("OpenSSL", e))?;
+    let min = match l.tls_version {
+        Some(TlsVersion::Tls13) => SslVersion::TLS1_3,
+        _ => SslVersion::TLS1_2,
+    };
+    b.set_min_proto_version(Some(min)).map_err(|e| ssl("tls_version", e))?;
+    let ciphers = l.ciphers.as_deref().unwrap_or(PSK_CIPHERS);
+    b.set_cipher_list(ciphers).map_err(|e| ssl(&format!("ciphers {ciphers:?}"), e))?;
+    if let Some(cert) = &l.certfile {
+        b.set_certificate_chain_file(cert).map_err(|e| ssl(&format!("certfile {}", cert.display()), e))?;
+    }
+    if let Some(key) = &l.keyfile {
+        b.set_private_key_file(key, SslFiletype::PEM).map_err(|e| ssl(&format!("keyfile {}", key.display()), e))?;
+    }
+    let hint = l.psk_hint.as_deref().unwrap_or_default();
+    mqtt_lab_psk_hint::set_psk_identity_hint(&mut b, hint).map_err(|e| format!("psk_hint: {e}"))?;
+    // Weak: the context must not keep the broker alive; the key is looked up at each handshake
+    // in the settings in force, so a reloaded psk_file applies to the next client.
+    let shared: Weak<Shared> = Arc::downgrade(shared);
+    b.set_psk_server_callback(move |_ssl, identity, out| {
+        let Some(shared) = shared.upgrade() else { return Ok(0) };
+        let identity = String::from_utf8_lossy(identity.unwrap_or_default());
+        let auth = shared.auth();
+        match auth.psk(&identity) {
+            Some(key) if key.len() <= out.len() => {
+                out[..key.len()].copy_from_slice(key);
+                Ok(key.len())
+            }
+            _ => {
+                // 0 refuses the handshake: an unknown identity, or no psk_file at all.
+                shared.log.log(LogType::Notice, format_args!("TLS-PSK identity {identity:?} is not in the psk_file."));
+                Ok(0)
+            }
+        }
+    });
+    Ok(b.build())
+}
+
+/// Accepts a TLS-PSK client; returns the stream and the identity it used.
+pub(super) async fn accept(ctx: &SslContext, tcp: TcpStream) -> Result<(SslStream<TcpStream>, Option<String>), String> {
+    let ssl = Ssl::new(ctx).map_err(|e| e.to_string())?;
+    let mut stream = SslStream::new(ssl, tcp).map_err(|e| e.to_string())?;
+    Pin::new(&mut stream).accept().await.map_err(|e| {
+        // A wrong key shows up as a record that does not decrypt.
+        let text = e.to_string();
+        if text.contains("decrypt") || text.contains("bad record mac") {
+            format!("{text} (a wrong pre-shared key for the identity?)")
+        } else {
+            text
+        }
+    })?;
+    let identity = stream.ssl().psk_identity().map(|i| String::from_utf8_lossy(i).into_owned());
+    Ok((stream, identity))
+}
