@@ -1,6 +1,6 @@
 //! Sets the PSK identity hint of an OpenSSL server context.
 //!
-//! Mosquitto's `psk_hint` is sent to TLS 1.2 clients in the ServerKeyExchange message, and
+//! Mosquitto's `psk_hint` is sent to TLS 1.2 clients in the `ServerKeyExchange` message, and
 //! Mosquitto clients expect it. libssl exports `SSL_CTX_use_psk_identity_hint`, but neither
 //! `openssl-sys` nor the `openssl` crate declares it, so this crate declares that one function.
 
@@ -37,6 +37,9 @@ impl std::fmt::Display for HintError {
 impl std::error::Error for HintError {}
 
 /// Sets the identity hint that a TLS 1.2 PSK server sends to its clients.
+///
+/// # Errors
+/// [`HintError::Nul`] for a hint with a NUL byte; [`HintError::OpenSsl`] when OpenSSL refuses it.
 pub fn set_psk_identity_hint(builder: &mut SslContextBuilder, hint: &str) -> Result<(), HintError> {
     let hint = CString::new(hint).map_err(|_| HintError::Nul)?;
     // SAFETY: `builder.as_ptr()` is a valid SSL_CTX owned by `builder` for this call, and

@@ -83,7 +83,9 @@ impl Broker {
     pub fn listen(&self, listener: TcpListener, settings: &ListenerConfig) -> Result<(), BrokerError> {
         let transport = Arc::new(Transport::for_listener(settings, &self.shared)?);
         if let Ok(addr) = listener.local_addr() {
-            self.shared.log.log(LogType::Notice, format_args!("Opening listen socket on {addr}{}.", transport.describe()));
+            self.shared
+                .log
+                .log(LogType::Notice, format_args!("Opening listen socket on {addr}{}.", transport.describe()));
         }
         let accepting = Accepting {
             shared: self.shared.clone(),
@@ -160,7 +162,10 @@ impl Accepting {
                 },
             };
             if self.max_connections.is_some_and(|max| open.load(Ordering::Relaxed) >= max) {
-                shared.log.log(LogType::Notice, format_args!("Client connection from {peer} denied: max_connections exceeded."));
+                shared.log.log(
+                    LogType::Notice,
+                    format_args!("Client connection from {peer} denied: max_connections exceeded."),
+                );
                 drop(stream);
                 continue;
             }

@@ -109,27 +109,9 @@ impl Parser<'_> {
         &mut self.config.listeners[last]
     }
 
-    fn option(&mut self, option: &str, value: &str) -> LineResult {
-        let c = &mut *self.config;
+    /// Options that configure the listener being defined. `Ok(false)`: not a listener option.
+    fn listener_option(&mut self, option: &str, value: &str) -> Result<bool, String> {
         match option {
-            "listener" => {
-                let mut parts = value.split_whitespace();
-                let port = number(option, parts.next().unwrap_or(""))?;
-                let bind_address = parts.next().map(str::to_owned);
-                if parts.next().is_some() {
-                    return Err(format!("listener takes a port and an optional address, got {value:?}"));
-                }
-                self.in_default_listener = false;
-                c.listeners.push(ListenerConfig { port, bind_address, ..ListenerConfig::default() });
-            }
-            "port" => {
-                let port = number(option, value)?;
-                self.default_listener()?.port = port;
-            }
-            "bind_address" => {
-                one_word(option, value)?;
-                self.default_listener()?.bind_address = Some(value.to_owned());
-            }
             "max_connections" => {
                 let n: i64 = number(option, value)?;
                 self.listener().max_connections = usize::try_from(n).ok();
@@ -155,6 +137,35 @@ impl Parser<'_> {
                     }
                     _ => return Err(format!("tls_version must be tlsv1.2 or tlsv1.3, got {value:?}")),
                 });
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn option(&mut self, option: &str, value: &str) -> LineResult {
+        if self.listener_option(option, value)? {
+            return Ok(());
+        }
+        let c = &mut *self.config;
+        match option {
+            "listener" => {
+                let mut parts = value.split_whitespace();
+                let port = number(option, parts.next().unwrap_or(""))?;
+                let bind_address = parts.next().map(str::to_owned);
+                if parts.next().is_some() {
+                    return Err(format!("listener takes a port and an optional address, got {value:?}"));
+                }
+                self.in_default_listener = false;
+                c.listeners.push(ListenerConfig { port, bind_address, ..ListenerConfig::default() });
+            }
+            "port" => {
+                let port = number(option, value)?;
+                self.default_listener()?.port = port;
+            }
+            "bind_address" => {
+                one_word(option, value)?;
+                self.default_listener()?.bind_address = Some(value.to_owned());
             }
             "psk_file" => c.psk_file = Some(PathBuf::from(path(option, value)?)),
             "protocol" => {

@@ -177,6 +177,11 @@ pub struct RawClient {
 }
 
 impl RawClient {
+    /// A client over an already connected stream (e.g. a TLS client stream).
+    pub fn over(stream: impl Io + 'static) -> Self {
+        Self { stream: Box::new(stream), buf: BytesMut::new() }
+    }
+
     pub async fn open(addr: SocketAddr) -> Self {
         Self { stream: Box::new(TcpStream::connect(addr).await.unwrap()), buf: BytesMut::new() }
     }

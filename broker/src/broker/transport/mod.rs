@@ -80,7 +80,12 @@ pub(crate) async fn serve(
         Transport::Plain => connection::serve(shared.clone(), tcp, peer, stop, None).await,
         Transport::Psk(ctx) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, psk::accept(ctx, tcp)).await {
             Ok(Ok((stream, name))) => {
-                log_session(&shared, peer, stream.ssl().version_str(), stream.ssl().current_cipher().map(|c| c.name()));
+                log_session(
+                    &shared,
+                    peer,
+                    stream.ssl().version_str(),
+                    stream.ssl().current_cipher().map(openssl::ssl::SslCipherRef::name),
+                );
                 connection::serve(shared.clone(), stream, peer, stop, identity(name)).await;
             }
             Ok(Err(e)) => failed("TLS-PSK", e),

@@ -61,9 +61,9 @@ pub(super) async fn accept(ctx: &SslContext, tcp: TcpStream) -> Result<(SslStrea
     let ssl = Ssl::new(ctx).map_err(|e| e.to_string())?;
     let mut stream = SslStream::new(ssl, tcp).map_err(|e| e.to_string())?;
     Pin::new(&mut stream).accept().await.map_err(|e| {
-        // A wrong key shows up as a record that does not decrypt.
+        // A wrong key shows up as a TLS 1.3 binder or a TLS 1.2 record that does not verify.
         let text = e.to_string();
-        if text.contains("decrypt") || text.contains("bad record mac") {
+        if ["binder does not verify", "decrypt", "bad record mac"].iter().any(|s| text.contains(s)) {
             format!("{text} (a wrong pre-shared key for the identity?)")
         } else {
             text

@@ -45,7 +45,9 @@ pub(super) fn acceptor(l: &ListenerConfig) -> Result<TlsAcceptor, String> {
             let verifier = if l.require_certificate { verifier } else { verifier.allow_unauthenticated() };
             builder.with_client_cert_verifier(verifier.build().map_err(|e| format!("cafile: {e}"))?)
         }
-        None if l.require_certificate => return Err("require_certificate true needs a cafile to check certificates against".into()),
+        None if l.require_certificate => {
+            return Err("require_certificate true needs a cafile to check certificates against".into());
+        }
         None => builder.with_no_client_auth(),
     };
     let key = PrivateKeyDer::from_pem_file(keyfile).map_err(|e| format!("keyfile {}: {e}", keyfile.display()))?;
@@ -56,7 +58,10 @@ pub(super) fn acceptor(l: &ListenerConfig) -> Result<TlsAcceptor, String> {
 }
 
 /// Accepts a TLS client; returns the stream and the common name of its certificate, if any.
-pub(super) async fn accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> Result<(TlsStream<TcpStream>, Option<String>), String> {
+pub(super) async fn accept(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+) -> Result<(TlsStream<TcpStream>, Option<String>), String> {
     let stream = acceptor.accept(tcp).await.map_err(|e| e.to_string())?;
     let name = stream.get_ref().1.peer_certificates().and_then(|certs| certs.first()).and_then(|der| common_name(der));
     Ok((stream, name))
