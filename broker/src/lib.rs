@@ -17,6 +17,7 @@ pub mod broker;
 pub mod codec;
 pub mod config;
 pub mod log;
+pub mod store;
 
 pub use broker::{Broker, BrokerError, run, serve};
 pub use config::Config;

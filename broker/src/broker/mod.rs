@@ -20,6 +20,7 @@ pub use transport::TransportError;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::log::Logger;
+use crate::store::Journal;
 
 /// What every task of one broker shares.
 pub(crate) struct Shared {
@@ -36,14 +37,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, log: Logger, auth: Auth) -> Self {
+    pub fn new(config: Config, log: Logger, auth: Auth, journal: Option<Journal>) -> Self {
         let limits = Limits {
             max_inflight: config.max_inflight_messages,
             max_queued: config.max_queued_messages,
             queue_qos0: config.queue_qos0_messages,
         };
         Self {
-            router: Mutex::new(Router::new(limits)),
+            router: Mutex::new(Router::new(limits, journal)),
             auth: RwLock::new(Arc::new(auth)),
             stats: Stats::default(),
             config,

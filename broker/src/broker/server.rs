@@ -15,6 +15,7 @@ use super::{Shared, Stats, connection, sys};
 use crate::auth::{Auth, AuthError};
 use crate::config::{Config, ListenerConfig};
 use crate::log::{LogType, Logger};
+use crate::store::{Journal, Store, StoreError, Writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -24,6 +25,10 @@ pub enum BrokerError {
     Auth(#[from] AuthError),
     #[error("{0}")]
     Transport(#[from] TransportError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot start the persistence thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Runs a broker on one bound listener until `shutdown` completes.
@@ -58,6 +63,8 @@ pub struct Broker {
     /// Every task holds a clone; when all are dropped, every task has ended.
     done_tx: mpsc::Sender<()>,
     done_rx: mpsc::Receiver<()>,
+    /// With persistence on: to wait at shutdown until everything recorded is on disk.
+    journal: Option<Journal>,
 }
 
 impl Broker {
@@ -69,12 +76,50 @@ impl Broker {
         for w in &warnings {
             log.log(LogType::Warning, format_args!("Warning: {w}"));
         }
-        let shared = Arc::new(Shared::new(config, log, auth));
+        let persistence = match config.persistence_path() {
+            Some(path) => {
+                let store = Store::open(&path)?;
+                let restored = store.load()?;
+                let (tx, rx) = std::sync::mpsc::channel();
+                log.log(
+                    LogType::Notice,
+                    format_args!(
+                        "Restored {} retained messages and {} persistent sessions from {}.",
+                        restored.retained.len(),
+                        restored.sessions.len(),
+                        path.display()
+                    ),
+                );
+                Some((store, restored, Journal::new(tx), rx))
+            }
+            None => None,
+        };
+        let journal = persistence.as_ref().map(|(_, _, journal, _)| journal.clone());
+        let shared = Arc::new(Shared::new(config, log, auth, journal.clone()));
+        if let Some((store, restored, _, entries)) = persistence {
+            shared.router().restore(restored);
+            let (release_to, failed_on) = (Arc::downgrade(&shared), Arc::downgrade(&shared));
+            Writer::spawn(
+                store,
+                entries,
+                move |releases| {
+                    if let Some(shared) = release_to.upgrade() {
+                        shared.router().release(releases);
+                    }
+                },
+                move |e| {
+                    if let Some(shared) = failed_on.upgrade() {
+                        shared.log.log(LogType::Error, format_args!("Error: {e}; acknowledgements are held back."));
+                    }
+                },
+            )
+            .map_err(BrokerError::Thread)?;
+        }
         shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} running", shared.version));
         let (stop, _) = watch::channel(false);
         let (done_tx, done_rx) = mpsc::channel::<()>(1);
         tokio::spawn(sys::publish_loop(shared.clone(), stop.subscribe(), done_tx.clone()));
-        Ok(Self { shared, stop, done_tx, done_rx })
+        Ok(Self { shared, stop, done_tx, done_rx, journal })
     }
 
     /// Accepts connections from `listener` until shutdown, with the transport (plain, TLS,
@@ -127,10 +172,15 @@ impl Broker {
 
     /// Closes every connection (no wills are sent) and waits for all tasks to end.
     pub async fn shutdown(self) {
-        let Self { shared, stop, done_tx, mut done_rx } = self;
+        let Self { shared, stop, done_tx, mut done_rx, journal } = self;
         let _ = stop.send(true);
         drop(done_tx);
         let _ = done_rx.recv().await;
+        if let Some(journal) = journal {
+            // Everything recorded, wills of the last connections included, is on disk first.
+            let synced = journal.sync();
+            let _ = tokio::task::spawn_blocking(move || synced.recv()).await;
+        }
         shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} terminating", shared.version));
     }
 }

@@ -106,6 +106,11 @@ pub struct Config {
     pub acl_file: Option<PathBuf>,
     /// `identity:hexkey` lines for TLS-PSK listeners.
     pub psk_file: Option<PathBuf>,
+    pub persistence: bool,
+    /// The directory of the database; the current directory when not set, as Mosquitto.
+    pub persistence_location: Option<PathBuf>,
+    /// The database's file name in that directory.
+    pub persistence_file: String,
     /// Only client ids starting with this may connect.
     pub clientid_prefixes: Option<String>,
     /// Not a Mosquitto option: `connack_codes precise` selects MQTT 3.1.1's refusal codes.
@@ -133,6 +138,9 @@ impl Default for Config {
             password_file: None,
             acl_file: None,
             psk_file: None,
+            persistence: false,
+            persistence_location: None,
+            persistence_file: DEFAULT_PERSISTENCE_FILE.into(),
             clientid_prefixes: None,
             connack_codes: ConnackCodes::Mosquitto,
             log: LogConfig::default(),
@@ -140,7 +148,18 @@ impl Default for Config {
     }
 }
 
+/// Not Mosquitto's `mosquitto.db`: its format is Mosquitto's own, and a broker pointed at
+/// Mosquitto's directory must not overwrite it.
+pub const DEFAULT_PERSISTENCE_FILE: &str = "mqtt-lab-broker.db";
+
 impl Config {
+    /// The database file when `persistence true`.
+    pub fn persistence_path(&self) -> Option<PathBuf> {
+        self.persistence.then(|| {
+            self.persistence_location.clone().unwrap_or_else(|| PathBuf::from(".")).join(&self.persistence_file)
+        })
+    }
+
     /// The listeners to open: those configured, or Mosquitto 2.0's local-only default.
     pub fn effective_listeners(&self) -> Vec<ListenerConfig> {
         if self.listeners.is_empty() {

@@ -135,12 +135,7 @@ pub const DEPRECATED_NO_EFFECT: &[&str] = &["allow_duplicate_messages", "retry_i
 /// Which later piece of work brings an unimplemented option, for the error message.
 pub fn planned_for(name: &str) -> &'static str {
     match name {
-        "persistence"
-        | "persistence_file"
-        | "persistence_location"
-        | "autosave_interval"
-        | "autosave_on_changes"
-        | "persistent_client_expiration" => "it arrives with the broker's persistence support",
+        "persistent_client_expiration" => "persistent sessions are kept until a clean session replaces them",
         _ => "it is not implemented yet",
     }
 }

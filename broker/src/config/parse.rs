@@ -220,7 +220,18 @@ impl Parser<'_> {
                     return Err("per_listener_settings true is not implemented yet".into());
                 }
             }
-            "persistence" if !boolean(option, value)? => {}
+            "persistence" => c.persistence = boolean(option, value)?,
+            "persistence_location" => c.persistence_location = Some(PathBuf::from(path(option, value)?)),
+            "persistence_file" => {
+                one_word(option, value)?;
+                if value == "mosquitto.db" {
+                    return Err("persistence_file mosquitto.db is Mosquitto's own format; leave persistence_file out (the default is mqtt-lab-broker.db) or name another file".into());
+                }
+                value.clone_into(&mut c.persistence_file);
+            }
+            // Mosquitto saves every autosave_interval seconds; this broker saves every change
+            // before acknowledging it, so there is nothing to schedule.
+            "autosave_interval" | "autosave_on_changes" => {}
             _ if DEPRECATED_NO_EFFECT.contains(&option) => {}
             _ if is_mosquitto_option(option) => {
                 return Err(format!(
@@ -371,10 +382,10 @@ mod tests {
     }
 
     #[test]
-    fn debian_default_config_names_persistence_as_not_yet_supported() {
-        let err = parse("pid_file /run/mosquitto/mosquitto.pid\npersistence true\n").unwrap_err();
-        assert_eq!(err.line, 2);
-        assert!(err.message.contains("persistence"), "{err}");
-        assert!(parse("persistence false\n").is_ok());
+    fn debian_default_config_is_read() {
+        let c = parse("pid_file /run/mosquitto/mosquitto.pid\npersistence true\npersistence_location /var/lib/mosquitto/\nlog_dest file /var/log/mosquitto/mosquitto.log\n").unwrap();
+        assert_eq!(c.persistence_path(), Some(PathBuf::from("/var/lib/mosquitto/mqtt-lab-broker.db")));
+        assert!(parse("persistence false\n").unwrap().persistence_path().is_none());
+        assert!(parse("persistence_file mosquitto.db\n").unwrap_err().message.contains("Mosquitto's own format"));
     }
 }

@@ -35,7 +35,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             Packet::PubAck(pid) => self.acknowledged("PUBACK", pid, with_session(shared, &id, |s| s.on_puback(pid))),
             Packet::PubRec(pid) => self.acknowledged("PUBREC", pid, with_session(shared, &id, |s| s.on_pubrec(pid))),
             Packet::PubComp(pid) => self.acknowledged("PUBCOMP", pid, with_session(shared, &id, |s| s.on_pubcomp(pid))),
-            Packet::PubRel(pid) => with_session(shared, &id, |s| s.on_pubrel(pid)).unwrap_or(()),
+            Packet::PubRel(pid) => {
+                let mut router = shared.router();
+                if let Some(s) = router.session_mut(&id) {
+                    s.on_pubrel(pid);
+                }
+                router.acknowledge(&id, self.link.id, Packet::PubComp(pid));
+            }
             Packet::PingReq => with_session(shared, &id, |s| s.send(Packet::PingResp)).unwrap_or(()),
             Packet::Disconnect => {
                 self.will = None;
@@ -123,14 +129,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             QosPid::AtMostOnce => route.then(|| router.publish(&message, auth.acl())),
             QosPid::AtLeastOnce(pid) => {
                 let routed = route.then(|| router.publish(&message, auth.acl()));
-                if let Some(s) = router.session_mut(&id) {
-                    s.send(Packet::PubAck(pid));
-                }
+                router.acknowledge(&id, self.link.id, Packet::PubAck(pid));
                 routed
             }
             QosPid::ExactlyOnce(pid) => {
                 let first = router.session_mut(&id).is_some_and(|s| s.on_incoming_qos2(pid));
-                (first && route).then(|| router.publish(&message, auth.acl()))
+                let routed = (first && route).then(|| router.publish(&message, auth.acl()));
+                router.acknowledge(&id, self.link.id, Packet::PubRec(pid));
+                routed
             }
         };
         drop(router);

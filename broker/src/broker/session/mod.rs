@@ -1,6 +1,9 @@
 //! One client's session: subscriptions, outbound QoS 1/2 flows, the queue, and the packets
 //! waiting to be written. Pure state: it never touches the network, so it is tested without
 //! sockets. The connection task drains [`Session::write_outbox`] when it is woken.
+//!
+//! A persistent session with persistence on also reports each change of its stored messages to
+//! the store's [`Journal`], so that they can be restored after a restart.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -9,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
 use crate::codec::{Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
+use crate::store::{Change, Journal, RestoredSession};
 
 /// An application message as the broker routes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,10 +49,17 @@ enum Await {
     PubComp,
 }
 
+/// A message held for the client; `seq` names it in the store.
+#[derive(Debug)]
+struct Held {
+    seq: u64,
+    message: Message,
+}
+
 #[derive(Debug)]
 struct Inflight {
     pid: PacketId,
-    message: Message,
+    held: Held,
     state: Await,
 }
 
@@ -83,14 +94,18 @@ pub struct Session {
     /// QoS 1/2 messages sent and not yet fully acknowledged, in the order they were sent.
     inflight: VecDeque<Inflight>,
     /// Messages waiting for room in the in-flight window (or for the client to reconnect).
-    queue: VecDeque<Message>,
+    queue: VecDeque<Held>,
     /// Packets to write, in order: acks, SUBACKs, publishes.
     outbox: VecDeque<Packet>,
     /// The last packet id used for an outbound QoS 1/2 message.
     last_pid: PacketId,
+    /// The `seq` of the last message held.
+    last_seq: u64,
     /// QoS 2 messages received whose PUBREL has not come yet: a resent PUBLISH with one of
     /// these ids is a duplicate and is not routed again (exactly once).
     incoming_qos2: HashSet<PacketId>,
+    /// Set for a persistent session when persistence is on.
+    journal: Option<Journal>,
 }
 
 impl Session {
@@ -106,7 +121,47 @@ impl Session {
             queue: VecDeque::new(),
             outbox: VecDeque::new(),
             last_pid: PacketId::new(u16::MAX).unwrap_or_else(|| unreachable!()),
+            last_seq: 0,
             incoming_qos2: HashSet::new(),
+            journal: None,
+        }
+    }
+
+    /// Rebuilds a persistent session from the store: offline, with its messages in flight
+    /// (to be resent on reconnect) and queued, in their original order.
+    pub fn restore(client_id: Arc<str>, saved: RestoredSession, limits: Limits, journal: Journal) -> Self {
+        let mut s = Self::new(client_id, false, limits);
+        s.username = saved.username;
+        s.subscriptions = saved.subscriptions.into_iter().collect();
+        for m in saved.messages {
+            s.last_seq = s.last_seq.max(m.seq);
+            let held = Held { seq: m.seq, message: m.message };
+            match m.pid {
+                Some(pid) => {
+                    let state = match (held.message.qos, m.received) {
+                        (_, true) => Await::PubComp,
+                        (QoS::ExactlyOnce, false) => Await::PubRec,
+                        _ => Await::PubAck,
+                    };
+                    s.last_pid = pid;
+                    s.inflight.push_back(Inflight { pid, held, state });
+                }
+                None => s.queue.push_back(held),
+            }
+        }
+        s.incoming_qos2 = saved.incoming_qos2.into_iter().collect();
+        s.journal = Some(journal);
+        s
+    }
+
+    /// Persistence on for this session: report its changes from now on.
+    pub fn set_journal(&mut self, journal: Option<Journal>) {
+        self.journal = journal;
+    }
+
+    fn record(&self, change: impl FnOnce(Arc<str>) -> Change) {
+        if let Some(j) = &self.journal {
+            j.record(change(self.client_id.clone()));
         }
     }
 
@@ -116,7 +171,7 @@ impl Session {
 
     /// Messages held for this client: in flight and queued.
     pub fn stored_messages(&self) -> impl Iterator<Item = &Message> {
-        self.inflight.iter().map(|i| &i.message).chain(self.queue.iter())
+        self.inflight.iter().map(|i| &i.held.message).chain(self.queue.iter().map(|h| &h.message))
     }
 
     fn window_full(&self) -> bool {
@@ -135,6 +190,13 @@ impl Session {
         }
     }
 
+    fn hold(&mut self, message: Message) -> Held {
+        self.last_seq += 1;
+        let held = Held { seq: self.last_seq, message };
+        self.record(|client| Change::Stored { client, seq: held.seq, message: held.message.clone() });
+        held
+    }
+
     /// Delivers a message at `qos` (already the minimum of the publish and subscription QoS).
     pub fn deliver(&mut self, message: &Message, qos: QoS, retain: bool) -> Delivery {
         let message = Message { qos, retain, ..message.clone() };
@@ -151,18 +213,21 @@ impl Session {
             if !self.queue_qos0_offline() || self.queue_full() {
                 return Delivery::Dropped;
             }
-            self.queue.push_back(message);
+            let held = self.hold(message);
+            self.queue.push_back(held);
             return Delivery::Queued;
         }
         // Messages keep their order: nothing overtakes what is already queued.
         if self.is_online() && !self.window_full() && self.queue.is_empty() {
-            self.send_inflight(message);
+            let held = self.hold(message);
+            self.send_inflight(held);
             return Delivery::Sent;
         }
         if self.queue_full() {
             return Delivery::Dropped;
         }
-        self.queue.push_back(message);
+        let held = self.hold(message);
+        self.queue.push_back(held);
         Delivery::Queued
     }
 
@@ -180,21 +245,23 @@ impl Session {
         }
     }
 
-    fn send_inflight(&mut self, message: Message) {
+    fn send_inflight(&mut self, held: Held) {
         let pid = self.next_pid();
-        self.send(publish_packet(&message, QosPid::with(message.qos, pid), false));
-        let state = if message.qos == QoS::AtLeastOnce { Await::PubAck } else { Await::PubRec };
-        self.inflight.push_back(Inflight { pid, message, state });
+        self.send(publish_packet(&held.message, QosPid::with(held.message.qos, pid), false));
+        self.record(|client| Change::Sent { client, seq: held.seq, pid });
+        let state = if held.message.qos == QoS::AtLeastOnce { Await::PubAck } else { Await::PubRec };
+        self.inflight.push_back(Inflight { pid, held, state });
     }
 
     /// Moves queued messages into the in-flight window while there is room.
     fn fill(&mut self) {
         while self.is_online() && !self.window_full() {
-            let Some(message) = self.queue.pop_front() else { return };
-            if message.qos == QoS::AtMostOnce {
-                self.send(publish_packet(&message, QosPid::AtMostOnce, false));
+            let Some(held) = self.queue.pop_front() else { return };
+            if held.message.qos == QoS::AtMostOnce {
+                self.send(publish_packet(&held.message, QosPid::AtMostOnce, false));
+                self.record(|client| Change::Done { client, seq: held.seq });
             } else {
-                self.send_inflight(message);
+                self.send_inflight(held);
             }
         }
     }
@@ -202,7 +269,9 @@ impl Session {
     fn settle(&mut self, pid: PacketId, expected: Await) -> bool {
         match self.inflight.iter().position(|i| i.pid == pid && i.state == expected) {
             Some(at) => {
-                self.inflight.remove(at);
+                if let Some(done) = self.inflight.remove(at) {
+                    self.record(|client| Change::Done { client, seq: done.held.seq });
+                }
                 self.fill();
                 true
             }
@@ -220,7 +289,12 @@ impl Session {
         let Some(entry) = self.inflight.iter_mut().find(|i| i.pid == pid && i.state != Await::PubAck) else {
             return false;
         };
+        let first = entry.state == Await::PubRec;
         entry.state = Await::PubComp;
+        let seq = entry.held.seq;
+        if first {
+            self.record(|client| Change::Received { client, seq });
+        }
         self.send(Packet::PubRel(pid));
         true
     }
@@ -230,17 +304,20 @@ impl Session {
     }
 
     /// A QoS 2 PUBLISH arrived: true the first time this id is seen (route it), false for a
-    /// resend before PUBREL (do not route it twice). Either way the answer is PUBREC.
+    /// resend before PUBREL (do not route it twice). The caller answers PUBREC either way.
     pub fn on_incoming_qos2(&mut self, pid: PacketId) -> bool {
         let first = self.incoming_qos2.insert(pid);
-        self.send(Packet::PubRec(pid));
+        if first {
+            self.record(|client| Change::IncomingQos2 { client, pid, present: true });
+        }
         first
     }
 
-    /// PUBREL from the client: the QoS 2 flow is complete.
+    /// PUBREL from the client: the QoS 2 flow is complete; the caller answers PUBCOMP.
     pub fn on_pubrel(&mut self, pid: PacketId) {
-        self.incoming_qos2.remove(&pid);
-        self.send(Packet::PubComp(pid));
+        if self.incoming_qos2.remove(&pid) {
+            self.record(|client| Change::IncomingQos2 { client, pid, present: false });
+        }
     }
 
     /// Attaches a new connection: what was in flight is sent again, PUBLISH with DUP=1 and
@@ -253,7 +330,7 @@ impl Session {
             .iter()
             .map(|i| match i.state {
                 Await::PubComp => Packet::PubRel(i.pid),
-                _ => publish_packet(&i.message, QosPid::with(i.message.qos, i.pid), true),
+                _ => publish_packet(&i.held.message, QosPid::with(i.held.message.qos, i.pid), true),
             })
             .collect();
         for packet in resend {
@@ -301,126 +378,4 @@ fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::codec::{Decoded, decode};
-
-    const LIMITS: Limits = Limits { max_inflight: 2, max_queued: 3, queue_qos0: false };
-
-    fn msg(n: u8, qos: QoS) -> Message {
-        Message { topic: TopicName::new("PV/data").unwrap(), payload: Bytes::from(vec![n]), qos, retain: false }
-    }
-
-    fn online(limits: Limits) -> Session {
-        let mut s = Session::new("c".into(), false, limits);
-        s.attach(Link { id: 1, wake: Arc::new(Notify::new()) });
-        s
-    }
-
-    fn drain(s: &mut Session) -> Vec<Packet> {
-        let mut buf = BytesMut::new();
-        s.write_outbox(&mut buf);
-        let mut out = Vec::new();
-        while let Ok(Decoded::Packet(p, n)) = decode(&buf, usize::MAX) {
-            out.push(p);
-            let _ = buf.split_to(n);
-        }
-        out
-    }
-
-    fn pid(p: &Packet) -> u16 {
-        match p {
-            Packet::Publish(p) => p.qos_pid.pid().map_or(0, PacketId::get),
-            Packet::PubRel(id) => id.get(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_inflight_window_holds_back_messages_until_acknowledged() {
-        let mut s = online(LIMITS);
-        let outcomes: Vec<_> = (0..4).map(|n| s.deliver(&msg(n, QoS::AtLeastOnce), QoS::AtLeastOnce, false)).collect();
-        assert_eq!(outcomes, [Delivery::Sent, Delivery::Sent, Delivery::Queued, Delivery::Queued]);
-        let sent = drain(&mut s);
-        assert_eq!(sent.iter().map(pid).collect::<Vec<_>>(), [1, 2]);
-        assert!(s.on_puback(PacketId::new(1).unwrap()));
-        assert_eq!(drain(&mut s).iter().map(pid).collect::<Vec<_>>(), [3]);
-        assert!(!s.on_puback(PacketId::new(1).unwrap()), "a second PUBACK for the same id is not expected");
-    }
-
-    #[test]
-    fn the_queue_is_bounded_and_drops_beyond_max_queued() {
-        let mut s = online(LIMITS);
-        let dropped = (0..10)
-            .map(|n| s.deliver(&msg(n, QoS::ExactlyOnce), QoS::ExactlyOnce, false))
-            .filter(|d| *d == Delivery::Dropped)
-            .count();
-        assert_eq!(dropped, 10 - 2 - 3);
-        assert_eq!(s.stored_messages().count(), 5);
-    }
-
-    #[test]
-    fn qos2_outbound_flow_sends_pubrel_then_frees_the_slot_on_pubcomp() {
-        let mut s = online(LIMITS);
-        s.deliver(&msg(0, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
-        drain(&mut s);
-        let one = PacketId::new(1).unwrap();
-        assert!(!s.on_pubcomp(one), "PUBCOMP before PUBREC is not accepted");
-        assert!(s.on_pubrec(one));
-        assert_eq!(drain(&mut s), [Packet::PubRel(one)]);
-        assert!(s.on_pubcomp(one));
-        assert_eq!(s.stored_messages().count(), 0);
-    }
-
-    #[test]
-    fn reconnect_resends_unacknowledged_messages_with_dup_and_pubrel_for_received_ones() {
-        let mut s = online(LIMITS);
-        s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
-        s.deliver(&msg(1, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
-        drain(&mut s);
-        s.on_pubrec(PacketId::new(2).unwrap());
-        s.detach();
-        s.deliver(&msg(2, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
-        s.attach(Link { id: 2, wake: Arc::new(Notify::new()) });
-        let resent = drain(&mut s);
-        let Packet::Publish(first) = &resent[0] else { panic!("{resent:?}") };
-        assert!(first.dup);
-        assert_eq!(first.qos_pid.pid().unwrap().get(), 1);
-        assert_eq!(resent[1], Packet::PubRel(PacketId::new(2).unwrap()));
-        assert_eq!(resent.len(), 2, "the window of 2 is full: message 2 stays queued");
-    }
-
-    #[test]
-    fn outbound_packet_ids_wrap_from_65535_to_1_skipping_ids_in_use() {
-        let mut s = online(Limits { max_inflight: 0, max_queued: 0, queue_qos0: false });
-        s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false); // takes id 1, never acked
-        let mut last = 0;
-        for n in 0..65535u32 {
-            s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
-            let sent = drain(&mut s);
-            last = pid(sent.last().unwrap());
-            if n < 65534 {
-                s.on_puback(PacketId::new(last).unwrap());
-            }
-        }
-        assert_eq!(last, 2, "after 65535 comes 1, which is still in flight, so 2");
-    }
-
-    #[test]
-    fn a_repeated_qos2_publish_is_routed_once() {
-        let mut s = online(LIMITS);
-        let id = PacketId::new(9).unwrap();
-        assert!(s.on_incoming_qos2(id));
-        assert!(!s.on_incoming_qos2(id));
-        s.on_pubrel(id);
-        assert!(s.on_incoming_qos2(id), "after PUBREL the id is free again");
-        assert_eq!(drain(&mut s), [Packet::PubRec(id), Packet::PubRec(id), Packet::PubComp(id), Packet::PubRec(id)]);
-    }
-
-    #[test]
-    fn offline_sessions_queue_qos1_and_drop_qos0() {
-        let mut s = Session::new("c".into(), false, LIMITS);
-        assert_eq!(s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false), Delivery::Dropped);
-        assert_eq!(s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false), Delivery::Queued);
-    }
-}
+mod tests;

@@ -1,0 +1,152 @@
+//! The session state machine, without sockets.
+
+use super::*;
+use crate::codec::{Decoded, decode};
+
+const LIMITS: Limits = Limits { max_inflight: 2, max_queued: 3, queue_qos0: false };
+
+fn msg(n: u8, qos: QoS) -> Message {
+    Message { topic: TopicName::new("PV/data").unwrap(), payload: Bytes::from(vec![n]), qos, retain: false }
+}
+
+fn online(limits: Limits) -> Session {
+    let mut s = Session::new("c".into(), false, limits);
+    s.attach(Link { id: 1, wake: Arc::new(Notify::new()) });
+    s
+}
+
+fn drain(s: &mut Session) -> Vec<Packet> {
+    let mut buf = BytesMut::new();
+    s.write_outbox(&mut buf);
+    let mut out = Vec::new();
+    while let Ok(Decoded::Packet(p, n)) = decode(&buf, usize::MAX) {
+        out.push(p);
+        let _ = buf.split_to(n);
+    }
+    out
+}
+
+fn pid(p: &Packet) -> u16 {
+    match p {
+        Packet::Publish(p) => p.qos_pid.pid().map_or(0, PacketId::get),
+        Packet::PubRel(id) => id.get(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_inflight_window_holds_back_messages_until_acknowledged() {
+    let mut s = online(LIMITS);
+    let outcomes: Vec<_> = (0..4).map(|n| s.deliver(&msg(n, QoS::AtLeastOnce), QoS::AtLeastOnce, false)).collect();
+    assert_eq!(outcomes, [Delivery::Sent, Delivery::Sent, Delivery::Queued, Delivery::Queued]);
+    let sent = drain(&mut s);
+    assert_eq!(sent.iter().map(pid).collect::<Vec<_>>(), [1, 2]);
+    assert!(s.on_puback(PacketId::new(1).unwrap()));
+    assert_eq!(drain(&mut s).iter().map(pid).collect::<Vec<_>>(), [3]);
+    assert!(!s.on_puback(PacketId::new(1).unwrap()), "a second PUBACK for the same id is not expected");
+}
+
+#[test]
+fn the_queue_is_bounded_and_drops_beyond_max_queued() {
+    let mut s = online(LIMITS);
+    let dropped = (0..10)
+        .map(|n| s.deliver(&msg(n, QoS::ExactlyOnce), QoS::ExactlyOnce, false))
+        .filter(|d| *d == Delivery::Dropped)
+        .count();
+    assert_eq!(dropped, 10 - 2 - 3);
+    assert_eq!(s.stored_messages().count(), 5);
+}
+
+#[test]
+fn qos2_outbound_flow_sends_pubrel_then_frees_the_slot_on_pubcomp() {
+    let mut s = online(LIMITS);
+    s.deliver(&msg(0, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
+    drain(&mut s);
+    let one = PacketId::new(1).unwrap();
+    assert!(!s.on_pubcomp(one), "PUBCOMP before PUBREC is not accepted");
+    assert!(s.on_pubrec(one));
+    assert_eq!(drain(&mut s), [Packet::PubRel(one)]);
+    assert!(s.on_pubcomp(one));
+    assert_eq!(s.stored_messages().count(), 0);
+}
+
+#[test]
+fn reconnect_resends_unacknowledged_messages_with_dup_and_pubrel_for_received_ones() {
+    let mut s = online(LIMITS);
+    s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
+    s.deliver(&msg(1, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
+    drain(&mut s);
+    s.on_pubrec(PacketId::new(2).unwrap());
+    s.detach();
+    s.deliver(&msg(2, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
+    s.attach(Link { id: 2, wake: Arc::new(Notify::new()) });
+    let resent = drain(&mut s);
+    let Packet::Publish(first) = &resent[0] else { panic!("{resent:?}") };
+    assert!(first.dup);
+    assert_eq!(first.qos_pid.pid().unwrap().get(), 1);
+    assert_eq!(resent[1], Packet::PubRel(PacketId::new(2).unwrap()));
+    assert_eq!(resent.len(), 2, "the window of 2 is full: message 2 stays queued");
+}
+
+#[test]
+fn outbound_packet_ids_wrap_from_65535_to_1_skipping_ids_in_use() {
+    let mut s = online(Limits { max_inflight: 0, max_queued: 0, queue_qos0: false });
+    s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false); // takes id 1, never acked
+    let mut last = 0;
+    for n in 0..65535u32 {
+        s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
+        let sent = drain(&mut s);
+        last = pid(sent.last().unwrap());
+        if n < 65534 {
+            s.on_puback(PacketId::new(last).unwrap());
+        }
+    }
+    assert_eq!(last, 2, "after 65535 comes 1, which is still in flight, so 2");
+}
+
+#[test]
+fn a_repeated_qos2_publish_is_routed_once() {
+    let mut s = online(LIMITS);
+    let id = PacketId::new(9).unwrap();
+    assert!(s.on_incoming_qos2(id));
+    assert!(!s.on_incoming_qos2(id));
+    s.on_pubrel(id);
+    assert!(s.on_incoming_qos2(id), "after PUBREL the id is free again");
+}
+
+#[test]
+fn a_persistent_session_journals_every_step_of_its_stored_messages() {
+    use crate::store::{Change, Entry, Journal};
+    let (journal, entries) = Journal::channel();
+    let mut s = online(LIMITS);
+    s.set_journal(Some(journal));
+    s.deliver(&msg(7, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
+    let one = PacketId::new(1).unwrap();
+    s.on_pubrec(one);
+    s.on_pubrec(one); // a repeated PUBREC changes nothing durable
+    s.on_pubcomp(one);
+    s.on_incoming_qos2(one);
+    s.on_pubrel(one);
+    let changes: Vec<String> = entries
+        .try_iter()
+        .map(|e| match e {
+            Entry::Change(c) => match c {
+                Change::Stored { seq, .. } => format!("stored {seq}"),
+                Change::Sent { seq, pid, .. } => format!("sent {seq} as {pid}"),
+                Change::Received { seq, .. } => format!("received {seq}"),
+                Change::Done { seq, .. } => format!("done {seq}"),
+                Change::IncomingQos2 { pid, present, .. } => format!("incoming {pid} {present}"),
+                other => format!("{other:?}"),
+            },
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(changes, ["stored 1", "sent 1 as 1", "received 1", "done 1", "incoming 1 true", "incoming 1 false"]);
+}
+
+#[test]
+fn offline_sessions_queue_qos1_and_drop_qos0() {
+    let mut s = Session::new("c".into(), false, LIMITS);
+    assert_eq!(s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false), Delivery::Dropped);
+    assert_eq!(s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false), Delivery::Queued);
+}
