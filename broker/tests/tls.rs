@@ -307,3 +307,19 @@ async fn a_listener_with_a_broken_certificate_is_a_clear_startup_error() {
     assert!(err.starts_with("listener 8883:") && err.contains("server.key"), "{err}");
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_applies_a_changed_psk_file_to_the_next_handshake() {
+    let dir = TempDir::new("psk-reload");
+    let broker = psk_broker(&dir, |_| {}).await;
+    let new_key = "00112233445566778899aabbccddeeff";
+    let (ok, _) = esp32(broker.port(), new_key, &["btsiot-esp32"]).await;
+    assert!(!ok, "not the key yet");
+    dir.file("mosqui_pskfile", &format!("btsiot1:{new_key}\n"));
+    broker.reload();
+    let (ok, out) = esp32(broker.port(), new_key, &["btsiot-esp32"]).await;
+    assert!(ok, "the new key works after reload: {out}");
+    let (ok, _) = esp32(broker.port(), PSK_KEY, &["btsiot-esp32"]).await;
+    assert!(!ok, "the old key no longer does");
+    broker.stop().await;
+}

@@ -214,6 +214,11 @@ impl RawClient {
         self.stream.write_all(bytes).await.unwrap();
     }
 
+    /// Sends a packet; false when the connection is gone (e.g. the broker was killed).
+    pub async fn try_send(&mut self, packet: Packet) -> bool {
+        self.stream.write_all(&packet.to_bytes().unwrap()).await.is_ok()
+    }
+
     /// The next packet, or `None` when the broker closes the connection.
     pub async fn try_recv(&mut self) -> Option<Packet> {
         loop {

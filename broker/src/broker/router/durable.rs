@@ -44,7 +44,7 @@ impl Router {
             Some(journal) => journal.release(client_id.clone(), link, packet),
             None => {
                 if let Some(session) = self.sessions.get_mut(client_id) {
-                    session.send(packet);
+                    session.push_ready(packet);
                 }
             }
         }
@@ -56,7 +56,7 @@ impl Router {
             if self.is_current(&client, link)
                 && let Some(session) = self.sessions.get_mut(&client)
             {
-                session.send(packet);
+                session.push_ready(packet);
             }
         }
     }

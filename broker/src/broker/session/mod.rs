@@ -182,8 +182,19 @@ impl Session {
         self.limits.max_queued != 0 && self.queue.len() >= self.limits.max_queued
     }
 
-    /// Queues a packet for writing and wakes the connection.
+    /// Queues a packet for writing and wakes the connection. A persistent session with
+    /// persistence on hands it to the journal instead: it is written only once the changes it
+    /// follows are on disk, so that no PUBLISH leaves with a packet id the store has not saved
+    /// (after a crash the message would go out again under another id: a QoS 2 duplicate).
     pub fn send(&mut self, packet: Packet) {
+        match (&self.journal, &self.link) {
+            (Some(journal), Some(link)) => journal.release(self.client_id.clone(), link.id, packet),
+            _ => self.push_ready(packet),
+        }
+    }
+
+    /// Queues a packet that may be written now and wakes the connection.
+    pub fn push_ready(&mut self, packet: Packet) {
         self.outbox.push_back(packet);
         if let Some(link) = &self.link {
             link.wake.notify_one();
@@ -202,7 +213,8 @@ impl Session {
         let message = Message { qos, retain, ..message.clone() };
         if qos == QoS::AtMostOnce {
             if self.is_online() {
-                // QoS 0 to a client that does not read is bounded by the queue limit too.
+                // QoS 0 to a client that does not read is bounded by the queue limit too (a
+                // persistent session's packets wait in the journal first, for a few ms).
                 let cap = self.limits.max_queued + self.limits.max_inflight;
                 if self.limits.max_queued != 0 && self.outbox.len() >= cap {
                     return Delivery::Dropped;
@@ -247,8 +259,9 @@ impl Session {
 
     fn send_inflight(&mut self, held: Held) {
         let pid = self.next_pid();
-        self.send(publish_packet(&held.message, QosPid::with(held.message.qos, pid), false));
+        // Recorded before it is sent: the PUBLISH is written only once its id is saved.
         self.record(|client| Change::Sent { client, seq: held.seq, pid });
+        self.send(publish_packet(&held.message, QosPid::with(held.message.qos, pid), false));
         let state = if held.message.qos == QoS::AtLeastOnce { Await::PubAck } else { Await::PubRec };
         self.inflight.push_back(Inflight { pid, held, state });
     }

@@ -138,10 +138,25 @@ fn a_persistent_session_journals_every_step_of_its_stored_messages() {
                 Change::IncomingQos2 { pid, present, .. } => format!("incoming {pid} {present}"),
                 other => format!("{other:?}"),
             },
-            other => format!("{other:?}"),
+            Entry::Release { packet, .. } => format!("then write {}", packet.packet_type()),
+            Entry::Sync(_) => "sync".into(),
         })
         .collect();
-    assert_eq!(changes, ["stored 1", "sent 1 as 1", "received 1", "done 1", "incoming 1 true", "incoming 1 false"]);
+    // Each packet is written only after the change it depends on is saved.
+    assert_eq!(
+        changes,
+        [
+            "stored 1",
+            "sent 1 as 1",
+            "then write PUBLISH",
+            "received 1",
+            "then write PUBREL",
+            "then write PUBREL",
+            "done 1",
+            "incoming 1 true",
+            "incoming 1 false"
+        ]
+    );
 }
 
 #[test]
