@@ -20,7 +20,7 @@ Usage: mqtt-lab-broker [-c config_file] [-p port] [-v]
  -v : verbose mode, log all types of messages
  -h : show this help
 
-SIGINT and SIGTERM stop the broker; SIGHUP reloads the password and ACL files.";
+SIGINT and SIGTERM stop the broker; SIGHUP reloads the password, ACL and PSK files.";
 
 struct Args {
     config_file: Option<PathBuf>,

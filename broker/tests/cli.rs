@@ -112,7 +112,7 @@ fn sighup_reloads_the_password_file() {
     assert!(!publish_as("btsiot2", "btsiotpass2"), "not in the file yet");
     passwd("btsiot2", "btsiotpass2", false);
     assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
-    assert!(lines.by_ref().any(|l| l.contains("Reloaded password and ACL files.")));
+    assert!(lines.by_ref().any(|l| l.contains("Reloaded password, ACL and PSK files.")));
     assert!(publish_as("btsiot2", "btsiotpass2"), "known after SIGHUP");
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(child.wait().unwrap().success());

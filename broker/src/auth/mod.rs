@@ -46,42 +46,29 @@ pub struct Auth {
 /// What loading found wrong with single lines (the rest is in force).
 pub type Warnings = Vec<String>;
 
-fn read(what: &'static str, path: &Path) -> Result<String, AuthError> {
-    std::fs::read_to_string(path).map_err(|error| AuthError { what, path: path.display().to_string(), error })
+/// Reads and parses one of the files, if `path` names one; its bad lines become warnings.
+fn load_file<T>(
+    what: &'static str,
+    path: Option<&Path>,
+    parse: fn(&str) -> (T, Vec<LineProblem>),
+    warnings: &mut Warnings,
+) -> Result<Option<T>, AuthError> {
+    let Some(path) = path else { return Ok(None) };
+    let text =
+        std::fs::read_to_string(path).map_err(|error| AuthError { what, path: path.display().to_string(), error })?;
+    let (parsed, problems) = parse(&text);
+    warnings.extend(problems.iter().map(|p| format!("{what} {} {p}", path.display())));
+    Ok(Some(parsed))
 }
 
 impl Auth {
-    /// Reads the password and ACL files that `config` names.
+    /// Reads the password, ACL and PSK files that `config` names.
     pub fn load(config: &Config) -> Result<(Self, Warnings), AuthError> {
         let mut warnings = Vec::new();
-        let passwords = match &config.password_file {
-            Some(path) => {
-                let (file, problems) = PasswordFile::parse(&read("password_file", path)?);
-                warnings.extend(problems.iter().map(|p| format!("password_file {} {p}", path.display())));
-                Some(file)
-            }
-            None => None,
-        };
-        let acl = match &config.acl_file {
-            Some(path) => {
-                let (acl, problems) = Acl::parse(&read("acl_file", path)?);
-                warnings.extend(problems.iter().map(|p| format!("acl_file {} {p}", path.display())));
-                Some(acl)
-            }
-            None => None,
-        };
-        let psk = match &config.psk_file {
-            Some(path) => {
-                let (file, problems) = PskFile::parse(&read("psk_file", path)?);
-                warnings.extend(problems.iter().map(|p| format!("psk_file {} {p}", path.display())));
-                Some(file)
-            }
-            None => None,
-        };
         let auth = Self {
-            passwords,
-            acl,
-            psk,
+            passwords: load_file("password_file", config.password_file.as_deref(), PasswordFile::parse, &mut warnings)?,
+            acl: load_file("acl_file", config.acl_file.as_deref(), Acl::parse, &mut warnings)?,
+            psk: load_file("psk_file", config.psk_file.as_deref(), PskFile::parse, &mut warnings)?,
             prefix: config.clientid_prefixes.clone(),
             anonymous: config.anonymous_allowed(),
             codes: config.connack_codes,

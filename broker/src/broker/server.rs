@@ -154,7 +154,7 @@ impl Broker {
         });
     }
 
-    /// Reads the password and ACL files again (SIGHUP). A file that cannot be read leaves the
+    /// Reads the password, ACL and PSK files again (SIGHUP). A file that cannot be read leaves the
     /// settings in force unchanged, with an error in the log; bad lines are skipped and logged.
     pub fn reload(&self) {
         let log = &self.shared.log;
@@ -164,7 +164,7 @@ impl Broker {
                     log.log(LogType::Warning, format_args!("Warning: {w}"));
                 }
                 self.shared.set_auth(auth);
-                log.log(LogType::Notice, format_args!("Reloaded password and ACL files."));
+                log.log(LogType::Notice, format_args!("Reloaded password, ACL and PSK files."));
             }
             Err(e) => log.log(LogType::Error, format_args!("Error: {e}; keeping the previous settings.")),
         }

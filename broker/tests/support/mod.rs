@@ -68,7 +68,7 @@ impl TestBroker {
         c
     }
 
-    /// Reads the password and ACL files again, as SIGHUP does.
+    /// Reads the password, ACL and PSK files again, as SIGHUP does.
     pub fn reload(&self) {
         self.broker.reload();
     }
