@@ -1,0 +1,159 @@
+//! One connection to a broker: the UI's contract (`Command` in, `Event` out) and the worker
+//! that carries it out on the tokio runtime.
+//!
+//! - `relay`: the local endpoint rumqttc connects to; it dials the broker and taps every byte.
+//! - `worker`: drives rumqttc, turns its events into ours, reports failures in words.
+//! - `connack`: CONNACK return codes explained for students.
+//!
+//! No rumqttc type crosses this module's boundary.
+
+mod connack;
+mod relay;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use tokio::sync::mpsc as async_mpsc;
+
+pub use connack::explain_connack;
+pub use relay::Direction;
+
+/// QoS as the UI offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Qos {
+    #[default]
+    AtMostOnce,
+    AtLeastOnce,
+    ExactlyOnce,
+}
+
+impl Qos {
+    pub const ALL: [Self; 3] = [Self::AtMostOnce, Self::AtLeastOnce, Self::ExactlyOnce];
+
+    pub const fn level(self) -> u8 {
+        match self {
+            Self::AtMostOnce => 0,
+            Self::AtLeastOnce => 1,
+            Self::ExactlyOnce => 2,
+        }
+    }
+}
+
+/// What a connection needs to know to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectSettings {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub clean_session: bool,
+    pub keep_alive: Duration,
+    pub connect_timeout: Duration,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// What the UI asks of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Subscribe { filter: String, qos: Qos },
+    Unsubscribe { filter: String },
+    Publish { topic: String, payload: Bytes, qos: Qos, retain: bool },
+    Disconnect,
+}
+
+/// The state of a connection as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionStatus {
+    Disconnected,
+    Connecting,
+    Connected { session_present: bool },
+    /// Ended by an error, in words.
+    Failed(String),
+}
+
+/// A message received on a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: Qos,
+    pub retain: bool,
+    pub dup: bool,
+    pub at: SystemTime,
+}
+
+/// Bytes seen by the relay, for the packet inspector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tap {
+    pub direction: Direction,
+    pub at: SystemTime,
+    pub bytes: Bytes,
+}
+
+/// What a connection tells the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Status(ConnectionStatus),
+    Message(ReceivedMessage),
+    /// Granted QoS per filter (None: refused, 0x80), in the order subscribed.
+    Subscribed { filter: String, granted: Option<Qos> },
+    Unsubscribed { filter: String },
+    Published { topic: String, qos: Qos },
+    Tap(Tap),
+    /// A line for the log tab, in plain language.
+    Log(String),
+}
+
+/// Called after each event is sent, so the UI repaints (egui's `request_repaint`).
+pub type Repaint = Arc<dyn Fn() + Send + Sync>;
+
+/// The sending half the worker uses; wakes the UI for each event.
+#[derive(Clone)]
+pub(crate) struct EventSink {
+    tx: mpsc::Sender<Event>,
+    repaint: Repaint,
+}
+
+impl EventSink {
+    pub(crate) fn send(&self, event: Event) {
+        // The UI may have closed this connection already; then nobody needs the event.
+        let _ = self.tx.send(event);
+        (self.repaint)();
+    }
+}
+
+/// The UI's handle on one connection: commands go in without blocking, events come out.
+pub struct Connection {
+    commands: async_mpsc::UnboundedSender<Command>,
+    events: mpsc::Receiver<Event>,
+}
+
+impl Connection {
+    /// Starts the worker on `runtime`. Never blocks: connecting happens in the worker.
+    pub fn open(runtime: &tokio::runtime::Handle, settings: ConnectSettings, repaint: Repaint) -> Self {
+        let (commands, command_rx) = async_mpsc::unbounded_channel();
+        let (tx, events) = mpsc::channel();
+        let sink = EventSink { tx, repaint };
+        runtime.spawn(worker::run(settings, command_rx, sink));
+        Self { commands, events }
+    }
+
+    /// Queues a command; false when the worker has ended.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// The next event, if one is waiting.
+    pub fn try_event(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Disconnect);
+    }
+}

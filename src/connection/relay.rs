@@ -1,0 +1,188 @@
+//! The transport relay. rumqttc cannot be handed a stream, so it connects to a local endpoint
+//! here (a Unix socket; a 127.0.0.1 ephemeral port on Windows) and the relay dials the broker,
+//! pumps bytes both ways, and records every chunk for the packet inspector. This is the one
+//! place for transports: TCP now, TLS and TLS-PSK next to it.
+
+#[cfg(not(unix))]
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::{Event, EventSink, Tap};
+
+/// Which way bytes went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From this app to the broker.
+    Sent,
+    /// From the broker to this app.
+    Received,
+}
+
+/// Where rumqttc connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    #[cfg(unix)]
+    Unix(std::path::PathBuf),
+    #[cfg(not(unix))]
+    Tcp(SocketAddr),
+}
+
+/// The broker the relay dials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub connect_timeout: Duration,
+}
+
+/// The last reason the relay could not reach the broker, for the worker to report in place of
+/// rumqttc's bare "connection closed". Shared by the relay's tasks and the worker only.
+pub type FailureSlot = Arc<std::sync::Mutex<Option<String>>>;
+
+/// A running relay; its endpoint is removed when it is dropped.
+pub struct Relay {
+    pub endpoint: Endpoint,
+    pub failure: FailureSlot,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+        #[cfg(unix)]
+        {
+            let Endpoint::Unix(path) = &self.endpoint;
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+enum LocalListener {
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener),
+    #[cfg(not(unix))]
+    Tcp(tokio::net::TcpListener),
+}
+
+impl Relay {
+    /// Opens the local endpoint and serves every connection rumqttc makes to it.
+    pub async fn start(target: Target, sink: EventSink) -> std::io::Result<Self> {
+        let (listener, endpoint) = listen()?;
+        let target = Arc::new(target);
+        let failure = FailureSlot::default();
+        let slot = failure.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let accepted: std::io::Result<Box<dyn Stream>> = match &listener {
+                    #[cfg(unix)]
+                    LocalListener::Unix(l) => l.accept().await.map(|(s, _)| Box::new(s) as Box<dyn Stream>),
+                    #[cfg(not(unix))]
+                    LocalListener::Tcp(l) => l.accept().await.map(|(s, _)| Box::new(s) as Box<dyn Stream>),
+                };
+                match accepted {
+                    Ok(local) => {
+                        tokio::spawn(serve(local, target.clone(), sink.clone(), slot.clone()));
+                    }
+                    Err(e) => {
+                        sink.send(Event::Log(format!("The local relay stopped: {e}.")));
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Self { endpoint, failure, task })
+    }
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+#[cfg(unix)]
+fn listen() -> std::io::Result<(LocalListener, Endpoint)> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!("mqtt-lab-{}-{}.sock", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let path = std::env::temp_dir().join(name);
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    Ok((LocalListener::Unix(listener), Endpoint::Unix(path)))
+}
+
+#[cfg(not(unix))]
+fn listen() -> std::io::Result<(LocalListener, Endpoint)> {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    Ok((LocalListener::Tcp(tokio::net::TcpListener::from_std(std_listener)?), Endpoint::Tcp(addr)))
+}
+
+/// Why the broker could not be reached, in words.
+fn describe_dial_error(target: &Target, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let at = format!("{}:{}", target.host, target.port);
+    match e.kind() {
+        ErrorKind::ConnectionRefused => format!("{at} refused the connection: no broker listens on that port."),
+        ErrorKind::TimedOut => format!(
+            "{at} did not answer within {} s: the host is unreachable, off, or a firewall drops the packets.",
+            target.connect_timeout.as_secs()
+        ),
+        _ if e.to_string().contains("lookup") || e.to_string().contains("resolve") || e.to_string().contains("known") => {
+            format!("The host name {:?} could not be resolved (DNS): {e}.", target.host)
+        }
+        _ => format!("Cannot reach {at}: {e}."),
+    }
+}
+
+async fn dial(target: &Target) -> std::io::Result<TcpStream> {
+    let connect = TcpStream::connect((target.host.as_str(), target.port));
+    match tokio::time::timeout(target.connect_timeout, connect).await {
+        Ok(result) => result,
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout")),
+    }
+}
+
+/// Connects one local connection to the broker and pumps bytes until either side closes.
+async fn serve(local: Box<dyn Stream>, target: Arc<Target>, sink: EventSink, failure: FailureSlot) {
+    let remote = match dial(&target).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Closing the local side ends rumqttc's attempt; the worker reports this reason.
+            if let Ok(mut slot) = failure.lock() {
+                *slot = Some(describe_dial_error(&target, &e));
+            }
+            return;
+        }
+    };
+    let _ = remote.set_nodelay(true);
+    let (local_r, local_w) = tokio::io::split(local);
+    let (remote_r, remote_w) = remote.into_split();
+    tokio::select! {
+        () = pump(local_r, remote_w, Direction::Sent, &sink) => {}
+        () = pump(remote_r, local_w, Direction::Received, &sink) => {}
+    }
+}
+
+async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin, direction: Direction, sink: &EventSink) {
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    loop {
+        buf.clear();
+        match from.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = to.shutdown().await;
+                return;
+            }
+            Ok(_) => {
+                let bytes: Bytes = buf.split().freeze();
+                if to.write_all(&bytes).await.is_err() {
+                    return;
+                }
+                sink.send(Event::Tap(Tap { direction, at: SystemTime::now(), bytes }));
+            }
+        }
+    }
+}
