@@ -1,6 +1,17 @@
 //! MQTT Lab, the desktop workbench.
 //!
 //! # Layout
+//! - [`app`]: the eframe app: drains events in `logic()`, draws panels and applies intents.
+//! - [`model`]: the state the panels show, free of egui; events from connections change it.
+//! - [`ui`]: one small module per panel; each returns the user's intents.
 //! - [`connection`]: one broker connection: `Command` in, `Event` out; a worker per connection
 //!   on the tokio runtime, rumqttc behind our byte-tapping transport relay.
+//! - [`embedded`]: the built-in broker, in-process.
+
+pub mod app;
 pub mod connection;
+pub mod embedded;
+pub mod model;
+pub mod ui;
+
+pub use app::{App, AppOptions};

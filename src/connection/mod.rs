@@ -69,7 +69,9 @@ pub enum Command {
 pub enum ConnectionStatus {
     Disconnected,
     Connecting,
-    Connected { session_present: bool },
+    Connected {
+        session_present: bool,
+    },
     /// Ended by an error, in words.
     Failed(String),
 }
@@ -99,9 +101,17 @@ pub enum Event {
     Status(ConnectionStatus),
     Message(ReceivedMessage),
     /// Granted QoS per filter (None: refused, 0x80), in the order subscribed.
-    Subscribed { filter: String, granted: Option<Qos> },
-    Unsubscribed { filter: String },
-    Published { topic: String, qos: Qos },
+    Subscribed {
+        filter: String,
+        granted: Option<Qos>,
+    },
+    Unsubscribed {
+        filter: String,
+    },
+    Published {
+        topic: String,
+        qos: Qos,
+    },
     Tap(Tap),
     /// A line for the log tab, in plain language.
     Log(String),

@@ -71,8 +71,9 @@ enum LocalListener {
 }
 
 impl Relay {
-    /// Opens the local endpoint and serves every connection rumqttc makes to it.
-    pub async fn start(target: Target, sink: EventSink) -> std::io::Result<Self> {
+    /// Opens the local endpoint and serves every connection rumqttc makes to it. Call it within
+    /// the runtime: it spawns the accept task.
+    pub fn start(target: Target, sink: EventSink) -> std::io::Result<Self> {
         let (listener, endpoint) = listen()?;
         let target = Arc::new(target);
         let failure = FailureSlot::default();
@@ -131,7 +132,10 @@ fn describe_dial_error(target: &Target, e: &std::io::Error) -> String {
             "{at} did not answer within {} s: the host is unreachable, off, or a firewall drops the packets.",
             target.connect_timeout.as_secs()
         ),
-        _ if e.to_string().contains("lookup") || e.to_string().contains("resolve") || e.to_string().contains("known") => {
+        _ if e.to_string().contains("lookup")
+            || e.to_string().contains("resolve")
+            || e.to_string().contains("known") =>
+        {
             format!("The host name {:?} could not be resolved (DNS): {e}.", target.host)
         }
         _ => format!("Cannot reach {at}: {e}."),
@@ -167,7 +171,12 @@ async fn serve(local: Box<dyn Stream>, target: Arc<Target>, sink: EventSink, fai
     }
 }
 
-async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin, direction: Direction, sink: &EventSink) {
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    direction: Direction,
+    sink: &EventSink,
+) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
         buf.clear();

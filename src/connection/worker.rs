@@ -4,8 +4,8 @@
 use std::time::SystemTime;
 
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, ConnectionError, Event as MqttEvent, MqttOptions, Outgoing, Packet,
-    QoS as MqttQos, SubscribeReasonCode, Transport,
+    AsyncClient, ConnectReturnCode, ConnectionError, Event as MqttEvent, MqttOptions, Outgoing, Packet, QoS as MqttQos,
+    SubscribeReasonCode, Transport,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -69,7 +69,7 @@ fn options(settings: &ConnectSettings, endpoint: &Endpoint) -> MqttOptions {
 pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiver<Command>, sink: EventSink) {
     sink.send(Event::Status(ConnectionStatus::Connecting));
     let target = Target { host: settings.host.clone(), port: settings.port, connect_timeout: settings.connect_timeout };
-    let relay = match Relay::start(target, sink.clone()).await {
+    let relay = match Relay::start(target, sink.clone()) {
         Ok(r) => r,
         Err(e) => {
             sink.send(Event::Status(ConnectionStatus::Failed(format!("Cannot open the local relay: {e}."))));

@@ -1,0 +1,55 @@
+//! The received messages, newest first; only visible rows are laid out (`show_rows`), so a
+//! million messages scroll as smoothly as ten.
+
+use std::time::UNIX_EPOCH;
+
+use crate::model::{MessageStore, Subscriptions};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessagesView {
+    pub search: String,
+}
+
+/// A payload as text: UTF-8 as is, anything else as hex, never a panic.
+pub fn payload_text(payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(s) => s.to_owned(),
+        Err(_) => payload.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
+    }
+}
+
+pub fn messages_panel(
+    ui: &mut egui::Ui,
+    view: &mut MessagesView,
+    messages: &mut MessageStore,
+    subscriptions: &Subscriptions,
+) {
+    ui.horizontal(|ui| {
+        ui.heading("Messages");
+        super::labelled_field(ui, "Search", &mut view.search, 180.0);
+        ui.label(format!("{} received", messages.total()));
+    });
+    let indices = messages.search(&view.search, |m| subscriptions.is_hidden(&m.topic)).to_vec();
+    let row_height = ui.text_style_height(&egui::TextStyle::Body);
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, indices.len(), |ui, rows| {
+        for i in rows {
+            let Some(m) = messages.get(indices[i]) else { continue };
+            let color = subscriptions.first_match(&m.topic).map_or([0x80, 0x80, 0x80], |s| s.color);
+            let secs = m.at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let time = format!("{:02}:{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+            ui.horizontal(|ui| {
+                super::color_swatch(ui, color);
+                ui.monospace(time);
+                ui.label(format!(
+                    "{}  {}  (QoS {}{}{}, {} bytes)",
+                    m.topic,
+                    payload_text(&m.payload),
+                    m.qos.level(),
+                    if m.retain { ", retained" } else { "" },
+                    if m.dup { ", dup" } else { "" },
+                    m.payload.len()
+                ));
+            });
+        }
+    });
+}

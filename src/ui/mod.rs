@@ -1,0 +1,47 @@
+//! The panels. Each takes the model (and its own form state) and returns what the user asked
+//! for as [`Intent`]s; the app applies them in one place.
+
+mod connection_bar;
+mod messages;
+mod publish;
+mod subscribe;
+
+pub use connection_bar::{ConnectForm, connection_bar};
+pub use messages::{MessagesView, messages_panel};
+pub use publish::{PublishForm, publish_panel};
+pub use subscribe::{SubscribeForm, subscribe_panel};
+
+use crate::connection::Qos;
+
+/// What the user asked for.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    Connect,
+    Disconnect,
+    Subscribe { filter: String, qos: Qos },
+    Unsubscribe { filter: String },
+    ToggleMute { filter: String },
+    Publish { topic: String, payload: Vec<u8>, qos: Qos, retain: bool },
+}
+
+/// A QoS picker, labelled for screen readers and tests.
+pub(crate) fn qos_picker(ui: &mut egui::Ui, id: &str, qos: &mut Qos) {
+    egui::ComboBox::new(id, "QoS").selected_text(format!("QoS {}", qos.level())).show_ui(ui, |ui| {
+        for q in Qos::ALL {
+            ui.selectable_value(qos, q, format!("QoS {}", q.level()));
+        }
+    });
+}
+
+/// A single-line text field with a visible label that also names it (accessibility, tests).
+pub(crate) fn labelled_field(ui: &mut egui::Ui, label: &str, text: &mut String, width: f32) -> egui::Response {
+    let label = ui.label(label);
+    ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(label.id)
+}
+
+/// A small square in a subscription's colour (painted: the default fonts have no block glyph).
+pub(crate) fn color_swatch(ui: &mut egui::Ui, [r, g, b]: [u8; 3]) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, egui::Color32::from_rgb(r, g, b));
+}

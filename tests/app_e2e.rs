@@ -1,0 +1,121 @@
+//! The real app, driven through egui_kittest the way a student clicks through the course's first
+//! exercise: connect to the built-in broker, subscribe to PV/sunshine, publish "yes", see it.
+
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mqtt_lab::connection::ConnectionStatus;
+use mqtt_lab::embedded::EmbeddedStatus;
+use mqtt_lab::{App, AppOptions};
+
+/// Bounds a wait that only a failing test reaches.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("test-io").enable_all().build().unwrap()
+}
+
+fn app_harness(runtime: &tokio::runtime::Runtime) -> Harness<'static, App> {
+    let handle = runtime.handle().clone();
+    // The built-in broker on a free port: tests never use fixed ports.
+    let options = AppOptions { embedded_port: Some(0) };
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &options))
+}
+
+/// Steps the app until `done` holds; the worker threads run meanwhile. Panics with `what`.
+fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let start = Instant::now();
+    while !done(harness.state()) {
+        assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}; log: {:?}", harness.state().model.log);
+        harness.step();
+        // Let the I/O threads run between frames, as a real frame interval would.
+        std::thread::yield_now();
+    }
+    harness.step();
+}
+
+fn set_field(harness: &mut Harness<'_, App>, label: &str, text: &str) {
+    let field = harness.get_by_label(label);
+    field.focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.step();
+    harness.get_by_label(label).type_text(text);
+    harness.step();
+}
+
+#[test]
+fn a_student_publishes_yes_on_pv_sunshine_and_sees_it_arrive() {
+    let runtime = runtime();
+    let mut harness = app_harness(&runtime);
+    step_until(&mut harness, "the built-in broker", |app| {
+        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+    });
+    let Some(EmbeddedStatus::Running(addr)) = harness.state().embedded_status.clone() else { unreachable!() };
+    assert_eq!(harness.state().connect_form.port, addr.port().to_string(), "the form follows the built-in broker");
+
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+
+    set_field(&mut harness, "Filter", "PV/sunshine");
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "the SUBACK", |app| {
+        app.model
+            .subscriptions
+            .list
+            .iter()
+            .any(|s| s.filter == "PV/sunshine" && matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+
+    set_field(&mut harness, "Topic", "PV/sunshine");
+    set_field(&mut harness, "Payload", "yes");
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
+    assert!(harness.query_by_label_contains("PV/sunshine  yes").is_some(), "the message is in the list");
+    let sub = &harness.state().model.subscriptions.list[0];
+    assert_eq!(sub.count, 1, "the subscription counts it");
+    assert!(harness.state().model.taps.iter().any(|t| t.bytes.first() == Some(&0x10)), "the relay tapped the CONNECT");
+}
+
+#[test]
+fn muting_a_subscription_hides_its_messages() {
+    let runtime = runtime();
+    let mut harness = app_harness(&runtime);
+    step_until(&mut harness, "the built-in broker", |app| {
+        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+    });
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click(); // the default filter PV/#
+    step_until(&mut harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+    harness.get_by_role_and_label(Role::Button, "Publish").click(); // the default PV/sunshine "yes"
+    step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
+    assert!(harness.query_by_label_contains("PV/sunshine  yes").is_some());
+    harness.get_by_label("Mute").click();
+    harness.step();
+    harness.step();
+    assert!(harness.query_by_label_contains("PV/sunshine  yes").is_none(), "muted: hidden");
+    assert_eq!(harness.state().model.subscriptions.list[0].count, 1, "still counted");
+}
+
+#[test]
+fn a_connection_to_a_port_where_no_broker_listens_fails_in_words() {
+    let runtime = runtime();
+    let handle = runtime.handle().clone();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &AppOptions { embedded_port: None }));
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    set_field(&mut harness, "Port", &port.to_string());
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the failure", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    assert!(reason.contains("refused the connection: no broker listens on that port"), "{reason}");
+}
