@@ -1,8 +1,6 @@
 //! The received messages, newest first; only visible rows are laid out (`show_rows`), so a
 //! million messages scroll as smoothly as ten.
 
-use std::time::UNIX_EPOCH;
-
 use crate::model::{MessageStore, Subscriptions};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,8 +33,7 @@ pub fn messages_panel(
         for i in rows {
             let Some(m) = messages.get(indices[i]) else { continue };
             let color = subscriptions.first_match(&m.topic).map_or([0x80, 0x80, 0x80], |s| s.color);
-            let secs = m.at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let time = format!("{:02}:{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+            let time = chrono::DateTime::<chrono::Local>::from(m.at).format("%H:%M:%S%.3f").to_string();
             ui.horizontal(|ui| {
                 super::color_swatch(ui, color);
                 ui.monospace(time);
