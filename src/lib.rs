@@ -7,6 +7,7 @@
 //! - [`connection`]: one broker connection: `Command` in, `Event` out; a worker per connection
 //!   on the tokio runtime, rumqttc behind our byte-tapping transport relay.
 //! - [`embedded`]: the built-in broker, in-process.
+//! - [`profile`]: connection profiles and their files.
 
 pub mod app;
 pub mod connection;
@@ -15,3 +16,4 @@ pub mod model;
 pub mod ui;
 
 pub use app::{App, AppOptions};
+pub mod profile;

@@ -22,7 +22,7 @@ pub use connack::explain_connack;
 pub use relay::Direction;
 
 /// QoS as the UI offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum Qos {
     #[default]
     AtMostOnce,

@@ -1,0 +1,196 @@
+//! Connection profiles: everything needed to reach one broker, as MQTT.fx has them, validated
+//! field by field.
+//!
+//! - `store`: one JSON file per profile in the OS config directory, written atomically.
+
+mod store;
+
+use serde::{Deserialize, Serialize};
+
+pub use store::{EXAMPLES, ProfileStore, StoreError};
+
+use crate::connection::Qos;
+
+/// The MQTT version a profile speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum MqttVersion {
+    #[serde(rename = "3.1")]
+    V31,
+    #[default]
+    #[serde(rename = "3.1.1")]
+    V311,
+}
+
+/// How the connection is secured (TLS connects in the next step of the app; the fields and
+/// their checks live here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum TlsMode {
+    #[default]
+    None,
+    /// Verified against the system's root certificates.
+    CaSigned,
+    SelfSignedCa {
+        ca_file: String,
+    },
+    ClientCertificate {
+        ca_file: String,
+        cert_file: String,
+        key_file: String,
+    },
+    /// TLS-PSK: identity and key in hex (at most 64 digits, the ESP32's limit).
+    Psk {
+        identity: String,
+        key_hex: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LastWillSettings {
+    pub topic: String,
+    pub message: String,
+    pub qos: Qos,
+    pub retain: bool,
+}
+
+/// A named one-click publish (MQTT.fx's "clipboard").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Favourite {
+    pub name: String,
+    pub topic: String,
+    pub payload: String,
+    pub qos: Qos,
+    pub retain: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub version: MqttVersion,
+    pub clean_session: bool,
+    pub keep_alive_secs: u16,
+    pub connect_timeout_secs: u16,
+    pub auto_reconnect: bool,
+    pub username: Option<String>,
+    /// A secret: kept in the profile file (0600), left out of exports unless asked for.
+    pub password: Option<String>,
+    pub last_will: Option<LastWillSettings>,
+    pub tls: TlsMode,
+    /// Connect to the app's built-in broker (its port is chosen at start).
+    pub builtin_broker: bool,
+    pub favourites: Vec<Favourite>,
+    /// Topics published to, newest first.
+    pub topic_history: Vec<String>,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            name: "New profile".into(),
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: String::new(),
+            version: MqttVersion::V311,
+            clean_session: true,
+            keep_alive_secs: 60,
+            connect_timeout_secs: 10,
+            auto_reconnect: true,
+            username: None,
+            password: None,
+            last_will: None,
+            tls: TlsMode::None,
+            builtin_broker: false,
+            favourites: Vec::new(),
+            topic_history: Vec::new(),
+        }
+    }
+}
+
+/// What is wrong with one field, for the editor to show next to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Checks a PSK key: hex digits, even count, at most 64 (32 bytes, the ESP32's limit).
+pub fn validate_psk_key(hex: &str) -> Result<(), String> {
+    if hex.is_empty() {
+        return Err("the key is empty".into());
+    }
+    if let Some(c) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!("the key must be hexadecimal digits (0-9, a-f), found {c:?}"));
+    }
+    if hex.len() % 2 == 1 {
+        return Err("the key needs an even number of hex digits (two per byte)".into());
+    }
+    if hex.len() > 64 {
+        return Err(format!("the key has {} hex digits; an ESP32 accepts at most 64 (32 bytes)", hex.len()));
+    }
+    Ok(())
+}
+
+impl Profile {
+    /// Every problem, field by field; empty when the profile can connect.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut err = |field: &'static str, message: String| errors.push(FieldError { field, message });
+        if self.name.trim().is_empty() {
+            err("name", "a profile needs a name".into());
+        }
+        if !self.builtin_broker && self.host.trim().is_empty() {
+            err("host", "enter the broker's host name or IP address".into());
+        }
+        if !self.builtin_broker && self.port == 0 {
+            err("port", "the port must be 1 to 65535 (1883 for MQTT, 8883 for MQTT over TLS)".into());
+        }
+        if self.version == MqttVersion::V31 && (self.client_id.is_empty() || self.client_id.len() > 23) {
+            err("client_id", "MQTT 3.1 needs a client id of 1 to 23 characters".into());
+        }
+        if self.client_id.is_empty() && !self.clean_session {
+            err("client_id", "[MQTT-3.1.3-7] an empty client id needs clean session".into());
+        }
+        if self.password.is_some() && self.username.is_none() {
+            err("password", "[MQTT-3.1.2-22] a password needs a user name".into());
+        }
+        if let Some(will) = &self.last_will
+            && let Err(e) = mqtt_lab_broker::codec::TopicName::new(will.topic.clone())
+        {
+            err("last_will", e.to_string());
+        }
+        if let TlsMode::Psk { identity, key_hex } = &self.tls {
+            if identity.is_empty() {
+                err("psk_identity", "TLS-PSK needs an identity (the name in the broker's psk_file)".into());
+            }
+            if let Err(e) = validate_psk_key(key_hex) {
+                err("psk_key", e);
+            }
+        }
+        errors
+    }
+
+    /// A copy without secrets, for export unless the user asks for them.
+    #[must_use]
+    pub fn without_secrets(&self) -> Self {
+        let mut p = self.clone();
+        p.password = None;
+        if let TlsMode::Psk { key_hex, .. } = &mut p.tls {
+            key_hex.clear();
+        }
+        p
+    }
+
+    /// Remembers a topic published to, newest first, at most 20.
+    pub fn remember_topic(&mut self, topic: &str) {
+        self.topic_history.retain(|t| t != topic);
+        self.topic_history.insert(0, topic.to_owned());
+        self.topic_history.truncate(20);
+    }
+}
+
+#[cfg(test)]
+mod tests;
