@@ -1,15 +1,17 @@
-//! The eframe app: owns the model, the connection and the built-in broker; `logic()` drains
-//! their events within a time budget, `ui()` draws the panels and applies their intents.
+//! The eframe app: owns the model, the profiles, the connection and the built-in broker;
+//! `logic()` drains their events within a time budget, `ui()` draws the panels and applies
+//! their intents in one place.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::connection::{Command, ConnectSettings, Connection, ConnectionStatus, Repaint};
+use crate::connection::{Command, Connection, ConnectionStatus, Repaint};
 use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
 use crate::model::Model;
-use crate::ui::{self, ConnectForm, Intent, MessagesView, PublishForm, SubscribeForm};
+use crate::profile::{Favourite, Profile, ProfileStore};
+use crate::ui::{self, Intent, MessagesView, PublishForm, SubscribeForm};
 
 /// The longest `logic()` spends on events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(10);
@@ -19,11 +21,13 @@ const DRAIN_BUDGET: Duration = Duration::from_millis(10);
 pub struct AppOptions {
     /// Port of the built-in broker (1883 normally, 0 in tests); `None` starts none.
     pub embedded_port: Option<u16>,
+    /// Where profiles are kept; `None`: the OS config directory.
+    pub profile_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { embedded_port: Some(1883) }
+        Self { embedded_port: Some(1883), profile_dir: None }
     }
 }
 
@@ -34,9 +38,11 @@ pub struct App {
     connection: Option<Connection>,
     embedded: Option<EmbeddedBroker>,
     pub embedded_status: Option<EmbeddedStatus>,
-    /// Whether the host/port fields still follow the built-in broker's address.
-    follow_embedded: bool,
-    pub connect_form: ConnectForm,
+    store: Option<ProfileStore>,
+    pub profiles: Vec<Profile>,
+    pub selected: usize,
+    /// The port field as typed, checked when connecting.
+    pub port_text: String,
     pub subscribe_form: SubscribeForm,
     pub publish_form: PublishForm,
     pub messages_view: MessagesView,
@@ -48,24 +54,59 @@ fn generated_client_id() -> String {
     format!("mqtt-lab-{:08x}", nanos ^ std::process::id())
 }
 
+/// Opens the profile store, offers the examples on first start, and loads the profiles.
+fn load_profiles(options: &AppOptions, model: &mut Model) -> (Option<ProfileStore>, Vec<Profile>) {
+    let store = match &options.profile_dir {
+        Some(dir) => Ok(ProfileStore::at(dir.clone())),
+        None => ProfileStore::in_config_dir(),
+    };
+    let (store, mut profiles) = match store {
+        Ok(store) => {
+            if let Err(e) = store.seed_examples() {
+                model.note(format!("Could not write the example profiles: {e}"));
+            }
+            let (profiles, errors) = store.load_all();
+            for e in errors {
+                model.note(format!("A profile file was skipped: {e}"));
+            }
+            (Some(store), profiles)
+        }
+        Err(e) => {
+            model.note(format!("Profiles cannot be saved: {e}"));
+            (None, Vec::new())
+        }
+    };
+    if profiles.is_empty() {
+        profiles.push(Profile { name: "Built-in broker".into(), builtin_broker: true, ..Profile::default() });
+    }
+    for p in &mut profiles {
+        if p.client_id.is_empty() {
+            p.client_id = generated_client_id();
+        }
+    }
+    (store, profiles)
+}
+
 impl App {
     pub fn new(ctx: &egui::Context, runtime: tokio::runtime::Handle, options: &AppOptions) -> Self {
         let repaint_ctx = ctx.clone();
         let repaint: Repaint = Arc::new(move || repaint_ctx.request_repaint());
         let embedded = options.embedded_port.map(|port| EmbeddedBroker::start(&runtime, port, repaint.clone()));
+        let mut model = Model::default();
+        let (store, profiles) = load_profiles(options, &mut model);
+        let selected = profiles.iter().position(|p| p.builtin_broker).unwrap_or(0);
+        let port_text = profiles[selected].port.to_string();
         Self {
             runtime,
             repaint,
-            model: Model::default(),
+            model,
             connection: None,
             embedded_status: embedded.as_ref().map(|_| EmbeddedStatus::Starting),
             embedded,
-            follow_embedded: true,
-            connect_form: ConnectForm {
-                host: "127.0.0.1".into(),
-                port: "1883".into(),
-                client_id: generated_client_id(),
-            },
+            store,
+            profiles,
+            selected,
+            port_text,
             subscribe_form: SubscribeForm { filter: "PV/#".into(), ..SubscribeForm::default() },
             publish_form: PublishForm { topic: "PV/sunshine".into(), payload: "yes".into(), ..PublishForm::default() },
             messages_view: MessagesView::default(),
@@ -73,30 +114,60 @@ impl App {
         }
     }
 
+    pub fn profile(&self) -> &Profile {
+        &self.profiles[self.selected]
+    }
+
+    fn profile_mut(&mut self) -> &mut Profile {
+        &mut self.profiles[self.selected]
+    }
+
     fn connected(&self) -> bool {
         matches!(self.model.status, ConnectionStatus::Connected { .. })
     }
 
-    fn apply(&mut self, intent: Intent) {
-        match intent {
-            Intent::Connect => {
-                let Ok(port) = self.connect_form.port.trim().parse::<u16>() else {
-                    self.model.note(format!("The port {:?} is not a number from 1 to 65535.", self.connect_form.port));
+    fn builtin_port(&self) -> Option<u16> {
+        match &self.embedded_status {
+            Some(EmbeddedStatus::Running(addr)) => Some(addr.port()),
+            _ => None,
+        }
+    }
+
+    fn save_profile(&mut self) {
+        let Some(store) = &self.store else { return };
+        let name = self.profile().name.clone();
+        match store.save(self.profile()) {
+            Ok(()) => self.model.note(format!("Saved profile {name}.")),
+            Err(e) => self.model.note(format!("Could not save the profile: {e}")),
+        }
+    }
+
+    fn connect(&mut self) {
+        if !self.profile().builtin_broker {
+            match self.port_text.trim().parse::<u16>() {
+                Ok(port) if port > 0 => self.profile_mut().port = port,
+                _ => {
+                    let text = self.port_text.clone();
+                    self.model.note(format!("The port {text:?} is not a number from 1 to 65535."));
                     return;
-                };
-                self.follow_embedded = false;
-                let settings = ConnectSettings {
-                    host: self.connect_form.host.trim().to_owned(),
-                    port,
-                    client_id: self.connect_form.client_id.clone(),
-                    clean_session: true,
-                    keep_alive: Duration::from_mins(1),
-                    connect_timeout: Duration::from_secs(10),
-                    username: None,
-                    password: None,
-                };
+                }
+            }
+        }
+        match self.profile().connect_settings(self.builtin_port()) {
+            Ok(settings) => {
+                self.model.subscriptions.list.clear();
                 self.connection = Some(Connection::open(&self.runtime, settings, self.repaint.clone()));
             }
+            Err(reason) => {
+                self.model.note(reason.clone());
+                self.model.status = ConnectionStatus::Failed(reason);
+            }
+        }
+    }
+
+    fn apply(&mut self, intent: Intent) {
+        match intent {
+            Intent::Connect => self.connect(),
             Intent::Disconnect => {
                 if let Some(c) = self.connection.take() {
                     c.send(Command::Disconnect);
@@ -120,9 +191,58 @@ impl App {
                 self.model.messages.invalidate();
             }
             Intent::Publish { topic, payload, qos, retain } => {
+                self.profile_mut().remember_topic(&topic);
                 self.send(Command::Publish { topic, payload: Bytes::from(payload), qos, retain });
             }
+            Intent::SelectProfile(i) => {
+                self.selected = i.min(self.profiles.len() - 1);
+                self.port_text = self.profile().port.to_string();
+            }
+            Intent::SaveProfile => self.save_profile(),
+            Intent::DuplicateProfile => self.duplicate_profile(),
+            Intent::DeleteProfile => self.delete_profile(),
+            Intent::AddFavourite => {
+                let f = &self.publish_form;
+                let favourite = Favourite {
+                    name: format!("{} {}", f.topic, f.payload.chars().take(12).collect::<String>()),
+                    topic: f.topic.clone(),
+                    payload: f.payload.clone(),
+                    qos: f.qos,
+                    retain: f.retain,
+                };
+                self.profile_mut().favourites.push(favourite);
+                self.save_profile();
+            }
         }
+    }
+
+    fn duplicate_profile(&mut self) {
+        let copy = match &self.store {
+            Some(store) => store.duplicate(self.profile()),
+            None => Ok(Profile { name: format!("{} (copy)", self.profile().name), ..self.profile().clone() }),
+        };
+        match copy {
+            Ok(copy) => {
+                self.profiles.push(copy);
+                self.selected = self.profiles.len() - 1;
+            }
+            Err(e) => self.model.note(format!("Could not duplicate the profile: {e}")),
+        }
+    }
+
+    fn delete_profile(&mut self) {
+        if self.profiles.len() == 1 {
+            self.model.note("The last profile cannot be deleted.");
+            return;
+        }
+        let removed = self.profiles.remove(self.selected);
+        if let Some(store) = &self.store
+            && let Err(e) = store.delete(&removed.name)
+        {
+            self.model.note(format!("Could not delete the profile file: {e}"));
+        }
+        self.selected = 0;
+        self.port_text = self.profile().port.to_string();
     }
 
     fn send(&mut self, command: Command) {
@@ -146,12 +266,7 @@ impl App {
         while start.elapsed() < budget {
             if let Some(e) = self.embedded.as_ref().and_then(EmbeddedBroker::try_event) {
                 match e {
-                    EmbeddedEvent::Status(s) => {
-                        if let (EmbeddedStatus::Running(addr), true) = (&s, self.follow_embedded) {
-                            self.connect_form.port = addr.port().to_string();
-                        }
-                        self.embedded_status = Some(s);
-                    }
+                    EmbeddedEvent::Status(s) => self.embedded_status = Some(s),
                     EmbeddedEvent::Log(line) => self.broker_log.push(line),
                 }
                 continue;
@@ -176,14 +291,28 @@ impl eframe::App for App {
         let mut intents = Vec::new();
         let connected = self.connected();
         let summary = self.embedded_summary();
+        let names: Vec<String> = self.profiles.iter().map(|p| p.name.clone()).collect();
         egui::Panel::top("connection").show(ui, |ui| {
-            intents.extend(ui::connection_bar(ui, &mut self.connect_form, &self.model.status, &summary));
+            let profile = &mut self.profiles[self.selected];
+            let status = &self.model.status;
+            intents.extend(ui::connection_bar(
+                ui,
+                &names,
+                self.selected,
+                profile,
+                &mut self.port_text,
+                status,
+                &summary,
+            ));
         });
-        egui::Panel::left("subscriptions").default_size(320.0).show(ui, |ui| {
+        egui::Panel::left("subscriptions").default_size(340.0).show(ui, |ui| {
+            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected]));
+            ui.separator();
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
         });
         egui::Panel::bottom("publish").show(ui, |ui| {
-            intents.extend(ui::publish_panel(ui, &mut self.publish_form, connected));
+            let favourites = &self.profiles[self.selected].favourites;
+            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, connected));
             egui::CollapsingHeader::new("Log").show(ui, |ui| {
                 egui::ScrollArea::vertical().max_height(120.0).stick_to_bottom(true).show(ui, |ui| {
                     for line in self.model.log.iter().rev().take(200).rev() {

@@ -17,13 +17,38 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("test-io").enable_all().build().unwrap()
 }
 
-fn app_harness(runtime: &tokio::runtime::Runtime) -> Harness<'static, App> {
+/// A fresh profile directory for one test, removed when dropped.
+struct ProfileDir(std::path::PathBuf);
+
+impl ProfileDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-app-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir)
+    }
+}
+
+impl Drop for ProfileDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn harness_with(
+    runtime: &tokio::runtime::Runtime,
+    dir: &ProfileDir,
+    embedded_port: Option<u16>,
+) -> Harness<'static, App> {
     let handle = runtime.handle().clone();
-    // The built-in broker on a free port: tests never use fixed ports.
-    let options = AppOptions { embedded_port: Some(0) };
+    let options = AppOptions { embedded_port, profile_dir: Some(dir.0.clone()) };
     Harness::builder()
-        .with_size(egui::vec2(1200.0, 800.0))
+        .with_size(egui::vec2(1300.0, 900.0))
         .build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &options))
+}
+
+fn app_harness(runtime: &tokio::runtime::Runtime, dir: &ProfileDir) -> Harness<'static, App> {
+    // The built-in broker on a free port: tests never use fixed ports.
+    harness_with(runtime, dir, Some(0))
 }
 
 /// Steps the app until `done` holds; the worker threads run meanwhile. Panics with `what`.
@@ -51,12 +76,12 @@ fn set_field(harness: &mut Harness<'_, App>, label: &str, text: &str) {
 #[test]
 fn a_student_publishes_yes_on_pv_sunshine_and_sees_it_arrive() {
     let runtime = runtime();
-    let mut harness = app_harness(&runtime);
+    let dir = ProfileDir::new("first-exercise");
+    let mut harness = app_harness(&runtime, &dir);
     step_until(&mut harness, "the built-in broker", |app| {
         matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
     });
-    let Some(EmbeddedStatus::Running(addr)) = harness.state().embedded_status.clone() else { unreachable!() };
-    assert_eq!(harness.state().connect_form.port, addr.port().to_string(), "the form follows the built-in broker");
+    assert!(harness.state().profile().builtin_broker, "the built-in broker's profile is selected on first start");
 
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
@@ -84,7 +109,8 @@ fn a_student_publishes_yes_on_pv_sunshine_and_sees_it_arrive() {
 #[test]
 fn muting_a_subscription_hides_its_messages() {
     let runtime = runtime();
-    let mut harness = app_harness(&runtime);
+    let dir = ProfileDir::new("mute");
+    let mut harness = app_harness(&runtime, &dir);
     step_until(&mut harness, "the built-in broker", |app| {
         matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
     });
@@ -107,10 +133,13 @@ fn muting_a_subscription_hides_its_messages() {
 #[test]
 fn a_connection_to_a_port_where_no_broker_listens_fails_in_words() {
     let runtime = runtime();
-    let handle = runtime.handle().clone();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 800.0))
-        .build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &AppOptions { embedded_port: None }));
+    let dir = ProfileDir::new("refused");
+    let mut harness = harness_with(&runtime, &dir, None);
+    // A profile for a remote broker, pointed at this machine only.
+    let index = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
+    harness.state_mut().selected = index;
+    harness.step();
+    set_field(&mut harness, "Host", "127.0.0.1");
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     set_field(&mut harness, "Port", &port.to_string());
@@ -118,4 +147,49 @@ fn a_connection_to_a_port_where_no_broker_listens_fails_in_words() {
     step_until(&mut harness, "the failure", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
     let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
     assert!(reason.contains("refused the connection: no broker listens on that port"), "{reason}");
+}
+
+#[test]
+fn a_favourite_publishes_with_one_click() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("favourite");
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the built-in broker", |app| {
+        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+    });
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    set_field(&mut harness, "Filter", "lamp/cmd");
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+    harness.get_by_label("LED 50 %").click();
+    step_until(&mut harness, "the command", |app| app.model.messages.total() == 1);
+    let m = harness.state().model.messages.get(0).unwrap().clone();
+    assert_eq!((m.topic.as_str(), &m.payload[..]), ("lamp/cmd", &br#"{"control":"PWM","value":50,"unit":"%"}"#[..]));
+}
+
+#[test]
+fn a_saved_profile_is_there_after_a_restart() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("restart");
+    {
+        let mut harness = app_harness(&runtime, &dir);
+        harness.get_by_label("Profile settings").click();
+        harness.step();
+        set_field(&mut harness, "Name", "My Pi");
+        set_field(&mut harness, "User name", "btsiot1");
+        harness.get_by_label("Save profile").click();
+        harness.step();
+    }
+    let harness = app_harness(&runtime, &dir);
+    let mine = harness.state().profiles.iter().find(|p| p.name == "My Pi").expect("the saved profile");
+    assert_eq!(mine.username.as_deref(), Some("btsiot1"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.0.join("my-pi.json")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }

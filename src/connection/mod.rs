@@ -53,6 +53,16 @@ pub struct ConnectSettings {
     pub connect_timeout: Duration,
     pub username: Option<String>,
     pub password: Option<String>,
+    pub will: Option<Will>,
+}
+
+/// The last will the broker publishes if this connection ends without DISCONNECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Will {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: Qos,
+    pub retain: bool,
 }
 
 /// What the UI asks of a connection.

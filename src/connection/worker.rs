@@ -62,6 +62,14 @@ fn options(settings: &ConnectSettings, endpoint: &Endpoint) -> MqttOptions {
     if let Some(user) = &settings.username {
         options.set_credentials(user, settings.password.clone().unwrap_or_default());
     }
+    if let Some(will) = &settings.will {
+        options.set_last_will(rumqttc::LastWill::new(
+            &will.topic,
+            will.payload.to_vec(),
+            to_mqtt(will.qos),
+            will.retain,
+        ));
+    }
     options
 }
 

@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 
 pub use store::{EXAMPLES, ProfileStore, StoreError};
 
-use crate::connection::Qos;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::connection::{ConnectSettings, Qos, Will};
 
 /// The MQTT version a profile speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -182,6 +186,38 @@ impl Profile {
             key_hex.clear();
         }
         p
+    }
+
+    /// What the connection worker needs; `builtin_port` is where the built-in broker runs.
+    pub fn connect_settings(&self, builtin_port: Option<u16>) -> Result<ConnectSettings, String> {
+        if let Some(first) = self.validate().first() {
+            return Err(format!("The profile cannot connect: {}: {}.", first.field, first.message));
+        }
+        if self.tls != TlsMode::None {
+            return Err("TLS and TLS-PSK connections arrive with the next version of the app; the broker supports them already.".into());
+        }
+        let (host, port) = if self.builtin_broker {
+            let port = builtin_port.ok_or("The built-in broker is not running.")?;
+            ("127.0.0.1".to_owned(), port)
+        } else {
+            (self.host.trim().to_owned(), self.port)
+        };
+        Ok(ConnectSettings {
+            host,
+            port,
+            client_id: self.client_id.clone(),
+            clean_session: self.clean_session,
+            keep_alive: Duration::from_secs(u64::from(self.keep_alive_secs)),
+            connect_timeout: Duration::from_secs(u64::from(self.connect_timeout_secs.max(1))),
+            username: self.username.clone().filter(|u| !u.is_empty()),
+            password: self.password.clone(),
+            will: self.last_will.as_ref().filter(|w| !w.topic.is_empty()).map(|w| Will {
+                topic: w.topic.clone(),
+                payload: Bytes::copy_from_slice(w.message.as_bytes()),
+                qos: w.qos,
+                retain: w.retain,
+            }),
+        })
     }
 
     /// Remembers a topic published to, newest first, at most 20.

@@ -1,26 +1,40 @@
-//! Host, port, client id and the connect button, with the connection's state.
+//! The profile picker, host, port and client id, the connect button and the connection's state.
 
 use super::{Intent, labelled_field};
 use crate::connection::ConnectionStatus;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectForm {
-    pub host: String,
-    pub port: String,
-    pub client_id: String,
-}
+use crate::profile::Profile;
 
 pub fn connection_bar(
     ui: &mut egui::Ui,
-    form: &mut ConnectForm,
+    names: &[String],
+    selected: usize,
+    profile: &mut Profile,
+    port_text: &mut String,
     status: &ConnectionStatus,
     embedded: &str,
 ) -> Vec<Intent> {
     let mut intents = Vec::new();
     ui.horizontal(|ui| {
-        labelled_field(ui, "Host", &mut form.host, 140.0);
-        labelled_field(ui, "Port", &mut form.port, 50.0);
-        labelled_field(ui, "Client id", &mut form.client_id, 160.0);
+        let label = ui.label("Profile");
+        egui::ComboBox::new("profile", "")
+            .selected_text(names.get(selected).map_or("", String::as_str))
+            .width(260.0)
+            .show_ui(ui, |ui| {
+                for (i, name) in names.iter().enumerate() {
+                    if ui.selectable_label(i == selected, name).clicked() && i != selected {
+                        intents.push(Intent::SelectProfile(i));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if profile.builtin_broker {
+            ui.label(embedded);
+        } else {
+            labelled_field(ui, "Host", &mut profile.host, 140.0);
+            labelled_field(ui, "Port", port_text, 50.0);
+        }
+        labelled_field(ui, "Client id", &mut profile.client_id, 160.0);
         match status {
             ConnectionStatus::Connected { .. } | ConnectionStatus::Connecting => {
                 if ui.button("Disconnect").clicked() {
@@ -43,6 +57,8 @@ pub fn connection_bar(
         };
         ui.colored_label(color, text);
     });
-    ui.small(embedded);
+    if !profile.builtin_broker {
+        ui.small(embedded);
+    }
     intents
 }

@@ -3,11 +3,13 @@
 
 mod connection_bar;
 mod messages;
+mod profile_editor;
 mod publish;
 mod subscribe;
 
-pub use connection_bar::{ConnectForm, connection_bar};
+pub use connection_bar::connection_bar;
 pub use messages::{MessagesView, messages_panel};
+pub use profile_editor::profile_editor;
 pub use publish::{PublishForm, publish_panel};
 pub use subscribe::{SubscribeForm, subscribe_panel};
 
@@ -17,12 +19,30 @@ use crate::connection::Qos;
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
+    SelectProfile(usize),
+    SaveProfile,
+    DuplicateProfile,
+    DeleteProfile,
+    /// Saves the publish form as a named one-click favourite of the profile.
+    AddFavourite,
     Connect,
     Disconnect,
-    Subscribe { filter: String, qos: Qos },
-    Unsubscribe { filter: String },
-    ToggleMute { filter: String },
-    Publish { topic: String, payload: Vec<u8>, qos: Qos, retain: bool },
+    Subscribe {
+        filter: String,
+        qos: Qos,
+    },
+    Unsubscribe {
+        filter: String,
+    },
+    ToggleMute {
+        filter: String,
+    },
+    Publish {
+        topic: String,
+        payload: Vec<u8>,
+        qos: Qos,
+        retain: bool,
+    },
 }
 
 /// A QoS picker, labelled for screen readers and tests.

@@ -4,6 +4,7 @@ use mqtt_lab_broker::codec::TopicName;
 
 use super::{Intent, labelled_field, qos_picker};
 use crate::connection::Qos;
+use crate::profile::Favourite;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublishForm {
@@ -13,9 +14,30 @@ pub struct PublishForm {
     pub retain: bool,
 }
 
-pub fn publish_panel(ui: &mut egui::Ui, form: &mut PublishForm, connected: bool) -> Vec<Intent> {
+pub fn publish_panel(
+    ui: &mut egui::Ui,
+    form: &mut PublishForm,
+    favourites: &[Favourite],
+    connected: bool,
+) -> Vec<Intent> {
     let mut intents = Vec::new();
     ui.heading("Publish");
+    if !favourites.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Favourites:");
+            for f in favourites {
+                let button = ui.add_enabled(connected, egui::Button::new(&f.name));
+                if button.on_hover_text(format!("{} → {}", f.payload, f.topic)).clicked() {
+                    intents.push(Intent::Publish {
+                        topic: f.topic.clone(),
+                        payload: f.payload.as_bytes().to_vec(),
+                        qos: f.qos,
+                        retain: f.retain,
+                    });
+                }
+            }
+        });
+    }
     ui.horizontal(|ui| {
         labelled_field(ui, "Topic", &mut form.topic, 200.0);
         qos_picker(ui, "publish-qos", &mut form.qos);
@@ -30,7 +52,16 @@ pub fn publish_panel(ui: &mut egui::Ui, form: &mut PublishForm, connected: bool)
         ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), e);
     }
     let shortcut = payload.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter) && i.modifiers.command);
-    let clicked = ui.add_enabled(connected && check.is_ok(), egui::Button::new("Publish")).clicked();
+    let (clicked, save) = ui
+        .horizontal(|ui| {
+            let clicked = ui.add_enabled(connected && check.is_ok(), egui::Button::new("Publish")).clicked();
+            let save = ui.add_enabled(check.is_ok(), egui::Button::new("Save as favourite")).clicked();
+            (clicked, save)
+        })
+        .inner;
+    if save {
+        intents.push(Intent::AddFavourite);
+    }
     if (clicked || shortcut) && connected && check.is_ok() {
         let payload = form.payload.trim_end_matches('\n').as_bytes().to_vec();
         intents.push(Intent::Publish { topic: form.topic.clone(), payload, qos: form.qos, retain: form.retain });

@@ -1,0 +1,82 @@
+//! The selected profile's settings: credentials, session, last will, TLS, each field checked.
+
+use super::{Intent, labelled_field, qos_picker};
+use crate::profile::{LastWillSettings, Profile, TlsMode};
+
+fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, password: bool) {
+    let mut text = value.clone().unwrap_or_default();
+    let l = ui.label(label);
+    let edit = egui::TextEdit::singleline(&mut text).password(password).desired_width(160.0);
+    if ui.add(edit).labelled_by(l.id).changed() {
+        *value = (!text.is_empty()).then_some(text);
+    }
+}
+
+fn error_for(ui: &mut egui::Ui, profile: &Profile, field: &str) {
+    for e in profile.validate().iter().filter(|e| e.field == field) {
+        ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), &e.message);
+    }
+}
+
+pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile) -> Vec<Intent> {
+    let mut intents = Vec::new();
+    egui::CollapsingHeader::new("Profile settings").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            labelled_field(ui, "Name", &mut profile.name, 200.0);
+        });
+        error_for(ui, profile, "name");
+        ui.horizontal(|ui| {
+            optional_field(ui, "User name", &mut profile.username, false);
+            optional_field(ui, "Password", &mut profile.password, true);
+        });
+        error_for(ui, profile, "password");
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut profile.clean_session, "Clean session");
+            ui.checkbox(&mut profile.auto_reconnect, "Auto-reconnect");
+            ui.label("Keepalive (s)");
+            ui.add(egui::DragValue::new(&mut profile.keep_alive_secs).range(0..=65535));
+        });
+        error_for(ui, profile, "client_id");
+        let mut has_will = profile.last_will.is_some();
+        if ui.checkbox(&mut has_will, "Last will").changed() {
+            profile.last_will = has_will.then(LastWillSettings::default);
+        }
+        if let Some(will) = &mut profile.last_will {
+            ui.horizontal(|ui| {
+                labelled_field(ui, "Will topic", &mut will.topic, 140.0);
+                labelled_field(ui, "Will message", &mut will.message, 100.0);
+            });
+            ui.horizontal(|ui| {
+                qos_picker(ui, "will-qos", &mut will.qos);
+                ui.checkbox(&mut will.retain, "Will retain");
+            });
+        }
+        error_for(ui, profile, "last_will");
+        let mut psk = matches!(profile.tls, TlsMode::Psk { .. });
+        if ui.checkbox(&mut psk, "TLS-PSK").changed() {
+            profile.tls =
+                if psk { TlsMode::Psk { identity: String::new(), key_hex: String::new() } } else { TlsMode::None };
+        }
+        if let TlsMode::Psk { identity, key_hex } = &mut profile.tls {
+            ui.horizontal(|ui| {
+                labelled_field(ui, "PSK identity", identity, 120.0);
+                let l = ui.label("PSK key (hex)");
+                ui.add(egui::TextEdit::singleline(key_hex).password(true).desired_width(200.0)).labelled_by(l.id);
+            });
+        }
+        error_for(ui, profile, "psk_identity");
+        error_for(ui, profile, "psk_key");
+        ui.horizontal(|ui| {
+            if ui.button("Save profile").clicked() {
+                intents.push(Intent::SaveProfile);
+            }
+            if ui.button("Duplicate").clicked() {
+                intents.push(Intent::DuplicateProfile);
+            }
+            if ui.button("Delete").clicked() {
+                intents.push(Intent::DeleteProfile);
+            }
+        });
+    });
+    intents
+}
