@@ -70,7 +70,8 @@ fn set_field(harness: &mut Harness<'_, App>, label: &str, text: &str) {
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     harness.step();
     harness.get_by_label(label).type_text(text);
-    harness.step();
+    // Let the layout settle (a validation message may come or go) before the next click.
+    harness.run();
 }
 
 #[test]
@@ -192,4 +193,34 @@ fn a_saved_profile_is_there_after_a_restart() {
         let mode = std::fs::metadata(dir.0.join("my-pi.json")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
+}
+
+#[test]
+fn hex_payloads_publish_as_bytes_and_the_detail_pane_decodes_them() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("decoders");
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the built-in broker", |app| {
+        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+    });
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+    harness.get_by_label("Hex").click();
+    harness.step();
+    set_field(&mut harness, "Payload", "ff 00 41");
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
+    assert_eq!(&harness.state().model.messages.get(0).unwrap().payload[..], &[0xff, 0x00, 0x41]);
+    harness.get_by_label_contains("(QoS 0, 3 bytes)").click();
+    harness.run();
+    harness.get_by_label("Hex dump").click();
+    harness.run();
+    assert!(harness.query_by_label_contains("00000000  ff 00 41").is_some(), "the hex dump shows the bytes");
+    harness.get_by_label("Base64").click();
+    harness.run();
+    assert!(harness.query_by_label_contains("/wBB").is_some());
 }

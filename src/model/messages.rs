@@ -53,6 +53,17 @@ impl MessageStore {
         self.items.get(i)
     }
 
+    /// The sequence number of the `i`-th newest message: stable while newer ones arrive.
+    pub fn seq_of(&self, i: usize) -> u64 {
+        self.total - 1 - i as u64
+    }
+
+    /// The message with sequence number `seq`, if it is still kept.
+    pub fn by_seq(&self, seq: u64) -> Option<&ReceivedMessage> {
+        let i = self.total.checked_sub(seq + 1)?;
+        self.items.get(usize::try_from(i).ok()?)
+    }
+
     pub fn clear(&mut self) {
         self.items.clear();
         self.cache = None;

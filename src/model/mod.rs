@@ -2,8 +2,10 @@
 //!
 //! - `messages`: the received messages, bounded, newest first, searchable.
 //! - `subscriptions`: filters with colour, mute and counter.
+//! - `payload`: payloads typed as text, JSON or hex, and decoders for received ones.
 
 mod messages;
+pub mod payload;
 mod subscriptions;
 
 use std::time::SystemTime;

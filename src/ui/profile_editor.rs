@@ -33,8 +33,8 @@ pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile) -> Vec<Intent> {
         ui.horizontal(|ui| {
             ui.checkbox(&mut profile.clean_session, "Clean session");
             ui.checkbox(&mut profile.auto_reconnect, "Auto-reconnect");
-            ui.label("Keepalive (s)");
-            ui.add(egui::DragValue::new(&mut profile.keep_alive_secs).range(0..=65535));
+            let label = ui.label("Keepalive (s)");
+            ui.add(egui::DragValue::new(&mut profile.keep_alive_secs).range(0..=65535)).labelled_by(label.id);
         });
         error_for(ui, profile, "client_id");
         let mut has_will = profile.last_will.is_some();

@@ -4,12 +4,14 @@ use mqtt_lab_broker::codec::TopicName;
 
 use super::{Intent, labelled_field, qos_picker};
 use crate::connection::Qos;
+use crate::model::payload::{PayloadMode, encode, pretty_json};
 use crate::profile::Favourite;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublishForm {
     pub topic: String,
     pub payload: String,
+    pub mode: PayloadMode,
     pub qos: Qos,
     pub retain: bool,
 }
@@ -43,14 +45,31 @@ pub fn publish_panel(
         qos_picker(ui, "publish-qos", &mut form.qos);
         ui.checkbox(&mut form.retain, "Retain");
     });
+    ui.horizontal(|ui| {
+        ui.label("Payload as");
+        for (mode, name) in [(PayloadMode::Text, "Text"), (PayloadMode::Json, "JSON"), (PayloadMode::Hex, "Hex")] {
+            ui.radio_value(&mut form.mode, mode, name);
+        }
+        if form.mode == PayloadMode::Json && ui.small_button("Pretty").clicked() {
+            // An error is shown below the payload.
+            if let Ok(pretty) = pretty_json(&form.payload) {
+                form.payload = pretty;
+            }
+        }
+    });
     let label = ui.label("Payload");
     let payload = ui
         .add(egui::TextEdit::multiline(&mut form.payload).desired_rows(3).desired_width(f32::INFINITY))
         .labelled_by(label.id);
-    let check = TopicName::new(form.topic.clone()).map(drop).map_err(|e| e.to_string());
-    if let (Err(e), false) = (&check, form.topic.is_empty()) {
+    let topic_check = TopicName::new(form.topic.clone()).map(drop).map_err(|e| e.to_string());
+    if let (Err(e), false) = (&topic_check, form.topic.is_empty()) {
         ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), e);
     }
+    let bytes = encode(form.mode, form.payload.trim_end_matches('\n'));
+    if let Err(e) = &bytes {
+        ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), format!("Payload {e}"));
+    }
+    let check = topic_check.and(bytes.clone().map(drop));
     let shortcut = payload.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter) && i.modifiers.command);
     let (clicked, save) = ui
         .horizontal(|ui| {
@@ -62,8 +81,10 @@ pub fn publish_panel(
     if save {
         intents.push(Intent::AddFavourite);
     }
-    if (clicked || shortcut) && connected && check.is_ok() {
-        let payload = form.payload.trim_end_matches('\n').as_bytes().to_vec();
+    if (clicked || shortcut)
+        && connected
+        && let Ok(payload) = bytes.and_then(|b| check.map(|()| b))
+    {
         intents.push(Intent::Publish { topic: form.topic.clone(), payload, qos: form.qos, retain: form.retain });
     }
     intents
