@@ -47,6 +47,9 @@ pub struct App {
     pub publish_form: PublishForm,
     pub messages_view: MessagesView,
     pub broker_log: Vec<String>,
+    /// Results of profile file writes, which run off the UI thread.
+    saved: std::sync::mpsc::Receiver<String>,
+    saved_tx: std::sync::mpsc::Sender<String>,
 }
 
 fn generated_client_id() -> String {
@@ -96,6 +99,7 @@ impl App {
         let (store, profiles) = load_profiles(options, &mut model);
         let selected = profiles.iter().position(|p| p.builtin_broker).unwrap_or(0);
         let port_text = profiles[selected].port.to_string();
+        let (saved_tx, saved) = std::sync::mpsc::channel();
         Self {
             runtime,
             repaint,
@@ -111,6 +115,8 @@ impl App {
             publish_form: PublishForm { topic: "PV/sunshine".into(), payload: "yes".into(), ..PublishForm::default() },
             messages_view: MessagesView::default(),
             broker_log: Vec::new(),
+            saved,
+            saved_tx,
         }
     }
 
@@ -133,13 +139,22 @@ impl App {
         }
     }
 
+    /// Runs a profile file operation off the UI thread; its outcome comes back as a log line.
+    fn in_background(&self, job: impl FnOnce(&ProfileStore) -> String + Send + 'static) {
+        let Some(store) = self.store.clone() else { return };
+        let (done, repaint) = (self.saved_tx.clone(), self.repaint.clone());
+        self.runtime.spawn_blocking(move || {
+            let _ = done.send(job(&store));
+            repaint();
+        });
+    }
+
     fn save_profile(&mut self) {
-        let Some(store) = &self.store else { return };
-        let name = self.profile().name.clone();
-        match store.save(self.profile()) {
-            Ok(()) => self.model.note(format!("Saved profile {name}.")),
-            Err(e) => self.model.note(format!("Could not save the profile: {e}")),
-        }
+        let profile = self.profile().clone();
+        self.in_background(move |store| match store.save(&profile) {
+            Ok(()) => format!("Saved profile {}.", profile.name),
+            Err(e) => format!("Could not save the profile: {e}"),
+        });
     }
 
     fn connect(&mut self) {
@@ -217,17 +232,15 @@ impl App {
     }
 
     fn duplicate_profile(&mut self) {
-        let copy = match &self.store {
-            Some(store) => store.duplicate(self.profile()),
-            None => Ok(Profile { name: format!("{} (copy)", self.profile().name), ..self.profile().clone() }),
-        };
-        match copy {
-            Ok(copy) => {
-                self.profiles.push(copy);
-                self.selected = self.profiles.len() - 1;
-            }
-            Err(e) => self.model.note(format!("Could not duplicate the profile: {e}")),
-        }
+        let base = self.profile().name.clone();
+        let name = (1..)
+            .map(|n| if n == 1 { format!("{base} (copy)") } else { format!("{base} (copy {n})") })
+            .find(|candidate| !self.profiles.iter().any(|p| &p.name == candidate))
+            .unwrap_or_default();
+        let copy = Profile { name, ..self.profile().clone() };
+        self.profiles.push(copy);
+        self.selected = self.profiles.len() - 1;
+        self.save_profile();
     }
 
     fn delete_profile(&mut self) {
@@ -236,11 +249,10 @@ impl App {
             return;
         }
         let removed = self.profiles.remove(self.selected);
-        if let Some(store) = &self.store
-            && let Err(e) = store.delete(&removed.name)
-        {
-            self.model.note(format!("Could not delete the profile file: {e}"));
-        }
+        self.in_background(move |store| match store.delete(&removed.name) {
+            Ok(()) => format!("Deleted profile {}.", removed.name),
+            Err(e) => format!("Could not delete the profile file: {e}"),
+        });
         self.selected = 0;
         self.port_text = self.profile().port.to_string();
     }
@@ -263,6 +275,9 @@ impl App {
     /// Applies waiting events until the budget is spent; returns whether events remain.
     pub fn drain_events(&mut self, budget: Duration) -> bool {
         let start = Instant::now();
+        while let Ok(line) = self.saved.try_recv() {
+            self.model.note(line);
+        }
         while start.elapsed() < budget {
             if let Some(e) = self.embedded.as_ref().and_then(EmbeddedBroker::try_event) {
                 match e {

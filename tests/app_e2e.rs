@@ -182,7 +182,7 @@ fn a_saved_profile_is_there_after_a_restart() {
         set_field(&mut harness, "Name", "My Pi");
         set_field(&mut harness, "User name", "btsiot1");
         harness.get_by_label("Save profile").click();
-        harness.step();
+        step_until(&mut harness, "the save", |app| app.model.log.iter().any(|l| l.text == "Saved profile My Pi."));
     }
     let harness = app_harness(&runtime, &dir);
     let mine = harness.state().profiles.iter().find(|p| p.name == "My Pi").expect("the saved profile");
@@ -223,4 +223,32 @@ fn hex_payloads_publish_as_bytes_and_the_detail_pane_decodes_them() {
     harness.get_by_label("Base64").click();
     harness.run();
     assert!(harness.query_by_label_contains("/wBB").is_some());
+}
+
+#[test]
+fn a_refused_connection_is_explained_in_words_with_the_prefix_hint() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("refused-5");
+    // A broker that refuses anonymous clients, as the course's Raspberry Pi does.
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = mqtt_lab_broker::Config { allow_anonymous: Some(false), ..mqtt_lab_broker::Config::default() };
+    config.log.set_dest(mqtt_lab_broker::log::LogDest::None);
+    let _broker = runtime.block_on(async {
+        let broker = mqtt_lab_broker::Broker::start(config).unwrap();
+        broker.listen(listener, &mqtt_lab_broker::config::ListenerConfig::default()).unwrap();
+        broker
+    });
+    let mut harness = harness_with(&runtime, &dir, None);
+    let index = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
+    harness.state_mut().selected = index;
+    harness.step();
+    set_field(&mut harness, "Host", "127.0.0.1");
+    set_field(&mut harness, "Port", &port.to_string());
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    assert!(reason.starts_with("Refused (5): not authorised."), "{reason}");
+    assert!(reason.contains("client id prefix"), "the course's btsiot- client id gets the prefix hint: {reason}");
+    assert!(harness.query_by_label_contains("Failed: Refused (5)").is_some(), "shown next to the connect button");
 }

@@ -58,6 +58,7 @@ pub fn write_private(path: &Path, text: &str) -> Result<(), StoreError> {
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
+#[derive(Debug, Clone)]
 pub struct ProfileStore {
     dir: PathBuf,
 }
