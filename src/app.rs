@@ -11,7 +11,7 @@ use crate::connection::{Command, Connection, ConnectionStatus, Repaint};
 use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
 use crate::model::Model;
 use crate::profile::{Favourite, Profile, ProfileStore};
-use crate::ui::{self, Intent, MessagesView, PublishForm, SubscribeForm};
+use crate::ui::{self, Intent, MessagesView, PublishForm, SubscribeForm, TransferForm};
 
 /// The longest `logic()` spends on events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(10);
@@ -47,9 +47,17 @@ pub struct App {
     pub publish_form: PublishForm,
     pub messages_view: MessagesView,
     pub broker_log: Vec<String>,
-    /// Results of profile file writes, which run off the UI thread.
-    saved: std::sync::mpsc::Receiver<String>,
-    saved_tx: std::sync::mpsc::Sender<String>,
+    pub transfer: TransferForm,
+    /// Results of file work (profiles, dialogs), which runs off the UI thread.
+    background: std::sync::mpsc::Receiver<Background>,
+    background_tx: std::sync::mpsc::Sender<Background>,
+}
+
+/// What file work off the UI thread reports back.
+enum Background {
+    Note(String),
+    Chosen(std::path::PathBuf),
+    Imported(Box<Profile>),
 }
 
 fn generated_client_id() -> String {
@@ -99,7 +107,7 @@ impl App {
         let (store, profiles) = load_profiles(options, &mut model);
         let selected = profiles.iter().position(|p| p.builtin_broker).unwrap_or(0);
         let port_text = profiles[selected].port.to_string();
-        let (saved_tx, saved) = std::sync::mpsc::channel();
+        let (background_tx, background) = std::sync::mpsc::channel();
         Self {
             runtime,
             repaint,
@@ -115,8 +123,9 @@ impl App {
             publish_form: PublishForm { topic: "PV/sunshine".into(), payload: "yes".into(), ..PublishForm::default() },
             messages_view: MessagesView::default(),
             broker_log: Vec::new(),
-            saved,
-            saved_tx,
+            transfer: TransferForm::default(),
+            background,
+            background_tx,
         }
     }
 
@@ -142,9 +151,50 @@ impl App {
     /// Runs a profile file operation off the UI thread; its outcome comes back as a log line.
     fn in_background(&self, job: impl FnOnce(&ProfileStore) -> String + Send + 'static) {
         let Some(store) = self.store.clone() else { return };
-        let (done, repaint) = (self.saved_tx.clone(), self.repaint.clone());
+        self.off_thread(move || Background::Note(job(&store)));
+    }
+
+    fn off_thread(&self, job: impl FnOnce() -> Background + Send + 'static) {
+        let (done, repaint) = (self.background_tx.clone(), self.repaint.clone());
         self.runtime.spawn_blocking(move || {
-            let _ = done.send(job(&store));
+            let _ = done.send(job());
+            repaint();
+        });
+    }
+
+    fn export_profile(&self) {
+        let (profile, include) = (self.profile().clone(), self.transfer.include_secrets);
+        let path = std::path::PathBuf::from(self.transfer.path.trim());
+        self.off_thread(move || {
+            Background::Note(match ProfileStore::export(&profile, &path, include) {
+                Ok(()) if include => format!("Exported {} to {}, with its secrets.", profile.name, path.display()),
+                Ok(()) => format!("Exported {} to {} (without password and PSK key).", profile.name, path.display()),
+                Err(e) => format!("Could not export: {e}"),
+            })
+        });
+    }
+
+    fn import_profile(&self) {
+        let path = std::path::PathBuf::from(self.transfer.path.trim());
+        self.off_thread(move || match ProfileStore::import(&path) {
+            Ok(profile) => Background::Imported(Box::new(profile)),
+            Err(e) => Background::Note(format!("Could not import: {e}")),
+        });
+    }
+
+    /// A native file dialog, run by the I/O runtime; when none can open (no desktop portal),
+    /// the File field still works.
+    fn choose_file(&self) {
+        let (done, repaint) = (self.background_tx.clone(), self.repaint.clone());
+        self.runtime.spawn(async move {
+            let chosen = rfd::AsyncFileDialog::new().add_filter("MQTT Lab profile", &["json"]).save_file().await;
+            let result = match chosen {
+                Some(file) => Background::Chosen(file.path().to_path_buf()),
+                None => Background::Note(
+                    "No file chosen (or no file dialog is available here): type the path into the File field.".into(),
+                ),
+            };
+            let _ = done.send(result);
             repaint();
         });
     }
@@ -206,7 +256,11 @@ impl App {
                 self.model.messages.invalidate();
             }
             Intent::Publish { topic, payload, qos, retain } => {
+                let new_topic = self.profile().topic_history.first() != Some(&topic);
                 self.profile_mut().remember_topic(&topic);
+                if new_topic {
+                    self.save_profile();
+                }
                 self.send(Command::Publish { topic, payload: Bytes::from(payload), qos, retain });
             }
             Intent::SelectProfile(i) => {
@@ -216,6 +270,9 @@ impl App {
             Intent::SaveProfile => self.save_profile(),
             Intent::DuplicateProfile => self.duplicate_profile(),
             Intent::DeleteProfile => self.delete_profile(),
+            Intent::ExportProfile => self.export_profile(),
+            Intent::ImportProfile => self.import_profile(),
+            Intent::ChooseFile => self.choose_file(),
             Intent::AddFavourite => {
                 let f = &self.publish_form;
                 let favourite = Favourite {
@@ -233,7 +290,8 @@ impl App {
 
     fn duplicate_profile(&mut self) {
         let base = self.profile().name.clone();
-        let name = (1..)
+        // Among len + 1 candidate names at least one is free.
+        let name = (1..=self.profiles.len() + 1)
             .map(|n| if n == 1 { format!("{base} (copy)") } else { format!("{base} (copy {n})") })
             .find(|candidate| !self.profiles.iter().any(|p| &p.name == candidate))
             .unwrap_or_default();
@@ -275,8 +333,21 @@ impl App {
     /// Applies waiting events until the budget is spent; returns whether events remain.
     pub fn drain_events(&mut self, budget: Duration) -> bool {
         let start = Instant::now();
-        while let Ok(line) = self.saved.try_recv() {
-            self.model.note(line);
+        while let Ok(done) = self.background.try_recv() {
+            match done {
+                Background::Note(line) => self.model.note(line),
+                Background::Chosen(path) => self.transfer.path = path.display().to_string(),
+                Background::Imported(mut profile) => {
+                    while self.profiles.iter().any(|p| p.name == profile.name) {
+                        profile.name.push_str(" (imported)");
+                    }
+                    self.model.note(format!("Imported profile {}.", profile.name));
+                    self.profiles.push(*profile);
+                    self.selected = self.profiles.len() - 1;
+                    self.port_text = self.profile().port.to_string();
+                    self.save_profile();
+                }
+            }
         }
         while start.elapsed() < budget {
             if let Some(e) = self.embedded.as_ref().and_then(EmbeddedBroker::try_event) {
@@ -321,13 +392,14 @@ impl eframe::App for App {
             ));
         });
         egui::Panel::left("subscriptions").default_size(340.0).show(ui, |ui| {
-            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected]));
+            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer));
             ui.separator();
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
         });
         egui::Panel::bottom("publish").show(ui, |ui| {
-            let favourites = &self.profiles[self.selected].favourites;
-            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, connected));
+            let profile = &self.profiles[self.selected];
+            let (favourites, recent) = (&profile.favourites, &profile.topic_history);
+            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, recent, connected));
             egui::CollapsingHeader::new("Log").show(ui, |ui| {
                 egui::ScrollArea::vertical().max_height(120.0).stick_to_bottom(true).show(ui, |ui| {
                     for line in self.model.log.iter().rev().take(200).rev() {

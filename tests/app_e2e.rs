@@ -252,3 +252,27 @@ fn a_refused_connection_is_explained_in_words_with_the_prefix_hint() {
     assert!(reason.contains("client id prefix"), "the course's btsiot- client id gets the prefix hint: {reason}");
     assert!(harness.query_by_label_contains("Failed: Refused (5)").is_some(), "shown next to the connect button");
 }
+
+#[test]
+fn export_leaves_the_password_out_and_import_adds_the_profile() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("transfer");
+    let mut harness = app_harness(&runtime, &dir);
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    set_field(&mut harness, "User name", "btsiot1");
+    set_field(&mut harness, "Password", "btsiotpass1");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let file = dir.0.join("shared-profile.json");
+    set_field(&mut harness, "File", file.to_str().unwrap());
+    harness.get_by_role_and_label(Role::Button, "Export").click();
+    step_until(&mut harness, "the export", |app| app.model.log.iter().any(|l| l.text.starts_with("Exported")));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("btsiot1") && !text.contains("btsiotpass1"), "{text}");
+    let before = harness.state().profiles.len();
+    harness.get_by_role_and_label(Role::Button, "Import").click();
+    step_until(&mut harness, "the import", |app| app.profiles.len() == before + 1);
+    let imported = harness.state().profile().clone();
+    assert!(imported.name.ends_with("(imported)"), "{}", imported.name);
+    assert_eq!((imported.username.as_deref(), imported.password), (Some("btsiot1"), None));
+}

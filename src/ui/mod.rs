@@ -9,7 +9,7 @@ mod subscribe;
 
 pub use connection_bar::connection_bar;
 pub use messages::{MessagesView, messages_panel};
-pub use profile_editor::profile_editor;
+pub use profile_editor::{TransferForm, profile_editor};
 pub use publish::{PublishForm, publish_panel};
 pub use subscribe::{SubscribeForm, subscribe_panel};
 
@@ -25,6 +25,12 @@ pub enum Intent {
     DeleteProfile,
     /// Saves the publish form as a named one-click favourite of the profile.
     AddFavourite,
+    /// Writes the selected profile to the transfer form's file.
+    ExportProfile,
+    /// Reads a profile from the transfer form's file and adds it.
+    ImportProfile,
+    /// Opens a file dialog to fill the transfer form's file field.
+    ChooseFile,
     Connect,
     Disconnect,
     Subscribe {

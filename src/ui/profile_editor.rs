@@ -18,7 +18,15 @@ fn error_for(ui: &mut egui::Ui, profile: &Profile, field: &str) {
     }
 }
 
-pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile) -> Vec<Intent> {
+/// The file field and switch for export and import.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferForm {
+    pub path: String,
+    /// Exports leave out the password and PSK key unless this is ticked.
+    pub include_secrets: bool,
+}
+
+pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile, transfer: &mut TransferForm) -> Vec<Intent> {
     let mut intents = Vec::new();
     egui::CollapsingHeader::new("Profile settings").show(ui, |ui| {
         ui.horizontal(|ui| {
@@ -75,6 +83,25 @@ pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile) -> Vec<Intent> {
             }
             if ui.button("Delete").clicked() {
                 intents.push(Intent::DeleteProfile);
+            }
+        });
+        ui.separator();
+        ui.horizontal(|ui| {
+            labelled_field(ui, "File", &mut transfer.path, 170.0);
+            if ui.button("Choose file…").clicked() {
+                intents.push(Intent::ChooseFile);
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut transfer.include_secrets, "Include password and PSK key");
+        });
+        ui.horizontal(|ui| {
+            let has_path = !transfer.path.trim().is_empty();
+            if ui.add_enabled(has_path, egui::Button::new("Export")).clicked() {
+                intents.push(Intent::ExportProfile);
+            }
+            if ui.add_enabled(has_path, egui::Button::new("Import")).clicked() {
+                intents.push(Intent::ImportProfile);
             }
         });
     });

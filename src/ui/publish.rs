@@ -20,6 +20,7 @@ pub fn publish_panel(
     ui: &mut egui::Ui,
     form: &mut PublishForm,
     favourites: &[Favourite],
+    recent_topics: &[String],
     connected: bool,
 ) -> Vec<Intent> {
     let mut intents = Vec::new();
@@ -42,6 +43,21 @@ pub fn publish_panel(
     }
     ui.horizontal(|ui| {
         labelled_field(ui, "Topic", &mut form.topic, 200.0);
+        if !recent_topics.is_empty() {
+            let label = ui.label("Recent");
+            egui::ComboBox::new("recent-topics", "")
+                .selected_text("…")
+                .width(30.0)
+                .show_ui(ui, |ui| {
+                    for topic in recent_topics {
+                        if ui.selectable_label(*topic == form.topic, topic).clicked() {
+                            form.topic.clone_from(topic);
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        }
         qos_picker(ui, "publish-qos", &mut form.qos);
         ui.checkbox(&mut form.retain, "Retain");
     });
