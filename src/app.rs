@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::connection::{Command, Connection, ConnectionStatus, Repaint};
 use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
 use crate::model::Model;
-use crate::profile::{Favourite, Profile, ProfileStore};
+use crate::profile::{Favourite, Profile, ProfileStore, generated_client_id};
 use crate::ui::{self, Intent, MessagesView, PublishForm, SubscribeForm, TransferForm};
 
 /// The longest `logic()` spends on events per frame; the rest waits for the next frame.
@@ -58,11 +58,6 @@ enum Background {
     Note(String),
     Chosen(std::path::PathBuf),
     Imported(Box<Profile>),
-}
-
-fn generated_client_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("mqtt-lab-{:08x}", nanos ^ std::process::id())
 }
 
 /// Opens the profile store, offers the examples on first start, and loads the profiles.

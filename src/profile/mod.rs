@@ -121,6 +121,37 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// A client id like `mqtt-lab-1f64f575`, different on every call in practice.
+pub fn generated_client_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("mqtt-lab-{:08x}", nanos ^ std::process::id().rotate_left(16))
+}
+
+impl TlsMode {
+    pub const NAMES: [&'static str; 5] = ["None", "CA-signed", "Self-signed CA", "Client certificate", "TLS-PSK"];
+
+    pub const fn index(&self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::CaSigned => 1,
+            Self::SelfSignedCa { .. } => 2,
+            Self::ClientCertificate { .. } => 3,
+            Self::Psk { .. } => 4,
+        }
+    }
+
+    /// An empty mode of the given index.
+    pub fn from_index(i: usize) -> Self {
+        match i {
+            1 => Self::CaSigned,
+            2 => Self::SelfSignedCa { ca_file: String::new() },
+            3 => Self::ClientCertificate { ca_file: String::new(), cert_file: String::new(), key_file: String::new() },
+            4 => Self::Psk { identity: String::new(), key_hex: String::new() },
+            _ => Self::None,
+        }
+    }
+}
+
 /// Checks a PSK key: hex digits, even count, at most 64 (32 bytes, the ESP32's limit).
 pub fn validate_psk_key(hex: &str) -> Result<(), String> {
     if hex.is_empty() {
@@ -166,6 +197,18 @@ impl Profile {
         {
             err("last_will", e.to_string());
         }
+        let file = |path: &str| path.trim().is_empty();
+        match &self.tls {
+            TlsMode::SelfSignedCa { ca_file } if file(ca_file) => {
+                err("tls_files", "choose the CA certificate file (PEM) that signed the broker's certificate".into());
+            }
+            TlsMode::ClientCertificate { ca_file, cert_file, key_file }
+                if file(ca_file) || file(cert_file) || file(key_file) =>
+            {
+                err("tls_files", "a client certificate needs the CA file, the certificate and its key (PEM)".into());
+            }
+            _ => {}
+        }
         if let TlsMode::Psk { identity, key_hex } = &self.tls {
             if identity.is_empty() {
                 err("psk_identity", "TLS-PSK needs an identity (the name in the broker's psk_file)".into());
@@ -192,6 +235,9 @@ impl Profile {
     pub fn connect_settings(&self, builtin_port: Option<u16>) -> Result<ConnectSettings, String> {
         if let Some(first) = self.validate().first() {
             return Err(format!("The profile cannot connect: {}: {}.", first.field, first.message));
+        }
+        if self.version == MqttVersion::V31 {
+            return Err("MQTT 3.1 is not available in the app yet (its MQTT library speaks 3.1.1); the built-in broker accepts 3.1 clients.".into());
         }
         if self.tls != TlsMode::None {
             return Err("TLS and TLS-PSK connections arrive with the next version of the app; the broker supports them already.".into());

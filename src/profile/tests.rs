@@ -59,3 +59,34 @@ fn topic_history_is_newest_first_without_repeats() {
     }
     assert_eq!(p.topic_history, ["a", "b"]);
 }
+
+#[test]
+fn tls_modes_need_their_files_and_say_so() {
+    let self_signed = Profile { tls: TlsMode::from_index(2), ..Profile::default() };
+    assert_eq!(self_signed.validate()[0].field, "tls_files");
+    let client_cert = Profile { tls: TlsMode::from_index(3), ..Profile::default() };
+    assert!(client_cert.validate()[0].message.contains("certificate and its key"));
+    for i in 0..TlsMode::NAMES.len() {
+        assert_eq!(TlsMode::from_index(i).index(), i);
+    }
+}
+
+#[test]
+fn connecting_names_what_the_app_cannot_do_yet() {
+    let v31 = Profile { version: MqttVersion::V31, client_id: "c".into(), ..Profile::default() };
+    assert!(v31.connect_settings(None).unwrap_err().contains("MQTT 3.1"));
+    let psk = Profile {
+        tls: TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() },
+        ..Profile::default()
+    };
+    assert!(psk.connect_settings(None).unwrap_err().contains("TLS"));
+    let builtin = Profile { builtin_broker: true, ..Profile::default() };
+    assert!(builtin.connect_settings(None).unwrap_err().contains("not running"));
+    assert_eq!(builtin.connect_settings(Some(40000)).unwrap().port, 40000);
+}
+
+#[test]
+fn generated_client_ids_are_valid_and_differ() {
+    let a = generated_client_id();
+    assert!(a.starts_with("mqtt-lab-") && a.len() <= 23, "{a}: short enough for MQTT 3.1 too");
+}

@@ -2,7 +2,7 @@
 
 use super::{Intent, labelled_field};
 use crate::connection::ConnectionStatus;
-use crate::profile::Profile;
+use crate::profile::{Profile, generated_client_id};
 
 pub fn connection_bar(
     ui: &mut egui::Ui,
@@ -35,6 +35,9 @@ pub fn connection_bar(
             labelled_field(ui, "Port", port_text, 50.0);
         }
         labelled_field(ui, "Client id", &mut profile.client_id, 160.0);
+        if ui.small_button("Generate").on_hover_text("A new random client id").clicked() {
+            profile.client_id = generated_client_id();
+        }
         match status {
             ConnectionStatus::Connected { .. } | ConnectionStatus::Connecting => {
                 if ui.button("Disconnect").clicked() {

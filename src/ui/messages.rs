@@ -31,7 +31,13 @@ pub fn messages_panel(
         super::labelled_field(ui, "Search", &mut view.search, 180.0);
         ui.label(format!("{} received", messages.total()));
     });
-    let indices = messages.search(&view.search, |m| subscriptions.is_hidden(&m.topic)).to_vec();
+    // With no search and nothing muted every message shows: index the store directly instead of
+    // building a list of a million indices whenever one arrives.
+    let direct = view.search.is_empty() && !subscriptions.list.iter().any(|s| s.muted);
+    let indices: Vec<usize> =
+        if direct { Vec::new() } else { messages.search(&view.search, |m| subscriptions.is_hidden(&m.topic)).to_vec() };
+    let shown = if direct { messages.len() } else { indices.len() };
+    let index = |row: usize| if direct { row } else { indices[row] };
     if let Some(m) = view.selected.and_then(|seq| messages.by_seq(seq)) {
         egui::Panel::bottom("message-detail").resizable(true).default_size(180.0).show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -49,12 +55,12 @@ pub fn messages_panel(
         });
     }
     let row_height = ui.text_style_height(&egui::TextStyle::Body);
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, indices.len(), |ui, rows| {
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, shown, |ui, rows| {
         for i in rows {
-            let Some(m) = messages.get(indices[i]) else { continue };
+            let Some(m) = messages.get(index(i)) else { continue };
             let color = subscriptions.first_match(&m.topic).map_or([0x80, 0x80, 0x80], |s| s.color);
             let time = chrono::DateTime::<chrono::Local>::from(m.at).format("%H:%M:%S%.3f").to_string();
-            let seq = messages.seq_of(indices[i]);
+            let seq = messages.seq_of(index(i));
             ui.horizontal(|ui| {
                 super::color_swatch(ui, color);
                 ui.monospace(time);

@@ -1,7 +1,7 @@
 //! The selected profile's settings: credentials, session, last will, TLS, each field checked.
 
 use super::{Intent, labelled_field, qos_picker};
-use crate::profile::{LastWillSettings, Profile, TlsMode};
+use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode};
 
 fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, password: bool) {
     let mut text = value.clone().unwrap_or_default();
@@ -60,18 +60,7 @@ pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile, transfer: &mut T
             });
         }
         error_for(ui, profile, "last_will");
-        let mut psk = matches!(profile.tls, TlsMode::Psk { .. });
-        if ui.checkbox(&mut psk, "TLS-PSK").changed() {
-            profile.tls =
-                if psk { TlsMode::Psk { identity: String::new(), key_hex: String::new() } } else { TlsMode::None };
-        }
-        if let TlsMode::Psk { identity, key_hex } = &mut profile.tls {
-            ui.horizontal(|ui| {
-                labelled_field(ui, "PSK identity", identity, 120.0);
-                let l = ui.label("PSK key (hex)");
-                ui.add(egui::TextEdit::singleline(key_hex).password(true).desired_width(200.0)).labelled_by(l.id);
-            });
-        }
+        security_fields(ui, profile);
         error_for(ui, profile, "psk_identity");
         error_for(ui, profile, "psk_key");
         ui.horizontal(|ui| {
@@ -86,24 +75,75 @@ pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile, transfer: &mut T
             }
         });
         ui.separator();
-        ui.horizontal(|ui| {
-            labelled_field(ui, "File", &mut transfer.path, 170.0);
-            if ui.button("Choose file…").clicked() {
-                intents.push(Intent::ChooseFile);
-            }
-        });
-        ui.horizontal(|ui| {
-            ui.checkbox(&mut transfer.include_secrets, "Include password and PSK key");
-        });
-        ui.horizontal(|ui| {
-            let has_path = !transfer.path.trim().is_empty();
-            if ui.add_enabled(has_path, egui::Button::new("Export")).clicked() {
-                intents.push(Intent::ExportProfile);
-            }
-            if ui.add_enabled(has_path, egui::Button::new("Import")).clicked() {
-                intents.push(Intent::ImportProfile);
-            }
-        });
+        intents.extend(transfer_fields(ui, transfer));
+    });
+    intents
+}
+
+/// MQTT version and transport security, with each mode's fields.
+fn security_fields(ui: &mut egui::Ui, profile: &mut Profile) {
+    ui.horizontal(|ui| {
+        let label = ui.label("MQTT version");
+        ui.radio_value(&mut profile.version, MqttVersion::V311, "3.1.1").labelled_by(label.id);
+        ui.radio_value(&mut profile.version, MqttVersion::V31, "3.1");
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Security");
+        let mut index = profile.tls.index();
+        egui::ComboBox::new("tls-mode", "")
+            .selected_text(TlsMode::NAMES[index])
+            .show_ui(ui, |ui| {
+                for (i, name) in TlsMode::NAMES.iter().enumerate() {
+                    ui.selectable_value(&mut index, i, *name);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if index != profile.tls.index() {
+            profile.tls = TlsMode::from_index(index);
+        }
+    });
+    match &mut profile.tls {
+        TlsMode::None | TlsMode::CaSigned => {}
+        TlsMode::SelfSignedCa { ca_file } => {
+            labelled_field(ui, "CA file", ca_file, 220.0);
+        }
+        TlsMode::ClientCertificate { ca_file, cert_file, key_file } => {
+            labelled_field(ui, "CA file", ca_file, 220.0);
+            labelled_field(ui, "Certificate file", cert_file, 220.0);
+            labelled_field(ui, "Key file", key_file, 220.0);
+        }
+        TlsMode::Psk { identity, key_hex } => {
+            ui.horizontal(|ui| {
+                labelled_field(ui, "PSK identity", identity, 120.0);
+                let l = ui.label("PSK key (hex)");
+                ui.add(egui::TextEdit::singleline(key_hex).password(true).desired_width(200.0)).labelled_by(l.id);
+            });
+        }
+    }
+    error_for(ui, profile, "tls_files");
+}
+
+/// The file field, the secrets switch, and export / import.
+fn transfer_fields(ui: &mut egui::Ui, transfer: &mut TransferForm) -> Vec<Intent> {
+    let mut intents = Vec::new();
+    ui.horizontal(|ui| {
+        labelled_field(ui, "File", &mut transfer.path, 170.0);
+        if ui.button("Choose file…").clicked() {
+            intents.push(Intent::ChooseFile);
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut transfer.include_secrets, "Include password and PSK key");
+    });
+    ui.horizontal(|ui| {
+        let has_path = !transfer.path.trim().is_empty();
+        if ui.add_enabled(has_path, egui::Button::new("Export")).clicked() {
+            intents.push(Intent::ExportProfile);
+        }
+        if ui.add_enabled(has_path, egui::Button::new("Import")).clicked() {
+            intents.push(Intent::ImportProfile);
+        }
     });
     intents
 }
