@@ -194,7 +194,28 @@ impl App {
         });
     }
 
+    /// Applies the port field to the profile; false (with a log line) when it is not a port.
+    fn apply_port(&mut self) -> bool {
+        if self.profile().builtin_broker {
+            return true;
+        }
+        match self.port_text.trim().parse::<u16>() {
+            Ok(port) if port > 0 => {
+                self.profile_mut().port = port;
+                true
+            }
+            _ => {
+                let text = self.port_text.clone();
+                self.model.note(format!("The port {text:?} is not a number from 1 to 65535."));
+                false
+            }
+        }
+    }
+
     fn save_profile(&mut self) {
+        if !self.apply_port() {
+            return;
+        }
         let profile = self.profile().clone();
         self.in_background(move |store| match store.save(&profile) {
             Ok(()) => format!("Saved profile {}.", profile.name),
@@ -203,15 +224,8 @@ impl App {
     }
 
     fn connect(&mut self) {
-        if !self.profile().builtin_broker {
-            match self.port_text.trim().parse::<u16>() {
-                Ok(port) if port > 0 => self.profile_mut().port = port,
-                _ => {
-                    let text = self.port_text.clone();
-                    self.model.note(format!("The port {text:?} is not a number from 1 to 65535."));
-                    return;
-                }
-            }
+        if !self.apply_port() {
+            return;
         }
         match self.profile().connect_settings(self.builtin_port()) {
             Ok(settings) => {
@@ -263,6 +277,16 @@ impl App {
                 self.port_text = self.profile().port.to_string();
             }
             Intent::SaveProfile => self.save_profile(),
+            Intent::NewProfile => {
+                let taken = |name: &str| self.profiles.iter().any(|p| p.name == name);
+                let name = (1..=self.profiles.len() + 1)
+                    .map(|n| if n == 1 { "New profile".to_owned() } else { format!("New profile {n}") })
+                    .find(|n| !taken(n))
+                    .unwrap_or_default();
+                self.profiles.push(Profile { name, client_id: generated_client_id(), ..Profile::default() });
+                self.selected = self.profiles.len() - 1;
+                self.port_text = self.profile().port.to_string();
+            }
             Intent::DuplicateProfile => self.duplicate_profile(),
             Intent::DeleteProfile => self.delete_profile(),
             Intent::ExportProfile => self.export_profile(),

@@ -276,3 +276,26 @@ fn export_leaves_the_password_out_and_import_adds_the_profile() {
     assert!(imported.name.ends_with("(imported)"), "{}", imported.name);
     assert_eq!((imported.username.as_deref(), imported.password), (Some("btsiot1"), None));
 }
+
+#[test]
+fn a_new_profile_is_created_edited_and_saved() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("new-profile");
+    let mut harness = app_harness(&runtime, &dir);
+    let before = harness.state().profiles.len();
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    harness.get_by_label("New profile").click();
+    harness.run();
+    assert_eq!(harness.state().profiles.len(), before + 1);
+    assert_eq!(harness.state().profile().name, "New profile");
+    set_field(&mut harness, "Name", "Classroom Pi");
+    set_field(&mut harness, "Host", "127.0.0.1");
+    set_field(&mut harness, "Port", "1884");
+    harness.get_by_label("Save profile").click();
+    step_until(&mut harness, "the save", |app| app.model.log.iter().any(|l| l.text == "Saved profile Classroom Pi."));
+    let saved: mqtt_lab::profile::Profile =
+        serde_json::from_str(&std::fs::read_to_string(dir.0.join("classroom-pi.json")).unwrap()).unwrap();
+    assert_eq!((saved.host.as_str(), saved.port), ("127.0.0.1", 1884), "the typed port is saved too");
+    assert!(saved.client_id.starts_with("mqtt-lab-"));
+}

@@ -20,6 +20,7 @@ use crate::connection::Qos;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
     SelectProfile(usize),
+    NewProfile,
     SaveProfile,
     DuplicateProfile,
     DeleteProfile,

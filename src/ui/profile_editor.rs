@@ -67,6 +67,9 @@ pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile, transfer: &mut T
             if ui.button("Save profile").clicked() {
                 intents.push(Intent::SaveProfile);
             }
+            if ui.button("New profile").clicked() {
+                intents.push(Intent::NewProfile);
+            }
             if ui.button("Duplicate").clicked() {
                 intents.push(Intent::DuplicateProfile);
             }
