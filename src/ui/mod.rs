@@ -54,11 +54,17 @@ pub enum Intent {
 
 /// A QoS picker, labelled for screen readers and tests.
 pub(crate) fn qos_picker(ui: &mut egui::Ui, id: &str, qos: &mut Qos) {
-    egui::ComboBox::new(id, "QoS").selected_text(format!("QoS {}", qos.level())).show_ui(ui, |ui| {
-        for q in Qos::ALL {
-            ui.selectable_value(qos, q, format!("QoS {}", q.level()));
-        }
-    });
+    let label = ui.label("QoS");
+    egui::ComboBox::new(id, "")
+        .selected_text(qos.level().to_string())
+        .width(40.0)
+        .show_ui(ui, |ui| {
+            for (q, meaning) in Qos::ALL.into_iter().zip(["at most once", "at least once", "exactly once"]) {
+                ui.selectable_value(qos, q, format!("{} ({meaning})", q.level()));
+            }
+        })
+        .response
+        .labelled_by(label.id);
 }
 
 /// A single-line text field with a visible label that also names it (accessibility, tests).
