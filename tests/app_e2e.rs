@@ -299,3 +299,32 @@ fn a_new_profile_is_created_edited_and_saved() {
     assert_eq!((saved.host.as_str(), saved.port), ("127.0.0.1", 1884), "the typed port is saved too");
     assert!(saved.client_id.starts_with("mqtt-lab-"));
 }
+
+#[test]
+fn an_mqtt_3_1_profile_connects_as_mqtt_3_1() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("v31");
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the built-in broker", |app| {
+        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+    });
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    harness.get_by_label("3.1").click();
+    harness.run();
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "the broker's log line", |app| {
+        app.broker_log.iter().any(|l| l.contains("New client connected"))
+    });
+    let line = harness.state().broker_log.iter().find(|l| l.contains("New client connected")).unwrap().clone();
+    assert!(line.contains("(p1, c1, k60)"), "the broker saw MQTT 3.1: {line}");
+    let connect = harness.state().model.taps.iter().find(|t| t.bytes.first() == Some(&0x10)).unwrap();
+    assert_eq!(&connect.bytes[2..10], b"\x00\x06MQIsdp", "the inspector sees the CONNECT as sent");
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
+}

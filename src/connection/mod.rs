@@ -54,6 +54,8 @@ pub struct ConnectSettings {
     pub username: Option<String>,
     pub password: Option<String>,
     pub will: Option<Will>,
+    /// Speak MQTT 3.1 (protocol "MQIsdp", level 3) instead of 3.1.1.
+    pub mqtt_v31: bool,
 }
 
 /// The last will the broker publishes if this connection ends without DISCONNECT.

@@ -39,6 +39,9 @@ pub struct Target {
     pub host: String,
     pub port: u16,
     pub connect_timeout: Duration,
+    /// Rewrite the client's CONNECT to MQTT 3.1: rumqttc speaks 3.1.1 only, and the two
+    /// differ on the wire, for a client, only in CONNECT's protocol name and level.
+    pub mqtt_v31: bool,
 }
 
 /// The last reason the relay could not reach the broker, for the worker to report in place of
@@ -163,11 +166,46 @@ async fn serve(local: Box<dyn Stream>, target: Arc<Target>, sink: EventSink, fai
         }
     };
     let _ = remote.set_nodelay(true);
-    let (local_r, local_w) = tokio::io::split(local);
-    let (remote_r, remote_w) = remote.into_split();
+    let (mut local_r, local_w) = tokio::io::split(local);
+    let (remote_r, mut remote_w) = remote.into_split();
+    if target.mqtt_v31 && !connect_as_v31(&mut local_r, &mut remote_w, &sink).await {
+        return;
+    }
     tokio::select! {
         () = pump(local_r, remote_w, Direction::Sent, &sink) => {}
         () = pump(remote_r, local_w, Direction::Received, &sink) => {}
+    }
+}
+
+/// Reads the client's first packet (CONNECT), sends it on as MQTT 3.1; false if the
+/// connection ended or the first packet was not a CONNECT.
+async fn connect_as_v31(
+    from: &mut (impl AsyncRead + Unpin),
+    to: &mut (impl AsyncWrite + Unpin),
+    sink: &EventSink,
+) -> bool {
+    use mqtt_lab_broker::codec::{Decoded, Packet, Protocol, decode};
+    let mut buf = BytesMut::with_capacity(1024);
+    loop {
+        match decode(&buf, usize::MAX) {
+            Ok(Decoded::Packet(Packet::Connect(mut connect), len)) => {
+                connect.protocol = Protocol::V31;
+                let Ok(mut rewritten) = Packet::Connect(connect).to_bytes() else { return false };
+                rewritten.extend_from_slice(&buf[len..]);
+                let bytes = rewritten.freeze();
+                if to.write_all(&bytes).await.is_err() {
+                    return false;
+                }
+                sink.send(Event::Tap(Tap { direction: Direction::Sent, at: SystemTime::now(), bytes }));
+                return true;
+            }
+            Ok(Decoded::Incomplete) => {}
+            Ok(_) | Err(_) => return false,
+        }
+        match from.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
     }
 }
 

@@ -76,7 +76,12 @@ fn options(settings: &ConnectSettings, endpoint: &Endpoint) -> MqttOptions {
 /// Runs one connection until it is closed or fails.
 pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiver<Command>, sink: EventSink) {
     sink.send(Event::Status(ConnectionStatus::Connecting));
-    let target = Target { host: settings.host.clone(), port: settings.port, connect_timeout: settings.connect_timeout };
+    let target = Target {
+        host: settings.host.clone(),
+        port: settings.port,
+        connect_timeout: settings.connect_timeout,
+        mqtt_v31: settings.mqtt_v31,
+    };
     let relay = match Relay::start(target, sink.clone()) {
         Ok(r) => r,
         Err(e) => {

@@ -236,9 +236,6 @@ impl Profile {
         if let Some(first) = self.validate().first() {
             return Err(format!("The profile cannot connect: {}: {}.", first.field, first.message));
         }
-        if self.version == MqttVersion::V31 {
-            return Err("MQTT 3.1 is not available in the app yet (its MQTT library speaks 3.1.1); the built-in broker accepts 3.1 clients.".into());
-        }
         if self.tls != TlsMode::None {
             return Err("TLS and TLS-PSK connections arrive with the next version of the app; the broker supports them already.".into());
         }
@@ -263,6 +260,7 @@ impl Profile {
                 qos: w.qos,
                 retain: w.retain,
             }),
+            mqtt_v31: self.version == MqttVersion::V31,
         })
     }
 

@@ -72,9 +72,9 @@ fn tls_modes_need_their_files_and_say_so() {
 }
 
 #[test]
-fn connecting_names_what_the_app_cannot_do_yet() {
+fn connect_settings_follow_the_profile_and_name_what_is_missing() {
     let v31 = Profile { version: MqttVersion::V31, client_id: "c".into(), ..Profile::default() };
-    assert!(v31.connect_settings(None).unwrap_err().contains("MQTT 3.1"));
+    assert!(v31.connect_settings(None).unwrap().mqtt_v31);
     let psk = Profile {
         tls: TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() },
         ..Profile::default()
