@@ -74,6 +74,17 @@ fn set_field(harness: &mut Harness<'_, App>, label: &str, text: &str) {
     harness.run();
 }
 
+/// Waits for the built-in broker, connects, and subscribes with the filter in the form.
+fn connect_and_subscribe(harness: &mut Harness<'_, App>) {
+    step_until(harness, "the built-in broker", |app| matches!(app.embedded_status, Some(EmbeddedStatus::Running(_))));
+    harness.get_by_label("Connect").click();
+    step_until(harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+}
+
 #[test]
 fn a_student_publishes_yes_on_pv_sunshine_and_sees_it_arrive() {
     let runtime = runtime();
@@ -112,15 +123,7 @@ fn muting_a_subscription_hides_its_messages() {
     let runtime = runtime();
     let dir = ProfileDir::new("mute");
     let mut harness = app_harness(&runtime, &dir);
-    step_until(&mut harness, "the built-in broker", |app| {
-        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
-    });
-    harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
-    harness.get_by_role_and_label(Role::Button, "Subscribe").click(); // the default filter PV/#
-    step_until(&mut harness, "the SUBACK", |app| {
-        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
-    });
+    connect_and_subscribe(&mut harness); // the default filter PV/#
     harness.get_by_role_and_label(Role::Button, "Publish").click(); // the default PV/sunshine "yes"
     step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
     assert!(harness.query_by_label_contains("PV/sunshine  yes").is_some());
@@ -200,15 +203,7 @@ fn hex_payloads_publish_as_bytes_and_the_detail_pane_decodes_them() {
     let runtime = runtime();
     let dir = ProfileDir::new("decoders");
     let mut harness = app_harness(&runtime, &dir);
-    step_until(&mut harness, "the built-in broker", |app| {
-        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
-    });
-    harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
-    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
-    step_until(&mut harness, "the SUBACK", |app| {
-        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
-    });
+    connect_and_subscribe(&mut harness);
     harness.get_by_label("Hex").click();
     harness.step();
     set_field(&mut harness, "Payload", "ff 00 41");
