@@ -323,3 +323,75 @@ fn an_mqtt_3_1_profile_connects_as_mqtt_3_1() {
     harness.get_by_role_and_label(Role::Button, "Publish").click();
     step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
 }
+
+/// Our broker with the course's TLS-PSK listener (psk_hint btsiot, psk_file), on a free port.
+fn psk_broker(runtime: &tokio::runtime::Runtime, dir: &ProfileDir) -> (mqtt_lab_broker::Broker, u16) {
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let psk_file = dir.0.join("mosqui_pskfile");
+    std::fs::write(&psk_file, "btsiot1:0123456789abcdef0123\n").unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = mqtt_lab_broker::Config {
+        allow_anonymous: Some(true),
+        psk_file: Some(psk_file),
+        ..mqtt_lab_broker::Config::default()
+    };
+    config.log.set_dest(mqtt_lab_broker::log::LogDest::None);
+    let settings = mqtt_lab_broker::config::ListenerConfig { psk_hint: Some("btsiot".into()), ..Default::default() };
+    let broker = runtime.block_on(async {
+        let broker = mqtt_lab_broker::Broker::start(config).unwrap();
+        broker.listen(listener, &settings).unwrap();
+        broker
+    });
+    (broker, port)
+}
+
+fn select_psk_profile(harness: &mut Harness<'_, App>, port: u16) {
+    let index = harness.state().profiles.iter().position(|p| p.name.contains("TLS-PSK")).unwrap();
+    harness.state_mut().selected = index;
+    harness.step();
+    set_field(harness, "Host", "127.0.0.1");
+    set_field(harness, "Port", &port.to_string());
+}
+
+#[test]
+fn the_course_tls_psk_profile_connects_publishes_and_receives() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("psk");
+    let (_broker, port) = psk_broker(&runtime, &dir);
+    let mut harness = harness_with(&runtime, &dir, None);
+    select_psk_profile(&mut harness, port);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected over TLS-PSK", |app| {
+        matches!(app.model.status, ConnectionStatus::Connected { .. })
+    });
+    assert!(
+        harness.state().model.log.iter().any(|l| l.text.starts_with("TLS-PSK session: TLSv1.3")),
+        "{:?}",
+        harness.state().model.log
+    );
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
+}
+
+#[test]
+fn a_wrong_psk_key_fails_in_words() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("psk-wrong");
+    let (_broker, port) = psk_broker(&runtime, &dir);
+    let mut harness = harness_with(&runtime, &dir, None);
+    select_psk_profile(&mut harness, port);
+    let selected = harness.state().selected;
+    if let mqtt_lab::profile::TlsMode::Psk { key_hex, .. } = &mut harness.state_mut().profiles[selected].tls {
+        *key_hex = "0123456789abcdef0124".into();
+    }
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the failure", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    assert!(reason.contains("TLS-PSK handshake failed") && reason.contains("psk_file"), "{reason}");
+    assert!(!reason.contains("0124"), "the key is never shown");
+}

@@ -8,6 +8,7 @@
 //! No rumqttc type crosses this module's boundary.
 
 mod connack;
+mod psk;
 mod relay;
 mod worker;
 
@@ -43,7 +44,7 @@ impl Qos {
 }
 
 /// What a connection needs to know to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectSettings {
     pub host: String,
     pub port: u16,
@@ -56,6 +57,40 @@ pub struct ConnectSettings {
     pub will: Option<Will>,
     /// Speak MQTT 3.1 (protocol "MQIsdp", level 3) instead of 3.1.1.
     pub mqtt_v31: bool,
+    pub security: Security,
+}
+
+/// How the relay protects the connection to the broker.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum Security {
+    #[default]
+    Plain,
+    /// TLS-PSK: the identity and the key's bytes.
+    Psk { identity: String, key: Vec<u8> },
+}
+
+// The key is a secret: Debug names the identity only.
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Plain => f.write_str("Plain"),
+            Self::Psk { identity, .. } => write!(f, "Psk {{ identity: {identity:?}, key: <REDACTED> }}"),
+        }
+    }
+}
+
+// Hand-written so that the password never reaches a log line through `{:?}`.
+impl std::fmt::Debug for ConnectSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<REDACTED>"))
+            .field("security", &self.security)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The last will the broker publishes if this connection ends without DISCONNECT.

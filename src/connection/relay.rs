@@ -42,6 +42,7 @@ pub struct Target {
     /// Rewrite the client's CONNECT to MQTT 3.1: rumqttc speaks 3.1.1 only, and the two
     /// differ on the wire, for a client, only in CONNECT's protocol name and level.
     pub mqtt_v31: bool,
+    pub security: super::Security,
 }
 
 /// The last reason the relay could not reach the broker, for the worker to report in place of
@@ -166,8 +167,25 @@ async fn serve(local: Box<dyn Stream>, target: Arc<Target>, sink: EventSink, fai
         }
     };
     let _ = remote.set_nodelay(true);
+    let remote: Box<dyn Stream> = match &target.security {
+        super::Security::Plain => Box::new(remote),
+        super::Security::Psk { identity, key } => {
+            match super::psk::connect(remote, &target.host, identity, key).await {
+                Ok(tls) => {
+                    sink.send(Event::Log(format!("TLS-PSK session: {}.", tls.1)));
+                    Box::new(tls.0)
+                }
+                Err(reason) => {
+                    if let Ok(mut slot) = failure.lock() {
+                        *slot = Some(format!("{}:{}: {reason}", target.host, target.port));
+                    }
+                    return;
+                }
+            }
+        }
+    };
     let (mut local_r, local_w) = tokio::io::split(local);
-    let (remote_r, mut remote_w) = remote.into_split();
+    let (remote_r, mut remote_w) = tokio::io::split(remote);
     if target.mqtt_v31 && !connect_as_v31(&mut local_r, &mut remote_w, &sink).await {
         return;
     }

@@ -81,6 +81,7 @@ pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiv
         port: settings.port,
         connect_timeout: settings.connect_timeout,
         mqtt_v31: settings.mqtt_v31,
+        security: settings.security.clone(),
     };
     let relay = match Relay::start(target, sink.clone()) {
         Ok(r) => r,

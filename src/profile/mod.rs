@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::connection::{ConnectSettings, Qos, Will};
+use crate::connection::{ConnectSettings, Qos, Security, Will};
 
 /// The MQTT version a profile speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -236,9 +236,15 @@ impl Profile {
         if let Some(first) = self.validate().first() {
             return Err(format!("The profile cannot connect: {}: {}.", first.field, first.message));
         }
-        if self.tls != TlsMode::None {
-            return Err("TLS and TLS-PSK connections arrive with the next version of the app; the broker supports them already.".into());
-        }
+        let security = match &self.tls {
+            TlsMode::None => Security::Plain,
+            TlsMode::Psk { identity, key_hex } => {
+                Security::Psk { identity: identity.clone(), key: mqtt_lab_broker::auth::decode_hex_key(key_hex)? }
+            }
+            _ => {
+                return Err("Certificate TLS connections arrive with the next version of the app; TLS-PSK and the broker's TLS work already.".into());
+            }
+        };
         let (host, port) = if self.builtin_broker {
             let port = builtin_port.ok_or("The built-in broker is not running.")?;
             ("127.0.0.1".to_owned(), port)
@@ -261,6 +267,7 @@ impl Profile {
                 retain: w.retain,
             }),
             mqtt_v31: self.version == MqttVersion::V31,
+            security,
         })
     }
 

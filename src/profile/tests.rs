@@ -1,6 +1,7 @@
 //! Profile validation, secrets on export, and the example profiles.
 
 use super::*;
+use crate::connection::Security;
 
 #[test]
 fn psk_keys_are_hex_of_even_length_and_at_most_64_digits() {
@@ -79,7 +80,17 @@ fn connect_settings_follow_the_profile_and_name_what_is_missing() {
         tls: TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() },
         ..Profile::default()
     };
-    assert!(psk.connect_settings(None).unwrap_err().contains("TLS"));
+    let settings = psk.connect_settings(None).unwrap();
+    assert_eq!(
+        settings.security,
+        Security::Psk {
+            identity: "btsiot1".into(),
+            key: vec![0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23]
+        }
+    );
+    assert!(!format!("{settings:?}").contains("0123"), "the key never reaches Debug output");
+    let ca = Profile { tls: TlsMode::CaSigned, ..Profile::default() };
+    assert!(ca.connect_settings(None).unwrap_err().contains("Certificate TLS"));
     let builtin = Profile { builtin_broker: true, ..Profile::default() };
     assert!(builtin.connect_settings(None).unwrap_err().contains("not running"));
     assert_eq!(builtin.connect_settings(Some(40000)).unwrap().port, 40000);

@@ -1,0 +1,52 @@
+//! TLS-PSK to the broker with OpenSSL, as the broker's PSK listener and Mosquitto's `psk_hint`
+//! listeners expect: TLS 1.3 external PSK, or the TLS 1.2 PSK suites.
+
+use std::pin::Pin;
+
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+/// TLS 1.2 suites with PSK key exchange, forward-secret ones first; never NULL encryption.
+const PSK_CIPHERS: &str = "ECDHEPSK:DHEPSK:PSK:!NULL";
+
+/// Runs the TLS-PSK handshake over `tcp`; returns the stream and "version, cipher".
+pub(super) async fn connect(
+    tcp: TcpStream,
+    host: &str,
+    identity: &str,
+    key: &[u8],
+) -> Result<(SslStream<TcpStream>, String), String> {
+    let setup = |e: openssl::error::ErrorStack| format!("TLS-PSK setup failed: {e}");
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
+    builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(setup)?;
+    builder.set_cipher_list(PSK_CIPHERS).map_err(setup)?;
+    // PSK authenticates both sides; there is no certificate to verify.
+    builder.set_verify(SslVerifyMode::NONE);
+    let (identity_bytes, key) = (identity.as_bytes().to_vec(), key.to_vec());
+    builder.set_psk_client_callback(move |_ssl, _hint, identity_out, psk_out| {
+        // OpenSSL reads the identity as a C string: it must end with a NUL byte.
+        if identity_bytes.len() >= identity_out.len() || key.len() > psk_out.len() {
+            return Ok(0);
+        }
+        identity_out[..identity_bytes.len()].copy_from_slice(&identity_bytes);
+        identity_out[identity_bytes.len()] = 0;
+        psk_out[..key.len()].copy_from_slice(&key);
+        Ok(key.len())
+    });
+    let ssl = builder.build().configure().map_err(setup)?.verify_hostname(false).into_ssl(host).map_err(setup)?;
+    let mut stream = SslStream::new(ssl, tcp).map_err(setup)?;
+    Pin::new(&mut stream).connect().await.map_err(|e| {
+        let text = e.to_string();
+        if ["alert", "decrypt", "bad record mac", "binder"].iter().any(|s| text.contains(s)) {
+            format!(
+                "the TLS-PSK handshake failed ({text}): check the PSK identity and key against the broker's psk_file"
+            )
+        } else {
+            format!("the TLS-PSK handshake failed: {text}")
+        }
+    })?;
+    let session =
+        format!("{}, {}", stream.ssl().version_str(), stream.ssl().current_cipher().map_or("?", |c| c.name()));
+    Ok((stream, session))
+}
