@@ -10,6 +10,7 @@
 mod connack;
 mod psk;
 mod relay;
+mod tls;
 mod worker;
 
 use std::sync::Arc;
@@ -67,6 +68,17 @@ pub enum Security {
     Plain,
     /// TLS-PSK: the identity and the key's bytes.
     Psk { identity: String, key: Vec<u8> },
+    /// Certificate TLS.
+    Tls(Tls),
+}
+
+/// Certificate TLS settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tls {
+    /// A CA certificate file (PEM); `None`: the system's trusted roots.
+    pub ca_file: Option<String>,
+    /// A client certificate and its key (PEM).
+    pub client_cert: Option<(String, String)>,
 }
 
 // The key is a secret: Debug names the identity only.
@@ -75,6 +87,7 @@ impl std::fmt::Debug for Security {
         match self {
             Self::Plain => f.write_str("Plain"),
             Self::Psk { identity, .. } => write!(f, "Psk {{ identity: {identity:?}, key: <REDACTED> }}"),
+            Self::Tls(tls) => write!(f, "{tls:?}"),
         }
     }
 }

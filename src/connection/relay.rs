@@ -167,21 +167,27 @@ async fn serve(local: Box<dyn Stream>, target: Arc<Target>, sink: EventSink, fai
         }
     };
     let _ = remote.set_nodelay(true);
-    let remote: Box<dyn Stream> = match &target.security {
-        super::Security::Plain => Box::new(remote),
-        super::Security::Psk { identity, key } => {
-            match super::psk::connect(remote, &target.host, identity, key).await {
-                Ok(tls) => {
-                    sink.send(Event::Log(format!("TLS-PSK session: {}.", tls.1)));
-                    Box::new(tls.0)
-                }
-                Err(reason) => {
-                    if let Ok(mut slot) = failure.lock() {
-                        *slot = Some(format!("{}:{}: {reason}", target.host, target.port));
-                    }
-                    return;
-                }
+    let secured: Result<(Box<dyn Stream>, Option<String>), String> = match &target.security {
+        super::Security::Plain => Ok((Box::new(remote), None)),
+        super::Security::Psk { identity, key } => super::psk::connect(remote, &target.host, identity, key)
+            .await
+            .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(format!("TLS-PSK session: {session}.")))),
+        super::Security::Tls(tls) => super::tls::connect(remote, &target.host, tls)
+            .await
+            .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(format!("TLS session: {session}.")))),
+    };
+    let remote = match secured {
+        Ok((stream, session)) => {
+            if let Some(session) = session {
+                sink.send(Event::Log(session));
             }
+            stream
+        }
+        Err(reason) => {
+            if let Ok(mut slot) = failure.lock() {
+                *slot = Some(format!("{}:{}: {reason}", target.host, target.port));
+            }
+            return;
         }
     };
     let (mut local_r, local_w) = tokio::io::split(local);

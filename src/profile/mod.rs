@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::connection::{ConnectSettings, Qos, Security, Will};
+use crate::connection::{ConnectSettings, Qos, Security, Tls, Will};
 
 /// The MQTT version a profile speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -241,9 +241,14 @@ impl Profile {
             TlsMode::Psk { identity, key_hex } => {
                 Security::Psk { identity: identity.clone(), key: mqtt_lab_broker::auth::decode_hex_key(key_hex)? }
             }
-            _ => {
-                return Err("Certificate TLS connections arrive with the next version of the app; TLS-PSK and the broker's TLS work already.".into());
+            TlsMode::CaSigned => Security::Tls(Tls::default()),
+            TlsMode::SelfSignedCa { ca_file } => {
+                Security::Tls(Tls { ca_file: Some(ca_file.clone()), client_cert: None })
             }
+            TlsMode::ClientCertificate { ca_file, cert_file, key_file } => Security::Tls(Tls {
+                ca_file: Some(ca_file.clone()),
+                client_cert: Some((cert_file.clone(), key_file.clone())),
+            }),
         };
         let (host, port) = if self.builtin_broker {
             let port = builtin_port.ok_or("The built-in broker is not running.")?;

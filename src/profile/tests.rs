@@ -90,7 +90,7 @@ fn connect_settings_follow_the_profile_and_name_what_is_missing() {
     );
     assert!(!format!("{settings:?}").contains("0123"), "the key never reaches Debug output");
     let ca = Profile { tls: TlsMode::CaSigned, ..Profile::default() };
-    assert!(ca.connect_settings(None).unwrap_err().contains("Certificate TLS"));
+    assert_eq!(ca.connect_settings(None).unwrap().security, Security::Tls(crate::connection::Tls::default()));
     let builtin = Profile { builtin_broker: true, ..Profile::default() };
     assert!(builtin.connect_settings(None).unwrap_err().contains("not running"));
     assert_eq!(builtin.connect_settings(Some(40000)).unwrap().port, 40000);
