@@ -1,0 +1,186 @@
+//! TLS-PSK (the course's port 8883) and certificate TLS from the real app, against our broker's
+//! PSK and TLS listeners on free ports.
+
+mod support;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mqtt_lab::App;
+use mqtt_lab::connection::ConnectionStatus;
+use support::*;
+
+/// Our broker with the course's TLS-PSK listener (psk_hint btsiot, psk_file), on a free port.
+fn psk_broker(runtime: &tokio::runtime::Runtime, dir: &ProfileDir) -> (mqtt_lab_broker::Broker, u16) {
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let psk_file = dir.0.join("mosqui_pskfile");
+    std::fs::write(&psk_file, "btsiot1:0123456789abcdef0123\n").unwrap();
+    let config =
+        mqtt_lab_broker::Config { allow_anonymous: Some(true), psk_file: Some(psk_file), ..Default::default() };
+    let settings = mqtt_lab_broker::config::ListenerConfig { psk_hint: Some("btsiot".into()), ..Default::default() };
+    our_broker(runtime, config, &settings)
+}
+
+fn select_psk_profile(harness: &mut Harness<'_, App>, port: u16) {
+    let index = harness.state().profiles.iter().position(|p| p.name.contains("TLS-PSK")).unwrap();
+    harness.state_mut().selected = index;
+    harness.step();
+    set_field(harness, "Host", "127.0.0.1");
+    set_field(harness, "Port", &port.to_string());
+}
+
+#[test]
+fn the_course_tls_psk_profile_connects_publishes_and_receives() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("psk");
+    let (_broker, port) = psk_broker(&runtime, &dir);
+    let mut harness = harness_with(&runtime, &dir, None);
+    select_psk_profile(&mut harness, port);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected over TLS-PSK", |app| {
+        matches!(app.model.status, ConnectionStatus::Connected { .. })
+    });
+    assert!(
+        harness.state().model.log.iter().any(|l| l.text.starts_with("TLS-PSK session: TLSv1.3")),
+        "{:?}",
+        harness.state().model.log
+    );
+    round_trip(&mut harness);
+}
+
+#[test]
+fn a_wrong_psk_key_fails_in_words() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("psk-wrong");
+    let (_broker, port) = psk_broker(&runtime, &dir);
+    let mut harness = harness_with(&runtime, &dir, None);
+    select_psk_profile(&mut harness, port);
+    let selected = harness.state().selected;
+    if let mqtt_lab::profile::TlsMode::Psk { key_hex, .. } = &mut harness.state_mut().profiles[selected].tls {
+        *key_hex = "0123456789abcdef0124".into();
+    }
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the failure", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    assert!(reason.contains("TLS-PSK handshake failed") && reason.contains("psk_file"), "{reason}");
+    assert!(!reason.contains("0124"), "the key is never shown");
+}
+
+/// A classroom CA, a broker certificate for 127.0.0.1, and a client certificate, as PEM files.
+struct Pki {
+    ca: std::path::PathBuf,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    client_cert: std::path::PathBuf,
+    client_key: std::path::PathBuf,
+}
+
+fn make_pki(dir: &ProfileDir) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "Classroom CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params.distinguished_name.push(DnType::CommonName, "btsiot-student");
+    let client = client_params.signed_by(&client_key, &ca).unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    Pki {
+        ca: write("ca.pem", ca.pem()),
+        cert: write("server.pem", cert.pem()),
+        key: write("server.key", key.serialize_pem()),
+        client_cert: write("client.pem", client.pem()),
+        client_key: write("client.key", client_key.serialize_pem()),
+    }
+}
+
+fn tls_broker(
+    runtime: &tokio::runtime::Runtime,
+    pki: &Pki,
+    require_certificate: bool,
+) -> (mqtt_lab_broker::Broker, u16) {
+    let config = mqtt_lab_broker::Config { allow_anonymous: Some(true), ..Default::default() };
+    let settings = mqtt_lab_broker::config::ListenerConfig {
+        certfile: Some(pki.cert.clone()),
+        keyfile: Some(pki.key.clone()),
+        cafile: require_certificate.then(|| pki.ca.clone()),
+        require_certificate,
+        ..Default::default()
+    };
+    our_broker(runtime, config, &settings)
+}
+
+/// A new profile pointed at 127.0.0.1:`port` with the given security.
+fn tls_profile(harness: &mut Harness<'_, App>, port: u16, tls: mqtt_lab::profile::TlsMode) {
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    harness.get_by_label("New profile").click();
+    harness.run();
+    set_field(harness, "Host", "127.0.0.1");
+    set_field(harness, "Port", &port.to_string());
+    let selected = harness.state().selected;
+    harness.state_mut().profiles[selected].tls = tls;
+    harness.run();
+}
+
+#[test]
+fn a_self_signed_ca_profile_connects_over_tls() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("tls-ca");
+    let pki = make_pki(&dir);
+    let (_broker, port) = tls_broker(&runtime, &pki, false);
+    let mut harness = harness_with(&runtime, &dir, None);
+    tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::SelfSignedCa { ca_file: String::new() });
+    set_field(&mut harness, "CA file", pki.ca.to_str().unwrap());
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected over TLS", |app| {
+        matches!(app.model.status, ConnectionStatus::Connected { .. })
+    });
+    assert!(
+        harness.state().model.log.iter().any(|l| l.text.starts_with("TLS session: TLSv1_3")),
+        "{:?}",
+        harness.state().model.log
+    );
+    round_trip(&mut harness);
+}
+
+#[test]
+fn a_client_certificate_gets_through_require_certificate() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("tls-client");
+    let pki = make_pki(&dir);
+    let (_broker, port) = tls_broker(&runtime, &pki, true);
+    let mut harness = harness_with(&runtime, &dir, None);
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let tls = mqtt_lab::profile::TlsMode::ClientCertificate {
+        ca_file: path(&pki.ca),
+        cert_file: path(&pki.client_cert),
+        key_file: path(&pki.client_key),
+    };
+    tls_profile(&mut harness, port, tls);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected with a client certificate", |app| {
+        matches!(app.model.status, ConnectionStatus::Connected { .. })
+    });
+}
+
+#[test]
+fn a_broker_with_an_unknown_ca_is_refused_with_advice() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("tls-untrusted");
+    let pki = make_pki(&dir);
+    let (_broker, port) = tls_broker(&runtime, &pki, false);
+    let mut harness = harness_with(&runtime, &dir, None);
+    tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::CaSigned);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    assert!(reason.contains("not signed by a trusted CA") || reason.contains("no trusted root"), "{reason}");
+}

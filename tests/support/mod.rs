@@ -1,0 +1,116 @@
+//! What the app's end-to-end tests share: a runtime, a profile directory per test, the real App in
+//! an egui_kittest harness, a bounded `step_until`, and brokers of ours on free ports.
+#![allow(dead_code, clippy::missing_panics_doc)]
+
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mqtt_lab::connection::ConnectionStatus;
+use mqtt_lab::embedded::EmbeddedStatus;
+use mqtt_lab::model::SubscriptionState;
+use mqtt_lab::{App, AppOptions};
+
+/// Bounds a wait that only a failing test reaches.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("test-io").enable_all().build().unwrap()
+}
+
+/// A fresh profile directory for one test, removed when dropped.
+pub struct ProfileDir(pub std::path::PathBuf);
+
+impl ProfileDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-app-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir)
+    }
+}
+
+impl Drop for ProfileDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn harness_with(
+    runtime: &tokio::runtime::Runtime,
+    dir: &ProfileDir,
+    embedded_port: Option<u16>,
+) -> Harness<'static, App> {
+    let handle = runtime.handle().clone();
+    let options = AppOptions { embedded_port, profile_dir: Some(dir.0.clone()) };
+    Harness::builder()
+        .with_size(egui::vec2(1300.0, 900.0))
+        .build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &options))
+}
+
+pub fn app_harness(runtime: &tokio::runtime::Runtime, dir: &ProfileDir) -> Harness<'static, App> {
+    // The built-in broker on a free port: tests never use fixed ports.
+    harness_with(runtime, dir, Some(0))
+}
+
+/// Steps the app until `done` holds; the worker threads run meanwhile. Panics with `what`.
+pub fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let start = Instant::now();
+    while !done(harness.state()) {
+        assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}; log: {:?}", harness.state().model.log);
+        harness.step();
+        // Let the I/O threads run between frames, as a real frame interval would.
+        std::thread::yield_now();
+    }
+    harness.step();
+}
+
+pub fn set_field(harness: &mut Harness<'_, App>, label: &str, text: &str) {
+    let field = harness.get_by_label(label);
+    field.focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.step();
+    harness.get_by_label(label).type_text(text);
+    // Let the layout settle (a validation message may come or go) before the next click.
+    harness.run();
+}
+
+/// Waits for the built-in broker, connects, and subscribes with the filter in the form.
+pub fn connect_and_subscribe(harness: &mut Harness<'_, App>) {
+    step_until(harness, "the built-in broker", |app| matches!(app.embedded_status, Some(EmbeddedStatus::Running(_))));
+    harness.get_by_label("Connect").click();
+    step_until(harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+    });
+}
+
+/// One of our brokers on a free port of 127.0.0.1, logging nowhere.
+pub fn our_broker(
+    runtime: &tokio::runtime::Runtime,
+    mut config: mqtt_lab_broker::Config,
+    settings: &mqtt_lab_broker::config::ListenerConfig,
+) -> (mqtt_lab_broker::Broker, u16) {
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    config.log.set_dest(mqtt_lab_broker::log::LogDest::None);
+    let broker = runtime.block_on(async {
+        let broker = mqtt_lab_broker::Broker::start(config).unwrap();
+        broker.listen(listener, settings).unwrap();
+        broker
+    });
+    (broker, port)
+}
+
+/// Subscribes with the form's filter (PV/#), publishes the form's message (PV/sunshine "yes")
+/// and waits until it comes back.
+pub fn round_trip(harness: &mut Harness<'_, App>) {
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, SubscriptionState::Active(_)))
+    });
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(harness, "the message", |app| app.model.messages.total() == 1);
+}
