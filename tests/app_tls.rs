@@ -39,11 +39,7 @@ fn the_course_tls_psk_profile_connects_publishes_and_receives() {
     step_until(&mut harness, "connected over TLS-PSK", |app| {
         matches!(app.model.status, ConnectionStatus::Connected { .. })
     });
-    assert!(
-        harness.state().model.log.iter().any(|l| l.text.starts_with("TLS-PSK session: TLSv1.3")),
-        "{:?}",
-        harness.state().model.log
-    );
+    harness.get_by_label_contains("TLS-PSK TLSv1.3, TLS_");
     round_trip(&mut harness);
 }
 
@@ -143,11 +139,9 @@ fn a_self_signed_ca_profile_connects_over_tls() {
     step_until(&mut harness, "connected over TLS", |app| {
         matches!(app.model.status, ConnectionStatus::Connected { .. })
     });
-    assert!(
-        harness.state().model.log.iter().any(|l| l.text.starts_with("TLS session: TLSv1_3")),
-        "{:?}",
-        harness.state().model.log
-    );
+    // The version and cipher stand next to the connection state, and verification was on.
+    harness.get_by_label_contains("TLS TLSv1.3, TLS13_");
+    assert!(harness.query_by_label_contains("UNSAFE").is_none());
     round_trip(&mut harness);
 }
 
@@ -183,4 +177,27 @@ fn a_broker_with_an_unknown_ca_is_refused_with_advice() {
     step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
     let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
     assert!(reason.contains("not signed by a trusted CA") || reason.contains("no trusted root"), "{reason}");
+}
+
+#[test]
+fn do_not_verify_connects_to_an_unknown_ca_and_says_it_is_unsafe() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("tls-unverified");
+    let pki = make_pki(&dir);
+    let (_broker, port) = tls_broker(&runtime, &pki, false);
+    let mut harness = harness_with(&runtime, &dir, None);
+    tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::CaSigned);
+    harness.get_by_label("Do not verify the broker's certificate (unsafe)").click();
+    harness.run();
+    // The editor warns as soon as the switch is on...
+    harness.get_by_label_contains("UNSAFE: anyone between you and the broker");
+    harness.get_by_label("Connect").click();
+    step_until(
+        &mut harness,
+        "connected without verification",
+        |app| matches!(&app.model.status, ConnectionStatus::Connected { session: Some(s), .. } if s.unverified),
+    );
+    // ...and the connection state says so for as long as it lasts.
+    harness.get_by_label("UNSAFE: certificate not verified");
+    round_trip(&mut harness);
 }

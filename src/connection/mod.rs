@@ -1,16 +1,20 @@
 //! One connection to a broker: the UI's contract (`Command` in, `Event` out) and the worker
 //! that carries it out on the tokio runtime.
 //!
+//! - `transport`: resolve, dial, TLS or TLS-PSK handshake, each with a deadline and errors in words.
 //! - `relay`: the local endpoint rumqttc connects to; it dials the broker and taps every byte.
 //! - `worker`: drives rumqttc, turns its events into ours, reports failures in words.
+//! - `reconnect`: backoff, the offline queue and the subscriptions to renew (pure state).
 //! - `connack`: CONNACK return codes explained for students.
 //!
 //! No rumqttc type crosses this module's boundary.
 
 mod connack;
 mod psk;
+mod reconnect;
 mod relay;
 mod tls;
+pub mod transport;
 mod worker;
 
 use std::sync::Arc;
@@ -22,6 +26,7 @@ use tokio::sync::mpsc as async_mpsc;
 
 pub use connack::explain_connack;
 pub use relay::Direction;
+pub use transport::Session;
 
 /// QoS as the UI offers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
@@ -59,6 +64,8 @@ pub struct ConnectSettings {
     /// Speak MQTT 3.1 (protocol "MQIsdp", level 3) instead of 3.1.1.
     pub mqtt_v31: bool,
     pub security: Security,
+    /// Reconnect with backoff after a connection that worked is lost.
+    pub auto_reconnect: bool,
 }
 
 /// How the relay protects the connection to the broker.
@@ -79,6 +86,8 @@ pub struct Tls {
     pub ca_file: Option<String>,
     /// A client certificate and its key (PEM).
     pub client_cert: Option<(String, String)>,
+    /// Accept any certificate (the unsafe "do not verify" switch).
+    pub insecure: bool,
 }
 
 // The key is a secret: Debug names the identity only.
@@ -131,6 +140,16 @@ pub enum ConnectionStatus {
     Connecting,
     Connected {
         session_present: bool,
+        /// TLS or TLS-PSK version and cipher; None for plain TCP.
+        session: Option<Session>,
+    },
+    /// A connection that worked was lost; the next attempt starts after `retry_in`.
+    Reconnecting {
+        attempt: u32,
+        retry_in: Duration,
+        reason: String,
+        /// QoS 1/2 messages held until the connection is back.
+        queued: usize,
     },
     /// Ended by an error, in words.
     Failed(String),

@@ -7,16 +7,18 @@ use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
+use super::transport::Session;
+
 /// TLS 1.2 suites with PSK key exchange, forward-secret ones first; never NULL encryption.
 const PSK_CIPHERS: &str = "ECDHEPSK:DHEPSK:PSK:!NULL";
 
-/// Runs the TLS-PSK handshake over `tcp`; returns the stream and "version, cipher".
+/// Runs the TLS-PSK handshake over `tcp`; returns the stream and its version and cipher.
 pub(super) async fn connect(
     tcp: TcpStream,
     host: &str,
     identity: &str,
     key: &[u8],
-) -> Result<(SslStream<TcpStream>, String), String> {
+) -> Result<(SslStream<TcpStream>, Session), String> {
     let setup = |e: openssl::error::ErrorStack| format!("TLS-PSK setup failed: {e}");
     let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
     builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(setup)?;
@@ -46,7 +48,11 @@ pub(super) async fn connect(
             format!("the TLS-PSK handshake failed: {text}")
         }
     })?;
-    let session =
-        format!("{}, {}", stream.ssl().version_str(), stream.ssl().current_cipher().map_or("?", |c| c.name()));
+    let session = Session {
+        kind: "TLS-PSK",
+        version: stream.ssl().version_str().to_owned(),
+        cipher: stream.ssl().current_cipher().map_or("?", |c| c.name()).to_owned(),
+        unverified: false,
+    };
     Ok((stream, session))
 }

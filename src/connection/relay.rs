@@ -7,12 +7,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use super::transport::{self, Session, Stream, Target};
 use super::{Event, EventSink, Tap};
 
 /// Which way bytes went.
@@ -33,26 +33,21 @@ pub enum Endpoint {
     Tcp(SocketAddr),
 }
 
-/// The broker the relay dials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub host: String,
-    pub port: u16,
-    pub connect_timeout: Duration,
-    /// Rewrite the client's CONNECT to MQTT 3.1: rumqttc speaks 3.1.1 only, and the two
-    /// differ on the wire, for a client, only in CONNECT's protocol name and level.
-    pub mqtt_v31: bool,
-    pub security: super::Security,
+/// What the relay learned while connecting, for the worker: why the broker could not be reached
+/// (in place of rumqttc's bare "connection closed"), and the TLS session of the last connection.
+/// Shared by the relay's tasks and the worker only.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub failure: Option<String>,
+    pub session: Option<Session>,
 }
 
-/// The last reason the relay could not reach the broker, for the worker to report in place of
-/// rumqttc's bare "connection closed". Shared by the relay's tasks and the worker only.
-pub type FailureSlot = Arc<std::sync::Mutex<Option<String>>>;
+pub type ReportSlot = Arc<std::sync::Mutex<Report>>;
 
 /// A running relay; its endpoint is removed when it is dropped.
 pub struct Relay {
     pub endpoint: Endpoint,
-    pub failure: FailureSlot,
+    pub report: ReportSlot,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -77,11 +72,13 @@ enum LocalListener {
 impl Relay {
     /// Opens the local endpoint and serves every connection rumqttc makes to it. Call it within
     /// the runtime: it spawns the accept task.
-    pub fn start(target: Target, sink: EventSink) -> std::io::Result<Self> {
+    /// `mqtt_v31`: rewrite the client's CONNECT to MQTT 3.1; rumqttc speaks 3.1.1 only, and the
+    /// two differ on the wire, for a client, only in CONNECT's protocol name and level.
+    pub fn start(target: Target, mqtt_v31: bool, sink: EventSink) -> std::io::Result<Self> {
         let (listener, endpoint) = listen()?;
         let target = Arc::new(target);
-        let failure = FailureSlot::default();
-        let slot = failure.clone();
+        let report = ReportSlot::default();
+        let slot = report.clone();
         let task = tokio::spawn(async move {
             loop {
                 let accepted: std::io::Result<Box<dyn Stream>> = match &listener {
@@ -92,7 +89,7 @@ impl Relay {
                 };
                 match accepted {
                     Ok(local) => {
-                        tokio::spawn(serve(local, target.clone(), sink.clone(), slot.clone()));
+                        tokio::spawn(serve(local, target.clone(), mqtt_v31, sink.clone(), slot.clone()));
                     }
                     Err(e) => {
                         sink.send(Event::Log(format!("The local relay stopped: {e}.")));
@@ -101,12 +98,9 @@ impl Relay {
                 }
             }
         });
-        Ok(Self { endpoint, failure, task })
+        Ok(Self { endpoint, report, task })
     }
 }
-
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 #[cfg(unix)]
 fn listen() -> std::io::Result<(LocalListener, Endpoint)> {
@@ -126,73 +120,26 @@ fn listen() -> std::io::Result<(LocalListener, Endpoint)> {
     Ok((LocalListener::Tcp(tokio::net::TcpListener::from_std(std_listener)?), Endpoint::Tcp(addr)))
 }
 
-/// Why the broker could not be reached, in words.
-fn describe_dial_error(target: &Target, e: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    let at = format!("{}:{}", target.host, target.port);
-    match e.kind() {
-        ErrorKind::ConnectionRefused => format!("{at} refused the connection: no broker listens on that port."),
-        ErrorKind::TimedOut => format!(
-            "{at} did not answer within {} s: the host is unreachable, off, or a firewall drops the packets.",
-            target.connect_timeout.as_secs()
-        ),
-        _ if e.to_string().contains("lookup")
-            || e.to_string().contains("resolve")
-            || e.to_string().contains("known") =>
-        {
-            format!("The host name {:?} could not be resolved (DNS): {e}.", target.host)
-        }
-        _ => format!("Cannot reach {at}: {e}."),
-    }
-}
-
-async fn dial(target: &Target) -> std::io::Result<TcpStream> {
-    let connect = TcpStream::connect((target.host.as_str(), target.port));
-    match tokio::time::timeout(target.connect_timeout, connect).await {
-        Ok(result) => result,
-        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout")),
-    }
-}
-
 /// Connects one local connection to the broker and pumps bytes until either side closes.
-async fn serve(local: Box<dyn Stream>, target: Arc<Target>, sink: EventSink, failure: FailureSlot) {
-    let remote = match dial(&target).await {
-        Ok(s) => s,
-        Err(e) => {
-            // Closing the local side ends rumqttc's attempt; the worker reports this reason.
-            if let Ok(mut slot) = failure.lock() {
-                *slot = Some(describe_dial_error(&target, &e));
-            }
-            return;
-        }
-    };
-    let _ = remote.set_nodelay(true);
-    let secured: Result<(Box<dyn Stream>, Option<String>), String> = match &target.security {
-        super::Security::Plain => Ok((Box::new(remote), None)),
-        super::Security::Psk { identity, key } => super::psk::connect(remote, &target.host, identity, key)
-            .await
-            .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(format!("TLS-PSK session: {session}.")))),
-        super::Security::Tls(tls) => super::tls::connect(remote, &target.host, tls)
-            .await
-            .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(format!("TLS session: {session}.")))),
-    };
-    let remote = match secured {
+async fn serve(local: Box<dyn Stream>, target: Arc<Target>, mqtt_v31: bool, sink: EventSink, report: ReportSlot) {
+    let remote = match transport::connect(&target).await {
         Ok((stream, session)) => {
-            if let Some(session) = session {
-                sink.send(Event::Log(session));
+            if let Ok(mut report) = report.lock() {
+                report.session = session;
             }
             stream
         }
         Err(reason) => {
-            if let Ok(mut slot) = failure.lock() {
-                *slot = Some(format!("{}:{}: {reason}", target.host, target.port));
+            // Closing the local side ends rumqttc's attempt; the worker reports this reason.
+            if let Ok(mut report) = report.lock() {
+                report.failure = Some(reason);
             }
             return;
         }
     };
     let (mut local_r, local_w) = tokio::io::split(local);
     let (remote_r, mut remote_w) = tokio::io::split(remote);
-    if target.mqtt_v31 && !connect_as_v31(&mut local_r, &mut remote_w, &sink).await {
+    if mqtt_v31 && !connect_as_v31(&mut local_r, &mut remote_w, &sink).await {
         return;
     }
     tokio::select! {

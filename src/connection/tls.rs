@@ -3,14 +3,17 @@
 
 use std::sync::Arc;
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::Tls;
+use super::transport::Session;
 
 fn pem_certificates(what: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
@@ -22,8 +25,7 @@ fn pem_certificates(what: &str, path: &str) -> Result<Vec<CertificateDer<'static
     Ok(certs)
 }
 
-fn config(tls: &Tls) -> Result<ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+fn trusted_roots(tls: &Tls) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
     if let Some(path) = &tls.ca_file {
         for cert in pem_certificates("CA file", path)? {
@@ -38,10 +40,19 @@ fn config(tls: &Tls) -> Result<ClientConfig, String> {
             return Err("no trusted root certificates were found on this system".into());
         }
     }
-    let builder = ClientConfig::builder_with_provider(provider)
+    Ok(roots)
+}
+
+fn config(tls: &Tls) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots);
+        .map_err(|e| e.to_string())?;
+    let builder = if tls.insecure {
+        versions.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+    } else {
+        versions.with_root_certificates(trusted_roots(tls)?)
+    };
     match &tls.client_cert {
         Some((cert, key)) => {
             let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read the key file {key}: {e}"))?;
@@ -53,9 +64,49 @@ fn config(tls: &Tls) -> Result<ClientConfig, String> {
     }
 }
 
+/// The "do not verify" switch: accepts any certificate for any name. The handshake signatures
+/// are still checked, so the session is encrypted, but to whoever answered.
+#[derive(Debug)]
+struct NoVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Runs the TLS handshake over `tcp`, checking the broker's certificate against `host`;
-/// returns the stream and "version, cipher suite".
-pub(super) async fn connect(tcp: TcpStream, host: &str, tls: &Tls) -> Result<(TlsStream<TcpStream>, String), String> {
+/// returns the stream and its version and cipher suite.
+pub(super) async fn connect(tcp: TcpStream, host: &str, tls: &Tls) -> Result<(TlsStream<TcpStream>, Session), String> {
     let connector = TlsConnector::from(Arc::new(config(tls)?));
     let name =
         ServerName::try_from(host.to_owned()).map_err(|_| format!("{host:?} is not a valid host name for TLS"))?;
@@ -70,7 +121,8 @@ pub(super) async fn connect(tcp: TcpStream, host: &str, tls: &Tls) -> Result<(Tl
         }
     })?;
     let (_, session) = stream.get_ref();
-    let version = session.protocol_version().map_or_else(|| "?".to_owned(), |v| format!("{v:?}"));
-    let suite = session.negotiated_cipher_suite().map_or_else(|| "?".to_owned(), |s| format!("{:?}", s.suite()));
-    Ok((stream, format!("{version}, {suite}")))
+    // OpenSSL's spelling ("TLSv1.3"), as the PSK sessions and Mosquitto's logs show it.
+    let version = session.protocol_version().map_or_else(|| "?".to_owned(), |v| format!("{v:?}").replace('_', "."));
+    let cipher = session.negotiated_cipher_suite().map_or_else(|| "?".to_owned(), |s| format!("{:?}", s.suite()));
+    Ok((stream, Session { kind: "TLS", version, cipher, unverified: tls.insecure }))
 }

@@ -64,11 +64,11 @@ impl Model {
             Event::Status(status) => {
                 match &status {
                     ConnectionStatus::Connecting => self.note("Connecting…"),
-                    ConnectionStatus::Connected { session_present } => {
+                    ConnectionStatus::Connected { session_present, .. } => {
                         self.note(format!("Connected (session present: {session_present})."));
                     }
                     ConnectionStatus::Disconnected => self.note("Disconnected."),
-                    ConnectionStatus::Failed(_) => {}
+                    ConnectionStatus::Failed(_) | ConnectionStatus::Reconnecting { .. } => {}
                 }
                 if !matches!(status, ConnectionStatus::Connected { .. }) {
                     for s in &mut self.subscriptions.list {

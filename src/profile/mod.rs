@@ -84,6 +84,8 @@ pub struct Profile {
     pub password: Option<String>,
     pub last_will: Option<LastWillSettings>,
     pub tls: TlsMode,
+    /// Certificate TLS without checking the broker's certificate: unsafe, shown as such.
+    pub tls_skip_verify: bool,
     /// Connect to the app's built-in broker (its port is chosen at start).
     pub builtin_broker: bool,
     pub favourites: Vec<Favourite>,
@@ -107,6 +109,7 @@ impl Default for Profile {
             password: None,
             last_will: None,
             tls: TlsMode::None,
+            tls_skip_verify: false,
             builtin_broker: false,
             favourites: Vec::new(),
             topic_history: Vec::new(),
@@ -199,7 +202,7 @@ impl Profile {
         }
         let file = |path: &str| path.trim().is_empty();
         match &self.tls {
-            TlsMode::SelfSignedCa { ca_file } if file(ca_file) => {
+            TlsMode::SelfSignedCa { ca_file } if file(ca_file) && !self.tls_skip_verify => {
                 err("tls_files", "choose the CA certificate file (PEM) that signed the broker's certificate".into());
             }
             TlsMode::ClientCertificate { ca_file, cert_file, key_file }
@@ -241,13 +244,14 @@ impl Profile {
             TlsMode::Psk { identity, key_hex } => {
                 Security::Psk { identity: identity.clone(), key: mqtt_lab_broker::auth::decode_hex_key(key_hex)? }
             }
-            TlsMode::CaSigned => Security::Tls(Tls::default()),
+            TlsMode::CaSigned => Security::Tls(Tls { insecure: self.tls_skip_verify, ..Tls::default() }),
             TlsMode::SelfSignedCa { ca_file } => {
-                Security::Tls(Tls { ca_file: Some(ca_file.clone()), client_cert: None })
+                Security::Tls(Tls { ca_file: Some(ca_file.clone()), client_cert: None, insecure: self.tls_skip_verify })
             }
             TlsMode::ClientCertificate { ca_file, cert_file, key_file } => Security::Tls(Tls {
                 ca_file: Some(ca_file.clone()),
                 client_cert: Some((cert_file.clone(), key_file.clone())),
+                insecure: self.tls_skip_verify,
             }),
         };
         let (host, port) = if self.builtin_broker {
@@ -273,6 +277,7 @@ impl Profile {
             }),
             mqtt_v31: self.version == MqttVersion::V31,
             security,
+            auto_reconnect: self.auto_reconnect,
         })
     }
 

@@ -39,7 +39,9 @@ pub fn connection_bar(
             profile.client_id = generated_client_id();
         }
         match status {
-            ConnectionStatus::Connected { .. } | ConnectionStatus::Connecting => {
+            ConnectionStatus::Connected { .. }
+            | ConnectionStatus::Connecting
+            | ConnectionStatus::Reconnecting { .. } => {
                 if ui.button("Disconnect").clicked() {
                     intents.push(Intent::Disconnect);
                 }
@@ -50,18 +52,53 @@ pub fn connection_bar(
                 }
             }
         }
-        let (text, color) = match status {
-            ConnectionStatus::Disconnected => ("Disconnected".to_owned(), egui::Color32::GRAY),
-            ConnectionStatus::Connecting => ("Connecting…".to_owned(), egui::Color32::YELLOW),
-            ConnectionStatus::Connected { .. } => ("Connected".to_owned(), egui::Color32::from_rgb(0x2c, 0xa0, 0x2c)),
-            ConnectionStatus::Failed(reason) => {
-                (format!("Failed: {reason}"), egui::Color32::from_rgb(0xd6, 0x27, 0x28))
-            }
-        };
-        ui.colored_label(color, text);
+        status_label(ui, status);
     });
     if !profile.builtin_broker {
         ui.small(embedded);
     }
     intents
+}
+
+const GREEN: egui::Color32 = egui::Color32::from_rgb(0x2c, 0xa0, 0x2c);
+const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+const ORANGE: egui::Color32 = egui::Color32::from_rgb(0xff, 0x7f, 0x0e);
+
+/// The connection's state in words and colour; TLS version and cipher once connected.
+fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
+    match status {
+        ConnectionStatus::Disconnected => {
+            ui.colored_label(egui::Color32::GRAY, "Disconnected");
+        }
+        ConnectionStatus::Connecting => {
+            ui.colored_label(egui::Color32::YELLOW, "Connecting…");
+        }
+        ConnectionStatus::Connected { session, .. } => {
+            ui.colored_label(GREEN, "Connected");
+            match session {
+                Some(session) => {
+                    ui.label(format!("{} {}, {}", session.kind, session.version, session.cipher))
+                        .on_hover_text("The protocol version and cipher suite this connection uses");
+                    if session.unverified {
+                        ui.colored_label(RED, "UNSAFE: certificate not verified").on_hover_text(
+                            "The broker's certificate was not checked: anyone between you and the broker could read and change the traffic.",
+                        );
+                    }
+                }
+                None => {
+                    ui.label("plain TCP, not encrypted");
+                }
+            }
+        }
+        ConnectionStatus::Reconnecting { attempt, retry_in, reason, queued } => {
+            let waiting = if *queued > 0 { format!(" {queued} message(s) wait to be sent.") } else { String::new() };
+            ui.colored_label(
+                ORANGE,
+                format!("Reconnecting (attempt {attempt}, next in {} s): {reason}{waiting}", retry_in.as_secs()),
+            );
+        }
+        ConnectionStatus::Failed(reason) => {
+            ui.colored_label(RED, format!("Failed: {reason}"));
+        }
+    }
 }

@@ -124,6 +124,17 @@ fn security_fields(ui: &mut egui::Ui, profile: &mut Profile) {
             });
         }
     }
+    if matches!(profile.tls, TlsMode::CaSigned | TlsMode::SelfSignedCa { .. } | TlsMode::ClientCertificate { .. }) {
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut profile.tls_skip_verify, "Do not verify the broker's certificate (unsafe)");
+            if profile.tls_skip_verify {
+                ui.colored_label(
+                    egui::Color32::from_rgb(0xd6, 0x27, 0x28),
+                    "UNSAFE: anyone between you and the broker can read and change the traffic.",
+                );
+            }
+        });
+    }
     error_for(ui, profile, "tls_files");
 }
 

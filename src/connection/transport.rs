@@ -1,0 +1,133 @@
+//! Reaching a broker step by step: resolve its name, open TCP, secure the stream (TLS or TLS-PSK).
+//! Every step has a deadline and reports its failure in words a student can act on. The relay and
+//! the connection self-test both go through here, so they fail the same way.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use super::Security;
+
+/// A byte stream to the broker, plain or secured.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Where to go and how long each step may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    /// The deadline of each step: name lookup, TCP connect, handshake.
+    pub connect_timeout: Duration,
+    pub security: Security,
+}
+
+impl Target {
+    fn at(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// The secured session: "TLSv1.3, TLS_AES_256_GCM_SHA384" and how the peer was authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// "TLS" or "TLS-PSK".
+    pub kind: &'static str,
+    pub version: String,
+    pub cipher: String,
+    /// Certificate TLS with verification switched off: anyone could be on the other end.
+    pub unverified: bool,
+}
+
+impl std::fmt::Display for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}, {}", self.kind, self.version, self.cipher)?;
+        if self.unverified {
+            f.write_str(" (certificate NOT verified)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Looks the host name up (DNS, hosts file, or an IP address as is).
+pub async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, String> {
+    let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
+    match tokio::time::timeout(target.connect_timeout, lookup).await {
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() {
+                Err(format!("the host name {:?} has no address (DNS)", target.host))
+            } else {
+                Ok(addrs)
+            }
+        }
+        Ok(Err(e)) => Err(format!("the host name {:?} could not be resolved (DNS): {e}", target.host)),
+        Err(_) => Err(format!(
+            "looking up {:?} took longer than {} s: the name server does not answer",
+            target.host,
+            target.connect_timeout.as_secs()
+        )),
+    }
+}
+
+/// Opens TCP to the first address that answers.
+pub async fn dial(target: &Target, addrs: &[SocketAddr]) -> Result<TcpStream, String> {
+    let mut last = None;
+    for addr in addrs {
+        match tokio::time::timeout(target.connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(e)) => last = Some(e),
+            Err(_) => last = Some(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timeout")),
+        }
+    }
+    let e = last.unwrap_or_else(|| std::io::Error::other("no address to connect to"));
+    Err(describe_dial_error(target, &e))
+}
+
+fn describe_dial_error(target: &Target, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let at = target.at();
+    match e.kind() {
+        ErrorKind::ConnectionRefused => format!("{at} refused the connection: no broker listens on that port"),
+        ErrorKind::TimedOut => format!(
+            "{at} did not answer within {} s: the host is unreachable, off, or a firewall drops the packets",
+            target.connect_timeout.as_secs()
+        ),
+        _ => format!("cannot reach {at}: {e}"),
+    }
+}
+
+/// Runs the TLS or TLS-PSK handshake the target asks for; a plain target passes through.
+pub async fn secure(target: &Target, tcp: TcpStream) -> Result<(Box<dyn Stream>, Option<Session>), String> {
+    let handshake = async {
+        match &target.security {
+            Security::Plain => Ok((Box::new(tcp) as Box<dyn Stream>, None)),
+            Security::Psk { identity, key } => super::psk::connect(tcp, &target.host, identity, key)
+                .await
+                .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session))),
+            Security::Tls(tls) => super::tls::connect(tcp, &target.host, tls)
+                .await
+                .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session))),
+        }
+    };
+    match tokio::time::timeout(target.connect_timeout, handshake).await {
+        Ok(result) => result.map_err(|reason| format!("{}: {reason}", target.at())),
+        Err(_) => Err(format!(
+            "{}: the TLS handshake got no answer within {} s: the port may not be a TLS listener (1883 is usually plain MQTT, 8883 TLS)",
+            target.at(),
+            target.connect_timeout.as_secs()
+        )),
+    }
+}
+
+/// All three steps: the stream to speak MQTT on and the secured session, if any.
+pub async fn connect(target: &Target) -> Result<(Box<dyn Stream>, Option<Session>), String> {
+    let addrs = resolve(target).await?;
+    let tcp = dial(target, &addrs).await?;
+    secure(target, tcp).await
+}
