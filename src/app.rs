@@ -132,8 +132,11 @@ impl App {
         &mut self.profiles[self.selected]
     }
 
-    fn connected(&self) -> bool {
-        matches!(self.model.status, ConnectionStatus::Connected { .. })
+    /// Publish and subscribe are offered while connected, and while a lost connection is being
+    /// re-established (the worker holds QoS 1/2 messages and subscriptions until it is back).
+    fn can_send(&self) -> bool {
+        self.connection.is_some()
+            && matches!(self.model.status, ConnectionStatus::Connected { .. } | ConnectionStatus::Reconnecting { .. })
     }
 
     fn builtin_port(&self) -> Option<u16> {
@@ -394,7 +397,7 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut intents = Vec::new();
-        let connected = self.connected();
+        let connected = self.can_send();
         let summary = self.embedded_summary();
         let names: Vec<String> = self.profiles.iter().map(|p| p.name.clone()).collect();
         egui::Panel::top("connection").show(ui, |ui| {

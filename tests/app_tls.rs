@@ -115,12 +115,7 @@ fn tls_broker(
 
 /// A new profile pointed at 127.0.0.1:`port` with the given security.
 fn tls_profile(harness: &mut Harness<'_, App>, port: u16, tls: mqtt_lab::profile::TlsMode) {
-    harness.get_by_label("Profile settings").click();
-    harness.run();
-    harness.get_by_label("New profile").click();
-    harness.run();
-    set_field(harness, "Host", "127.0.0.1");
-    set_field(harness, "Port", &port.to_string());
+    new_profile_at(harness, port);
     let selected = harness.state().selected;
     harness.state_mut().profiles[selected].tls = tls;
     harness.run();

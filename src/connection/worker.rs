@@ -236,7 +236,9 @@ impl Link {
                 stall_timeout(&self.settings).as_secs()
             ),
             (ConnectionError::NetworkTimeout, None) => "The broker stopped answering.".to_owned(),
-            (other, None) if was_online => format!("The connection was lost: {other}."),
+            (other, None) if was_online => {
+                format!("The connection to the broker was lost: it stopped, restarted, or closed it ({other}).")
+            }
             (other, None) => format!("The connection ended: {other}."),
         };
         let refused = matches!(error, ConnectionError::ConnectionRefused(_));

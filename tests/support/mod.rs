@@ -90,10 +90,21 @@ pub fn connect_and_subscribe(harness: &mut Harness<'_, App>) {
 /// One of our brokers on a free port of 127.0.0.1, logging nowhere.
 pub fn our_broker(
     runtime: &tokio::runtime::Runtime,
-    mut config: mqtt_lab_broker::Config,
+    config: mqtt_lab_broker::Config,
     settings: &mqtt_lab_broker::config::ListenerConfig,
 ) -> (mqtt_lab_broker::Broker, u16) {
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    our_broker_at(runtime, config, settings, 0)
+}
+
+/// One of our brokers on 127.0.0.1:`port` (0: a free one), logging nowhere. A port an earlier
+/// broker of the test was given by the system may be bound again to restart "the same" broker.
+pub fn our_broker_at(
+    runtime: &tokio::runtime::Runtime,
+    mut config: mqtt_lab_broker::Config,
+    settings: &mqtt_lab_broker::config::ListenerConfig,
+    port: u16,
+) -> (mqtt_lab_broker::Broker, u16) {
+    let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", port))).unwrap();
     let port = listener.local_addr().unwrap().port();
     config.log.set_dest(mqtt_lab_broker::log::LogDest::None);
     let broker = runtime.block_on(async {
@@ -113,4 +124,14 @@ pub fn round_trip(harness: &mut Harness<'_, App>) {
     });
     harness.get_by_role_and_label(Role::Button, "Publish").click();
     step_until(harness, "the message", |app| app.model.messages.total() == 1);
+}
+
+/// A new profile in the editor, pointed at 127.0.0.1:`port`.
+pub fn new_profile_at(harness: &mut Harness<'_, App>, port: u16) {
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    harness.get_by_label("New profile").click();
+    harness.run();
+    set_field(harness, "Host", "127.0.0.1");
+    set_field(harness, "Port", &port.to_string());
 }
