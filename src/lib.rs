@@ -6,10 +6,14 @@
 //! - [`ui`]: one small module per panel; each returns the user's intents.
 //! - [`connection`]: one broker connection: `Command` in, `Event` out; a worker per connection
 //!   on the tokio runtime, rumqttc behind our byte-tapping transport relay.
+//! - [`check`]: the connection self-test, step by step (the editor's button, `mqtt-lab check`).
+//! - [`cli`]: the command line (`mqtt-lab check PROFILE_FILE`).
 //! - [`embedded`]: the built-in broker, in-process.
 //! - [`profile`]: connection profiles and their files.
 
 pub mod app;
+pub mod check;
+pub mod cli;
 pub mod connection;
 pub mod embedded;
 pub mod model;

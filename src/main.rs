@@ -1,8 +1,33 @@
 //! `cargo run --release`: the MQTT Lab window, with the built-in broker running.
+//! `mqtt-lab check PROFILE_FILE`: the connection self-test on the command line.
 
+use std::process::ExitCode;
+
+use mqtt_lab::cli::{self, Invocation};
 use mqtt_lab::{App, AppOptions};
 
-fn main() -> eframe::Result {
+fn main() -> ExitCode {
+    match cli::parse(std::env::args().skip(1)) {
+        Ok(Invocation::Window) => match window() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mqtt-lab: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Ok(Invocation::Help) => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Invocation::Check { profile, topic }) => ExitCode::from(cli::check(&profile, topic, &mut std::io::stdout())),
+        Err(e) => {
+            eprint!("mqtt-lab: {e}\n\n{}", cli::USAGE);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn window() -> eframe::Result {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("mqtt-lab-io")

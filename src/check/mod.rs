@@ -1,0 +1,131 @@
+//! The connection self-test: reach the broker one step at a time and say which step fails and
+//! why, so that a student finds out why the Raspberry Pi refuses them. Used by the profile
+//! editor's "Test connection" button and by `mqtt-lab check PROFILE_FILE`.
+//!
+//! - `probe`: the MQTT part (CONNECT, SUBSCRIBE, PUBLISH and back) spoken with the broker
+//!   crate's codec over the transport's stream, so every CONNACK and SUBACK code is seen as sent.
+
+mod probe;
+
+use std::time::{Duration, Instant};
+
+use crate::connection::ConnectSettings;
+use crate::connection::transport::{self, Target};
+
+/// The steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    Dns,
+    Tcp,
+    Handshake,
+    Connect,
+    Subscribe,
+    RoundTrip,
+}
+
+impl Step {
+    pub const ALL: [Self; 6] = [Self::Dns, Self::Tcp, Self::Handshake, Self::Connect, Self::Subscribe, Self::RoundTrip];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Dns => "DNS lookup",
+            Self::Tcp => "TCP connection",
+            Self::Handshake => "TLS",
+            Self::Connect => "MQTT CONNECT",
+            Self::Subscribe => "SUBSCRIBE",
+            Self::RoundTrip => "Publish and receive",
+        }
+    }
+
+    /// The command line's exit code when this step fails (1 is a bad profile or argument).
+    pub const fn exit_code(self) -> u8 {
+        match self {
+            Self::Dns => 2,
+            Self::Tcp => 3,
+            Self::Handshake => 4,
+            Self::Connect => 5,
+            Self::Subscribe => 6,
+            Self::RoundTrip => 7,
+        }
+    }
+}
+
+/// One step's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    pub step: Step,
+    /// What was found (ok) or what went wrong, in words.
+    pub outcome: Result<String, String>,
+    pub elapsed: Duration,
+}
+
+/// What the self-test needs beyond the connection settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckOptions {
+    /// The topic of the round trip; `None`: `mqtt-lab/check/<client id>`.
+    pub topic: Option<String>,
+}
+
+/// The client id the self-test uses: the profile's with "-check" appended, so that it keeps the
+/// course's prefix but does not take over the app's own session.
+pub fn check_client_id(settings: &ConnectSettings) -> String {
+    let base = if settings.client_id.is_empty() { crate::profile::generated_client_id() } else { settings.client_id.clone() };
+    let id = format!("{base}-check");
+    if settings.mqtt_v31 && id.len() > 23 {
+        // MQTT 3.1 allows 23 characters; keep the prefix and the suffix.
+        let keep = base.char_indices().take_while(|(i, c)| i + c.len_utf8() <= 17).map(|(_, c)| c).collect::<String>();
+        format!("{keep}-check")
+    } else {
+        id
+    }
+}
+
+/// Runs every step until one fails; `report` hears each step as it ends. Returns the failing step.
+pub async fn run(
+    settings: &ConnectSettings,
+    options: &CheckOptions,
+    mut report: impl FnMut(StepReport),
+) -> Result<(), Step> {
+    let target = Target {
+        host: settings.host.clone(),
+        port: settings.port,
+        connect_timeout: settings.connect_timeout,
+        security: settings.security.clone(),
+    };
+    let mut step = |step: Step, started: Instant, outcome: Result<String, String>| -> Result<(), Step> {
+        let failed = outcome.is_err();
+        report(StepReport { step, outcome, elapsed: started.elapsed() });
+        if failed { Err(step) } else { Ok(()) }
+    };
+
+    let started = Instant::now();
+    let resolved = transport::resolve(&target).await;
+    let addrs = resolved.clone().unwrap_or_default();
+    step(
+        Step::Dns,
+        started,
+        resolved.map(|a| format!("{} is {}", target.host, a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))),
+    )?;
+
+    let started = Instant::now();
+    let tcp = transport::dial(&target, &addrs).await;
+    let peer = tcp.as_ref().ok().and_then(|s| s.peer_addr().ok());
+    let Ok(tcp) = tcp else {
+        return step(Step::Tcp, started, tcp.map(|_| String::new()));
+    };
+    step(Step::Tcp, started, Ok(format!("connected to {}", peer.map_or_else(String::new, |p| p.to_string()))))?;
+
+    let started = Instant::now();
+    let secured = transport::secure(&target, tcp).await;
+    let (stream, session) = match secured {
+        Ok(s) => s,
+        Err(e) => return step(Step::Handshake, started, Err(e)),
+    };
+    let detail = match &session {
+        Some(session) => session.to_string(),
+        None => "none: plain MQTT, not encrypted".to_owned(),
+    };
+    step(Step::Handshake, started, Ok(detail))?;
+
+    probe::mqtt_steps(stream, settings, options, &mut step).await
+}

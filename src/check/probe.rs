@@ -1,0 +1,175 @@
+//! The MQTT steps of the self-test: CONNECT, SUBSCRIBE to a topic of its own, PUBLISH at QoS 1
+//! and wait for the message to come back. Packets are written and read with the broker crate's
+//! codec, so a broker's answer is reported exactly (and malformed answers by the spec rule).
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use mqtt_lab_broker::codec::{
+    ConnAck, Connect, ConnectReturnCode, Decoded, PacketId, Protocol, Publish, QoS, QosPid, SubAckCode, Subscribe,
+    TopicFilter, TopicName, decode,
+};
+use mqtt_lab_broker::codec::{Packet, SubAck};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{CheckOptions, Step, check_client_id};
+use crate::connection::explain_connack;
+use crate::connection::transport::Stream;
+use crate::connection::ConnectSettings;
+
+/// Reads and writes whole packets; every wait is bounded by the profile's connect timeout.
+struct Wire {
+    stream: Box<dyn Stream>,
+    buf: BytesMut,
+    timeout: Duration,
+}
+
+impl Wire {
+    async fn send(&mut self, packet: Packet) -> Result<(), String> {
+        let bytes = packet.to_bytes().map_err(|e| format!("cannot encode {:?}: {e}", packet.packet_type()))?;
+        self.stream.write_all(&bytes).await.map_err(|e| format!("the connection broke while sending: {e}"))?;
+        self.stream.flush().await.map_err(|e| format!("the connection broke while sending: {e}"))
+    }
+
+    /// The next packet; `waiting_for` names it in the errors.
+    async fn next(&mut self, waiting_for: &str) -> Result<Packet, String> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            match decode(&self.buf, usize::MAX) {
+                Ok(Decoded::Packet(packet, len)) => {
+                    let _ = self.buf.split_to(len);
+                    return Ok(packet);
+                }
+                Ok(Decoded::Incomplete) => {}
+                Err(e) => return Err(format!("the broker sent a malformed packet instead of {waiting_for}: {e}")),
+            }
+            match tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf)).await {
+                Err(_) => {
+                    return Err(format!(
+                        "no {waiting_for} within {} s: the broker does not answer",
+                        self.timeout.as_secs()
+                    ));
+                }
+                Ok(Ok(0)) => return Err(format!("the broker closed the connection instead of sending {waiting_for}")),
+                Ok(Err(e)) => return Err(format!("the connection broke while waiting for {waiting_for}: {e}")),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+fn connect_packet(settings: &ConnectSettings, client_id: String) -> Packet {
+    Packet::Connect(Connect {
+        protocol: if settings.mqtt_v31 { Protocol::V31 } else { Protocol::V311 },
+        clean_session: true,
+        keep_alive: u16::try_from(settings.keep_alive.as_secs()).unwrap_or(u16::MAX),
+        client_id,
+        // The self-test ends without DISCONNECT only if something breaks; no will is sent then.
+        will: None,
+        username: settings.username.clone(),
+        password: settings.password.as_ref().map(|p| Bytes::copy_from_slice(p.as_bytes())),
+    })
+}
+
+const fn pid(n: u16) -> PacketId {
+    match PacketId::new(n) {
+        Some(p) => p,
+        None => panic!("packet ids are not 0"),
+    }
+}
+
+/// CONNECT, SUBSCRIBE, and the round trip; `step` records each and stops at the first failure.
+pub(super) async fn mqtt_steps(
+    stream: Box<dyn Stream>,
+    settings: &ConnectSettings,
+    options: &CheckOptions,
+    step: &mut impl FnMut(Step, Instant, Result<String, String>) -> Result<(), Step>,
+) -> Result<(), Step> {
+    let mut wire = Wire { stream, buf: BytesMut::with_capacity(4096), timeout: settings.connect_timeout };
+    let client_id = check_client_id(settings);
+
+    let started = Instant::now();
+    let connack = async {
+        wire.send(connect_packet(settings, client_id.clone())).await?;
+        match wire.next("CONNACK").await? {
+            Packet::ConnAck(ConnAck { code: ConnectReturnCode::Accepted, .. }) => {
+                Ok(format!("accepted (CONNACK 0) as client id {client_id}"))
+            }
+            Packet::ConnAck(ConnAck { code, .. }) => Err(explain_connack(code as u8, client_id.contains('-'))),
+            other => Err(format!("[MQTT-3.2.0-1] the broker answered CONNECT with {:?}", other.packet_type())),
+        }
+    };
+    step(Step::Connect, started, connack.await)?;
+
+    let topic = options.topic.clone().unwrap_or_else(|| format!("mqtt-lab/check/{client_id}"));
+    let started = Instant::now();
+    let subscribed = subscribe(&mut wire, &topic).await;
+    step(Step::Subscribe, started, subscribed)?;
+
+    let started = Instant::now();
+    let round_trip = round_trip(&mut wire, &topic).await;
+    let ok = round_trip.is_ok();
+    let result = step(Step::RoundTrip, started, round_trip);
+    if ok {
+        let _ = wire.send(Packet::Disconnect).await;
+    }
+    result
+}
+
+async fn subscribe(wire: &mut Wire, topic: &str) -> Result<String, String> {
+    let name = TopicName::new(topic).map_err(|e| format!("the test topic {topic:?}: {e}"))?;
+    let filter = TopicFilter::new(name.as_str()).map_err(|e| format!("the test topic {topic:?}: {e}"))?;
+    wire.send(Packet::Subscribe(Subscribe { pid: pid(1), filters: vec![(filter, QoS::AtLeastOnce)] })).await?;
+    loop {
+        match wire.next("SUBACK").await? {
+            Packet::SubAck(SubAck { codes, .. }) => {
+                return match codes.first() {
+                    Some(SubAckCode::Granted(q)) => Ok(format!("{topic} granted QoS {}", *q as u8)),
+                    _ => Err(format!(
+                        "the broker refused the subscription to {topic} (SUBACK 0x80): its ACL does not let this user read it; test with a topic you may use"
+                    )),
+                };
+            }
+            // A retained message or a ping answer may come first; anything else is ignored.
+            _ => {}
+        }
+    }
+}
+
+async fn round_trip(wire: &mut Wire, topic: &str) -> Result<String, String> {
+    let name = TopicName::new(topic).map_err(|e| format!("the test topic {topic:?}: {e}"))?;
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let payload = Bytes::from(format!("mqtt-lab check {nonce}"));
+    let sent = Instant::now();
+    wire.send(Packet::Publish(Publish {
+        dup: false,
+        qos_pid: QosPid::AtLeastOnce(pid(2)),
+        retain: false,
+        topic: name,
+        payload: payload.clone(),
+    }))
+    .await?;
+    let (mut acked, mut received) = (false, None);
+    while !acked || received.is_none() {
+        match wire.next("the message back").await.map_err(|e| {
+            if acked {
+                format!("{e}; the broker took the message (PUBACK) but did not deliver it: its ACL may forbid publishing or reading {topic}")
+            } else {
+                e
+            }
+        })? {
+            Packet::PubAck(p) if p == pid(2) => acked = true,
+            Packet::Publish(p) => {
+                if let Some(id) = p.qos_pid.pid() {
+                    wire.send(Packet::PubAck(id)).await?;
+                }
+                if p.topic.as_str() == topic && p.payload == payload {
+                    received = Some((sent.elapsed(), p.qos()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let (latency, qos) = received.unwrap_or_default();
+    Ok(format!("a QoS 1 message to {topic} came back in {:.1} ms (at QoS {})", latency.as_secs_f64() * 1000.0, qos as u8))
+}

@@ -1,0 +1,149 @@
+//! The command line. `mqtt-lab` opens the window; `mqtt-lab check PROFILE_FILE [--topic TOPIC]`
+//! runs the connection self-test and exits with the failing step's code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::check::{self, CheckOptions, Step, StepReport};
+use crate::profile::ProfileStore;
+
+pub const USAGE: &str = "\
+Usage:
+  mqtt-lab                                  open the window (with the built-in broker)
+  mqtt-lab check PROFILE_FILE [--topic T]   test a profile's connection step by step
+
+check exit codes: 0 all steps passed, 1 bad profile or arguments, 2 DNS lookup, 3 TCP connection,
+4 TLS handshake, 5 MQTT CONNECT refused, 6 SUBSCRIBE refused, 7 the message did not come back.
+";
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Window,
+    Help,
+    Check { profile: PathBuf, topic: Option<String> },
+}
+
+/// Reads the arguments after the program name.
+pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Invocation, String> {
+    match args.next().as_deref() {
+        None => Ok(Invocation::Window),
+        Some("-h" | "--help" | "help") => Ok(Invocation::Help),
+        Some("check") => {
+            let (mut profile, mut topic) = (None, None);
+            while let Some(arg) = args.next() {
+                match arg.as_str() {
+                    "--topic" => topic = Some(args.next().ok_or("--topic needs a topic")?),
+                    other if other.starts_with('-') => return Err(format!("unknown option {other:?}")),
+                    _ if profile.is_some() => return Err(format!("one profile file at a time ({arg:?} is extra)")),
+                    _ => profile = Some(PathBuf::from(arg)),
+                }
+            }
+            let profile = profile.ok_or("check needs a profile file (export one from the app's profile editor)")?;
+            Ok(Invocation::Check { profile, topic })
+        }
+        Some(other) => Err(format!("unknown command {other:?}")),
+    }
+}
+
+/// One step as a line of the report.
+pub fn format_step(report: &StepReport) -> String {
+    let (mark, text) = match &report.outcome {
+        Ok(text) => ("ok  ", text),
+        Err(text) => ("FAIL", text),
+    };
+    let ms = report.elapsed.as_secs_f64() * 1000.0;
+    format!("  {mark}  {:<20} {text} ({ms:.1} ms)", report.step.name())
+}
+
+/// Runs the self-test of the profile in `path`, writing the report to `out`; the exit code.
+pub fn check(path: &Path, topic: Option<String>, out: &mut impl Write) -> u8 {
+    let profile = match ProfileStore::import(path) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = writeln!(out, "Cannot read the profile: {e}");
+            return 1;
+        }
+    };
+    if profile.builtin_broker {
+        let _ = writeln!(
+            out,
+            "The profile {:?} connects to the built-in broker, which runs inside the app's window; test it there.",
+            profile.name
+        );
+        return 1;
+    }
+    let settings = match profile.connect_settings(None) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(out, "{e}");
+            return 1;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(out, "Cannot start: {e}");
+            return 1;
+        }
+    };
+    let _ = writeln!(
+        out,
+        "Checking {:?}: {}:{} as client id {}",
+        profile.name,
+        settings.host,
+        settings.port,
+        check::check_client_id(&settings)
+    );
+    let mut reached = 0;
+    let result = runtime.block_on(check::run(&settings, &CheckOptions { topic }, |report| {
+        reached += 1;
+        let _ = writeln!(out, "{}", format_step(&report));
+    }));
+    for step in Step::ALL.iter().skip(reached) {
+        let _ = writeln!(out, "  -     {:<20} not reached", step.name());
+    }
+    match result {
+        Ok(()) => {
+            let _ = writeln!(out, "All steps passed.");
+            0
+        }
+        Err(step) => {
+            let _ = writeln!(out, "Failed at step {:?} (exit code {}).", step.name(), step.exit_code());
+            step.exit_code()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> impl Iterator<Item = String> {
+        a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn arguments_are_read_or_refused_by_name() {
+        assert_eq!(parse(args(&[])), Ok(Invocation::Window));
+        assert_eq!(parse(args(&["--help"])), Ok(Invocation::Help));
+        assert_eq!(
+            parse(args(&["check", "pi.json", "--topic", "btsiot/test"])),
+            Ok(Invocation::Check { profile: "pi.json".into(), topic: Some("btsiot/test".into()) })
+        );
+        assert!(parse(args(&["check"])).unwrap_err().contains("profile file"));
+        assert!(parse(args(&["check", "a", "b"])).unwrap_err().contains("one profile file"));
+        assert!(parse(args(&["check", "a", "--topic"])).unwrap_err().contains("--topic needs"));
+        assert!(parse(args(&["check", "a", "--fast"])).unwrap_err().contains("--fast"));
+        assert!(parse(args(&["bench"])).unwrap_err().contains("bench"));
+    }
+
+    #[test]
+    fn a_missing_profile_file_is_exit_code_1_with_the_reason() {
+        let mut out = Vec::new();
+        let code = check(Path::new("/nonexistent/pi.json"), None, &mut out);
+        assert_eq!(code, 1);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("Cannot read the profile"), "{text}");
+    }
+}
