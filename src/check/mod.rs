@@ -69,7 +69,8 @@ pub struct CheckOptions {
 /// The client id the self-test uses: the profile's with "-check" appended, so that it keeps the
 /// course's prefix but does not take over the app's own session.
 pub fn check_client_id(settings: &ConnectSettings) -> String {
-    let base = if settings.client_id.is_empty() { crate::profile::generated_client_id() } else { settings.client_id.clone() };
+    let base =
+        if settings.client_id.is_empty() { crate::profile::generated_client_id() } else { settings.client_id.clone() };
     let id = format!("{base}-check");
     if settings.mqtt_v31 && id.len() > 23 {
         // MQTT 3.1 allows 23 characters; keep the prefix and the suffix.
@@ -86,12 +87,7 @@ pub async fn run(
     options: &CheckOptions,
     mut report: impl FnMut(StepReport),
 ) -> Result<(), Step> {
-    let target = Target {
-        host: settings.host.clone(),
-        port: settings.port,
-        connect_timeout: settings.connect_timeout,
-        security: settings.security.clone(),
-    };
+    let target = Target::of(settings);
     let mut step = |step: Step, started: Instant, outcome: Result<String, String>| -> Result<(), Step> {
         let failed = outcome.is_err();
         report(StepReport { step, outcome, elapsed: started.elapsed() });
@@ -104,7 +100,9 @@ pub async fn run(
     step(
         Step::Dns,
         started,
-        resolved.map(|a| format!("{} is {}", target.host, a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))),
+        resolved.map(|a| {
+            format!("{} is {}", target.host, a.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        }),
     )?;
 
     let started = Instant::now();

@@ -13,9 +13,9 @@ use mqtt_lab_broker::codec::{Packet, SubAck};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{CheckOptions, Step, check_client_id};
+use crate::connection::ConnectSettings;
 use crate::connection::explain_connack;
 use crate::connection::transport::Stream;
-use crate::connection::ConnectSettings;
 
 /// Reads and writes whole packets; every wait is bounded by the profile's connect timeout.
 struct Wire {
@@ -31,30 +31,32 @@ impl Wire {
         self.stream.flush().await.map_err(|e| format!("the connection broke while sending: {e}"))
     }
 
-    /// The next packet; `waiting_for` names it in the errors.
-    async fn next(&mut self, waiting_for: &str) -> Result<Packet, String> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+    /// The next packet, or `None` when `deadline` passes first; `waiting_for` names it in errors.
+    async fn next_before(&mut self, deadline: Instant, waiting_for: &str) -> Result<Option<Packet>, String> {
         loop {
             match decode(&self.buf, usize::MAX) {
                 Ok(Decoded::Packet(packet, len)) => {
                     let _ = self.buf.split_to(len);
-                    return Ok(packet);
+                    return Ok(Some(packet));
                 }
                 Ok(Decoded::Incomplete) => {}
                 Err(e) => return Err(format!("the broker sent a malformed packet instead of {waiting_for}: {e}")),
             }
-            match tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.buf)).await {
-                Err(_) => {
-                    return Err(format!(
-                        "no {waiting_for} within {} s: the broker does not answer",
-                        self.timeout.as_secs()
-                    ));
-                }
+            match tokio::time::timeout_at(deadline.into(), self.stream.read_buf(&mut self.buf)).await {
+                Err(_) => return Ok(None),
                 Ok(Ok(0)) => return Err(format!("the broker closed the connection instead of sending {waiting_for}")),
                 Ok(Err(e)) => return Err(format!("the connection broke while waiting for {waiting_for}: {e}")),
                 Ok(Ok(_)) => {}
             }
         }
+    }
+
+    /// The next packet within the timeout; its absence is an error naming what was awaited.
+    async fn next(&mut self, waiting_for: &str) -> Result<Packet, String> {
+        let timeout = self.timeout;
+        self.next_before(Instant::now() + timeout, waiting_for)
+            .await?
+            .ok_or_else(|| format!("no {waiting_for} within {} s: the broker does not answer", timeout.as_secs()))
     }
 }
 
@@ -120,18 +122,15 @@ async fn subscribe(wire: &mut Wire, topic: &str) -> Result<String, String> {
     let name = TopicName::new(topic).map_err(|e| format!("the test topic {topic:?}: {e}"))?;
     let filter = TopicFilter::new(name.as_str()).map_err(|e| format!("the test topic {topic:?}: {e}"))?;
     wire.send(Packet::Subscribe(Subscribe { pid: pid(1), filters: vec![(filter, QoS::AtLeastOnce)] })).await?;
+    // A retained message or a ping answer may come before the SUBACK; they are skipped.
     loop {
-        match wire.next("SUBACK").await? {
-            Packet::SubAck(SubAck { codes, .. }) => {
-                return match codes.first() {
-                    Some(SubAckCode::Granted(q)) => Ok(format!("{topic} granted QoS {}", *q as u8)),
-                    _ => Err(format!(
-                        "the broker refused the subscription to {topic} (SUBACK 0x80): its ACL does not let this user read it; test with a topic you may use"
-                    )),
-                };
-            }
-            // A retained message or a ping answer may come first; anything else is ignored.
-            _ => {}
+        if let Packet::SubAck(SubAck { codes, .. }) = wire.next("SUBACK").await? {
+            return match codes.first() {
+                Some(SubAckCode::Granted(q)) => Ok(format!("{topic} granted QoS {}", *q as u8)),
+                _ => Err(format!(
+                    "the broker refused the subscription to {topic} (SUBACK 0x80): its ACL does not let this user read it; test with a topic you may use"
+                )),
+            };
         }
     }
 }
@@ -149,15 +148,20 @@ async fn round_trip(wire: &mut Wire, topic: &str) -> Result<String, String> {
         payload: payload.clone(),
     }))
     .await?;
+    let deadline = sent + wire.timeout;
     let (mut acked, mut received) = (false, None);
     while !acked || received.is_none() {
-        match wire.next("the message back").await.map_err(|e| {
-            if acked {
-                format!("{e}; the broker took the message (PUBACK) but did not deliver it: its ACL may forbid publishing or reading {topic}")
+        let Some(packet) = wire.next_before(deadline, "the message back").await? else {
+            let waited = wire.timeout.as_secs();
+            return Err(if acked {
+                format!(
+                    "the broker acknowledged the message (PUBACK) but did not deliver it back within {waited} s: its ACL may forbid publishing or reading {topic}; test with a topic you may use"
+                )
             } else {
-                e
-            }
-        })? {
+                format!("no PUBACK within {waited} s: the broker does not answer")
+            });
+        };
+        match packet {
             Packet::PubAck(p) if p == pid(2) => acked = true,
             Packet::Publish(p) => {
                 if let Some(id) = p.qos_pid.pid() {
@@ -171,5 +175,9 @@ async fn round_trip(wire: &mut Wire, topic: &str) -> Result<String, String> {
         }
     }
     let (latency, qos) = received.unwrap_or_default();
-    Ok(format!("a QoS 1 message to {topic} came back in {:.1} ms (at QoS {})", latency.as_secs_f64() * 1000.0, qos as u8))
+    Ok(format!(
+        "a QoS 1 message to {topic} came back in {:.1} ms (at QoS {})",
+        latency.as_secs_f64() * 1000.0,
+        qos as u8
+    ))
 }

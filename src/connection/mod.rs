@@ -64,8 +64,35 @@ pub struct ConnectSettings {
     /// Speak MQTT 3.1 (protocol "MQIsdp", level 3) instead of 3.1.1.
     pub mqtt_v31: bool,
     pub security: Security,
+    pub tls_version: TlsVersion,
     /// Reconnect with backoff after a connection that worked is lost.
     pub auto_reconnect: bool,
+}
+
+/// Which TLS versions a secured connection may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 or 1.3, as the broker prefers (1.3 when both can).
+    #[default]
+    #[serde(rename = "any")]
+    Any,
+    /// TLS 1.2 only, as an ESP32 with mbedTLS connects.
+    #[serde(rename = "1.2")]
+    V1_2,
+    #[serde(rename = "1.3")]
+    V1_3,
+}
+
+impl TlsVersion {
+    pub const ALL: [Self; 3] = [Self::Any, Self::V1_2, Self::V1_3];
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Any => "1.2 or 1.3",
+            Self::V1_2 => "1.2 only",
+            Self::V1_3 => "1.3 only",
+        }
+    }
 }
 
 /// How the relay protects the connection to the broker.

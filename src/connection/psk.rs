@@ -7,6 +7,7 @@ use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
+use super::TlsVersion;
 use super::transport::Session;
 
 /// TLS 1.2 suites with PSK key exchange, forward-secret ones first; never NULL encryption.
@@ -18,10 +19,17 @@ pub(super) async fn connect(
     host: &str,
     identity: &str,
     key: &[u8],
+    version: TlsVersion,
 ) -> Result<(SslStream<TcpStream>, Session), String> {
     let setup = |e: openssl::error::ErrorStack| format!("TLS-PSK setup failed: {e}");
     let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
-    builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(setup)?;
+    let (min, max) = match version {
+        TlsVersion::Any => (SslVersion::TLS1_2, None),
+        TlsVersion::V1_2 => (SslVersion::TLS1_2, Some(SslVersion::TLS1_2)),
+        TlsVersion::V1_3 => (SslVersion::TLS1_3, None),
+    };
+    builder.set_min_proto_version(Some(min)).map_err(setup)?;
+    builder.set_max_proto_version(max).map_err(setup)?;
     builder.set_cipher_list(PSK_CIPHERS).map_err(setup)?;
     // PSK authenticates both sides; there is no certificate to verify.
     builder.set_verify(SslVerifyMode::NONE);

@@ -12,8 +12,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::Tls;
 use super::transport::Session;
+use super::{Tls, TlsVersion};
 
 fn pem_certificates(what: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
@@ -43,10 +43,15 @@ fn trusted_roots(tls: &Tls) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-fn config(tls: &Tls) -> Result<ClientConfig, String> {
+fn config(tls: &Tls, version: TlsVersion) -> Result<ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&rustls::SupportedProtocolVersion] = match version {
+        TlsVersion::Any => rustls::DEFAULT_VERSIONS,
+        TlsVersion::V1_2 => &[&rustls::version::TLS12],
+        TlsVersion::V1_3 => &[&rustls::version::TLS13],
+    };
     let versions = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| e.to_string())?;
     let builder = if tls.insecure {
         versions.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
@@ -106,8 +111,13 @@ impl ServerCertVerifier for NoVerification {
 
 /// Runs the TLS handshake over `tcp`, checking the broker's certificate against `host`;
 /// returns the stream and its version and cipher suite.
-pub(super) async fn connect(tcp: TcpStream, host: &str, tls: &Tls) -> Result<(TlsStream<TcpStream>, Session), String> {
-    let connector = TlsConnector::from(Arc::new(config(tls)?));
+pub(super) async fn connect(
+    tcp: TcpStream,
+    host: &str,
+    tls: &Tls,
+    version: TlsVersion,
+) -> Result<(TlsStream<TcpStream>, Session), String> {
+    let connector = TlsConnector::from(Arc::new(config(tls, version)?));
     let name =
         ServerName::try_from(host.to_owned()).map_err(|_| format!("{host:?} is not a valid host name for TLS"))?;
     let stream = connector.connect(name, tcp).await.map_err(|e| {

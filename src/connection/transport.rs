@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::Security;
+use super::{ConnectSettings, Security, TlsVersion};
 
 /// A byte stream to the broker, plain or secured.
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -22,9 +22,20 @@ pub struct Target {
     /// The deadline of each step: name lookup, TCP connect, handshake.
     pub connect_timeout: Duration,
     pub security: Security,
+    pub tls_version: TlsVersion,
 }
 
 impl Target {
+    pub fn of(settings: &ConnectSettings) -> Self {
+        Self {
+            host: settings.host.clone(),
+            port: settings.port,
+            connect_timeout: settings.connect_timeout,
+            security: settings.security.clone(),
+            tls_version: settings.tls_version,
+        }
+    }
+
     fn at(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
@@ -107,10 +118,12 @@ pub async fn secure(target: &Target, tcp: TcpStream) -> Result<(Box<dyn Stream>,
     let handshake = async {
         match &target.security {
             Security::Plain => Ok((Box::new(tcp) as Box<dyn Stream>, None)),
-            Security::Psk { identity, key } => super::psk::connect(tcp, &target.host, identity, key)
-                .await
-                .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session))),
-            Security::Tls(tls) => super::tls::connect(tcp, &target.host, tls)
+            Security::Psk { identity, key } => {
+                super::psk::connect(tcp, &target.host, identity, key, target.tls_version)
+                    .await
+                    .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session)))
+            }
+            Security::Tls(tls) => super::tls::connect(tcp, &target.host, tls, target.tls_version)
                 .await
                 .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session))),
         }

@@ -267,12 +267,7 @@ fn stall_timeout(settings: &ConnectSettings) -> Duration {
 /// Runs one connection until it is closed or fails.
 pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiver<Command>, sink: EventSink) {
     sink.send(Event::Status(ConnectionStatus::Connecting));
-    let target = Target {
-        host: settings.host.clone(),
-        port: settings.port,
-        connect_timeout: settings.connect_timeout,
-        security: settings.security.clone(),
-    };
+    let target = Target::of(&settings);
     let relay = match Relay::start(target, settings.mqtt_v31, sink.clone()) {
         Ok(r) => r,
         Err(e) => {

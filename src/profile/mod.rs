@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::connection::{ConnectSettings, Qos, Security, Tls, Will};
+use crate::connection::{ConnectSettings, Qos, Security, Tls, TlsVersion, Will};
 
 /// The MQTT version a profile speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -86,6 +86,8 @@ pub struct Profile {
     pub tls: TlsMode,
     /// Certificate TLS without checking the broker's certificate: unsafe, shown as such.
     pub tls_skip_verify: bool,
+    /// TLS versions allowed (TLS and TLS-PSK).
+    pub tls_version: TlsVersion,
     /// Connect to the app's built-in broker (its port is chosen at start).
     pub builtin_broker: bool,
     pub favourites: Vec<Favourite>,
@@ -110,6 +112,7 @@ impl Default for Profile {
             last_will: None,
             tls: TlsMode::None,
             tls_skip_verify: false,
+            tls_version: TlsVersion::Any,
             builtin_broker: false,
             favourites: Vec::new(),
             topic_history: Vec::new(),
@@ -277,6 +280,7 @@ impl Profile {
             }),
             mqtt_v31: self.version == MqttVersion::V31,
             security,
+            tls_version: self.tls_version,
             auto_reconnect: self.auto_reconnect,
         })
     }

@@ -1,6 +1,7 @@
 //! The selected profile's settings: credentials, session, last will, TLS, each field checked.
 
 use super::{Intent, labelled_field, qos_picker};
+use crate::connection::TlsVersion;
 use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode};
 
 fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, password: bool) {
@@ -123,6 +124,20 @@ fn security_fields(ui: &mut egui::Ui, profile: &mut Profile) {
                 ui.add(egui::TextEdit::singleline(key_hex).password(true).desired_width(200.0)).labelled_by(l.id);
             });
         }
+    }
+    if profile.tls != TlsMode::None {
+        ui.horizontal(|ui| {
+            let label = ui.label("TLS version");
+            egui::ComboBox::new("tls-version", "")
+                .selected_text(profile.tls_version.label())
+                .show_ui(ui, |ui| {
+                    for v in TlsVersion::ALL {
+                        ui.selectable_value(&mut profile.tls_version, v, v.label());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
     }
     if matches!(profile.tls, TlsMode::CaSigned | TlsMode::SelfSignedCa { .. } | TlsMode::ClientCertificate { .. }) {
         ui.horizontal(|ui| {
