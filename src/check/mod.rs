@@ -75,7 +75,7 @@ pub fn check_client_id(settings: &ConnectSettings) -> String {
     if settings.mqtt_v31 && id.len() > 23 {
         // MQTT 3.1 allows 23 characters; keep the prefix and the suffix.
         let keep = base.char_indices().take_while(|(i, c)| i + c.len_utf8() <= 17).map(|(_, c)| c).collect::<String>();
-        format!("{keep}-check")
+        format!("{}-check", keep.trim_end_matches('-'))
     } else {
         id
     }
@@ -126,4 +126,32 @@ pub async fn run(
     step(Step::Handshake, started, Ok(detail))?;
 
     probe::mqtt_steps(stream, settings, options, &mut step).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{MqttVersion, Profile};
+
+    fn settings(client_id: &str, version: MqttVersion) -> ConnectSettings {
+        Profile { client_id: client_id.into(), version, ..Profile::default() }.connect_settings(None).unwrap()
+    }
+
+    #[test]
+    fn the_check_client_id_keeps_the_prefix_and_fits_mqtt_3_1() {
+        assert_eq!(check_client_id(&settings("btsiot-01", MqttVersion::V311)), "btsiot-01-check");
+        let long = "btsiot-raspberry-pi-lab";
+        assert_eq!(check_client_id(&settings(long, MqttVersion::V311)), format!("{long}-check"));
+        let v31 = check_client_id(&settings(long, MqttVersion::V31));
+        assert_eq!(v31, "btsiot-raspberry-check");
+        assert!(v31.len() <= 23);
+        assert!(check_client_id(&settings("", MqttVersion::V311)).starts_with("mqtt-lab-"));
+    }
+
+    #[test]
+    fn every_step_has_its_own_exit_code_above_1() {
+        let codes: std::collections::HashSet<u8> = Step::ALL.iter().map(|s| s.exit_code()).collect();
+        assert_eq!(codes.len(), Step::ALL.len());
+        assert!(codes.iter().all(|c| *c > 1));
+    }
 }

@@ -3,14 +3,17 @@
 //! - `messages`: the received messages, bounded, newest first, searchable.
 //! - `subscriptions`: filters with colour, mute and counter.
 //! - `payload`: payloads typed as text, JSON or hex, and decoders for received ones.
+//! - `self_test`: the connection self-test's steps as the profile editor shows them.
 
 mod messages;
 pub mod payload;
+mod self_test;
 mod subscriptions;
 
 use std::time::SystemTime;
 
 pub use messages::{DEFAULT_CAPACITY, MessageStore};
+pub use self_test::{Failure, SelfTest};
 pub use subscriptions::{PALETTE, Subscription, SubscriptionState, Subscriptions, validate_filter};
 
 use crate::connection::{ConnectionStatus, Event, Tap};

@@ -32,6 +32,8 @@ pub enum Intent {
     ImportProfile,
     /// Opens a file dialog to fill the transfer form's file field.
     ChooseFile,
+    /// Runs the connection self-test on the selected profile.
+    TestConnection,
     Connect,
     Disconnect,
     Subscribe {

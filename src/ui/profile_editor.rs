@@ -2,6 +2,7 @@
 
 use super::{Intent, labelled_field, qos_picker};
 use crate::connection::TlsVersion;
+use crate::model::SelfTest;
 use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode};
 
 fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, password: bool) {
@@ -13,9 +14,11 @@ fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, pa
     }
 }
 
+const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+
 fn error_for(ui: &mut egui::Ui, profile: &Profile, field: &str) {
     for e in profile.validate().iter().filter(|e| e.field == field) {
-        ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), &e.message);
+        ui.colored_label(RED, &e.message);
     }
 }
 
@@ -27,7 +30,12 @@ pub struct TransferForm {
     pub include_secrets: bool,
 }
 
-pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile, transfer: &mut TransferForm) -> Vec<Intent> {
+pub fn profile_editor(
+    ui: &mut egui::Ui,
+    profile: &mut Profile,
+    transfer: &mut TransferForm,
+    self_test: Option<&SelfTest>,
+) -> Vec<Intent> {
     let mut intents = Vec::new();
     egui::CollapsingHeader::new("Profile settings").show(ui, |ui| {
         ui.horizontal(|ui| {
@@ -78,10 +86,41 @@ pub fn profile_editor(ui: &mut egui::Ui, profile: &mut Profile, transfer: &mut T
                 intents.push(Intent::DeleteProfile);
             }
         });
+        let running = self_test.is_some_and(SelfTest::running);
+        let test = ui.add_enabled(!running, egui::Button::new("Test connection"));
+        if test
+            .on_hover_text(
+                "Connect step by step (DNS, TCP, TLS, CONNECT, SUBSCRIBE, a round trip) and say which step fails",
+            )
+            .clicked()
+        {
+            intents.push(Intent::TestConnection);
+        }
+        if let Some(self_test) = self_test {
+            self_test_report(ui, self_test);
+        }
         ui.separator();
         intents.extend(transfer_fields(ui, transfer));
     });
     intents
+}
+
+/// The self-test's steps, one line each, and its outcome.
+fn self_test_report(ui: &mut egui::Ui, self_test: &SelfTest) {
+    const GREEN: egui::Color32 = egui::Color32::from_rgb(0x2c, 0xa0, 0x2c);
+    for report in &self_test.steps {
+        let ms = report.elapsed.as_secs_f64() * 1000.0;
+        match &report.outcome {
+            Ok(text) => ui.colored_label(GREEN, format!("ok: {}: {text} ({ms:.1} ms)", report.step.name())),
+            Err(text) => ui.colored_label(RED, format!("FAILED: {}: {text}", report.step.name())),
+        };
+    }
+    let color = match &self_test.outcome {
+        None => ui.visuals().text_color(),
+        Some(Ok(())) => GREEN,
+        Some(Err(_)) => RED,
+    };
+    ui.colored_label(color, self_test.summary());
 }
 
 /// MQTT version and transport security, with each mode's fields.
@@ -143,10 +182,7 @@ fn security_fields(ui: &mut egui::Ui, profile: &mut Profile) {
         ui.horizontal(|ui| {
             ui.checkbox(&mut profile.tls_skip_verify, "Do not verify the broker's certificate (unsafe)");
             if profile.tls_skip_verify {
-                ui.colored_label(
-                    egui::Color32::from_rgb(0xd6, 0x27, 0x28),
-                    "UNSAFE: anyone between you and the broker can read and change the traffic.",
-                );
+                ui.colored_label(RED, "UNSAFE: anyone between you and the broker can read and change the traffic.");
             }
         });
     }

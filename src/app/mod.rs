@@ -7,11 +7,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::check::{self, CheckOptions, Step, StepReport};
 use crate::connection::{Command, Connection, ConnectionStatus, Repaint};
 use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
-use crate::model::Model;
-use crate::profile::{Favourite, Profile, ProfileStore, generated_client_id};
+use crate::model::{Model, SelfTest};
+use crate::profile::{Favourite, Profile, ProfileStore};
 use crate::ui::{self, Intent, MessagesView, PublishForm, SubscribeForm, TransferForm};
+
+mod profiles;
+
+use profiles::load_profiles;
 
 /// The longest `logic()` spends on events per frame; the rest waits for the next frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(10);
@@ -48,6 +53,8 @@ pub struct App {
     pub messages_view: MessagesView,
     pub broker_log: Vec<String>,
     pub transfer: TransferForm,
+    /// The last connection self-test, running or done.
+    pub self_test: Option<SelfTest>,
     /// Results of file work (profiles, dialogs), which runs off the UI thread.
     background: std::sync::mpsc::Receiver<Background>,
     background_tx: std::sync::mpsc::Sender<Background>,
@@ -58,39 +65,8 @@ enum Background {
     Note(String),
     Chosen(std::path::PathBuf),
     Imported(Box<Profile>),
-}
-
-/// Opens the profile store, offers the examples on first start, and loads the profiles.
-fn load_profiles(options: &AppOptions, model: &mut Model) -> (Option<ProfileStore>, Vec<Profile>) {
-    let store = match &options.profile_dir {
-        Some(dir) => Ok(ProfileStore::at(dir.clone())),
-        None => ProfileStore::in_config_dir(),
-    };
-    let (store, mut profiles) = match store {
-        Ok(store) => {
-            if let Err(e) = store.seed_examples() {
-                model.note(format!("Could not write the example profiles: {e}"));
-            }
-            let (profiles, errors) = store.load_all();
-            for e in errors {
-                model.note(format!("A profile file was skipped: {e}"));
-            }
-            (Some(store), profiles)
-        }
-        Err(e) => {
-            model.note(format!("Profiles cannot be saved: {e}"));
-            (None, Vec::new())
-        }
-    };
-    if profiles.is_empty() {
-        profiles.push(Profile { name: "Built-in broker".into(), builtin_broker: true, ..Profile::default() });
-    }
-    for p in &mut profiles {
-        if p.client_id.is_empty() {
-            p.client_id = generated_client_id();
-        }
-    }
-    (store, profiles)
+    SelfTestStep(StepReport),
+    SelfTestDone(Result<(), Step>),
 }
 
 impl App {
@@ -119,6 +95,7 @@ impl App {
             messages_view: MessagesView::default(),
             broker_log: Vec::new(),
             transfer: TransferForm::default(),
+            self_test: None,
             background,
             background_tx,
         }
@@ -144,86 +121,6 @@ impl App {
             Some(EmbeddedStatus::Running(addr)) => Some(addr.port()),
             _ => None,
         }
-    }
-
-    /// Runs a profile file operation off the UI thread; its outcome comes back as a log line.
-    fn in_background(&self, job: impl FnOnce(&ProfileStore) -> String + Send + 'static) {
-        let Some(store) = self.store.clone() else { return };
-        self.off_thread(move || Background::Note(job(&store)));
-    }
-
-    fn off_thread(&self, job: impl FnOnce() -> Background + Send + 'static) {
-        let (done, repaint) = (self.background_tx.clone(), self.repaint.clone());
-        self.runtime.spawn_blocking(move || {
-            let _ = done.send(job());
-            repaint();
-        });
-    }
-
-    fn export_profile(&self) {
-        let (profile, include) = (self.profile().clone(), self.transfer.include_secrets);
-        let path = std::path::PathBuf::from(self.transfer.path.trim());
-        self.off_thread(move || {
-            Background::Note(match ProfileStore::export(&profile, &path, include) {
-                Ok(()) if include => format!("Exported {} to {}, with its secrets.", profile.name, path.display()),
-                Ok(()) => format!("Exported {} to {} (without password and PSK key).", profile.name, path.display()),
-                Err(e) => format!("Could not export: {e}"),
-            })
-        });
-    }
-
-    fn import_profile(&self) {
-        let path = std::path::PathBuf::from(self.transfer.path.trim());
-        self.off_thread(move || match ProfileStore::import(&path) {
-            Ok(profile) => Background::Imported(Box::new(profile)),
-            Err(e) => Background::Note(format!("Could not import: {e}")),
-        });
-    }
-
-    /// A native file dialog, run by the I/O runtime; when none can open (no desktop portal),
-    /// the File field still works.
-    fn choose_file(&self) {
-        let (done, repaint) = (self.background_tx.clone(), self.repaint.clone());
-        self.runtime.spawn(async move {
-            let chosen = rfd::AsyncFileDialog::new().add_filter("MQTT Lab profile", &["json"]).save_file().await;
-            let result = match chosen {
-                Some(file) => Background::Chosen(file.path().to_path_buf()),
-                None => Background::Note(
-                    "No file chosen (or no file dialog is available here): type the path into the File field.".into(),
-                ),
-            };
-            let _ = done.send(result);
-            repaint();
-        });
-    }
-
-    /// Applies the port field to the profile; false (with a log line) when it is not a port.
-    fn apply_port(&mut self) -> bool {
-        if self.profile().builtin_broker {
-            return true;
-        }
-        match self.port_text.trim().parse::<u16>() {
-            Ok(port) if port > 0 => {
-                self.profile_mut().port = port;
-                true
-            }
-            _ => {
-                let text = self.port_text.clone();
-                self.model.note(format!("The port {text:?} is not a number from 1 to 65535."));
-                false
-            }
-        }
-    }
-
-    fn save_profile(&mut self) {
-        if !self.apply_port() {
-            return;
-        }
-        let profile = self.profile().clone();
-        self.in_background(move |store| match store.save(&profile) {
-            Ok(()) => format!("Saved profile {}.", profile.name),
-            Err(e) => format!("Could not save the profile: {e}"),
-        });
     }
 
     fn connect(&mut self) {
@@ -280,21 +177,13 @@ impl App {
                 self.port_text = self.profile().port.to_string();
             }
             Intent::SaveProfile => self.save_profile(),
-            Intent::NewProfile => {
-                let taken = |name: &str| self.profiles.iter().any(|p| p.name == name);
-                let name = (1..=self.profiles.len() + 1)
-                    .map(|n| if n == 1 { "New profile".to_owned() } else { format!("New profile {n}") })
-                    .find(|n| !taken(n))
-                    .unwrap_or_default();
-                self.profiles.push(Profile { name, client_id: generated_client_id(), ..Profile::default() });
-                self.selected = self.profiles.len() - 1;
-                self.port_text = self.profile().port.to_string();
-            }
+            Intent::NewProfile => self.new_profile(),
             Intent::DuplicateProfile => self.duplicate_profile(),
             Intent::DeleteProfile => self.delete_profile(),
             Intent::ExportProfile => self.export_profile(),
             Intent::ImportProfile => self.import_profile(),
             Intent::ChooseFile => self.choose_file(),
+            Intent::TestConnection => self.test_connection(),
             Intent::AddFavourite => {
                 let f = &self.publish_form;
                 let favourite = Favourite {
@@ -310,31 +199,33 @@ impl App {
         }
     }
 
-    fn duplicate_profile(&mut self) {
-        let base = self.profile().name.clone();
-        // Among len + 1 candidate names at least one is free.
-        let name = (1..=self.profiles.len() + 1)
-            .map(|n| if n == 1 { format!("{base} (copy)") } else { format!("{base} (copy {n})") })
-            .find(|candidate| !self.profiles.iter().any(|p| &p.name == candidate))
-            .unwrap_or_default();
-        let copy = Profile { name, ..self.profile().clone() };
-        self.profiles.push(copy);
-        self.selected = self.profiles.len() - 1;
-        self.save_profile();
-    }
-
-    fn delete_profile(&mut self) {
-        if self.profiles.len() == 1 {
-            self.model.note("The last profile cannot be deleted.");
+    /// Runs the self-test of the selected profile on the runtime; its steps come back through
+    /// `Background` as they end.
+    fn test_connection(&mut self) {
+        if self.self_test.as_ref().is_some_and(SelfTest::running) || !self.apply_port() {
             return;
         }
-        let removed = self.profiles.remove(self.selected);
-        self.in_background(move |store| match store.delete(&removed.name) {
-            Ok(()) => format!("Deleted profile {}.", removed.name),
-            Err(e) => format!("Could not delete the profile file: {e}"),
+        let name = self.profile().name.clone();
+        let settings = match self.profile().connect_settings(self.builtin_port()) {
+            Ok(settings) => settings,
+            Err(reason) => {
+                self.self_test = Some(SelfTest::not_started(&name, reason));
+                return;
+            }
+        };
+        self.self_test = Some(SelfTest::started(&name));
+        let (tx, repaint) = (self.background_tx.clone(), self.repaint.clone());
+        self.runtime.spawn(async move {
+            let step_tx = tx.clone();
+            let step_repaint = repaint.clone();
+            let result = check::run(&settings, &CheckOptions::default(), move |report| {
+                let _ = step_tx.send(Background::SelfTestStep(report));
+                step_repaint();
+            })
+            .await;
+            let _ = tx.send(Background::SelfTestDone(result));
+            repaint();
         });
-        self.selected = 0;
-        self.port_text = self.profile().port.to_string();
     }
 
     fn send(&mut self, command: Command) {
@@ -359,15 +250,17 @@ impl App {
             match done {
                 Background::Note(line) => self.model.note(line),
                 Background::Chosen(path) => self.transfer.path = path.display().to_string(),
-                Background::Imported(mut profile) => {
-                    while self.profiles.iter().any(|p| p.name == profile.name) {
-                        profile.name.push_str(" (imported)");
+                Background::Imported(profile) => self.imported(*profile),
+                Background::SelfTestStep(report) => {
+                    if let Some(t) = &mut self.self_test {
+                        t.steps.push(report);
                     }
-                    self.model.note(format!("Imported profile {}.", profile.name));
-                    self.profiles.push(*profile);
-                    self.selected = self.profiles.len() - 1;
-                    self.port_text = self.profile().port.to_string();
-                    self.save_profile();
+                }
+                Background::SelfTestDone(result) => {
+                    if let Some(t) = &mut self.self_test {
+                        t.finished(result);
+                        self.model.note(t.summary());
+                    }
                 }
             }
         }
@@ -414,7 +307,8 @@ impl eframe::App for App {
             ));
         });
         egui::Panel::left("subscriptions").default_size(340.0).show(ui, |ui| {
-            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer));
+            let self_test = self.self_test.as_ref();
+            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer, self_test));
             ui.separator();
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
         });

@@ -1,0 +1,61 @@
+//! The profile editor's "Test connection" button, clicked as a student would: every step is
+//! listed, and a refusal names its step and reason.
+
+mod support;
+
+use egui_kittest::kittest::Queryable;
+use mqtt_lab::embedded::EmbeddedStatus;
+use mqtt_lab::model::{Failure, SelfTest};
+use support::*;
+
+fn finished(app: &mqtt_lab::App) -> bool {
+    app.self_test.as_ref().is_some_and(|t| !t.running())
+}
+
+#[test]
+fn testing_the_built_in_broker_profile_passes_every_step() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("self-test-builtin");
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the built-in broker", |app| {
+        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+    });
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    harness.get_by_label("Test connection").click();
+    step_until(&mut harness, "the self-test", finished);
+    harness.run();
+    let test: &SelfTest = harness.state().self_test.as_ref().unwrap();
+    assert_eq!(test.outcome, Some(Ok(())), "{test:?}");
+    assert_eq!(test.steps.len(), 6);
+    harness.get_by_label_contains("ok: TLS: none: plain MQTT, not encrypted");
+    harness.get_by_label_contains("ok: Publish and receive: a QoS 1 message to mqtt-lab/check/");
+    harness.get_by_label_contains("all steps passed.");
+    assert!(
+        matches!(harness.state().model.status, mqtt_lab::connection::ConnectionStatus::Disconnected),
+        "a test is not a connection"
+    );
+}
+
+#[test]
+fn a_refused_login_fails_at_the_connect_step_with_the_reason() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("self-test-refused");
+    let config = mqtt_lab_broker::Config { allow_anonymous: Some(false), ..Default::default() };
+    let (_broker, port) = our_broker(&runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
+    let mut harness = harness_with(&runtime, &dir, None);
+    let index = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
+    harness.state_mut().selected = index;
+    harness.step();
+    set_field(&mut harness, "Host", "127.0.0.1");
+    set_field(&mut harness, "Port", &port.to_string());
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    harness.get_by_label("Test connection").click();
+    step_until(&mut harness, "the self-test", finished);
+    harness.run();
+    let test = harness.state().self_test.as_ref().unwrap();
+    assert_eq!(test.outcome, Some(Err(Failure::Step(mqtt_lab::check::Step::Connect))), "{test:?}");
+    harness.get_by_label_contains("FAILED: MQTT CONNECT: Refused (5): not authorised.");
+    harness.get_by_label_contains("failed at step \"MQTT CONNECT\"");
+}
