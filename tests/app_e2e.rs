@@ -165,3 +165,38 @@ fn an_mqtt_3_1_profile_connects_as_mqtt_3_1() {
     assert_eq!(&connect.bytes[2..10], b"\x00\x06MQIsdp", "the inspector sees the CONNECT as sent");
     round_trip(&mut harness);
 }
+
+/// The profile's user name, password and last will go out in the CONNECT exactly as set, and the
+/// password never reaches the log.
+#[test]
+fn credentials_and_the_last_will_are_in_the_connect_packet() {
+    use mqtt_lab_broker::codec::{Decoded, Packet, QoS, decode};
+    let runtime = runtime();
+    let dir = ProfileDir::new("will");
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the built-in broker", |app| {
+        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+    });
+    harness.get_by_label("Profile settings").click();
+    harness.run();
+    set_field(&mut harness, "User name", "btsiot1");
+    set_field(&mut harness, "Password", "btsiotpass1");
+    harness.get_by_label("Last will").click();
+    harness.run();
+    set_field(&mut harness, "Will topic", "btsiot/lamp/status");
+    set_field(&mut harness, "Will message", "offline");
+    harness.get_by_label("Will retain").click();
+    harness.run();
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    let connect =
+        harness.state().model.taps.iter().find(|t| t.bytes.first() == Some(&0x10)).expect("the CONNECT was tapped");
+    let Ok(Decoded::Packet(Packet::Connect(c), _)) = decode(&connect.bytes, usize::MAX) else { panic!("a CONNECT") };
+    assert_eq!(c.username.as_deref(), Some("btsiot1"));
+    assert_eq!(c.password.as_deref(), Some(&b"btsiotpass1"[..]));
+    let will = c.will.expect("the will is in the CONNECT");
+    assert_eq!(will.topic.as_str(), "btsiot/lamp/status");
+    assert_eq!(&will.payload[..], b"offline");
+    assert_eq!((will.qos, will.retain), (QoS::AtMostOnce, true));
+    assert!(harness.state().model.log.iter().all(|l| !l.text.contains("btsiotpass1")), "no password in the log");
+}

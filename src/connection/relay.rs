@@ -1,7 +1,7 @@
 //! The transport relay. rumqttc cannot be handed a stream, so it connects to a local endpoint
 //! here (a Unix socket; a 127.0.0.1 ephemeral port on Windows) and the relay dials the broker,
-//! pumps bytes both ways, and records every chunk for the packet inspector. This is the one
-//! place for transports: TCP now, TLS and TLS-PSK next to it.
+//! pumps bytes both ways, and records every chunk for the packet inspector. Reaching the broker
+//! (DNS, TCP, TLS or TLS-PSK) is `transport`'s; failures are left in the `Report` for the worker.
 
 #[cfg(not(unix))]
 use std::net::SocketAddr;
