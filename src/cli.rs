@@ -73,6 +73,12 @@ pub fn check(path: &Path, topic: Option<String>, out: &mut impl Write) -> u8 {
         );
         return 1;
     }
+    if profile.username.is_some() && profile.password.is_none() {
+        let _ = writeln!(
+            out,
+            "Note: the file has a user name but no password (exports leave it out unless asked); the broker may refuse."
+        );
+    }
     let settings = match profile.connect_settings(None) {
         Ok(s) => s,
         Err(e) => {

@@ -125,15 +125,7 @@ fn hex_payloads_publish_as_bytes_and_the_detail_pane_decodes_them() {
 fn a_refused_connection_is_explained_in_words_with_the_prefix_hint() {
     let runtime = runtime();
     let dir = ProfileDir::new("refused-5");
-    // A broker that refuses anonymous clients, as the course's Raspberry Pi does.
-    let config = mqtt_lab_broker::Config { allow_anonymous: Some(false), ..Default::default() };
-    let (_broker, port) = our_broker(&runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
-    let mut harness = harness_with(&runtime, &dir, None);
-    let index = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
-    harness.state_mut().selected = index;
-    harness.step();
-    set_field(&mut harness, "Host", "127.0.0.1");
-    set_field(&mut harness, "Port", &port.to_string());
+    let (_broker, mut harness) = course_login_refused(&runtime, &dir);
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
     let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };

@@ -41,14 +41,7 @@ fn testing_the_built_in_broker_profile_passes_every_step() {
 fn a_refused_login_fails_at_the_connect_step_with_the_reason() {
     let runtime = runtime();
     let dir = ProfileDir::new("self-test-refused");
-    let config = mqtt_lab_broker::Config { allow_anonymous: Some(false), ..Default::default() };
-    let (_broker, port) = our_broker(&runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
-    let mut harness = harness_with(&runtime, &dir, None);
-    let index = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
-    harness.state_mut().selected = index;
-    harness.step();
-    set_field(&mut harness, "Host", "127.0.0.1");
-    set_field(&mut harness, "Port", &port.to_string());
+    let (_broker, mut harness) = course_login_refused(&runtime, &dir);
     harness.get_by_label("Profile settings").click();
     harness.run();
     harness.get_by_label("Test connection").click();

@@ -135,3 +135,20 @@ pub fn new_profile_at(harness: &mut Harness<'_, App>, port: u16) {
     set_field(harness, "Host", "127.0.0.1");
     set_field(harness, "Port", &port.to_string());
 }
+
+/// One of our brokers that refuses anonymous clients, as the course's Raspberry Pi does, and the
+/// app with the course's "Raspberry Pi (password …)" example pointed at it: its login is refused.
+pub fn course_login_refused(
+    runtime: &tokio::runtime::Runtime,
+    dir: &ProfileDir,
+) -> (mqtt_lab_broker::Broker, Harness<'static, App>) {
+    let config = mqtt_lab_broker::Config { allow_anonymous: Some(false), ..Default::default() };
+    let (broker, port) = our_broker(runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
+    let mut harness = harness_with(runtime, dir, None);
+    let index = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
+    harness.state_mut().selected = index;
+    harness.step();
+    set_field(&mut harness, "Host", "127.0.0.1");
+    set_field(&mut harness, "Port", &port.to_string());
+    (broker, harness)
+}
