@@ -9,6 +9,7 @@
 //! - [`check`]: the connection self-test, step by step (the editor's button, `mqtt-lab check`).
 //! - [`cli`]: the command line (`mqtt-lab check PROFILE_FILE`).
 //! - [`embedded`]: the built-in broker, in-process.
+//! - [`history`]: received messages in SQLite, written in batches by a named thread.
 //! - [`profile`]: connection profiles and their files.
 
 pub mod app;
@@ -16,6 +17,7 @@ pub mod check;
 pub mod cli;
 pub mod connection;
 pub mod embedded;
+pub mod history;
 pub mod model;
 pub mod ui;
 

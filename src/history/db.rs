@@ -1,0 +1,121 @@
+//! The history database: one SQLite file (bundled SQLite, WAL), one row per received message.
+//! Plain functions over a `Connection`, so the writer thread and the readers share them.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rusqlite::{Connection, params};
+
+use crate::connection::{Qos, ReceivedMessage};
+
+/// The schema; `at_ms` is Unix time in milliseconds. The index serves "a profile's messages in a
+/// time range" (message list, reload) and "a profile's topic in a time range" (plots).
+const SCHEMA: &str = "
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    CREATE TABLE IF NOT EXISTS messages (
+        id      INTEGER PRIMARY KEY,
+        profile TEXT    NOT NULL,
+        topic   TEXT    NOT NULL,
+        payload BLOB    NOT NULL,
+        qos     INTEGER NOT NULL,
+        retain  INTEGER NOT NULL,
+        at_ms   INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS messages_by_time ON messages (profile, at_ms);
+    CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (profile, topic, at_ms);
+";
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub profile: String,
+    pub message: ReceivedMessage,
+}
+
+/// Opens (creating if needed) the history file; the directory is created too.
+pub fn open(path: &Path) -> rusqlite::Result<Connection> {
+    if let Some(dir) = path.parent() {
+        // A missing directory shows up as SQLite's "unable to open" just below.
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let db = Connection::open(path)?;
+    db.busy_timeout(Duration::from_secs(5))?;
+    db.execute_batch(SCHEMA)?;
+    Ok(db)
+}
+
+pub fn millis(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn time_of(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+const fn qos_of(level: i64) -> Qos {
+    match level {
+        1 => Qos::AtLeastOnce,
+        2 => Qos::ExactlyOnce,
+        _ => Qos::AtMostOnce,
+    }
+}
+
+/// Writes `records` in one transaction: all or nothing.
+pub fn insert(db: &mut Connection, records: &[Record]) -> rusqlite::Result<()> {
+    let tx = db.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO messages (profile, topic, payload, qos, retain, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for r in records {
+            let m = &r.message;
+            stmt.execute(params![r.profile, m.topic, &m.payload[..], m.qos.level(), m.retain, millis(m.at)])?;
+        }
+    }
+    tx.commit()
+}
+
+fn row_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedMessage> {
+    Ok(ReceivedMessage {
+        topic: row.get(0)?,
+        payload: Bytes::from(row.get::<_, Vec<u8>>(1)?),
+        qos: qos_of(row.get(2)?),
+        retain: row.get(3)?,
+        dup: false,
+        at: time_of(row.get(4)?),
+    })
+}
+
+/// A profile's newest `limit` messages, newest first.
+pub fn newest(db: &Connection, profile: &str, limit: usize) -> rusqlite::Result<Vec<ReceivedMessage>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT topic, payload, qos, retain, at_ms FROM messages WHERE profile = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    stmt.query_map(params![profile, limit], row_message)?.collect()
+}
+
+/// How many messages a profile has stored.
+pub fn count(db: &Connection, profile: &str) -> rusqlite::Result<u64> {
+    db.query_row("SELECT COUNT(*) FROM messages WHERE profile = ?1", [profile], |r| r.get::<_, i64>(0))
+        .map(|n| u64::try_from(n).unwrap_or(0))
+}
+
+/// Deletes a profile's history; the number of messages removed.
+pub fn clear(db: &Connection, profile: &str) -> rusqlite::Result<usize> {
+    db.execute("DELETE FROM messages WHERE profile = ?1", [profile])
+}
+
+/// Deletes messages received before `before`; the number removed.
+pub fn delete_older(db: &Connection, before: SystemTime) -> rusqlite::Result<usize> {
+    db.execute("DELETE FROM messages WHERE at_ms < ?1", [millis(before)])
+}
+
+/// The database's size on disk in bytes (pages in use, the WAL not counted).
+pub fn size_bytes(db: &Connection) -> rusqlite::Result<u64> {
+    let pages: i64 = db.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let page_size: i64 = db.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok(u64::try_from(pages * page_size).unwrap_or(0))
+}

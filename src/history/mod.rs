@@ -1,0 +1,24 @@
+//! Message history on disk: every received message, per profile, in an SQLite file in the OS data
+//! directory, so the message list (and the plots) survive a restart.
+//!
+//! - `db`: the schema and the queries (plain functions over a connection).
+//! - `writer`: the named thread that owns the write connection and commits in batches.
+//!
+//! Readers open their own connection (WAL lets them read while the writer writes) on the I/O
+//! runtime's blocking pool, never on the UI thread.
+
+mod db;
+mod writer;
+
+pub use db::{Record, clear, count, delete_older, newest, open, size_bytes};
+pub use writer::{FLUSH_EVERY, HistoryWriter};
+
+use std::path::PathBuf;
+
+/// Where the history lives by default: `<OS data dir>/history.sqlite3`.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "MQTT Lab", "mqtt-lab").map(|d| d.data_dir().join("history.sqlite3"))
+}
+
+#[cfg(test)]
+mod tests;
