@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::check::{self, CheckOptions, Step, StepReport};
-use crate::connection::{Command, Connection, ConnectionStatus, Repaint};
+use crate::connection::{Command, Connection, ConnectionStatus, Event, ReceivedMessage, Repaint};
 use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
+use crate::history::HistoryWriter;
 use crate::model::{Model, SelfTest};
 use crate::profile::{Favourite, Profile, ProfileStore};
 use crate::ui::{self, Intent, MessagesView, PublishForm, SubscribeForm, TransferForm};
 
+mod history;
 mod profiles;
 
 use profiles::load_profiles;
@@ -28,11 +30,13 @@ pub struct AppOptions {
     pub embedded_port: Option<u16>,
     /// Where profiles are kept; `None`: the OS config directory.
     pub profile_dir: Option<std::path::PathBuf>,
+    /// The history database; `None`: no history. By default in the OS data directory.
+    pub history_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { embedded_port: Some(1883), profile_dir: None }
+        Self { embedded_port: Some(1883), profile_dir: None, history_file: crate::history::default_path() }
     }
 }
 
@@ -55,6 +59,10 @@ pub struct App {
     pub transfer: TransferForm,
     /// The last connection self-test, running or done.
     pub self_test: Option<SelfTest>,
+    history: Option<HistoryWriter>,
+    history_path: Option<std::path::PathBuf>,
+    /// The name of the profile the connection was opened with: its messages are recorded under it.
+    connected_profile: Option<String>,
     /// Results of file work (profiles, dialogs), which runs off the UI thread.
     background: std::sync::mpsc::Receiver<Background>,
     background_tx: std::sync::mpsc::Sender<Background>,
@@ -67,6 +75,7 @@ enum Background {
     Imported(Box<Profile>),
     SelfTestStep(StepReport),
     SelfTestDone(Result<(), Step>),
+    History { profile: String, messages: Vec<ReceivedMessage> },
 }
 
 impl App {
@@ -79,7 +88,7 @@ impl App {
         let selected = profiles.iter().position(|p| p.builtin_broker).unwrap_or(0);
         let port_text = profiles[selected].port.to_string();
         let (background_tx, background) = std::sync::mpsc::channel();
-        Self {
+        let mut app = Self {
             runtime,
             repaint,
             model,
@@ -96,9 +105,14 @@ impl App {
             broker_log: Vec::new(),
             transfer: TransferForm::default(),
             self_test: None,
+            history: None,
+            history_path: options.history_file.clone(),
+            connected_profile: None,
             background,
             background_tx,
-        }
+        };
+        app.start_history();
+        app
     }
 
     pub fn profile(&self) -> &Profile {
@@ -130,6 +144,7 @@ impl App {
         match self.profile().connect_settings(self.builtin_port()) {
             Ok(settings) => {
                 self.model.subscriptions.list.clear();
+                self.connected_profile = Some(self.profile().name.clone());
                 self.connection = Some(Connection::open(&self.runtime, settings, self.repaint.clone()));
             }
             Err(reason) => {
@@ -175,6 +190,9 @@ impl App {
             Intent::SelectProfile(i) => {
                 self.selected = i.min(self.profiles.len() - 1);
                 self.port_text = self.profile().port.to_string();
+                if self.connection.is_none() {
+                    self.reload_history();
+                }
             }
             Intent::SaveProfile => self.save_profile(),
             Intent::NewProfile => self.new_profile(),
@@ -251,6 +269,7 @@ impl App {
                 Background::Note(line) => self.model.note(line),
                 Background::Chosen(path) => self.transfer.path = path.display().to_string(),
                 Background::Imported(profile) => self.imported(*profile),
+                Background::History { profile, messages } => self.history_loaded(&profile, messages),
                 Background::SelfTestStep(report) => {
                     if let Some(t) = &mut self.self_test {
                         t.steps.push(report);
@@ -273,7 +292,12 @@ impl App {
                 continue;
             }
             match self.connection.as_ref().and_then(Connection::try_event) {
-                Some(event) => self.model.apply(event),
+                Some(event) => {
+                    if let Event::Message(m) = &event {
+                        self.record(m);
+                    }
+                    self.model.apply(event);
+                }
                 None => return false,
             }
         }

@@ -78,10 +78,10 @@ fn retention_and_clear_remove_only_what_they_name() {
     let file = TempFile::new("retention");
     let mut db = open(&file.0).unwrap();
     let now = SystemTime::now();
-    let old = now - Duration::from_secs(3 * 86_400);
+    let old = now - Duration::from_hours(72);
     db::insert(&mut db, &[record("Pi", "a", "old", old), record("Pi", "a", "new", now), record("Lab", "b", "x", now)])
         .unwrap();
-    assert_eq!(delete_older(&db, now - Duration::from_secs(86_400)).unwrap(), 1);
+    assert_eq!(delete_older(&db, now - Duration::from_hours(24)).unwrap(), 1);
     assert_eq!(count(&db, "Pi").unwrap(), 1);
     assert_eq!(clear(&db, "Pi").unwrap(), 1);
     assert_eq!(count(&db, "Pi").unwrap(), 0);

@@ -42,7 +42,11 @@ pub fn harness_with(
     embedded_port: Option<u16>,
 ) -> Harness<'static, App> {
     let handle = runtime.handle().clone();
-    let options = AppOptions { embedded_port, profile_dir: Some(dir.0.clone()) };
+    let options = AppOptions {
+        embedded_port,
+        profile_dir: Some(dir.0.clone()),
+        history_file: Some(dir.0.join("history.sqlite3")),
+    };
     Harness::builder()
         .with_size(egui::vec2(1300.0, 900.0))
         .build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &options))
