@@ -9,6 +9,7 @@
 //! - [`check`]: the connection self-test, step by step (the editor's button, `mqtt-lab check`).
 //! - [`cli`]: the command line (`mqtt-lab check PROFILE_FILE`).
 //! - [`embedded`]: the built-in broker, in-process.
+//! - [`plot`]: series values from payloads and min/max decimation for the plot tab.
 //! - [`history`]: received messages in SQLite, written in batches by a named thread.
 //! - [`profile`]: connection profiles and their files.
 
@@ -19,6 +20,7 @@ pub mod connection;
 pub mod embedded;
 pub mod history;
 pub mod model;
+pub mod plot;
 pub mod ui;
 
 pub use app::{App, AppOptions};
