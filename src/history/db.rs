@@ -119,3 +119,37 @@ pub fn size_bytes(db: &Connection) -> rusqlite::Result<u64> {
     let page_size: i64 = db.query_row("PRAGMA page_size", [], |r| r.get(0))?;
     Ok(u64::try_from(pages * page_size).unwrap_or(0))
 }
+
+/// The literal start of a filter, before its first wildcard: "PV/#" -> "PV/".
+fn literal_prefix(filter: &str) -> &str {
+    filter.find(['+', '#']).map_or(filter, |i| &filter[..i])
+}
+
+/// Calls `each(topic, payload, at_ms)` for a profile's messages whose topic may match `filter`
+/// (the caller matches exactly), received in `[from_ms, to_ms]`, in time order. The topic index
+/// narrows the search to the filter's literal prefix.
+pub fn each_in_range(
+    db: &Connection,
+    profile: &str,
+    filter: &str,
+    (from_ms, to_ms): (i64, i64),
+    mut each: impl FnMut(&str, &[u8], i64),
+) -> rusqlite::Result<()> {
+    let exact = !filter.contains(['+', '#']);
+    let prefix = literal_prefix(filter);
+    // Above every topic that starts with `prefix`: U+10FFFF sorts after any other character.
+    let upper = format!("{prefix}\u{10FFFF}");
+    let sql = if exact {
+        "SELECT topic, payload, at_ms FROM messages WHERE profile = ?1 AND topic = ?2 AND at_ms BETWEEN ?4 AND ?5 AND ?3 = ?3 ORDER BY at_ms, id"
+    } else {
+        "SELECT topic, payload, at_ms FROM messages WHERE profile = ?1 AND topic >= ?2 AND topic < ?3 AND at_ms BETWEEN ?4 AND ?5 ORDER BY at_ms, id"
+    };
+    let mut stmt = db.prepare_cached(sql)?;
+    let mut rows = stmt.query(params![profile, prefix, upper, from_ms, to_ms])?;
+    while let Some(row) = rows.next()? {
+        let topic = row.get_ref(0)?.as_str()?;
+        let payload = row.get_ref(1)?.as_blob()?;
+        each(topic, payload, row.get(2)?);
+    }
+    Ok(())
+}

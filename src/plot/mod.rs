@@ -1,11 +1,29 @@
-//! What the plot tab draws, free of egui: series definitions, values from payloads, and min/max
-//! decimation to the plot's pixel width.
+//! What the plot tab draws, free of egui: series definitions, values from payloads, min/max
+//! decimation to the plot's pixel width, axes, time ranges, and the exports.
 //!
+//! - `series`: definitions (saved per profile) and the traces they make, split by topic.
 //! - `extract`: payload -> number (plain, switch words, JSON pointer or path).
 //! - `decimate`: many points -> a few per pixel column, keeping every column's min and max.
+//! - `axes`: two y axes sharing round grid lines; local clock time on the x axis.
+//! - `range`: live windows, today, last 24 h, custom.
+//! - `load`: a range of points from the history database.
+//! - `figure`: one figure for screen and PNG: lines in range, decimated, y scales.
+//! - `export`: CSV of the exact points, PNG at a chosen size.
 
+mod axes;
 mod decimate;
+mod export;
 mod extract;
+mod figure;
+mod load;
+mod range;
+mod series;
 
+pub use axes::{Scale, local, scale, shared, time_label, time_marks, time_step, value_label};
 pub use decimate::{Point, decimate};
+pub use export::{write_csv, write_png};
 pub use extract::{Extractor, to_pointer};
+pub use figure::{Drawn, Figure, Line, Scales};
+pub use load::{Loaded, load};
+pub use range::{TimeRange, format_local, midnight, parse_local};
+pub use series::{SeriesDef, Side, Trace, Traces, steps};
