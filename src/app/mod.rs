@@ -13,9 +13,10 @@ use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
 use crate::history::HistoryWriter;
 use crate::model::{Model, SelfTest};
 use crate::profile::{Favourite, Profile, ProfileStore};
-use crate::ui::{self, Intent, MessagesView, PublishForm, SubscribeForm, TransferForm};
+use crate::ui::{self, FileTarget, Intent, MessagesView, PlotView, PublishForm, SubscribeForm, Tab, TransferForm};
 
 mod history;
+mod plot;
 mod profiles;
 
 use profiles::load_profiles;
@@ -57,6 +58,10 @@ pub struct App {
     pub messages_view: MessagesView,
     pub broker_log: Vec<String>,
     pub transfer: TransferForm,
+    /// Messages or Plot, in the central panel.
+    pub tab: Tab,
+    pub plot_view: PlotView,
+    plot: plot::PlotData,
     /// The last connection self-test, running or done.
     pub self_test: Option<SelfTest>,
     history: Option<HistoryWriter>,
@@ -71,7 +76,8 @@ pub struct App {
 /// What file work off the UI thread reports back.
 enum Background {
     Note(String),
-    Chosen(std::path::PathBuf),
+    Chosen(FileTarget, std::path::PathBuf),
+    PlotLoaded(Box<crate::plot::Loaded>),
     Imported(Box<Profile>),
     SelfTestStep(StepReport),
     SelfTestDone(Result<(), Step>),
@@ -104,6 +110,9 @@ impl App {
             messages_view: MessagesView::default(),
             broker_log: Vec::new(),
             transfer: TransferForm::default(),
+            tab: Tab::Messages,
+            plot_view: PlotView::default(),
+            plot: plot::PlotData::default(),
             self_test: None,
             history: None,
             history_path: options.history_file.clone(),
@@ -111,6 +120,7 @@ impl App {
             background,
             background_tx,
         };
+        app.reset_plot();
         app.start_history();
         app
     }
@@ -193,6 +203,7 @@ impl App {
                 if self.connection.is_none() {
                     self.reload_history();
                 }
+                self.reset_plot();
             }
             Intent::SaveProfile => self.save_profile(),
             Intent::NewProfile => self.new_profile(),
@@ -200,7 +211,10 @@ impl App {
             Intent::DeleteProfile => self.delete_profile(),
             Intent::ExportProfile => self.export_profile(),
             Intent::ImportProfile => self.import_profile(),
-            Intent::ChooseFile => self.choose_file(),
+            Intent::ChooseFile(target) => self.choose_file(target),
+            Intent::ApplySeries(defs) => self.apply_series(defs),
+            Intent::ExportCsv => self.export_plot(false),
+            Intent::ExportPng => self.export_plot(true),
             Intent::TestConnection => self.test_connection(),
             Intent::AddFavourite => {
                 let f = &self.publish_form;
@@ -267,7 +281,11 @@ impl App {
         while let Ok(done) = self.background.try_recv() {
             match done {
                 Background::Note(line) => self.model.note(line),
-                Background::Chosen(path) => self.transfer.path = path.display().to_string(),
+                Background::Chosen(FileTarget::Profile, path) => self.transfer.path = path.display().to_string(),
+                Background::Chosen(FileTarget::PlotExport, path) => {
+                    self.plot_view.export_path = path.display().to_string();
+                }
+                Background::PlotLoaded(loaded) => self.plot_loaded(*loaded),
                 Background::Imported(profile) => self.imported(*profile),
                 Background::History { profile, messages } => self.history_loaded(&profile, messages),
                 Background::SelfTestStep(report) => {
@@ -295,6 +313,7 @@ impl App {
                 Some(event) => {
                     if let Event::Message(m) = &event {
                         self.record(m);
+                        self.plot_message(m);
                     }
                     self.model.apply(event);
                 }
@@ -349,7 +368,28 @@ impl eframe::App for App {
             });
         });
         egui::CentralPanel::default().show(ui, |ui| {
-            ui::messages_panel(ui, &mut self.messages_view, &mut self.model.messages, &self.model.subscriptions);
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.tab, Tab::Messages, "Messages");
+                ui.selectable_value(&mut self.tab, Tab::Plot, "Plot");
+            });
+            ui.separator();
+            match self.tab {
+                Tab::Messages => {
+                    let (view, subscriptions) = (&mut self.messages_view, &self.model.subscriptions);
+                    ui::messages_panel(ui, view, &mut self.model.messages, subscriptions);
+                }
+                Tab::Plot => {
+                    let now = plot::now_secs();
+                    self.plot_logic(now);
+                    let defs = &self.profiles[self.selected].plot;
+                    let input = self.plot.input(defs, self.history_path.is_some(), now);
+                    intents.extend(ui::plot_tab(ui, &mut self.plot_view, &input));
+                    if self.plot_view.range.follows() {
+                        // A live plot moves with the clock: redraw a few times a second.
+                        ui.ctx().request_repaint_after(Duration::from_millis(250));
+                    }
+                }
+            }
         });
         for intent in intents {
             self.apply(intent);

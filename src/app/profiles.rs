@@ -4,6 +4,7 @@
 use super::{App, AppOptions, Background};
 use crate::model::Model;
 use crate::profile::{Profile, ProfileStore, generated_client_id};
+use crate::ui::FileTarget;
 
 /// Opens the profile store, offers the examples on first start, and loads the profiles.
 pub(super) fn load_profiles(options: &AppOptions, model: &mut Model) -> (Option<ProfileStore>, Vec<Profile>) {
@@ -75,12 +76,17 @@ impl App {
 
     /// A native file dialog, run by the I/O runtime; when none can open (no desktop portal),
     /// the File field still works.
-    pub(super) fn choose_file(&self) {
+    pub(super) fn choose_file(&self, target: FileTarget) {
         let (done, repaint) = (self.background_tx.clone(), self.repaint.clone());
         self.runtime.spawn(async move {
-            let chosen = rfd::AsyncFileDialog::new().add_filter("MQTT Lab profile", &["json"]).save_file().await;
-            let result = match chosen {
-                Some(file) => Background::Chosen(file.path().to_path_buf()),
+            let dialog = match target {
+                FileTarget::Profile => rfd::AsyncFileDialog::new().add_filter("MQTT Lab profile", &["json"]),
+                FileTarget::PlotExport => {
+                    rfd::AsyncFileDialog::new().add_filter("CSV or PNG", &["csv", "png"]).set_file_name("mqtt-lab-plot")
+                }
+            };
+            let result = match dialog.save_file().await {
+                Some(file) => Background::Chosen(target, file.path().to_path_buf()),
                 None => Background::Note(
                     "No file chosen (or no file dialog is available here): type the path into the File field.".into(),
                 ),

@@ -94,6 +94,24 @@ pub fn time_marks(from: f64, to: f64, step: f64) -> Vec<f64> {
     out
 }
 
+/// Time grid lines for a view of `[from, to]` whose finest useful step is `min_step` seconds: three
+/// levels of round steps (fine, medium, coarse), each mark with the largest step it falls on.
+pub fn time_grid(from: f64, to: f64, min_step: f64) -> Vec<(f64, f64)> {
+    let fine = time_step(min_step);
+    let medium = time_step(fine * 4.0);
+    let coarse = time_step(medium * 4.0);
+    let mut marks: Vec<(f64, f64)> = Vec::new();
+    for step in [coarse, medium, fine] {
+        for t in time_marks(from, to, step) {
+            if !marks.iter().any(|(v, _)| (v - t).abs() < fine * 0.1) {
+                marks.push((t, step));
+            }
+        }
+    }
+    marks.sort_by(|a, b| a.0.total_cmp(&b.0));
+    marks
+}
+
 /// Local time of Unix seconds `t`.
 pub fn local(t: f64) -> DateTime<Local> {
     // Millisecond precision is what history keeps.

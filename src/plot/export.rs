@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::figure::{Figure, Scales};
 use super::{Side, local, time_label, time_step, value_label};
@@ -73,6 +74,10 @@ fn draw(
     let (from, to) = figure.range;
     let left = scales.left;
     let right = scales.right.unwrap_or(left);
+    let span = to - from;
+    // A round time label every ~120 px, on local clock multiples.
+    let step = time_step(span / (f64::from(size.0) / 120.0).max(1.0));
+    let x_keys = super::time_marks(from, to, step);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(14)
@@ -81,17 +86,12 @@ fn draw(
         .right_y_label_area_size(if scales.right.is_some() { 64 } else { 0 })
         .build_cartesian_2d(from..to, left.low..left.high())?
         .set_secondary_coord(from..to, right.low..right.high());
-    let span = to - from;
-    // A label every ~120 px.
-    #[allow(clippy::cast_precision_loss)]
-    let step = time_step(span / (f64::from(size.0) / 120.0).max(1.0));
-    let x_labels = usize::try_from(super::time_marks(from, to, step).len()).unwrap_or(8).max(2);
-    let ticks = left.ticks as usize + 1;
+    // Time labels are drawn by hand below: plotters would put them at decimal, not clock, steps.
     chart
         .configure_mesh()
-        .x_labels(x_labels)
-        .x_label_formatter(&|x| time_label(*x, step, span))
-        .y_labels(ticks)
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(left.ticks as usize + 1)
         .y_label_formatter(&|v| value_label(*v, left.step))
         .y_desc(figure.units(if scales.right.is_some() || figure.lines.iter().any(|l| l.side == Side::Left) {
             Side::Left
@@ -103,19 +103,28 @@ fn draw(
     if scales.right.is_some() {
         chart
             .configure_secondary_axes()
-            .y_labels(ticks)
+            .y_labels(right.ticks as usize + 1)
             .y_label_formatter(&|v| value_label(*v, right.step))
             .y_desc(figure.units(Side::Right))
             .draw()?;
     }
+    let label_style = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+    for x in x_keys {
+        let grid = PathElement::new(vec![(x, left.low), (x, left.high())], BLACK.mix(0.12));
+        chart.draw_series(std::iter::once(grid))?;
+        let (px, py) = chart.backend_coord(&(x, left.low));
+        root.draw(&Text::new(time_label(x, step, span), (px, py + 6), label_style.clone()))?;
+    }
     for (line, d) in figure.lines.iter().zip(drawn) {
         let [r, g, b] = line.color;
         let color = RGBColor(r, g, b);
+        // Dense data (several points a pixel) in a thin line, sparse data bolder.
+        let width = if line.points.len() > size.0 as usize { 1 } else { 2 };
         let points = d.points.iter().map(|p| (p[0], p[1]));
         let series = if line.side == Side::Right && scales.right.is_some() {
-            chart.draw_secondary_series(LineSeries::new(points, color.stroke_width(2)))?
+            chart.draw_secondary_series(LineSeries::new(points, color.stroke_width(width)))?
         } else {
-            chart.draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            chart.draw_series(LineSeries::new(points, color.stroke_width(width)))?
         };
         series
             .label(line.name.clone())

@@ -19,7 +19,7 @@ mod load;
 mod range;
 mod series;
 
-pub use axes::{Scale, local, scale, shared, time_label, time_marks, time_step, value_label};
+pub use axes::{Scale, local, scale, shared, time_grid, time_label, time_marks, time_step, value_label};
 pub use decimate::{Point, decimate};
 pub use export::{write_csv, write_png};
 pub use extract::{Extractor, to_pointer};

@@ -14,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::connection::{ConnectSettings, Qos, Security, Tls, TlsVersion, Will};
+use crate::plot::{Extractor, SeriesDef, Side};
 
 /// The MQTT version a profile speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -93,6 +94,23 @@ pub struct Profile {
     pub favourites: Vec<Favourite>,
     /// Topics published to, newest first.
     pub topic_history: Vec<String>,
+    /// The plot tab's series.
+    pub plot: Vec<SeriesDef>,
+}
+
+/// The course's plot: the plant's power in kW on the left, the ESP32's luminosity in % on the right.
+pub fn default_plot() -> Vec<SeriesDef> {
+    vec![
+        SeriesDef { filter: "PV/data".into(), unit: "kW".into(), ..SeriesDef::default() },
+        SeriesDef {
+            filter: "lamp/luminosity".into(),
+            extractor: Extractor::Json { path: "/value".into() },
+            unit: "%".into(),
+            color: crate::model::PALETTE[1],
+            side: Side::Right,
+            split: true,
+        },
+    ]
 }
 
 impl Default for Profile {
@@ -116,6 +134,7 @@ impl Default for Profile {
             builtin_broker: false,
             favourites: Vec::new(),
             topic_history: Vec::new(),
+            plot: default_plot(),
         }
     }
 }

@@ -3,14 +3,18 @@
 
 mod connection_bar;
 mod messages;
+mod plot_tab;
 mod profile_editor;
 mod publish;
+mod series_editor;
 mod subscribe;
 
 pub use connection_bar::connection_bar;
 pub use messages::{MessagesView, messages_panel};
+pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
 pub use publish::{PublishForm, publish_panel};
+use series_editor::series_editor;
 pub use subscribe::{SubscribeForm, subscribe_panel};
 
 use crate::connection::Qos;
@@ -30,8 +34,14 @@ pub enum Intent {
     ExportProfile,
     /// Reads a profile from the transfer form's file and adds it.
     ImportProfile,
-    /// Opens a file dialog to fill the transfer form's file field.
-    ChooseFile,
+    /// Opens a file dialog to fill a file field.
+    ChooseFile(FileTarget),
+    /// Saves the plot's series in the profile and reloads the plot.
+    ApplySeries(Vec<crate::plot::SeriesDef>),
+    /// Writes the points in view as CSV.
+    ExportCsv,
+    /// Draws the plot in view into a PNG of the chosen size.
+    ExportPng,
     /// Runs the connection self-test on the selected profile.
     TestConnection,
     Connect,
@@ -52,6 +62,22 @@ pub enum Intent {
         qos: Qos,
         retain: bool,
     },
+}
+
+/// What the central panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Messages,
+    Plot,
+}
+
+/// Which file field a file dialog fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileTarget {
+    /// The profile editor's import/export file.
+    Profile,
+    /// The plot tab's export file.
+    PlotExport,
 }
 
 /// A QoS picker, labelled for screen readers and tests.

@@ -195,7 +195,7 @@ fn transfer_fields(ui: &mut egui::Ui, transfer: &mut TransferForm) -> Vec<Intent
     ui.horizontal(|ui| {
         labelled_field(ui, "File", &mut transfer.path, 170.0);
         if ui.button("Choose file…").clicked() {
-            intents.push(Intent::ChooseFile);
+            intents.push(Intent::ChooseFile(super::FileTarget::Profile));
         }
     });
     ui.horizontal(|ui| {
