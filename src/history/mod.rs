@@ -10,7 +10,7 @@
 mod db;
 mod writer;
 
-pub use db::{Record, clear, count, delete_older, each_in_range, millis, newest, open, size_bytes};
+pub use db::{Record, clear, count, delete_older, each_in_range, insert, millis, newest, open, size_bytes};
 pub use writer::{FLUSH_EVERY, HistoryWriter};
 
 use std::path::PathBuf;
