@@ -32,3 +32,42 @@ fn messages_come_back_after_closing_and_reopening_the_app() {
     assert_eq!(harness.state().model.messages.get(0).unwrap().topic, "PV/data", "newest first");
     assert!(harness.state().model.log.iter().any(|l| l.text.starts_with("Reloaded the newest 2 message(s)")));
 }
+
+#[test]
+fn the_history_panel_shows_the_size_and_clears_one_profile_after_a_confirmation() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("history-clear");
+    let mut harness = app_harness(&runtime, &dir);
+    connect_and_subscribe(&mut harness); // PV/#
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "two messages stored", |app| {
+        app.history_stats.as_ref().is_some_and(|s| s.of("Built-in broker") == 2)
+    });
+    harness.get_by_label("History").click();
+    harness.run();
+    assert!(harness.query_by_label_contains("message(s); 2 of them from Built-in broker.").is_some());
+    assert!(harness.query_by_label_contains("On disk: ").is_some());
+
+    // A limit typed and applied is kept in the history file.
+    set_field(&mut harness, "Keep days", "30");
+    harness.get_by_label("Apply limits").click();
+    step_until(&mut harness, "the limit saved", |app| {
+        app.history_stats.as_ref().is_some_and(|s| s.retention.max_age_days == 30)
+    });
+
+    harness.get_by_label("Clear this profile's history").click();
+    harness.run();
+    assert!(harness.query_by_label("Delete the 2 stored message(s) of Built-in broker?").is_some());
+    harness.get_by_label("Keep them").click();
+    harness.run();
+    assert_eq!(harness.state().history_stats.as_ref().unwrap().of("Built-in broker"), 2, "nothing deleted");
+    harness.get_by_label("Clear this profile's history").click();
+    harness.run();
+    harness.get_by_label("Yes, delete").click();
+    step_until(&mut harness, "the history cleared", |app| {
+        app.history_stats.as_ref().is_some_and(|s| s.of("Built-in broker") == 0)
+    });
+    assert_eq!(harness.state().model.messages.len(), 0, "the list is emptied too");
+    assert!(harness.state().model.log.iter().any(|l| l.text == "History: 2 message(s) of Built-in broker deleted."));
+}

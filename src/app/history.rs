@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{App, Background};
 use crate::connection::ReceivedMessage;
-use crate::history::{self, HistoryWriter, Record};
+use crate::history::{self, HistoryWriter, Record, Report};
 
 /// Messages reloaded into the list from history.
 pub(super) const RELOAD: usize = 10_000;
@@ -15,8 +15,8 @@ impl App {
     pub(super) fn start_history(&mut self) {
         let Some(path) = self.history_path.clone() else { return };
         let (tx, repaint) = (self.background_tx.clone(), self.repaint.clone());
-        let report = move |text: String| {
-            let _ = tx.send(Background::Note(text));
+        let report = move |r: Report| {
+            let _ = tx.send(Background::Writer(r));
             repaint();
         };
         match HistoryWriter::start(path, report) {
@@ -43,7 +43,7 @@ impl App {
                 let _ = flushed.recv_timeout(Duration::from_secs(5));
             }
             match history::open(&path).and_then(|db| history::newest(&db, &profile, RELOAD)) {
-                Ok(messages) => Background::History { profile, messages },
+                Ok(messages) => Background::Reloaded { profile, messages },
                 Err(e) => Background::Note(format!("The history of {profile} could not be read: {e}")),
             }
         });
@@ -61,6 +61,35 @@ impl App {
         }
         if n > 0 {
             self.model.note(format!("Reloaded the newest {n} message(s) of {profile} from history."));
+        }
+    }
+}
+
+impl App {
+    /// What the history writer reports: log lines, figures, a cleared profile.
+    pub(super) fn writer_report(&mut self, report: Report) {
+        match report {
+            Report::Note(text) => self.model.note(text),
+            Report::Stats(stats) => self.history_stats = Some(stats),
+            Report::Cleared(profile) => {
+                if profile == self.profile().name {
+                    self.model.messages.clear();
+                    self.reset_plot();
+                }
+            }
+        }
+    }
+
+    pub(super) fn set_retention(&mut self, retention: history::Retention) {
+        match &self.history {
+            Some(writer) => writer.set_retention(retention),
+            None => self.model.note("History is off: there is nothing to limit."),
+        }
+    }
+
+    pub(super) fn clear_history(&mut self) {
+        if let Some(writer) = &self.history {
+            writer.clear(&self.profiles[self.selected].name);
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct App {
     /// The last connection self-test, running or done.
     pub self_test: Option<SelfTest>,
     history: Option<HistoryWriter>,
+    /// The writer's last figures (size on disk, messages per profile, retention).
+    pub history_stats: Option<crate::history::Stats>,
+    pub history_form: ui::HistoryForm,
     history_path: Option<std::path::PathBuf>,
     /// The name of the profile the connection was opened with: its messages are recorded under it.
     connected_profile: Option<String>,
@@ -81,7 +84,8 @@ enum Background {
     Imported(Box<Profile>),
     SelfTestStep(StepReport),
     SelfTestDone(Result<(), Step>),
-    History { profile: String, messages: Vec<ReceivedMessage> },
+    Reloaded { profile: String, messages: Vec<ReceivedMessage> },
+    Writer(crate::history::Report),
 }
 
 impl App {
@@ -115,6 +119,8 @@ impl App {
             plot: plot::PlotData::default(),
             self_test: None,
             history: None,
+            history_stats: None,
+            history_form: ui::HistoryForm::default(),
             history_path: options.history_file.clone(),
             connected_profile: None,
             background,
@@ -213,6 +219,8 @@ impl App {
             Intent::ImportProfile => self.import_profile(),
             Intent::ChooseFile(target) => self.choose_file(target),
             Intent::ApplySeries(defs) => self.apply_series(defs),
+            Intent::SetRetention(r) => self.set_retention(r),
+            Intent::ClearHistory => self.clear_history(),
             Intent::ExportCsv => self.export_plot(false),
             Intent::ExportPng => self.export_plot(true),
             Intent::TestConnection => self.test_connection(),
@@ -287,7 +295,8 @@ impl App {
                 }
                 Background::PlotLoaded(loaded) => self.plot_loaded(*loaded),
                 Background::Imported(profile) => self.imported(*profile),
-                Background::History { profile, messages } => self.history_loaded(&profile, messages),
+                Background::Reloaded { profile, messages } => self.history_loaded(&profile, messages),
+                Background::Writer(report) => self.writer_report(report),
                 Background::SelfTestStep(report) => {
                     if let Some(t) = &mut self.self_test {
                         t.steps.push(report);
@@ -354,6 +363,11 @@ impl eframe::App for App {
             intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer, self_test));
             ui.separator();
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
+            ui.separator();
+            egui::CollapsingHeader::new("History").show(ui, |ui| {
+                let (stats, name) = (self.history_stats.as_ref(), &self.profiles[self.selected].name);
+                intents.extend(ui::history_panel(ui, &mut self.history_form, stats, name));
+            });
         });
         egui::Panel::bottom("publish").show(ui, |ui| {
             let profile = &self.profiles[self.selected];

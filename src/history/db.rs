@@ -12,6 +12,7 @@ use crate::connection::{Qos, ReceivedMessage};
 /// The schema; `at_ms` is Unix time in milliseconds. The index serves "a profile's messages in a
 /// time range" (message list, reload) and "a profile's topic in a time range" (plots).
 const SCHEMA: &str = "
+    PRAGMA auto_vacuum = INCREMENTAL;
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
     CREATE TABLE IF NOT EXISTS messages (
@@ -25,6 +26,10 @@ const SCHEMA: &str = "
     );
     CREATE INDEX IF NOT EXISTS messages_by_time ON messages (profile, at_ms);
     CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (profile, topic, at_ms);
+    CREATE TABLE IF NOT EXISTS settings (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
 ";
 
 /// One stored message.

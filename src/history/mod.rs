@@ -3,15 +3,18 @@
 //!
 //! - `db`: the schema and the queries (plain functions over a connection).
 //! - `writer`: the named thread that owns the write connection and commits in batches.
+//! - `retention`: limits by age and size (kept in the file), and the figures shown.
 //!
 //! Readers open their own connection (WAL lets them read while the writer writes) on the I/O
 //! runtime's blocking pool, never on the UI thread.
 
 mod db;
+pub mod retention;
 mod writer;
 
 pub use db::{Record, clear, count, delete_older, each_in_range, insert, millis, newest, open, size_bytes};
-pub use writer::{FLUSH_EVERY, HistoryWriter};
+pub use retention::{Retention, Stats};
+pub use writer::{FLUSH_EVERY, HistoryWriter, Report};
 
 use std::path::PathBuf;
 

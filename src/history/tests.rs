@@ -37,10 +37,17 @@ fn record(profile: &str, topic: &str, payload: &str, at: SystemTime) -> Record {
     }
 }
 
+/// A writer's reports in a test: figures are fine, a note is a failure.
+fn no_failures(report: Report) {
+    if let Report::Note(text) = report {
+        panic!("{text}");
+    }
+}
+
 #[test]
 fn the_writer_commits_in_batches_and_a_new_connection_reads_them_back() {
     let file = TempFile::new("batches");
-    let writer = HistoryWriter::start(file.0.clone(), |e| panic!("{e}")).unwrap();
+    let writer = HistoryWriter::start(file.0.clone(), no_failures).unwrap();
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
     for i in 0..10_000u64 {
         writer.record(record("Pi", "PV/data", &format!("{}", i % 100), t0 + Duration::from_millis(i * 1000)));
@@ -63,7 +70,7 @@ fn dropping_the_writer_commits_what_is_left_and_binary_payloads_survive() {
     let file = TempFile::new("drop");
     let now = SystemTime::now();
     {
-        let writer = HistoryWriter::start(file.0.clone(), |e| panic!("{e}")).unwrap();
+        let writer = HistoryWriter::start(file.0.clone(), no_failures).unwrap();
         let mut r = record("Pi", "raw", "", now);
         r.message.payload = Bytes::from_static(&[0, 159, 146, 150, 255]);
         writer.record(r);
@@ -98,8 +105,70 @@ fn an_unopenable_file_is_reported_and_recording_does_nothing() {
         let _ = tx.send(e);
     })
     .unwrap();
-    let report = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let Report::Note(report) = rx.recv_timeout(Duration::from_secs(20)).unwrap() else { panic!("a note first") };
     assert!(report.starts_with("History is off: cannot open"), "{report}");
     writer.record(record("Pi", "a", "b", SystemTime::now()));
     drop(writer);
+}
+
+#[test]
+fn a_size_limit_removes_the_oldest_messages_and_gives_the_space_back() {
+    let file = TempFile::new("size-limit");
+    let mut db = open(&file.0).unwrap();
+    let t0 = SystemTime::now() - Duration::from_hours(1);
+    let payload = "x".repeat(1_000);
+    let batch: Vec<Record> =
+        (0..4_000u64).map(|i| record("Pi", "PV/data", &payload, t0 + Duration::from_millis(i))).collect();
+    db::insert(&mut db, &batch).unwrap();
+    db.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    let before = std::fs::metadata(&file.0).unwrap().len();
+    let mode: i64 = db.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, 2, "incremental");
+    assert!(before > 4_000_000, "{before}");
+    let limit = Retention { max_age_days: 0, max_megabytes: 2 };
+    let removed = retention::apply(&db, limit, SystemTime::now()).unwrap();
+    let after = std::fs::metadata(&file.0).unwrap().len();
+    assert!(after <= 2_000_000, "the file shrank to the limit: {before} -> {after}");
+    assert!((2_000..4_000).contains(&removed), "about half removed: {removed}");
+    let kept = newest(&db, "Pi", 1).unwrap();
+    assert_eq!(db::millis(kept[0].at), db::millis(t0 + Duration::from_millis(3_999)), "the newest stay");
+    assert_eq!(retention::apply(&db, Retention::default(), SystemTime::now()).unwrap(), 0, "0 means no limit");
+}
+
+#[test]
+fn the_writer_keeps_retention_in_the_file_and_clears_one_profile() {
+    let file = TempFile::new("writer-retention");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let writer = HistoryWriter::start(file.0.clone(), move |r| {
+        let _ = tx.send(r);
+    })
+    .unwrap();
+    let first = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(first, Report::Stats(Stats { file_bytes: first_size(&first), ..Stats::default() }));
+    let now = SystemTime::now();
+    writer.record(record("Pi", "a", "old", now - Duration::from_hours(50)));
+    writer.record(record("Pi", "a", "new", now));
+    writer.record(record("Lab", "b", "x", now));
+    writer.set_retention(Retention { max_age_days: 2, max_megabytes: 0 });
+    let reports: Vec<Report> = (0..3).map(|_| rx.recv_timeout(Duration::from_secs(20)).unwrap()).collect();
+    let Report::Stats(committed) = &reports[0] else { panic!("{reports:?}") };
+    assert_eq!((committed.of("Pi"), committed.of("Lab")), (2, 1), "each commit updates the figures");
+    assert_eq!(reports[1], Report::Note("History: 1 old message(s) removed by the retention settings.".into()));
+    let Report::Stats(stats) = &reports[2] else { panic!("{reports:?}") };
+    assert_eq!((stats.of("Pi"), stats.of("Lab"), stats.retention.max_age_days), (1, 1, 2));
+    writer.clear("Pi");
+    let reports: Vec<Report> = (0..3).map(|_| rx.recv_timeout(Duration::from_secs(20)).unwrap()).collect();
+    assert_eq!(reports[1], Report::Cleared("Pi".into()));
+    let Report::Stats(stats) = &reports[2] else { panic!("{reports:?}") };
+    assert_eq!((stats.of("Pi"), stats.of("Lab")), (0, 1));
+    drop(writer);
+    let db = open(&file.0).unwrap();
+    assert_eq!(retention::load(&db).unwrap().max_age_days, 2, "the settings are kept in the file");
+}
+
+fn first_size(report: &Report) -> u64 {
+    match report {
+        Report::Stats(s) => s.file_bytes,
+        _ => 0,
+    }
 }

@@ -2,6 +2,7 @@
 //! for as [`Intent`]s; the app applies them in one place.
 
 mod connection_bar;
+mod history_panel;
 mod messages;
 mod plot_tab;
 mod profile_editor;
@@ -10,6 +11,7 @@ mod series_editor;
 mod subscribe;
 
 pub use connection_bar::connection_bar;
+pub use history_panel::{HistoryForm, history_panel, size_text};
 pub use messages::{MessagesView, messages_panel};
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
@@ -38,6 +40,10 @@ pub enum Intent {
     ChooseFile(FileTarget),
     /// Saves the plot's series in the profile and reloads the plot.
     ApplySeries(Vec<crate::plot::SeriesDef>),
+    /// Saves and applies the history's retention limits.
+    SetRetention(crate::history::Retention),
+    /// Deletes the selected profile's history (confirmed).
+    ClearHistory,
     /// Writes the points in view as CSV.
     ExportCsv,
     /// Draws the plot in view into a PNG of the chosen size.
