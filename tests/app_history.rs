@@ -71,3 +71,48 @@ fn the_history_panel_shows_the_size_and_clears_one_profile_after_a_confirmation(
     assert_eq!(harness.state().model.messages.len(), 0, "the list is emptied too");
     assert!(harness.state().model.log.iter().any(|l| l.text == "History: 2 message(s) of Built-in broker deleted."));
 }
+
+#[test]
+fn the_message_list_pages_older_messages_from_the_database() {
+    use std::time::{Duration, SystemTime};
+
+    use mqtt_lab::connection::{Qos, ReceivedMessage};
+    use mqtt_lab::history::{self, Record};
+
+    let runtime = runtime();
+    let dir = ProfileDir::new("history-paging");
+    // 25,000 stored messages of the profile, in a real history file, before the app starts.
+    let mut db = history::open(&dir.0.join("history.sqlite3")).unwrap();
+    let t0 = SystemTime::now() - Duration::from_hours(2);
+    let records: Vec<Record> = (0..25_000u64)
+        .map(|i| Record {
+            profile: "Built-in broker".into(),
+            message: ReceivedMessage {
+                topic: "PV/data".into(),
+                payload: (if i == 42 { "needle-42".to_owned() } else { format!("{}", i % 50) }).into(),
+                qos: Qos::AtMostOnce,
+                retain: false,
+                dup: false,
+                at: t0 + Duration::from_millis(i * 100),
+            },
+        })
+        .collect();
+    history::insert(&mut db, &records).unwrap();
+    drop(db);
+
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the newest reloaded and the rest counted", |app| {
+        app.model.messages.len() == 10_000 && app.model.stored.len() == 15_000
+    });
+    harness.run();
+    assert!(harness.query_by_label("10000 received, 15000 more in history").is_some());
+
+    // The oldest messages are only in the database: a search finds them there, page by page.
+    set_field(&mut harness, "Search", "needle");
+    step_until(&mut harness, "the stored match read", |app| {
+        app.model.stored.len() == 1 && app.model.stored.held() == 1
+    });
+    harness.run();
+    assert!(harness.query_by_label_contains("PV/data  needle-42").is_some(), "the stored row is listed");
+    assert_eq!(harness.state().model.messages.len(), 10_000, "memory holds only the newest");
+}

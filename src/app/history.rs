@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{App, Background};
 use crate::connection::ReceivedMessage;
 use crate::history::{self, HistoryWriter, Record, Report};
+use crate::model::{PAGE, StoredKey};
 
 /// Messages reloaded into the list from history.
 pub(super) const RELOAD: usize = 10_000;
@@ -55,6 +56,8 @@ impl App {
             return;
         }
         self.model.messages.clear();
+        // The boundary between memory and history moved: count the stored rows again now.
+        self.stored_checked = None;
         let n = messages.len();
         for m in messages.into_iter().rev() {
             self.model.messages.push(m);
@@ -74,6 +77,7 @@ impl App {
             Report::Cleared(profile) => {
                 if profile == self.profile().name {
                     self.model.messages.clear();
+                    self.model.stored.reset();
                     self.reset_plot();
                 }
             }
@@ -90,6 +94,54 @@ impl App {
     pub(super) fn clear_history(&mut self) {
         if let Some(writer) = &self.history {
             writer.clear(&self.profiles[self.selected].name);
+        }
+    }
+}
+
+/// How often the list's boundary between memory and history is checked while messages arrive.
+const STORED_RECHECK: Duration = Duration::from_secs(2);
+
+impl App {
+    /// Keeps the list's stored rows in step: received before the oldest message in memory, of the
+    /// selected profile, matching the search. A changed key is counted again off the UI thread.
+    pub(super) fn stored_logic(&mut self) {
+        let Some(path) = self.history_path.clone() else { return };
+        let search = self.messages_view.search.clone();
+        let profile = &self.profiles[self.selected].name;
+        let changed = self.model.stored.key().is_none_or(|k| k.search != search || &k.profile != profile);
+        if self.stored_counting || !changed && self.stored_checked.is_some_and(|t| t.elapsed() < STORED_RECHECK) {
+            return;
+        }
+        self.stored_checked = Some(std::time::Instant::now());
+        let before_ms = self.model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
+        let key = StoredKey { profile: profile.clone(), before_ms, search };
+        if !self.model.stored.set_key(key.clone()) {
+            return;
+        }
+        self.stored_counting = true;
+        self.off_thread(move || {
+            let count = history::open(&path)
+                .and_then(|db| history::count_before(&db, &key.profile, key.before_ms, &key.search))
+                .map_err(|e| format!("The stored messages could not be counted: {e}"));
+            Background::StoredCount(key, count)
+        });
+    }
+
+    /// Reads pages of stored rows that came into view.
+    pub(super) fn read_pages(&mut self, pages: Vec<u64>) {
+        let (Some(path), Some(key)) = (self.history_path.clone(), self.model.stored.key().cloned()) else { return };
+        for page in pages {
+            self.model.stored.asked(page);
+            let (path, key) = (path.clone(), key.clone());
+            self.off_thread(move || {
+                let rows = history::open(&path).and_then(|db| {
+                    history::page_before(&db, &key.profile, key.before_ms, &key.search, (page * PAGE, PAGE))
+                });
+                match rows {
+                    Ok(rows) => Background::StoredPage(key, page, rows),
+                    Err(e) => Background::Note(format!("Stored messages could not be read: {e}")),
+                }
+            });
         }
     }
 }

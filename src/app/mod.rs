@@ -69,6 +69,9 @@ pub struct App {
     pub history_stats: Option<crate::history::Stats>,
     pub history_form: ui::HistoryForm,
     history_path: Option<std::path::PathBuf>,
+    /// A count of stored rows is under way; when the last key was checked.
+    stored_counting: bool,
+    stored_checked: Option<Instant>,
     /// The name of the profile the connection was opened with: its messages are recorded under it.
     connected_profile: Option<String>,
     /// Results of file work (profiles, dialogs), which runs off the UI thread.
@@ -83,6 +86,8 @@ enum Background {
     PlotLoaded(Box<crate::plot::Loaded>),
     Imported(Box<Profile>),
     SelfTestStep(StepReport),
+    StoredCount(crate::model::StoredKey, Result<u64, String>),
+    StoredPage(crate::model::StoredKey, u64, Vec<ReceivedMessage>),
     SelfTestDone(Result<(), Step>),
     Reloaded { profile: String, messages: Vec<ReceivedMessage> },
     Writer(crate::history::Report),
@@ -122,6 +127,8 @@ impl App {
             history_stats: None,
             history_form: ui::HistoryForm::default(),
             history_path: options.history_file.clone(),
+            stored_counting: false,
+            stored_checked: None,
             connected_profile: None,
             background,
             background_tx,
@@ -297,6 +304,14 @@ impl App {
                 Background::Imported(profile) => self.imported(*profile),
                 Background::Reloaded { profile, messages } => self.history_loaded(&profile, messages),
                 Background::Writer(report) => self.writer_report(report),
+                Background::StoredCount(key, count) => {
+                    self.stored_counting = false;
+                    match count {
+                        Ok(n) => self.model.stored.counted(&key, n),
+                        Err(e) => self.model.note(e),
+                    }
+                }
+                Background::StoredPage(key, page, rows) => self.model.stored.page_read(&key, page, rows),
                 Background::SelfTestStep(report) => {
                     if let Some(t) = &mut self.self_test {
                         t.steps.push(report);
@@ -389,8 +404,11 @@ impl eframe::App for App {
             ui.separator();
             match self.tab {
                 Tab::Messages => {
-                    let (view, subscriptions) = (&mut self.messages_view, &self.model.subscriptions);
-                    ui::messages_panel(ui, view, &mut self.model.messages, subscriptions);
+                    self.stored_logic();
+                    let (view, model) = (&mut self.messages_view, &mut self.model);
+                    let missing =
+                        ui::messages_panel(ui, view, &mut model.messages, &model.stored, &model.subscriptions);
+                    self.read_pages(missing);
                 }
                 Tab::Plot => {
                     let now = plot::now_secs();

@@ -158,3 +158,30 @@ pub fn each_in_range(
     }
     Ok(())
 }
+
+/// The condition shared by `count_before` and `page_before`: a profile's messages received
+/// before `?2`, whose topic or (text) payload contains `?3` when it is not empty.
+const BEFORE: &str = "FROM messages WHERE profile = ?1 AND at_ms < ?2
+    AND (?3 = '' OR instr(topic, ?3) > 0 OR instr(CAST(payload AS TEXT), ?3) > 0)";
+
+/// How many of a profile's messages were received before `before_ms` (and contain `search`).
+pub fn count_before(db: &Connection, profile: &str, before_ms: i64, search: &str) -> rusqlite::Result<u64> {
+    let sql = format!("SELECT COUNT(*) {BEFORE}");
+    db.query_row(&sql, params![profile, before_ms, search], |r| r.get::<_, i64>(0))
+        .map(|n| u64::try_from(n).unwrap_or(0))
+}
+
+/// One page of those messages, newest first: `limit` of them after skipping `offset`.
+pub fn page_before(
+    db: &Connection,
+    profile: &str,
+    before_ms: i64,
+    search: &str,
+    (offset, limit): (u64, u64),
+) -> rusqlite::Result<Vec<ReceivedMessage>> {
+    let sql =
+        format!("SELECT topic, payload, qos, retain, at_ms {BEFORE} ORDER BY at_ms DESC, id DESC LIMIT ?4 OFFSET ?5");
+    let mut stmt = db.prepare_cached(&sql)?;
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    stmt.query_map(params![profile, before_ms, search, n(limit), n(offset)], row_message)?.collect()
+}

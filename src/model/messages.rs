@@ -1,11 +1,12 @@
-//! Received messages, newest first, bounded so that a day of traffic cannot exhaust memory.
+//! Received messages, newest first, bounded so that a day of traffic cannot exhaust memory; older
+//! ones are listed from the history database (`StoredRows`).
 
 use std::collections::VecDeque;
 
 use crate::connection::ReceivedMessage;
 
-/// The most messages kept in memory (history on disk comes with the history store).
-pub const DEFAULT_CAPACITY: usize = 1_000_000;
+/// The most messages kept in memory; the list pages older ones from the history database.
+pub const DEFAULT_CAPACITY: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct MessageStore {
@@ -51,6 +52,11 @@ impl MessageStore {
     /// The `i`-th newest message.
     pub fn get(&self, i: usize) -> Option<&ReceivedMessage> {
         self.items.get(i)
+    }
+
+    /// The oldest message held.
+    pub fn oldest(&self) -> Option<&ReceivedMessage> {
+        self.items.back()
     }
 
     /// The sequence number of the `i`-th newest message: stable while newer ones arrive.

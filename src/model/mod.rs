@@ -1,6 +1,7 @@
 //! The app's state, free of egui: what the panels show and what events change.
 //!
 //! - `messages`: the received messages, bounded, newest first, searchable.
+//! - `stored`: the list's older rows, paged from the history database.
 //! - `subscriptions`: filters with colour, mute and counter.
 //! - `payload`: payloads typed as text, JSON or hex, and decoders for received ones.
 //! - `self_test`: the connection self-test's steps as the profile editor shows them.
@@ -8,12 +9,14 @@
 mod messages;
 pub mod payload;
 mod self_test;
+mod stored;
 mod subscriptions;
 
 use std::time::SystemTime;
 
 pub use messages::{DEFAULT_CAPACITY, MessageStore};
 pub use self_test::{Failure, SelfTest};
+pub use stored::{PAGE, StoredKey, StoredRows};
 pub use subscriptions::{PALETTE, Subscription, SubscriptionState, Subscriptions, validate_filter};
 
 use crate::connection::{ConnectionStatus, Event, Tap};
@@ -34,6 +37,8 @@ pub struct Model {
     pub status: ConnectionStatus,
     pub subscriptions: Subscriptions,
     pub messages: MessageStore,
+    /// Rows older than `messages`, from history.
+    pub stored: StoredRows,
     pub log: Vec<LogLine>,
     pub taps: Vec<Tap>,
     /// Messages published from this app.
@@ -46,6 +51,7 @@ impl Default for Model {
             status: ConnectionStatus::Disconnected,
             subscriptions: Subscriptions::default(),
             messages: MessageStore::default(),
+            stored: StoredRows::default(),
             log: Vec::new(),
             taps: Vec::new(),
             published: 0,

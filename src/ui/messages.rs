@@ -1,14 +1,18 @@
 //! The received messages, newest first; only visible rows are laid out (`show_rows`), so a
-//! million messages scroll as smoothly as ten.
+//! million messages scroll as smoothly as ten. Below the messages held in memory come the older
+//! ones stored in history, read a page at a time as they scroll into view.
 
+use crate::connection::ReceivedMessage;
 use crate::model::payload::{Decoder, decode};
-use crate::model::{MessageStore, Subscriptions};
+use crate::model::{MessageStore, StoredRows, Subscriptions};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessagesView {
     pub search: String,
     /// The sequence number of the message shown in the detail pane.
     pub selected: Option<u64>,
+    /// A stored (older) message shown in the detail pane.
+    pub selected_stored: Option<ReceivedMessage>,
     pub decoder: Decoder,
 }
 
@@ -20,16 +24,18 @@ pub fn payload_text(payload: &[u8]) -> String {
     }
 }
 
+/// Draws the list; returns the pages of stored rows that came into view and must be read.
 pub fn messages_panel(
     ui: &mut egui::Ui,
     view: &mut MessagesView,
     messages: &mut MessageStore,
+    stored: &StoredRows,
     subscriptions: &Subscriptions,
-) {
+) -> Vec<u64> {
     ui.horizontal(|ui| {
         ui.heading("Messages");
         super::labelled_field(ui, "Search", &mut view.search, 180.0);
-        ui.label(format!("{} received", messages.total()));
+        ui.label(format!("{} received, {} more in history", messages.total(), stored.len()));
     });
     // With no search and nothing muted every message shows: index the store directly instead of
     // building a list of a million indices whenever one arrives.
@@ -38,7 +44,8 @@ pub fn messages_panel(
         if direct { Vec::new() } else { messages.search(&view.search, |m| subscriptions.is_hidden(&m.topic)).to_vec() };
     let shown = if direct { messages.len() } else { indices.len() };
     let index = |row: usize| if direct { row } else { indices[row] };
-    if let Some(m) = view.selected.and_then(|seq| messages.by_seq(seq)) {
+    let detail = view.selected.and_then(|seq| messages.by_seq(seq)).or(view.selected_stored.as_ref()).cloned();
+    if let Some(m) = detail {
         egui::Panel::bottom("message-detail").resizable(true).default_size(180.0).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.strong(&m.topic);
@@ -47,6 +54,7 @@ pub fn messages_panel(
                 }
                 if ui.small_button("Close").clicked() {
                     view.selected = None;
+                    view.selected_stored = None;
                 }
             });
             egui::ScrollArea::vertical().show(ui, |ui| {
@@ -55,28 +63,56 @@ pub fn messages_panel(
         });
     }
     let row_height = ui.text_style_height(&egui::TextStyle::Body);
-    egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, shown, |ui, rows| {
+    let older = usize::try_from(stored.len()).unwrap_or(usize::MAX);
+    let mut missing = Vec::new();
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, shown + older, |ui, rows| {
         for i in rows {
-            let Some(m) = messages.get(index(i)) else { continue };
-            let color = subscriptions.first_match(&m.topic).map_or([0x80, 0x80, 0x80], |s| s.color);
-            let time = chrono::DateTime::<chrono::Local>::from(m.at).format("%H:%M:%S%.3f").to_string();
-            let seq = messages.seq_of(index(i));
-            ui.horizontal(|ui| {
-                super::color_swatch(ui, color);
-                ui.monospace(time);
-                let text = format!(
-                    "{}  {}  (QoS {}{}{}, {} bytes)",
-                    m.topic,
-                    payload_text(&m.payload),
-                    m.qos.level(),
-                    if m.retain { ", retained" } else { "" },
-                    if m.dup { ", dup" } else { "" },
-                    m.payload.len()
-                );
-                if ui.selectable_label(view.selected == Some(seq), text).clicked() {
+            if i < shown {
+                let Some(m) = messages.get(index(i)) else { continue };
+                let seq = messages.seq_of(index(i));
+                if row(ui, m, subscriptions, view.selected == Some(seq)) {
                     view.selected = Some(seq);
+                    view.selected_stored = None;
                 }
-            });
+            } else {
+                match stored.row((i - shown) as u64, &mut missing) {
+                    Some(m) => {
+                        let selected = view.selected_stored.as_ref() == Some(m);
+                        if row(ui, m, subscriptions, selected) {
+                            view.selected = None;
+                            view.selected_stored = Some(m.clone());
+                        }
+                    }
+                    None => {
+                        ui.weak("… reading history");
+                    }
+                }
+            }
         }
     });
+    missing
+}
+
+/// One message as a line; true when clicked.
+fn row(ui: &mut egui::Ui, m: &ReceivedMessage, subscriptions: &Subscriptions, selected: bool) -> bool {
+    let color = subscriptions.first_match(&m.topic).map_or([0x80, 0x80, 0x80], |s| s.color);
+    let at = chrono::DateTime::<chrono::Local>::from(m.at);
+    // Older days (from history) show their date.
+    let format = if at.date_naive() == chrono::Local::now().date_naive() { "%H:%M:%S%.3f" } else { "%d %b %H:%M:%S" };
+    let time = at.format(format).to_string();
+    ui.horizontal(|ui| {
+        super::color_swatch(ui, color);
+        ui.monospace(time);
+        let text = format!(
+            "{}  {}  (QoS {}{}{}, {} bytes)",
+            m.topic,
+            payload_text(&m.payload),
+            m.qos.level(),
+            if m.retain { ", retained" } else { "" },
+            if m.dup { ", dup" } else { "" },
+            m.payload.len()
+        );
+        ui.selectable_label(selected, text).clicked()
+    })
+    .inner
 }
