@@ -26,7 +26,7 @@ fn messages_come_back_after_closing_and_reopening_the_app() {
 
     let mut harness = app_harness(&runtime, &dir);
     step_until(&mut harness, "the history reloaded", |app| app.model.messages.total() == 2);
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label_contains("PV/data  3.7").is_some(), "the newest message is listed");
     assert!(harness.query_by_label_contains("PV/sunshine  yes").is_some(), "and the one before");
     assert_eq!(harness.state().model.messages.get(0).unwrap().topic, "PV/data", "newest first");
@@ -45,7 +45,7 @@ fn the_history_panel_shows_the_size_and_clears_one_profile_after_a_confirmation(
         app.history_stats.as_ref().is_some_and(|s| s.of("Built-in broker") == 2)
     });
     harness.get_by_label("History").click();
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label_contains("message(s); 2 of them from Built-in broker.").is_some());
     assert!(harness.query_by_label_contains("On disk: ").is_some());
 
@@ -57,13 +57,13 @@ fn the_history_panel_shows_the_size_and_clears_one_profile_after_a_confirmation(
     });
 
     harness.get_by_label("Clear this profile's history").click();
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label("Delete the 2 stored message(s) of Built-in broker?").is_some());
     harness.get_by_label("Keep them").click();
-    harness.run();
+    settle(&mut harness);
     assert_eq!(harness.state().history_stats.as_ref().unwrap().of("Built-in broker"), 2, "nothing deleted");
     harness.get_by_label("Clear this profile's history").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("Yes, delete").click();
     step_until(&mut harness, "the history cleared", |app| {
         app.history_stats.as_ref().is_some_and(|s| s.of("Built-in broker") == 0)
@@ -104,15 +104,15 @@ fn the_message_list_pages_older_messages_from_the_database() {
     step_until(&mut harness, "the newest reloaded and the rest counted", |app| {
         app.model.messages.len() == 10_000 && app.model.stored.len() == 15_000
     });
-    harness.run();
-    assert!(harness.query_by_label("10000 received, 15000 more in history").is_some());
+    settle(&mut harness);
+    assert!(harness.query_by_label("10000 recent, 15000 older in history").is_some());
 
     // The oldest messages are only in the database: a search finds them there, page by page.
     set_field(&mut harness, "Search", "needle");
     step_until(&mut harness, "the stored match read", |app| {
         app.model.stored.len() == 1 && app.model.stored.held() == 1
     });
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label_contains("PV/data  needle-42").is_some(), "the stored row is listed");
     assert_eq!(harness.state().model.messages.len(), 10_000, "memory holds only the newest");
 }

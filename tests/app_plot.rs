@@ -12,12 +12,12 @@ fn publish(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, topic: &str, 
     set_field(harness, "Topic", topic);
     set_field(harness, "Payload", payload);
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    harness.run();
+    settle(harness);
 }
 
 fn open_plot(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>) {
     harness.get_by_role_and_label(Role::Button, "Plot").click();
-    harness.run();
+    settle(harness);
 }
 
 #[test]
@@ -29,10 +29,10 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
         connect_and_subscribe(&mut harness); // PV/#
         open_plot(&mut harness);
         harness.get_by_label("Series").click();
-        harness.run();
+        settle(&mut harness);
         set_field(&mut harness, "Series 1", "PV/+/kw");
         harness.get_by_label("Apply series").click();
-        harness.run();
+        settle(&mut harness);
         assert_eq!(harness.state().profile().plot[0].filter, "PV/+/kw", "applied to the profile");
 
         publish(&mut harness, "PV/east/kw", "1.5");
@@ -40,7 +40,7 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
         publish(&mut harness, "PV/east/kw", "1.75");
         publish(&mut harness, "PV/sunshine", "yes"); // matches PV/# but not the series
         step_until(&mut harness, "four messages", |app| app.model.messages.total() == 4);
-        harness.run();
+        settle(&mut harness);
         assert!(harness.query_by_label("PV/east/kw (kW): 2 point(s), latest 1.75 kW").is_some());
         assert!(harness.query_by_label("PV/west/kw (kW): 1 point(s), latest 2.5 kW").is_some());
         assert!(harness.query_by_label_contains("PV/sunshine (kW)").is_none(), "no value, no line");
@@ -54,12 +54,12 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
     step_until(&mut harness, "the plot loaded from history", |app| {
         app.plot_view.editing.len() == 2 && harness_points(app) == 3
     });
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label("PV/east/kw (kW): 2 point(s), latest 1.75 kW").is_some());
 
     // Exports of what is in view.
     harness.get_by_label("Export").click();
-    harness.run();
+    settle(&mut harness);
     let base = dir.0.join("report");
     set_field(&mut harness, "Export to", &base.display().to_string());
     harness.get_by_label("Save CSV").click();

@@ -94,12 +94,13 @@ pub fn time_marks(from: f64, to: f64, step: f64) -> Vec<f64> {
     out
 }
 
-/// Time grid lines for a view of `[from, to]` whose finest useful step is `min_step` seconds: three
-/// levels of round steps (fine, medium, coarse), each mark with the largest step it falls on.
+/// Time grid lines for a view of `[from, to]` whose finest useful step is `min_step` seconds (a
+/// few pixels): three levels of round steps, each mark with the largest step it falls on. The
+/// coarse level, about 12 times the finest, spaces labels some 70 pixels or more apart.
 pub fn time_grid(from: f64, to: f64, min_step: f64) -> Vec<(f64, f64)> {
     let fine = time_step(min_step);
-    let medium = time_step(fine * 4.0);
-    let coarse = time_step(medium * 4.0);
+    let medium = time_step(min_step * 4.0);
+    let coarse = time_step(min_step * 12.0);
     let mut marks: Vec<(f64, f64)> = Vec::new();
     for step in [coarse, medium, fine] {
         for t in time_marks(from, to, step) {
@@ -178,6 +179,9 @@ mod tests {
         for m in marks {
             assert_eq!(local(m).format("%M:%S").to_string(), "00:00");
         }
+        let day = time_grid(from, from + 86_400.0, 800.0);
+        let labelled = day.iter().filter(|(_, step)| *step == 10_800.0).count();
+        assert!((7..=9).contains(&labelled), "a day at ~130 s a pixel: a label every 3 h: {labelled}");
         assert_eq!(value_label(2.5, 0.5), "2.5");
         assert_eq!(value_label(40.0, 20.0), "40");
     }

@@ -35,7 +35,7 @@ pub fn messages_panel(
     ui.horizontal(|ui| {
         ui.heading("Messages");
         super::labelled_field(ui, "Search", &mut view.search, 180.0);
-        ui.label(format!("{} received, {} more in history", messages.total(), stored.len()));
+        ui.label(format!("{} recent, {} older in history", messages.len(), stored.len()));
     });
     // With no search and nothing muted every message shows: index the store directly instead of
     // building a list of a million indices whenever one arrives.

@@ -77,7 +77,19 @@ pub fn set_field(harness: &mut Harness<'_, App>, label: &str, text: &str) {
     harness.step();
     harness.get_by_label(label).type_text(text);
     // Let the layout settle (a validation message may come or go) before the next click.
-    harness.run();
+    settle(harness);
+}
+
+/// Runs frames until the app stops asking for more. Work finishing on other threads (a page of
+/// history read, a count) may ask for a few more frames than `run()` allows: keep going, bounded.
+pub fn settle(harness: &mut Harness<'_, App>) {
+    for _ in 0..100 {
+        if harness.try_run().is_ok() {
+            return;
+        }
+        std::thread::yield_now();
+    }
+    panic!("the app kept asking for frames; log: {:?}", harness.state().model.log);
 }
 
 /// Waits for the built-in broker, connects, and subscribes with the filter in the form.
