@@ -12,29 +12,21 @@ use bytes::Bytes;
 use cpu_time::ThreadTime;
 use mqtt_lab::connection::{Qos, ReceivedMessage};
 use mqtt_lab::history::{self, Record};
-use mqtt_lab::plot::{Extractor, SeriesDef, Side, TimeRange, Traces};
+use mqtt_lab::plot::{Extractor, SeriesDef, TimeRange, Traces};
 use mqtt_lab::ui::{PlotInput, PlotView, plot_tab};
 
 const DAY: u32 = 86_400;
 
+/// The course's plot (kW left, luminosity % right) plus the sunshine switch as steps.
 fn defs() -> Vec<SeriesDef> {
-    vec![
-        SeriesDef { filter: "PV/data".into(), unit: "kW".into(), ..SeriesDef::default() },
-        SeriesDef {
-            filter: "lamp/luminosity".into(),
-            extractor: Extractor::Json { path: "/value".into() },
-            unit: "%".into(),
-            side: Side::Right,
-            color: [0xff, 0x7f, 0x0e],
-            ..SeriesDef::default()
-        },
-        SeriesDef {
-            filter: "PV/sunshine".into(),
-            extractor: Extractor::Switch,
-            color: [0x2c, 0xa0, 0x2c],
-            ..SeriesDef::default()
-        },
-    ]
+    let mut defs = mqtt_lab::profile::default_plot();
+    defs.push(SeriesDef {
+        filter: "PV/sunshine".into(),
+        extractor: Extractor::Switch,
+        color: [0x2c, 0xa0, 0x2c],
+        ..SeriesDef::default()
+    });
+    defs
 }
 
 /// The three topics' payloads at second `s` of the day.
