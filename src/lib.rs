@@ -10,6 +10,7 @@
 //! - [`cli`]: the command line (`mqtt-lab check PROFILE_FILE`).
 //! - [`embedded`]: the built-in broker, in-process.
 //! - [`plot`]: series values from payloads and min/max decimation for the plot tab.
+//! - [`schema`]: the course's message schema (JSON Schema files, topics, serde types).
 //! - [`history`]: received messages in SQLite, written in batches by a named thread.
 //! - [`profile`]: connection profiles and their files.
 
@@ -21,6 +22,7 @@ pub mod embedded;
 pub mod history;
 pub mod model;
 pub mod plot;
+pub mod schema;
 pub mod ui;
 
 pub use app::{App, AppOptions};
