@@ -20,8 +20,11 @@ fn fixtures(kind: &str, validity: &str) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
+/// A serde type's verdict on a payload.
+type Verdict = fn(&[u8]) -> Result<(), String>;
+
 /// Each fixture folder, its topic, and the serde type's verdict.
-fn cases() -> Vec<(&'static str, &'static str, fn(&[u8]) -> Result<(), String>)> {
+fn cases() -> Vec<(&'static str, &'static str, Verdict)> {
     vec![
         ("pv-data", TOPIC_PV_DATA, |p| PvData::from_payload(p).map(drop)),
         ("pv-sunshine", TOPIC_SUNSHINE, |p| Sunshine::from_payload(p).map(drop)),
