@@ -5,6 +5,7 @@
 use crate::connection::ReceivedMessage;
 use crate::model::payload::{Decoder, decode};
 use crate::model::{MessageStore, StoredRows, Subscriptions};
+use crate::schema::{Catalogue, Check};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessagesView {
@@ -57,6 +58,11 @@ pub fn messages_panel(
                     view.selected_stored = None;
                 }
             });
+            if let Check::Invalid(errors) = Catalogue::get().check(&m.topic, &m.payload) {
+                for e in errors {
+                    ui.colored_label(super::BROKEN, format!("Breaks the schema: {e}"));
+                }
+            }
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.monospace(decode(view.decoder, &m.payload));
             });
@@ -112,7 +118,12 @@ fn row(ui: &mut egui::Ui, m: &ReceivedMessage, subscriptions: &Subscriptions, se
             if m.dup { ", dup" } else { "" },
             m.payload.len()
         );
-        ui.selectable_label(selected, text).clicked()
+        let clicked = ui.selectable_label(selected, text).clicked();
+        // A course message that breaks its schema is flagged (details in the detail pane).
+        if let Check::Invalid(errors) = Catalogue::get().check(&m.topic, &m.payload) {
+            ui.colored_label(super::BROKEN, format!("breaks the schema ({} rule(s))", errors.len()));
+        }
+        clicked
     })
     .inner
 }

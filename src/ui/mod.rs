@@ -7,6 +7,7 @@ mod messages;
 mod plot_tab;
 mod profile_editor;
 mod publish;
+mod schema_form;
 mod series_editor;
 mod subscribe;
 
@@ -16,6 +17,7 @@ pub use messages::{MessagesView, messages_panel};
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
 pub use publish::{PublishForm, publish_panel};
+use schema_form::{BROKEN, schema_form};
 use series_editor::series_editor;
 pub use subscribe::{SubscribeForm, subscribe_panel};
 

@@ -73,6 +73,7 @@ pub fn publish_panel(
             }
         }
     });
+    super::schema_form(ui, form);
     let label = ui.label("Payload");
     let payload = ui
         .add(egui::TextEdit::multiline(&mut form.payload).desired_rows(3).desired_width(f32::INFINITY))
