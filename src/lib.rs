@@ -11,6 +11,7 @@
 //! - [`embedded`]: the built-in broker, in-process.
 //! - [`plot`]: series values from payloads and min/max decimation for the plot tab.
 //! - [`schema`]: the course's message schema (JSON Schema files, topics, serde types).
+//! - [`simulate`]: simulated PV plant and ESP32 lamp (app panel and `mqtt-lab simulate`).
 //! - [`history`]: received messages in SQLite, written in batches by a named thread.
 //! - [`profile`]: connection profiles and their files.
 
@@ -23,6 +24,7 @@ pub mod history;
 pub mod model;
 pub mod plot;
 pub mod schema;
+pub mod simulate;
 pub mod ui;
 
 pub use app::{App, AppOptions};
