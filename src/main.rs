@@ -1,5 +1,6 @@
 //! `cargo run --release`: the MQTT Lab window, with the built-in broker running.
 //! `mqtt-lab check PROFILE_FILE`: the connection self-test on the command line.
+//! `mqtt-lab simulate pv|lamp --profile FILE`: a simulated device.
 
 use std::process::ExitCode;
 
@@ -20,6 +21,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Invocation::Check { profile, topic }) => ExitCode::from(cli::check(&profile, topic, &mut std::io::stdout())),
+        Ok(Invocation::Simulate { device, profile, speed, count }) => {
+            ExitCode::from(cli::simulate(device, &profile, speed, count, &mut std::io::stdout()))
+        }
         Err(e) => {
             eprint!("mqtt-lab: {e}\n\n{}", cli::USAGE);
             ExitCode::from(1)

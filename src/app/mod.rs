@@ -18,6 +18,7 @@ use crate::ui::{self, FileTarget, Intent, MessagesView, PlotView, PublishForm, S
 mod history;
 mod plot;
 mod profiles;
+mod simulators;
 
 use profiles::load_profiles;
 
@@ -61,6 +62,10 @@ pub struct App {
     /// Messages or Plot, in the central panel.
     pub tab: Tab,
     pub plot_view: PlotView,
+    /// The simulated PV plant and ESP32 lamp (indexed like `ui::DEVICES`), and what each last did.
+    simulators: [Option<crate::simulate::Simulator>; 2],
+    pub sim_status: [String; 2],
+    pub sim_form: ui::SimForm,
     plot: plot::PlotData,
     /// The last connection self-test, running or done.
     pub self_test: Option<SelfTest>,
@@ -121,6 +126,9 @@ impl App {
             transfer: TransferForm::default(),
             tab: Tab::Messages,
             plot_view: PlotView::default(),
+            simulators: [None, None],
+            sim_status: [String::new(), String::new()],
+            sim_form: ui::SimForm::default(),
             plot: plot::PlotData::default(),
             self_test: None,
             history: None,
@@ -226,6 +234,8 @@ impl App {
             Intent::ImportProfile => self.import_profile(),
             Intent::ChooseFile(target) => self.choose_file(target),
             Intent::ApplySeries(defs) => self.apply_series(defs),
+            Intent::StartSimulator(device) => self.start_simulator(device),
+            Intent::StopSimulator(device) => self.stop_simulator(device),
             Intent::SetRetention(r) => self.set_retention(r),
             Intent::ClearHistory => self.clear_history(),
             Intent::ExportCsv => self.export_plot(false),
@@ -325,6 +335,7 @@ impl App {
                 }
             }
         }
+        self.drain_simulators();
         while start.elapsed() < budget {
             if let Some(e) = self.embedded.as_ref().and_then(EmbeddedBroker::try_event) {
                 match e {
@@ -379,6 +390,10 @@ impl eframe::App for App {
             ui.separator();
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
             ui.separator();
+            egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
+                let running = ui::DEVICES.map(|d| self.simulator_running(d));
+                intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));
+            });
             egui::CollapsingHeader::new("History").show(ui, |ui| {
                 let (stats, name) = (self.history_stats.as_ref(), &self.profiles[self.selected].name);
                 intents.extend(ui::history_panel(ui, &mut self.history_form, stats, name));

@@ -97,6 +97,11 @@ impl Simulator {
         self.events.try_recv().ok()
     }
 
+    /// Waits at most `timeout` for the next event (the command line; never on the UI thread).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<SimEvent> {
+        self.events.recv_timeout(timeout).ok()
+    }
+
     pub fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -9,6 +9,7 @@ mod profile_editor;
 mod publish;
 mod schema_form;
 mod series_editor;
+mod simulators;
 mod subscribe;
 
 pub use connection_bar::connection_bar;
@@ -19,6 +20,7 @@ pub use profile_editor::{TransferForm, profile_editor};
 pub use publish::{PublishForm, publish_panel};
 use schema_form::{BROKEN, schema_form};
 use series_editor::series_editor;
+pub use simulators::{DEVICES, SimForm, simulators_panel};
 pub use subscribe::{SubscribeForm, subscribe_panel};
 
 use crate::connection::Qos;
@@ -42,6 +44,9 @@ pub enum Intent {
     ChooseFile(FileTarget),
     /// Saves the plot's series in the profile and reloads the plot.
     ApplySeries(Vec<crate::plot::SeriesDef>),
+    /// Starts a simulated device against the selected profile's broker.
+    StartSimulator(crate::simulate::Device),
+    StopSimulator(crate::simulate::Device),
     /// Saves and applies the history's retention limits.
     SetRetention(crate::history::Retention),
     /// Deletes the selected profile's history (confirmed).

@@ -1,27 +1,38 @@
 //! The command line. `mqtt-lab` opens the window; `mqtt-lab check PROFILE_FILE [--topic TOPIC]`
-//! runs the connection self-test and exits with the failing step's code.
+//! runs the connection self-test and exits with the failing step's code; `mqtt-lab simulate`
+//! runs a simulated device (`simulate`).
+
+mod simulate;
+
+pub use simulate::simulate;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::check::{self, CheckOptions, Step, StepReport};
 use crate::profile::ProfileStore;
+use crate::simulate::{Device, TIME_LAPSE};
 
 pub const USAGE: &str = "\
 Usage:
   mqtt-lab                                  open the window (with the built-in broker)
   mqtt-lab check PROFILE_FILE [--topic T]   test a profile's connection step by step
+  mqtt-lab simulate pv|lamp --profile FILE [--time-lapse | --speed N] [--count N]
+                                            run the simulated PV plant or ESP32 lamp until
+                                            Ctrl+C (or N updates); --time-lapse: a day in 10 min
 
 check exit codes: 0 all steps passed, 1 bad profile or arguments, 2 DNS lookup, 3 TCP connection,
 4 TLS handshake, 5 MQTT CONNECT refused, 6 SUBSCRIBE refused, 7 the message did not come back.
+simulate exit codes: 0 stopped or done, 1 bad profile or arguments, 5 the connection failed.
 ";
 
 /// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Invocation {
     Window,
     Help,
     Check { profile: PathBuf, topic: Option<String> },
+    Simulate { device: Device, profile: PathBuf, speed: f64, count: Option<u64> },
 }
 
 /// Reads the arguments after the program name.
@@ -41,6 +52,33 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Invocation, Strin
             }
             let profile = profile.ok_or("check needs a profile file (export one from the app's profile editor)")?;
             Ok(Invocation::Check { profile, topic })
+        }
+        Some("simulate") => {
+            let device = match args.next().as_deref() {
+                Some("pv") => Device::Pv,
+                Some("lamp") => Device::Lamp,
+                other => return Err(format!("simulate pv or lamp, not {other:?}")),
+            };
+            let (mut profile, mut speed, mut count) = (None, 1.0, None);
+            while let Some(arg) = args.next() {
+                match arg.as_str() {
+                    "--profile" => profile = Some(PathBuf::from(args.next().ok_or("--profile needs a file")?)),
+                    "--time-lapse" => speed = TIME_LAPSE,
+                    "--speed" => {
+                        let text = args.next().ok_or("--speed needs a factor")?;
+                        speed = text.parse().ok().filter(|s: &f64| *s > 0.0 && s.is_finite()).ok_or_else(|| {
+                            format!("--speed {text:?}: a factor above 0 (1 real time, 144 a day in 10 minutes)")
+                        })?;
+                    }
+                    "--count" => {
+                        let text = args.next().ok_or("--count needs a number")?;
+                        count = Some(text.parse().map_err(|_| format!("--count {text:?} is not a number"))?);
+                    }
+                    other => return Err(format!("unknown option {other:?}")),
+                }
+            }
+            let profile = profile.ok_or("simulate needs --profile FILE (export one from the app's profile editor)")?;
+            Ok(Invocation::Simulate { device, profile, speed, count })
         }
         Some(other) => Err(format!("unknown command {other:?}")),
     }
@@ -142,6 +180,13 @@ mod tests {
         assert!(parse(args(&["check", "a", "--topic"])).unwrap_err().contains("--topic needs"));
         assert!(parse(args(&["check", "a", "--fast"])).unwrap_err().contains("--fast"));
         assert!(parse(args(&["bench"])).unwrap_err().contains("bench"));
+        assert_eq!(
+            parse(args(&["simulate", "pv", "--profile", "pi.json", "--time-lapse", "--count", "3"])),
+            Ok(Invocation::Simulate { device: Device::Pv, profile: "pi.json".into(), speed: 144.0, count: Some(3) })
+        );
+        assert!(parse(args(&["simulate", "fridge"])).unwrap_err().contains("pv or lamp"));
+        assert!(parse(args(&["simulate", "lamp"])).unwrap_err().contains("--profile FILE"));
+        assert!(parse(args(&["simulate", "lamp", "--profile", "a", "--speed", "0"])).unwrap_err().contains("above 0"));
     }
 
     #[test]

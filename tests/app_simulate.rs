@@ -1,0 +1,125 @@
+//! Simulated devices, the way a student uses them: started from the app against its built-in
+//! broker, their messages received by the app and valid against the course's schema, and the
+//! lamp obeying an LED command published from the app's publish form. Then the same devices from
+//! the command line, heard by Mosquitto's own mosquitto_sub.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use mqtt_lab::schema::{Catalogue, Check};
+use mqtt_lab::simulate::Device;
+use support::*;
+
+fn received(app: &mqtt_lab::App, topic: &str) -> Vec<String> {
+    (0..app.model.messages.len())
+        .filter_map(|i| app.model.messages.get(i))
+        .filter(|m| m.topic == topic)
+        .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+        .collect()
+}
+
+#[test]
+fn simulators_publish_schema_valid_messages_and_the_lamp_obeys_the_app() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("simulate-app");
+    let mut harness = app_harness(&runtime, &dir);
+    set_field(&mut harness, "Filter", "#");
+    connect_and_subscribe(&mut harness);
+    harness.get_by_label("Simulators").click();
+    settle(&mut harness);
+    harness.get_by_label("Time-lapse: a day in 10 minutes, from 06:00").click();
+    harness.get_by_label("Start PV plant").click();
+    settle(&mut harness);
+    harness.get_by_label("Start ESP32 lamp").click();
+    settle(&mut harness);
+    step_until(&mut harness, "the plant's and the lamp's messages", |app| {
+        ["PV/data", "PV/sunshine", "lamp/state"].iter().all(|t| !received(app, t).is_empty())
+    });
+    assert!(harness.state().simulator_running(Device::Pv) && harness.state().simulator_running(Device::Lamp));
+
+    // The LED command from the publish form: the lamp applies it and says so on lamp/state.
+    set_field(&mut harness, "Topic", "lamp/cmd");
+    set_field(&mut harness, "Payload", r#"{"control":"PWM","value":80,"unit":"%"}"#);
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "the lamp at 80 %", |app| {
+        received(app, "lamp/state").iter().any(|p| p == r#"{"control":"PWM","value":80,"unit":"%"}"#)
+            && !received(app, "lamp/luminosity").is_empty()
+    });
+    assert!(harness.state().model.log.iter().any(|l| l.text == "ESP32 lamp: LED at 80 %"));
+
+    // Every message on a course topic matches its schema.
+    let app = harness.state();
+    let mut checked = 0;
+    for m in (0..app.model.messages.len()).filter_map(|i| app.model.messages.get(i)) {
+        match Catalogue::get().check(&m.topic, &m.payload) {
+            Check::Valid(_) => checked += 1,
+            Check::Invalid(e) => panic!("{} {:?} breaks the schema: {e:?}", m.topic, m.payload),
+            Check::Unknown => {}
+        }
+    }
+    assert!(checked >= 5, "{checked}");
+
+    harness.get_by_label("Stop ESP32 lamp").click();
+    settle(&mut harness);
+    harness.get_by_label("Stop PV plant").click();
+    step_until(&mut harness, "both stopped", |app| {
+        !app.simulator_running(Device::Pv) && !app.simulator_running(Device::Lamp)
+    });
+    assert!(harness.state().model.log.iter().any(|l| l.text == "ESP32 lamp: stopped."));
+}
+
+#[test]
+fn the_command_line_plant_is_heard_by_mosquitto_sub() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("simulate-cli");
+    let (_broker, port) = our_broker(&runtime, mqtt_lab_broker::Config::default(), &Default::default());
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let profile = dir.0.join("plant.json");
+    std::fs::write(
+        &profile,
+        format!(r#"{{"name":"Plant","host":"127.0.0.1","port":{port},"client_id":"btsiot-plant"}}"#),
+    )
+    .unwrap();
+    // stdbuf: mosquitto_sub's output to a pipe is otherwise held in its buffer until it exits.
+    let mut sub = Command::new("stdbuf")
+        .args([
+            "-oL",
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "PV/data",
+            "-C",
+            "3",
+            "-v",
+            "-d",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_sub (Debian: apt-get install mosquitto-clients)");
+    let mut lines = BufReader::new(sub.stdout.take().unwrap()).lines();
+    // Wait (bounded by the process) until the subscription is in place.
+    assert!(lines.by_ref().map_while(Result::ok).any(|l| l.contains("received SUBACK")), "mosquitto_sub subscribed");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_mqtt-lab"))
+        .args(["simulate", "pv", "--profile", profile.to_str().unwrap(), "--time-lapse", "--count", "3"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("PV plant: connected") && text.ends_with("PV plant: 3 update(s) sent.\n"), "{text}");
+    let heard: Vec<String> = lines.map_while(Result::ok).filter(|l| l.starts_with("PV/data ")).collect();
+    assert!(sub.wait().unwrap().success());
+    assert_eq!(heard.len(), 3, "{heard:?}");
+    for line in heard {
+        let payload = line.trim_start_matches("PV/data ");
+        assert!(matches!(Catalogue::get().check("PV/data", payload.as_bytes()), Check::Valid(_)), "{line}");
+        assert!(text.contains(&line), "what it printed is what was delivered: {line}");
+    }
+}
