@@ -76,7 +76,8 @@ fn simulators_publish_schema_valid_messages_and_the_lamp_obeys_the_app() {
 fn the_command_line_plant_is_heard_by_mosquitto_sub() {
     let runtime = runtime();
     let dir = ProfileDir::new("simulate-cli");
-    let (_broker, port) = our_broker(&runtime, mqtt_lab_broker::Config::default(), &Default::default());
+    let (_broker, port) =
+        our_broker(&runtime, mqtt_lab_broker::Config::default(), &mqtt_lab_broker::config::ListenerConfig::default());
     std::fs::create_dir_all(&dir.0).unwrap();
     let profile = dir.0.join("plant.json");
     std::fs::write(

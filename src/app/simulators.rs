@@ -38,12 +38,10 @@ impl App {
         self.simulators[index(device)].is_some()
     }
 
-    /// Applies what the simulators report; true when any event was waiting.
-    pub(super) fn drain_simulators(&mut self) -> bool {
-        let mut any = false;
-        for i in 0..DEVICES.len() {
+    /// Applies what the simulators report.
+    pub(super) fn drain_simulators(&mut self) {
+        for (i, device) in DEVICES.into_iter().enumerate() {
             while let Some(event) = self.simulators[i].as_ref().and_then(Simulator::try_event) {
-                any = true;
                 match event {
                     SimEvent::Status(text) => self.sim_status[i] = text,
                     SimEvent::Log(text) => {
@@ -51,7 +49,7 @@ impl App {
                         self.model.note(text);
                     }
                     SimEvent::Published { topic, payload } => {
-                        self.sim_status[i] = format!("{}: sent {topic} {payload}", DEVICES[i].name());
+                        self.sim_status[i] = format!("{}: sent {topic} {payload}", device.name());
                     }
                     SimEvent::Ended(text) => {
                         self.sim_status[i].clone_from(&text);
@@ -61,6 +59,5 @@ impl App {
                 }
             }
         }
-        any
     }
 }

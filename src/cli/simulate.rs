@@ -63,9 +63,8 @@ pub fn simulate(device: Device, path: &Path, speed: f64, count: Option<u64>, out
         }
         let Some(event) = sim.recv_timeout(Duration::from_millis(100)) else { continue };
         let _ = match &event {
-            SimEvent::Status(text) | SimEvent::Log(text) => writeln!(out, "{text}"),
+            SimEvent::Status(text) | SimEvent::Log(text) | SimEvent::Ended(text) => writeln!(out, "{text}"),
             SimEvent::Published { topic, payload } => writeln!(out, "{topic} {payload}"),
-            SimEvent::Ended(text) => writeln!(out, "{text}"),
         };
         let _ = out.flush();
         if let SimEvent::Ended(text) = event {
