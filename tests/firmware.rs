@@ -100,3 +100,38 @@ fn the_firmware_builds_the_same_bytes_as_the_app_and_they_pass_the_schema() {
         assert!(catalogue.topic(topic).is_some(), "{topic} is not in topics.json");
     }
 }
+
+/// The sketch itself cannot be built for the ESP32 here; it is at least compiled (syntax and
+/// types) against declarations of the Arduino-ESP32 and PubSubClient 2.8 calls it makes
+/// (firmware/test/stubs), for both ledc APIs (core 2.x and 3.x), with and without TLS-PSK.
+#[test]
+fn the_sketch_compiles_against_the_arduino_api_it_uses() {
+    let firmware = root().join("firmware");
+    let compiler = std::env::var("CXX").unwrap_or_else(|_| "g++".into());
+    for core in ["2", "3"] {
+        for psk in ["0", "1"] {
+            let out = Command::new(&compiler)
+                .args([
+                    "-std=gnu++17",
+                    "-Wall",
+                    "-Wextra",
+                    "-Werror",
+                    "-fsyntax-only",
+                    "-x",
+                    "c++",
+                    "-include",
+                    "Arduino.h",
+                ])
+                .arg(format!("-DESP_ARDUINO_VERSION_MAJOR={core}"))
+                .arg(format!("-DMQTT_USE_PSK={psk}"))
+                .arg("-I")
+                .arg(firmware.join("test/stubs"))
+                .arg("-I")
+                .arg(firmware.join("mqtt_lab_lamp"))
+                .arg(firmware.join("mqtt_lab_lamp/mqtt_lab_lamp.ino"))
+                .output()
+                .unwrap_or_else(|e| panic!("no C++ compiler ({compiler}: {e}): install g++"));
+            assert!(out.status.success(), "core {core}, PSK {psk}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}

@@ -7,7 +7,9 @@
 // 1883 plain MQTT; 8883 with TLS-PSK (set MQTT_USE_PSK to 1 below).
 #define MQTT_PORT 1883
 // 1: TLS-PSK with the identity and key of secrets.h (mosquitto.conf: psk_hint, psk_file).
+#ifndef MQTT_USE_PSK
 #define MQTT_USE_PSK 0
+#endif
 // Must start with the broker's clientid_prefixes (btsiot- in the course).
 #define MQTT_CLIENT_ID "btsiot-lamp1"
 #define MQTT_CLIENT_ID_PREFIX "btsiot-"
