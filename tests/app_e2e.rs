@@ -112,12 +112,12 @@ fn hex_payloads_publish_as_bytes_and_the_detail_pane_decodes_them() {
     step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
     assert_eq!(&harness.state().model.messages.get(0).unwrap().payload[..], &[0xff, 0x00, 0x41]);
     harness.get_by_label_contains("(QoS 0, 3 bytes)").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("Hex dump").click();
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label_contains("00000000  ff 00 41").is_some(), "the hex dump shows the bytes");
     harness.get_by_label("Base64").click();
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label_contains("/wBB").is_some());
 }
 
@@ -143,9 +143,9 @@ fn an_mqtt_3_1_profile_connects_as_mqtt_3_1() {
         matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
     });
     harness.get_by_label("Profile settings").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("3.1").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
     step_until(&mut harness, "the broker's log line", |app| {
@@ -170,15 +170,15 @@ fn credentials_and_the_last_will_are_in_the_connect_packet() {
         matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
     });
     harness.get_by_label("Profile settings").click();
-    harness.run();
+    settle(&mut harness);
     set_field(&mut harness, "User name", "btsiot1");
     set_field(&mut harness, "Password", "btsiotpass1");
     harness.get_by_label("Last will").click();
-    harness.run();
+    settle(&mut harness);
     set_field(&mut harness, "Will topic", "btsiot/lamp/status");
     set_field(&mut harness, "Will message", "offline");
     harness.get_by_label("Will retain").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
     let connect =

@@ -37,7 +37,7 @@ fn export_leaves_the_password_out_and_import_adds_the_profile() {
     let dir = ProfileDir::new("transfer");
     let mut harness = app_harness(&runtime, &dir);
     harness.get_by_label("Profile settings").click();
-    harness.run();
+    settle(&mut harness);
     set_field(&mut harness, "User name", "btsiot1");
     set_field(&mut harness, "Password", "btsiotpass1");
     std::fs::create_dir_all(&dir.0).unwrap();
@@ -62,9 +62,9 @@ fn a_new_profile_is_created_edited_and_saved() {
     let mut harness = app_harness(&runtime, &dir);
     let before = harness.state().profiles.len();
     harness.get_by_label("Profile settings").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("New profile").click();
-    harness.run();
+    settle(&mut harness);
     assert_eq!(harness.state().profiles.len(), before + 1);
     assert_eq!(harness.state().profile().name, "New profile");
     set_field(&mut harness, "Name", "Classroom Pi");

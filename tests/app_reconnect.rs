@@ -45,7 +45,7 @@ fn after_a_broker_restart_the_app_resubscribes_and_sends_what_was_held() {
         matches!(app.model.status, ConnectionStatus::Connected { .. }) && app.model.messages.total() == 1
     });
     assert!(harness.state().model.log.iter().any(|l| l.text.starts_with("Subscribing again to 1 filter")));
-    harness.run();
+    settle(&mut harness);
     assert!(harness.query_by_label_contains("PV/sunshine  yes").is_some(), "the held message went out and came back");
 }
 

@@ -21,10 +21,10 @@ fn testing_the_built_in_broker_profile_passes_every_step() {
         matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
     });
     harness.get_by_label("Profile settings").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("Test connection").click();
     step_until(&mut harness, "the self-test", finished);
-    harness.run();
+    settle(&mut harness);
     let test: &SelfTest = harness.state().self_test.as_ref().unwrap();
     assert_eq!(test.outcome, Some(Ok(())), "{test:?}");
     assert_eq!(test.steps.len(), 6);
@@ -43,10 +43,10 @@ fn a_refused_login_fails_at_the_connect_step_with_the_reason() {
     let dir = ProfileDir::new("self-test-refused");
     let (_broker, mut harness) = course_login_refused(&runtime, &dir);
     harness.get_by_label("Profile settings").click();
-    harness.run();
+    settle(&mut harness);
     harness.get_by_label("Test connection").click();
     step_until(&mut harness, "the self-test", finished);
-    harness.run();
+    settle(&mut harness);
     let test = harness.state().self_test.as_ref().unwrap();
     assert_eq!(test.outcome, Some(Err(Failure::Step(mqtt_lab::check::Step::Connect))), "{test:?}");
     harness.get_by_label_contains("FAILED: MQTT CONNECT: Refused (5): not authorised.");

@@ -118,7 +118,7 @@ fn tls_profile(harness: &mut Harness<'_, App>, port: u16, tls: mqtt_lab::profile
     new_profile_at(harness, port);
     let selected = harness.state().selected;
     harness.state_mut().profiles[selected].tls = tls;
-    harness.run();
+    settle(harness);
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn do_not_verify_connects_to_an_unknown_ca_and_says_it_is_unsafe() {
     let mut harness = harness_with(&runtime, &dir, None);
     tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::CaSigned);
     harness.get_by_label("Do not verify the broker's certificate (unsafe)").click();
-    harness.run();
+    settle(&mut harness);
     // The editor warns as soon as the switch is on...
     harness.get_by_label_contains("UNSAFE: anyone between you and the broker");
     harness.get_by_label("Connect").click();

@@ -145,9 +145,9 @@ pub fn round_trip(harness: &mut Harness<'_, App>) {
 /// A new profile in the editor, pointed at 127.0.0.1:`port`.
 pub fn new_profile_at(harness: &mut Harness<'_, App>, port: u16) {
     harness.get_by_label("Profile settings").click();
-    harness.run();
+    settle(harness);
     harness.get_by_label("New profile").click();
-    harness.run();
+    settle(harness);
     set_field(harness, "Host", "127.0.0.1");
     set_field(harness, "Port", &port.to_string());
 }
