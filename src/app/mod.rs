@@ -62,6 +62,7 @@ pub struct App {
     /// Messages or Plot, in the central panel.
     pub tab: Tab,
     pub plot_view: PlotView,
+    pub inspector: ui::InspectorView,
     /// The simulated PV plant and ESP32 lamp (indexed like `ui::DEVICES`), and what each last did.
     simulators: [Option<crate::simulate::Simulator>; 2],
     pub sim_status: [String; 2],
@@ -126,6 +127,7 @@ impl App {
             transfer: TransferForm::default(),
             tab: Tab::Messages,
             plot_view: PlotView::default(),
+            inspector: ui::InspectorView::default(),
             simulators: [None, None],
             sim_status: [String::new(), String::new()],
             sim_form: ui::SimForm::default(),
@@ -415,6 +417,7 @@ impl eframe::App for App {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.tab, Tab::Messages, "Messages");
                 ui.selectable_value(&mut self.tab, Tab::Plot, "Plot");
+                ui.selectable_value(&mut self.tab, Tab::Packets, "Packets");
             });
             ui.separator();
             match self.tab {
@@ -425,6 +428,7 @@ impl eframe::App for App {
                         ui::messages_panel(ui, view, &mut model.messages, &model.stored, &model.subscriptions);
                     self.read_pages(missing);
                 }
+                Tab::Packets => ui::inspector_panel(ui, &mut self.inspector, &self.model.packets),
                 Tab::Plot => {
                     let now = plot::now_secs();
                     self.plot_logic(now);

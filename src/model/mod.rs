@@ -1,12 +1,14 @@
 //! The app's state, free of egui: what the panels show and what events change.
 //!
 //! - `messages`: the received messages, bounded, newest first, searchable.
+//! - `packets`: the relay's bytes cut into control packets, summarised, linked into flows.
 //! - `stored`: the list's older rows, paged from the history database.
 //! - `subscriptions`: filters with colour, mute and counter.
 //! - `payload`: payloads typed as text, JSON or hex, and decoders for received ones.
 //! - `self_test`: the connection self-test's steps as the profile editor shows them.
 
 mod messages;
+mod packets;
 pub mod payload;
 mod self_test;
 mod stored;
@@ -15,6 +17,7 @@ mod subscriptions;
 use std::time::SystemTime;
 
 pub use messages::{DEFAULT_CAPACITY, MessageStore};
+pub use packets::{CapturedPacket, PacketLog};
 pub use self_test::{Failure, SelfTest};
 pub use stored::{PAGE, StoredKey, StoredRows};
 pub use subscriptions::{PALETTE, Subscription, SubscriptionState, Subscriptions, validate_filter};
@@ -41,6 +44,8 @@ pub struct Model {
     pub stored: StoredRows,
     pub log: Vec<LogLine>,
     pub taps: Vec<Tap>,
+    /// The packet inspector's list, cut from the taps.
+    pub packets: PacketLog,
     /// Messages published from this app.
     pub published: u64,
 }
@@ -54,6 +59,7 @@ impl Default for Model {
             stored: StoredRows::default(),
             log: Vec::new(),
             taps: Vec::new(),
+            packets: PacketLog::default(),
             published: 0,
         }
     }
@@ -72,12 +78,18 @@ impl Model {
         match event {
             Event::Status(status) => {
                 match &status {
-                    ConnectionStatus::Connecting => self.note("Connecting…"),
+                    ConnectionStatus::Connecting => {
+                        self.packets.new_connection();
+                        self.note("Connecting…");
+                    }
                     ConnectionStatus::Connected { session_present, .. } => {
                         self.note(format!("Connected (session present: {session_present})."));
                     }
                     ConnectionStatus::Disconnected => self.note("Disconnected."),
-                    ConnectionStatus::Failed(_) | ConnectionStatus::Reconnecting { .. } => {}
+                    // The next bytes belong to a new TCP connection.
+                    ConnectionStatus::Failed(_) | ConnectionStatus::Reconnecting { .. } => {
+                        self.packets.new_connection();
+                    }
                 }
                 if !matches!(status, ConnectionStatus::Connected { .. }) {
                     for s in &mut self.subscriptions.list {
@@ -103,6 +115,7 @@ impl Model {
                 self.note(format!("Published to {topic} (QoS {}).", qos.level()));
             }
             Event::Tap(tap) => {
+                self.packets.tap(&tap);
                 if self.taps.len() == TAP_KEEP {
                     self.taps.remove(0);
                 }

@@ -2,7 +2,9 @@
 //! for as [`Intent`]s; the app applies them in one place.
 
 mod connection_bar;
+mod hexview;
 mod history_panel;
+mod inspector;
 mod messages;
 mod plot_tab;
 mod profile_editor;
@@ -13,7 +15,9 @@ mod simulators;
 mod subscribe;
 
 pub use connection_bar::connection_bar;
+pub use hexview::{Cell, Layout};
 pub use history_panel::{HistoryForm, history_panel, size_text};
+pub use inspector::{InspectorView, inspector_panel, row_text};
 pub use messages::{MessagesView, messages_panel};
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
@@ -82,6 +86,7 @@ pub enum Intent {
 pub enum Tab {
     Messages,
     Plot,
+    Packets,
 }
 
 /// Which file field a file dialog fills.

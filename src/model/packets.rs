@@ -1,0 +1,236 @@
+//! The packet inspector's list: the relay's byte chunks cut into whole control packets per
+//! direction (with the broker crate's codec), each with a one-line summary, and the packets of one
+//! exchange linked as a flow: CONNECT -> CONNACK, PUBLISH -> PUBACK, PUBLISH -> PUBREC -> PUBREL ->
+//! PUBCOMP, SUBSCRIBE -> SUBACK, UNSUBSCRIBE -> UNSUBACK, PINGREQ -> PINGRESP.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use mqtt_lab_broker::codec::{Packet, PacketType, QosPid, SubAckCode, decode_header, inspect};
+
+use crate::connection::{Direction, Tap};
+
+/// Packets kept for the inspector.
+const KEEP: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturedPacket {
+    /// Position in the capture: stable while older packets are dropped.
+    pub seq: u64,
+    pub at: SystemTime,
+    pub direction: Direction,
+    pub bytes: Bytes,
+    /// From the first byte; `None` for a reserved type.
+    pub kind: Option<PacketType>,
+    pub summary: String,
+    /// Why the packet is malformed (with the spec rule), if it is.
+    pub error: Option<String>,
+    /// The exchange it belongs to, numbered from 1.
+    pub flow: Option<u64>,
+}
+
+const fn other(d: Direction) -> Direction {
+    match d {
+        Direction::Sent => Direction::Received,
+        Direction::Received => Direction::Sent,
+    }
+}
+
+const fn index(d: Direction) -> usize {
+    match d {
+        Direction::Sent => 0,
+        Direction::Received => 1,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PacketLog {
+    pub packets: VecDeque<CapturedPacket>,
+    /// Bytes of a packet not yet whole, per direction.
+    partial: [BytesMut; 2],
+    next_seq: u64,
+    next_flow: u64,
+    /// Open exchanges: (the side that started it, packet id; 0 for CONNECT and PINGREQ) -> flow.
+    open: HashMap<(usize, u16), u64>,
+}
+
+impl PacketLog {
+    /// A new connection: partial bytes of the old one are dropped, open exchanges forgotten.
+    pub fn new_connection(&mut self) {
+        self.partial = [BytesMut::new(), BytesMut::new()];
+        self.open.clear();
+    }
+
+    /// Adds a chunk of bytes; every packet it completes is listed.
+    pub fn tap(&mut self, tap: &Tap) {
+        let d = index(tap.direction);
+        self.partial[d].extend_from_slice(&tap.bytes);
+        loop {
+            let buffer = &self.partial[d];
+            let len = match decode_header(buffer) {
+                Ok(Some(h)) if buffer.len() >= h.packet_len() => h.packet_len(),
+                Ok(_) => return,
+                // A broken header: the rest of the stream cannot be cut into packets.
+                Err(_) => buffer.len(),
+            };
+            let bytes = self.partial[d].split_to(len).freeze();
+            self.push(tap.direction, tap.at, bytes);
+        }
+    }
+
+    fn push(&mut self, direction: Direction, at: SystemTime, bytes: Bytes) {
+        let inspection = inspect(&bytes);
+        let kind = bytes.first().and_then(|b| PacketType::from_nibble(b >> 4).ok());
+        let (summary, error, flow) = match &inspection.packet {
+            Ok(packet) => (summary(packet), None, self.flow_of(direction, packet)),
+            Err(e) => (format!("malformed: {e}"), Some(e.to_string()), None),
+        };
+        if self.packets.len() == KEEP {
+            self.packets.pop_front();
+        }
+        self.packets.push_back(CapturedPacket { seq: self.next_seq, at, direction, bytes, kind, summary, error, flow });
+        self.next_seq += 1;
+    }
+
+    fn start(&mut self, side: Direction, id: u16) -> u64 {
+        self.next_flow += 1;
+        self.open.insert((index(side), id), self.next_flow);
+        self.next_flow
+    }
+
+    /// The flow a packet belongs to; `end` closes it.
+    fn follow(&mut self, side: Direction, id: u16, end: bool) -> Option<u64> {
+        let key = (index(side), id);
+        if end { self.open.remove(&key) } else { self.open.get(&key).copied() }
+    }
+
+    fn flow_of(&mut self, d: Direction, packet: &Packet) -> Option<u64> {
+        match packet {
+            Packet::Connect(_) | Packet::PingReq => Some(self.start(d, 0)),
+            Packet::ConnAck(_) | Packet::PingResp => self.follow(other(d), 0, true),
+            Packet::Publish(p) => match p.qos_pid {
+                QosPid::AtMostOnce => None,
+                QosPid::AtLeastOnce(id) | QosPid::ExactlyOnce(id) => Some(self.start(d, id.get())),
+            },
+            Packet::PubAck(id) | Packet::PubComp(id) | Packet::UnsubAck(id) => self.follow(other(d), id.get(), true),
+            Packet::PubRec(id) => self.follow(other(d), id.get(), false),
+            // PUBREL comes from the side that published.
+            Packet::PubRel(id) => self.follow(d, id.get(), false),
+            Packet::Subscribe(s) => Some(self.start(d, s.pid.get())),
+            Packet::Unsubscribe(u) => Some(self.start(d, u.pid.get())),
+            Packet::SubAck(s) => self.follow(other(d), s.pid.get(), true),
+            Packet::Disconnect => None,
+        }
+    }
+
+    pub fn by_seq(&self, seq: u64) -> Option<&CapturedPacket> {
+        let first = self.packets.front()?.seq;
+        self.packets.get(usize::try_from(seq.checked_sub(first)?).ok()?)
+    }
+}
+
+/// One line about a packet: what a student looks for first.
+fn summary(packet: &Packet) -> String {
+    match packet {
+        Packet::Connect(c) => format!(
+            "client id {:?}{}{}, keep alive {} s, clean session {}",
+            c.client_id,
+            c.username.as_ref().map_or_else(String::new, |u| format!(", user {u:?}")),
+            c.will.as_ref().map_or_else(String::new, |w| format!(", will on {}", w.topic.as_str())),
+            c.keep_alive,
+            u8::from(c.clean_session)
+        ),
+        Packet::ConnAck(a) => format!("{:?}, session present {}", a.code, u8::from(a.session_present)),
+        Packet::Publish(p) => {
+            let (qos, id) = match p.qos_pid {
+                QosPid::AtMostOnce => (0, String::new()),
+                QosPid::AtLeastOnce(id) => (1, format!(", id {}", id.get())),
+                QosPid::ExactlyOnce(id) => (2, format!(", id {}", id.get())),
+            };
+            format!(
+                "{} QoS {qos}{id}{}{}, {} byte(s)",
+                p.topic.as_str(),
+                if p.retain { ", retain" } else { "" },
+                if p.dup { ", dup" } else { "" },
+                p.payload.len()
+            )
+        }
+        Packet::PubAck(id) | Packet::PubRec(id) | Packet::PubRel(id) | Packet::PubComp(id) | Packet::UnsubAck(id) => {
+            format!("id {}", id.get())
+        }
+        Packet::Subscribe(s) => {
+            let filters: Vec<String> =
+                s.filters.iter().map(|(f, q)| format!("{} (QoS {})", f.as_str(), *q as u8)).collect();
+            format!("id {}: {}", s.pid.get(), filters.join(", "))
+        }
+        Packet::SubAck(s) => {
+            let codes: Vec<String> = s
+                .codes
+                .iter()
+                .map(|c| match c {
+                    SubAckCode::Granted(q) => format!("granted QoS {}", *q as u8),
+                    SubAckCode::Failure => "refused (0x80)".to_owned(),
+                })
+                .collect();
+            format!("id {}: {}", s.pid.get(), codes.join(", "))
+        }
+        Packet::Unsubscribe(u) => {
+            let filters: Vec<&str> = u.filters.iter().map(mqtt_lab_broker::codec::TopicFilter::as_str).collect();
+            format!("id {}: {}", u.pid.get(), filters.join(", "))
+        }
+        Packet::PingReq | Packet::PingResp | Packet::Disconnect => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tap(direction: Direction, bytes: &[u8]) -> Tap {
+        Tap { direction, at: SystemTime::now(), bytes: Bytes::copy_from_slice(bytes) }
+    }
+
+    #[test]
+    fn chunks_are_cut_into_packets_whatever_their_boundaries() {
+        let mut log = PacketLog::default();
+        // PINGREQ, then a PUBLISH QoS 0 "a" "hi" split across three chunks, then a PINGREQ.
+        let stream = [0xC0, 0x00, 0x30, 0x05, 0x00, 0x01, b'a', b'h', b'i', 0xC0, 0x00];
+        log.tap(&tap(Direction::Sent, &stream[..3]));
+        log.tap(&tap(Direction::Sent, &stream[3..7]));
+        assert_eq!(log.packets.len(), 1);
+        log.tap(&tap(Direction::Sent, &stream[7..]));
+        let kinds: Vec<Option<PacketType>> = log.packets.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [Some(PacketType::PingReq), Some(PacketType::Publish), Some(PacketType::PingReq)]);
+        assert_eq!(log.packets[1].summary, "a QoS 0, 2 byte(s)");
+        assert_eq!(&log.packets[1].bytes[..], &stream[2..9]);
+    }
+
+    #[test]
+    fn a_qos_2_exchange_is_one_flow_and_pings_pair_up() {
+        let mut log = PacketLog::default();
+        log.tap(&tap(Direction::Sent, &[0x34, 0x06, 0x00, 0x01, b't', 0x00, 0x07, b'x'])); // PUBLISH QoS 2 id 7
+        log.tap(&tap(Direction::Received, &[0x50, 0x02, 0x00, 0x07])); // PUBREC 7
+        log.tap(&tap(Direction::Sent, &[0x62, 0x02, 0x00, 0x07])); // PUBREL 7
+        log.tap(&tap(Direction::Sent, &[0xC0, 0x00])); // PINGREQ in between
+        log.tap(&tap(Direction::Received, &[0x70, 0x02, 0x00, 0x07])); // PUBCOMP 7
+        log.tap(&tap(Direction::Received, &[0xD0, 0x00])); // PINGRESP
+        let flows: Vec<Option<u64>> = log.packets.iter().map(|p| p.flow).collect();
+        assert_eq!(flows, [Some(1), Some(1), Some(1), Some(2), Some(1), Some(2)]);
+        assert_eq!(log.packets[0].summary, "t QoS 2, id 7, 1 byte(s)");
+    }
+
+    #[test]
+    fn malformed_bytes_are_listed_with_the_rule_they_break() {
+        let mut log = PacketLog::default();
+        log.tap(&tap(Direction::Received, &[0x30, 0x05, 0x00, 0x03, b'a', b'/', b'+']));
+        let p = &log.packets[0];
+        assert!(p.error.as_deref().unwrap().contains("[MQTT-3.3.2-2]"), "{:?}", p.error);
+        assert!(p.summary.starts_with("malformed: "));
+        // A reserved packet type (0): the stream cannot be cut further, the bytes are kept as one.
+        log.tap(&tap(Direction::Received, &[0x00, 0x00, 0xC0]));
+        assert_eq!(log.packets.len(), 2);
+        assert_eq!(log.packets[1].kind, None);
+        assert_eq!(log.by_seq(1).unwrap().bytes.len(), 3);
+    }
+}
