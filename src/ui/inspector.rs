@@ -81,6 +81,8 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
         row_height,
         rows.len(),
         |ui, range| {
+            // One line per packet: show_rows needs rows of equal height.
+            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
             for p in &rows[range] {
                 let mut text = egui::RichText::new(row_text(p)).monospace();
                 if p.error.is_some() {
