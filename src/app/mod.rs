@@ -15,6 +15,8 @@ use crate::model::{Model, SelfTest};
 use crate::profile::{Favourite, Profile, ProfileStore};
 use crate::ui::{self, FileTarget, Intent, MessagesView, PlotView, PublishForm, SubscribeForm, Tab, TransferForm};
 
+mod capture;
+mod frame;
 mod history;
 mod plot;
 mod profiles;
@@ -63,6 +65,12 @@ pub struct App {
     pub tab: Tab,
     pub plot_view: PlotView,
     pub inspector: ui::InspectorView,
+    /// A screenshot asked for; where screenshots go; whether they carry a caption line.
+    capture: Option<capture::Capture>,
+    pub screenshot_folder: String,
+    pub caption_on: bool,
+    /// The central panel's area last frame: what "Screenshot tab" captures.
+    tab_rect: egui::Rect,
     /// The simulated PV plant and ESP32 lamp (indexed like `ui::DEVICES`), and what each last did.
     simulators: [Option<crate::simulate::Simulator>; 2],
     pub sim_status: [String; 2],
@@ -90,6 +98,7 @@ enum Background {
     Note(String),
     Chosen(FileTarget, std::path::PathBuf),
     PlotLoaded(Box<crate::plot::Loaded>),
+    Screenshot(Arc<egui::ColorImage>),
     Imported(Box<Profile>),
     SelfTestStep(StepReport),
     StoredCount(crate::model::StoredKey, Result<u64, String>),
@@ -128,6 +137,10 @@ impl App {
             tab: Tab::Messages,
             plot_view: PlotView::default(),
             inspector: ui::InspectorView::default(),
+            capture: None,
+            screenshot_folder: capture::default_folder(),
+            caption_on: true,
+            tab_rect: egui::Rect::NOTHING,
             simulators: [None, None],
             sim_status: [String::new(), String::new()],
             sim_form: ui::SimForm::default(),
@@ -238,6 +251,9 @@ impl App {
             Intent::ApplySeries(defs) => self.apply_series(defs),
             Intent::StartSimulator(device) => self.start_simulator(device),
             Intent::StopSimulator(device) => self.stop_simulator(device),
+            Intent::Screenshot { tab } => {
+                self.screenshot(if tab { capture::CaptureKind::Tab } else { capture::CaptureKind::Window });
+            }
             Intent::SetRetention(r) => self.set_retention(r),
             Intent::ClearHistory => self.clear_history(),
             Intent::ExportCsv => self.export_plot(false),
@@ -313,6 +329,7 @@ impl App {
                     self.plot_view.export_path = path.display().to_string();
                 }
                 Background::PlotLoaded(loaded) => self.plot_loaded(*loaded),
+                Background::Screenshot(image) => self.screenshot_taken(image),
                 Background::Imported(profile) => self.imported(*profile),
                 Background::Reloaded { profile, messages } => self.history_loaded(&profile, messages),
                 Background::Writer(report) => self.writer_report(report),
@@ -370,80 +387,13 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let mut intents = Vec::new();
-        let connected = self.can_send();
-        let summary = self.embedded_summary();
-        let names: Vec<String> = self.profiles.iter().map(|p| p.name.clone()).collect();
-        egui::Panel::top("connection").show(ui, |ui| {
-            let profile = &mut self.profiles[self.selected];
-            let status = &self.model.status;
-            intents.extend(ui::connection_bar(
-                ui,
-                &names,
-                self.selected,
-                profile,
-                &mut self.port_text,
-                status,
-                &summary,
-            ));
-        });
-        egui::Panel::left("subscriptions").default_size(340.0).show(ui, |ui| {
-            let self_test = self.self_test.as_ref();
-            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer, self_test));
-            ui.separator();
-            intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
-            ui.separator();
-            egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
-                let running = ui::DEVICES.map(|d| self.simulator_running(d));
-                intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));
-            });
-            egui::CollapsingHeader::new("History").show(ui, |ui| {
-                let (stats, name) = (self.history_stats.as_ref(), &self.profiles[self.selected].name);
-                intents.extend(ui::history_panel(ui, &mut self.history_form, stats, name));
-            });
-        });
-        egui::Panel::bottom("publish").show(ui, |ui| {
-            let profile = &self.profiles[self.selected];
-            let (favourites, recent) = (&profile.favourites, &profile.topic_history);
-            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, recent, connected));
-            egui::CollapsingHeader::new("Log").show(ui, |ui| {
-                egui::ScrollArea::vertical().max_height(120.0).stick_to_bottom(true).show(ui, |ui| {
-                    for line in self.model.log.iter().rev().take(200).rev() {
-                        ui.label(&line.text);
-                    }
-                });
-            });
-        });
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.selectable_value(&mut self.tab, Tab::Messages, "Messages");
-                ui.selectable_value(&mut self.tab, Tab::Plot, "Plot");
-                ui.selectable_value(&mut self.tab, Tab::Packets, "Packets");
-            });
-            ui.separator();
-            match self.tab {
-                Tab::Messages => {
-                    self.stored_logic();
-                    let (view, model) = (&mut self.messages_view, &mut self.model);
-                    let missing =
-                        ui::messages_panel(ui, view, &mut model.messages, &model.stored, &model.subscriptions);
-                    self.read_pages(missing);
-                }
-                Tab::Packets => ui::inspector_panel(ui, &mut self.inspector, &self.model.packets),
-                Tab::Plot => {
-                    let now = plot::now_secs();
-                    self.plot_logic(now);
-                    let defs = &self.profiles[self.selected].plot;
-                    let input = self.plot.input(defs, self.history_path.is_some(), now);
-                    intents.extend(ui::plot_tab(ui, &mut self.plot_view, &input));
-                    if self.plot_view.range.follows() {
-                        // A live plot moves with the clock: redraw a few times a second.
-                        ui.ctx().request_repaint_after(Duration::from_millis(250));
-                    }
-                }
-            }
-        });
+        self.top_panel(ui, &mut intents);
+        self.left_panel(ui, &mut intents);
+        self.bottom_panel(ui, &mut intents);
+        self.central_panel(ui, &mut intents);
         for intent in intents {
             self.apply(intent);
         }
+        self.capture_frame(ui.ctx());
     }
 }

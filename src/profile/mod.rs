@@ -7,7 +7,7 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
-pub use store::{EXAMPLES, ProfileStore, StoreError};
+pub use store::{EXAMPLES, ProfileStore, StoreError, file_stem};
 
 use std::time::Duration;
 

@@ -51,6 +51,10 @@ pub enum Intent {
     /// Starts a simulated device against the selected profile's broker.
     StartSimulator(crate::simulate::Device),
     StopSimulator(crate::simulate::Device),
+    /// Saves a PNG of the window, or of the current tab, into the screenshot folder.
+    Screenshot {
+        tab: bool,
+    },
     /// Saves and applies the history's retention limits.
     SetRetention(crate::history::Retention),
     /// Deletes the selected profile's history (confirmed).
@@ -114,7 +118,7 @@ pub(crate) fn qos_picker(ui: &mut egui::Ui, id: &str, qos: &mut Qos) {
 }
 
 /// A single-line text field with a visible label that also names it (accessibility, tests).
-pub(crate) fn labelled_field(ui: &mut egui::Ui, label: &str, text: &mut String, width: f32) -> egui::Response {
+pub fn labelled_field(ui: &mut egui::Ui, label: &str, text: &mut String, width: f32) -> egui::Response {
     let label = ui.label(label);
     ui.add(egui::TextEdit::singleline(text).desired_width(width)).labelled_by(label.id)
 }

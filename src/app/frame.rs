@@ -1,0 +1,118 @@
+//! The frame's layout: which panel goes where, each filled by a `ui` module that returns intents.
+
+use std::time::Duration;
+
+use super::{App, capture, plot};
+use crate::ui::{self, Intent, Tab};
+
+impl App {
+    pub(super) fn top_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        let summary = self.embedded_summary();
+        let names: Vec<String> = self.profiles.iter().map(|p| p.name.clone()).collect();
+        egui::Panel::top("connection").show(ui, |ui| {
+            let profile = &mut self.profiles[self.selected];
+            let status = &self.model.status;
+            intents.extend(ui::connection_bar(
+                ui,
+                &names,
+                self.selected,
+                profile,
+                &mut self.port_text,
+                status,
+                &summary,
+            ));
+        });
+    }
+
+    pub(super) fn left_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        let connected = self.can_send();
+        egui::Panel::left("subscriptions").default_size(340.0).show(ui, |ui| {
+            let self_test = self.self_test.as_ref();
+            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer, self_test));
+            ui.separator();
+            intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
+            ui.separator();
+            egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
+                let running = ui::DEVICES.map(|d| self.simulator_running(d));
+                intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));
+            });
+            egui::CollapsingHeader::new("Screenshots").show(ui, |ui| {
+                ui::labelled_field(ui, "Screenshot folder", &mut self.screenshot_folder, 220.0);
+                ui.weak(
+                    "F12: the window; Shift+F12: the current tab. The caption line adds date, broker and client id.",
+                );
+            });
+            egui::CollapsingHeader::new("History").show(ui, |ui| {
+                let (stats, name) = (self.history_stats.as_ref(), &self.profiles[self.selected].name);
+                intents.extend(ui::history_panel(ui, &mut self.history_form, stats, name));
+            });
+        });
+    }
+
+    pub(super) fn bottom_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        let connected = self.can_send();
+        egui::Panel::bottom("publish").show(ui, |ui| {
+            let profile = &self.profiles[self.selected];
+            let (favourites, recent) = (&profile.favourites, &profile.topic_history);
+            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, recent, connected));
+            egui::CollapsingHeader::new("Log").show(ui, |ui| {
+                egui::ScrollArea::vertical().max_height(120.0).stick_to_bottom(true).show(ui, |ui| {
+                    for line in self.model.log.iter().rev().take(200).rev() {
+                        ui.label(&line.text);
+                    }
+                });
+            });
+        });
+    }
+
+    /// The tabs, the screenshot buttons (and the caption line while one is taken), the tab.
+    pub(super) fn central_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        match ui.input(|i| i.key_pressed(egui::Key::F12).then_some(i.modifiers.shift)) {
+            Some(true) => self.screenshot(capture::CaptureKind::Tab),
+            Some(false) => self.screenshot(capture::CaptureKind::Window),
+            None => {}
+        }
+        let caption = self.captioning().then(|| self.caption());
+        let central = egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(caption) = &caption {
+                ui.strong(caption);
+            }
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.tab, Tab::Messages, "Messages");
+                ui.selectable_value(&mut self.tab, Tab::Plot, "Plot");
+                ui.selectable_value(&mut self.tab, Tab::Packets, "Packets");
+                ui.separator();
+                if ui.button("Screenshot window").on_hover_text("F12").clicked() {
+                    intents.push(Intent::Screenshot { tab: false });
+                }
+                if ui.button("Screenshot tab").on_hover_text("Shift+F12").clicked() {
+                    intents.push(Intent::Screenshot { tab: true });
+                }
+                ui.checkbox(&mut self.caption_on, "Caption");
+            });
+            ui.separator();
+            match self.tab {
+                Tab::Messages => {
+                    self.stored_logic();
+                    let (view, model) = (&mut self.messages_view, &mut self.model);
+                    let missing =
+                        ui::messages_panel(ui, view, &mut model.messages, &model.stored, &model.subscriptions);
+                    self.read_pages(missing);
+                }
+                Tab::Packets => ui::inspector_panel(ui, &mut self.inspector, &self.model.packets),
+                Tab::Plot => {
+                    let now = plot::now_secs();
+                    self.plot_logic(now);
+                    let defs = &self.profiles[self.selected].plot;
+                    let input = self.plot.input(defs, self.history_path.is_some(), now);
+                    intents.extend(ui::plot_tab(ui, &mut self.plot_view, &input));
+                    if self.plot_view.range.follows() {
+                        // A live plot moves with the clock: redraw a few times a second.
+                        ui.ctx().request_repaint_after(Duration::from_millis(250));
+                    }
+                }
+            }
+        });
+        self.tab_rect = central.response.rect;
+    }
+}

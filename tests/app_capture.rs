@@ -1,0 +1,50 @@
+//! Screenshots for lab reports, rendered for real (wgpu on mesa's software Vulkan): the window and
+//! the current tab are saved as PNG files into the chosen folder, named with profile, tab and time.
+
+mod support;
+
+use egui_kittest::kittest::Queryable;
+use support::*;
+
+fn saved(app: &mqtt_lab::App) -> Vec<String> {
+    app.model
+        .log
+        .iter()
+        .filter_map(|l| l.text.strip_prefix("Screenshot saved to "))
+        .map(|p| p.trim_end_matches('.').to_owned())
+        .collect()
+}
+
+#[test]
+fn the_window_and_the_current_tab_are_saved_as_png_files() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("capture");
+    let mut harness = app_harness(&runtime, &dir);
+    connect_and_subscribe(&mut harness);
+    harness.get_by_label("Screenshots").click();
+    settle(&mut harness);
+    let folder = dir.0.join("shots");
+    set_field(&mut harness, "Screenshot folder", &folder.display().to_string());
+
+    harness.get_by_label("Screenshot window").click();
+    step_until(&mut harness, "the window saved", |app| saved(app).len() == 1);
+    harness.get_by_label("Packets").click();
+    settle(&mut harness);
+    harness.get_by_label("Screenshot tab").click();
+    step_until(&mut harness, "the tab saved", |app| saved(app).len() == 2);
+
+    let files = saved(harness.state());
+    assert!(
+        files[0].contains("mqtt-lab_built-in-broker_window_")
+            && std::path::Path::new(&files[0]).extension().is_some_and(|e| e == "png"),
+        "{files:?}"
+    );
+    assert!(files[1].contains("mqtt-lab_built-in-broker_Packets_"), "{files:?}");
+    let window = image::open(&files[0]).expect("a PNG that decodes");
+    assert_eq!((window.width(), window.height()), (1300, 900), "the whole window");
+    let tab = image::open(&files[1]).expect("a PNG that decodes").to_rgba8();
+    assert!(tab.width() < 1300 && tab.height() < 900 && tab.width() > 400, "{}x{}", tab.width(), tab.height());
+    // Rendered pixels, not an empty buffer: more than one colour.
+    let first = tab.get_pixel(0, 0);
+    assert!(tab.pixels().any(|p| p != first), "the tab's pixels vary");
+}
