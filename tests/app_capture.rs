@@ -21,10 +21,10 @@ fn the_window_and_the_current_tab_are_saved_as_png_files() {
     let dir = ProfileDir::new("capture");
     let mut harness = app_harness(&runtime, &dir);
     connect_and_subscribe(&mut harness);
-    harness.get_by_label("Screenshots").click();
+    harness.get_by_label("Screenshots and exports").click();
     settle(&mut harness);
     let folder = dir.0.join("shots");
-    set_field(&mut harness, "Screenshot folder", &folder.display().to_string());
+    set_field(&mut harness, "Reports folder", &folder.display().to_string());
 
     harness.get_by_label("Screenshot window").click();
     step_until(&mut harness, "the window saved", |app| saved(app).len() == 1);

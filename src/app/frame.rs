@@ -36,10 +36,11 @@ impl App {
                 let running = ui::DEVICES.map(|d| self.simulator_running(d));
                 intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));
             });
-            egui::CollapsingHeader::new("Screenshots").show(ui, |ui| {
-                ui::labelled_field(ui, "Screenshot folder", &mut self.screenshot_folder, 220.0);
+            egui::CollapsingHeader::new("Screenshots and exports").show(ui, |ui| {
+                ui::labelled_field(ui, "Reports folder", &mut self.screenshot_folder, 220.0);
                 ui.weak(
-                    "F12: the window; Shift+F12: the current tab. The caption line adds date, broker and client id.",
+                    "Screenshots (F12: the window; Shift+F12: the current tab; the caption line adds date, broker \
+                     and client id) and message exports go here.",
                 );
             });
             egui::CollapsingHeader::new("History").show(ui, |ui| {
@@ -94,10 +95,20 @@ impl App {
             match self.tab {
                 Tab::Messages => {
                     self.stored_logic();
+                    let progress = self.export_progress();
                     let (view, model) = (&mut self.messages_view, &mut self.model);
-                    let missing =
-                        ui::messages_panel(ui, view, &mut model.messages, &model.stored, &model.subscriptions);
-                    self.read_pages(missing);
+                    let out = ui::messages_panel(
+                        ui,
+                        view,
+                        &mut model.messages,
+                        &model.stored,
+                        &model.subscriptions,
+                        progress,
+                    );
+                    self.read_pages(out.missing);
+                    if let Some(format) = out.export {
+                        self.export_messages(format);
+                    }
                 }
                 Tab::Packets => ui::inspector_panel(ui, &mut self.inspector, &self.model.packets),
                 Tab::Plot => {

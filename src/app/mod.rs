@@ -16,6 +16,7 @@ use crate::profile::{Favourite, Profile, ProfileStore};
 use crate::ui::{self, FileTarget, Intent, MessagesView, PlotView, PublishForm, SubscribeForm, Tab, TransferForm};
 
 mod capture;
+mod export;
 mod frame;
 mod history;
 mod plot;
@@ -67,6 +68,8 @@ pub struct App {
     pub inspector: ui::InspectorView,
     /// A screenshot asked for; where screenshots go; whether they carry a caption line.
     capture: Option<capture::Capture>,
+    /// A message export under way.
+    export: Option<Arc<export::Progress>>,
     pub screenshot_folder: String,
     pub caption_on: bool,
     /// The central panel's area last frame: what "Screenshot tab" captures.
@@ -99,12 +102,17 @@ enum Background {
     Chosen(FileTarget, std::path::PathBuf),
     PlotLoaded(Box<crate::plot::Loaded>),
     Screenshot(Arc<egui::ColorImage>),
+    /// An export ended: what it wrote, or why not.
+    Exported(String),
     Imported(Box<Profile>),
     SelfTestStep(StepReport),
     StoredCount(crate::model::StoredKey, Result<u64, String>),
     StoredPage(crate::model::StoredKey, u64, Vec<ReceivedMessage>),
     SelfTestDone(Result<(), Step>),
-    Reloaded { profile: String, messages: Vec<ReceivedMessage> },
+    Reloaded {
+        profile: String,
+        messages: Vec<ReceivedMessage>,
+    },
     Writer(crate::history::Report),
 }
 
@@ -138,6 +146,7 @@ impl App {
             plot_view: PlotView::default(),
             inspector: ui::InspectorView::default(),
             capture: None,
+            export: None,
             screenshot_folder: capture::default_folder(),
             caption_on: true,
             tab_rect: egui::Rect::NOTHING,
@@ -330,6 +339,10 @@ impl App {
                 }
                 Background::PlotLoaded(loaded) => self.plot_loaded(*loaded),
                 Background::Screenshot(image) => self.screenshot_taken(image),
+                Background::Exported(text) => {
+                    self.export = None;
+                    self.model.note(text);
+                }
                 Background::Imported(profile) => self.imported(*profile),
                 Background::Reloaded { profile, messages } => self.history_loaded(&profile, messages),
                 Background::Writer(report) => self.writer_report(report),

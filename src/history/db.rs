@@ -185,3 +185,21 @@ pub fn page_before(
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     stmt.query_map(params![profile, before_ms, search, n(limit), n(offset)], row_message)?.collect()
 }
+
+/// Calls `each` for a profile's messages received before `before_ms` (and containing `search`),
+/// oldest first: an export streams them without holding them all.
+pub fn each_before(
+    db: &Connection,
+    profile: &str,
+    before_ms: i64,
+    search: &str,
+    mut each: impl FnMut(ReceivedMessage) -> std::io::Result<()>,
+) -> Result<(), String> {
+    let sql = format!("SELECT topic, payload, qos, retain, at_ms {BEFORE} ORDER BY at_ms, id");
+    let mut stmt = db.prepare(&sql).map_err(|e| e.to_string())?;
+    let mut rows = stmt.query(params![profile, before_ms, search]).map_err(|e| e.to_string())?;
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        each(row_message(row).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -13,8 +13,8 @@ pub mod retention;
 mod writer;
 
 pub use db::{
-    Record, clear, count, count_before, delete_older, each_in_range, insert, millis, newest, open, page_before,
-    size_bytes,
+    Record, clear, count, count_before, delete_older, each_before, each_in_range, insert, millis, newest, open,
+    page_before, size_bytes,
 };
 pub use retention::{Retention, Stats};
 pub use writer::{FLUSH_EVERY, HistoryWriter, Report};

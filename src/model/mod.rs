@@ -1,12 +1,14 @@
 //! The app's state, free of egui: what the panels show and what events change.
 //!
 //! - `messages`: the received messages, bounded, newest first, searchable.
+//! - `export`: the message list as CSV or JSON.
 //! - `packets`: the relay's bytes cut into control packets, summarised, linked into flows.
 //! - `stored`: the list's older rows, paged from the history database.
 //! - `subscriptions`: filters with colour, mute and counter.
 //! - `payload`: payloads typed as text, JSON or hex, and decoders for received ones.
 //! - `self_test`: the connection self-test's steps as the profile editor shows them.
 
+pub mod export;
 mod messages;
 mod packets;
 pub mod payload;

@@ -3,6 +3,7 @@
 //! ones stored in history, read a page at a time as they scroll into view.
 
 use crate::connection::ReceivedMessage;
+use crate::model::export::ExportFormat;
 use crate::model::payload::{Decoder, decode};
 use crate::model::{MessageStore, StoredRows, Subscriptions};
 use crate::schema::{Catalogue, Check};
@@ -25,18 +26,50 @@ pub fn payload_text(payload: &[u8]) -> String {
     }
 }
 
-/// Draws the list; returns the pages of stored rows that came into view and must be read.
+/// What the list asks of the app.
+#[derive(Debug, Default)]
+pub struct MessagesOutput {
+    /// Pages of stored rows that came into view and must be read.
+    pub missing: Vec<u64>,
+    /// Export the listed messages.
+    pub export: Option<ExportFormat>,
+}
+
+/// Draws the list; `progress` is (done, total) of an export under way.
 pub fn messages_panel(
     ui: &mut egui::Ui,
     view: &mut MessagesView,
     messages: &mut MessageStore,
     stored: &StoredRows,
     subscriptions: &Subscriptions,
-) -> Vec<u64> {
+    progress: Option<(u64, u64)>,
+) -> MessagesOutput {
+    let mut output = MessagesOutput::default();
     ui.horizontal(|ui| {
         ui.heading("Messages");
         super::labelled_field(ui, "Search", &mut view.search, 180.0);
         ui.label(format!("{} recent, {} older in history", messages.len(), stored.len()));
+        match progress {
+            Some((done, total)) => {
+                // Counts far below 2^24: exact enough for a bar.
+                #[allow(clippy::cast_precision_loss)]
+                let fraction = if total == 0 { 1.0 } else { done as f32 / total as f32 };
+                ui.add(
+                    egui::ProgressBar::new(fraction).desired_width(160.0).text(format!("exporting {done} of {total}")),
+                );
+            }
+            None => {
+                for (format, name) in [(ExportFormat::Csv, "Export CSV"), (ExportFormat::Json, "Export JSON")] {
+                    if ui
+                        .button(name)
+                        .on_hover_text("The listed messages, oldest first, into the reports folder")
+                        .clicked()
+                    {
+                        output.export = Some(format);
+                    }
+                }
+            }
+        }
     });
     // With no search and nothing muted every message shows: index the store directly instead of
     // building a list of a million indices whenever one arrives.
@@ -70,7 +103,7 @@ pub fn messages_panel(
     }
     let row_height = ui.text_style_height(&egui::TextStyle::Body);
     let older = usize::try_from(stored.len()).unwrap_or(usize::MAX);
-    let mut missing = Vec::new();
+    let missing = &mut output.missing;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show_rows(ui, row_height, shown + older, |ui, rows| {
         for i in rows {
             if i < shown {
@@ -81,7 +114,7 @@ pub fn messages_panel(
                     view.selected_stored = None;
                 }
             } else {
-                match stored.row((i - shown) as u64, &mut missing) {
+                match stored.row((i - shown) as u64, missing) {
                     Some(m) => {
                         let selected = view.selected_stored.as_ref() == Some(m);
                         if row(ui, m, subscriptions, selected) {
@@ -96,7 +129,7 @@ pub fn messages_panel(
             }
         }
     });
-    missing
+    output
 }
 
 /// One message as a line; true when clicked.

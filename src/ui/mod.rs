@@ -18,7 +18,7 @@ pub use connection_bar::connection_bar;
 pub use hexview::{Cell, Layout};
 pub use history_panel::{HistoryForm, history_panel, size_text};
 pub use inspector::{InspectorView, inspector_panel, row_text};
-pub use messages::{MessagesView, messages_panel};
+pub use messages::{MessagesOutput, MessagesView, messages_panel};
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
 pub use publish::{PublishForm, publish_panel};

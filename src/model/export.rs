@@ -1,0 +1,153 @@
+//! The message list as CSV or JSON, for lab reports and spreadsheets: one row or object per
+//! message with local time, Unix milliseconds, topic, QoS, retain and the payload (UTF-8 text as
+//! is, anything else as hex, said in an `encoding` column).
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::connection::ReceivedMessage;
+
+/// Which format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+impl ExportFormat {
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Json => "json",
+        }
+    }
+}
+
+fn payload(m: &ReceivedMessage) -> (String, &'static str) {
+    match std::str::from_utf8(&m.payload) {
+        Ok(text) => (text.to_owned(), "text"),
+        Err(_) => {
+            let mut hex = String::with_capacity(m.payload.len() * 2);
+            for b in &m.payload {
+                let _ = write!(hex, "{b:02x}");
+            }
+            (hex, "hex")
+        }
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+}
+
+/// Writes messages one by one; `finish` closes the document.
+pub struct Writer<W: Write> {
+    out: W,
+    format: ExportFormat,
+    rows: u64,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(mut out: W, format: ExportFormat) -> std::io::Result<Self> {
+        match format {
+            ExportFormat::Csv => writeln!(out, "time,unix_ms,topic,qos,retain,encoding,payload")?,
+            ExportFormat::Json => write!(out, "[")?,
+        }
+        Ok(Self { out, format, rows: 0 })
+    }
+
+    pub fn write(&mut self, m: &ReceivedMessage) -> std::io::Result<()> {
+        let at = chrono::DateTime::<chrono::Local>::from(m.at);
+        let time = at.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string();
+        let ms = crate::history::millis(m.at);
+        let (payload, encoding) = payload(m);
+        match self.format {
+            ExportFormat::Csv => writeln!(
+                self.out,
+                "{time},{ms},{},{},{},{encoding},{}",
+                csv_field(&m.topic),
+                m.qos.level(),
+                u8::from(m.retain),
+                csv_field(&payload)
+            )?,
+            ExportFormat::Json => {
+                let object = serde_json::json!({
+                    "time": time, "unix_ms": ms, "topic": m.topic, "qos": m.qos.level(),
+                    "retain": m.retain, "encoding": encoding, "payload": payload,
+                });
+                write!(self.out, "{}\n  {object}", if self.rows == 0 { "" } else { "," })?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Closes the document; the number of messages written.
+    pub fn finish(mut self) -> std::io::Result<u64> {
+        if self.format == ExportFormat::Json {
+            writeln!(self.out, "\n]")?;
+        }
+        self.out.flush()?;
+        Ok(self.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::connection::Qos;
+
+    fn message(topic: &str, payload: &[u8]) -> ReceivedMessage {
+        ReceivedMessage {
+            topic: topic.into(),
+            payload: Bytes::copy_from_slice(payload),
+            qos: Qos::AtLeastOnce,
+            retain: true,
+            dup: false,
+            at: UNIX_EPOCH + Duration::from_millis(1_764_000_000_123),
+        }
+    }
+
+    fn export(format: ExportFormat) -> String {
+        let mut out = Vec::new();
+        let mut w = Writer::new(&mut out, format).unwrap();
+        w.write(&message("lamp/cmd", br#"{"control":"PWM","value":50,"unit":"%"}"#)).unwrap();
+        w.write(&message("raw", &[0xff, 0x00])).unwrap();
+        assert_eq!(w.finish().unwrap(), 2);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_quotes_json_payloads_and_binary_ones_are_hex() {
+        let csv = export(ExportFormat::Csv);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "time,unix_ms,topic,qos,retain,encoding,payload");
+        assert!(
+            lines[1]
+                .ends_with(r#",1764000000123,lamp/cmd,1,1,text,"{""control"":""PWM"",""value"":50,""unit"":""%""}""#),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].ends_with(",raw,1,1,hex,ff00"), "{}", lines[2]);
+    }
+
+    #[test]
+    fn json_is_an_array_that_parses_back() {
+        let json: serde_json::Value = serde_json::from_str(&export(ExportFormat::Json)).unwrap();
+        let items = json.as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["payload"], r#"{"control":"PWM","value":50,"unit":"%"}"#);
+        assert_eq!(items[0]["unix_ms"], 1_764_000_000_123_i64);
+        assert_eq!(items[1]["encoding"], "hex");
+        let empty = {
+            let mut out = Vec::new();
+            Writer::new(&mut out, ExportFormat::Json).unwrap().finish().unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&empty).unwrap(), serde_json::json!([]));
+    }
+}
