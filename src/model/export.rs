@@ -24,16 +24,14 @@ impl ExportFormat {
 }
 
 fn payload(m: &ReceivedMessage) -> (String, &'static str) {
-    match std::str::from_utf8(&m.payload) {
-        Ok(text) => (text.to_owned(), "text"),
-        Err(_) => {
-            let mut hex = String::with_capacity(m.payload.len() * 2);
-            for b in &m.payload {
-                let _ = write!(hex, "{b:02x}");
-            }
-            (hex, "hex")
-        }
+    if let Ok(text) = std::str::from_utf8(&m.payload) {
+        return (text.to_owned(), "text");
     }
+    let mut hex = String::with_capacity(m.payload.len() * 2);
+    for b in &m.payload {
+        let _ = write!(hex, "{b:02x}");
+    }
+    (hex, "hex")
 }
 
 fn csv_field(text: &str) -> String {
