@@ -48,3 +48,31 @@ fn the_window_and_the_current_tab_are_saved_as_png_files() {
     let first = tab.get_pixel(0, 0);
     assert!(tab.pixels().any(|p| p != first), "the tab's pixels vary");
 }
+
+/// The light theme, for reports printed on paper, shows in the screenshot; F1 lists the shortcuts.
+#[test]
+fn the_light_theme_is_what_the_screenshot_shows_and_f1_lists_the_shortcuts() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("capture-light");
+    let mut harness = harness_with(&runtime, &dir, None);
+    harness.get_by_label("Screenshots and exports").click();
+    settle(&mut harness);
+    set_field(&mut harness, "Reports folder", &dir.0.join("shots").display().to_string());
+    harness.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Theme").click();
+    settle(&mut harness);
+    harness.get_by_label("Light").click();
+    settle(&mut harness);
+    assert_eq!(harness.ctx.theme(), egui::Theme::Light);
+
+    harness.key_press(egui::Key::F12);
+    step_until(&mut harness, "the window saved", |app| saved(app).len() == 1);
+    let png = image::open(&saved(harness.state())[0]).unwrap().to_rgba8();
+    // Mostly light pixels: the panels' background.
+    let light = png.pixels().filter(|p| p[0] > 200 && p[1] > 200 && p[2] > 200).count();
+    assert!(light > png.pixels().count() / 2, "{light} light pixels of {}", png.pixels().count());
+
+    harness.key_press(egui::Key::F1);
+    settle(&mut harness);
+    assert!(harness.query_by_label("Keyboard shortcuts").is_some());
+    assert!(harness.query_by_label("save a screenshot of the current tab").is_some());
+}

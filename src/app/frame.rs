@@ -73,6 +73,10 @@ impl App {
             Some(false) => self.screenshot(capture::CaptureKind::Window),
             None => {}
         }
+        if ui.input(|i| i.key_pressed(egui::Key::F1)) {
+            self.show_shortcuts = !self.show_shortcuts;
+        }
+        ui::shortcuts_window(ui.ctx(), &mut self.show_shortcuts);
         let caption = self.captioning().then(|| self.caption());
         let central = egui::CentralPanel::default().show(ui, |ui| {
             if let Some(caption) = &caption {
@@ -90,6 +94,11 @@ impl App {
                     intents.push(Intent::Screenshot { tab: true });
                 }
                 ui.checkbox(&mut self.caption_on, "Caption");
+                ui.separator();
+                ui::theme_picker(ui);
+                if ui.button("Shortcuts").on_hover_text("F1").clicked() {
+                    self.show_shortcuts = !self.show_shortcuts;
+                }
             });
             ui.separator();
             match self.tab {

@@ -72,6 +72,8 @@ pub struct App {
     export: Option<Arc<export::Progress>>,
     pub screenshot_folder: String,
     pub caption_on: bool,
+    /// The keyboard shortcuts window is open.
+    pub show_shortcuts: bool,
     /// The central panel's area last frame: what "Screenshot tab" captures.
     tab_rect: egui::Rect,
     /// The simulated PV plant and ESP32 lamp (indexed like `ui::DEVICES`), and what each last did.
@@ -149,6 +151,7 @@ impl App {
             export: None,
             screenshot_folder: capture::default_folder(),
             caption_on: true,
+            show_shortcuts: false,
             tab_rect: egui::Rect::NOTHING,
             simulators: [None, None],
             sim_status: [String::new(), String::new()],

@@ -2,6 +2,7 @@
 //! for as [`Intent`]s; the app applies them in one place.
 
 mod connection_bar;
+mod help;
 mod hexview;
 mod history_panel;
 mod inspector;
@@ -15,6 +16,7 @@ mod simulators;
 mod subscribe;
 
 pub use connection_bar::connection_bar;
+pub use help::{SHORTCUTS, shortcuts_window, theme_picker};
 pub use hexview::{Cell, Layout};
 pub use history_panel::{HistoryForm, history_panel, size_text};
 pub use inspector::{InspectorView, inspector_panel, row_text};
