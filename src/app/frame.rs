@@ -32,6 +32,10 @@ impl App {
             ui.separator();
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
             ui.separator();
+            egui::CollapsingHeader::new("Broker status").show(ui, |ui| {
+                let watching = self.model.subscriptions.list.iter().any(|s| s.filter.starts_with("$SYS"));
+                intents.extend(ui::sys_panel(ui, &self.model.sys, watching, connected));
+            });
             egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
                 let running = ui::DEVICES.map(|d| self.simulator_running(d));
                 intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));

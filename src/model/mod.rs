@@ -3,6 +3,7 @@
 //! - `messages`: the received messages, bounded, newest first, searchable.
 //! - `export`: the message list as CSV or JSON.
 //! - `packets`: the relay's bytes cut into control packets, summarised, linked into flows.
+//! - `sys`: the broker's `$SYS` figures.
 //! - `stored`: the list's older rows, paged from the history database.
 //! - `subscriptions`: filters with colour, mute and counter.
 //! - `payload`: payloads typed as text, JSON or hex, and decoders for received ones.
@@ -15,6 +16,7 @@ pub mod payload;
 mod self_test;
 mod stored;
 mod subscriptions;
+mod sys;
 
 use std::time::SystemTime;
 
@@ -23,6 +25,7 @@ pub use packets::{CapturedPacket, PacketLog};
 pub use self_test::{Failure, SelfTest};
 pub use stored::{PAGE, StoredKey, StoredRows};
 pub use subscriptions::{PALETTE, Subscription, SubscriptionState, Subscriptions, validate_filter};
+pub use sys::{FIGURES, SysStatus};
 
 use crate::connection::{ConnectionStatus, Event, Tap};
 
@@ -48,6 +51,8 @@ pub struct Model {
     pub taps: Vec<Tap>,
     /// The packet inspector's list, cut from the taps.
     pub packets: PacketLog,
+    /// The broker's `$SYS` figures received.
+    pub sys: SysStatus,
     /// Messages published from this app.
     pub published: u64,
 }
@@ -62,6 +67,7 @@ impl Default for Model {
             log: Vec::new(),
             taps: Vec::new(),
             packets: PacketLog::default(),
+            sys: SysStatus::default(),
             published: 0,
         }
     }
@@ -101,6 +107,7 @@ impl Model {
                 self.status = status;
             }
             Event::Message(m) => {
+                self.sys.offer(&m.topic, &m.payload);
                 self.subscriptions.count(&m.topic);
                 self.messages.push(m);
             }

@@ -14,6 +14,7 @@ mod schema_form;
 mod series_editor;
 mod simulators;
 mod subscribe;
+mod sys_panel;
 
 pub use connection_bar::connection_bar;
 pub use help::{SHORTCUTS, shortcuts_window, theme_picker};
@@ -28,6 +29,7 @@ use schema_form::{BROKEN, schema_form};
 use series_editor::series_editor;
 pub use simulators::{DEVICES, SimForm, simulators_panel};
 pub use subscribe::{SubscribeForm, subscribe_panel};
+pub use sys_panel::sys_panel;
 
 use crate::connection::Qos;
 

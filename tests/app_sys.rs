@@ -1,0 +1,39 @@
+//! The broker status panel, fed by $SYS/# from one of our brokers (sys_interval 1, as a teacher
+//! may set it): version, uptime, clients and message figures after one click.
+
+mod support;
+
+use egui_kittest::kittest::Queryable;
+use mqtt_lab::connection::ConnectionStatus;
+use support::*;
+
+#[test]
+fn one_click_shows_the_brokers_own_figures() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("sys");
+    let config = mqtt_lab_broker::Config { sys_interval: 1, ..mqtt_lab_broker::Config::default() };
+    let (_broker, port) = our_broker(&runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
+    let mut harness = harness_with(&runtime, &dir, None);
+    new_profile_at(&mut harness, port);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_label("Broker status").click();
+    settle(&mut harness);
+    harness.get_by_label("Watch $SYS/#").click();
+    step_until(&mut harness, "the figures", |app| {
+        let figures = app.model.sys.figures();
+        ["Version", "Uptime", "Clients connected", "Messages received"]
+            .iter()
+            .all(|l| figures.iter().any(|(f, _)| f == l))
+    });
+    settle(&mut harness);
+    assert!(harness.query_by_label("Version").is_some(), "the panel lists the version");
+    assert!(harness.query_all_by_label_contains("mqtt-lab-broker version").count() >= 2, "in the panel and the list");
+    assert!(harness.query_by_label("Clients connected").is_some());
+    // The retained figure may predate this connection; the next one (a second later) counts it.
+    step_until(&mut harness, "this app counted as the one client", |app| {
+        app.model.sys.figures().iter().any(|(l, v)| *l == "Clients connected" && *v == "1")
+    });
+    let figures = harness.state().model.sys.figures();
+    assert!(figures.iter().find(|(l, _)| *l == "Uptime").unwrap().1.ends_with(" seconds"));
+}
