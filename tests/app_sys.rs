@@ -37,3 +37,28 @@ fn one_click_shows_the_brokers_own_figures() {
     let figures = harness.state().model.sys.figures();
     assert!(figures.iter().find(|(l, _)| *l == "Uptime").unwrap().1.ends_with(" seconds"));
 }
+
+/// The same panel with Debian's Mosquitto 2.0 (sys_interval 1): its topics are the ones we read.
+#[test]
+fn mosquittos_figures_fill_the_same_panel() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("sys-mosquitto");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let port = support::mosquitto::free_port();
+    let conf = dir.0.join("mosquitto.conf");
+    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\nsys_interval 1\n")).unwrap();
+    let _mosquitto = support::mosquitto::Mosquitto::start(&conf);
+    let mut harness = harness_with(&runtime, &dir, None);
+    new_profile_at(&mut harness, port);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_label("Broker status").click();
+    settle(&mut harness);
+    harness.get_by_label("Watch $SYS/#").click();
+    step_until(&mut harness, "Mosquitto's figures", |app| {
+        let figures = app.model.sys.figures();
+        figures.iter().any(|(l, v)| *l == "Version" && v.starts_with("mosquitto version"))
+            && figures.iter().any(|(l, v)| *l == "Clients connected" && *v == "1")
+            && figures.iter().any(|(l, _)| *l == "Messages in per minute (1 min average)")
+    });
+}

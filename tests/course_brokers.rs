@@ -7,9 +7,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use support::ProfileDir;
+use support::mosquitto::{Mosquitto, free_port};
 
 const PSK_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
@@ -85,53 +86,6 @@ impl Course {
         let path = self.dir.0.join(format!("{name}.json"));
         std::fs::write(&path, profile.to_string()).unwrap();
         path
-    }
-}
-
-/// A free port: bind port 0, note it, release it for the broker process.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Debian's Mosquitto on `conf`, until dropped; returns once it logs that it is running.
-struct Mosquitto(Child);
-
-impl Mosquitto {
-    fn start(conf: &Path) -> Self {
-        let mut child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(conf)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("Debian's mosquitto runs (apt-get install mosquitto)");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("mosquitto-log".into())
-            .spawn(move || {
-                use std::io::BufRead as _;
-                let mut lines = Vec::new();
-                for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                    let running = line.contains("running");
-                    lines.push(line);
-                    if running {
-                        let _ = tx.send(Ok(()));
-                    }
-                }
-                let _ = tx.send(Err(lines.join("\n")));
-            })
-            .unwrap();
-        match rx.recv_timeout(support::PATIENCE) {
-            Ok(Ok(())) => Self(child),
-            other => panic!("mosquitto did not start: {other:?}"),
-        }
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod mosquitto;
+
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
