@@ -78,6 +78,35 @@ fn the_connect_fields_and_a_qos_2_exchange_are_shown_byte_for_byte() {
         assert!(harness.query_by_label_contains(field).is_some(), "no field {field:?}");
     }
     assert_eq!(harness.query_all_by_label("••").count(), 11, "the password's bytes are masked");
+
+    // The packet for the report: an annotated PNG and a text file, the password still masked.
+    harness.get_by_label("Screenshots and exports").click();
+    settle(&mut harness);
+    set_field(&mut harness, "Reports folder", &dir.0.join("report").display().to_string());
+    harness.get_by_label("Save PNG").click();
+    settle(&mut harness);
+    harness.get_by_label("Save text").click();
+    step_until(&mut harness, "both saved", |app| {
+        app.model.log.iter().filter(|l| l.text.starts_with("Packet saved to ")).count() == 2
+    });
+    let saved: Vec<String> = harness
+        .state()
+        .model
+        .log
+        .iter()
+        .filter_map(|l| l.text.strip_prefix("Packet saved to "))
+        .map(|p| p.trim_end_matches('.').to_owned())
+        .collect();
+    let png =
+        image::open(saved.iter().find(|p| std::path::Path::new(p).extension().is_some_and(|e| e == "png")).unwrap())
+            .expect("a PNG that decodes");
+    assert!(png.width() >= 800 && png.height() > 400, "{}x{}", png.width(), png.height());
+    let text = std::fs::read_to_string(
+        saved.iter().find(|p| std::path::Path::new(p).extension().is_some_and(|e| e == "txt")).unwrap(),
+    )
+    .unwrap();
+    assert!(text.contains("  Protocol name: \"MQTT\" (bytes 4-7)\n"), "{text}");
+    assert!(text.contains("Password: <11 bytes>") && text.contains("•• ••"), "{text}");
     harness.get_by_label("Reveal password").click();
     settle(&mut harness);
     assert_eq!(harness.query_all_by_label("••").count(), 0, "revealed on request");

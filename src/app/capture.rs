@@ -123,3 +123,35 @@ impl App {
         )
     }
 }
+
+impl App {
+    /// Writes a captured packet as an annotated PNG or as text, password masked unless revealed.
+    pub(super) fn export_packet(&mut self, seq: u64, png: bool) {
+        let Some(packet) = self.model.packets.by_seq(seq) else { return };
+        let layout = crate::ui::Layout::of(&packet.bytes, self.inspector.reveal_password);
+        let title = crate::ui::row_text(packet);
+        let kind = packet.kind.map_or("reserved", |k| k.name());
+        let time = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
+        let name = format!(
+            "mqtt-lab_{}_{kind}_{seq}_{time}.{}",
+            file_stem(&self.profile().name),
+            if png { "png" } else { "txt" }
+        );
+        let folder = PathBuf::from(self.screenshot_folder.trim());
+        self.off_thread(move || {
+            let path = folder.join(name);
+            let result =
+                std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display())).and_then(|()| {
+                    if png {
+                        crate::ui::write_packet_png(&path, &layout, &title)
+                    } else {
+                        std::fs::write(&path, layout.to_text(&title)).map_err(|e| format!("{}: {e}", path.display()))
+                    }
+                });
+            Background::Note(match result {
+                Ok(()) => format!("Packet saved to {}.", path.display()),
+                Err(e) => format!("The packet could not be saved: {e}"),
+            })
+        });
+    }
+}

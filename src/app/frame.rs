@@ -123,7 +123,7 @@ impl App {
                         self.export_messages(format);
                     }
                 }
-                Tab::Packets => ui::inspector_panel(ui, &mut self.inspector, &self.model.packets),
+                Tab::Packets => intents.extend(ui::inspector_panel(ui, &mut self.inspector, &self.model.packets)),
                 Tab::Plot => {
                     let now = plot::now_secs();
                     self.plot_logic(now);

@@ -263,6 +263,7 @@ impl App {
             Intent::ApplySeries(defs) => self.apply_series(defs),
             Intent::StartSimulator(device) => self.start_simulator(device),
             Intent::StopSimulator(device) => self.stop_simulator(device),
+            Intent::ExportPacket { seq, png } => self.export_packet(seq, png),
             Intent::Screenshot { tab } => {
                 self.screenshot(if tab { capture::CaptureKind::Tab } else { capture::CaptureKind::Window });
             }

@@ -41,7 +41,7 @@ fn csv_field(text: &str) -> String {
 }
 
 /// The font plotters draws with: egui's own default font, so the PNG reads like the screen.
-fn register_font() {
+pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The bytes are a font egui ships; a failure would only leave text out of the PNG.

@@ -21,7 +21,7 @@ mod series;
 
 pub use axes::{Scale, local, scale, shared, time_grid, time_label, time_marks, time_step, value_label};
 pub use decimate::{Point, decimate};
-pub use export::{write_csv, write_png};
+pub use export::{register_font, write_csv, write_png};
 pub use extract::{Extractor, to_pointer};
 pub use figure::{Drawn, Figure, Line, Scales};
 pub use load::{Loaded, load};

@@ -5,6 +5,7 @@
 
 use mqtt_lab_broker::codec::PacketType;
 
+use super::Intent;
 use super::hexview::Layout;
 use crate::connection::Direction;
 use crate::model::{CapturedPacket, PacketLog};
@@ -58,7 +59,8 @@ pub fn row_text(p: &CapturedPacket) -> String {
     format!("{time}  {direction}  {kind:<11} {:>5} B  {}{flow}", p.bytes.len(), p.summary)
 }
 
-pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &PacketLog) {
+pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &PacketLog) -> Vec<Intent> {
+    let mut intents = Vec::new();
     ui.horizontal(|ui| {
         ui.label("Show:");
         for (i, (name, _)) in GROUPS.iter().enumerate() {
@@ -72,7 +74,7 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
         egui::Panel::bottom("packet-detail")
             .resizable(true)
             .default_size(300.0)
-            .show(ui, |ui| detail(ui, view, packet));
+            .show(ui, |ui| intents.extend(detail(ui, view, packet)));
     }
     let flow = selected.and_then(|p| p.flow);
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
@@ -98,12 +100,20 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
             }
         },
     );
+    intents
 }
 
-fn detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &CapturedPacket) {
+fn detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &CapturedPacket) -> Vec<Intent> {
+    let mut intents = Vec::new();
     let layout = Layout::of(&packet.bytes, view.reveal_password);
     let title = row_text(packet);
     ui.horizontal(|ui| {
+        if ui.button("Save PNG").on_hover_text("The dump and its legend, into the reports folder").clicked() {
+            intents.push(Intent::ExportPacket { seq: packet.seq, png: true });
+        }
+        if ui.button("Save text").clicked() {
+            intents.push(Intent::ExportPacket { seq: packet.seq, png: false });
+        }
         ui.strong(packet.kind.map_or("Reserved packet type", |k| k.name()));
         ui.checkbox(&mut view.reveal_password, "Reveal password");
         if ui.button("Copy as text").clicked() {
@@ -161,4 +171,5 @@ fn detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &CapturedPacket) 
         view.hovered_byte = hovered_byte;
         ui.ctx().request_repaint();
     }
+    intents
 }

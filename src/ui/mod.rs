@@ -7,6 +7,7 @@ mod hexview;
 mod history_panel;
 mod inspector;
 mod messages;
+mod packet_png;
 mod plot_tab;
 mod profile_editor;
 mod publish;
@@ -22,6 +23,7 @@ pub use hexview::{Cell, Layout};
 pub use history_panel::{HistoryForm, history_panel, size_text};
 pub use inspector::{InspectorView, inspector_panel, row_text};
 pub use messages::{MessagesOutput, MessagesView, messages_panel};
+pub use packet_png::write_packet_png;
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
 pub use publish::{PublishForm, publish_panel};
@@ -58,6 +60,11 @@ pub enum Intent {
     /// Saves a PNG of the window, or of the current tab, into the screenshot folder.
     Screenshot {
         tab: bool,
+    },
+    /// Saves a packet of the inspector as an annotated PNG or as text into the reports folder.
+    ExportPacket {
+        seq: u64,
+        png: bool,
     },
     /// Saves and applies the history's retention limits.
     SetRetention(crate::history::Retention),
