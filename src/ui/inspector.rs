@@ -74,7 +74,7 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
         egui::Panel::bottom("packet-detail")
             .resizable(true)
             .default_size(300.0)
-            .show(ui, |ui| intents.extend(detail(ui, view, packet)));
+            .show(ui, |ui| intents.extend(packet_detail(ui, view, packet)));
     }
     let flow = selected.and_then(|p| p.flow);
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
@@ -103,7 +103,8 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
     intents
 }
 
-fn detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &CapturedPacket) -> Vec<Intent> {
+/// The selected packet: buttons, hex dump and field tree.
+pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &CapturedPacket) -> Vec<Intent> {
     let mut intents = Vec::new();
     let layout = Layout::of(&packet.bytes, view.reveal_password);
     let title = row_text(packet);

@@ -21,7 +21,7 @@ pub use connection_bar::connection_bar;
 pub use help::{SHORTCUTS, shortcuts_window, theme_picker};
 pub use hexview::{Cell, Layout};
 pub use history_panel::{HistoryForm, history_panel, size_text};
-pub use inspector::{InspectorView, inspector_panel, row_text};
+pub use inspector::{InspectorView, inspector_panel, packet_detail, row_text};
 pub use messages::{MessagesOutput, MessagesView, messages_panel};
 pub use packet_png::write_packet_png;
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
