@@ -32,7 +32,7 @@ fn a_connect_is_coloured_field_by_field() {
     .freeze();
     let mut log = PacketLog::default();
     // The detail pane shows no time, so the snapshot does not depend on the time zone.
-    log.tap(&Tap { direction: Direction::Sent, at: UNIX_EPOCH + Duration::from_secs(1_764_000_000), bytes: connect });
+    log.tap(&Tap { direction: Direction::Sent, at: UNIX_EPOCH + Duration::from_hours(490_000), bytes: connect });
     let mut view = InspectorView::default();
     let mut harness = egui_kittest::Harness::builder().with_size(egui::vec2(1000.0, 560.0)).build_ui(move |ui| {
         let _ = packet_detail(ui, &mut view, &log.packets[0]);
