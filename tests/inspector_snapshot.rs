@@ -40,3 +40,40 @@ fn a_connect_is_coloured_field_by_field() {
     harness.run();
     harness.snapshot("inspector_connect");
 }
+
+fn snapshot_of(bytes: bytes::BytesMut, name: &str) {
+    let mut log = PacketLog::default();
+    log.tap(&Tap { direction: Direction::Sent, at: UNIX_EPOCH, bytes: bytes.freeze() });
+    let mut view = InspectorView::default();
+    let mut harness = egui_kittest::Harness::builder().with_size(egui::vec2(1000.0, 330.0)).build_ui(move |ui| {
+        let _ = packet_detail(ui, &mut view, &log.packets[0]);
+    });
+    harness.run();
+    harness.snapshot(name);
+}
+
+#[test]
+fn a_qos_2_publish_is_coloured_field_by_field() {
+    use mqtt_lab_broker::codec::{PacketId, Publish, QosPid};
+    let publish = Packet::Publish(Publish {
+        dup: false,
+        qos_pid: QosPid::ExactlyOnce(PacketId::new(7).unwrap()),
+        retain: true,
+        topic: TopicName::new("PV/data".to_owned()).unwrap(),
+        payload: Bytes::from_static(b"4.25"),
+    });
+    snapshot_of(publish.to_bytes().unwrap(), "inspector_publish_qos2");
+}
+
+#[test]
+fn a_subscribe_with_two_filters_is_coloured_field_by_field() {
+    use mqtt_lab_broker::codec::{PacketId, Subscribe, TopicFilter};
+    let subscribe = Packet::Subscribe(Subscribe {
+        pid: PacketId::new(1).unwrap(),
+        filters: vec![
+            (TopicFilter::new("PV/#").unwrap(), QoS::AtLeastOnce),
+            (TopicFilter::new("lamp/+").unwrap(), QoS::AtMostOnce),
+        ],
+    });
+    snapshot_of(subscribe.to_bytes().unwrap(), "inspector_subscribe");
+}

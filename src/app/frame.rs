@@ -41,7 +41,12 @@ impl App {
                 intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));
             });
             egui::CollapsingHeader::new("Screenshots and exports").show(ui, |ui| {
-                ui::labelled_field(ui, "Reports folder", &mut self.screenshot_folder, 220.0);
+                ui.horizontal(|ui| {
+                    ui::labelled_field(ui, "Reports folder", &mut self.screenshot_folder, 200.0);
+                    if ui.button("Choose…").clicked() {
+                        intents.push(Intent::ChooseFile(ui::FileTarget::ReportsFolder));
+                    }
+                });
                 ui.weak(
                     "Screenshots (F12: the window; Shift+F12: the current tab; the caption line adds date, broker \
                      and client id) and message exports go here.",

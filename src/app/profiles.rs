@@ -84,11 +84,15 @@ impl App {
                 FileTarget::PlotExport => {
                     rfd::AsyncFileDialog::new().add_filter("CSV or PNG", &["csv", "png"]).set_file_name("mqtt-lab-plot")
                 }
+                FileTarget::ReportsFolder => rfd::AsyncFileDialog::new(),
             };
-            let result = match dialog.save_file().await {
+            let chosen =
+                if target == FileTarget::ReportsFolder { dialog.pick_folder().await } else { dialog.save_file().await };
+            let result = match chosen {
                 Some(file) => Background::Chosen(target, file.path().to_path_buf()),
                 None => Background::Note(
-                    "No file chosen (or no file dialog is available here): type the path into the File field.".into(),
+                    "No file chosen (or no file dialog is available here): type the path into its field instead."
+                        .into(),
                 ),
             };
             let _ = done.send(result);

@@ -116,7 +116,9 @@ pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &Captu
             intents.push(Intent::ExportPacket { seq: packet.seq, png: false });
         }
         ui.strong(packet.kind.map_or("Reserved packet type", |k| k.name()));
-        ui.checkbox(&mut view.reveal_password, "Reveal password");
+        if layout.fields.iter().any(|f| f.name == "Password") {
+            ui.checkbox(&mut view.reveal_password, "Reveal password");
+        }
         if ui.button("Copy as text").clicked() {
             ui.ctx().copy_text(layout.to_text(&title));
         }

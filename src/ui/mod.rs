@@ -111,6 +111,8 @@ pub enum FileTarget {
     Profile,
     /// The plot tab's export file.
     PlotExport,
+    /// The folder for screenshots and exports.
+    ReportsFolder,
 }
 
 /// A QoS picker, labelled for screen readers and tests.
