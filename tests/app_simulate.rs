@@ -104,9 +104,19 @@ fn the_command_line_plant_is_heard_by_mosquitto_sub() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("mosquitto_sub (Debian: apt-get install mosquitto-clients)");
-    let mut lines = BufReader::new(sub.stdout.take().unwrap()).lines();
-    // Wait (bounded by the process) until the subscription is in place.
-    assert!(lines.by_ref().map_while(Result::ok).any(|l| l.contains("received SUBACK")), "mosquitto_sub subscribed");
+    // Its lines through a channel, so that every wait is bounded.
+    let stdout = sub.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("mosquitto-sub-out".into())
+        .spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        })
+        .unwrap();
+    let next = || lines.recv_timeout(PATIENCE).expect("mosquitto_sub's next line");
+    while !next().contains("received SUBACK") {}
 
     let out = Command::new(env!("CARGO_BIN_EXE_mqtt-lab"))
         .args(["simulate", "pv", "--profile", profile.to_str().unwrap(), "--time-lapse", "--count", "3"])
@@ -115,9 +125,15 @@ fn the_command_line_plant_is_heard_by_mosquitto_sub() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("PV plant: connected") && text.ends_with("PV plant: 3 update(s) sent.\n"), "{text}");
-    let heard: Vec<String> = lines.map_while(Result::ok).filter(|l| l.starts_with("PV/data ")).collect();
-    assert!(sub.wait().unwrap().success());
-    assert_eq!(heard.len(), 3, "{heard:?}");
+    let mut heard = Vec::new();
+    while heard.len() < 3 {
+        let line = next();
+        if line.starts_with("PV/data ") {
+            heard.push(line);
+        }
+    }
+    let _ = sub.kill();
+    let _ = sub.wait();
     for line in heard {
         let payload = line.trim_start_matches("PV/data ");
         assert!(matches!(Catalogue::get().check("PV/data", payload.as_bytes()), Check::Valid(_)), "{line}");

@@ -339,7 +339,7 @@ impl App {
                 Background::Note(line) => self.model.note(line),
                 Background::Chosen(FileTarget::Profile, path) => self.transfer.path = path.display().to_string(),
                 Background::Chosen(FileTarget::ReportsFolder, path) => {
-                    self.screenshot_folder = path.display().to_string()
+                    self.screenshot_folder = path.display().to_string();
                 }
                 Background::Chosen(FileTarget::PlotExport, path) => {
                     self.plot_view.export_path = path.display().to_string();

@@ -49,6 +49,20 @@ pub struct Relay {
     pub endpoint: Endpoint,
     pub report: ReportSlot,
     task: tokio::task::JoinHandle<()>,
+    /// The tasks pumping the local connections, awaited by `finish`.
+    served: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    /// Waits (at most `grace`) until the local connections have been pumped to their end: after
+    /// rumqttc closes its side, what it wrote still reaches the broker.
+    pub async fn finish(self, grace: std::time::Duration) {
+        let handles: Vec<_> = self.served.lock().map(|mut s| s.drain(..).collect()).unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + grace;
+        for handle in handles {
+            let _ = tokio::time::timeout_at(deadline, handle).await;
+        }
+    }
 }
 
 impl Drop for Relay {
@@ -79,6 +93,8 @@ impl Relay {
         let target = Arc::new(target);
         let report = ReportSlot::default();
         let slot = report.clone();
+        let served: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let serving = served.clone();
         let task = tokio::spawn(async move {
             loop {
                 let accepted: std::io::Result<Box<dyn Stream>> = match &listener {
@@ -89,7 +105,11 @@ impl Relay {
                 };
                 match accepted {
                     Ok(local) => {
-                        tokio::spawn(serve(local, target.clone(), mqtt_v31, sink.clone(), slot.clone()));
+                        let handle = tokio::spawn(serve(local, target.clone(), mqtt_v31, sink.clone(), slot.clone()));
+                        if let Ok(mut served) = serving.lock() {
+                            served.retain(|h| !h.is_finished());
+                            served.push(handle);
+                        }
                     }
                     Err(e) => {
                         sink.send(Event::Log(format!("The local relay stopped: {e}.")));
@@ -98,7 +118,7 @@ impl Relay {
                 }
             }
         });
-        Ok(Self { endpoint, report, task })
+        Ok(Self { endpoint, report, task, served })
     }
 }
 

@@ -99,14 +99,24 @@ struct Link {
     /// Subscriptions in the order sent, to name the filter each SUBACK answers.
     pending_subscriptions: VecDeque<String>,
     pending_unsubscriptions: VecDeque<String>,
+    /// DISCONNECT asked for while online: until this deadline, what waits is sent first.
+    closing: Option<Instant>,
 }
+
+/// How long a disconnect waits for queued messages and DISCONNECT to reach the broker.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 impl Link {
     /// Carries out a command now, or holds it until the connection is up; false on Disconnect.
     fn command(&mut self, command: Command) -> bool {
         if matches!(command, Command::Disconnect) {
-            if self.online {
-                let _ = self.client.try_disconnect();
+            if self.closing.is_some() {
+                return true;
+            }
+            if self.online && self.client.try_disconnect().is_ok() {
+                // Messages queued before it go out first; Disconnected is reported once they have.
+                self.closing = Some(Instant::now() + CLOSE_GRACE);
+                return true;
             }
             let left = self.offline.publishes_waiting();
             if left > 0 {
@@ -290,14 +300,16 @@ pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiv
         wanted: Wanted::default(),
         pending_subscriptions: VecDeque::new(),
         pending_unsubscriptions: VecDeque::new(),
+        closing: None,
     };
     let mut retry_at: Option<Instant> = None;
     loop {
         let next = tokio::select! {
-            command = commands.recv() => match command.map(|c| link.command(c)) {
+            command = commands.recv(), if link.closing.is_none() => match command.map(|c| link.command(c)) {
                 Some(true) => Next::Poll,
                 _ => Next::Stop,
             },
+            () = tokio::time::sleep_until(link.closing.unwrap_or_else(Instant::now)), if link.closing.is_some() => Next::Stop,
             () = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
                 retry_at = None;
                 link.sink.send(Event::Status(ConnectionStatus::Connecting));
@@ -324,5 +336,10 @@ pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiv
             Next::Stop => break,
         }
     }
-    drop(relay);
+    // Closing rumqttc's side lets the relay forward what it has read, then end.
+    drop(eventloop);
+    relay.finish(CLOSE_GRACE).await;
+    if link.closing.is_some() {
+        link.sink.send(Event::Status(ConnectionStatus::Disconnected));
+    }
 }
