@@ -166,17 +166,7 @@ fn credentials_and_the_last_will_are_in_the_connect_packet() {
     let runtime = runtime();
     let dir = ProfileDir::new("will");
     let mut harness = app_harness(&runtime, &dir);
-    step_until(&mut harness, "the built-in broker", |app| {
-        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
-    });
-    harness.get_by_label("Profile settings").click();
-    settle(&mut harness);
-    set_field(&mut harness, "User name", "btsiot1");
-    set_field(&mut harness, "Password", "btsiotpass1");
-    harness.get_by_label("Last will").click();
-    settle(&mut harness);
-    set_field(&mut harness, "Will topic", "btsiot/lamp/status");
-    set_field(&mut harness, "Will message", "offline");
+    set_credentials_and_will(&mut harness, "btsiot/lamp/status");
     harness.get_by_label("Will retain").click();
     settle(&mut harness);
     harness.get_by_label("Connect").click();

@@ -3,11 +3,9 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use egui_kittest::kittest::Queryable;
-use mqtt_lab::connection::{Qos, ReceivedMessage};
-use mqtt_lab::history::{self, Record};
 use support::*;
 
 fn exported(app: &mqtt_lab::App) -> Vec<String> {
@@ -23,23 +21,9 @@ fn exported(app: &mqtt_lab::App) -> Vec<String> {
 fn the_listed_messages_are_exported_as_csv_and_json_oldest_first() {
     let runtime = runtime();
     let dir = ProfileDir::new("export");
-    let mut db = history::open(&dir.0.join("history.sqlite3")).unwrap();
-    let t0 = SystemTime::now() - Duration::from_hours(3);
-    let records: Vec<Record> = (0..12_000u64)
-        .map(|i| Record {
-            profile: "Built-in broker".into(),
-            message: ReceivedMessage {
-                topic: "PV/data".into(),
-                payload: (if i % 1_000 == 7 { format!("needle {i}") } else { format!("{}", i % 50) }).into(),
-                qos: Qos::AtMostOnce,
-                retain: false,
-                dup: false,
-                at: t0 + Duration::from_millis(i * 100),
-            },
-        })
-        .collect();
-    history::insert(&mut db, &records).unwrap();
-    drop(db);
+    stored_history(&dir, 12_000, Duration::from_hours(3), |i| {
+        if i % 1_000 == 7 { format!("needle {i}") } else { format!("{}", i % 50) }
+    });
 
     let mut harness = app_harness(&runtime, &dir);
     step_until(&mut harness, "the list with its older rows", |app| {

@@ -74,31 +74,14 @@ fn the_history_panel_shows_the_size_and_clears_one_profile_after_a_confirmation(
 
 #[test]
 fn the_message_list_pages_older_messages_from_the_database() {
-    use std::time::{Duration, SystemTime};
-
-    use mqtt_lab::connection::{Qos, ReceivedMessage};
-    use mqtt_lab::history::{self, Record};
+    use std::time::Duration;
 
     let runtime = runtime();
     let dir = ProfileDir::new("history-paging");
     // 25,000 stored messages of the profile, in a real history file, before the app starts.
-    let mut db = history::open(&dir.0.join("history.sqlite3")).unwrap();
-    let t0 = SystemTime::now() - Duration::from_hours(2);
-    let records: Vec<Record> = (0..25_000u64)
-        .map(|i| Record {
-            profile: "Built-in broker".into(),
-            message: ReceivedMessage {
-                topic: "PV/data".into(),
-                payload: (if i == 42 { "needle-42".to_owned() } else { format!("{}", i % 50) }).into(),
-                qos: Qos::AtMostOnce,
-                retain: false,
-                dup: false,
-                at: t0 + Duration::from_millis(i * 100),
-            },
-        })
-        .collect();
-    history::insert(&mut db, &records).unwrap();
-    drop(db);
+    stored_history(&dir, 25_000, Duration::from_hours(2), |i| {
+        if i == 42 { "needle-42".to_owned() } else { format!("{}", i % 50) }
+    });
 
     let mut harness = app_harness(&runtime, &dir);
     step_until(&mut harness, "the newest reloaded and the rest counted", |app| {

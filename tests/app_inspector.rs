@@ -8,7 +8,6 @@ mod support;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::connection::ConnectionStatus;
-use mqtt_lab::embedded::EmbeddedStatus;
 use mqtt_lab_broker::codec::PacketType;
 use support::*;
 
@@ -17,17 +16,7 @@ fn the_connect_fields_and_a_qos_2_exchange_are_shown_byte_for_byte() {
     let runtime = runtime();
     let dir = ProfileDir::new("inspector");
     let mut harness = app_harness(&runtime, &dir);
-    step_until(&mut harness, "the built-in broker", |app| {
-        matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
-    });
-    harness.get_by_label("Profile settings").click();
-    settle(&mut harness);
-    set_field(&mut harness, "User name", "btsiot1");
-    set_field(&mut harness, "Password", "btsiotpass1");
-    harness.get_by_label("Last will").click();
-    settle(&mut harness);
-    set_field(&mut harness, "Will topic", "btsiot/status");
-    set_field(&mut harness, "Will message", "offline");
+    set_credentials_and_will(&mut harness, "btsiot/status");
     harness.get_by_label("Profile settings").click();
     settle(&mut harness);
     harness.get_by_label("Connect").click();

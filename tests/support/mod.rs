@@ -170,3 +170,40 @@ pub fn course_login_refused(
     set_field(&mut harness, "Port", &port.to_string());
     (broker, harness)
 }
+
+/// Writes `n` PV/data messages of the built-in broker's profile into the test's history file, one
+/// every 100 ms from `ago` in the past, as if received in an earlier session.
+pub fn stored_history(dir: &ProfileDir, n: u64, ago: Duration, payload: impl Fn(u64) -> String) {
+    use mqtt_lab::connection::{Qos, ReceivedMessage};
+    use mqtt_lab::history::{self, Record};
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut db = history::open(&dir.0.join("history.sqlite3")).unwrap();
+    let t0 = std::time::SystemTime::now() - ago;
+    let records: Vec<Record> = (0..n)
+        .map(|i| Record {
+            profile: "Built-in broker".into(),
+            message: ReceivedMessage {
+                topic: "PV/data".into(),
+                payload: payload(i).into(),
+                qos: Qos::AtMostOnce,
+                retain: false,
+                dup: false,
+                at: t0 + Duration::from_millis(i * 100),
+            },
+        })
+        .collect();
+    history::insert(&mut db, &records).unwrap();
+}
+
+/// In the profile editor: the course's user name and password, and a last will on `will_topic`.
+pub fn set_credentials_and_will(harness: &mut Harness<'_, App>, will_topic: &str) {
+    step_until(harness, "the built-in broker", |app| matches!(app.embedded_status, Some(EmbeddedStatus::Running(_))));
+    harness.get_by_label("Profile settings").click();
+    settle(harness);
+    set_field(harness, "User name", "btsiot1");
+    set_field(harness, "Password", "btsiotpass1");
+    harness.get_by_label("Last will").click();
+    settle(harness);
+    set_field(harness, "Will topic", will_topic);
+    set_field(harness, "Will message", "offline");
+}
