@@ -7,6 +7,16 @@ use egui_kittest::kittest::Queryable;
 use mqtt_lab::connection::ConnectionStatus;
 use support::*;
 
+/// Connects a new profile to 127.0.0.1:`port` and clicks "Watch $SYS/#".
+fn connect_and_watch_sys(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, port: u16) {
+    new_profile_at(harness, port);
+    harness.get_by_label("Connect").click();
+    step_until(harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_label("Broker status").click();
+    settle(harness);
+    harness.get_by_label("Watch $SYS/#").click();
+}
+
 #[test]
 fn one_click_shows_the_brokers_own_figures() {
     let runtime = runtime();
@@ -14,12 +24,7 @@ fn one_click_shows_the_brokers_own_figures() {
     let config = mqtt_lab_broker::Config { sys_interval: 1, ..mqtt_lab_broker::Config::default() };
     let (_broker, port) = our_broker(&runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
     let mut harness = harness_with(&runtime, &dir, None);
-    new_profile_at(&mut harness, port);
-    harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
-    harness.get_by_label("Broker status").click();
-    settle(&mut harness);
-    harness.get_by_label("Watch $SYS/#").click();
+    connect_and_watch_sys(&mut harness, port);
     step_until(&mut harness, "the figures", |app| {
         let figures = app.model.sys.figures();
         ["Version", "Uptime", "Clients connected", "Messages received"]
@@ -49,12 +54,7 @@ fn mosquittos_figures_fill_the_same_panel() {
     std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\nsys_interval 1\n")).unwrap();
     let _mosquitto = support::mosquitto::Mosquitto::start(&conf);
     let mut harness = harness_with(&runtime, &dir, None);
-    new_profile_at(&mut harness, port);
-    harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
-    harness.get_by_label("Broker status").click();
-    settle(&mut harness);
-    harness.get_by_label("Watch $SYS/#").click();
+    connect_and_watch_sys(&mut harness, port);
     step_until(&mut harness, "Mosquitto's figures", |app| {
         let figures = app.model.sys.figures();
         figures.iter().any(|(l, v)| *l == "Version" && v.starts_with("mosquitto version"))
