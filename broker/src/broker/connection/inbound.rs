@@ -10,14 +10,16 @@ use crate::codec::{Packet, PacketId, Publish, QosPid, SubAckCode, Subscribe};
 use crate::log::LogType;
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
+    /// Handles every whole packet read, stopping early while subscribers are congested.
     pub(super) fn drain_packets(&mut self) -> Result<(), Close> {
-        loop {
+        while self.congested.is_empty() {
             match self.next_packet() {
                 Ok(Some(packet)) => self.handle(packet)?,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(Close::Protocol(e.to_string())),
             }
         }
+        Ok(())
     }
 
     fn handle(&mut self, packet: Packet) -> Result<(), Close> {
@@ -92,7 +94,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
 
     /// Routes a PUBLISH unless it is too large or the ACL denies it; either way its QoS flow
     /// completes, so the client does not send it again forever.
-    fn publish(&self, p: Publish) {
+    fn publish(&mut self, p: Publish) {
         let (shared, id) = (self.shared, self.id());
         let stats = &shared.stats;
         Stats::add(&stats.publish_received, 1);
@@ -125,21 +127,27 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         let route = drop_reason.is_none();
         let message = Message { topic: p.topic, payload: p.payload, qos: p.qos_pid.qos(), retain: p.retain };
         let mut router = shared.router();
+        let from = Some(&self.link);
         let routed = match p.qos_pid {
-            QosPid::AtMostOnce => route.then(|| router.publish(&message, auth.acl())),
+            QosPid::AtMostOnce => route.then(|| router.publish_from(&message, auth.acl(), from)),
             QosPid::AtLeastOnce(pid) => {
-                let routed = route.then(|| router.publish(&message, auth.acl()));
+                let routed = route.then(|| router.publish_from(&message, auth.acl(), from));
                 router.acknowledge(&id, self.link.id, Packet::PubAck(pid));
                 routed
             }
             QosPid::ExactlyOnce(pid) => {
                 let first = router.session_mut(&id).is_some_and(|s| s.on_incoming_qos2(pid));
-                let routed = (first && route).then(|| router.publish(&message, auth.acl()));
+                let routed = (first && route).then(|| router.publish_from(&message, auth.acl(), from));
                 router.acknowledge(&id, self.link.id, Packet::PubRec(pid));
                 routed
             }
         };
+        let congested = router.take_congested();
         drop(router);
+        if !congested.is_empty() {
+            self.congested = congested;
+            self.stall_check = tokio::time::Instant::now() + crate::broker::session::STALL;
+        }
         if let Some(routed) = routed {
             count_drops(shared, routed);
         }

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until};
 
-use super::session::{Link, Message};
+use super::session::{Link, Message, STALL};
 use super::transport::Identity;
 use super::{Routed, Shared, Stats};
 use crate::auth::{Auth, Client};
@@ -76,6 +76,8 @@ pub(crate) async fn serve<S>(
         will: None,
         keep_alive: None,
         last_seen: Instant::now(),
+        congested: Vec::new(),
+        stall_check: Instant::now(),
     };
     let close = match conn.handshake(&mut shutdown).await {
         Ok(true) => conn.run(&mut shutdown).await,
@@ -101,6 +103,11 @@ struct Connection<'a, R, W> {
     /// 1.5 times the keepalive [MQTT-3.1.2-24]; `None` for keepalive 0.
     keep_alive: Option<Duration>,
     last_seen: Instant,
+    /// Subscribers this client's last PUBLISH left over their limits: while any is left, the
+    /// connection reads nothing more (back-pressure) and the keepalive clock is paused.
+    congested: Vec<Arc<str>>,
+    /// When to look again at whether the congested subscribers are making progress.
+    stall_check: Instant,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
@@ -150,6 +157,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
     async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> Close {
         let wake = self.link.wake.clone();
         loop {
+            if !self.congested.is_empty() {
+                self.recheck_congestion();
+            }
             if let Err(close) = self.drain_packets() {
                 return close;
             }
@@ -158,12 +168,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             {
                 return close;
             }
-            let deadline = self.keep_alive.map(|k| self.last_seen + k);
+            let paused = !self.congested.is_empty();
+            let deadline = self.keep_alive.filter(|_| !paused).map(|k| self.last_seen + k);
             // `biased`: bytes that have arrived count before a timer that is also due.
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => return Close::Shutdown,
-                r = self.reader.read_buf(&mut self.rbuf) => if let Err(close) = self.received(r) {
+                r = self.reader.read_buf(&mut self.rbuf), if !paused => if let Err(close) = self.received(r) {
                     return close;
                 },
                 r = self.writer.write(&self.wbuf), if !self.wbuf.is_empty() => match r {
@@ -173,10 +184,52 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                     }
                     Err(e) => return Close::Io(e),
                 },
-                () = wake.notified(), if self.wbuf.is_empty() => {}
+                () = wake.notified(), if self.wbuf.is_empty() || paused => {}
+                () = sleep_until(self.stall_check), if paused => self.check_stalls(),
                 () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => return Close::Keepalive,
             }
         }
+    }
+
+    /// Keeps waiting only for subscribers still congested (registering again with any that
+    /// drained and filled up since); resumes reading when none is left.
+    fn recheck_congestion(&mut self) {
+        let mut router = self.shared.router();
+        let wake = &self.link.wake;
+        self.congested.retain(|id| match router.session_mut(id) {
+            Some(s) if s.congested() => {
+                s.wait_for_room(wake);
+                true
+            }
+            _ => false,
+        });
+        drop(router);
+        if self.congested.is_empty() {
+            // The pause was the broker's doing: it does not count against the keepalive.
+            self.last_seen = Instant::now();
+        }
+    }
+
+    /// A congested subscriber that wrote nothing for [`STALL`] stops holding this publisher.
+    fn check_stalls(&mut self) {
+        let now = Instant::now();
+        let mut router = self.shared.router();
+        for id in &self.congested {
+            if let Some(s) = router.session_mut(id)
+                && s.congested()
+                && s.idle_for_stall(now)
+            {
+                s.mark_stalled();
+                self.shared.log.log(
+                    LogType::Notice,
+                    format_args!(
+                        "Client {id} has not read for {} s: messages over its queue limit are dropped until it catches up.",
+                        STALL.as_secs()
+                    ),
+                );
+            }
+        }
+        self.stall_check = now + STALL;
     }
 
     /// Takes the session's outbox into the write buffer; notices a takeover.
@@ -188,6 +241,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         }
         if let Some(session) = router.session_mut(&id) {
             let written = session.write_outbox(&mut self.wbuf);
+            if written.packets > 0 {
+                session.progressed(Instant::now());
+            }
             drop(router);
             let stats = &self.shared.stats;
             Stats::add(&stats.messages_sent, written.packets);

@@ -59,6 +59,9 @@ pub struct Router {
     scratch: HashMap<Arc<str>, QoS>,
     /// With persistence on: where durable changes and held acknowledgements go.
     journal: Option<Journal>,
+    /// Subscribers the last PUBLISH from a client left over their limits: that client's
+    /// connection waits for them (back-pressure).
+    congested: Vec<Arc<str>>,
 }
 
 impl Router {
@@ -71,11 +74,13 @@ impl Router {
             clients_maximum: 0,
             scratch: HashMap::new(),
             journal,
+            congested: Vec::new(),
         }
     }
 
     fn drop_session(&mut self, client_id: &str) {
-        if let Some(session) = self.sessions.remove(client_id) {
+        if let Some(mut session) = self.sessions.remove(client_id) {
+            session.release_waiters();
             for filter in session.subscriptions.keys() {
                 self.subscriptions.remove(filter.as_str(), client_id);
             }
@@ -146,6 +151,13 @@ impl Router {
     /// the lower of the message's QoS and its highest matching subscription QoS.
     /// With an ACL, only subscribers allowed to read the topic receive it.
     pub fn publish(&mut self, message: &Message, acl: Option<&Acl>) -> Routed {
+        self.publish_from(message, acl, None)
+    }
+
+    /// [`Self::publish`] for a client's PUBLISH: subscribers it leaves over their limits take
+    /// the message and note `from` as waiting for room; [`Self::take_congested`] names them.
+    pub fn publish_from(&mut self, message: &Message, acl: Option<&Acl>, from: Option<&Link>) -> Routed {
+        self.congested.clear();
         if message.retain {
             if message.payload.is_empty() {
                 // A zero-byte retained message clears the topic [MQTT-3.3.1-10].
@@ -167,11 +179,23 @@ impl Router {
             // Live subscribers get RETAIN=0 [MQTT-3.3.1-9].
             match session.deliver(message, message.qos.min(sub_qos), false) {
                 Delivery::Dropped => routed.dropped += 1,
-                _ => routed.delivered += 1,
+                Delivery::Backlogged => {
+                    routed.delivered += 1;
+                    if let Some(link) = from {
+                        session.wait_for_room(&link.wake);
+                        self.congested.push(client);
+                    }
+                }
+                Delivery::Sent | Delivery::Queued => routed.delivered += 1,
             }
         }
         self.scratch = targets;
         routed
+    }
+
+    /// The subscribers the last [`Self::publish_from`] left congested.
+    pub fn take_congested(&mut self) -> Vec<Arc<str>> {
+        std::mem::take(&mut self.congested)
     }
 
     /// Subscribes, answers SUBACK, then sends the retained messages of each filter with

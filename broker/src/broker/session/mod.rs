@@ -14,6 +14,10 @@ use tokio::sync::Notify;
 use crate::codec::{Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
 use crate::store::{Change, Journal, RestoredSession};
 
+mod pressure;
+use pressure::Pressure;
+pub use pressure::STALL;
+
 /// An application message as the broker routes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -70,6 +74,8 @@ pub enum Delivery {
     Sent,
     /// Waiting for room in the in-flight window, or for the client to come back.
     Queued,
+    /// Taken over the queue limit: the publisher should wait for room (back-pressure).
+    Backlogged,
     /// Dropped: the queue is full, or the client is offline and the message is QoS 0.
     Dropped,
 }
@@ -106,6 +112,7 @@ pub struct Session {
     incoming_qos2: HashSet<PacketId>,
     /// Set for a persistent session when persistence is on.
     journal: Option<Journal>,
+    pressure: Pressure,
 }
 
 impl Session {
@@ -124,6 +131,7 @@ impl Session {
             last_seq: 0,
             incoming_qos2: HashSet::new(),
             journal: None,
+            pressure: Pressure::default(),
         }
     }
 
@@ -216,11 +224,12 @@ impl Session {
                 // QoS 0 to a client that does not read is bounded by the queue limit too (a
                 // persistent session's packets wait in the journal first, for a few ms).
                 let cap = self.limits.max_queued + self.limits.max_inflight;
-                if self.limits.max_queued != 0 && self.outbox.len() >= cap {
+                let over = self.limits.max_queued != 0 && self.outbox.len() >= cap;
+                if over && !self.accept_over_limit() {
                     return Delivery::Dropped;
                 }
                 self.send(publish_packet(&message, QosPid::AtMostOnce, false));
-                return Delivery::Sent;
+                return if over { Delivery::Backlogged } else { Delivery::Sent };
             }
             if !self.queue_qos0_offline() || self.queue_full() {
                 return Delivery::Dropped;
@@ -235,12 +244,13 @@ impl Session {
             self.send_inflight(held);
             return Delivery::Sent;
         }
-        if self.queue_full() {
+        let over = self.queue_full();
+        if over && !self.accept_over_limit() {
             return Delivery::Dropped;
         }
         let held = self.hold(message);
         self.queue.push_back(held);
-        Delivery::Queued
+        if over { Delivery::Backlogged } else { Delivery::Queued }
     }
 
     fn queue_qos0_offline(&self) -> bool {
@@ -286,6 +296,7 @@ impl Session {
                     self.record(|client| Change::Done { client, seq: done.held.seq });
                 }
                 self.fill();
+                self.relieve();
                 true
             }
             None => false,
@@ -356,6 +367,7 @@ impl Session {
     pub fn detach(&mut self) {
         self.link = None;
         self.outbox.clear();
+        self.release_waiters();
     }
 
     /// Puts a packet at the front of the outbox (CONNACK goes before any resend).
@@ -378,6 +390,7 @@ impl Session {
             // Packets built by the broker from validated parts always encode.
             let _ = packet.encode(buf);
         }
+        self.relieve();
         written
     }
 

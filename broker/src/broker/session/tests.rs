@@ -1,5 +1,7 @@
 //! The session state machine, without sockets.
 
+use std::time::Duration;
+
 use super::*;
 use crate::codec::{Decoded, decode};
 
@@ -46,15 +48,40 @@ fn the_inflight_window_holds_back_messages_until_acknowledged() {
     assert!(!s.on_puback(PacketId::new(1).unwrap()), "a second PUBACK for the same id is not expected");
 }
 
-#[test]
-fn the_queue_is_bounded_and_drops_beyond_max_queued() {
+#[tokio::test]
+async fn over_the_queue_limit_a_live_client_holds_publishers_back_and_a_stalled_one_drops() {
+    use Delivery::{Backlogged, Queued, Sent};
     let mut s = online(LIMITS);
-    let dropped = (0..10)
-        .map(|n| s.deliver(&msg(n, QoS::ExactlyOnce), QoS::ExactlyOnce, false))
-        .filter(|d| *d == Delivery::Dropped)
-        .count();
-    assert_eq!(dropped, 10 - 2 - 3);
-    assert_eq!(s.stored_messages().count(), 5);
+    let publisher = Arc::new(Notify::new());
+    let outcomes: Vec<_> = (0..7).map(|n| s.deliver(&msg(n, QoS::ExactlyOnce), QoS::ExactlyOnce, false)).collect();
+    assert_eq!(outcomes, [Sent, Sent, Queued, Queued, Queued, Backlogged, Backlogged]);
+    assert!(s.congested());
+    s.wait_for_room(&publisher);
+    // Stalled: publishers are let go and what goes over the limit is dropped.
+    s.mark_stalled();
+    assert!(!s.congested());
+    assert!(tokio::time::timeout(Duration::ZERO, publisher.notified()).await.is_ok(), "the publisher is woken");
+    assert_eq!(s.deliver(&msg(7, QoS::ExactlyOnce), QoS::ExactlyOnce, false), Delivery::Dropped);
+    assert_eq!(s.stored_messages().count(), 7, "nothing taken was dropped");
+    // Draining to half the queue limit ends the backlog and the stall.
+    let mut pids: Vec<u16> = drain(&mut s).iter().map(pid).collect();
+    for _ in 0..4 {
+        let p = PacketId::new(pids.remove(0)).unwrap();
+        assert!(s.on_pubrec(p));
+        assert!(s.on_pubcomp(p));
+        pids.extend(drain(&mut s).iter().filter(|p| matches!(p, Packet::Publish(_))).map(pid));
+    }
+    assert_eq!(s.deliver(&msg(8, QoS::ExactlyOnce), QoS::ExactlyOnce, false), Delivery::Queued);
+}
+
+#[test]
+fn qos0_to_a_live_client_backlogs_over_the_outbox_cap() {
+    let mut s = online(LIMITS);
+    let outcomes: Vec<_> = (0..7).map(|n| s.deliver(&msg(n, QoS::AtMostOnce), QoS::AtMostOnce, false)).collect();
+    assert_eq!(outcomes[4..], [Delivery::Sent, Delivery::Backlogged, Delivery::Backlogged], "the cap is 3 + 2");
+    assert!(s.congested());
+    assert_eq!(drain(&mut s).len(), 7);
+    assert!(!s.congested(), "an emptied outbox ends the backlog");
 }
 
 #[test]

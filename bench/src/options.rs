@@ -1,0 +1,209 @@
+//! Command-line options of `mqtt-lab-bench`.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+mqtt-lab-bench: load generator for MQTT 3.1.1 brokers
+
+Usage:
+  mqtt-lab-bench SCENARIO [options]
+  mqtt-lab-bench summarize FILE.jsonl... [--ours LABEL]
+
+Scenarios:
+  conn      N idle connections (--count, default 1000); with --pid, the broker's RSS per connection
+  pub       P publishers, no subscriber: messages/s the broker accepts
+  sub       P publishers (default 1) to one subscriber
+  fanin     P publishers (default 4) to one subscriber
+  fanout    one publisher to S subscribers (default 50): deliveries/s
+  latency   one publisher at --rate msg/s to one subscriber: p50/p90/p99/max publish-to-deliver
+  retained  N retained messages, then the time a new subscriber to --filter needs to get them
+
+Options:
+  --host HOST          broker host (default 127.0.0.1)
+  --port PORT          broker port (default 1883)
+  --label NAME         the broker's name in the results (default: host:port)
+  --qos 0|1|2          QoS of publishes and subscriptions (default 0)
+  --publishers P       publishers
+  --subscribers S      subscribers (fanout)
+  --count N            messages per publisher (conn: connections; retained: messages)
+  --duration SECS      upper bound on the run's time (default 60)
+  --payload BYTES      payload size, at least 20 (default 64)
+  --rate R             latency: messages per second (default 1000)
+  --inflight W         unacknowledged QoS 1/2 messages per publisher (default 100)
+  --filter F           retained: the new subscriber's filter (default #)
+  --pid PID            conn: the broker's process id, to read its memory (Linux)
+  --username U, --password P, --client-prefix X   credentials and client id prefix
+  --quiet              the JSON line only, no table
+
+Each run prints one JSON line on stdout and a readable table on stderr.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Conn,
+    Pub,
+    Sub,
+    FanIn,
+    FanOut,
+    Latency,
+    Retained,
+}
+
+impl Scenario {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Conn => "conn",
+            Self::Pub => "pub",
+            Self::Sub => "sub",
+            Self::FanIn => "fanin",
+            Self::FanOut => "fanout",
+            Self::Latency => "latency",
+            Self::Retained => "retained",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Conn, Self::Pub, Self::Sub, Self::FanIn, Self::FanOut, Self::Latency, Self::Retained]
+            .into_iter()
+            .find(|x| x.name() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub scenario: Scenario,
+    pub addr: SocketAddr,
+    pub label: String,
+    pub qos: u8,
+    pub publishers: u32,
+    pub subscribers: u32,
+    pub count: u64,
+    pub duration: Duration,
+    pub payload: usize,
+    pub rate: f64,
+    pub inflight: usize,
+    pub filter: String,
+    pub pid: Option<u32>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub client_prefix: String,
+    pub quiet: bool,
+}
+
+impl Options {
+    /// Defaults for a scenario against `addr`.
+    pub fn new(scenario: Scenario, addr: SocketAddr) -> Self {
+        let (publishers, subscribers, count) = match scenario {
+            Scenario::Conn => (0, 0, 1000),
+            Scenario::Pub => (4, 0, 200_000),
+            Scenario::Sub => (1, 1, 200_000),
+            Scenario::FanIn => (4, 1, 200_000),
+            Scenario::FanOut => (1, 50, 20_000),
+            Scenario::Latency => (1, 1, 5000),
+            Scenario::Retained => (1, 1, 10_000),
+        };
+        Self {
+            scenario,
+            addr,
+            label: addr.to_string(),
+            qos: 0,
+            publishers,
+            subscribers,
+            count,
+            duration: Duration::from_mins(1),
+            payload: 64,
+            rate: 1000.0,
+            inflight: 100,
+            filter: "#".into(),
+            pid: None,
+            username: None,
+            password: None,
+            client_prefix: String::new(),
+            quiet: false,
+        }
+    }
+
+    /// Parses the arguments after the program name.
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let name = args.first().ok_or("no scenario given")?;
+        let scenario = Scenario::parse(name).ok_or_else(|| format!("unknown scenario {name:?}"))?;
+        let mut host = "127.0.0.1".to_owned();
+        let mut port = 1883u16;
+        let mut label = None;
+        let mut o = Self::new(scenario, SocketAddr::from(([127, 0, 0, 1], 1883)));
+        let mut it = args[1..].iter();
+        while let Some(flag) = it.next() {
+            if flag == "--quiet" {
+                o.quiet = true;
+                continue;
+            }
+            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let bad = |what: &str| format!("{flag} {value:?}: {what}");
+            match flag.as_str() {
+                "--host" => host.clone_from(value),
+                "--port" => port = value.parse().map_err(|_| bad("not a port number"))?,
+                "--label" => label = Some(value.clone()),
+                "--qos" => o.qos = value.parse().ok().filter(|q| *q <= 2).ok_or_else(|| bad("QoS is 0, 1 or 2"))?,
+                "--publishers" => {
+                    o.publishers = value.parse().ok().filter(|p| *p > 0).ok_or_else(|| bad("at least 1"))?;
+                }
+                "--subscribers" => {
+                    o.subscribers = value.parse().ok().filter(|s| *s > 0).ok_or_else(|| bad("at least 1"))?;
+                }
+                "--count" => o.count = value.parse().ok().filter(|c| *c > 0).ok_or_else(|| bad("at least 1"))?,
+                "--duration" => {
+                    let secs: f64 = value.parse().ok().filter(|s: &f64| *s > 0.0).ok_or_else(|| bad("seconds > 0"))?;
+                    o.duration = Duration::from_secs_f64(secs);
+                }
+                "--payload" => {
+                    o.payload = value.parse().ok().filter(|p| *p >= crate::payload::STAMP_LEN).ok_or_else(|| {
+                        bad(&format!("at least {} bytes (the sequence stamp)", crate::payload::STAMP_LEN))
+                    })?;
+                }
+                "--rate" => {
+                    o.rate = value.parse().ok().filter(|r: &f64| *r > 0.0).ok_or_else(|| bad("messages/s > 0"))?;
+                }
+                "--inflight" => o.inflight = value.parse().ok().filter(|w| *w > 0).ok_or_else(|| bad("at least 1"))?,
+                "--filter" => o.filter.clone_from(value),
+                "--pid" => o.pid = Some(value.parse().map_err(|_| bad("not a process id"))?),
+                "--username" => o.username = Some(value.clone()),
+                "--password" => o.password = Some(value.clone()),
+                "--client-prefix" => o.client_prefix.clone_from(value),
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        o.addr = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{host} has no address"))?;
+        o.label = label.unwrap_or_else(|| format!("{host}:{port}"));
+        Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn parses_and_defaults() {
+        let o = Options::parse(&args("fanin --port 1999 --qos 2 --label ours")).unwrap();
+        assert_eq!((o.scenario, o.addr.port(), o.qos, o.publishers, o.subscribers), (Scenario::FanIn, 1999, 2, 4, 1));
+        assert_eq!(o.label, "ours");
+        let o = Options::parse(&args("fanout --count 5")).unwrap();
+        assert_eq!((o.subscribers, o.count, o.label.as_str()), (50, 5, "127.0.0.1:1883"));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(Options::parse(&args("flood")).unwrap_err(), "unknown scenario \"flood\"");
+        assert_eq!(Options::parse(&args("pub --qos 3")).unwrap_err(), "--qos \"3\": QoS is 0, 1 or 2");
+        assert!(Options::parse(&args("pub --payload 8")).unwrap_err().contains("at least 20 bytes"));
+        assert_eq!(Options::parse(&args("pub --count")).unwrap_err(), "--count needs a value");
+    }
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Runs every mqtt-lab-bench scenario against our broker, Debian's Mosquitto and rumqttd, side by
+# side: each scenario runs once per broker in turn (A B C A B C ...), REPS times, with a fresh
+# broker process per run, the broker pinned to one core and the load generator to another.
+# Prints the medians and the ratios of ours to each peer; keeps every JSON line in $OUT.
+#
+#   scripts/bench-brokers.sh                      # everything, 5 repetitions
+#   REPS=3 SCENARIOS="fanin-q0 latency-q1" BROKERS="mqtt-lab mosquitto" scripts/bench-brokers.sh
+#
+# Needs: mosquitto (apt-get install mosquitto), rumqttd (cargo install rumqttd --version ^0.20),
+# taskset (util-linux), python3 (to find free ports).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPS=${REPS:-5}
+BROKER_CORE=${BROKER_CORE:-0}
+LOAD_CORE=${LOAD_CORE:-1}
+BROKERS=${BROKERS:-"mqtt-lab mosquitto rumqttd"}
+SCENARIOS=${SCENARIOS:-"fanin-q0 fanin-q1 fanin-q2 fanout-q0 latency-q1 conn retained"}
+OUT=${OUT:-target/bench-brokers/results-$(date +%Y%m%d-%H%M%S).jsonl}
+WORK=$(mktemp -d)
+trap 'stop_broker; rm -rf "$WORK"' EXIT
+
+args_of() {
+    case "$1" in
+        fanin-q0) echo "fanin --qos 0 --publishers 4 --count 250000" ;;
+        fanin-q1) echo "fanin --qos 1 --publishers 4 --count 100000" ;;
+        fanin-q2) echo "fanin --qos 2 --publishers 4 --count 50000" ;;
+        fanout-q0) echo "fanout --qos 0 --subscribers 50 --count 20000" ;;
+        latency-q1) echo "latency --qos 1 --rate 1000 --count 5000" ;;
+        conn) echo "conn --count 5000" ;;
+        retained) echo "retained --count 10000" ;;
+        *) echo "unknown scenario $1" >&2; exit 2 ;;
+    esac
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+BROKER_PID=""
+start_broker() {
+    local name=$1 port=$2
+    case "$name" in
+        mqtt-lab | mosquitto)
+            printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
+            local bin=/usr/sbin/mosquitto
+            [ "$name" = mqtt-lab ] && bin=target/release/mqtt-lab-broker
+            taskset -c "$BROKER_CORE" "$bin" -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
+            ;;
+        rumqttd)
+            cat >"$WORK/rumqttd.toml" <<TOML
+id = 0
+[router]
+id = 0
+max_connections = 10010
+max_outgoing_packet_count = 200
+max_segment_size = 104857600
+max_segment_count = 10
+[v4.1]
+name = "v4-1"
+listen = "127.0.0.1:$port"
+next_connection_delay_ms = 1
+    [v4.1.connections]
+    connection_timeout_ms = 60000
+    max_payload_size = 20480
+    max_inflight_count = 100
+    dynamic_filters = true
+TOML
+            taskset -c "$BROKER_CORE" rumqttd -q -c "$WORK/rumqttd.toml" >"$WORK/rumqttd.log" 2>&1 &
+            ;;
+    esac
+    BROKER_PID=$!
+    for _ in $(seq 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "$name did not start listening on $port; its log:" >&2
+    cat "$WORK/$name.log" >&2
+    exit 1
+}
+
+stop_broker() {
+    if [ -n "$BROKER_PID" ]; then
+        kill "$BROKER_PID" 2>/dev/null || true
+        wait "$BROKER_PID" 2>/dev/null || true
+        BROKER_PID=""
+    fi
+}
+
+cargo build --release -p mqtt-lab-broker -p mqtt-lab-bench
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$(dirname "$OUT")"
+echo "mosquitto: $(/usr/sbin/mosquitto -h 2>&1 | head -1); rumqttd: $(rumqttd -V 2>&1 || echo missing)" >&2
+for rep in $(seq "$REPS"); do
+    for scenario in $SCENARIOS; do
+        for broker in $BROKERS; do
+            port=$(free_port)
+            start_broker "$broker" "$port"
+            echo "== run $rep/$REPS: $scenario on $broker" >&2
+            # shellcheck disable=SC2046
+            taskset -c "$LOAD_CORE" target/release/mqtt-lab-bench $(args_of "$scenario") \
+                --port "$port" --label "$broker" --pid "$BROKER_PID" --quiet >>"$OUT" ||
+                echo "   (failed: $scenario on $broker)" >&2
+            stop_broker
+        done
+    done
+done
+echo "Results: $OUT" >&2
+target/release/mqtt-lab-bench summarize "$OUT" --ours mqtt-lab
