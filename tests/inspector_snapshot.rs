@@ -13,7 +13,7 @@ use mqtt_lab_broker::codec::{Connect, LastWill, Packet, Protocol, QoS, TopicName
 
 #[test]
 fn a_connect_is_coloured_field_by_field() {
-    let connect = Packet::Connect(Connect {
+    let connect = Packet::Connect(Box::new(Connect {
         protocol: Protocol::V311,
         clean_session: true,
         keep_alive: 60,
@@ -26,7 +26,7 @@ fn a_connect_is_coloured_field_by_field() {
         }),
         username: Some("btsiot1".into()),
         password: Some(Bytes::from_static(b"btsiotpass1")),
-    })
+    }))
     .to_bytes()
     .unwrap()
     .freeze();

@@ -58,7 +58,7 @@ impl Client {
             .map_err(|source| ClientError::Connect { addr: target.addr, source })?;
         stream.set_nodelay(true)?;
         let mut client = Self { stream, rbuf: BytesMut::with_capacity(64 * 1024) };
-        let connect = Packet::Connect(Connect {
+        let connect = Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive,
@@ -66,7 +66,7 @@ impl Client {
             will: None,
             username: target.username.clone(),
             password: target.password.clone().map(Bytes::from),
-        });
+        }));
         client.send(&connect).await?;
         let body = client.expect(CONNACK, "CONNACK").await?;
         match body.get(1) {

@@ -19,7 +19,7 @@ async fn the_first_packet_must_be_connect() {
 async fn a_second_connect_closes_the_connection() {
     let broker = TestBroker::start().await;
     let mut c = RawClient::connect(broker.addr, "twice").await;
-    c.send(Packet::Connect(connect_packet("twice", true, 60))).await;
+    c.send(Packet::Connect(Box::new(connect_packet("twice", true, 60)))).await;
     c.expect_closed().await;
     assert!(broker.log_contains("[MQTT-3.1.0-2]"), "{}", broker.logs());
     broker.stop().await;
@@ -76,7 +76,7 @@ async fn an_unsupported_protocol_level_gets_connack_1() {
 #[tokio::test]
 async fn an_empty_client_id_needs_clean_session() {
     let broker = TestBroker::start().await;
-    let bytes = Packet::Connect(connect_packet("", false, 60)).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect_packet("", false, 60))).to_bytes().unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
     assert!(broker.log_contains("[MQTT-3.1.3-8]"));
     // With clean session the broker assigns an id.
@@ -95,7 +95,7 @@ async fn mqtt_3_1_clients_are_served_and_long_ids_refused() {
     c.disconnect().await;
     assert!(broker.log_contains("as client-3.1 (p1, c1, k60)"), "{}", broker.logs());
     connect.client_id = "x".repeat(24);
-    let bytes = Packet::Connect(connect).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect)).to_bytes().unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
     broker.stop().await;
 }
@@ -103,13 +103,13 @@ async fn mqtt_3_1_clients_are_served_and_long_ids_refused() {
 #[tokio::test]
 async fn anonymous_clients_get_connack_5_when_anonymous_access_is_off() {
     let broker = TestBroker::with(|c| c.allow_anonymous = Some(false)).await;
-    let bytes = Packet::Connect(connect_packet("anon", true, 60)).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect_packet("anon", true, 60))).to_bytes().unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::NotAuthorized);
     assert!(broker.log_contains("anonymous access is off"), "{}", broker.logs());
     // Mosquitto 2.0 refuses a user name too when there is no password file to check it against.
     let mut with_user = connect_packet("user", true, 60);
     with_user.username = Some("btsiot1".into());
-    let bytes = Packet::Connect(with_user).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(with_user)).to_bytes().unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::NotAuthorized);
     broker.stop().await;
 }
@@ -176,7 +176,7 @@ async fn max_connections_refuses_connections_beyond_the_limit() {
 #[tokio::test]
 async fn a_keepalive_above_max_keepalive_is_refused() {
     let broker = TestBroker::with(|c| c.max_keepalive = 60).await;
-    let bytes = Packet::Connect(connect_packet("slow", true, 61)).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect_packet("slow", true, 61))).to_bytes().unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
     assert!(broker.log_contains("keepalive 61 is above max_keepalive 60"), "{}", broker.logs());
     broker.stop().await;

@@ -42,7 +42,7 @@ fn login(id: &str, user: Option<&str>, password: Option<&str>) -> Packet {
     let mut c = connect_packet(id, true, 60);
     c.username = user.map(str::to_owned);
     c.password = password.map(|p| Bytes::copy_from_slice(p.as_bytes()));
-    Packet::Connect(c)
+    Packet::Connect(Box::new(c))
 }
 
 async fn connack(broker: &TestBroker, connect: Packet) -> ConnectReturnCode {
@@ -136,7 +136,7 @@ async fn user_client(broker: &TestBroker, id: &str, user: &str, password: &str) 
     let mut c = RawClient::open(broker.addr).await;
     c.handshake({
         let Packet::Connect(c) = login(id, Some(user), Some(password)) else { unreachable!() };
-        c
+        *c
     })
     .await;
     c

@@ -61,7 +61,7 @@ impl Wire {
 }
 
 fn connect_packet(settings: &ConnectSettings, client_id: String) -> Packet {
-    Packet::Connect(Connect {
+    Packet::Connect(Box::new(Connect {
         protocol: if settings.mqtt_v31 { Protocol::V31 } else { Protocol::V311 },
         clean_session: true,
         keep_alive: u16::try_from(settings.keep_alive.as_secs()).unwrap_or(u16::MAX),
@@ -70,7 +70,7 @@ fn connect_packet(settings: &ConnectSettings, client_id: String) -> Packet {
         will: None,
         username: settings.username.clone(),
         password: settings.password.as_ref().map(|p| Bytes::copy_from_slice(p.as_bytes())),
-    })
+    }))
 }
 
 const fn pid(n: u16) -> PacketId {

@@ -103,7 +103,7 @@ mod tests {
     use super::*;
 
     fn connect_with_will_user_password() -> Vec<u8> {
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 60,
@@ -116,7 +116,7 @@ mod tests {
             }),
             username: Some("btsiot1".into()),
             password: Some(bytes::Bytes::from_static(b"btsiotpass1")),
-        })
+        }))
         .to_bytes()
         .unwrap()
         .to_vec()

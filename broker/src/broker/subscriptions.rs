@@ -1,8 +1,9 @@
 //! Subscriptions as a tree of topic levels, so that routing a PUBLISH walks its levels
 //! instead of testing every filter.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use super::FastMap as HashMap;
 
 use crate::codec::QoS;
 
@@ -66,10 +67,9 @@ impl SubscriptionTree {
     /// Every client with a filter matching `topic`, at the highest QoS among its matching
     /// filters [MQTT-3.3.5-1].
     pub fn matches(&self, topic: &str, out: &mut HashMap<Arc<str>, QoS>) {
-        let levels: Vec<&str> = topic.split('/').collect();
         // Wildcards at the first level do not match `$` topics [MQTT-4.7.2-1].
         let system = topic.starts_with('$');
-        collect(&self.root, &levels, !system, out);
+        collect(&self.root, Some(topic), !system, out);
     }
 }
 
@@ -80,20 +80,26 @@ fn merge(out: &mut HashMap<Arc<str>, QoS>, from: &HashMap<Arc<str>, QoS>) {
     }
 }
 
-fn collect(node: &Node, levels: &[&str], wildcards: bool, out: &mut HashMap<Arc<str>, QoS>) {
+/// `rest`: the topic levels not yet matched, `None` past the last one (no allocation per
+/// PUBLISH for a list of levels).
+fn collect(node: &Node, rest: Option<&str>, wildcards: bool, out: &mut HashMap<Arc<str>, QoS>) {
     if wildcards {
         // `a/#` matches `a` itself and everything below it.
         merge(out, &node.multi);
     }
-    let Some((first, rest)) = levels.split_first() else {
+    let Some(rest) = rest else {
         merge(out, &node.here);
         return;
     };
-    if let Some(child) = node.children.get(*first) {
-        collect(child, rest, true, out);
+    let (first, after) = match rest.split_once('/') {
+        Some((first, after)) => (first, Some(after)),
+        None => (rest, None),
+    };
+    if let Some(child) = node.children.get(first) {
+        collect(child, after, true, out);
     }
     if wildcards && let Some(child) = node.children.get("+") {
-        collect(child, rest, true, out);
+        collect(child, after, true, out);
     }
 }
 
@@ -118,7 +124,7 @@ mod tests {
     use crate::codec::matches as filter_matches;
 
     fn ids(tree: &SubscriptionTree, topic: &str) -> Vec<(String, QoS)> {
-        let mut out = HashMap::new();
+        let mut out = HashMap::default();
         tree.matches(topic, &mut out);
         let mut v: Vec<_> = out.into_iter().map(|(c, q)| (c.to_string(), q)).collect();
         v.sort();

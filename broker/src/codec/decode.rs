@@ -235,7 +235,7 @@ fn decode_body(packet: &[u8], header: FixedHeader, fields: Option<&mut Vec<Field
     let mut r = Reader { packet, pos: header.header_len, part: Part::VariableHeader, fields };
     let t = header.packet_type;
     let packet = match t {
-        PacketType::Connect => Packet::Connect(connect(&mut r)?),
+        PacketType::Connect => Packet::Connect(Box::new(connect(&mut r)?)),
         PacketType::ConnAck => {
             let flags = r.u8("Acknowledge flags")?;
             if flags & 0xFE != 0 {

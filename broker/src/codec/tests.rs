@@ -18,7 +18,7 @@ fn filter(s: &str) -> TopicFilter {
 
 pub(super) fn sample_packets() -> Vec<Packet> {
     vec![
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 60,
@@ -31,8 +31,8 @@ pub(super) fn sample_packets() -> Vec<Packet> {
             }),
             username: Some("btsiot1".into()),
             password: Some(Bytes::from_static(b"btsiotpass1")),
-        }),
-        Packet::Connect(Connect {
+        })),
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V31,
             clean_session: false,
             keep_alive: 0,
@@ -40,7 +40,7 @@ pub(super) fn sample_packets() -> Vec<Packet> {
             will: None,
             username: None,
             password: None,
-        }),
+        })),
         Packet::ConnAck(ConnAck { session_present: true, code: ConnectReturnCode::Accepted }),
         Packet::ConnAck(ConnAck { session_present: false, code: ConnectReturnCode::NotAuthorized }),
         Packet::Publish(Publish {
@@ -95,7 +95,7 @@ fn every_packet_round_trips_with_its_exact_length() {
 
 #[test]
 fn connect_encodes_to_the_bytes_of_the_specification() {
-    let connect = Packet::Connect(Connect {
+    let connect = Packet::Connect(Box::new(Connect {
         protocol: Protocol::V311,
         clean_session: true,
         keep_alive: 60,
@@ -103,7 +103,7 @@ fn connect_encodes_to_the_bytes_of_the_specification() {
         will: None,
         username: None,
         password: None,
-    });
+    }));
     let expected = [0x10, 14, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 2, b'a', b'b'];
     assert_eq!(&connect.to_bytes().unwrap()[..], &expected);
 }

@@ -188,7 +188,7 @@ impl RawClient {
 
     /// Sends CONNECT and expects CONNACK 0; returns the session present flag.
     pub async fn handshake(&mut self, connect: Connect) -> bool {
-        self.send(Packet::Connect(connect)).await;
+        self.send(Packet::Connect(Box::new(connect))).await;
         match self.recv().await {
             Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }) => session_present,
             other => panic!("expected CONNACK 0, got {other:?}"),

@@ -51,7 +51,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                 _ = shutdown.changed() => return Err(Close::Shutdown),
             }
         };
-        self.accept(connect).await
+        self.accept(*connect).await
     }
 
     async fn refuse(&mut self, code: ConnectReturnCode) {

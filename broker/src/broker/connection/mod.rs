@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until};
@@ -78,6 +78,7 @@ pub(crate) async fn serve<S>(
         last_seen: Instant::now(),
         congested: Vec::new(),
         stall_check: Instant::now(),
+        check_outbox: true,
     };
     let close = match conn.handshake(&mut shutdown).await {
         Ok(true) => conn.run(&mut shutdown).await,
@@ -108,6 +109,9 @@ struct Connection<'a, R, W> {
     congested: Vec<Arc<str>>,
     /// When to look again at whether the congested subscribers are making progress.
     stall_check: Instant,
+    /// The session's outbox may hold packets (or the session was taken over): set by a wake
+    /// and by handling a packet, so that an idle turn of the loop does not take the lock.
+    check_outbox: bool,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
@@ -129,7 +133,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
     fn next_packet(&mut self) -> Result<Option<Packet>, DecodeError> {
         match decode(&self.rbuf, self.shared.config.packet_size_limit())? {
             Decoded::Packet(packet, len) => {
-                let _ = self.rbuf.split_to(len);
+                self.rbuf.advance(len);
+                // Handling it may have queued an answer.
+                self.check_outbox = true;
                 Stats::add(&self.shared.stats.messages_received, 1);
                 Ok(Some(packet))
             }
@@ -164,6 +170,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                 return close;
             }
             if self.wbuf.is_empty()
+                && std::mem::take(&mut self.check_outbox)
                 && let Err(close) = self.fill_write_buffer()
             {
                 return close;
@@ -179,12 +186,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                 },
                 r = self.writer.write(&self.wbuf), if !self.wbuf.is_empty() => match r {
                     Ok(n) => {
-                        let _ = self.wbuf.split_to(n);
+                        self.wbuf.advance(n);
                         Stats::add(&self.shared.stats.bytes_sent, n as u64);
                     }
                     Err(e) => return Close::Io(e),
                 },
-                () = wake.notified(), if self.wbuf.is_empty() || paused => {}
+                () = wake.notified(), if self.wbuf.is_empty() || paused => self.check_outbox = true,
                 () = sleep_until(self.stall_check), if paused => self.check_stalls(),
                 () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => return Close::Keepalive,
             }

@@ -1,9 +1,10 @@
 //! The broker's shared state: sessions, the subscription tree and retained messages.
 //! Like [`Session`], it never touches the network; connection tasks call it under one lock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::FastMap as HashMap;
 use super::session::{Delivery, Limits, Link, Message, Session};
 use super::subscriptions::SubscriptionTree;
 use crate::auth::{Acl, Client};
@@ -67,12 +68,12 @@ pub struct Router {
 impl Router {
     pub fn new(limits: Limits, journal: Option<Journal>) -> Self {
         Self {
-            sessions: HashMap::new(),
+            sessions: HashMap::default(),
             subscriptions: SubscriptionTree::default(),
             retained: BTreeMap::new(),
             limits,
             clients_maximum: 0,
-            scratch: HashMap::new(),
+            scratch: HashMap::default(),
             journal,
             congested: Vec::new(),
         }
