@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 /// The broker's maps keyed by client id or topic level: foldhash, seeded per process, hashes
 /// a short key several times faster than the standard SipHash and is still randomized.
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 pub use router::{Attached, Login, Routed, Router, RouterFigures};
 pub use server::{Broker, BrokerError, run, serve};

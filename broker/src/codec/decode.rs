@@ -144,7 +144,7 @@ struct Reader<'a, 'f> {
     fields: Option<&'f mut Vec<Field>>,
 }
 
-impl Reader<'_, '_> {
+impl<'a> Reader<'a, '_> {
     fn remaining(&self) -> usize {
         self.packet.len() - self.pos
     }
@@ -173,7 +173,7 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&[u8], DecodeError> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         if self.remaining() < n {
             return Err(DecodeError::LengthBeyondPacket { what, len: n });
         }
@@ -215,11 +215,23 @@ impl Reader<'_, '_> {
 
     /// A UTF-8 string: well-formed [MQTT-1.5.3-1] and free of U+0000 [MQTT-1.5.3-2].
     fn string(&mut self, name: &str, what: &'static str) -> Result<String, DecodeError> {
-        let bytes = self.binary(name, what, false)?;
-        let s = String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::InvalidUtf8 { what })?;
+        self.str_field(name, what).map(str::to_owned)
+    }
+
+    /// [`Self::string`] borrowed from the packet: no allocation (a PUBLISH topic is copied
+    /// once, straight into its `TopicName`).
+    fn str_field(&mut self, name: &str, what: &'static str) -> Result<&'a str, DecodeError> {
+        let start = self.pos;
+        let b = self.take(2, what)?;
+        let len = usize::from(u16::from_be_bytes([b[0], b[1]]));
+        self.record(&format!("{name} length"), start, || len.to_string());
+        let start = self.pos;
+        let bytes = self.take(len, what)?;
+        let s = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 { what })?;
         if s.contains('\0') {
             return Err(DecodeError::NullCharacter { what });
         }
+        self.record(name, start, || format!("{s:?}"));
         Ok(s)
     }
 
@@ -350,7 +362,7 @@ fn publish(r: &mut Reader<'_, '_>, flags: u8) -> Result<Publish, DecodeError> {
     if dup && qos == QoS::AtMostOnce {
         return Err(DecodeError::DupOnQos0);
     }
-    let topic = TopicName::new(r.string("Topic name", "topic name")?)?;
+    let topic = TopicName::parse(r.str_field("Topic name", "topic name")?)?;
     let qos_pid = match qos {
         QoS::AtMostOnce => QosPid::AtMostOnce,
         _ => QosPid::with(qos, r.pid(PacketType::Publish)?),

@@ -30,10 +30,14 @@ fn check_common(s: &str, kind: &'static str) -> Result<(), TopicError> {
 
 impl TopicName {
     pub fn new(s: impl Into<String>) -> Result<Self, TopicError> {
-        let s = s.into();
-        check_common(&s, "name")?;
+        Self::parse(&s.into())
+    }
+
+    /// [`Self::new`] from a borrowed string, with one allocation.
+    pub fn parse(s: &str) -> Result<Self, TopicError> {
+        check_common(s, "name")?;
         if s.contains(['+', '#']) {
-            return Err(TopicError::WildcardInName(s));
+            return Err(TopicError::WildcardInName(s.to_owned()));
         }
         Ok(Self(s.into()))
     }

@@ -5,12 +5,13 @@
 //! A persistent session with persistence on also reports each change of its stored messages to
 //! the store's [`Journal`], so that they can be restored after a restart.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
+use super::FastSet;
 use crate::codec::{Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
 use crate::store::{Change, Journal, RestoredSession};
 
@@ -109,7 +110,9 @@ pub struct Session {
     last_seq: u64,
     /// QoS 2 messages received whose PUBREL has not come yet: a resent PUBLISH with one of
     /// these ids is a duplicate and is not routed again (exactly once).
-    incoming_qos2: HashSet<PacketId>,
+    incoming_qos2: FastSet<PacketId>,
+    /// The ids in `inflight`, so that choosing a free id does not scan the window.
+    inflight_ids: FastSet<PacketId>,
     /// Set for a persistent session when persistence is on.
     journal: Option<Journal>,
     pressure: Pressure,
@@ -129,7 +132,8 @@ impl Session {
             outbox: VecDeque::new(),
             last_pid: PacketId::new(u16::MAX).unwrap_or_else(|| unreachable!()),
             last_seq: 0,
-            incoming_qos2: HashSet::new(),
+            incoming_qos2: FastSet::default(),
+            inflight_ids: FastSet::default(),
             journal: None,
             pressure: Pressure::default(),
         }
@@ -152,6 +156,7 @@ impl Session {
                         _ => Await::PubAck,
                     };
                     s.last_pid = pid;
+                    s.inflight_ids.insert(pid);
                     s.inflight.push_back(Inflight { pid, held, state });
                 }
                 None => s.queue.push_back(held),
@@ -261,7 +266,7 @@ impl Session {
         loop {
             self.last_pid = self.last_pid.next();
             let pid = self.last_pid;
-            if !self.inflight.iter().any(|i| i.pid == pid) {
+            if !self.inflight_ids.contains(&pid) {
                 return pid;
             }
         }
@@ -273,6 +278,7 @@ impl Session {
         self.record(|client| Change::Sent { client, seq: held.seq, pid });
         self.send(publish_packet(&held.message, QosPid::with(held.message.qos, pid), false));
         let state = if held.message.qos == QoS::AtLeastOnce { Await::PubAck } else { Await::PubRec };
+        self.inflight_ids.insert(pid);
         self.inflight.push_back(Inflight { pid, held, state });
     }
 
@@ -293,6 +299,7 @@ impl Session {
         match self.inflight.iter().position(|i| i.pid == pid && i.state == expected) {
             Some(at) => {
                 if let Some(done) = self.inflight.remove(at) {
+                    self.inflight_ids.remove(&done.pid);
                     self.record(|client| Change::Done { client, seq: done.held.seq });
                 }
                 self.fill();
