@@ -295,7 +295,7 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.effective_listeners()[0].bind_addr(), "127.0.0.1:1883");
         assert!(c.anonymous_allowed());
-        assert_eq!((c.max_inflight_messages, c.max_queued_messages), (20, 1000));
+        assert_eq!((c.max_inflight_messages, c.max_queued_messages), (100, 1000));
     }
 
     #[test]

@@ -28,6 +28,11 @@ use crate::log::LogType;
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Read buffer sizes: thousands of idle clients each hold the smallest; a publisher at full
+/// speed grows to the largest.
+const MIN_READ: usize = 256;
+const MAX_READ: usize = 64 * 1024;
+
 /// Why a connection ended.
 #[derive(Debug)]
 enum Close {
@@ -67,8 +72,9 @@ pub(crate) async fn serve<S>(
         peer,
         reader,
         writer,
-        rbuf: BytesMut::with_capacity(4096),
-        wbuf: BytesMut::with_capacity(4096),
+        rbuf: BytesMut::new(),
+        read_size: MIN_READ,
+        wbuf: BytesMut::new(),
         client_id: None,
         username: None,
         identity,
@@ -80,12 +86,14 @@ pub(crate) async fn serve<S>(
         stall_check: Instant::now(),
         check_outbox: true,
     };
-    let close = match conn.handshake(&mut shutdown).await {
+    // The handshake and the ending are boxed: a task's future is as large as its largest
+    // state, and thousands of idle connections should hold only the size of `run`.
+    let close = match Box::pin(conn.handshake(&mut shutdown)).await {
         Ok(true) => conn.run(&mut shutdown).await,
         Ok(false) => return,
         Err(close) => close,
     };
-    conn.finish(close).await;
+    Box::pin(conn.finish(close)).await;
 }
 
 struct Connection<'a, R, W> {
@@ -94,6 +102,9 @@ struct Connection<'a, R, W> {
     reader: R,
     writer: W,
     rbuf: BytesMut,
+    /// Room made in `rbuf` before each read: small for an idle client (a CONNECT, a PINGREQ),
+    /// doubled whenever a read fills half of it, so a busy client gets large reads.
+    read_size: usize,
     wbuf: BytesMut,
     client_id: Option<Arc<str>>,
     username: Option<String>,
@@ -147,6 +158,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         match read {
             Ok(0) => Err(Close::Eof),
             Ok(n) => {
+                if n >= self.read_size / 2 {
+                    self.read_size = (self.read_size * 2).min(MAX_READ);
+                }
                 Stats::add(&self.shared.stats.bytes_received, n as u64);
                 self.last_seen = Instant::now();
                 Ok(())
@@ -155,7 +169,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         }
     }
 
+    /// Makes room for the next read.
+    fn reserve_read(&mut self) {
+        if self.rbuf.capacity() - self.rbuf.len() < self.read_size / 2 {
+            self.rbuf.reserve(self.read_size);
+        }
+    }
+
     async fn read_more(&mut self) -> Result<(), Close> {
+        self.reserve_read();
         let read = self.reader.read_buf(&mut self.rbuf).await;
         self.received(read)
     }
@@ -176,7 +198,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                 return close;
             }
             let paused = !self.congested.is_empty();
-            let deadline = self.keep_alive.filter(|_| !paused).map(|k| self.last_seen + k);
+            self.reserve_read();
+            let deadline = if paused { Some(self.stall_check) } else { self.keep_alive.map(|k| self.last_seen + k) };
             // `biased`: bytes that have arrived count before a timer that is also due.
             tokio::select! {
                 biased;
@@ -192,8 +215,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
                     Err(e) => return Close::Io(e),
                 },
                 () = wake.notified(), if self.wbuf.is_empty() || paused => self.check_outbox = true,
-                () = sleep_until(self.stall_check), if paused => self.check_stalls(),
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => return Close::Keepalive,
+                // One timer (each is ~100 bytes of every connection's task): the stall check
+                // while paused, the keepalive otherwise.
+                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    if paused {
+                        self.check_stalls();
+                    } else {
+                        return Close::Keepalive;
+                    }
+                }
             }
         }
     }

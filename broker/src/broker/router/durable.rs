@@ -33,7 +33,7 @@ impl Router {
             for (filter, qos) in &session.subscriptions {
                 self.subscriptions.insert(filter.as_str(), &client, *qos);
             }
-            self.sessions.insert(client, session);
+            self.sessions.insert(client, Box::new(session));
         }
     }
 

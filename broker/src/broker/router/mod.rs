@@ -50,7 +50,9 @@ pub struct RouterFigures {
 
 #[derive(Debug)]
 pub struct Router {
-    sessions: HashMap<Arc<str>, Session>,
+    /// Boxed: the map's table then holds a pointer per client, not a whole session, which
+    /// matters with thousands of idle clients (the table is sized in powers of two).
+    sessions: HashMap<Arc<str>, Box<Session>>,
     subscriptions: SubscriptionTree,
     /// Ordered so that a new subscriber receives retained messages in topic order.
     retained: BTreeMap<TopicName, Message>,
@@ -109,7 +111,8 @@ impl Router {
             self.drop_session(client_id);
         }
         let id: Arc<str> = client_id.into();
-        let session = self.sessions.entry(id.clone()).or_insert_with(|| Session::new(id, clean_session, self.limits));
+        let session =
+            self.sessions.entry(id.clone()).or_insert_with(|| Box::new(Session::new(id, clean_session, self.limits)));
         session.clean = clean_session;
         session.username = username.map(Into::into);
         if !clean_session && let Some(journal) = &self.journal {
@@ -145,7 +148,7 @@ impl Router {
     }
 
     pub fn session_mut(&mut self, client_id: &str) -> Option<&mut Session> {
-        self.sessions.get_mut(client_id)
+        self.sessions.get_mut(client_id).map(|s| &mut **s)
     }
 
     /// Routes an application message: retained store, then every matching subscriber once, at
@@ -265,7 +268,7 @@ impl Router {
     }
 
     pub fn figures(&self) -> RouterFigures {
-        let stored = self.sessions.values().flat_map(Session::stored_messages).chain(self.retained.values());
+        let stored = self.sessions.values().flat_map(|s| s.stored_messages()).chain(self.retained.values());
         let (stored_messages, stored_bytes) = stored.fold((0, 0), |(n, b), m| (n + 1, b + m.payload.len()));
         RouterFigures {
             clients_connected: self.sessions.values().filter(|s| s.is_online()).count(),
