@@ -120,7 +120,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             clean_session: c.clean_session,
             v311: c.protocol == Protocol::V311,
         };
-        let attached = self.shared.router().connect(login, self.link.clone());
+        let (attached, client_id) = {
+            let mut router = self.shared.router();
+            let attached = router.connect(login, self.link.clone());
+            // The session's copy of the id, so that one allocation serves both.
+            let shared_id = router.session_mut(&client_id).map_or(client_id, |s| s.client_id.clone());
+            (attached, shared_id)
+        };
         Stats::add(&self.shared.stats.connections, 1);
         if attached.took_over {
             self.log(

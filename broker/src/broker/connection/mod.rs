@@ -30,7 +30,7 @@ static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Read buffer sizes: thousands of idle clients each hold the smallest; a publisher at full
 /// speed grows to the largest.
-const MIN_READ: usize = 256;
+const MIN_READ: usize = 128;
 const MAX_READ: usize = 64 * 1024;
 
 /// Why a connection ended.

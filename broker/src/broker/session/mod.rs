@@ -16,6 +16,9 @@ use crate::codec::{Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicNam
 use crate::store::{Change, Journal, RestoredSession};
 
 mod pressure;
+
+/// An outbox this small is freed once written; a busy client's larger one is kept.
+const IDLE_OUTBOX: usize = 4;
 use pressure::Pressure;
 pub use pressure::STALL;
 
@@ -396,6 +399,10 @@ impl Session {
             written.packets += 1;
             // Packets built by the broker from validated parts always encode.
             let _ = packet.encode(buf);
+        }
+        if self.outbox.capacity() <= IDLE_OUTBOX {
+            // An idle client should not keep the room its CONNACK took.
+            self.outbox = VecDeque::new();
         }
         self.relieve();
         written
