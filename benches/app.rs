@@ -1,0 +1,263 @@
+//! The app's targets (issue 9), one command: `cargo bench --bench app` (or `-- ingest`,
+//! `-- scroll`, `-- startup` for one of them).
+//!
+//! - ingest: the real App (egui_kittest harness, no window) connected to its built-in broker while
+//!   a publisher sends 50,000 msg/s for 5 s (PV/data numbers and PV/sunshine, so every message
+//!   reaches the list, the history file, the schema check and the plot); frames are stepped at
+//!   60 Hz and each one timed (wall clock and this thread's CPU time).
+//! - scroll: 1,000,000 messages in a real history file; the message list is scrolled with the
+//!   mouse wheel through hundreds of thousands of older rows, each frame timed.
+//! - startup: the real `mqtt-lab` binary under Xvfb with a fresh home: time from spawning it to
+//!   its first frame, and its resident memory after 5 s idle (5 runs).
+
+// Counts become rates and sizes: f64 precision is plenty.
+#![allow(clippy::cast_precision_loss)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use cpu_time::ThreadTime;
+use egui_kittest::kittest::Queryable;
+use mqtt_lab::embedded::EmbeddedStatus;
+use mqtt_lab_bench::client::{Client, Target};
+use mqtt_lab_bench::wire::put_publish;
+use support::{ProfileDir, app_harness, connect_and_subscribe, runtime, step_until, stored_history};
+use tokio::io::AsyncWriteExt;
+
+const FRAME: Duration = Duration::from_micros(16_667);
+const RATE: u64 = 50_000;
+const SECONDS: u64 = 5;
+
+fn main() {
+    let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wants = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
+    if wants("ingest") {
+        ingest();
+    }
+    if wants("scroll") {
+        scroll();
+    }
+    if wants("startup") {
+        startup();
+    }
+}
+
+/// Frame times as a line: median, p95, max, and how many went over 16 ms.
+fn frames(label: &str, mut wall: Vec<Duration>, mut cpu: Vec<Duration>) {
+    wall.sort();
+    cpu.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |v: &[Duration], p: usize| v[(v.len() * p / 100).min(v.len() - 1)];
+    let over = wall.iter().filter(|d| **d > Duration::from_millis(16)).count();
+    println!(
+        "{label}: {} frames; wall median {:.2} ms, p95 {:.2} ms, max {:.2} ms, {over} over 16 ms; \
+         UI-thread CPU median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        wall.len(),
+        ms(at(&wall, 50)),
+        ms(at(&wall, 95)),
+        ms(wall[wall.len() - 1]),
+        ms(at(&cpu, 50)),
+        ms(at(&cpu, 95)),
+        ms(cpu[cpu.len() - 1]),
+    );
+}
+
+/// Publishes `RATE` messages a second for `SECONDS` to the broker at `port`, in 1 ms batches.
+async fn publish(port: u16) -> u64 {
+    let target =
+        Target { addr: ([127, 0, 0, 1], port).into(), username: None, password: None, client_prefix: String::new() };
+    let mut client = Client::connect(&target, "bench-publisher", 60).await.expect("the publisher connects");
+    let per_ms = RATE / 1000;
+    let start = tokio::time::Instant::now();
+    let mut buf = BytesMut::new();
+    let mut sent = 0u64;
+    for ms in 0..SECONDS * 1000 {
+        tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
+        for _ in 0..per_ms {
+            if sent.is_multiple_of(10) {
+                put_publish(&mut buf, "PV/sunshine", 0, false, 0, if sent.is_multiple_of(20) { b"yes" } else { b"no" });
+            } else {
+                let kw = format!("{:.3}", (sent % 4500) as f64 / 1000.0);
+                put_publish(&mut buf, "PV/data", 0, false, 0, kw.as_bytes());
+            }
+            sent += 1;
+        }
+        client.stream.write_all(&buf).await.expect("the broker takes the messages");
+        buf.clear();
+    }
+    sent
+}
+
+fn ingest() {
+    let rt = runtime();
+    let dir = ProfileDir::new("bench-ingest");
+    let mut harness = app_harness(&rt, &dir);
+    connect_and_subscribe(&mut harness);
+    let Some(EmbeddedStatus::Running(addr)) = harness.state().embedded_status.clone() else { panic!("no broker") };
+    let before = harness.state().model.messages.total();
+    let publisher = rt.spawn(publish(addr.port()));
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    let start = Instant::now();
+    let mut next = start;
+    let expected = RATE * SECONDS;
+    while harness.state().model.messages.total() - before < expected && start.elapsed() < Duration::from_mins(1) {
+        let (w, c) = (Instant::now(), ThreadTime::now());
+        harness.step();
+        wall.push(w.elapsed());
+        cpu.push(c.elapsed());
+        next += FRAME;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+    let took = start.elapsed();
+    let sent = rt.block_on(publisher).expect("the publisher ran");
+    let received = harness.state().model.messages.total() - before;
+    println!(
+        "ingest: {sent} messages published at {RATE}/s; the app took in {received} in {:.2} s ({:.0} msg/s)",
+        took.as_secs_f64(),
+        received as f64 / took.as_secs_f64()
+    );
+    frames("ingest frames", wall, cpu);
+    step_until(&mut harness, "the history writer to catch up", |app| {
+        app.history_stats.as_ref().is_some_and(|s| s.messages() >= received)
+    });
+    let stats = harness.state().history_stats.as_ref().map_or(0, mqtt_lab::history::Stats::messages);
+    println!("ingest: the history file holds {stats} messages");
+}
+
+fn scroll() {
+    let rt = runtime();
+    let dir = ProfileDir::new("bench-scroll");
+    let t = Instant::now();
+    stored_history(&dir, 1_000_000, Duration::from_hours(30), |i| format!("{:.3}", (i % 4500) as f64 / 1000.0));
+    println!("scroll: 1,000,000 rows written in {:.1} s", t.elapsed().as_secs_f64());
+    let mut harness = app_harness(&rt, &dir);
+    step_until(&mut harness, "the history counted", |app| app.model.stored.len() == 990_000);
+    let header = harness.get_by_label_contains("older in history");
+    let list = egui::pos2(header.rect().center().x, header.rect().bottom() + 200.0);
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    for frame in 0..600 {
+        // 300 frames down at 20,000 points (about 1,000 rows) a frame, then back up.
+        let delta = if frame < 300 { -20_000.0 } else { 20_000.0 };
+        let input = harness.input_mut();
+        input.events.push(egui::Event::PointerMoved(list));
+        input.events.push(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, delta),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        let (w, c) = (Instant::now(), ThreadTime::now());
+        harness.step();
+        wall.push(w.elapsed());
+        cpu.push(c.elapsed());
+        std::thread::sleep(FRAME.saturating_sub(w.elapsed()));
+    }
+    let shown = harness.query_all_by_label_contains("PV/data").count();
+    println!(
+        "scroll: 990,000 older rows; {} rows read from the file and held; {shown} rows on screen at the end",
+        harness.state().model.stored.held()
+    );
+    frames("scroll frames", wall, cpu);
+}
+
+/// An X server for the real window: the one in DISPLAY, or Xvfb on a free display number.
+fn x_server() -> (String, Option<Child>) {
+    if let Ok(display) = std::env::var("DISPLAY") {
+        return (display, None);
+    }
+    let n = (90..200).find(|n| !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).unwrap_or(99);
+    let child = Command::new("Xvfb")
+        .args([format!(":{n}"), "-screen".into(), "0".into(), "1280x1024x24".into()])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (apt-get install xvfb) or a DISPLAY");
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let start = Instant::now();
+    while !std::path::Path::new(&socket).exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (format!(":{n}"), Some(child))
+}
+
+/// Resident memory in MiB: all of it, and the part in the graphics driver's libraries (Mesa's
+/// software renderer under Xvfb: libLLVM, the DRI and Vulkan drivers), which a machine with a
+/// GPU replaces with its own driver.
+fn rss_mib(pid: u32) -> (f64, f64) {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let (mut all, mut driver, mut in_driver) = (0u64, 0u64, false);
+    for line in smaps.lines() {
+        if let Some(kb) = line.strip_prefix("Rss:") {
+            let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+            all += kb;
+            if in_driver {
+                driver += kb;
+            }
+        } else if line.split_whitespace().next().is_some_and(|r| r.contains('-') && !r.ends_with(':')) {
+            let path = line.split_whitespace().nth(5).unwrap_or("");
+            in_driver = ["libLLVM", "/dri/", "libvulkan", "libgallium", "libGLX_mesa", "libglapi"]
+                .iter()
+                .any(|p| path.contains(p));
+        }
+    }
+    (all as f64 / 1024.0, driver as f64 / 1024.0)
+}
+
+fn startup() {
+    let (display, mut xvfb) = x_server();
+    let (mut starts, mut memory, mut own) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..5 {
+        let home = ProfileDir::new(&format!("bench-startup-{run}"));
+        std::fs::create_dir_all(&home.0).expect("a home folder");
+        let spawned = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mqtt-lab"))
+            .env("DISPLAY", &display)
+            .env("HOME", &home.0)
+            .env("XDG_CONFIG_HOME", home.0.join("config"))
+            .env("XDG_DATA_HOME", home.0.join("data"))
+            .env("MQTT_LAB_STARTUP_PROBE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the app starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let said = lines.find_map(|l| l.ok().filter(|l| l.contains("first frame after")));
+        let to_first_frame = spawned.elapsed();
+        let said = said.unwrap_or_else(|| panic!("the app drew no frame"));
+        std::thread::sleep(Duration::from_secs(5));
+        let (rss, driver) = rss_mib(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        println!(
+            "startup run {run}: {said}; {:.0} ms from spawn; RSS after 5 s idle {rss:.1} MiB \
+             ({driver:.1} MiB of it in the graphics driver)",
+            to_first_frame.as_secs_f64() * 1000.0
+        );
+        starts.push(to_first_frame.as_secs_f64() * 1000.0);
+        memory.push(rss);
+        own.push(rss - driver);
+    }
+    if let Some(x) = xvfb.as_mut() {
+        let _ = x.kill();
+        let _ = x.wait();
+    }
+    starts.sort_by(f64::total_cmp);
+    memory.sort_by(f64::total_cmp);
+    own.sort_by(f64::total_cmp);
+    println!(
+        "startup: spawn to first frame median {:.0} ms (max {:.0}); idle RSS median {:.1} MiB (max {:.1}), \
+         without the graphics driver median {:.1} MiB",
+        starts[2], starts[4], memory[2], memory[4], own[2]
+    );
+}
