@@ -104,3 +104,47 @@ async fn keepalive_also_closes_a_silent_tcp_connection() {
     assert!(start.elapsed() >= Duration::from_millis(1500), "not before 1.5 x keepalive");
     broker.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_that_stops_acknowledging_holds_publishers_one_second_then_loses_only_its_own() {
+    let broker = TestBroker::with(|c| {
+        c.max_inflight_messages = 5;
+        c.max_queued_messages = 10;
+    })
+    .await;
+    let mut stuck = broker.pipe_connect(connect_packet("stuck", true, 0)).await;
+    stuck.subscribe(&[("t", QoS::AtLeastOnce)]).await;
+    let mut reader = broker.pipe_connect(connect_packet("reader", true, 0)).await;
+    reader.subscribe(&[("t", QoS::AtLeastOnce)]).await;
+    let mut publisher = broker.pipe_connect(connect_packet("pub", true, 0)).await;
+    for i in 1..=100u16 {
+        publisher.send(publish("t", &i.to_be_bytes(), QosPid::AtLeastOnce(support::pid(i)), false)).await;
+    }
+    let start = Instant::now();
+    // "stuck" takes 5 in flight and 10 queued, then the publisher waits (back-pressure) until
+    // "stuck" has made no progress for a second; "reader" still gets every message, in order.
+    for i in 1..=100u16 {
+        let m = reader.recv_publish().await;
+        assert_eq!(&m.payload[..], &i.to_be_bytes());
+        reader.send(Packet::PubAck(m.qos_pid.pid().unwrap())).await;
+    }
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(2), "held for {waited:?}");
+    let acks = publisher.sync().await;
+    assert_eq!(acks.len(), 100, "every PUBLISH acknowledged: {acks:?}");
+    assert!(broker.log_contains("Client stuck has not read for 1 s"), "{}", broker.logs());
+    // What "stuck" can still get is bounded by its window and queue (and the one message that
+    // found it full): acknowledging as it goes, it receives those and nothing more.
+    let mut got = 0;
+    let mut pending = stuck.sync().await;
+    while !pending.is_empty() {
+        for p in pending {
+            let Packet::Publish(m) = p else { panic!("{p:?}") };
+            got += 1;
+            stuck.send(Packet::PubAck(m.qos_pid.pid().unwrap())).await;
+        }
+        pending = stuck.sync().await;
+    }
+    assert!((15..=16).contains(&got), "stuck received {got}");
+    broker.stop().await;
+}
