@@ -102,6 +102,9 @@ pub struct Config {
     pub retain_available: bool,
     /// Queue QoS 0 messages for offline persistent sessions too.
     pub queue_qos0_messages: bool,
+    /// True by default (Mosquitto: false): the broker writes a client's whole outbox at once,
+    /// so Nagle's algorithm has nothing to merge and only delays; with it on, the first
+    /// messages of a connection waited up to 25 ms for a delayed ACK (docs/PERFORMANCE.md).
     pub set_tcp_nodelay: bool,
     pub pid_file: Option<PathBuf>,
     pub password_file: Option<PathBuf>,
@@ -135,7 +138,7 @@ impl Default for Config {
             sys_interval: 10,
             retain_available: true,
             queue_qos0_messages: false,
-            set_tcp_nodelay: false,
+            set_tcp_nodelay: true,
             pid_file: None,
             password_file: None,
             acl_file: None,
