@@ -1,5 +1,6 @@
 //! `mqtt-lab-bench`: see [`mqtt_lab_bench::options::USAGE`].
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use mqtt_lab_bench::options::USAGE;
@@ -8,7 +9,8 @@ use mqtt_lab_bench::{Options, Outcome, scenario, summary};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() || args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
+        // Not println!: a closed pipe (`| head`) is not a reason to panic.
+        let _ = writeln!(std::io::stdout(), "{USAGE}");
         return ExitCode::SUCCESS;
     }
     if args[0] == "summarize" {
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
             if !options.quiet {
                 eprint!("{}", outcome.table());
             }
-            println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string(&outcome).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -74,6 +76,6 @@ fn summarize(args: &[String]) -> ExitCode {
             }
         }
     }
-    print!("{}", summary::summarize(&outcomes, &ours));
+    let _ = write!(std::io::stdout(), "{}", summary::summarize(&outcomes, &ours));
     ExitCode::SUCCESS
 }
