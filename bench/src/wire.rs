@@ -3,7 +3,7 @@
 //! SUBSCRIBE, sent once, go through the broker's own codec.
 
 use bytes::{Buf, BufMut, BytesMut};
-use mqtt_lab_broker::codec::{MAX_REMAINING_LENGTH, decode_header};
+use mqtt_lab_broker::codec::{MAX_REMAINING_LENGTH, decode_header, put_remaining_length};
 
 /// Packet type nibbles.
 pub const CONNACK: u8 = 2;
@@ -14,21 +14,6 @@ pub const PUBREL: u8 = 6;
 pub const PUBCOMP: u8 = 7;
 pub const SUBACK: u8 = 9;
 pub const PINGRESP: u8 = 13;
-
-/// Appends a remaining length in MQTT's variable-length encoding.
-fn put_remaining_length(buf: &mut BytesMut, mut len: usize) {
-    loop {
-        let mut byte = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            byte |= 0x80;
-        }
-        buf.put_u8(byte);
-        if len == 0 {
-            return;
-        }
-    }
-}
 
 /// Appends a PUBLISH; `pid` is ignored for QoS 0.
 pub fn put_publish(buf: &mut BytesMut, topic: &str, qos: u8, retain: bool, pid: u16, payload: &[u8]) {

@@ -2,7 +2,6 @@
 //! and Debian's Mosquitto (installed by .ci/run) on a free port.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use mqtt_lab_bench::{Options, Outcome, Scenario, scenario};
@@ -10,6 +9,13 @@ use mqtt_lab_broker::Broker;
 use mqtt_lab_broker::config::{Config, ListenerConfig};
 use mqtt_lab_broker::log::LogDest;
 use tokio::net::TcpListener;
+
+/// Bounds the wait for Mosquitto to start (used by the shared helper).
+const PATIENCE: Duration = Duration::from_secs(20);
+
+#[path = "../../tests/support/mosquitto.rs"]
+mod mosquitto;
+use mosquitto::{Mosquitto, free_port};
 
 /// Our broker on 127.0.0.1:0, logging nowhere, after `edit` changes its configuration.
 async fn our_broker(edit: impl FnOnce(&mut Config)) -> (Broker, SocketAddr) {
@@ -92,52 +98,24 @@ async fn fan_out_pub_latency_retained_and_conn_report_their_figures() {
     broker.shutdown().await;
 }
 
-/// Debian's Mosquitto on a free port, with anonymous access.
-struct Mosquitto(Child, SocketAddr);
-
-impl Mosquitto {
-    fn start(dir: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto (apt-get install mosquitto)");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "mosquitto did not listen");
-            std::thread::yield_now();
-        }
-        Self(child, addr)
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scenarios_run_against_mosquitto_too() {
     let dir = std::env::temp_dir().join(format!("mqtt-lab-bench-mosquitto-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mosquitto = Mosquitto::start(&dir);
+    let port = free_port();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
+    let mosquitto = Mosquitto::start(&conf);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     // QoS 1: at QoS 2 with more than 20 messages in flight, Mosquitto 2.0.11 acknowledges
     // everything but stops delivering after about 100 (docs/PERFORMANCE.md).
-    let mut o = options(Scenario::Sub, mosquitto.1, 500);
+    let mut o = options(Scenario::Sub, addr, 500);
     o.qos = 1;
     assert_complete(&scenario::run(&o).await.unwrap(), 500);
-    let out = scenario::run(&options(Scenario::Retained, mosquitto.1, 300)).await.unwrap();
+    let out = scenario::run(&options(Scenario::Retained, addr, 300)).await.unwrap();
     assert_complete(&out, 300);
-    let mut o = options(Scenario::Conn, mosquitto.1, 100);
-    o.pid = Some(mosquitto.0.id());
+    let mut o = options(Scenario::Conn, addr, 100);
+    o.pid = Some(mosquitto.pid());
     let out = scenario::run(&o).await.unwrap();
     assert!(out.rss_after_kb.unwrap() >= out.rss_before_kb.unwrap(), "{out:?}");
     drop(mosquitto);

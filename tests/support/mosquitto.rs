@@ -12,6 +12,10 @@ pub fn free_port() -> u16 {
 pub struct Mosquitto(Child);
 
 impl Mosquitto {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
     pub fn start(conf: &Path) -> Self {
         let mut child = Command::new("mosquitto")
             .arg("-c")

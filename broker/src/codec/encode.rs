@@ -164,7 +164,8 @@ fn put_bytes(buf: &mut BytesMut, b: &[u8]) {
     buf.put_slice(b);
 }
 
-fn put_remaining_length(buf: &mut BytesMut, mut len: usize) {
+/// Appends a remaining length in MQTT's variable-length encoding (1 to 4 bytes).
+pub fn put_remaining_length(buf: &mut BytesMut, mut len: usize) {
     loop {
         let mut byte = (len % 128) as u8;
         len /= 128;

@@ -18,6 +18,7 @@ mod topic;
 mod types;
 
 pub use decode::{Decoded, FixedHeader, Inspection, MAX_REMAINING_LENGTH, decode, decode_header, inspect};
+pub use encode::put_remaining_length;
 pub use error::{DecodeError, EncodeError, TopicError};
 pub use layout::{Field, Part};
 pub use packet::{
