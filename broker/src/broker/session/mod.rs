@@ -92,6 +92,26 @@ pub struct Written {
     pub publish_bytes: u64,
 }
 
+/// A session's QoS 1/2 state.
+#[derive(Debug, Default)]
+struct Flows {
+    /// QoS 1/2 messages sent and not yet fully acknowledged, in the order they were sent.
+    inflight: VecDeque<Inflight>,
+    /// The ids in `inflight`, so that choosing a free id does not scan the window.
+    inflight_ids: FastSet<PacketId>,
+    /// Messages waiting for room in the in-flight window (or for the client to reconnect).
+    queue: VecDeque<Held>,
+    /// QoS 2 messages received whose PUBREL has not come yet: a resent PUBLISH with one of
+    /// these ids is a duplicate and is not routed again (exactly once).
+    incoming_qos2: FastSet<PacketId>,
+}
+
+impl Flows {
+    fn is_empty(&self) -> bool {
+        self.inflight.is_empty() && self.queue.is_empty() && self.incoming_qos2.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub struct Session {
     pub client_id: Arc<str>,
@@ -101,21 +121,15 @@ pub struct Session {
     pub subscriptions: HashMap<TopicFilter, QoS>,
     pub link: Option<Link>,
     limits: Limits,
-    /// QoS 1/2 messages sent and not yet fully acknowledged, in the order they were sent.
-    inflight: VecDeque<Inflight>,
-    /// Messages waiting for room in the in-flight window (or for the client to reconnect).
-    queue: VecDeque<Held>,
+    /// Held messages and QoS 2 ids: allocated while there are any, so that an idle client
+    /// (or one that only gets QoS 0) carries a pointer instead of four empty collections.
+    flows: Option<Box<Flows>>,
     /// Packets to write, in order: acks, SUBACKs, publishes.
     outbox: VecDeque<Packet>,
     /// The last packet id used for an outbound QoS 1/2 message.
     last_pid: PacketId,
     /// The `seq` of the last message held.
     last_seq: u64,
-    /// QoS 2 messages received whose PUBREL has not come yet: a resent PUBLISH with one of
-    /// these ids is a duplicate and is not routed again (exactly once).
-    incoming_qos2: FastSet<PacketId>,
-    /// The ids in `inflight`, so that choosing a free id does not scan the window.
-    inflight_ids: FastSet<PacketId>,
     /// Set for a persistent session when persistence is on.
     journal: Option<Journal>,
     pressure: Pressure,
@@ -130,13 +144,10 @@ impl Session {
             subscriptions: HashMap::new(),
             link: None,
             limits,
-            inflight: VecDeque::new(),
-            queue: VecDeque::new(),
+            flows: None,
             outbox: VecDeque::new(),
             last_pid: PacketId::new(u16::MAX).unwrap_or_else(|| unreachable!()),
             last_seq: 0,
-            incoming_qos2: FastSet::default(),
-            inflight_ids: FastSet::default(),
             journal: None,
             pressure: Pressure::default(),
         }
@@ -159,13 +170,15 @@ impl Session {
                         _ => Await::PubAck,
                     };
                     s.last_pid = pid;
-                    s.inflight_ids.insert(pid);
-                    s.inflight.push_back(Inflight { pid, held, state });
+                    let flows = s.flows_mut();
+                    flows.inflight_ids.insert(pid);
+                    flows.inflight.push_back(Inflight { pid, held, state });
                 }
-                None => s.queue.push_back(held),
+                None => s.flows_mut().queue.push_back(held),
             }
         }
-        s.incoming_qos2 = saved.incoming_qos2.into_iter().collect();
+        s.flows_mut().incoming_qos2 = saved.incoming_qos2.into_iter().collect();
+        s.release_empty_flows();
         s.journal = Some(journal);
         s
     }
@@ -181,21 +194,39 @@ impl Session {
         }
     }
 
+    fn flows_mut(&mut self) -> &mut Flows {
+        self.flows.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the QoS state once nothing is held (a burst's queue capacity included).
+    fn release_empty_flows(&mut self) {
+        if self.flows.as_ref().is_some_and(|f| f.is_empty()) {
+            self.flows = None;
+        }
+    }
+
+    /// Messages waiting in the queue.
+    fn queued(&self) -> usize {
+        self.flows.as_ref().map_or(0, |f| f.queue.len())
+    }
+
     pub fn is_online(&self) -> bool {
         self.link.is_some()
     }
 
     /// Messages held for this client: in flight and queued.
     pub fn stored_messages(&self) -> impl Iterator<Item = &Message> {
-        self.inflight.iter().map(|i| &i.held.message).chain(self.queue.iter().map(|h| &h.message))
+        self.flows
+            .iter()
+            .flat_map(|f| f.inflight.iter().map(|i| &i.held.message).chain(f.queue.iter().map(|h| &h.message)))
     }
 
     fn window_full(&self) -> bool {
-        self.limits.max_inflight != 0 && self.inflight.len() >= self.limits.max_inflight
+        self.limits.max_inflight != 0 && self.flows.as_ref().map_or(0, |f| f.inflight.len()) >= self.limits.max_inflight
     }
 
     fn queue_full(&self) -> bool {
-        self.limits.max_queued != 0 && self.queue.len() >= self.limits.max_queued
+        self.limits.max_queued != 0 && self.queued() >= self.limits.max_queued
     }
 
     /// Queues a packet for writing and wakes the connection. A persistent session with
@@ -243,11 +274,11 @@ impl Session {
                 return Delivery::Dropped;
             }
             let held = self.hold(message);
-            self.queue.push_back(held);
+            self.flows_mut().queue.push_back(held);
             return Delivery::Queued;
         }
         // Messages keep their order: nothing overtakes what is already queued.
-        if self.is_online() && !self.window_full() && self.queue.is_empty() {
+        if self.is_online() && !self.window_full() && self.queued() == 0 {
             let held = self.hold(message);
             self.send_inflight(held);
             return Delivery::Sent;
@@ -257,7 +288,7 @@ impl Session {
             return Delivery::Dropped;
         }
         let held = self.hold(message);
-        self.queue.push_back(held);
+        self.flows_mut().queue.push_back(held);
         if over { Delivery::Backlogged } else { Delivery::Queued }
     }
 
@@ -269,7 +300,7 @@ impl Session {
         loop {
             self.last_pid = self.last_pid.next();
             let pid = self.last_pid;
-            if !self.inflight_ids.contains(&pid) {
+            if !self.flows.as_ref().is_some_and(|f| f.inflight_ids.contains(&pid)) {
                 return pid;
             }
         }
@@ -281,14 +312,15 @@ impl Session {
         self.record(|client| Change::Sent { client, seq: held.seq, pid });
         self.send(publish_packet(&held.message, QosPid::with(held.message.qos, pid), false));
         let state = if held.message.qos == QoS::AtLeastOnce { Await::PubAck } else { Await::PubRec };
-        self.inflight_ids.insert(pid);
-        self.inflight.push_back(Inflight { pid, held, state });
+        let flows = self.flows_mut();
+        flows.inflight_ids.insert(pid);
+        flows.inflight.push_back(Inflight { pid, held, state });
     }
 
     /// Moves queued messages into the in-flight window while there is room.
     fn fill(&mut self) {
         while self.is_online() && !self.window_full() {
-            let Some(held) = self.queue.pop_front() else { return };
+            let Some(held) = self.flows.as_mut().and_then(|f| f.queue.pop_front()) else { return };
             if held.message.qos == QoS::AtMostOnce {
                 self.send(publish_packet(&held.message, QosPid::AtMostOnce, false));
                 self.record(|client| Change::Done { client, seq: held.seq });
@@ -299,14 +331,16 @@ impl Session {
     }
 
     fn settle(&mut self, pid: PacketId, expected: Await) -> bool {
-        match self.inflight.iter().position(|i| i.pid == pid && i.state == expected) {
+        let Some(flows) = self.flows.as_mut() else { return false };
+        match flows.inflight.iter().position(|i| i.pid == pid && i.state == expected) {
             Some(at) => {
-                if let Some(done) = self.inflight.remove(at) {
-                    self.inflight_ids.remove(&done.pid);
+                if let Some(done) = flows.inflight.remove(at) {
+                    flows.inflight_ids.remove(&done.pid);
                     self.record(|client| Change::Done { client, seq: done.held.seq });
                 }
                 self.fill();
                 self.relieve();
+                self.release_empty_flows();
                 true
             }
             None => false,
@@ -320,7 +354,9 @@ impl Session {
 
     /// PUBREC from the client: answer PUBREL (again, for a repeated PUBREC).
     pub fn on_pubrec(&mut self, pid: PacketId) -> bool {
-        let Some(entry) = self.inflight.iter_mut().find(|i| i.pid == pid && i.state != Await::PubAck) else {
+        let found =
+            self.flows.as_mut().and_then(|f| f.inflight.iter_mut().find(|i| i.pid == pid && i.state != Await::PubAck));
+        let Some(entry) = found else {
             return false;
         };
         let first = entry.state == Await::PubRec;
@@ -340,7 +376,7 @@ impl Session {
     /// A QoS 2 PUBLISH arrived: true the first time this id is seen (route it), false for a
     /// resend before PUBREL (do not route it twice). The caller answers PUBREC either way.
     pub fn on_incoming_qos2(&mut self, pid: PacketId) -> bool {
-        let first = self.incoming_qos2.insert(pid);
+        let first = self.flows_mut().incoming_qos2.insert(pid);
         if first {
             self.record(|client| Change::IncomingQos2 { client, pid, present: true });
         }
@@ -349,7 +385,8 @@ impl Session {
 
     /// PUBREL from the client: the QoS 2 flow is complete; the caller answers PUBCOMP.
     pub fn on_pubrel(&mut self, pid: PacketId) {
-        if self.incoming_qos2.remove(&pid) {
+        if self.flows.as_mut().is_some_and(|f| f.incoming_qos2.remove(&pid)) {
+            self.release_empty_flows();
             self.record(|client| Change::IncomingQos2 { client, pid, present: false });
         }
     }
@@ -360,8 +397,9 @@ impl Session {
         self.link = Some(link);
         self.outbox.clear();
         let resend: Vec<Packet> = self
-            .inflight
+            .flows
             .iter()
+            .flat_map(|f| f.inflight.iter())
             .map(|i| match i.state {
                 Await::PubComp => Packet::PubRel(i.pid),
                 _ => publish_packet(&i.held.message, QosPid::with(i.held.message.qos, i.pid), true),

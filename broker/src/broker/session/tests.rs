@@ -192,3 +192,20 @@ fn offline_sessions_queue_qos1_and_drop_qos0() {
     assert_eq!(s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false), Delivery::Dropped);
     assert_eq!(s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false), Delivery::Queued);
 }
+
+#[test]
+fn the_qos_state_is_allocated_only_while_something_is_held() {
+    let mut s = online(LIMITS);
+    assert!(s.flows.is_none(), "an idle session holds no QoS state");
+    s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false);
+    assert!(s.flows.is_none(), "QoS 0 needs none");
+    s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
+    assert!(s.flows.is_some());
+    let sent = drain(&mut s);
+    assert!(s.on_puback(PacketId::new(pid(&sent[1])).unwrap()));
+    assert!(s.flows.is_none(), "freed once acknowledged");
+    assert!(s.on_incoming_qos2(PacketId::new(9).unwrap()));
+    assert!(!s.on_incoming_qos2(PacketId::new(9).unwrap()), "a resend is still recognised");
+    s.on_pubrel(PacketId::new(9).unwrap());
+    assert!(s.flows.is_none());
+}
