@@ -11,14 +11,15 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
-use super::FastSet;
 use crate::codec::{Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
 use crate::store::{Change, Journal, RestoredSession};
 
+mod flows;
 mod pressure;
 
 /// An outbox this small is freed once written; a busy client's larger one is kept.
 const IDLE_OUTBOX: usize = 4;
+use flows::Flows;
 use pressure::Pressure;
 pub use pressure::STALL;
 
@@ -90,26 +91,6 @@ pub struct Written {
     pub packets: u64,
     pub publishes: u64,
     pub publish_bytes: u64,
-}
-
-/// A session's QoS 1/2 state.
-#[derive(Debug, Default)]
-struct Flows {
-    /// QoS 1/2 messages sent and not yet fully acknowledged, in the order they were sent.
-    inflight: VecDeque<Inflight>,
-    /// The ids in `inflight`, so that choosing a free id does not scan the window.
-    inflight_ids: FastSet<PacketId>,
-    /// Messages waiting for room in the in-flight window (or for the client to reconnect).
-    queue: VecDeque<Held>,
-    /// QoS 2 messages received whose PUBREL has not come yet: a resent PUBLISH with one of
-    /// these ids is a duplicate and is not routed again (exactly once).
-    incoming_qos2: FastSet<PacketId>,
-}
-
-impl Flows {
-    fn is_empty(&self) -> bool {
-        self.inflight.is_empty() && self.queue.is_empty() && self.incoming_qos2.is_empty()
-    }
 }
 
 #[derive(Debug)]
@@ -192,22 +173,6 @@ impl Session {
         if let Some(j) = &self.journal {
             j.record(change(self.client_id.clone()));
         }
-    }
-
-    fn flows_mut(&mut self) -> &mut Flows {
-        self.flows.get_or_insert_with(Box::default)
-    }
-
-    /// Frees the QoS state once nothing is held (a burst's queue capacity included).
-    fn release_empty_flows(&mut self) {
-        if self.flows.as_ref().is_some_and(|f| f.is_empty()) {
-            self.flows = None;
-        }
-    }
-
-    /// Messages waiting in the queue.
-    fn queued(&self) -> usize {
-        self.flows.as_ref().map_or(0, |f| f.queue.len())
     }
 
     pub fn is_online(&self) -> bool {
