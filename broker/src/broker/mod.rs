@@ -1,6 +1,7 @@
 //! The running broker: shared state, connection tasks, listeners and `$SYS`.
 
 mod connection;
+mod keepalive;
 mod router;
 mod server;
 mod session;
@@ -8,6 +9,7 @@ mod stats;
 mod subscriptions;
 mod sys;
 mod transport;
+mod wake;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -21,11 +23,13 @@ pub use server::{Broker, BrokerError, run, serve};
 pub use session::{Delivery, Limits, Link, Message, Session};
 pub use stats::Stats;
 pub use transport::TransportError;
+pub use wake::Wake;
 
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::log::Logger;
 use crate::store::Journal;
+use keepalive::Keepalive;
 
 /// What every task of one broker shares.
 pub(crate) struct Shared {
@@ -38,6 +42,8 @@ pub(crate) struct Shared {
     pub config: Config,
     pub log: Logger,
     pub started: tokio::time::Instant,
+    /// Every connection's keepalive deadline; its task is started with the broker.
+    pub keepalive: Arc<Keepalive>,
     pub version: &'static str,
 }
 
@@ -55,6 +61,7 @@ impl Shared {
             config,
             log,
             started: tokio::time::Instant::now(),
+            keepalive: Arc::new(Keepalive::new()),
             version: env!("CARGO_PKG_VERSION"),
         }
     }

@@ -10,8 +10,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use super::connection::{self, Ending};
 use super::transport::{self, Transport, TransportError};
-use super::{Shared, Stats, connection, sys};
+use super::{Shared, Stats, keepalive, sys};
 use crate::auth::{Auth, AuthError};
 use crate::config::{Config, ListenerConfig};
 use crate::log::{LogType, Logger};
@@ -119,6 +120,7 @@ impl Broker {
         let (stop, _) = watch::channel(false);
         let (done_tx, done_rx) = mpsc::channel::<()>(1);
         tokio::spawn(sys::publish_loop(shared.clone(), stop.subscribe(), done_tx.clone()));
+        tokio::spawn(keepalive::run(shared.keepalive.clone(), stop.subscribe()));
         Ok(Self { shared, stop, done_tx, done_rx, journal })
     }
 
@@ -148,10 +150,7 @@ impl Broker {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (shared, stop, done) = (self.shared.clone(), self.stop.subscribe(), self.done_tx.clone());
-        tokio::spawn(async move {
-            connection::serve(shared, stream, peer, stop, None).await;
-            drop(done);
-        });
+        tokio::spawn(connection::serve(shared, stream, peer, stop, None).ending(Ending { open: None, done }));
     }
 
     /// Reads the password, ACL and PSK files again (SIGHUP). A file that cannot be read leaves the
@@ -174,6 +173,8 @@ impl Broker {
     pub async fn shutdown(self) {
         let Self { shared, stop, done_tx, mut done_rx, journal } = self;
         let _ = stop.send(true);
+        // Connections past CONNECT wait on their wake alone; those before it see `stop`.
+        shared.router().shut_down();
         drop(done_tx);
         let _ = done_rx.recv().await;
         if let Some(journal) = journal {
@@ -225,13 +226,8 @@ impl Accepting {
                 let _ = stream.set_nodelay(true);
             }
             open.fetch_add(1, Ordering::Relaxed);
-            let (shared, open, stop, done) = (shared.clone(), open.clone(), stop.clone(), done.clone());
-            let (transport, use_identity) = (self.transport.clone(), self.use_identity);
-            tokio::spawn(async move {
-                transport::serve(&transport, use_identity, shared, stream, peer, stop).await;
-                open.fetch_sub(1, Ordering::Relaxed);
-                drop(done);
-            });
+            let ending = Ending { open: Some(open.clone()), done: done.clone() };
+            transport::spawn(&self.transport, self.use_identity, shared.clone(), stream, peer, stop.clone(), ending);
         }
     }
 }

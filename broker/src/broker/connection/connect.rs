@@ -19,7 +19,7 @@ use crate::log::LogType;
 /// How long a new connection may take to send CONNECT.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Waits for CONNECT and answers it. `Ok(false)`: refused, already answered and logged.
     pub(super) async fn handshake(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<bool, Close> {
         let deadline = Instant::now() + CONNECT_TIMEOUT;
@@ -59,8 +59,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         let mut buf = BytesMut::new();
         let _ = packet.encode(&mut buf);
         // The client may already be gone; there is nothing more to do for it either way.
-        let _ = self.writer.write_all(&buf).await;
-        let _ = self.writer.shutdown().await;
+        let _ = self.stream.write_all(&buf).await;
+        let _ = self.stream.shutdown().await;
         Stats::add(&self.shared.stats.bytes_sent, buf.len() as u64);
     }
 
@@ -120,12 +120,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             clean_session: c.clean_session,
             v311: c.protocol == Protocol::V311,
         };
-        let (attached, client_id) = {
+        let (attached, client_id, shared_name) = {
             let mut router = self.shared.router();
             let attached = router.connect(login, self.link.clone());
-            // The session's copy of the id, so that one allocation serves both.
-            let shared_id = router.session_mut(&client_id).map_or(client_id, |s| s.client_id.clone());
-            (attached, shared_id)
+            // The session's copies of the id and user name, so that one allocation serves both.
+            let session = router.session_mut(&client_id);
+            let shared_name =
+                session.as_ref().map_or_else(|| username.as_deref().map(Arc::from), |s| s.username.clone());
+            let shared_id = session.map_or(client_id, |s| s.client_id.clone());
+            (attached, shared_id, shared_name)
         };
         Stats::add(&self.shared.stats.connections, 1);
         if attached.took_over {
@@ -148,9 +151,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
             );
         }
         self.client_id = Some(client_id);
-        self.username = username;
-        self.will = c.will;
-        self.keep_alive = (c.keep_alive > 0).then(|| Duration::from_millis(u64::from(c.keep_alive) * 1500));
+        self.username = shared_name;
+        self.will = c.will.map(Box::new);
+        if c.keep_alive > 0 {
+            // [MQTT-3.1.2-24]: closed after one and a half keepalives without a packet.
+            let limit = Duration::from_millis(u64::from(c.keep_alive) * 1500);
+            self.shared.keepalive.watch(&self.link.wake, limit);
+        }
         Ok(true)
     }
 }

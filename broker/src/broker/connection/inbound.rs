@@ -3,28 +3,37 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::congestion::Congestion;
 use super::{Close, Connection, Who, count_drops};
 use crate::broker::session::{Message, Session};
 use crate::broker::{Shared, Stats};
-use crate::codec::{Packet, PacketId, Publish, QosPid, SubAckCode, Subscribe};
+use crate::codec::{Decoded, Packet, PacketId, Publish, QosPid, SubAckCode, Subscribe, decode};
 use crate::log::LogType;
 
-impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
-    /// Handles every whole packet read, stopping early while subscribers are congested.
-    pub(super) fn drain_packets(&mut self) -> Result<(), Close> {
-        while self.congested.is_empty() {
-            match self.next_packet() {
-                Ok(Some(packet)) => self.handle(packet)?,
-                Ok(None) => return Ok(()),
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// Handles every whole packet at the start of `buf`, stopping early while subscribers are
+    /// congested; returns how many bytes it used.
+    pub(super) fn drain_packets(&mut self, buf: &[u8]) -> Result<usize, Close> {
+        let mut used = 0;
+        while self.congestion.is_none() {
+            match decode(&buf[used..], self.shared.config.packet_size_limit()) {
+                Ok(Decoded::Packet(packet, len)) => {
+                    used += len;
+                    // Handling it may have queued an answer.
+                    self.check_outbox = true;
+                    Stats::add(&self.shared.stats.messages_received, 1);
+                    self.handle(packet)?;
+                }
+                Ok(Decoded::Incomplete) => break,
                 Err(e) => return Err(Close::Protocol(e.to_string())),
             }
         }
-        Ok(())
+        Ok(used)
     }
 
     fn handle(&mut self, packet: Packet) -> Result<(), Close> {
         let id = self.id();
-        let shared = self.shared;
+        let shared = &*self.shared;
         match packet {
             Packet::Publish(p) => self.publish(p),
             Packet::Subscribe(s) => self.subscribe(&s),
@@ -79,7 +88,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         let id = self.id();
         let auth = self.shared.auth();
         let (routed, codes) = self.shared.router().subscribe(&id, s.pid, &s.filters, auth.acl());
-        count_drops(self.shared, routed);
+        count_drops(&self.shared, routed);
         for ((filter, qos), code) in s.filters.iter().zip(codes) {
             if code == SubAckCode::Failure {
                 self.log(
@@ -95,7 +104,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
     /// Routes a PUBLISH unless it is too large or the ACL denies it; either way its QoS flow
     /// completes, so the client does not send it again forever.
     fn publish(&mut self, p: Publish) {
-        let (shared, id) = (self.shared, self.id());
+        let (shared, id) = (&*self.shared, self.id());
         let stats = &shared.stats;
         Stats::add(&stats.publish_received, 1);
         Stats::add(&stats.publish_bytes_received, p.payload.len() as u64);
@@ -145,8 +154,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         let congested = router.take_congested();
         drop(router);
         if !congested.is_empty() {
-            self.congested = congested;
-            self.stall_check = tokio::time::Instant::now() + crate::broker::session::STALL;
+            self.link.wake.set_paused(true);
+            self.congestion = Some(Box::new(Congestion::new(congested)));
         }
         if let Some(routed) = routed {
             count_drops(shared, routed);

@@ -3,10 +3,16 @@
 //! the connection ends abnormally.
 //!
 //! - `connect`: the CONNECT handshake, refusals and their CONNACK codes.
+//! - `task`: the connection's task, phase by phase.
+//! - `pump`: the connected loop: read, handle, write, wake.
 //! - `inbound`: every packet after CONNECT.
+//! - `congestion`: not reading while subscribers are over their limits (back-pressure).
 
+mod congestion;
 mod connect;
 mod inbound;
+mod pump;
+mod task;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -16,15 +22,18 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{Notify, watch};
-use tokio::time::{Instant, sleep_until};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
-use super::session::{Link, Message, STALL};
+use super::session::{Link, Message};
 use super::transport::Identity;
+use super::wake::Wake;
 use super::{Routed, Shared, Stats};
 use crate::auth::{Auth, Client};
 use crate::codec::{DecodeError, Decoded, LastWill, Packet, TopicName, decode};
 use crate::log::LogType;
+use congestion::Congestion;
+pub(crate) use task::{ConnectionTask, Ending};
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -56,76 +65,63 @@ impl fmt::Display for Who<'_> {
     }
 }
 
-/// Serves one accepted connection to its end.
-pub(crate) async fn serve<S>(
+/// Serves one accepted connection to its end: the returned future is the connection's task.
+pub(crate) fn serve<S>(
     shared: Arc<Shared>,
     stream: S,
     peer: SocketAddr,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     identity: Option<Identity>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
+) -> ConnectionTask<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (reader, writer) = tokio::io::split(stream);
-    let mut conn = Connection {
-        shared: &shared,
+    let conn = Connection {
+        shared,
         peer,
-        reader,
-        writer,
+        stream,
         rbuf: BytesMut::new(),
         read_size: MIN_READ,
         wbuf: BytesMut::new(),
         client_id: None,
         username: None,
-        identity,
-        link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Notify::new()) },
+        identity: identity.map(Box::new),
+        link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) },
         will: None,
-        keep_alive: None,
-        last_seen: Instant::now(),
-        congested: Vec::new(),
-        stall_check: Instant::now(),
+        congestion: None,
         check_outbox: true,
     };
-    // The handshake and the ending are boxed: a task's future is as large as its largest
-    // state, and thousands of idle connections should hold only the size of `run`.
-    let close = match Box::pin(conn.handshake(&mut shutdown)).await {
-        Ok(true) => conn.run(&mut shutdown).await,
-        Ok(false) => return,
-        Err(close) => close,
-    };
-    Box::pin(conn.finish(close)).await;
+    ConnectionTask::new(conn, shutdown)
 }
 
-struct Connection<'a, R, W> {
-    shared: &'a Shared,
+struct Connection<S> {
+    shared: Arc<Shared>,
     peer: SocketAddr,
-    reader: R,
-    writer: W,
+    stream: S,
+    /// Bytes of a packet not yet whole (or packets not yet handled, while congested). Empty,
+    /// and unallocated, between packets: reads go to a buffer on the stack first.
     rbuf: BytesMut,
-    /// Room made in `rbuf` before each read: small for an idle client (a CONNECT, a PINGREQ),
-    /// doubled whenever a read fills half of it, so a busy client gets large reads.
+    /// How much to read at once: small for an idle client (a CONNECT, a PINGREQ), doubled
+    /// whenever a read fills half of it, so a busy client gets large reads.
     read_size: usize,
+    /// Encoded packets not yet written; freed once written.
     wbuf: BytesMut,
     client_id: Option<Arc<str>>,
-    username: Option<String>,
-    /// What TLS proved about the client (PSK identity, certificate name).
-    identity: Option<Identity>,
+    /// The session's copy.
+    username: Option<Arc<str>>,
+    /// What TLS proved about the client (PSK identity, certificate name). This and the will
+    /// are boxed: most clients have neither, and every byte here is in every idle client.
+    identity: Option<Box<Identity>>,
     link: Link,
-    will: Option<LastWill>,
-    /// 1.5 times the keepalive [MQTT-3.1.2-24]; `None` for keepalive 0.
-    keep_alive: Option<Duration>,
-    last_seen: Instant,
-    /// Subscribers this client's last PUBLISH left over their limits: while any is left, the
-    /// connection reads nothing more (back-pressure) and the keepalive clock is paused.
-    congested: Vec<Arc<str>>,
-    /// When to look again at whether the congested subscribers are making progress.
-    stall_check: Instant,
+    will: Option<Box<LastWill>>,
+    /// While subscribers this client's last PUBLISH left over their limits are congested.
+    congestion: Option<Box<Congestion>>,
     /// The session's outbox may hold packets (or the session was taken over): set by a wake
     /// and by handling a packet, so that an idle turn of the loop does not take the lock.
     check_outbox: bool,
 }
 
-impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     fn log(&self, t: LogType, args: fmt::Arguments<'_>) {
         self.shared.log.log(t, args);
     }
@@ -154,119 +150,28 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         }
     }
 
-    fn received(&mut self, read: std::io::Result<usize>) -> Result<(), Close> {
-        match read {
-            Ok(0) => Err(Close::Eof),
-            Ok(n) => {
-                if n >= self.read_size / 2 {
-                    self.read_size = (self.read_size * 2).min(MAX_READ);
-                }
-                Stats::add(&self.shared.stats.bytes_received, n as u64);
-                self.last_seen = Instant::now();
-                Ok(())
-            }
-            Err(e) => Err(Close::Io(e)),
+    /// Counts a read of `n` bytes (0: the client closed) and adapts the next read's size.
+    fn received(&mut self, n: usize) -> Result<(), Close> {
+        if n == 0 {
+            return Err(Close::Eof);
         }
+        if n >= self.read_size / 2 {
+            self.read_size = (self.read_size * 2).min(MAX_READ);
+        }
+        Stats::add(&self.shared.stats.bytes_received, n as u64);
+        self.link.wake.seen(self.shared.keepalive.now_us());
+        Ok(())
     }
 
-    /// Makes room for the next read.
-    fn reserve_read(&mut self) {
+    /// Reads into `rbuf` (the handshake: nothing else to wait for).
+    async fn read_more(&mut self) -> Result<(), Close> {
         if self.rbuf.capacity() - self.rbuf.len() < self.read_size / 2 {
             self.rbuf.reserve(self.read_size);
         }
-    }
-
-    async fn read_more(&mut self) -> Result<(), Close> {
-        self.reserve_read();
-        let read = self.reader.read_buf(&mut self.rbuf).await;
-        self.received(read)
-    }
-
-    async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> Close {
-        let wake = self.link.wake.clone();
-        loop {
-            if !self.congested.is_empty() {
-                self.recheck_congestion();
-            }
-            if let Err(close) = self.drain_packets() {
-                return close;
-            }
-            if self.wbuf.is_empty()
-                && std::mem::take(&mut self.check_outbox)
-                && let Err(close) = self.fill_write_buffer()
-            {
-                return close;
-            }
-            let paused = !self.congested.is_empty();
-            self.reserve_read();
-            let deadline = if paused { Some(self.stall_check) } else { self.keep_alive.map(|k| self.last_seen + k) };
-            // `biased`: bytes that have arrived count before a timer that is also due.
-            tokio::select! {
-                biased;
-                _ = shutdown.changed() => return Close::Shutdown,
-                r = self.reader.read_buf(&mut self.rbuf), if !paused => if let Err(close) = self.received(r) {
-                    return close;
-                },
-                r = self.writer.write(&self.wbuf), if !self.wbuf.is_empty() => match r {
-                    Ok(n) => {
-                        self.wbuf.advance(n);
-                        Stats::add(&self.shared.stats.bytes_sent, n as u64);
-                    }
-                    Err(e) => return Close::Io(e),
-                },
-                () = wake.notified(), if self.wbuf.is_empty() || paused => self.check_outbox = true,
-                // One timer (each is ~100 bytes of every connection's task): the stall check
-                // while paused, the keepalive otherwise.
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    if paused {
-                        self.check_stalls();
-                    } else {
-                        return Close::Keepalive;
-                    }
-                }
-            }
+        match self.stream.read_buf(&mut self.rbuf).await {
+            Ok(n) => self.received(n),
+            Err(e) => Err(Close::Io(e)),
         }
-    }
-
-    /// Keeps waiting only for subscribers still congested (registering again with any that
-    /// drained and filled up since); resumes reading when none is left.
-    fn recheck_congestion(&mut self) {
-        let mut router = self.shared.router();
-        let wake = &self.link.wake;
-        self.congested.retain(|id| match router.session_mut(id) {
-            Some(s) if s.congested() => {
-                s.wait_for_room(wake);
-                true
-            }
-            _ => false,
-        });
-        drop(router);
-        if self.congested.is_empty() {
-            // The pause was the broker's doing: it does not count against the keepalive.
-            self.last_seen = Instant::now();
-        }
-    }
-
-    /// A congested subscriber that wrote nothing for [`STALL`] stops holding this publisher.
-    fn check_stalls(&mut self) {
-        let now = Instant::now();
-        let mut router = self.shared.router();
-        for id in &self.congested {
-            if let Some(s) = router.session_mut(id)
-                && s.congested()
-                && s.idle_for_stall(now)
-            {
-                s.mark_stalled();
-                self.shared.log.log(
-                    LogType::Notice,
-                    format_args!(
-                        "Client {id} has not read for {} s: messages over its queue limit are dropped until it catches up.",
-                        STALL.as_secs()
-                    ),
-                );
-            }
-        }
-        self.stall_check = now + STALL;
     }
 
     /// Takes the session's outbox into the write buffer; notices a takeover.
@@ -310,15 +215,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         }
         if let Some(id) = self.client_id.clone() {
             if let Some(will) = self.will.take().filter(|_| !matches!(close, Close::Shutdown)) {
-                self.publish_will(will);
+                self.publish_will(*will);
             }
             self.shared.router().disconnect(&id, self.link.id);
         }
         // Flush what is already encoded (e.g. a SUBACK) before closing; errors are moot now.
         if !self.wbuf.is_empty() && !matches!(close, Close::Io(_)) {
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.writer.write_all(&self.wbuf)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.write_all(&self.wbuf)).await;
         }
-        let _ = self.writer.shutdown().await;
+        let _ = self.stream.shutdown().await;
     }
 
     fn publish_will(&self, will: LastWill) {
@@ -332,7 +237,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<'_, R, W> {
         }
         let message = Message { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
         let routed = self.shared.router().publish(&message, auth.acl());
-        count_drops(self.shared, routed);
+        count_drops(&self.shared, routed);
     }
 }
 

@@ -65,6 +65,8 @@ pub struct Router {
     /// Subscribers the last PUBLISH from a client left over their limits: that client's
     /// connection waits for them (back-pressure).
     congested: Vec<Arc<str>>,
+    /// The broker is shutting down: every connection attached from now on is told at once.
+    stopping: bool,
 }
 
 impl Router {
@@ -78,6 +80,7 @@ impl Router {
             scratch: HashMap::default(),
             journal,
             congested: Vec::new(),
+            stopping: false,
         }
     }
 
@@ -119,6 +122,9 @@ impl Router {
             session.set_journal(Some(journal.clone()));
             journal.record(Change::Session { client: session.client_id.clone(), username: session.username.clone() });
         }
+        if self.stopping {
+            link.wake.shut_down();
+        }
         session.attach(link);
         // MQTT 3.1 has no session present flag: the byte is reserved there.
         let session_present = resumable && v311;
@@ -134,6 +140,14 @@ impl Router {
     }
 
     /// The connection `link_id` ended. A clean session ends with it.
+    /// Tells every attached connection, and every one attached later, to close (shutdown).
+    pub fn shut_down(&mut self) {
+        self.stopping = true;
+        for link in self.sessions.values().filter_map(|s| s.link.as_ref()) {
+            link.wake.shut_down();
+        }
+    }
+
     pub fn disconnect(&mut self, client_id: &str, link_id: u64) {
         if !self.is_current(client_id, link_id) {
             return;

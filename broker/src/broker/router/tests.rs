@@ -1,7 +1,7 @@
 //! The router without sockets: sessions, takeover, retained messages, delivery QoS.
 
+use crate::broker::wake::Wake;
 use bytes::{Bytes, BytesMut};
-use tokio::sync::Notify;
 
 use super::*;
 use crate::codec::{Decoded, decode};
@@ -9,7 +9,7 @@ use crate::codec::{Decoded, decode};
 const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
 
 fn link(id: u64) -> Link {
-    Link { id, wake: Arc::new(Notify::new()) }
+    Link { id, wake: Arc::new(Wake::default()) }
 }
 
 fn out(r: &mut Router, client: &str) -> Vec<Packet> {

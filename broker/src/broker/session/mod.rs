@@ -9,8 +9,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::Notify;
 
+use super::wake::Wake;
 use crate::codec::{Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
 use crate::store::{Change, Journal, RestoredSession};
 
@@ -38,7 +38,7 @@ pub struct Link {
     /// Unique per connection, so that a connection taken over can tell it is no longer current.
     pub id: u64,
     /// Woken whenever the outbox gains a packet.
-    pub wake: Arc<Notify>,
+    pub wake: Arc<Wake>,
 }
 
 /// Limits from the configuration.

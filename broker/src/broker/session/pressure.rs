@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::Session;
+use crate::broker::wake::Wake;
 
 /// How long a backlogged subscriber may go without any write before it counts as stalled.
 pub const STALL: Duration = Duration::from_secs(1);
@@ -22,7 +22,7 @@ pub(super) struct Pressure {
     /// No progress for [`STALL`] while backlogged: over-limit messages are dropped.
     stalled: bool,
     /// The wake of each publisher connection waiting for room here.
-    waiters: Vec<Arc<Notify>>,
+    waiters: Vec<Arc<Wake>>,
     /// When the connection last wrote packets of this session.
     last_progress: Option<Instant>,
 }
@@ -44,7 +44,7 @@ impl Session {
     }
 
     /// Wakes `wake` (a publisher's connection) once there is room again.
-    pub fn wait_for_room(&mut self, wake: &Arc<Notify>) {
+    pub fn wait_for_room(&mut self, wake: &Arc<Wake>) {
         if !self.pressure.waiters.iter().any(|w| Arc::ptr_eq(w, wake)) {
             self.pressure.waiters.push(wake.clone());
         }

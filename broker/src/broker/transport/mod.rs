@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::{Shared, connection};
+use super::Shared;
+use super::connection::{self, Ending};
 use crate::config::ListenerConfig;
 use crate::log::LogType;
 
@@ -63,21 +64,34 @@ impl Transport {
     }
 }
 
-/// Runs the transport's handshake, then the MQTT connection over it.
-pub(crate) async fn serve(
-    transport: &Transport,
+/// Spawns the connection's task: the transport's handshake, then MQTT over it.
+pub(crate) fn spawn(
+    transport: &Arc<Transport>,
     use_identity: bool,
     shared: Arc<Shared>,
     tcp: TcpStream,
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
+    ending: Ending,
 ) {
-    match transport {
-        Transport::Plain => connection::serve(shared, tcp, peer, stop, None).await,
-        // Boxed: a TLS stream is large, and an unboxed arm would make every plain connection's
-        // task as large as a TLS one (1 KB against 3 KB per idle client).
-        Transport::Psk(ctx) => Box::pin(serve_psk(ctx, use_identity, shared, tcp, peer, stop)).await,
-        Transport::Tls(acceptor) => Box::pin(serve_tls(acceptor, use_identity, shared, tcp, peer, stop)).await,
+    match &**transport {
+        // A plain connection's task is the connection itself: the smallest task for the
+        // thousands of idle clients a broker may hold.
+        Transport::Plain => {
+            tokio::spawn(connection::serve(shared, tcp, peer, stop, None).ending(ending));
+        }
+        Transport::Psk(_) | Transport::Tls(_) => {
+            let transport = transport.clone();
+            tokio::spawn(async move {
+                match &*transport {
+                    Transport::Psk(ctx) => serve_psk(ctx, use_identity, shared, tcp, peer, stop, ending).await,
+                    Transport::Tls(acceptor) => {
+                        serve_tls(acceptor, use_identity, shared, tcp, peer, stop, ending).await
+                    }
+                    Transport::Plain => {}
+                }
+            });
+        }
     }
 }
 
@@ -96,6 +110,7 @@ async fn serve_psk(
     tcp: TcpStream,
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
+    ending: Ending,
 ) {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, psk::accept(ctx, tcp)).await {
         Ok(Ok((stream, name))) => {
@@ -105,7 +120,7 @@ async fn serve_psk(
                 stream.ssl().version_str(),
                 stream.ssl().current_cipher().map(openssl::ssl::SslCipherRef::name),
             );
-            connection::serve(shared, stream, peer, stop, identity(name, use_identity)).await;
+            connection::serve(shared, stream, peer, stop, identity(name, use_identity)).ending(ending).await;
         }
         Ok(Err(e)) => failed(&shared, peer, "TLS-PSK", &e),
         Err(_) => failed(&shared, peer, "TLS-PSK", "no handshake within 10 seconds"),
@@ -119,6 +134,7 @@ async fn serve_tls(
     tcp: TcpStream,
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
+    ending: Ending,
 ) {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls::accept(acceptor, tcp)).await {
         Ok(Ok((stream, name))) => {
@@ -126,7 +142,7 @@ async fn serve_tls(
             let version = conn.protocol_version().map(|v| format!("{v:?}"));
             let suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
             log_session(&shared, peer, version.as_deref().unwrap_or("?"), suite.as_deref());
-            connection::serve(shared, stream, peer, stop, identity(name, use_identity)).await;
+            connection::serve(shared, stream, peer, stop, identity(name, use_identity)).ending(ending).await;
         }
         Ok(Err(e)) => failed(&shared, peer, "TLS", &e),
         Err(_) => failed(&shared, peer, "TLS", "no handshake within 10 seconds"),

@@ -1,0 +1,92 @@
+//! What wakes a connection task, and what the rest of the broker tells it: its outbox has
+//! packets (or it was taken over), there is room again for what it publishes, its keepalive ran
+//! out, the broker is shutting down. One small allocation per connection holding one waker and
+//! a few flags, so that an idle connection's task waits on its socket and this, and carries no
+//! timer or waiter list of its own.
+
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::task::Context;
+
+use atomic_waker::AtomicWaker;
+
+/// Something was sent its way (outbox, room, takeover); cleared when the connection looks.
+const NOTIFIED: u8 = 1;
+/// The keepalive timer found the connection silent for 1.5 keepalives.
+const EXPIRED: u8 = 2;
+/// The connection stopped reading on purpose (back-pressure): silence is not the client's.
+const PAUSED: u8 = 4;
+/// The broker is shutting down.
+const SHUTDOWN: u8 = 8;
+
+#[derive(Debug, Default)]
+pub struct Wake {
+    waker: AtomicWaker,
+    flags: AtomicU8,
+    /// When the connection last received bytes, in microseconds on the keepalive clock.
+    last_seen: AtomicU64,
+}
+
+impl Wake {
+    /// Wakes the connection; a wake while it is busy is kept until it next looks.
+    pub fn notify_one(&self) {
+        self.raise(NOTIFIED);
+    }
+
+    /// Registers the task to be woken, then takes a pending notification, if any.
+    pub fn poll_notified(&self, cx: &Context<'_>) -> bool {
+        self.waker.register(cx.waker());
+        self.flags.fetch_and(!NOTIFIED, Ordering::AcqRel) & NOTIFIED != 0
+    }
+
+    /// Takes a pending notification, if any, without registering a task.
+    #[cfg(test)]
+    pub fn take_notified(&self) -> bool {
+        self.flags.fetch_and(!NOTIFIED, Ordering::AcqRel) & NOTIFIED != 0
+    }
+
+    fn raise(&self, flag: u8) {
+        self.flags.fetch_or(flag, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn is(&self, flag: u8) -> bool {
+        self.flags.load(Ordering::Acquire) & flag != 0
+    }
+
+    /// The connection received bytes at `now_us`.
+    pub fn seen(&self, now_us: u64) {
+        self.last_seen.store(now_us, Ordering::Relaxed);
+    }
+
+    pub fn last_seen(&self) -> u64 {
+        self.last_seen.load(Ordering::Relaxed)
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        if paused {
+            self.flags.fetch_or(PAUSED, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!PAUSED, Ordering::Relaxed);
+        }
+    }
+
+    pub fn paused(&self) -> bool {
+        self.is(PAUSED)
+    }
+
+    pub fn expire(&self) {
+        self.raise(EXPIRED);
+    }
+
+    pub fn expired(&self) -> bool {
+        self.is(EXPIRED)
+    }
+
+    pub fn shut_down(&self) {
+        self.raise(SHUTDOWN);
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        self.is(SHUTDOWN)
+    }
+}
