@@ -66,7 +66,7 @@ impl Transport {
 
 /// Spawns the connection's task: the transport's handshake, then MQTT over it.
 pub(crate) fn spawn(
-    transport: &Arc<Transport>,
+    transport: &Transport,
     use_identity: bool,
     shared: Arc<Shared>,
     tcp: TcpStream,
@@ -74,23 +74,20 @@ pub(crate) fn spawn(
     stop: watch::Receiver<bool>,
     ending: Ending,
 ) {
-    match &**transport {
+    match transport {
         // A plain connection's task is the connection itself: the smallest task for the
         // thousands of idle clients a broker may hold.
         Transport::Plain => {
             tokio::spawn(connection::serve(shared, tcp, peer, stop, None).ending(ending));
         }
-        Transport::Psk(_) | Transport::Tls(_) => {
-            let transport = transport.clone();
-            tokio::spawn(async move {
-                match &*transport {
-                    Transport::Psk(ctx) => serve_psk(ctx, use_identity, shared, tcp, peer, stop, ending).await,
-                    Transport::Tls(acceptor) => {
-                        serve_tls(acceptor, use_identity, shared, tcp, peer, stop, ending).await
-                    }
-                    Transport::Plain => {}
-                }
-            });
+        // Cheap clones: both hold their configuration behind a reference count.
+        Transport::Psk(ctx) => {
+            let ctx = ctx.clone();
+            tokio::spawn(async move { serve_psk(&ctx, use_identity, shared, tcp, peer, stop, ending).await });
+        }
+        Transport::Tls(acceptor) => {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move { serve_tls(&acceptor, use_identity, shared, tcp, peer, stop, ending).await });
         }
     }
 }
