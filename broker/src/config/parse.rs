@@ -32,7 +32,7 @@ impl Config {
     /// Reads a config file and the files of its `include_dir` lines.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut config = Self::default();
-        let mut parser = Parser { config: &mut config, in_default_listener: true };
+        let mut parser = Parser { config: &mut config, included: false, in_default_listener: true };
         parser.file(path)?;
         Ok(config)
     }
@@ -40,13 +40,16 @@ impl Config {
     /// Parses config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Self, ConfigError> {
         let mut config = Self::default();
-        Parser { config: &mut config, in_default_listener: true }.text(text, origin)?;
+        Parser { config: &mut config, included: false, in_default_listener: true }.text(text, origin)?;
         Ok(config)
     }
 }
 
 struct Parser<'c> {
     config: &'c mut Config,
+    /// Reading a file named by `include_dir`: there, `include_dir` is refused, as Mosquitto
+    /// refuses it (a directory including itself would recurse without end).
+    included: bool,
     /// Listener options before the first `listener` line belong to the default listener.
     in_default_listener: bool,
 }
@@ -85,6 +88,9 @@ impl Parser<'_> {
         if dir.is_empty() {
             return Err("include_dir needs a directory".into());
         }
+        if self.included {
+            return Err("include_dir is only allowed in the main config file, not in an included one".into());
+        }
         let entries = std::fs::read_dir(dir).map_err(|e| format!("include_dir {dir}: {e}"))?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(Result::ok)
@@ -93,12 +99,14 @@ impl Parser<'_> {
             .collect();
         // Mosquitto reads them in alphabetical order.
         files.sort();
-        for file in files {
-            self.file(&file).map_err(|e| {
+        self.included = true;
+        let read = files.iter().try_for_each(|file| {
+            self.file(file).map_err(|e| {
                 if e.line == 0 { format!("{e} (included from {})", origin.display()) } else { e.to_string() }
-            })?;
-        }
-        Ok(())
+            })
+        });
+        self.included = false;
+        read
     }
 
     fn listener(&mut self) -> &mut ListenerConfig {
@@ -351,6 +359,17 @@ mod tests {
         std::fs::write(dir.join("c.conf"), "\nbogus 1\n").unwrap();
         let err = parse(&format!("include_dir {}\n", dir.display())).unwrap_err();
         assert!(err.to_string().contains("c.conf line 2"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn include_dir_in_an_included_file_is_an_error_not_a_recursion() {
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-include-self-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("self.conf"), format!("include_dir {}\n", dir.display())).unwrap();
+        let err = parse(&format!("include_dir {}\n", dir.display())).unwrap_err();
+        assert!(err.to_string().contains("only allowed in the main config file"), "{err}");
+        assert!(err.to_string().contains("self.conf line 1"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
