@@ -115,14 +115,22 @@ fn checked(what: &'static str, len: usize) -> Result<usize, EncodeError> {
     Ok(2 + len)
 }
 
+/// A UTF-8 string field: at most 65535 bytes and no U+0000, which a receiver must refuse.
+fn checked_str(what: &'static str, s: &str) -> Result<usize, EncodeError> {
+    if s.contains('\0') {
+        return Err(EncodeError::NullCharacter { what });
+    }
+    checked(what, s.len())
+}
+
 fn connect_len(c: &Connect) -> Result<usize, EncodeError> {
     let mut len = 2 + c.protocol.name().len() + 1 + 1 + 2;
-    len += checked("client identifier", c.client_id.len())?;
+    len += checked_str("client identifier", &c.client_id)?;
     if let Some(w) = &c.will {
         len += 2 + w.topic.as_str().len() + checked("will message", w.payload.len())?;
     }
     if let Some(u) = &c.username {
-        len += checked("user name", u.len())?;
+        len += checked_str("user name", u)?;
     }
     if let Some(p) = &c.password {
         len += checked("password", p.len())?;

@@ -83,6 +83,8 @@ pub enum EncodeError {
     StringTooLong { what: &'static str, len: usize },
     #[error("[MQTT-2.2.3] packet body of {0} bytes exceeds the maximum remaining length 268435455")]
     PacketTooLarge(usize),
+    #[error("[MQTT-1.5.3-2] {what} contains the null character U+0000, which a receiver must refuse")]
+    NullCharacter { what: &'static str },
     #[error("[MQTT-3.8.3-3] SUBSCRIBE must contain at least one topic filter")]
     SubscribeWithoutFilters,
     #[error("[MQTT-3.10.3-2] UNSUBSCRIBE must contain at least one topic filter")]

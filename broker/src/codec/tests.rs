@@ -242,6 +242,20 @@ fn inspect_keeps_the_fields_decoded_before_an_error() {
 }
 
 #[test]
+fn a_null_character_in_a_connect_string_is_refused_when_encoding_as_when_decoding() {
+    // Found by the codec_round_trip fuzz target: the encoder wrote what the decoder refuses.
+    let Packet::Connect(mut c) = sample_packets()[0].clone() else { unreachable!() };
+    c.username = Some("bts\0iot".into());
+    let err = Packet::Connect(c.clone()).to_bytes().unwrap_err();
+    assert_eq!(err, EncodeError::NullCharacter { what: "user name" });
+    assert!(err.to_string().starts_with("[MQTT-1.5.3-2]"), "{err}");
+    c.username = None;
+    c.password = None;
+    c.client_id = "\0".into();
+    assert_eq!(Packet::Connect(c).to_bytes().unwrap_err(), EncodeError::NullCharacter { what: "client identifier" });
+}
+
+#[test]
 fn connect_debug_never_shows_the_password() {
     let Packet::Connect(c) = &sample_packets()[0] else { unreachable!() };
     let debug = format!("{c:?}");

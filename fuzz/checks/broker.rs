@@ -1,0 +1,167 @@
+//! What the broker's fuzz targets check, shared by the targets (`cargo fuzz run NAME`) and by
+//! the normal tests, which replay the committed corpus (broker/tests/fuzz_corpus.rs). Each
+//! function takes the fuzzer's bytes and panics on a finding: a panic in the code under test,
+//! or a property that does not hold.
+#![allow(dead_code, reason = "each fuzz target uses one of these")]
+
+use std::path::Path;
+
+use arbitrary::{Arbitrary, Unstructured};
+use bytes::Bytes;
+use mqtt_lab_broker::auth::{Acl, Client, PasswordFile, PasswordHash, PskFile, decode_hex_key};
+use mqtt_lab_broker::codec::{
+    ConnAck, Connect, ConnectReturnCode, Decoded, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubAck,
+    SubAckCode, Subscribe, TopicFilter, TopicName, Unsubscribe, decode, decode_header, inspect,
+};
+use mqtt_lab_broker::config::Config;
+
+/// The broker's default packet size limit is the protocol's; a small one exercises the check.
+const LIMITS: [usize; 2] = [268_435_455, 64];
+
+/// Raw bytes as a client may send them: decoding never panics, a decoded packet encodes again
+/// to bytes that decode to the same packet, and the inspector's fields lie within the packet.
+pub fn codec_bytes(data: &[u8]) {
+    let _ = decode_header(data);
+    for limit in LIMITS {
+        if let Ok(Decoded::Packet(packet, len)) = decode(data, limit) {
+            assert!(len <= data.len(), "consumed {len} of {} bytes", data.len());
+            let bytes = packet.to_bytes().expect("a decoded packet encodes");
+            assert_eq!(decode(&bytes, usize::MAX), Ok(Decoded::Packet(packet, bytes.len())), "re-encoded");
+        }
+    }
+    let inspection = inspect(data);
+    for field in &inspection.fields {
+        assert!(field.range.start <= field.range.end && field.range.end <= data.len(), "{field:?}");
+    }
+}
+
+/// A well-formed packet built from the fuzzer's bytes encodes to exactly `encoded_len` bytes and
+/// decodes to itself.
+pub fn codec_round_trip(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(packet) = packet(&mut u) else { return };
+    let Ok(bytes) = packet.to_bytes() else { return };
+    assert_eq!(Ok(bytes.len()), packet.encoded_len());
+    assert_eq!(decode(&bytes, usize::MAX), Ok(Decoded::Packet(packet, bytes.len())));
+}
+
+/// A mosquitto.conf never panics the parser.
+pub fn config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = Config::parse(&text, Path::new("fuzz.conf"));
+}
+
+/// Password, ACL and PSK files never panic their parsers, nor the ACL its checks; a problem
+/// reported for a PSK line never shows the key.
+pub fn auth_files(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = PasswordFile::parse(&text);
+    for line in text.lines() {
+        if let Some((_, hash)) = line.split_once(':') {
+            let _ = PasswordHash::parse(hash);
+        }
+        let _ = decode_hex_key(line);
+    }
+    let (acl, _) = Acl::parse(&text);
+    for topic in ["PV/data", "a/b/c", "$SYS/broker/uptime", "", "/"] {
+        for client in [Client { id: "esp32", username: Some("btsiot") }, Client { id: "x", username: None }] {
+            let _ = acl.can_read(client, topic);
+            let _ = acl.can_write(client, topic);
+        }
+    }
+    let (_, problems) = PskFile::parse(&text);
+    for problem in &problems {
+        let shown = problem.to_string();
+        for line in text.lines() {
+            // Key material: a run of hex digits (the messages hold none of 8 or more).
+            if let Some((_, key)) = line.split_once(':') {
+                let key = key.trim();
+                if key.len() >= 8 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    assert!(!shown.contains(key), "a PSK problem shows the key: {shown}");
+                }
+            }
+        }
+    }
+}
+
+fn qos(u: &mut Unstructured<'_>) -> arbitrary::Result<QoS> {
+    Ok(*u.choose(&[QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce])?)
+}
+
+fn pid(u: &mut Unstructured<'_>) -> arbitrary::Result<PacketId> {
+    PacketId::new(u.int_in_range(1..=u16::MAX)?).ok_or(arbitrary::Error::IncorrectFormat)
+}
+
+fn topic(u: &mut Unstructured<'_>) -> arbitrary::Result<TopicName> {
+    TopicName::new(String::arbitrary(u)?).map_err(|_| arbitrary::Error::IncorrectFormat)
+}
+
+fn filter(u: &mut Unstructured<'_>) -> arbitrary::Result<TopicFilter> {
+    TopicFilter::new(String::arbitrary(u)?).map_err(|_| arbitrary::Error::IncorrectFormat)
+}
+
+fn bytes(u: &mut Unstructured<'_>) -> arbitrary::Result<Bytes> {
+    Ok(Bytes::from(Vec::<u8>::arbitrary(u)?))
+}
+
+fn non_empty<T>(
+    u: &mut Unstructured<'_>,
+    f: fn(&mut Unstructured<'_>) -> arbitrary::Result<T>,
+) -> arbitrary::Result<Vec<T>> {
+    let mut items = vec![f(u)?];
+    while items.len() < 8 && u.arbitrary()? {
+        items.push(f(u)?);
+    }
+    Ok(items)
+}
+
+/// Any packet the specification allows, with its fields' rules kept (a password only with a user
+/// name, DUP only above QoS 0, no session present on a refusal, at least one filter).
+fn packet(u: &mut Unstructured<'_>) -> arbitrary::Result<Packet> {
+    Ok(match u.int_in_range(0..=13u8)? {
+        0 => {
+            let username = Option::<String>::arbitrary(u)?;
+            let password = if username.is_some() { Option::<Vec<u8>>::arbitrary(u)?.map(Bytes::from) } else { None };
+            let will = if u.arbitrary()? {
+                Some(LastWill { topic: topic(u)?, payload: bytes(u)?, qos: qos(u)?, retain: u.arbitrary()? })
+            } else {
+                None
+            };
+            Packet::Connect(Box::new(Connect {
+                protocol: *u.choose(&[Protocol::V31, Protocol::V311])?,
+                clean_session: u.arbitrary()?,
+                keep_alive: u.arbitrary()?,
+                client_id: String::arbitrary(u)?,
+                will,
+                username,
+                password,
+            }))
+        }
+        1 => {
+            let code = ConnectReturnCode::from_u8(u.int_in_range(0..=5)?).ok_or(arbitrary::Error::IncorrectFormat)?;
+            let session_present = code == ConnectReturnCode::Accepted && u.arbitrary()?;
+            Packet::ConnAck(ConnAck { session_present, code })
+        }
+        2 => {
+            let qos_pid = QosPid::with(qos(u)?, pid(u)?);
+            let dup = qos_pid != QosPid::AtMostOnce && u.arbitrary()?;
+            Packet::Publish(Publish { dup, qos_pid, retain: u.arbitrary()?, topic: topic(u)?, payload: bytes(u)? })
+        }
+        3 => Packet::PubAck(pid(u)?),
+        4 => Packet::PubRec(pid(u)?),
+        5 => Packet::PubRel(pid(u)?),
+        6 => Packet::PubComp(pid(u)?),
+        7 => Packet::Subscribe(Subscribe { pid: pid(u)?, filters: non_empty(u, |u| Ok((filter(u)?, qos(u)?)))? }),
+        8 => Packet::SubAck(SubAck {
+            pid: pid(u)?,
+            codes: non_empty(u, |u| {
+                Ok(if u.arbitrary()? { SubAckCode::Failure } else { SubAckCode::Granted(qos(u)?) })
+            })?,
+        }),
+        9 => Packet::Unsubscribe(Unsubscribe { pid: pid(u)?, filters: non_empty(u, filter)? }),
+        10 => Packet::UnsubAck(pid(u)?),
+        11 => Packet::PingReq,
+        12 => Packet::PingResp,
+        _ => Packet::Disconnect,
+    })
+}
