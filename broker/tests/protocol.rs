@@ -25,36 +25,6 @@ async fn a_second_connect_closes_the_connection() {
     broker.stop().await;
 }
 
-#[tokio::test]
-async fn malformed_packets_close_only_the_offending_connection_with_the_rule_logged() {
-    let broker = TestBroker::start().await;
-    let mut healthy = RawClient::connect(broker.addr, "healthy").await;
-    healthy.subscribe(&[("PV/#", QoS::AtMostOnce)]).await;
-    let cases: &[(&[u8], &str)] = &[
-        (&[0x60, 2, 0, 1], "[MQTT-2.2.2-2]"),                    // PUBREL with flags 0000
-        (&[0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], "[MQTT-2.2.3]"), // 5 length bytes
-        (&[0x30, 5, 0, 3, b'a', b'/', b'+'], "[MQTT-3.3.2-2]"),  // wildcard topic
-        (&[0x30, 4, 0, 2, 0xC3, 0x28], "[MQTT-1.5.3-1]"),        // invalid UTF-8
-        (&[0x32, 5, 0, 1, b'a', 0, 0], "[MQTT-2.3.1-1]"),        // packet id 0
-        (&[0x36, 5, 0, 1, b'a', 0, 1], "[MQTT-3.3.1-4]"),        // QoS 3
-        (&[0x82, 2, 0, 1], "[MQTT-3.8.3-3]"),                    // SUBSCRIBE, no filters
-        (&[0x82, 8, 0, 1, 0, 3, b'#', b'/', b'a', 0], "[MQTT-4.7.1-2]"), // '#' not last
-        (&[0x20, 2, 0, 0], "[MQTT-4.8.0-1]"),                    // CONNACK from a client
-    ];
-    for (i, (bytes, rule)) in cases.iter().enumerate() {
-        let mut bad = RawClient::connect(broker.addr, &format!("bad{i}")).await;
-        bad.send_raw(bytes).await;
-        bad.expect_closed().await;
-        assert!(broker.log_contains(rule), "{rule} not logged:\n{}", broker.logs());
-    }
-    // The healthy client was never interrupted.
-    let mut publisher = RawClient::connect(broker.addr, "pub").await;
-    publisher.send(publish("PV/data", b"1.5", QosPid::AtLeastOnce(pid(1)), false)).await;
-    assert_eq!(publisher.recv().await, Packet::PubAck(pid(1)));
-    assert_eq!(&healthy.recv_publish().await.payload[..], b"1.5");
-    broker.stop().await;
-}
-
 async fn connack_code(broker: &TestBroker, bytes: &[u8]) -> ConnectReturnCode {
     let mut c = RawClient::open(broker.addr).await;
     c.send_raw(bytes).await;
