@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::connection::{self, Ending};
 use super::transport::{self, Transport, TransportError};
-use super::{Shared, Stats, keepalive, sys};
+use super::{RouterFigures, Shared, Stats, keepalive, sys};
 use crate::auth::{Auth, AuthError};
 use crate::config::{Config, ListenerConfig};
 use crate::log::{LogType, Logger};
@@ -151,6 +151,11 @@ impl Broker {
     {
         let (shared, stop, done) = (self.shared.clone(), self.stop.subscribe(), self.done_tx.clone());
         tokio::spawn(connection::serve(shared, stream, peer, stop, None).ending(Ending { open: None, done }));
+    }
+
+    /// Clients, subscriptions and the messages held now (what `$SYS` reports).
+    pub fn figures(&self) -> RouterFigures {
+        self.shared.router().figures()
     }
 
     /// Reads the password, ACL and PSK files again (SIGHUP). A file that cannot be read leaves the

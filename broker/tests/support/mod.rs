@@ -73,6 +73,10 @@ impl TestBroker {
         self.broker.reload();
     }
 
+    pub fn figures(&self) -> mqtt_lab_broker::broker::RouterFigures {
+        self.broker.figures()
+    }
+
     pub fn port(&self) -> u16 {
         self.addr.port()
     }

@@ -1,0 +1,67 @@
+//! A subscriber that stops reading its socket while a publisher goes on: the broker holds no
+//! more for it than its in-flight window and queue (Mosquitto's settings), and the other
+//! subscriber gets every message, in order. Real sockets and real time: the stuck client is let
+//! go after one second without progress (back-pressure first, then drops for it alone).
+
+mod support;
+
+use mqtt_lab_broker::codec::{Packet, QoS, QosPid};
+use support::{PATIENCE, RawClient, TestBroker, pid, publish};
+
+const MESSAGES: u16 = 3_000;
+const INFLIGHT: usize = 20;
+const QUEUED: usize = 100;
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_costs_at_most_its_limits_and_the_others_get_everything() {
+    let broker = TestBroker::with(|c| {
+        c.max_inflight_messages = INFLIGHT;
+        c.max_queued_messages = QUEUED;
+    })
+    .await;
+    let mut stuck = RawClient::connect(broker.addr, "stuck").await;
+    stuck.subscribe(&[("PV/data", QoS::AtLeastOnce)]).await;
+    // From here on `stuck` never reads: its socket buffers fill, then the broker's limits.
+    let mut healthy = RawClient::connect(broker.addr, "healthy").await;
+    healthy.subscribe(&[("PV/data", QoS::AtLeastOnce)]).await;
+    let mut publisher = RawClient::connect(broker.addr, "publisher").await;
+
+    let reader = tokio::spawn(async move {
+        for n in 1..=MESSAGES {
+            let p = healthy.recv_publish().await;
+            assert_eq!(u16::from_be_bytes([p.payload[0], p.payload[1]]), n, "in order, none missing");
+            let QosPid::AtLeastOnce(id) = p.qos_pid else { panic!("QoS 1 expected") };
+            healthy.send(Packet::PubAck(id)).await;
+        }
+        healthy
+    });
+    // A window of 10 unacknowledged PUBLISHes, like a client library.
+    let payload = |n: u16| [&n.to_be_bytes()[..], &[0x55; 1022]].concat();
+    let mut acked = 0;
+    for n in 1..=MESSAGES {
+        publisher.send(publish("PV/data", &payload(n), QosPid::AtLeastOnce(pid(n)), false)).await;
+        if n > 10 {
+            assert_eq!(publisher.recv().await, Packet::PubAck(pid(n - 10)));
+            acked += 1;
+        }
+    }
+    while acked < MESSAGES {
+        acked += 1;
+        assert_eq!(publisher.recv().await, Packet::PubAck(pid(acked)));
+    }
+    let mut healthy = tokio::time::timeout(PATIENCE, reader).await.expect("the healthy subscriber got all").unwrap();
+    assert!(healthy.sync().await.is_empty());
+
+    // Held for sessions: the stored messages less the retained ones ($SYS topics among them).
+    let figures = broker.figures();
+    let held = figures.stored_messages - figures.retained;
+    // The queue limit plus the one message that found it full while publishers were held back.
+    assert!(
+        held <= INFLIGHT + QUEUED + 1,
+        "the broker holds {held} messages for the stuck client, more than its {INFLIGHT} + {QUEUED}"
+    );
+    assert!(held >= INFLIGHT + QUEUED, "the stuck client's window and queue are kept, not dropped: {held}");
+    assert!(broker.log_contains("Client stuck has not read for 1 s"), "{}", broker.logs());
+    drop(stuck);
+    broker.stop().await;
+}
