@@ -18,6 +18,9 @@ Scenarios:
   fanout    one publisher to S subscribers (default 50): deliveries/s
   latency   one publisher at --rate msg/s to one subscriber: p50/p90/p99/max publish-to-deliver
   retained  N retained messages, then the time a new subscriber to --filter needs to get them
+  soak      N connections (default 5000) for --duration (default 600 s) with keepalive pings and
+            a mixed load: P publishers (default 50) at --rate msg/s in all (default 500), QoS
+            0/1/2 in turn, to S subscribers (default 50); samples every --sample s (default 10)
 
 Options:
   --host HOST          broker host (default 127.0.0.1)
@@ -32,7 +35,9 @@ Options:
   --rate R             latency: messages per second (default 1000)
   --inflight W         unacknowledged QoS 1/2 messages per publisher (default 100)
   --filter F           retained: the new subscriber's filter (default #)
-  --pid PID            conn: the broker's process id, to read its memory (Linux)
+  --pid PID            conn, soak: the broker's process id, to read its memory (Linux)
+  --keepalive SECS     soak: the clients' keepalive (default 30); they ping every half of it
+  --sample SECS        soak: seconds between samples (default 10)
   --username U, --password P, --client-prefix X   credentials and client id prefix
   --quiet              the JSON line only, no table
 
@@ -47,6 +52,7 @@ pub enum Scenario {
     FanOut,
     Latency,
     Retained,
+    Soak,
 }
 
 impl Scenario {
@@ -59,11 +65,12 @@ impl Scenario {
             Self::FanOut => "fanout",
             Self::Latency => "latency",
             Self::Retained => "retained",
+            Self::Soak => "soak",
         }
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [Self::Conn, Self::Pub, Self::Sub, Self::FanIn, Self::FanOut, Self::Latency, Self::Retained]
+        [Self::Conn, Self::Pub, Self::Sub, Self::FanIn, Self::FanOut, Self::Latency, Self::Retained, Self::Soak]
             .into_iter()
             .find(|x| x.name() == s)
     }
@@ -84,6 +91,10 @@ pub struct Options {
     pub inflight: usize,
     pub filter: String,
     pub pid: Option<u32>,
+    /// Soak: the clients' keepalive in seconds.
+    pub keepalive: u16,
+    /// Soak: time between samples.
+    pub sample: Duration,
     pub username: Option<String>,
     pub password: Option<String>,
     pub client_prefix: String,
@@ -101,7 +112,9 @@ impl Options {
             Scenario::FanOut => (1, 50, 20_000),
             Scenario::Latency => (1, 1, 5000),
             Scenario::Retained => (1, 1, 10_000),
+            Scenario::Soak => (50, 50, 5000),
         };
+        let soak = scenario == Scenario::Soak;
         Self {
             scenario,
             addr,
@@ -110,12 +123,14 @@ impl Options {
             publishers,
             subscribers,
             count,
-            duration: Duration::from_mins(1),
+            duration: if soak { Duration::from_mins(10) } else { Duration::from_mins(1) },
             payload: 64,
-            rate: 1000.0,
+            rate: if soak { 500.0 } else { 1000.0 },
             inflight: 100,
             filter: "#".into(),
             pid: None,
+            keepalive: 30,
+            sample: Duration::from_secs(10),
             username: None,
             password: None,
             client_prefix: String::new(),
@@ -166,6 +181,13 @@ impl Options {
                 "--inflight" => o.inflight = value.parse().ok().filter(|w| *w > 0).ok_or_else(|| bad("at least 1"))?,
                 "--filter" => o.filter.clone_from(value),
                 "--pid" => o.pid = Some(value.parse().map_err(|_| bad("not a process id"))?),
+                "--keepalive" => {
+                    o.keepalive = value.parse().ok().filter(|k| *k >= 2).ok_or_else(|| bad("seconds, at least 2"))?;
+                }
+                "--sample" => {
+                    let secs: f64 = value.parse().ok().filter(|s: &f64| *s > 0.0).ok_or_else(|| bad("seconds > 0"))?;
+                    o.sample = Duration::from_secs_f64(secs);
+                }
                 "--username" => o.username = Some(value.clone()),
                 "--password" => o.password = Some(value.clone()),
                 "--client-prefix" => o.client_prefix.clone_from(value),
@@ -197,6 +219,9 @@ mod tests {
         assert_eq!(o.label, "ours");
         let o = Options::parse(&args("fanout --count 5")).unwrap();
         assert_eq!((o.subscribers, o.count, o.label.as_str()), (50, 5, "127.0.0.1:1883"));
+        let o = Options::parse(&args("soak --sample 5")).unwrap();
+        assert_eq!((o.count, o.publishers, o.subscribers, o.keepalive), (5000, 50, 50, 30));
+        assert_eq!((o.duration.as_secs(), o.sample.as_secs(), o.rate), (600, 5, 500.0));
     }
 
     #[test]
@@ -205,5 +230,6 @@ mod tests {
         assert_eq!(Options::parse(&args("pub --qos 3")).unwrap_err(), "--qos \"3\": QoS is 0, 1 or 2");
         assert!(Options::parse(&args("pub --payload 8")).unwrap_err().contains("at least 20 bytes"));
         assert_eq!(Options::parse(&args("pub --count")).unwrap_err(), "--count needs a value");
+        assert_eq!(Options::parse(&args("soak --keepalive 1")).unwrap_err(), "--keepalive \"1\": seconds, at least 2");
     }
 }

@@ -42,6 +42,31 @@ pub struct Outcome {
     /// Retained: how many arrived with RETAIN=1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retained: Option<u64>,
+    /// Soak: connections held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<u64>,
+    /// Soak: seconds to open them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp_seconds: Option<f64>,
+    /// Soak: connections the broker closed or that failed, not counting the end of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disconnects: Option<u64>,
+    /// Soak: the run over time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<Sample>,
+}
+
+/// One moment of a soak run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    pub seconds: f64,
+    /// The broker's resident memory, with `--pid`.
+    pub rss_kb: Option<u64>,
+    /// Connections alive (opened and not lost).
+    pub connected: u64,
+    pub disconnects: u64,
+    pub published: u64,
+    pub delivered: u64,
 }
 
 impl Outcome {
@@ -51,6 +76,7 @@ impl Outcome {
             "conn" => ("bytes/conn", self.bytes_per_connection.unwrap_or(f64::NAN), false),
             "latency" => ("p99 us", self.p99_us.unwrap_or(f64::NAN), false),
             "retained" => ("ms", self.seconds * 1000.0, false),
+            "soak" => ("disconnects", self.disconnects.unwrap_or(0) as f64, false),
             _ => ("msg/s", self.rate, true),
         }
     }
@@ -86,6 +112,13 @@ impl Outcome {
         }
         if let Some(r) = self.retained {
             row("with RETAIN=1", r.to_string());
+        }
+        if let (Some(c), Some(d)) = (self.connections, self.disconnects) {
+            row("connections", format!("{c} (opened in {:.1} s), {d} lost", self.ramp_seconds.unwrap_or(0.0)));
+        }
+        let rss: Vec<u64> = self.samples.iter().filter_map(|s| s.rss_kb).collect();
+        if let (Some(lo), Some(hi)) = (rss.iter().min(), rss.iter().max()) {
+            row("broker RSS over time", format!("{lo} to {hi} KiB in {} samples", rss.len()));
         }
         t
     }

@@ -121,3 +121,23 @@ async fn the_scenarios_run_against_mosquitto_too() {
     drop(mosquitto);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_holds_every_connection_and_delivers_every_message_of_the_mixed_load() {
+    let (broker, addr) = our_broker(|_| {}).await;
+    let mut o = options(Scenario::Soak, addr, 60);
+    (o.publishers, o.subscribers, o.rate) = (4, 4, 200.0);
+    o.duration = Duration::from_secs(3);
+    o.sample = Duration::from_secs(1);
+    o.pid = Some(std::process::id());
+    o.quiet = true;
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!((out.connections, out.disconnects), (Some(60), Some(0)), "{out:?}");
+    assert!(out.sent > 0, "{out:?}");
+    assert_eq!((out.expected, out.received, out.lost, out.duplicated), (out.sent * 4, out.sent * 4, 0, 0));
+    assert!(out.samples.len() >= 4, "{:?}", out.samples);
+    let last = out.samples.last().unwrap();
+    assert_eq!((last.connected, last.published), (60, out.sent));
+    assert!(last.rss_kb.is_some_and(|kb| kb > 0));
+    broker.shutdown().await;
+}

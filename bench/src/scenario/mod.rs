@@ -3,6 +3,7 @@
 mod conn;
 mod latency;
 mod retained;
+mod soak;
 mod throughput;
 
 use crate::client::{ClientError, Target};
@@ -15,6 +16,7 @@ pub async fn run(o: &Options) -> Result<Outcome, ClientError> {
         Scenario::Pub | Scenario::Sub | Scenario::FanIn | Scenario::FanOut => throughput::run(o).await,
         Scenario::Latency => latency::run(o).await,
         Scenario::Retained => retained::run(o).await,
+        Scenario::Soak => soak::run(o).await,
     }
 }
 
