@@ -59,6 +59,8 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     let id = run_id();
     let counters = Arc::new(Counters::default());
     let (stop_tx, stop) = watch::channel(false);
+    // Publishers start once every subscriber has subscribed, so that each gets every message.
+    let (go_tx, go) = watch::channel(false);
     let publishers = u64::from(o.publishers).min(o.count);
     let subscribers = u64::from(o.subscribers).min(o.count - publishers);
     // Each publisher's share of the rate, and the most it can send in the run.
@@ -83,6 +85,7 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
             let role = Role {
                 keepalive: Duration::from_secs(u64::from(o.keepalive)),
                 stop: stop.clone(),
+                go: go.clone(),
                 counters: counters.clone(),
             };
             if n < publishers {
@@ -104,6 +107,7 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
         }
     }
     let ramp = started.elapsed().as_secs_f64();
+    let _ = go_tx.send(true);
     let end = started + o.duration;
     while next_sample < end {
         tokio::time::sleep_until(next_sample).await;
@@ -166,10 +170,24 @@ fn report(o: &Options, c: &Counters, started: Instant) -> Sample {
     s
 }
 
+/// DISCONNECT, then waits for the broker to close: closing with acknowledgements unread would
+/// reset the connection, and the broker could lose the last PUBLISHes still in its socket.
+async fn goodbye(mut client: Client) {
+    let _ = client.stream.write_all(&[0xE0, 0]).await;
+    let _ = client.stream.shutdown().await;
+    let drained = async {
+        while matches!(client.stream.read_buf(&mut client.rbuf).await, Ok(n) if n > 0) {
+            client.rbuf.clear();
+        }
+    };
+    let _ = tokio::time::timeout(QUIET, drained).await;
+}
+
 /// What every client loop shares.
 struct Role {
     keepalive: Duration,
     stop: watch::Receiver<bool>,
+    go: watch::Receiver<bool>,
     counters: Arc<Counters>,
 }
 
@@ -192,7 +210,10 @@ impl Role {
         let mut wbuf = BytesMut::new();
         loop {
             tokio::select! {
-                _ = self.stop.changed() => return Ended::Idle,
+                _ = self.stop.changed() => {
+                    goodbye(client).await;
+                    return Ended::Idle;
+                }
                 _ = ping.tick() => {
                     put_pingreq(&mut wbuf);
                     if client.stream.write_all(&wbuf.split()).await.is_err() {
@@ -210,15 +231,23 @@ impl Role {
         }
     }
 
-    /// Publishes every `every`, cycling QoS 0, 1, 2, and answers PUBREC with PUBREL.
+    /// Once told to go, publishes every `every`, cycling QoS 0, 1, 2, and answers PUBREC with
+    /// PUBREL; pings while it waits.
     async fn publish(mut self, mut client: Client, topic: &str, publisher: u32, every: Duration, size: usize) -> Ended {
         let mut tick = interval(every);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut ping = self.ping_every();
         let (mut seq, mut wbuf, mut payload) = (0u64, BytesMut::new(), Vec::with_capacity(size));
         loop {
+            let going = *self.go.borrow();
             tokio::select! {
-                _ = self.stop.changed() => return Ended::Publisher,
-                _ = tick.tick() => {
+                _ = self.go.changed(), if !going => {}
+                _ = ping.tick(), if !going => put_pingreq(&mut wbuf),
+                _ = self.stop.changed() => {
+                    goodbye(client).await;
+                    return Ended::Publisher;
+                }
+                _ = tick.tick(), if going => {
                     payload.clear();
                     Stamp { publisher, seq, sent_ns: now_ns() }.put(&mut payload, size);
                     let qos = u8::try_from(seq % 3).unwrap_or(0);
@@ -262,6 +291,7 @@ impl Role {
                     quiet_until = Some(Instant::now() + QUIET);
                 }
                 () = sleep(quiet_until.map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))), if stopping => {
+                    goodbye(client).await;
                     return Ended::Subscriber(tracker);
                 }
                 _ = ping.tick(), if !stopping => put_pingreq(&mut wbuf),
