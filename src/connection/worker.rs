@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event as MqttEvent, MqttOptions, NetworkOptions, Outgoing, Packet,
-    QoS as MqttQos, SubscribeReasonCode, Transport,
+    QoS as MqttQos, StateError, SubscribeReasonCode, Transport,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
@@ -246,6 +246,16 @@ impl Link {
                 stall_timeout(&self.settings).as_secs()
             ),
             (ConnectionError::NetworkTimeout, None) => "The broker stopped answering.".to_owned(),
+            (ConnectionError::MqttState(StateError::AwaitPingResp), None) => format!(
+                "The broker stopped answering: no PINGRESP to the last PINGREQ within the keepalive of {} s (the network or the broker is stalled).",
+                self.settings.keep_alive.as_secs()
+            ),
+            (ConnectionError::MqttState(StateError::Deserialization(e)), None) => format!(
+                "The broker sent bytes that are not a valid MQTT packet ({e}); the packet inspector shows them."
+            ),
+            (ConnectionError::NotConnAck(packet), None) => {
+                format!("The broker answered CONNECT with {packet:?} instead of CONNACK: is this an MQTT broker?")
+            }
             (other, None) if was_online => {
                 format!("The connection to the broker was lost: it stopped, restarted, or closed it ({other}).")
             }
