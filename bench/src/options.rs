@@ -35,6 +35,7 @@ Options:
   --rate R             latency: messages per second (default 1000)
   --inflight W         unacknowledged QoS 1/2 messages per publisher (default 100)
   --filter F           retained: the new subscriber's filter (default #)
+  --stuck N            sub, fanin, fanout: N more subscribers that never read after subscribing
   --pid PID            conn, soak: the broker's process id, to read its memory (Linux)
   --keepalive SECS     soak: the clients' keepalive (default 30); they ping every half of it
   --sample SECS        soak: seconds between samples (default 10)
@@ -90,6 +91,8 @@ pub struct Options {
     pub rate: f64,
     pub inflight: usize,
     pub filter: String,
+    /// Subscribers that stop reading after their SUBACK (slow consumers).
+    pub stuck: u32,
     pub pid: Option<u32>,
     /// Soak: the clients' keepalive in seconds.
     pub keepalive: u16,
@@ -128,6 +131,7 @@ impl Options {
             rate: if soak { 500.0 } else { 1000.0 },
             inflight: 100,
             filter: "#".into(),
+            stuck: 0,
             pid: None,
             keepalive: 30,
             sample: Duration::from_secs(10),
@@ -180,6 +184,7 @@ impl Options {
                 }
                 "--inflight" => o.inflight = value.parse().ok().filter(|w| *w > 0).ok_or_else(|| bad("at least 1"))?,
                 "--filter" => o.filter.clone_from(value),
+                "--stuck" => o.stuck = value.parse().map_err(|_| bad("a number of subscribers"))?,
                 "--pid" => o.pid = Some(value.parse().map_err(|_| bad("not a process id"))?),
                 "--keepalive" => {
                     o.keepalive = value.parse().ok().filter(|k| *k >= 2).ok_or_else(|| bad("seconds, at least 2"))?;

@@ -42,6 +42,9 @@ pub struct Outcome {
     /// Retained: how many arrived with RETAIN=1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retained: Option<u64>,
+    /// Subscribers that never read after subscribing (`--stuck`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck: Option<u32>,
     /// Soak: connections held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<u64>,
@@ -109,6 +112,9 @@ impl Outcome {
         }
         if let Some(b) = self.bytes_per_connection {
             row("per connection", format!("{b:.0} B"));
+        }
+        if let Some(s) = self.stuck {
+            row("stuck subscribers", format!("{s} (never read)"));
         }
         if let Some(r) = self.retained {
             row("with RETAIN=1", r.to_string());

@@ -141,3 +141,20 @@ async fn soak_holds_every_connection_and_delivers_every_message_of_the_mixed_loa
     assert!(last.rss_kb.is_some_and(|kb| kb > 0));
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_subscriber_does_not_cost_the_others_a_message() {
+    let (broker, addr) = our_broker(|c| {
+        c.max_queued_messages = 100;
+        c.max_inflight_messages = 20;
+    })
+    .await;
+    let mut o = options(Scenario::FanOut, addr, 2000);
+    (o.qos, o.subscribers, o.stuck, o.payload) = (1, 5, 1, 1024);
+    o.pid = Some(std::process::id());
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!(out.stuck, Some(1));
+    assert_complete(&out, 10_000);
+    assert!(out.rss_before_kb.is_some() && out.rss_after_kb.is_some(), "{out:?}");
+    broker.shutdown().await;
+}

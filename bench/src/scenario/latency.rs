@@ -10,6 +10,6 @@ use crate::report::Outcome;
 pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     let mut o = o.clone();
     (o.publishers, o.subscribers) = (1, 1);
-    let (sent, heard, started) = exchange(&o, 1, Some(o.rate), true).await?;
-    Ok(tally(outcome(&o), &sent, &heard, started))
+    let run = exchange(&o, 1, Some(o.rate), true).await?;
+    Ok(tally(outcome(&o), &run.sent, &run.heard, run.started))
 }

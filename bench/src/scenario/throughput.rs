@@ -7,6 +7,7 @@ use mqtt_lab_broker::codec::QoS;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::conn::rss_kb;
 use super::{outcome, run_id, target};
 use crate::client::{Client, ClientError};
 use crate::options::{Options, Scenario};
@@ -18,18 +19,36 @@ use crate::subscriber::{Heard, Until, listen};
 /// After the last publisher is done, a silence this long ends the subscribers' wait.
 const QUIET: Duration = Duration::from_secs(2);
 
-/// Runs publishers and subscribers on `base/<publisher>`; returns what was sent, what each
-/// subscriber heard, and when the publishers started.
+/// What a run of publishers and subscribers gave.
+pub(super) struct Exchanged {
+    pub sent: Vec<Sent>,
+    pub heard: Vec<Heard>,
+    /// When the publishers started.
+    pub started: Instant,
+    /// The broker's memory (with `--pid`) before the run, and at its end with the `--stuck`
+    /// subscribers still connected.
+    pub rss_kb: (Option<u64>, Option<u64>),
+}
+
+/// Runs publishers and subscribers on `base/<publisher>`, with `--stuck` more subscribers that
+/// never read a byte after their SUBACK.
 pub(super) async fn exchange(
     o: &Options,
     subscribers: u32,
     rate: Option<f64>,
     latency: bool,
-) -> Result<(Vec<Sent>, Vec<Heard>, Instant), ClientError> {
+) -> Result<Exchanged, ClientError> {
     let target = target(o);
     let id = run_id();
     let base = format!("bench/{id}");
     let qos = QoS::from_u8(o.qos).unwrap_or(QoS::AtMostOnce);
+    let rss_before = o.pid.and_then(rss_kb);
+    let mut stuck = Vec::new();
+    for k in 0..o.stuck {
+        let mut c = Client::connect(&target, &format!("bench-{id}-stuck{k}"), 600).await?;
+        c.subscribe(&format!("{base}/+"), qos).await?;
+        stuck.push(c);
+    }
     let mut subs = Vec::new();
     for s in 0..subscribers {
         let mut c = Client::connect(&target, &format!("bench-{id}-s{s}"), 60).await?;
@@ -79,7 +98,9 @@ pub(super) async fn exchange(
     for l in listeners {
         heard.push(l.await.map_err(|e| ClientError::Io(std::io::Error::other(e)))??);
     }
-    Ok((sent, heard, started))
+    let rss_after = o.pid.and_then(rss_kb);
+    drop(stuck);
+    Ok(Exchanged { sent, heard, started, rss_kb: (rss_before, rss_after) })
 }
 
 /// Fills in counts and rate from what was sent and heard.
@@ -111,6 +132,9 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
         Scenario::FanOut => o.publishers = 1,
         _ => {}
     }
-    let (sent, heard, started) = exchange(&o, o.subscribers, None, false).await?;
-    Ok(tally(outcome(&o), &sent, &heard, started))
+    let run = exchange(&o, o.subscribers, None, false).await?;
+    let mut out = tally(outcome(&o), &run.sent, &run.heard, run.started);
+    (out.rss_before_kb, out.rss_after_kb) = run.rss_kb;
+    out.stuck = (o.stuck > 0).then_some(o.stuck);
+    Ok(out)
 }
