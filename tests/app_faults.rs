@@ -138,10 +138,11 @@ fn a_stalled_network_is_noticed_by_the_keepalive_and_the_app_carries_on_after_it
     step_until(&mut harness, "a message after the stall", |app| app.model.messages.total() == 2);
 }
 
-/// A "broker" that accepts CONNECT, answers CONNACK 0, then sends a reserved packet type and
-/// whatever else is in `garbage`: a wrong port, a different protocol, a broken broker.
+/// A "broker" that reads CONNECT, answers CONNACK 0 if `connack`, then sends `garbage`: a wrong
+/// port, a different protocol, a broken broker.
 fn garbage_broker(
     runtime: &tokio::runtime::Runtime,
+    connack: bool,
     garbage: &'static [u8],
 ) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
@@ -154,7 +155,9 @@ fn garbage_broker(
             tokio::spawn(async move {
                 let mut buf = [0; 1024];
                 if socket.read(&mut buf).await.is_ok_and(|n| n > 0) {
-                    let _ = socket.write_all(&[0x20, 2, 0, 0]).await;
+                    if connack {
+                        let _ = socket.write_all(&[0x20, 2, 0, 0]).await;
+                    }
                     let _ = socket.write_all(garbage).await;
                     // Keep the socket open: the app, not the peer, must end it.
                     let _ = socket.read(&mut buf).await;
@@ -169,7 +172,7 @@ fn garbage_broker(
 fn a_broker_sending_garbage_is_explained_and_the_app_stays_usable() {
     let runtime = runtime();
     let dir = ProfileDir::new("faults-garbage");
-    let (port, connections) = garbage_broker(&runtime, &[0xF0, 0x00, 0xDE, 0xAD, 0xBE, 0xEF]);
+    let (port, connections) = garbage_broker(&runtime, true, &[0xF0, 0x00, 0xDE, 0xAD, 0xBE, 0xEF]);
     let mut harness = harness_with(&runtime, &dir, None);
     new_profile_at(&mut harness, port);
     harness.get_by_label("Connect").click();
@@ -185,4 +188,22 @@ fn a_broker_sending_garbage_is_explained_and_the_app_stays_usable() {
         "the log keeps the explanation: {:?}",
         harness.state().model.log
     );
+}
+
+#[test]
+fn garbage_instead_of_connack_ends_the_attempt_with_the_reason() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("faults-no-connack");
+    // An HTTP server's answer, as a student who typed a web server's port would get. Without a
+    // check of the first bytes, the app waited for the rest of a "packet" until its timeout.
+    let (port, _) = garbage_broker(&runtime, false, b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    let mut harness = harness_with(&runtime, &dir, None);
+    new_profile_at(&mut harness, port);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the attempt ended", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    assert!(reason.contains("are not a CONNACK, which must come first [MQTT-3.2.0-1]"), "{reason}");
+    assert!(reason.contains("this port speaks HTTP, not MQTT"), "{reason}");
+    // The window still answers: the user can fix the port and try again.
+    assert!(harness.query_by_label("Connect").is_some());
 }

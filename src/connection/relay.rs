@@ -163,9 +163,33 @@ async fn serve(local: Box<dyn Stream>, target: Arc<Target>, mqtt_v31: bool, sink
         return;
     }
     tokio::select! {
-        () = pump(local_r, remote_w, Direction::Sent, &sink) => {}
-        () = pump(remote_r, local_w, Direction::Received, &sink) => {}
+        () = pump(local_r, remote_w, Direction::Sent, &sink, None) => {}
+        () = pump(remote_r, local_w, Direction::Received, &sink, Some(&report)) => {}
     }
+}
+
+/// Why the broker's first bytes cannot be an MQTT answer to CONNECT, if they cannot: a broker's
+/// first packet is CONNACK [MQTT-3.2.0-1], whose first byte is 0x20. Without this, rumqttc would
+/// wait for the rest of a "packet" that never comes, and the user for a timeout.
+pub fn not_a_connack(first: &[u8]) -> Option<String> {
+    let &byte = first.first()?;
+    if byte == 0x20 {
+        return None;
+    }
+    let hint = if first.starts_with(b"HTTP/") {
+        ": this port speaks HTTP, not MQTT (a web server?)"
+    } else if matches!(byte, 0x15 | 0x16) {
+        ": this port speaks TLS; turn TLS on in the profile, or use the plain MQTT port"
+    } else if byte == 0x10 {
+        ": a CONNECT came back (a relay or a broker echoing?)"
+    } else {
+        ": is this an MQTT port?"
+    };
+    let shown: String = first.iter().take(8).map(|b| format!("{b:02X} ")).collect();
+    Some(format!(
+        "The broker's first bytes ({}…) are not a CONNACK, which must come first [MQTT-3.2.0-1]{hint}",
+        shown.trim_end()
+    ))
 }
 
 /// Reads the client's first packet (CONNECT), sends it on as MQTT 3.1; false if the
@@ -200,11 +224,14 @@ async fn connect_as_v31(
     }
 }
 
+/// Pumps bytes one way until either side closes. With `first_answer`, the first bytes from the
+/// broker are checked: what cannot be a CONNACK is not passed on, and the reason is reported.
 async fn pump(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     direction: Direction,
     sink: &EventSink,
+    mut first_answer: Option<&ReportSlot>,
 ) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
@@ -216,11 +243,37 @@ async fn pump(
             }
             Ok(_) => {
                 let bytes: Bytes = buf.split().freeze();
+                if let Some(problem) = first_answer.take().and_then(|report| Some((report, not_a_connack(&bytes)?))) {
+                    let (report, reason) = problem;
+                    if let Ok(mut report) = report.lock() {
+                        report.failure = Some(reason);
+                    }
+                    // Shown in the packet inspector, not handed to rumqttc.
+                    sink.send(Event::Tap(Tap { direction, at: SystemTime::now(), bytes }));
+                    let _ = to.shutdown().await;
+                    return;
+                }
                 if to.write_all(&bytes).await.is_err() {
                     return;
                 }
                 sink.send(Event::Tap(Tap { direction, at: SystemTime::now(), bytes }));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_a_connack;
+
+    #[test]
+    fn first_bytes_that_cannot_be_a_connack_are_named() {
+        assert_eq!(not_a_connack(&[0x20, 2, 0, 0]), None);
+        assert_eq!(not_a_connack(&[]), None);
+        let http = not_a_connack(b"HTTP/1.1 400 Bad Request\r\n").unwrap();
+        assert!(http.starts_with("The broker's first bytes (48 54 54 50 2F 31 2E 31…) are not a CONNACK"), "{http}");
+        assert!(http.contains("[MQTT-3.2.0-1]") && http.contains("speaks HTTP"), "{http}");
+        assert!(not_a_connack(&[0x15, 3, 3, 0, 2, 2, 70]).unwrap().contains("speaks TLS"));
+        assert!(not_a_connack(&[0xF0, 0]).unwrap().ends_with("is this an MQTT port?"));
     }
 }
