@@ -185,10 +185,10 @@ pub fn not_a_connack(first: &[u8]) -> Option<String> {
     } else {
         ": is this an MQTT port?"
     };
-    let shown: String = first.iter().take(8).map(|b| format!("{b:02X} ")).collect();
+    let shown: Vec<String> = first.iter().take(8).map(|b| format!("{b:02X}")).collect();
     Some(format!(
         "The broker's first bytes ({}…) are not a CONNACK, which must come first [MQTT-3.2.0-1]{hint}",
-        shown.trim_end()
+        shown.join(" ")
     ))
 }
 
