@@ -65,3 +65,40 @@ async fn a_subscriber_that_stops_reading_costs_at_most_its_limits_and_the_others
     drop(stuck);
     broker.stop().await;
 }
+
+/// Fills a stuck subscriber's socket until the broker's write to it is pending.
+async fn fill_until_blocked(broker: &TestBroker, publisher: &mut RawClient) {
+    let payload = vec![0x55; 64 * 1024];
+    for n in 1..=400u16 {
+        publisher.send(publish("PV/data", &payload, QosPid::AtLeastOnce(pid(n)), false)).await;
+        assert_eq!(publisher.recv().await, Packet::PubAck(pid(n)));
+    }
+    // 400 x 64 KB is far more than loopback socket buffers hold: the broker has bytes it
+    // cannot write.
+    assert!(broker.figures().stored_messages > 0);
+}
+
+#[tokio::test]
+async fn a_stuck_subscriber_is_still_closed_by_its_keepalive() {
+    let broker = TestBroker::with(|c| c.max_queued_messages = 1000).await;
+    let (mut stuck, _) = RawClient::connect_with(broker.addr, support::connect_packet("stuck", true, 1)).await;
+    stuck.subscribe(&[("PV/data", QoS::AtMostOnce)]).await;
+    let mut publisher = RawClient::connect(broker.addr, "publisher").await;
+    fill_until_blocked(&broker, &mut publisher).await;
+    // It sends nothing and reads nothing: 1.5 keepalives later the broker must close it,
+    // even with a write to it pending.
+    broker.wait_for_log("Client stuck has exceeded timeout, disconnecting.").await;
+    drop(stuck);
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_stuck_subscriber() {
+    let broker = TestBroker::start().await;
+    let mut stuck = RawClient::connect(broker.addr, "stuck").await;
+    stuck.subscribe(&[("PV/data", QoS::AtMostOnce)]).await;
+    let mut publisher = RawClient::connect(broker.addr, "publisher").await;
+    fill_until_blocked(&broker, &mut publisher).await;
+    tokio::time::timeout(PATIENCE, broker.stop()).await.expect("the broker stopped with a stuck client connected");
+    drop(stuck);
+}

@@ -32,14 +32,14 @@ impl Wake {
         self.raise(NOTIFIED);
     }
 
-    /// Registers the task to be woken, then takes a pending notification, if any.
-    pub fn poll_notified(&self, cx: &Context<'_>) -> bool {
+    /// Registers the task to be woken by the next signal of any kind. Done on every turn, before
+    /// the flags are looked at, so that no signal raised in between is missed: shutdown and the
+    /// keepalive must reach a connection even while it waits for a client that does not read.
+    pub fn register(&self, cx: &Context<'_>) {
         self.waker.register(cx.waker());
-        self.flags.fetch_and(!NOTIFIED, Ordering::AcqRel) & NOTIFIED != 0
     }
 
-    /// Takes a pending notification, if any, without registering a task.
-    #[cfg(test)]
+    /// Takes a pending notification, if any.
     pub fn take_notified(&self) -> bool {
         self.flags.fetch_and(!NOTIFIED, Ordering::AcqRel) & NOTIFIED != 0
     }

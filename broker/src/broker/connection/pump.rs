@@ -19,6 +19,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub(super) fn poll_turns(&mut self, cx: &mut Context<'_>) -> Poll<Close> {
         loop {
             let wake = &self.link.wake;
+            wake.register(cx);
             if wake.shutting_down() {
                 return Poll::Ready(Close::Shutdown);
             }
@@ -52,7 +53,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
             }
             // While a write is pending the outbox waits; a paused publisher waits for room.
-            if (self.wbuf.is_empty() || self.congestion.is_some()) && self.link.wake.poll_notified(cx) {
+            if (self.wbuf.is_empty() || self.congestion.is_some()) && self.link.wake.take_notified() {
                 self.check_outbox = true;
                 moved = true;
             }
