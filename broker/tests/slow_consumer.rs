@@ -102,3 +102,17 @@ async fn shutdown_does_not_wait_for_a_stuck_subscriber() {
     tokio::time::timeout(PATIENCE, broker.stop()).await.expect("the broker stopped with a stuck client connected");
     drop(stuck);
 }
+
+#[tokio::test]
+async fn a_stuck_connection_is_closed_at_once_when_its_client_id_connects_again() {
+    let broker = TestBroker::start().await;
+    let mut stuck = RawClient::connect(broker.addr, "lamp").await;
+    stuck.subscribe(&[("PV/data", QoS::AtMostOnce)]).await;
+    let mut publisher = RawClient::connect(broker.addr, "publisher").await;
+    fill_until_blocked(&broker, &mut publisher).await;
+    // The ESP32 rebooted and connects again with the same id [MQTT-3.1.4-2].
+    let _again = RawClient::connect(broker.addr, "lamp").await;
+    broker.wait_for_log("Client lamp was taken over by a new connection with the same client id.").await;
+    drop(stuck);
+    broker.stop().await;
+}

@@ -1,5 +1,5 @@
 //! What wakes a connection task, and what the rest of the broker tells it: its outbox has
-//! packets (or it was taken over), there is room again for what it publishes, its keepalive ran
+//! packets, it was taken over, there is room again for what it publishes, its keepalive ran
 //! out, the broker is shutting down. One small allocation per connection holding one waker and
 //! a few flags, so that an idle connection's task waits on its socket and this, and carries no
 //! timer or waiter list of its own.
@@ -17,6 +17,8 @@ const EXPIRED: u8 = 2;
 const PAUSED: u8 = 4;
 /// The broker is shutting down.
 const SHUTDOWN: u8 = 8;
+/// A new connection with the same client id took the session over [MQTT-3.1.4-2].
+const TAKEN_OVER: u8 = 16;
 
 #[derive(Debug, Default)]
 pub struct Wake {
@@ -80,6 +82,14 @@ impl Wake {
 
     pub fn expired(&self) -> bool {
         self.is(EXPIRED)
+    }
+
+    pub fn take_over(&self) {
+        self.raise(TAKEN_OVER);
+    }
+
+    pub fn taken_over(&self) -> bool {
+        self.is(TAKEN_OVER)
     }
 
     pub fn shut_down(&self) {

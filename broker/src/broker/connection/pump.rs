@@ -26,6 +26,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if wake.expired() {
                 return Poll::Ready(Close::Keepalive);
             }
+            if wake.taken_over() {
+                return Poll::Ready(Close::TakenOver);
+            }
             self.recheck_congestion();
             if let Err(close) = self.drain_buffered() {
                 return Poll::Ready(close);

@@ -104,9 +104,9 @@ impl Router {
         let mut resumable = false;
         if let Some(old) = self.sessions.get_mut(client_id) {
             if let Some(old_link) = old.link.take() {
-                // The old connection wakes, finds itself no longer current, and closes.
+                // The old connection closes at once, even while a write to its client is pending.
                 took_over = true;
-                old_link.wake.notify_one();
+                old_link.wake.take_over();
             }
             resumable = !clean_session && !old.clean;
         }
