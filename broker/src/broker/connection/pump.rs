@@ -47,7 +47,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     Poll::Pending => {}
                 }
             }
-            // Bytes that have arrived count before a timer that is also due.
+            // Bytes that have arrived count before the stall check, which comes after them.
             if self.congestion.is_none() {
                 match self.poll_read(cx) {
                     Poll::Ready(Ok(())) => moved = true,
