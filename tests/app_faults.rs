@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab_broker::config::ListenerConfig;
 use support::mosquitto::{Mosquitto, free_port};
@@ -206,4 +206,62 @@ fn garbage_instead_of_connack_ends_the_attempt_with_the_reason() {
     assert!(reason.contains("this port speaks HTTP, not MQTT"), "{reason}");
     // The window still answers: the user can fix the port and try again.
     assert!(harness.query_by_label("Connect").is_some());
+}
+
+/// Publishes one message through a plain MQTT client of our own (CONNECT, PUBLISH, DISCONNECT).
+fn publish_raw(runtime: &tokio::runtime::Runtime, port: u16, topic: &str, payload: Vec<u8>, retain: bool) {
+    use mqtt_lab_broker::codec::{Connect, Packet, Protocol, Publish, QosPid, TopicName};
+    let connect = Packet::Connect(Box::new(Connect {
+        protocol: Protocol::V311,
+        clean_session: true,
+        keep_alive: 60,
+        client_id: "big-publisher".into(),
+        will: None,
+        username: None,
+        password: None,
+    }));
+    let publish = Packet::Publish(Publish {
+        dup: false,
+        qos_pid: QosPid::AtMostOnce,
+        retain,
+        topic: TopicName::new(topic).unwrap(),
+        payload: payload.into(),
+    });
+    runtime.block_on(async {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        for p in [connect, publish, Packet::Disconnect] {
+            s.write_all(&p.to_bytes().unwrap()).await.unwrap();
+        }
+        // Wait for the broker to close after DISCONNECT: everything before it was handled.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+    });
+}
+
+#[test]
+fn a_megabyte_payload_is_listed_in_a_line_and_an_oversized_packet_is_explained() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("faults-large");
+    let (_broker, port) = our_broker(&runtime, mqtt_lab_broker::Config::default(), &ListenerConfig::default());
+    publish_raw(&runtime, port, "PV/log", vec![b'x'; 1 << 20], true);
+    let mut harness = harness_with(&runtime, &dir, None);
+    new_profile_at(&mut harness, port);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click(); // PV/#
+    step_until(&mut harness, "the retained megabyte", |app| app.model.messages.total() == 1);
+    settle(&mut harness);
+    let row = harness.get_by_label_contains("PV/log  xxx");
+    let label = row.accesskit_node().label().unwrap_or_default();
+    assert!(label.len() < 300 && label.contains("…") && label.contains("1048576 bytes"), "{label}");
+    row.click();
+    settle(&mut harness);
+    assert!(harness.query_by_label_contains("Showing the first 65536 of 1048576 bytes").is_some());
+
+    // 17 MiB: more than the app takes. It says so, and carries on (the message was not retained).
+    publish_raw(&runtime, port, "PV/log", vec![b'y'; 17 << 20], false);
+    step_until(&mut harness, "the packet refused in words", |app| {
+        reconnecting_because(app, "more than the 16 MiB the app accepts")
+    });
+    step_until(&mut harness, "reconnected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
 }

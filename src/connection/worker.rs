@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
+use rumqttc::mqttbytes::Error as MqttBytesError;
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event as MqttEvent, MqttOptions, NetworkOptions, Outgoing, Packet,
     QoS as MqttQos, StateError, SubscribeReasonCode, Transport,
@@ -48,6 +49,10 @@ fn connack_code(code: ConnectReturnCode) -> u8 {
     }
 }
 
+/// The largest packet the app sends or accepts: far above any lab's message, and a bound on
+/// what a broker can make it hold. rumqttc's default (10 KB) refused ordinary files and JSON.
+pub const MAX_PACKET: usize = 16 * 1024 * 1024;
+
 fn options(settings: &ConnectSettings, endpoint: &Endpoint) -> MqttOptions {
     let mut options = match endpoint {
         #[cfg(unix)]
@@ -64,6 +69,7 @@ fn options(settings: &ConnectSettings, endpoint: &Endpoint) -> MqttOptions {
         }
     };
     options.set_keep_alive(settings.keep_alive);
+    options.set_max_packet_size(MAX_PACKET, MAX_PACKET);
     options.set_clean_session(settings.clean_session);
     if let Some(user) = &settings.username {
         options.set_credentials(user, settings.password.clone().unwrap_or_default());
@@ -158,6 +164,15 @@ impl Link {
                 self.pending_unsubscriptions.push_back(filter.clone());
                 self.client.try_unsubscribe(filter)
             }
+            // Too large for the connection: refused here, or rumqttc would end the connection.
+            Command::Publish { topic, payload, .. } if payload.len() + topic.len() + 8 > MAX_PACKET => {
+                self.sink.send(Event::Log(format!(
+                    "Not sent: the message to {topic} is {} bytes; the app sends at most {} MiB.",
+                    payload.len(),
+                    MAX_PACKET >> 20
+                )));
+                return true;
+            }
             Command::Publish { topic, payload, qos, retain } => {
                 let published = self.client.try_publish(topic.clone(), to_mqtt(qos), retain, payload.to_vec());
                 if published.is_ok() {
@@ -250,6 +265,15 @@ impl Link {
                 "The broker stopped answering: no PINGRESP to the last PINGREQ within the keepalive of {} s (the network or the broker is stalled).",
                 self.settings.keep_alive.as_secs()
             ),
+            (
+                ConnectionError::MqttState(StateError::Deserialization(MqttBytesError::PayloadSizeLimitExceeded(n))),
+                None,
+            ) => {
+                format!(
+                    "The broker sent a packet of {n} bytes, more than the {} MiB the app accepts.",
+                    MAX_PACKET >> 20
+                )
+            }
             (ConnectionError::MqttState(StateError::Deserialization(e)), None) => format!(
                 "The broker sent bytes that are not a valid MQTT packet ({e}); the packet inspector shows them."
             ),

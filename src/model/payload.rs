@@ -66,6 +66,39 @@ impl Decoder {
     }
 }
 
+/// One line for the message list: the payload as text (hex when it is not UTF-8), line breaks
+/// shown as ⏎, cut at `max_chars` with … so that a large payload costs a row nothing.
+pub fn preview(payload: &[u8], max_chars: usize) -> String {
+    let mut out = String::new();
+    if let Ok(text) = std::str::from_utf8(payload) {
+        for (i, c) in text.chars().enumerate() {
+            if i == max_chars {
+                out.push('…');
+                break;
+            }
+            out.push(match c {
+                '\n' => '⏎',
+                c if c.is_control() => '·',
+                c => c,
+            });
+        }
+        return out;
+    }
+    let shown = max_chars / 3;
+    for b in payload.iter().take(shown) {
+        let _ = write!(out, "{b:02x} ");
+    }
+    out.pop();
+    if payload.len() > shown {
+        out.push_str(" …");
+    }
+    out
+}
+
+/// The detail pane shows at most this much of a payload: laying out megabytes every frame would
+/// stall the window. Export gives the whole message.
+pub const DETAIL_LIMIT: usize = 64 * 1024;
+
 /// Shows a payload with a decoder; any bytes are fine, nothing panics.
 pub fn decode(decoder: Decoder, payload: &[u8]) -> String {
     match decoder {
@@ -111,6 +144,16 @@ pub fn hex_dump(payload: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preview_is_one_bounded_line() {
+        assert_eq!(preview(b"4.25", 10), "4.25");
+        assert_eq!(preview(b"line one\nline two", 100), "line one⏎line two");
+        assert_eq!(preview("ééééé".as_bytes(), 3), "ééé…", "cut at characters, not bytes");
+        assert_eq!(preview(&[0xff, 0x00, 0x10], 30), "ff 00 10");
+        assert_eq!(preview(&[0xff; 100], 9), "ff ff ff …");
+        assert_eq!(preview(&vec![b'x'; 1 << 20], 120).chars().count(), 121);
+    }
 
     #[test]
     fn each_mode_encodes_or_names_the_problem() {

@@ -61,6 +61,9 @@ impl std::fmt::Debug for Catalogue {
     }
 }
 
+/// Course messages are tens of bytes; a payload beyond this is not parsed to be checked.
+const MAX_CHECKED: usize = 4096;
+
 impl Catalogue {
     /// The embedded catalogue, compiled on first use.
     pub fn get() -> &'static Self {
@@ -93,6 +96,13 @@ impl Catalogue {
         let Some((name, validator)) = self.validators.iter().find(|(n, _)| *n == known.schema) else {
             return Check::Unknown;
         };
+        // The list checks every visible row each frame: a huge payload is refused unread.
+        if payload.len() > MAX_CHECKED {
+            return Check::Invalid(vec![format!(
+                "{} bytes, far more than a course message holds ({name})",
+                payload.len()
+            )]);
+        }
         let Ok(text) = std::str::from_utf8(payload) else {
             return Check::Invalid(vec![format!("not UTF-8 text ({name})")]);
         };

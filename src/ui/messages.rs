@@ -4,7 +4,7 @@
 
 use crate::connection::ReceivedMessage;
 use crate::model::export::ExportFormat;
-use crate::model::payload::{Decoder, decode};
+use crate::model::payload::{DETAIL_LIMIT, Decoder, decode, preview};
 use crate::model::{MessageStore, StoredRows, Subscriptions};
 use crate::schema::{Catalogue, Check};
 
@@ -18,13 +18,8 @@ pub struct MessagesView {
     pub decoder: Decoder,
 }
 
-/// A payload as text: UTF-8 as is, anything else as hex, never a panic.
-pub fn payload_text(payload: &[u8]) -> String {
-    match std::str::from_utf8(payload) {
-        Ok(s) => s.to_owned(),
-        Err(_) => payload.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
-    }
-}
+/// Characters of a payload shown in its row.
+const ROW_PREVIEW: usize = 120;
 
 /// What the list asks of the app.
 #[derive(Debug, Default)]
@@ -96,8 +91,16 @@ pub fn messages_panel(
                     ui.colored_label(super::BROKEN, format!("Breaks the schema: {e}"));
                 }
             }
+            let shown = &m.payload[..m.payload.len().min(DETAIL_LIMIT)];
+            if shown.len() < m.payload.len() {
+                ui.label(format!(
+                    "Showing the first {} of {} bytes; export the message for all of it.",
+                    shown.len(),
+                    m.payload.len()
+                ));
+            }
             egui::ScrollArea::vertical().show(ui, |ui| {
-                ui.monospace(decode(view.decoder, &m.payload));
+                ui.monospace(decode(view.decoder, shown));
             });
         });
     }
@@ -145,7 +148,7 @@ fn row(ui: &mut egui::Ui, m: &ReceivedMessage, subscriptions: &Subscriptions, se
         let text = format!(
             "{}  {}  (QoS {}{}{}, {} bytes)",
             m.topic,
-            payload_text(&m.payload),
+            preview(&m.payload, ROW_PREVIEW),
             m.qos.level(),
             if m.retain { ", retained" } else { "" },
             if m.dup { ", dup" } else { "" },
