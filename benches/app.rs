@@ -69,8 +69,13 @@ fn frames(label: &str, mut wall: Vec<Duration>, mut cpu: Vec<Duration>) {
 
 /// Publishes `RATE` messages a second for `SECONDS` to the broker at `port`, in 1 ms batches.
 async fn publish(port: u16) -> u64 {
-    let target =
-        Target { addr: ([127, 0, 0, 1], port).into(), username: None, password: None, client_prefix: String::new() };
+    let target = Target {
+        addr: ([127, 0, 0, 1], port).into(),
+        username: None,
+        password: None,
+        client_prefix: String::new(),
+        connector: mqtt_lab_bench::transport::Connector::plain(),
+    };
     let mut client = Client::connect(&target, "bench-publisher", 60).await.expect("the publisher connects");
     let per_ms = RATE / 1000;
     let start = tokio::time::Instant::now();

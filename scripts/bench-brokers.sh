@@ -6,6 +6,8 @@
 #
 #   scripts/bench-brokers.sh                      # everything, 5 repetitions
 #   REPS=3 SCENARIOS="fanin-q0 latency-q1" BROKERS="mqtt-lab mosquitto" scripts/bench-brokers.sh
+#   SECURITY=psk scripts/bench-brokers.sh         # over TLS-PSK, as the course's port 8883
+#                                                 # (ours and Mosquitto: rumqttd has no TLS-PSK)
 #
 # Needs: mosquitto (apt-get install mosquitto), rumqttd (cargo install rumqttd --version ^0.20),
 # taskset (util-linux), python3 (to find free ports).
@@ -15,7 +17,15 @@ cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
 BROKER_CORE=${BROKER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
-BROKERS=${BROKERS:-"mqtt-lab mosquitto rumqttd"}
+SECURITY=${SECURITY:-tcp}
+case "$SECURITY" in
+    tcp) BROKERS=${BROKERS:-"mqtt-lab mosquitto rumqttd"} ;;
+    psk) BROKERS=${BROKERS:-"mqtt-lab mosquitto"} ;;
+    *) echo "SECURITY is tcp or psk" >&2; exit 2 ;;
+esac
+# The course's identity and a 20-digit key (a test key, not a secret).
+PSK_IDENTITY=btsiot1
+PSK_KEY=0123456789abcdef0123
 SCENARIOS=${SCENARIOS:-"fanin-q0 fanin-q1 fanin-q2 fanout-q0 latency-q1 conn retained"}
 OUT=${OUT:-target/bench-brokers/results-$(date +%Y%m%d-%H%M%S).jsonl}
 WORK=$(mktemp -d)
@@ -42,6 +52,10 @@ start_broker() {
     case "$name" in
         mqtt-lab | mosquitto)
             printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
+            if [ "$SECURITY" = psk ]; then
+                printf '%s:%s\n' "$PSK_IDENTITY" "$PSK_KEY" >"$WORK/pskfile"
+                printf 'psk_hint btsiot\npsk_file %s\n' "$WORK/pskfile" >>"$WORK/$name.conf"
+            fi
             local bin=/usr/sbin/mosquitto
             [ "$name" = mqtt-lab ] && bin=target/release/mqtt-lab-broker
             taskset -c "$BROKER_CORE" "$bin" -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
@@ -90,6 +104,8 @@ cargo build --release -p mqtt-lab-broker -p mqtt-lab-bench
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$(dirname "$OUT")"
 echo "mosquitto: $(/usr/sbin/mosquitto -h 2>&1 | head -1); rumqttd: $(rumqttd -V 2>&1 || echo missing)" >&2
+SECURE_ARGS=()
+[ "$SECURITY" = psk ] && SECURE_ARGS=(--psk-identity "$PSK_IDENTITY" --psk "$PSK_KEY")
 for rep in $(seq "$REPS"); do
     for scenario in $SCENARIOS; do
         for broker in $BROKERS; do
@@ -98,7 +114,7 @@ for rep in $(seq "$REPS"); do
             echo "== run $rep/$REPS: $scenario on $broker" >&2
             # shellcheck disable=SC2046
             taskset -c "$LOAD_CORE" target/release/mqtt-lab-bench $(args_of "$scenario") \
-                --port "$port" --label "$broker" --pid "$BROKER_PID" --quiet >>"$OUT" ||
+                --port "$port" --label "$broker" --pid "$BROKER_PID" "${SECURE_ARGS[@]}" --quiet >>"$OUT" ||
                 echo "   (failed: $scenario on $broker)" >&2
             stop_broker
         done

@@ -1,4 +1,4 @@
-//! A benchmark client: one TCP connection, CONNECT and SUBSCRIBE through the broker's codec,
+//! A benchmark client: one connection (TCP, TLS or TLS-PSK), CONNECT and SUBSCRIBE through the broker's codec,
 //! then the publisher or subscriber loops of [`crate::publisher`] and [`crate::subscriber`].
 
 use std::net::SocketAddr;
@@ -9,6 +9,7 @@ use mqtt_lab_broker::codec::{Connect, Packet, PacketId, Protocol, QoS, Subscribe
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::transport::{Connector, Stream};
 use crate::wire::{CONNACK, Frame, SUBACK, drain_frames};
 
 /// Where and how clients connect.
@@ -19,12 +20,16 @@ pub struct Target {
     pub password: Option<String>,
     /// Prefix of every client id (brokers with `clientid_prefixes` need one).
     pub client_prefix: String,
+    /// TCP, TLS or TLS-PSK.
+    pub connector: Connector,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot connect to {addr}: {source}")]
     Connect { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Tls(String),
     #[error("connection to the broker failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("the broker closed the connection {0}")]
@@ -43,7 +48,7 @@ pub enum ClientError {
 
 /// A connected client: its stream and what was read past the last packet handled.
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Stream,
     pub rbuf: BytesMut,
 }
 
@@ -53,10 +58,11 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 impl Client {
     /// Connects with a clean session and waits for CONNACK.
     pub async fn connect(target: &Target, name: &str, keep_alive: u16) -> Result<Self, ClientError> {
-        let stream = TcpStream::connect(target.addr)
+        let tcp = TcpStream::connect(target.addr)
             .await
             .map_err(|source| ClientError::Connect { addr: target.addr, source })?;
-        stream.set_nodelay(true)?;
+        tcp.set_nodelay(true)?;
+        let stream = target.connector.connect(tcp).await.map_err(ClientError::Tls)?;
         let mut client = Self { stream, rbuf: BytesMut::with_capacity(64 * 1024) };
         let connect = Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,

@@ -3,6 +3,8 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use crate::transport::{Security, parse_hex_key};
+
 pub const USAGE: &str = "\
 mqtt-lab-bench: load generator for MQTT 3.1.1 brokers
 
@@ -24,7 +26,7 @@ Scenarios:
 
 Options:
   --host HOST          broker host (default 127.0.0.1)
-  --port PORT          broker port (default 1883)
+  --port PORT          broker port (default 1883; 8883 with TLS or TLS-PSK)
   --label NAME         the broker's name in the results (default: host:port)
   --qos 0|1|2          QoS of publishes and subscriptions (default 0)
   --publishers P       publishers
@@ -40,6 +42,9 @@ Options:
   --keepalive SECS     soak: the clients' keepalive (default 30); they ping every half of it
   --sample SECS        soak: seconds between samples (default 10)
   --username U, --password P, --client-prefix X   credentials and client id prefix
+  --psk-identity ID --psk HEX   TLS-PSK with this identity and key (hex, as in psk_file)
+  --cafile FILE        TLS, the broker's certificate checked against this CA (PEM)
+  --insecure           TLS without checking the broker's certificate
   --quiet              the JSON line only, no table
 
 Each run prints one JSON line on stdout and a readable table on stderr.";
@@ -101,6 +106,10 @@ pub struct Options {
     pub username: Option<String>,
     pub password: Option<String>,
     pub client_prefix: String,
+    /// The broker's host name as given (TLS checks the certificate against it).
+    pub host: String,
+    /// TCP, TLS or TLS-PSK.
+    pub security: Security,
     pub quiet: bool,
 }
 
@@ -138,6 +147,8 @@ impl Options {
             username: None,
             password: None,
             client_prefix: String::new(),
+            host: addr.ip().to_string(),
+            security: Security::Plain,
             quiet: false,
         }
     }
@@ -147,20 +158,21 @@ impl Options {
         let name = args.first().ok_or("no scenario given")?;
         let scenario = Scenario::parse(name).ok_or_else(|| format!("unknown scenario {name:?}"))?;
         let mut host = "127.0.0.1".to_owned();
-        let mut port = 1883u16;
+        let mut port = None;
+        let (mut cafile, mut insecure, mut identity, mut key) = (None, false, None, None);
         let mut label = None;
         let mut o = Self::new(scenario, SocketAddr::from(([127, 0, 0, 1], 1883)));
         let mut it = args[1..].iter();
         while let Some(flag) = it.next() {
-            if flag == "--quiet" {
-                o.quiet = true;
+            if flag == "--quiet" || flag == "--insecure" {
+                (o.quiet, insecure) = (o.quiet || flag == "--quiet", insecure || flag == "--insecure");
                 continue;
             }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let bad = |what: &str| format!("{flag} {value:?}: {what}");
             match flag.as_str() {
                 "--host" => host.clone_from(value),
-                "--port" => port = value.parse().map_err(|_| bad("not a port number"))?,
+                "--port" => port = Some(value.parse().map_err(|_| bad("not a port number"))?),
                 "--label" => label = Some(value.clone()),
                 "--qos" => o.qos = value.parse().ok().filter(|q| *q <= 2).ok_or_else(|| bad("QoS is 0, 1 or 2"))?,
                 "--publishers" => {
@@ -196,15 +208,31 @@ impl Options {
                 "--username" => o.username = Some(value.clone()),
                 "--password" => o.password = Some(value.clone()),
                 "--client-prefix" => o.client_prefix.clone_from(value),
+                "--cafile" => cafile = Some(value.into()),
+                "--psk-identity" => identity = Some(value.clone()),
+                // Not `bad`: the message would show the key.
+                "--psk" => key = Some(parse_hex_key(value).map_err(|e| format!("--psk: {e}"))?),
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
+        o.security = match (identity, key) {
+            (Some(_), Some(_)) if cafile.is_some() || insecure => {
+                return Err("--psk and --cafile/--insecure exclude each other: TLS-PSK has no certificate".into());
+            }
+            (Some(identity), Some(key)) => Security::Psk { identity, key },
+            (Some(_), None) => return Err("--psk-identity needs --psk (the key in hex)".into()),
+            (None, Some(_)) => return Err("--psk needs --psk-identity".into()),
+            (None, None) if cafile.is_some() || insecure => Security::Tls { cafile, insecure },
+            (None, None) => Security::Plain,
+        };
+        let port = port.unwrap_or(if o.security == Security::Plain { 1883 } else { 8883 });
         o.addr = (host.as_str(), port)
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve {host}: {e}"))?
             .next()
             .ok_or_else(|| format!("{host} has no address"))?;
         o.label = label.unwrap_or_else(|| format!("{host}:{port}"));
+        o.host = host;
         Ok(o)
     }
 }
@@ -236,5 +264,23 @@ mod tests {
         assert!(Options::parse(&args("pub --payload 8")).unwrap_err().contains("at least 20 bytes"));
         assert_eq!(Options::parse(&args("pub --count")).unwrap_err(), "--count needs a value");
         assert_eq!(Options::parse(&args("soak --keepalive 1")).unwrap_err(), "--keepalive \"1\": seconds, at least 2");
+        assert_eq!(
+            Options::parse(&args("pub --psk-identity a")).unwrap_err(),
+            "--psk-identity needs --psk (the key in hex)"
+        );
+        let e = Options::parse(&args("pub --psk-identity a --psk 12345g")).unwrap_err();
+        assert!(e.starts_with("--psk: the key must be") && !e.contains("12345g"), "{e}");
+        assert!(Options::parse(&args("pub --psk-identity a --psk 00 --insecure")).unwrap_err().contains("exclude"));
+    }
+
+    #[test]
+    fn tls_and_psk_default_to_port_8883() {
+        let o = Options::parse(&args("latency --host localhost --psk-identity btsiot1 --psk 0a0b")).unwrap();
+        assert_eq!((o.addr.port(), o.host.as_str(), o.security.name()), (8883, "localhost", "tls-psk"));
+        assert_eq!(o.security, Security::Psk { identity: "btsiot1".into(), key: vec![10, 11] });
+        let o = Options::parse(&args("pub --cafile ca.pem --port 9000")).unwrap();
+        assert_eq!((o.addr.port(), o.security.name()), (9000, "tls"));
+        assert_eq!(Options::parse(&args("pub --insecure")).unwrap().security.name(), "tls");
+        assert_eq!(Options::parse(&args("pub")).unwrap().addr.port(), 1883);
     }
 }

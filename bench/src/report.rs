@@ -4,6 +4,11 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+/// What result lines without a transport were measured over.
+fn tcp() -> String {
+    "tcp".into()
+}
+
 /// The result of one scenario run. Rates count deliveries: for fan-out, one message to 50
 /// subscribers is 50.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -14,6 +19,9 @@ pub struct Outcome {
     pub publishers: u32,
     pub subscribers: u32,
     pub payload: usize,
+    /// "tcp", "tls" or "tls-psk" (lines written before TLS existed are TCP).
+    #[serde(default = "tcp")]
+    pub transport: String,
     /// Messages published.
     pub sent: u64,
     /// Deliveries expected (published x subscribers).
@@ -87,7 +95,16 @@ impl Outcome {
     /// A readable table of every figure present.
     pub fn table(&self) -> String {
         let mut t = String::new();
-        let _ = writeln!(t, "{} against {} (QoS {}, {} B payload)", self.scenario, self.label, self.qos, self.payload);
+        let over = if matches!(self.transport.as_str(), "tcp" | "") {
+            String::new()
+        } else {
+            format!(" over {}", self.transport)
+        };
+        let _ = writeln!(
+            t,
+            "{} against {}{over} (QoS {}, {} B payload)",
+            self.scenario, self.label, self.qos, self.payload
+        );
         let mut row = |k: &str, v: String| {
             let _ = writeln!(t, "  {k:<22} {v}");
         };

@@ -11,7 +11,10 @@ pub fn summarize(outcomes: &[Outcome], ours: &str) -> String {
     // Scenario key -> label -> runs.
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<&Outcome>>> = BTreeMap::new();
     for o in outcomes {
-        let key = format!("{} q{} {}->{}", o.scenario, o.qos, o.publishers, o.subscribers);
+        let mut key = format!("{} q{} {}->{}", o.scenario, o.qos, o.publishers, o.subscribers);
+        if !matches!(o.transport.as_str(), "tcp" | "") {
+            key = format!("{key} {}", o.transport);
+        }
         groups.entry(key).or_default().entry(o.label.clone()).or_default().push(o);
     }
     let mut t = String::new();

@@ -1,9 +1,10 @@
 //! Every scenario of mqtt-lab-bench against real brokers on loopback: ours in-process on port 0,
-//! and Debian's Mosquitto (installed by .ci/run) on a free port.
+//! and Debian's Mosquitto (installed by .ci/run) on a free port; over TCP and TLS-PSK.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use mqtt_lab_bench::transport::{Security, parse_hex_key};
 use mqtt_lab_bench::{Options, Outcome, Scenario, scenario};
 use mqtt_lab_broker::Broker;
 use mqtt_lab_broker::config::{Config, ListenerConfig};
@@ -157,4 +158,59 @@ async fn a_stuck_subscriber_does_not_cost_the_others_a_message() {
     assert_complete(&out, 10_000);
     assert!(out.rss_before_kb.is_some() && out.rss_after_kb.is_some(), "{out:?}");
     broker.shutdown().await;
+}
+
+/// The course's TLS-PSK set-up: identity btsiot1, a hint, the key in a psk_file.
+const PSK_KEY: &str = "0123456789abcdef0123";
+
+fn psk(o: &mut Options, key: &str) {
+    o.security = Security::Psk { identity: "btsiot1".into(), key: parse_hex_key(key).unwrap() };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_run_over_tls_psk_against_ours_and_mosquitto_and_a_wrong_key_is_named() {
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-bench-psk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let psk_file = dir.join("pskfile");
+    std::fs::write(&psk_file, format!("btsiot1:{PSK_KEY}\n")).unwrap();
+
+    let mut config = Config { allow_anonymous: Some(true), psk_file: Some(psk_file.clone()), ..Config::default() };
+    config.log.set_dest(LogDest::None);
+    let broker = Broker::start(config).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ours = listener.local_addr().unwrap();
+    broker.listen(listener, &ListenerConfig { psk_hint: Some("btsiot".into()), ..ListenerConfig::default() }).unwrap();
+
+    let port = free_port();
+    let conf = dir.join("mosquitto.conf");
+    let text =
+        format!("listener {port} 127.0.0.1\npsk_hint btsiot\npsk_file {}\nallow_anonymous true\n", psk_file.display());
+    std::fs::write(&conf, text).unwrap();
+    let mosquitto = Mosquitto::start(&conf);
+
+    for addr in [ours, SocketAddr::from(([127, 0, 0, 1], port))] {
+        let mut o = options(Scenario::Sub, addr, 500);
+        o.qos = 1;
+        psk(&mut o, PSK_KEY);
+        let out = scenario::run(&o).await.unwrap();
+        assert_eq!(out.transport, "tls-psk");
+        assert_complete(&out, 500);
+        let mut o = options(Scenario::Latency, addr, 100);
+        (o.qos, o.rate) = (1, 2000.0);
+        psk(&mut o, PSK_KEY);
+        let out = scenario::run(&o).await.unwrap();
+        assert_complete(&out, 100);
+        assert!(out.p99_us.unwrap() > 0.0, "{out:?}");
+
+        let mut o = options(Scenario::Pub, addr, 10);
+        psk(&mut o, "00112233");
+        let e = scenario::run(&o).await.unwrap_err().to_string();
+        assert!(e.contains("TLS-PSK handshake failed") && e.contains("identity and key"), "{e}");
+        // A plain MQTT client on a TLS port is refused (its CONNECT is not a TLS record).
+        let plain = options(Scenario::Pub, addr, 10);
+        assert!(scenario::run(&plain).await.is_err());
+    }
+    drop(mosquitto);
+    broker.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

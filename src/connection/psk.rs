@@ -10,9 +10,6 @@ use tokio_openssl::SslStream;
 use super::TlsVersion;
 use super::transport::Session;
 
-/// TLS 1.2 suites with PSK key exchange, forward-secret ones first; never NULL encryption.
-const PSK_CIPHERS: &str = "ECDHEPSK:DHEPSK:PSK:!NULL";
-
 /// Runs the TLS-PSK handshake over `tcp`; returns the stream and its version and cipher.
 pub(super) async fn connect(
     tcp: TcpStream,
@@ -30,20 +27,10 @@ pub(super) async fn connect(
     };
     builder.set_min_proto_version(Some(min)).map_err(setup)?;
     builder.set_max_proto_version(max).map_err(setup)?;
-    builder.set_cipher_list(PSK_CIPHERS).map_err(setup)?;
+    builder.set_cipher_list(mqtt_lab_psk_hint::PSK_CIPHERS).map_err(setup)?;
     // PSK authenticates both sides; there is no certificate to verify.
     builder.set_verify(SslVerifyMode::NONE);
-    let (identity_bytes, key) = (identity.as_bytes().to_vec(), key.to_vec());
-    builder.set_psk_client_callback(move |_ssl, _hint, identity_out, psk_out| {
-        // OpenSSL reads the identity as a C string: it must end with a NUL byte.
-        if identity_bytes.len() >= identity_out.len() || key.len() > psk_out.len() {
-            return Ok(0);
-        }
-        identity_out[..identity_bytes.len()].copy_from_slice(&identity_bytes);
-        identity_out[identity_bytes.len()] = 0;
-        psk_out[..key.len()].copy_from_slice(&key);
-        Ok(key.len())
-    });
+    mqtt_lab_psk_hint::set_psk_client(&mut builder, identity, key);
     let ssl = builder.build().configure().map_err(setup)?.verify_hostname(false).into_ssl(host).map_err(setup)?;
     let mut stream = SslStream::new(ssl, tcp).map_err(setup)?;
     Pin::new(&mut stream).connect().await.map_err(|e| {

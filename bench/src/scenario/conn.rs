@@ -18,7 +18,7 @@ const AT_ONCE: u64 = 100;
 const SETTLE: Duration = Duration::from_secs(1);
 
 pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
-    let target = target(o);
+    let target = target(o)?;
     let id = run_id();
     let rss_before = o.pid.and_then(rss_kb);
     let started = Instant::now();

@@ -9,6 +9,7 @@ mod throughput;
 use crate::client::{ClientError, Target};
 use crate::options::{Options, Scenario};
 use crate::report::Outcome;
+use crate::transport::Connector;
 
 pub async fn run(o: &Options) -> Result<Outcome, ClientError> {
     match o.scenario {
@@ -20,13 +21,14 @@ pub async fn run(o: &Options) -> Result<Outcome, ClientError> {
     }
 }
 
-fn target(o: &Options) -> Target {
-    Target {
+fn target(o: &Options) -> Result<Target, ClientError> {
+    Ok(Target {
         addr: o.addr,
         username: o.username.clone(),
         password: o.password.clone(),
         client_prefix: o.client_prefix.clone(),
-    }
+        connector: Connector::new(&o.security, &o.host).map_err(ClientError::Tls)?,
+    })
 }
 
 /// A name for this run's topics and client ids, so that runs against one broker do not mix.
@@ -43,6 +45,7 @@ fn outcome(o: &Options) -> Outcome {
         publishers: o.publishers,
         subscribers: o.subscribers,
         payload: o.payload,
+        transport: o.security.name().into(),
         ..Outcome::default()
     }
 }

@@ -22,7 +22,7 @@ use crate::wire::{Frame, PINGRESP, drain_frames, put_pingreq, put_publish};
 const BASE: &str = "bench/retained";
 
 pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
-    let target = target(o);
+    let target = target(o)?;
     let id = run_id();
     let mut publisher = Client::connect(&target, &format!("bench-{id}-p0"), 60).await?;
     let deadline = Instant::now() + o.duration;

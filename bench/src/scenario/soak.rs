@@ -55,7 +55,7 @@ enum Ended {
 }
 
 pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
-    let target = target(o);
+    let target = target(o)?;
     let id = run_id();
     let counters = Arc::new(Counters::default());
     let (stop_tx, stop) = watch::channel(false);

@@ -38,7 +38,7 @@ pub(super) async fn exchange(
     rate: Option<f64>,
     latency: bool,
 ) -> Result<Exchanged, ClientError> {
-    let target = target(o);
+    let target = target(o)?;
     let id = run_id();
     let base = format!("bench/{id}");
     let qos = QoS::from_u8(o.qos).unwrap_or(QoS::AtMostOnce);

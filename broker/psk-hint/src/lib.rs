@@ -1,4 +1,4 @@
-//! Sets the PSK identity hint of an OpenSSL server context.
+//! TLS-PSK with the openssl crate: the server's identity hint and the client's identity and key.
 //!
 //! Mosquitto's `psk_hint` is sent to TLS 1.2 clients in the `ServerKeyExchange` message, and
 //! Mosquitto clients expect it. libssl exports `SSL_CTX_use_psk_identity_hint`, but neither
@@ -8,6 +8,10 @@ use std::ffi::{CString, c_char, c_int};
 
 use openssl::error::ErrorStack;
 use openssl::ssl::SslContextBuilder;
+
+/// TLS 1.2 suites with PSK key exchange, ECDHE and DHE first (forward secrecy), and the plain
+/// PSK suites that small devices (an ESP32's mbedTLS) offer; never NULL encryption.
+pub const PSK_CIPHERS: &str = "ECDHEPSK:DHEPSK:PSK:!NULL";
 
 #[allow(unsafe_code)]
 unsafe extern "C" {
@@ -48,6 +52,23 @@ pub fn set_psk_identity_hint(builder: &mut SslContextBuilder, hint: &str) -> Res
     #[allow(unsafe_code)]
     let ok = unsafe { SSL_CTX_use_psk_identity_hint(builder.as_ptr(), hint.as_ptr()) };
     if ok == 1 { Ok(()) } else { Err(HintError::OpenSsl(ErrorStack::get())) }
+}
+
+/// Makes a client offer `identity` with `key` (raw bytes, not hex) in every TLS-PSK handshake,
+/// TLS 1.3 external PSK or the TLS 1.2 PSK suites.
+pub fn set_psk_client(builder: &mut SslContextBuilder, identity: &str, key: &[u8]) {
+    let (identity, key) = (identity.as_bytes().to_vec(), key.to_vec());
+    builder.set_psk_client_callback(move |_ssl, _hint, identity_out, psk_out| {
+        // OpenSSL reads the identity as a C string: it must end with a NUL byte. 0 refuses the
+        // handshake (an identity or key too long for OpenSSL's buffers).
+        if identity.len() >= identity_out.len() || key.len() > psk_out.len() {
+            return Ok(0);
+        }
+        identity_out[..identity.len()].copy_from_slice(&identity);
+        identity_out[identity.len()] = 0;
+        psk_out[..key.len()].copy_from_slice(&key);
+        Ok(key.len())
+    });
 }
 
 #[cfg(test)]

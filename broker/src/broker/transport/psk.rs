@@ -12,10 +12,6 @@ use crate::broker::Shared;
 use crate::config::{ListenerConfig, TlsVersion};
 use crate::log::LogType;
 
-/// TLS 1.2 suites with PSK key exchange, ECDHE and DHE first (forward secrecy), and the plain
-/// PSK suites that small devices offer; never NULL encryption.
-const PSK_CIPHERS: &str = "ECDHEPSK:DHEPSK:PSK:!NULL";
-
 pub(super) fn context(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<SslContext, String> {
     let ssl = |what: &str, e: openssl::error::ErrorStack| format!("{what}: {e}");
     let mut b = SslContext::builder(SslMethod::tls_server()).map_err(|e| ssl("OpenSSL", e))?;
@@ -24,7 +20,7 @@ pub(super) fn context(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<SslCon
         _ => SslVersion::TLS1_2,
     };
     b.set_min_proto_version(Some(min)).map_err(|e| ssl("tls_version", e))?;
-    let ciphers = l.ciphers.as_deref().unwrap_or(PSK_CIPHERS);
+    let ciphers = l.ciphers.as_deref().unwrap_or(mqtt_lab_psk_hint::PSK_CIPHERS);
     b.set_cipher_list(ciphers).map_err(|e| ssl(&format!("ciphers {ciphers:?}"), e))?;
     if let Some(cert) = &l.certfile {
         b.set_certificate_chain_file(cert).map_err(|e| ssl(&format!("certfile {}", cert.display()), e))?;

@@ -1,0 +1,216 @@
+//! How benchmark clients reach the broker: plain TCP, TLS (`--cafile`, `--insecure`) or TLS-PSK
+//! (`--psk-identity`, `--psk`), with the options of `mosquitto_pub`. TLS goes through OpenSSL,
+//! the only TLS library here that speaks TLS-PSK (see the broker's transport).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+/// What the command line asked for.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Security {
+    #[default]
+    Plain,
+    /// Certificate TLS: the broker's certificate checked against `cafile` (or the system's
+    /// roots), or not checked at all with `insecure`.
+    Tls { cafile: Option<PathBuf>, insecure: bool },
+    /// TLS-PSK: `key` is the raw key (the command line gives it in hex, as psk_file does).
+    Psk { identity: String, key: Vec<u8> },
+}
+
+impl Security {
+    /// The name results carry: "tcp", "tls" or "tls-psk".
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Plain => "tcp",
+            Self::Tls { .. } => "tls",
+            Self::Psk { .. } => "tls-psk",
+        }
+    }
+}
+
+/// Never shows the key: options are printed in error messages and logs.
+impl fmt::Debug for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plain => f.write_str("Plain"),
+            Self::Tls { cafile, insecure } => {
+                f.debug_struct("Tls").field("cafile", cafile).field("insecure", insecure).finish()
+            }
+            Self::Psk { identity, key } => f
+                .debug_struct("Psk")
+                .field("identity", identity)
+                .field("key", &format_args!("<{} bytes>", key.len()))
+                .finish(),
+        }
+    }
+}
+
+/// Parses a PSK given in hex as `mosquitto_pub --psk` and Mosquitto's psk_file take it.
+pub fn parse_hex_key(hex: &str) -> Result<Vec<u8>, String> {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("the key must be an even number of hex digits (e.g. 0123456789abcdef)".into());
+    }
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string())).collect()
+}
+
+/// Opens connections as `Security` says; built once per run, shared by every client.
+#[derive(Clone)]
+pub struct Connector {
+    tls: Option<SslConnector>,
+    /// The broker's host name: SNI, and the name its certificate must carry.
+    host: String,
+    verify_host: bool,
+    /// A failed handshake then most likely means a wrong identity or key.
+    psk: bool,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("tls", &self.tls.is_some())
+            .field("host", &self.host)
+            .field("verify_host", &self.verify_host)
+            .field("psk", &self.psk)
+            .finish()
+    }
+}
+
+impl Connector {
+    /// A plain TCP connector (what tests and the default command line use).
+    pub fn plain() -> Self {
+        Self { tls: None, host: String::new(), verify_host: false, psk: false }
+    }
+
+    pub fn new(security: &Security, host: &str) -> Result<Self, String> {
+        let setup = |e: openssl::error::ErrorStack| format!("TLS setup failed: {e}");
+        let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
+        b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(setup)?;
+        let verify_host = match security {
+            Security::Plain => return Ok(Self::plain()),
+            Security::Tls { cafile, insecure } => {
+                if let Some(ca) = cafile {
+                    b.set_ca_file(ca)
+                        .map_err(|e| format!("--cafile {}: not a readable PEM file ({e})", ca.display()))?;
+                }
+                if *insecure {
+                    b.set_verify(SslVerifyMode::NONE);
+                }
+                !insecure
+            }
+            Security::Psk { identity, key } => {
+                b.set_cipher_list(mqtt_lab_psk_hint::PSK_CIPHERS).map_err(setup)?;
+                // PSK authenticates both sides; there is no certificate to check.
+                b.set_verify(SslVerifyMode::NONE);
+                mqtt_lab_psk_hint::set_psk_client(&mut b, identity, key);
+                false
+            }
+        };
+        let psk = matches!(security, Security::Psk { .. });
+        Ok(Self { tls: Some(b.build()), host: host.to_owned(), verify_host, psk })
+    }
+
+    /// Connects, with the TLS handshake when there is one.
+    pub async fn connect(&self, tcp: TcpStream) -> Result<Stream, String> {
+        let Some(tls) = &self.tls else { return Ok(Stream::Tcp(tcp)) };
+        let ssl = tls
+            .configure()
+            .and_then(|c| c.verify_hostname(self.verify_host).into_ssl(&self.host))
+            .map_err(|e| format!("TLS setup failed: {e}"))?;
+        let mut stream = SslStream::new(ssl, tcp).map_err(|e| format!("TLS setup failed: {e}"))?;
+        Pin::new(&mut stream).connect().await.map_err(|e| {
+            let text = e.to_string();
+            if self.psk && ["alert", "decrypt", "bad record mac", "binder"].iter().any(|s| text.contains(s)) {
+                format!("the TLS-PSK handshake failed ({text}): check the PSK identity and key against the broker's psk_file")
+            } else {
+                format!("the TLS handshake failed: {text}")
+            }
+        })?;
+        Ok(Stream::Tls(Box::new(stream)))
+    }
+}
+
+/// A client's connection.
+pub enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
+}
+
+pub type ReadHalf<'a> = Box<dyn AsyncRead + Unpin + Send + 'a>;
+pub type WriteHalf<'a> = Box<dyn AsyncWrite + Unpin + Send + 'a>;
+
+impl Stream {
+    /// Reading and writing halves for the loops that wait on both at once. TCP splits without a
+    /// lock, as before TLS existed; a TLS stream shares one session, so its halves take turns.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        match self {
+            Self::Tcp(s) => {
+                let (r, w) = s.split();
+                (Box::new(r), Box::new(w))
+            }
+            Self::Tls(s) => {
+                let (r, w) = tokio::io::split(&mut **s);
+                (Box::new(r), Box::new(w))
+            }
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(&mut **s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(&mut **s).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_keys_parse_like_psk_file_and_bad_ones_are_named() {
+        assert_eq!(parse_hex_key("0a1B").unwrap(), vec![0x0a, 0x1b]);
+        for bad in ["", "abc", "zz", "0x12"] {
+            assert!(parse_hex_key(bad).unwrap_err().contains("hex digits"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let s = Security::Psk { identity: "btsiot1".into(), key: parse_hex_key("0123456789abcdef").unwrap() };
+        let text = format!("{s:?}");
+        assert!(text.contains("btsiot1") && text.contains("<8 bytes>"), "{text}");
+        assert!(!text.contains("01234567") && !text.contains("[1, 35"), "{text}");
+    }
+}
