@@ -6,6 +6,8 @@
 #
 #   scripts/bench-brokers.sh                      # everything, 5 repetitions
 #   REPS=3 SCENARIOS="fanin-q0 latency-q1" BROKERS="mqtt-lab mosquitto" scripts/bench-brokers.sh
+#   LOAD_SPIN=1 scripts/bench-brokers.sh          # a busy loop shares the load generator's core
+#                                                 # (the setting where Mosquitto's p99 is ~3 ms)
 #   SECURITY=psk scripts/bench-brokers.sh         # over TLS-PSK, as the course's port 8883
 #                                                 # (ours and Mosquitto: rumqttd has no TLS-PSK)
 #
@@ -29,7 +31,9 @@ PSK_KEY=0123456789abcdef0123
 SCENARIOS=${SCENARIOS:-"fanin-q0 fanin-q1 fanin-q2 fanout-q0 latency-q1 conn retained"}
 OUT=${OUT:-target/bench-brokers/results-$(date +%Y%m%d-%H%M%S).jsonl}
 WORK=$(mktemp -d)
-trap 'stop_broker; rm -rf "$WORK"' EXIT
+LOAD_SPIN=${LOAD_SPIN:-0}
+SPIN_PID=""
+trap 'stop_broker; [ -z "$SPIN_PID" ] || kill "$SPIN_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 args_of() {
     case "$1" in
@@ -104,6 +108,10 @@ cargo build --release -p mqtt-lab-broker -p mqtt-lab-bench
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$(dirname "$OUT")"
 echo "mosquitto: $(/usr/sbin/mosquitto -h 2>&1 | head -1); rumqttd: $(rumqttd -V 2>&1 || echo missing)" >&2
+if [ "$LOAD_SPIN" = 1 ]; then
+    taskset -c "$LOAD_CORE" sh -c 'while :; do :; done' &
+    SPIN_PID=$!
+fi
 SECURE_ARGS=()
 [ "$SECURITY" = psk ] && SECURE_ARGS=(--psk-identity "$PSK_IDENTITY" --psk "$PSK_KEY")
 for rep in $(seq "$REPS"); do
