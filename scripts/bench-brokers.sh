@@ -58,6 +58,8 @@ start_broker() {
             printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
             if [ "$SECURITY" = psk ]; then
                 printf '%s:%s\n' "$PSK_IDENTITY" "$PSK_KEY" >"$WORK/pskfile"
+                # Mosquitto started as root reads it as the user "mosquitto".
+                chmod a+rx "$WORK"
                 printf 'psk_hint btsiot\npsk_file %s\n' "$WORK/pskfile" >>"$WORK/$name.conf"
             fi
             local bin=/usr/sbin/mosquitto
