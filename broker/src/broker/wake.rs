@@ -31,7 +31,11 @@ pub struct Wake {
 impl Wake {
     /// Wakes the connection; a wake while it is busy is kept until it next looks.
     pub fn notify_one(&self) {
-        self.raise(NOTIFIED);
+        // Already raised: the wake that raised it has reached the task, which takes the flag
+        // on a later turn. A fan-out notifies a subscriber once per message; one wake will do.
+        if self.flags.fetch_or(NOTIFIED, Ordering::AcqRel) & NOTIFIED == 0 {
+            self.waker.wake();
+        }
     }
 
     /// Registers the task to be woken by the next signal of any kind. Done on every turn, before

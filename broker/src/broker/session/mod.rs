@@ -222,19 +222,27 @@ impl Session {
 
     /// Delivers a message at `qos` (already the minimum of the publish and subscription QoS).
     pub fn deliver(&mut self, message: &Message, qos: QoS, retain: bool) -> Delivery {
+        if qos == QoS::AtMostOnce && self.is_online() {
+            // QoS 0 to a client that does not read is bounded by the queue limit too (a
+            // persistent session's packets wait in the journal first, for a few ms).
+            let cap = self.limits.max_queued + self.limits.max_inflight;
+            let over = self.limits.max_queued != 0 && self.outbox.len() >= cap;
+            if over && !self.accept_over_limit() {
+                return Delivery::Dropped;
+            }
+            // Straight into a packet, with no copy of the message first: a fan-out's hot path.
+            let publish = Publish {
+                dup: false,
+                qos_pid: QosPid::AtMostOnce,
+                retain,
+                topic: message.topic.clone(),
+                payload: message.payload.clone(),
+            };
+            self.send(Packet::Publish(publish));
+            return if over { Delivery::Backlogged } else { Delivery::Sent };
+        }
         let message = Message { qos, retain, ..message.clone() };
         if qos == QoS::AtMostOnce {
-            if self.is_online() {
-                // QoS 0 to a client that does not read is bounded by the queue limit too (a
-                // persistent session's packets wait in the journal first, for a few ms).
-                let cap = self.limits.max_queued + self.limits.max_inflight;
-                let over = self.limits.max_queued != 0 && self.outbox.len() >= cap;
-                if over && !self.accept_over_limit() {
-                    return Delivery::Dropped;
-                }
-                self.send(publish_packet(&message, QosPid::AtMostOnce, false));
-                return if over { Delivery::Backlogged } else { Delivery::Sent };
-            }
             if !self.queue_qos0_offline() || self.queue_full() {
                 return Delivery::Dropped;
             }
