@@ -214,3 +214,53 @@ async fn scenarios_run_over_tls_psk_against_ours_and_mosquitto_and_a_wrong_key_i
     broker.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A CA and a certificate for localhost signed by it, as PEM files in `dir`: (ca, cert, key).
+fn certificates(dir: &std::path::Path, ca_name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, ca_name);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    let files = (dir.join(format!("{ca_name}.pem")), dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&files.0, ca.pem()).unwrap();
+    std::fs::write(&files.1, cert.pem()).unwrap();
+    std::fs::write(&files.2, key.serialize_pem()).unwrap();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_run_over_certificate_tls_and_a_certificate_from_another_ca_is_refused() {
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (other_ca, ..) = certificates(&dir, "other-ca");
+    let (ca, cert, key) = certificates(&dir, "course-ca");
+    let (broker, _) = our_broker(|_| {}).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let settings = ListenerConfig { certfile: Some(cert), keyfile: Some(key), ..ListenerConfig::default() };
+    broker.listen(listener, &settings).unwrap();
+
+    let tls = |o: &mut Options, cafile: &std::path::Path, insecure: bool| {
+        o.host = "localhost".into();
+        o.security = Security::Tls { cafile: Some(cafile.to_owned()), insecure };
+    };
+    let mut o = options(Scenario::FanIn, addr, 300);
+    o.qos = 2;
+    tls(&mut o, &ca, false);
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!(out.transport, "tls");
+    assert_complete(&out, 1200);
+
+    let mut o = options(Scenario::Pub, addr, 10);
+    tls(&mut o, &other_ca, false);
+    let e = scenario::run(&o).await.unwrap_err().to_string();
+    assert!(e.contains("TLS handshake failed") && e.contains("certificate verify failed"), "{e}");
+    // --insecure: the same wrong CA, and no check.
+    tls(&mut o, &other_ca, true);
+    assert_eq!(scenario::run(&o).await.unwrap().sent, 40);
+    broker.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
