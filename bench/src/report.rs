@@ -41,6 +41,10 @@ pub struct Outcome {
     pub p99_us: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_us: Option<f64>,
+    /// Latency: deliveries that took over 1 ms. A p99 flips between the floor and a time slice
+    /// when this count crosses 1 % of the messages; the count itself moves less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_1ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rss_before_kb: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +127,9 @@ impl Outcome {
             if let Some(v) = v {
                 row(k, format!("{:.3} ms", v / 1000.0));
             }
+        }
+        if let Some(n) = self.over_1ms {
+            row("over 1 ms", format!("{n} of {}", self.received));
         }
         if let (Some(a), Some(b)) = (self.rss_before_kb, self.rss_after_kb) {
             row("broker RSS", format!("{a} KiB -> {b} KiB"));

@@ -82,6 +82,8 @@ async fn fan_out_pub_latency_retained_and_conn_report_their_figures() {
     assert_complete(&out, 200);
     let (p50, p99, max) = (out.p50_us.unwrap(), out.p99_us.unwrap(), out.max_us.unwrap());
     assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{out:?}");
+    let late = out.over_1ms.unwrap();
+    assert!(late <= 200 && (late == 0) == (max <= 1000.0), "{out:?}");
 
     let out = scenario::run(&options(Scenario::Retained, addr, 2000)).await.unwrap();
     assert_complete(&out, 2000);

@@ -122,6 +122,7 @@ pub(super) fn tally(mut out: Outcome, sent: &[Sent], heard: &[Heard], started: I
     latencies.sort_unstable();
     let us = |p| percentile(&latencies, p).map(|ns| ns / 1000.0);
     (out.p50_us, out.p90_us, out.p99_us, out.max_us) = (us(50.0), us(90.0), us(99.0), us(100.0));
+    out.over_1ms = (!latencies.is_empty()).then(|| latencies.iter().filter(|&&ns| ns > 1_000_000).count() as u64);
     out
 }
 
