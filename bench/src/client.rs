@@ -1,5 +1,6 @@
-//! A benchmark client: one connection (TCP, TLS or TLS-PSK), CONNECT and SUBSCRIBE through the broker's codec,
-//! then the publisher or subscriber loops of [`crate::publisher`] and [`crate::subscriber`].
+//! A benchmark client: one connection (TCP, TLS or TLS-PSK), CONNECT and SUBSCRIBE through the
+//! broker's codec, then the publisher or subscriber loops of [`crate::publisher`] and
+//! [`crate::subscriber`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
