@@ -164,8 +164,13 @@ impl Options {
         let mut o = Self::new(scenario, SocketAddr::from(([127, 0, 0, 1], 1883)));
         let mut it = args[1..].iter();
         while let Some(flag) = it.next() {
-            if flag == "--quiet" || flag == "--insecure" {
-                (o.quiet, insecure) = (o.quiet || flag == "--quiet", insecure || flag == "--insecure");
+            // Flags without a value.
+            match flag.as_str() {
+                "--quiet" => o.quiet = true,
+                "--insecure" => insecure = true,
+                _ => {}
+            }
+            if matches!(flag.as_str(), "--quiet" | "--insecure") {
                 continue;
             }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
