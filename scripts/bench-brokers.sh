@@ -10,6 +10,11 @@
 #                                                 # (the setting where Mosquitto's p99 is ~3 ms)
 #   SECURITY=psk scripts/bench-brokers.sh         # over TLS-PSK, as the course's port 8883
 #                                                 # (ours and Mosquitto: rumqttd has no TLS-PSK)
+#   SCENARIOS=latency-q1 BROKERS="floor mqtt-lab mosquitto" scripts/bench-brokers.sh
+#                                                 # floor: `mqtt-lab-bench relay`, a forwarder
+#                                                 # that does the least a broker can (no topics,
+#                                                 # queues or retained messages): the machine's
+#                                                 # latency floor (plain TCP only)
 #
 # Needs: mosquitto (apt-get install mosquitto), rumqttd (cargo install rumqttd --version ^0.20),
 # taskset (util-linux), python3 (to find free ports).
@@ -65,6 +70,9 @@ start_broker() {
             local bin=/usr/sbin/mosquitto
             [ "$name" = mqtt-lab ] && bin=target/release/mqtt-lab-broker
             taskset -c "$BROKER_CORE" "$bin" -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
+            ;;
+        floor)
+            taskset -c "$BROKER_CORE" target/release/mqtt-lab-bench relay --port "$port" >"$WORK/floor.log" 2>&1 &
             ;;
         rumqttd)
             cat >"$WORK/rumqttd.toml" <<TOML

@@ -12,11 +12,14 @@
 //! - [`client`]: connecting and subscribing; [`publisher`] and [`subscriber`]: the loops.
 //! - [`scenario`]: conn, pub/sub/fanin/fanout, latency, retained.
 //! - [`report`]: one JSON line and a table per run; [`summary`]: medians and ratios of many.
+//! - [`relay`]: `mqtt-lab-bench relay`, a forwarder that does the least a broker can: the
+//!   machine's floor for the latency scenario.
 
 pub mod client;
 pub mod options;
 pub mod payload;
 pub mod publisher;
+pub mod relay;
 pub mod report;
 pub mod scenario;
 pub mod subscriber;

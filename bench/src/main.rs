@@ -1,9 +1,11 @@
 //! `mqtt-lab-bench`: see [`mqtt_lab_bench::options::USAGE`].
 
 use std::io::Write as _;
+use std::net::ToSocketAddrs as _;
 use std::process::ExitCode;
 
 use mqtt_lab_bench::options::USAGE;
+use mqtt_lab_bench::relay::Relay;
 use mqtt_lab_bench::{Options, Outcome, scenario, summary};
 
 fn main() -> ExitCode {
@@ -15,6 +17,9 @@ fn main() -> ExitCode {
     }
     if args[0] == "summarize" {
         return summarize(&args[1..]);
+    }
+    if args[0] == "relay" {
+        return relay(&args[1..]);
     }
     let options = match Options::parse(&args) {
         Ok(o) => o,
@@ -78,4 +83,48 @@ fn summarize(args: &[String]) -> ExitCode {
     }
     let _ = write!(std::io::stdout(), "{}", summary::summarize(&outcomes, &ours));
     ExitCode::SUCCESS
+}
+
+/// `relay [--host H] [--port P]`: serves until killed; prints the address it listens on.
+fn relay(args: &[String]) -> ExitCode {
+    let (mut host, mut port) = ("127.0.0.1".to_owned(), 1883u16);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next();
+        match (flag.as_str(), value) {
+            ("--host", Some(h)) => host.clone_from(h),
+            ("--port", Some(p)) => {
+                let Ok(p) = p.parse() else {
+                    eprintln!("Error: --port {p:?}: not a port number");
+                    return ExitCode::from(2);
+                };
+                port = p;
+            }
+            _ => {
+                eprintln!("Error: relay takes --host HOST and --port PORT, not {flag}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Ok(Some(addr)) = (host.as_str(), port).to_socket_addrs().map(|mut a| a.next()) else {
+        eprintln!("Error: cannot resolve {host}");
+        return ExitCode::FAILURE;
+    };
+    let relay = match Relay::bind(addr) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(at) = relay.local_addr() {
+        let _ = writeln!(std::io::stdout(), "relay listening on {at}");
+    }
+    match relay.serve() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: relay: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

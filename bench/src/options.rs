@@ -11,6 +11,7 @@ mqtt-lab-bench: load generator for MQTT 3.1.1 brokers
 Usage:
   mqtt-lab-bench SCENARIO [options]
   mqtt-lab-bench summarize FILE.jsonl... [--ours LABEL]
+  mqtt-lab-bench relay [--host HOST] [--port PORT]
 
 Scenarios:
   conn      N idle connections (--count, default 1000); with --pid, the broker's RSS per connection
@@ -23,6 +24,10 @@ Scenarios:
   soak      N connections (default 5000) for --duration (default 600 s) with keepalive pings and
             a mixed load: P publishers (default 50) at --rate msg/s in all (default 500), QoS
             0/1/2 in turn, to S subscribers (default 50); samples every --sample s (default 10)
+
+relay: a forwarder that does the least a broker can (every PUBLISH copied to every subscriber,
+no topics, queues or retained messages), to measure the machine's latency floor; --port 0 picks
+a free port, and the address is printed.
 
 Options:
   --host HOST          broker host (default 127.0.0.1)

@@ -266,3 +266,25 @@ async fn scenarios_run_over_certificate_tls_and_a_certificate_from_another_ca_is
     broker.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floor_relay_carries_every_qos_and_the_latency_scenario() {
+    // `mqtt-lab-bench relay` stands in for a broker when measuring the machine's floor: it must
+    // deliver everything it acknowledges, at every QoS, or its figures mean nothing.
+    let relay = mqtt_lab_bench::relay::Relay::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = relay.local_addr().unwrap();
+    std::thread::Builder::new().name("test-relay".into()).spawn(move || relay.serve()).unwrap();
+    for qos in [0, 1, 2] {
+        let mut o = options(Scenario::FanIn, addr, 2000);
+        o.qos = qos;
+        assert_complete(&scenario::run(&o).await.unwrap(), 8000);
+    }
+    let mut o = options(Scenario::FanOut, addr, 500);
+    (o.subscribers, o.qos) = (5, 1);
+    assert_complete(&scenario::run(&o).await.unwrap(), 2500);
+    let mut o = options(Scenario::Latency, addr, 200);
+    (o.qos, o.rate) = (1, 2000.0);
+    let out = scenario::run(&o).await.unwrap();
+    assert_complete(&out, 200);
+    assert!(out.p99_us.unwrap() > 0.0, "{out:?}");
+}
