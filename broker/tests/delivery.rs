@@ -2,8 +2,14 @@
 
 mod support;
 
-use mqtt_lab_broker::codec::{Packet, QoS, QosPid, SubAckCode};
-use support::{RawClient, TestBroker, pid, publish};
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use mqtt_lab_broker::codec::{Packet, QoS, QosPid, SubAckCode, decode_header};
+use support::{RawClient, TestBroker, connect_packet, pid, publish};
+use tokio::io::ReadBuf;
 
 #[tokio::test]
 async fn qos_1_and_2_flows_are_acknowledged_to_the_publisher() {
@@ -172,5 +178,69 @@ async fn unsubscribe_stops_delivery() {
     p.send(publish("t", b"x", QosPid::AtLeastOnce(pid(1)), false)).await;
     p.recv().await;
     assert!(s.sync().await.is_empty());
+    broker.stop().await;
+}
+
+/// The broker's end of a pipe that notes, in a list shared by several connections, the type of
+/// every packet the broker writes to it, in the order of the writes.
+struct Recorder {
+    inner: tokio::io::DuplexStream,
+    name: &'static str,
+    writes: Arc<Mutex<Vec<(&'static str, u8)>>>,
+}
+
+impl tokio::io::AsyncRead for Recorder {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Recorder {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            let mut at = 0;
+            while let Ok(Some(h)) = decode_header(&buf[at..n]) {
+                self.writes.lock().unwrap().push((self.name, buf[at] >> 4));
+                at += h.header_len + h.remaining_length;
+            }
+        }
+        written
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn subscribers_get_a_message_before_its_publisher_gets_the_acknowledgement() {
+    // A publisher told "delivered" first is woken twice per message; on a busy core the second
+    // wake-up is the one that waits, so the broker writes the delivery first.
+    let broker = TestBroker::start().await;
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let client = |name| {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        broker.serve(Recorder { inner: server, name, writes: writes.clone() });
+        RawClient::over(client)
+    };
+    let (mut sub, mut publisher) = (client("sub"), client("pub"));
+    sub.handshake(connect_packet("sub", true, 0)).await;
+    sub.subscribe(&[("t", QoS::ExactlyOnce)]).await;
+    publisher.handshake(connect_packet("pub", true, 0)).await;
+    for (qos_pid, answer, ack) in [
+        (QosPid::AtLeastOnce(pid(1)), Packet::PubAck(pid(1)), 4),
+        (QosPid::ExactlyOnce(pid(2)), Packet::PubRec(pid(2)), 5),
+    ] {
+        writes.lock().unwrap().clear();
+        publisher.send(publish("t", b"x", qos_pid, false)).await;
+        assert_eq!(publisher.recv().await, answer);
+        assert_eq!(sub.recv_publish().await.payload.as_ref(), b"x");
+        assert_eq!(*writes.lock().unwrap(), [("sub", 3), ("pub", ack)], "{qos_pid:?}");
+    }
     broker.stop().await;
 }

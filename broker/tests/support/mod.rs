@@ -57,8 +57,13 @@ impl TestBroker {
     /// would let the paused clock jump ahead while bytes are in flight.
     pub fn pipe(&self) -> RawClient {
         let (client, server) = tokio::io::duplex(1 << 16);
-        self.broker.accept_stream(server, "127.0.0.1:1".parse().unwrap());
+        self.serve(server);
         RawClient { stream: Box::new(client), buf: BytesMut::new() }
+    }
+
+    /// Serves a connection over `server`, the broker's end of a pipe the test made.
+    pub fn serve(&self, server: impl Io + 'static) {
+        self.broker.accept_stream(server, "127.0.0.1:1".parse().unwrap());
     }
 
     /// Connects over a pipe and expects CONNACK 0.

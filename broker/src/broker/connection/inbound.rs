@@ -158,6 +158,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.congestion = Some(Box::new(Congestion::new(congested)));
         }
         if let Some(routed) = routed {
+            self.deliver_first |= routed.delivered > 0 && p.qos_pid != QosPid::AtMostOnce;
             count_drops(shared, routed);
         }
     }

@@ -90,6 +90,7 @@ where
         will: None,
         congestion: None,
         check_outbox: true,
+        deliver_first: false,
     };
     ConnectionTask::new(conn, shutdown)
 }
@@ -119,6 +120,11 @@ struct Connection<S> {
     /// The session's outbox may hold packets (or the session was taken over): set by a wake
     /// and by handling a packet, so that an idle turn of the loop does not take the lock.
     check_outbox: bool,
+    /// A QoS 1 or 2 PUBLISH just handled went to subscribers: the task yields once before
+    /// writing its PUBACK or PUBREC, so their tasks write the deliveries first. A client that
+    /// is told "delivered" first is woken twice per message, and on a busy core the second
+    /// wake-up is the one that waits (docs/PERFORMANCE.md, change 9).
+    deliver_first: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {

@@ -33,6 +33,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if let Err(close) = self.drain_buffered() {
                 return Poll::Ready(close);
             }
+            // Yield once, so the subscribers' tasks write before this one acknowledges.
+            if std::mem::take(&mut self.deliver_first) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             if self.wbuf.is_empty()
                 && std::mem::take(&mut self.check_outbox)
                 && let Err(close) = self.fill_write_buffer()
