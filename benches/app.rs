@@ -30,6 +30,7 @@ use support::{ProfileDir, app_harness, connect_and_subscribe, runtime, step_unti
 use tokio::io::AsyncWriteExt;
 
 const FRAME: Duration = Duration::from_micros(16_667);
+/// The target; `-- ingest --rate=N` measures the headroom above it.
 const RATE: u64 = 50_000;
 const SECONDS: u64 = 5;
 
@@ -37,7 +38,8 @@ fn main() {
     let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wants = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
     if wants("ingest") {
-        ingest();
+        let rate = std::env::args().find_map(|a| a.strip_prefix("--rate=").and_then(|r| r.parse().ok()));
+        ingest(rate.unwrap_or(RATE));
     }
     if wants("scroll") {
         scroll();
@@ -67,8 +69,8 @@ fn frames(label: &str, mut wall: Vec<Duration>, mut cpu: Vec<Duration>) {
     );
 }
 
-/// Publishes `RATE` messages a second for `SECONDS` to the broker at `port`, in 1 ms batches.
-async fn publish(port: u16) -> u64 {
+/// Publishes `rate` messages a second for `SECONDS` to the broker at `port`, in 1 ms batches.
+async fn publish(port: u16, rate: u64) -> u64 {
     let target = Target {
         addr: ([127, 0, 0, 1], port).into(),
         username: None,
@@ -77,7 +79,7 @@ async fn publish(port: u16) -> u64 {
         connector: mqtt_lab_bench::transport::Connector::plain(),
     };
     let mut client = Client::connect(&target, "bench-publisher", 60).await.expect("the publisher connects");
-    let per_ms = RATE / 1000;
+    let per_ms = rate / 1000;
     let start = tokio::time::Instant::now();
     let mut buf = BytesMut::new();
     let mut sent = 0u64;
@@ -98,18 +100,18 @@ async fn publish(port: u16) -> u64 {
     sent
 }
 
-fn ingest() {
+fn ingest(rate: u64) {
     let rt = runtime();
     let dir = ProfileDir::new("bench-ingest");
     let mut harness = app_harness(&rt, &dir);
     connect_and_subscribe(&mut harness);
     let Some(EmbeddedStatus::Running(addr)) = harness.state().embedded_status.clone() else { panic!("no broker") };
     let before = harness.state().model.messages.total();
-    let publisher = rt.spawn(publish(addr.port()));
+    let publisher = rt.spawn(publish(addr.port(), rate));
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     let start = Instant::now();
     let mut next = start;
-    let expected = RATE * SECONDS;
+    let expected = rate * SECONDS;
     while harness.state().model.messages.total() - before < expected && start.elapsed() < Duration::from_mins(1) {
         let (w, c) = (Instant::now(), ThreadTime::now());
         harness.step();
@@ -127,7 +129,7 @@ fn ingest() {
     let sent = rt.block_on(publisher).expect("the publisher ran");
     let received = harness.state().model.messages.total() - before;
     println!(
-        "ingest: {sent} messages published at {RATE}/s; the app took in {received} in {:.2} s ({:.0} msg/s)",
+        "ingest: {sent} messages published at {rate}/s; the app took in {received} in {:.2} s ({:.0} msg/s)",
         took.as_secs_f64(),
         received as f64 / took.as_secs_f64()
     );
