@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         return summarize(&args[1..]);
     }
     if args[0] == "relay" {
+        raise_open_files_limit();
         return relay(&args[1..]);
     }
     let options = match Options::parse(&args) {
