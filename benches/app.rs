@@ -38,8 +38,9 @@ fn main() {
     let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wants = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
     if wants("ingest") {
+        // Published in 1 ms batches: at least 1,000 msg/s.
         let rate = std::env::args().find_map(|a| a.strip_prefix("--rate=").and_then(|r| r.parse().ok()));
-        ingest(rate.unwrap_or(RATE));
+        ingest(rate.filter(|r| *r >= 1000).unwrap_or(RATE));
     }
     if wants("scroll") {
         scroll();
