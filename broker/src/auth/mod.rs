@@ -7,6 +7,7 @@ mod passwd_edit;
 mod psk;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use acl::{Access, Acl, Client};
 pub use passwd::{Check, LineProblem, PasswordFile, PasswordHash, WRITE_ITERATIONS, WRITE_SALT_LEN};
@@ -36,7 +37,8 @@ pub struct AuthError {
 #[derive(Debug, Clone, Default)]
 pub struct Auth {
     passwords: Option<PasswordFile>,
-    acl: Option<Acl>,
+    /// Shared with the router, which checks read access at every delivery.
+    acl: Option<Arc<Acl>>,
     psk: Option<PskFile>,
     prefix: Option<String>,
     anonymous: bool,
@@ -67,7 +69,7 @@ impl Auth {
         let mut warnings = Vec::new();
         let auth = Self {
             passwords: load_file("password_file", config.password_file.as_deref(), PasswordFile::parse, &mut warnings)?,
-            acl: load_file("acl_file", config.acl_file.as_deref(), Acl::parse, &mut warnings)?,
+            acl: load_file("acl_file", config.acl_file.as_deref(), Acl::parse, &mut warnings)?.map(Arc::new),
             psk: load_file("psk_file", config.psk_file.as_deref(), PskFile::parse, &mut warnings)?,
             prefix: config.clientid_prefixes.clone(),
             anonymous: config.anonymous_allowed(),
@@ -77,7 +79,12 @@ impl Auth {
     }
 
     pub fn acl(&self) -> Option<&Acl> {
-        self.acl.as_ref()
+        self.acl.as_deref()
+    }
+
+    /// The ACL for the router to keep (see [`crate::broker::Router::set_acl`]).
+    pub fn shared_acl(&self) -> Option<Arc<Acl>> {
+        self.acl.clone()
     }
 
     /// The pre-shared key of a TLS-PSK identity.
@@ -138,7 +145,9 @@ impl Auth {
             ));
         };
         match passwords.check(user, password.unwrap_or_default()) {
-            Check::Valid if password.is_some() => Ok(()),
+            // An empty password never logs in, even where the file holds the hash of "" (as
+            // Mosquitto 2.0, which answers 5 with or without the password field).
+            Check::Valid if password.is_some_and(|p| !p.is_empty()) => Ok(()),
             Check::Valid | Check::WrongPassword => {
                 Err(self.refuse(NotAuthorized, Bad, format!("wrong password for user {user:?}")))
             }
@@ -179,6 +188,19 @@ mod tests {
             assert_eq!(r.code, ConnectReturnCode::NotAuthorized, "{why}");
             assert!(r.reason.contains(why), "{} / {why}", r.reason);
             assert!(!r.reason.contains("nope"), "the password never reaches the reason");
+        }
+    }
+
+    #[test]
+    fn the_hash_of_the_empty_password_never_logs_in() {
+        let a = auth(|a| {
+            if let Some(file) = &mut a.passwords {
+                file.set("empty", PasswordHash::new_pbkdf2("").unwrap());
+            }
+        });
+        for password in [None, Some(&b""[..])] {
+            let r = a.check_connect("btsiot-c", Some("empty"), password).unwrap_err();
+            assert_eq!(r.code, ConnectReturnCode::NotAuthorized, "{password:?}");
         }
     }
 

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
-pub use router::{Attached, Login, Routed, Router, RouterFigures};
+pub use router::{Attached, Login, Routed, Router, RouterFigures, WillOutcome};
 pub use server::{Broker, BrokerError, run, serve};
 pub use session::{Delivery, Limits, Link, Message, Session};
 pub use stats::Stats;
@@ -54,8 +54,10 @@ impl Shared {
             max_queued: config.max_queued_messages,
             queue_qos0: config.queue_qos0_messages,
         };
+        let mut router = Router::new(limits, journal);
+        router.set_acl(auth.shared_acl());
         Self {
-            router: Mutex::new(Router::new(limits, journal)),
+            router: Mutex::new(router),
             auth: RwLock::new(Arc::new(auth)),
             stats: Stats::default(),
             config,
@@ -77,7 +79,10 @@ impl Shared {
         self.auth.read().map_or_else(|p| p.into_inner().clone(), |a| a.clone())
     }
 
+    /// Puts reloaded settings in force: the router checks the new ACL at every delivery from
+    /// now on, messages already queued included.
     pub fn set_auth(&self, auth: Auth) {
+        self.router().set_acl(auth.shared_acl());
         let mut guard = self.auth.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         *guard = Arc::new(auth);
     }

@@ -17,6 +17,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
+pub mod brokers;
+
 /// Bounds a wait that only a failing test reaches.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 

@@ -80,6 +80,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if c.keep_alive > config.max_keepalive {
             return rejected(format!("keepalive {} is above max_keepalive {}", c.keep_alive, config.max_keepalive));
         }
+        let limit = config.message_size_limit;
+        if let Some(will) = c.will.as_ref().filter(|w| limit != 0 && w.payload.len() > limit) {
+            // As Mosquitto 2.0, before the credentials: a will that could never be published
+            // (message_size_limit applies to every PUBLISH) is refused now, not dropped later.
+            return Some((
+                ConnectReturnCode::NotAuthorized,
+                format!("the will's payload of {} bytes is over message_size_limit {limit}", will.payload.len()),
+            ));
+        }
         let auth = self.shared.auth();
         let checked = match &self.identity {
             Some(identity) if identity.as_username => auth.check_identified(&c.client_id),
@@ -119,6 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             username: username.as_deref(),
             clean_session: c.clean_session,
             v311: c.protocol == Protocol::V311,
+            will: c.will.as_ref(),
         };
         let (attached, client_id, shared_name) = {
             let mut router = self.shared.router();
@@ -136,6 +146,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 LogType::Information,
                 format_args!("Client {client_id} already connected, closing old connection."),
             );
+            self.will_published(&client_id, attached.old_will);
         }
         if self.shared.log.connection_messages {
             let user = username.as_ref().map(|u| format!(", u'{u}'")).unwrap_or_default();
@@ -152,7 +163,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         self.client_id = Some(client_id);
         self.username = shared_name;
-        self.will = c.will.map(Box::new);
         if c.keep_alive > 0 {
             // [MQTT-3.1.2-24]: closed after one and a half keepalives without a packet.
             let limit = Duration::from_millis(u64::from(c.keep_alive) * 1500);

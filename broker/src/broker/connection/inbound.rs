@@ -54,10 +54,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 router.acknowledge(&id, self.link.id, Packet::PubComp(pid));
             }
             Packet::PingReq => with_session(shared, &id, |s| s.send(Packet::PingResp)).unwrap_or(()),
-            Packet::Disconnect => {
-                self.will = None;
-                return Err(Close::Disconnect);
-            }
+            // The router discards the will [MQTT-3.1.2-10] when the session detaches.
+            Packet::Disconnect => return Err(Close::Disconnect),
             Packet::Connect(_) => {
                 return Err(Close::Protocol(
                     "[MQTT-3.1.0-2] a second CONNECT on one connection is a protocol violation".into(),
@@ -86,8 +84,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     fn subscribe(&self, s: &Subscribe) {
         let id = self.id();
-        let auth = self.shared.auth();
-        let (routed, codes) = self.shared.router().subscribe(&id, s.pid, &s.filters, auth.acl());
+        let (routed, codes) = self.shared.router().subscribe(&id, s.pid, &s.filters);
         count_drops(&self.shared, routed);
         for ((filter, qos), code) in s.filters.iter().zip(codes) {
             if code == SubAckCode::Failure {
@@ -138,15 +135,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let mut router = shared.router();
         let from = Some(&self.link);
         let routed = match p.qos_pid {
-            QosPid::AtMostOnce => route.then(|| router.publish_from(&message, auth.acl(), from)),
+            QosPid::AtMostOnce => route.then(|| router.publish_from(&message, from)),
             QosPid::AtLeastOnce(pid) => {
-                let routed = route.then(|| router.publish_from(&message, auth.acl(), from));
+                let routed = route.then(|| router.publish_from(&message, from));
                 router.acknowledge(&id, self.link.id, Packet::PubAck(pid));
                 routed
             }
             QosPid::ExactlyOnce(pid) => {
                 let first = router.session_mut(&id).is_some_and(|s| s.on_incoming_qos2(pid));
-                let routed = (first && route).then(|| router.publish_from(&message, auth.acl(), from));
+                let routed = (first && route).then(|| router.publish_from(&message, from));
                 router.acknowledge(&id, self.link.id, Packet::PubRec(pid));
                 routed
             }

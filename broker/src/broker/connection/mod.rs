@@ -25,12 +25,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::session::{Link, Message};
+use super::session::Link;
 use super::transport::Identity;
 use super::wake::Wake;
-use super::{Routed, Shared, Stats};
+use super::{Routed, Shared, Stats, WillOutcome};
 use crate::auth::{Auth, Client};
-use crate::codec::{DecodeError, Decoded, LastWill, Packet, TopicName, decode};
+use crate::codec::{DecodeError, Decoded, Packet, TopicName, decode};
 use crate::log::LogType;
 use congestion::Congestion;
 pub(crate) use task::{ConnectionTask, Ending};
@@ -87,7 +87,6 @@ where
         username: None,
         identity: identity.map(Box::new),
         link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) },
-        will: None,
         congestion: None,
         check_outbox: true,
         deliver_first: false,
@@ -114,7 +113,6 @@ struct Connection<S> {
     /// are boxed: most clients have neither, and every byte here is in every idle client.
     identity: Option<Box<Identity>>,
     link: Link,
-    will: Option<Box<LastWill>>,
     /// While subscribers this client's last PUBLISH left over their limits are congested.
     congestion: Option<Box<Congestion>>,
     /// The session's outbox may hold packets (or the session was taken over): set by a wake
@@ -220,8 +218,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.log(t, format_args!("{message}"));
         }
         if let Some(id) = self.client_id.clone() {
-            if let Some(will) = self.will.take().filter(|_| !matches!(close, Close::Shutdown)) {
-                self.publish_will(*will);
+            if !matches!(close, Close::Disconnect | Close::Shutdown) {
+                let outcome = self.shared.router().publish_will(&id, self.link.id);
+                self.will_published(&id, outcome);
             }
             self.shared.router().disconnect(&id, self.link.id);
         }
@@ -232,18 +231,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let _ = self.stream.shutdown().await;
     }
 
-    fn publish_will(&self, will: LastWill) {
-        let auth = self.shared.auth();
-        if !self.may_write(&auth, &will.topic) {
-            self.log(
+    /// Logs a refused will and counts what a published one dropped.
+    fn will_published(&self, client_id: &str, outcome: WillOutcome) {
+        match outcome {
+            WillOutcome::None => {}
+            WillOutcome::Published(routed) => count_drops(&self.shared, routed),
+            WillOutcome::Denied(topic) => self.log(
                 LogType::Notice,
-                format_args!("Denied will of {} on {}: the ACL gives no write access.", self.id(), will.topic),
-            );
-            return;
+                format_args!("Denied will of {client_id} on {topic}: the ACL gives no write access."),
+            ),
         }
-        let message = Message { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain };
-        let routed = self.shared.router().publish(&message, auth.acl());
-        count_drops(&self.shared, routed);
     }
 }
 

@@ -29,7 +29,8 @@ impl Router {
         }
         let Some(journal) = self.journal.clone() else { return };
         for (client, saved) in restored.sessions {
-            let session = Session::restore(client.clone(), saved, self.limits, journal.clone());
+            let mut session = Session::restore(client.clone(), saved, self.limits, journal.clone());
+            session.set_acl(self.acl.clone());
             for (filter, qos) in &session.subscriptions {
                 self.subscriptions.insert(filter.as_str(), &client, *qos);
             }

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use super::FastMap as HashMap;
 use super::session::{Delivery, Limits, Link, Message, Session};
 use super::subscriptions::SubscriptionTree;
-use crate::auth::{Acl, Client};
-use crate::codec::{ConnAck, ConnectReturnCode, Packet, PacketId, QoS, SubAck, SubAckCode, TopicFilter, TopicName};
+use crate::auth::Acl;
+use crate::codec::{
+    ConnAck, ConnectReturnCode, LastWill, Packet, PacketId, QoS, SubAck, SubAckCode, TopicFilter, TopicName,
+};
 use crate::store::{Change, Journal};
 
 /// A connection asking for its session.
@@ -19,14 +21,18 @@ pub struct Login<'a> {
     pub clean_session: bool,
     /// MQTT 3.1.1 (3.1 has no session present flag).
     pub v311: bool,
+    /// Published if this connection ends without DISCONNECT.
+    pub will: Option<&'a LastWill>,
 }
 
 /// The outcome of attaching a connection to a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attached {
     pub session_present: bool,
     /// Another connection had this client id and was closed [MQTT-3.1.4-2].
     pub took_over: bool,
+    /// What became of the will of the connection taken over.
+    pub old_will: WillOutcome,
 }
 
 /// How many subscribers a PUBLISH reached.
@@ -67,6 +73,8 @@ pub struct Router {
     congested: Vec<Arc<str>>,
     /// The broker is shutting down: every connection attached from now on is told at once.
     stopping: bool,
+    /// The ACL in force; every session holds a copy and checks it whenever it sends a message.
+    acl: Option<Arc<Acl>>,
 }
 
 impl Router {
@@ -81,7 +89,18 @@ impl Router {
             journal,
             congested: Vec::new(),
             stopping: false,
+            acl: None,
         }
+    }
+
+    /// Puts an ACL in force (at startup and on reload). Sessions check it at every delivery,
+    /// queued and in-flight messages included, so a revoked read right reaches messages queued
+    /// before the reload.
+    pub fn set_acl(&mut self, acl: Option<Arc<Acl>>) {
+        for session in self.sessions.values_mut() {
+            session.set_acl(acl.clone());
+        }
+        self.acl = acl;
     }
 
     fn drop_session(&mut self, client_id: &str) {
@@ -99,25 +118,28 @@ impl Router {
     /// Attaches a new connection to the client's session, creating or resuming it, and puts
     /// CONNACK first in its outbox followed by any unacknowledged messages.
     pub fn connect(&mut self, login: Login<'_>, link: Link) -> Attached {
-        let Login { client_id, username, clean_session, v311 } = login;
+        let Login { client_id, username, clean_session, v311, will } = login;
         let mut took_over = false;
         let mut resumable = false;
         if let Some(old) = self.sessions.get_mut(client_id) {
+            resumable = !clean_session && !old.clean;
             if let Some(old_link) = old.link.take() {
                 // The old connection closes at once, even while a write to its client is pending.
                 took_over = true;
                 old_link.wake.take_over();
             }
-            resumable = !clean_session && !old.clean;
         }
+        let old_will = if took_over { self.release_will(client_id) } else { WillOutcome::None };
         if !resumable {
             self.drop_session(client_id);
         }
         let id: Arc<str> = client_id.into();
         let session =
             self.sessions.entry(id.clone()).or_insert_with(|| Box::new(Session::new(id, clean_session, self.limits)));
+        session.set_acl(self.acl.clone());
         session.clean = clean_session;
         session.username = username.map(Into::into);
+        session.will = will.cloned().map(Box::new);
         if !clean_session && let Some(journal) = &self.journal {
             session.set_journal(Some(journal.clone()));
             journal.record(Change::Session { client: session.client_id.clone(), username: session.username.clone() });
@@ -131,7 +153,7 @@ impl Router {
         session.send_first(Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }));
         let connected = self.sessions.values().filter(|s| s.is_online()).count();
         self.clients_maximum = self.clients_maximum.max(connected);
-        Attached { session_present, took_over }
+        Attached { session_present, took_over, old_will }
     }
 
     /// Whether `link_id` is still the connection of `client_id` (false after a takeover).
@@ -154,6 +176,7 @@ impl Router {
         }
         let clean = self.sessions.get_mut(client_id).is_some_and(|s| {
             s.detach();
+            s.will = None;
             s.clean
         });
         if clean {
@@ -168,13 +191,13 @@ impl Router {
     /// Routes an application message: retained store, then every matching subscriber once, at
     /// the lower of the message's QoS and its highest matching subscription QoS.
     /// With an ACL, only subscribers allowed to read the topic receive it.
-    pub fn publish(&mut self, message: &Message, acl: Option<&Acl>) -> Routed {
-        self.publish_from(message, acl, None)
+    pub fn publish(&mut self, message: &Message) -> Routed {
+        self.publish_from(message, None)
     }
 
     /// [`Self::publish`] for a client's PUBLISH: subscribers it leaves over their limits take
     /// the message and note `from` as waiting for room; [`Self::take_congested`] names them.
-    pub fn publish_from(&mut self, message: &Message, acl: Option<&Acl>, from: Option<&Link>) -> Routed {
+    pub fn publish_from(&mut self, message: &Message, from: Option<&Link>) -> Routed {
         self.congested.clear();
         if message.retain {
             if message.payload.is_empty() {
@@ -191,7 +214,7 @@ impl Router {
         let mut routed = Routed::default();
         for (client, sub_qos) in targets.drain() {
             let Some(session) = self.sessions.get_mut(&client) else { continue };
-            if !may_read(acl, session, &message.topic) {
+            if !session.may_read(&message.topic) {
                 continue;
             }
             // Live subscribers get RETAIN=0 [MQTT-3.3.1-9].
@@ -224,7 +247,6 @@ impl Router {
         client_id: &str,
         pid: PacketId,
         filters: &[(TopicFilter, QoS)],
-        acl: Option<&Acl>,
     ) -> (Routed, Vec<SubAckCode>) {
         let mut routed = Routed::default();
         let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
@@ -232,8 +254,7 @@ impl Router {
         let mut codes = Vec::with_capacity(filters.len());
         let mut granted = Vec::with_capacity(filters.len());
         for (filter, qos) in filters {
-            let client = Client { id: &id, username: session.username.as_deref() };
-            if acl.is_some_and(|acl| !acl.can_subscribe(client, filter.as_str())) {
+            if !session.may_subscribe(filter) {
                 codes.push(SubAckCode::Failure);
                 continue;
             }
@@ -254,7 +275,7 @@ impl Router {
             } else {
                 Box::new(TopicName::new(filter.as_str()).ok().and_then(|t| self.retained.get(&t)).into_iter())
             };
-            let readable: Vec<Message> = matching.filter(|m| may_read(acl, session, &m.topic)).cloned().collect();
+            let readable: Vec<Message> = matching.filter(|m| session.may_read(&m.topic)).cloned().collect();
             for message in &readable {
                 match session.deliver(message, message.qos.min(qos), true) {
                     Delivery::Dropped => routed.dropped += 1,
@@ -296,12 +317,8 @@ impl Router {
     }
 }
 
-fn may_read(acl: Option<&Acl>, session: &Session, topic: &TopicName) -> bool {
-    acl.is_none_or(|acl| {
-        acl.can_read(Client { id: &session.client_id, username: session.username.as_deref() }, topic.as_str())
-    })
-}
-
 mod durable;
+mod will;
+pub use will::WillOutcome;
 #[cfg(test)]
 mod tests;

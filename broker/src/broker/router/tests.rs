@@ -4,7 +4,7 @@ use crate::broker::wake::Wake;
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::codec::{Decoded, decode};
+use crate::codec::{Decoded, QosPid, decode};
 
 const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
 
@@ -28,19 +28,20 @@ fn message(topic: &str, payload: &'static [u8], qos: QoS, retain: bool) -> Messa
 }
 
 fn sub(r: &mut Router, client: &str, filter: &str, qos: QoS) {
-    r.subscribe(client, PacketId::new(1).unwrap(), &[(TopicFilter::new(filter).unwrap(), qos)], None);
+    r.subscribe(client, PacketId::new(1).unwrap(), &[(TopicFilter::new(filter).unwrap(), qos)]);
 }
 
 #[test]
 fn a_takeover_closes_the_old_link_and_keeps_a_persistent_session() {
     let mut r = Router::new(LIMITS, None);
     assert_eq!(
-        r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true }, link(1)),
-        Attached { session_present: false, took_over: false }
+        r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true, will: None }, link(1)),
+        Attached { session_present: false, took_over: false, old_will: WillOutcome::None }
     );
     sub(&mut r, "c", "a", QoS::AtLeastOnce);
-    let attached = r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true }, link(2));
-    assert_eq!(attached, Attached { session_present: true, took_over: true });
+    let attached =
+        r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true, will: None }, link(2));
+    assert_eq!(attached, Attached { session_present: true, took_over: true, old_will: WillOutcome::None });
     assert!(!r.is_current("c", 1));
     r.disconnect("c", 1); // the old connection's late cleanup must not detach the new one
     assert!(r.is_current("c", 2));
@@ -50,20 +51,21 @@ fn a_takeover_closes_the_old_link_and_keeps_a_persistent_session() {
 #[test]
 fn clean_sessions_end_with_their_connection() {
     let mut r = Router::new(LIMITS, None);
-    r.connect(Login { client_id: "c", username: None, clean_session: true, v311: true }, link(1));
+    r.connect(Login { client_id: "c", username: None, clean_session: true, v311: true, will: None }, link(1));
     sub(&mut r, "c", "a/#", QoS::AtMostOnce);
     r.disconnect("c", 1);
     assert_eq!(r.figures().clients_total, 0);
     assert_eq!(r.figures().subscriptions, 0);
-    let attached = r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true }, link(2));
+    let attached =
+        r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true, will: None }, link(2));
     assert!(!attached.session_present);
 }
 
 #[test]
 fn retained_messages_reach_new_subscribers_with_retain_set_and_can_be_cleared() {
     let mut r = Router::new(LIMITS, None);
-    r.publish(&message("PV/sunshine", b"yes", QoS::AtLeastOnce, true), None);
-    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true }, link(1));
+    r.publish(&message("PV/sunshine", b"yes", QoS::AtLeastOnce, true));
+    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true, will: None }, link(1));
     out(&mut r, "s");
     sub(&mut r, "s", "PV/+", QoS::AtMostOnce);
     let packets = out(&mut r, "s");
@@ -71,7 +73,7 @@ fn retained_messages_reach_new_subscribers_with_retain_set_and_can_be_cleared() 
     let Packet::Publish(p) = &packets[1] else { panic!("{packets:?}") };
     assert!(p.retain);
     assert_eq!(p.qos(), QoS::AtMostOnce);
-    r.publish(&message("PV/sunshine", b"", QoS::AtMostOnce, true), None);
+    r.publish(&message("PV/sunshine", b"", QoS::AtMostOnce, true));
     assert_eq!(r.figures().retained, 0);
     let live = out(&mut r, "s");
     let Packet::Publish(p) = &live[0] else { panic!("{live:?}") };
@@ -81,11 +83,11 @@ fn retained_messages_reach_new_subscribers_with_retain_set_and_can_be_cleared() 
 #[test]
 fn overlapping_subscriptions_deliver_once_at_the_maximum_qos() {
     let mut r = Router::new(LIMITS, None);
-    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true }, link(1));
+    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true, will: None }, link(1));
     sub(&mut r, "s", "PV/#", QoS::AtMostOnce);
     sub(&mut r, "s", "PV/data", QoS::ExactlyOnce);
     out(&mut r, "s");
-    let routed = r.publish(&message("PV/data", b"3.2", QoS::ExactlyOnce, false), None);
+    let routed = r.publish(&message("PV/data", b"3.2", QoS::ExactlyOnce, false));
     assert_eq!(routed.delivered, 1);
     let packets = out(&mut r, "s");
     assert_eq!(packets.len(), 1);
@@ -96,11 +98,11 @@ fn overlapping_subscriptions_deliver_once_at_the_maximum_qos() {
 #[test]
 fn delivery_qos_is_the_lower_of_publish_and_subscription() {
     let mut r = Router::new(LIMITS, None);
-    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true }, link(1));
+    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true, will: None }, link(1));
     sub(&mut r, "s", "t", QoS::AtLeastOnce);
     out(&mut r, "s");
-    r.publish(&message("t", b"x", QoS::ExactlyOnce, false), None);
-    r.publish(&message("t", b"x", QoS::AtMostOnce, false), None);
+    r.publish(&message("t", b"x", QoS::ExactlyOnce, false));
+    r.publish(&message("t", b"x", QoS::AtMostOnce, false));
     let qos: Vec<QoS> = out(&mut r, "s")
         .iter()
         .map(|p| match p {
@@ -109,4 +111,113 @@ fn delivery_qos_is_the_lower_of_publish_and_subscription() {
         })
         .collect();
     assert_eq!(qos, [QoS::AtLeastOnce, QoS::AtMostOnce]);
+}
+
+fn login<'a>(client_id: &'a str, username: Option<&'a str>, clean: bool, will: Option<&'a LastWill>) -> Login<'a> {
+    Login { client_id, username, clean_session: clean, v311: true, will }
+}
+
+fn acl(text: &str) -> Option<Arc<Acl>> {
+    Some(Arc::new(Acl::parse(text).0))
+}
+
+/// The will of a connection taken over is routed inside `connect`, so it reaches subscribers
+/// before anything the new connection publishes after its CONNACK.
+#[test]
+fn a_takeover_publishes_the_old_will_before_the_new_connection_is_attached() {
+    let mut r = Router::new(LIMITS, None);
+    r.connect(login("watcher", None, true, None), link(9));
+    sub(&mut r, "watcher", "lamp/status", QoS::AtLeastOnce);
+    out(&mut r, "watcher");
+    let offline = LastWill {
+        topic: TopicName::new("lamp/status").unwrap(),
+        payload: Bytes::from_static(b"offline"),
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    };
+    for clean in [false, true] {
+        r.connect(login("lamp", None, clean, Some(&offline)), link(1));
+        let attached = r.connect(login("lamp", None, clean, Some(&offline)), link(2));
+        assert!(matches!(attached.old_will, WillOutcome::Published(Routed { delivered: 1, .. })), "{clean}");
+        r.publish(&message("lamp/status", b"online", QoS::AtLeastOnce, true));
+        let payloads: Vec<Bytes> = out(&mut r, "watcher")
+            .into_iter()
+            .filter_map(|p| if let Packet::Publish(p) = p { Some(p.payload) } else { None })
+            .collect();
+        assert_eq!(payloads, [&b"offline"[..], b"online"], "clean session {clean}");
+        r.session_mut("watcher").unwrap().on_puback(PacketId::new(1).unwrap());
+        r.session_mut("watcher").unwrap().on_puback(PacketId::new(2).unwrap());
+        // The new connection's own will is in force, and goes once.
+        assert!(matches!(r.publish_will("lamp", 2), WillOutcome::Published(_)));
+        assert_eq!(r.publish_will("lamp", 2), WillOutcome::None);
+        out(&mut r, "watcher");
+        r.disconnect("lamp", 2);
+        for pid in 3..=4 {
+            r.session_mut("watcher").unwrap().on_puback(PacketId::new(pid).unwrap());
+        }
+    }
+}
+
+#[test]
+fn a_will_is_discarded_by_disconnect_and_refused_without_write_access() {
+    let mut r = Router::new(LIMITS, None);
+    let will = LastWill {
+        topic: TopicName::new("private/w").unwrap(),
+        payload: Bytes::from_static(b"bye"),
+        qos: QoS::AtMostOnce,
+        retain: false,
+    };
+    r.connect(login("c", Some("u"), false, Some(&will)), link(1));
+    r.disconnect("c", 1);
+    r.connect(login("c", Some("u"), false, None), link(2));
+    assert_eq!(r.publish_will("c", 2), WillOutcome::None, "DISCONNECT discarded it [MQTT-3.1.2-10]");
+    r.set_acl(acl("user u\ntopic write public/#\n"));
+    r.connect(login("c", Some("u"), false, Some(&will)), link(3));
+    assert_eq!(r.publish_will("c", 3), WillOutcome::Denied(will.topic.clone()));
+}
+
+/// Read access is checked when a held message is sent, not only when it was queued: a reload
+/// that revokes it reaches an offline persistent session's queue and its in-flight messages.
+#[test]
+fn a_revoked_read_right_reaches_messages_already_held_for_an_offline_session() {
+    let limits = Limits { max_inflight: 1, ..LIMITS };
+    let mut r = Router::new(limits, None);
+    r.set_acl(acl("user u\ntopic read PV/#\ntopic read lamp/#\n"));
+    r.connect(login("c", Some("u"), false, None), link(1));
+    sub(&mut r, "c", "#", QoS::AtLeastOnce);
+    out(&mut r, "c");
+    // One in flight (sent, not acknowledged), then the client goes away; two more queued.
+    r.publish(&message("PV/data", b"1", QoS::AtLeastOnce, false));
+    r.disconnect("c", 1);
+    r.publish(&message("PV/data", b"2", QoS::AtLeastOnce, false));
+    r.publish(&message("lamp/state", b"3", QoS::AtLeastOnce, false));
+    assert_eq!(r.figures().stored_messages, 3);
+    r.set_acl(acl("user u\ntopic read lamp/#\n"));
+    r.connect(login("c", Some("u"), false, None), link(2));
+    let mut payloads = Vec::new();
+    for packet in out(&mut r, "c") {
+        if let Packet::Publish(p) = packet {
+            payloads.push(p.payload.clone());
+            if let QosPid::AtLeastOnce(pid) = p.qos_pid {
+                r.session_mut("c").unwrap().on_puback(pid);
+            }
+        }
+    }
+    payloads.extend(
+        out(&mut r, "c").into_iter().filter_map(|p| if let Packet::Publish(p) = p { Some(p.payload) } else { None }),
+    );
+    assert_eq!(payloads, [&b"3"[..]], "only what the reloaded ACL lets u read");
+    assert_eq!(r.figures().stored_messages, 0, "the others are gone, not held forever");
+}
+
+#[test]
+fn another_user_on_a_persistent_session_gets_only_what_it_may_read() {
+    let mut r = Router::new(LIMITS, None);
+    r.set_acl(acl("user alice\ntopic read secret/#\nuser bob\ntopic read public/#\n"));
+    r.connect(login("shared-id", Some("alice"), false, None), link(1));
+    sub(&mut r, "shared-id", "secret/#", QoS::AtLeastOnce);
+    r.disconnect("shared-id", 1);
+    r.publish(&message("secret/x", b"s", QoS::AtLeastOnce, false));
+    r.connect(login("shared-id", Some("bob"), false, None), link(2));
+    assert!(out(&mut r, "shared-id").iter().all(|p| !matches!(p, Packet::Publish(_))));
 }

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use super::wake::Wake;
-use crate::codec::{Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
+use crate::auth::Acl;
+use crate::codec::{LastWill, Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
 use crate::store::{Change, Journal, RestoredSession};
 
+mod access;
 mod flows;
 mod pressure;
 
@@ -114,6 +116,10 @@ pub struct Session {
     /// Set for a persistent session when persistence is on.
     journal: Option<Journal>,
     pressure: Pressure,
+    /// Read rules, checked whenever a message leaves (access.rs); the router's, shared.
+    acl: Option<Arc<Acl>>,
+    /// The current connection's will (boxed: most clients have none).
+    pub will: Option<Box<LastWill>>,
 }
 
 impl Session {
@@ -131,6 +137,8 @@ impl Session {
             last_seq: 0,
             journal: None,
             pressure: Pressure::default(),
+            acl: None,
+            will: None,
         }
     }
 
@@ -294,6 +302,11 @@ impl Session {
     fn fill(&mut self) {
         while self.is_online() && !self.window_full() {
             let Some(held) = self.flows.as_mut().and_then(|f| f.queue.pop_front()) else { return };
+            if !self.may_read(&held.message.topic) {
+                // Queued while readable; the ACL (or the user) has changed since.
+                self.record(|client| Change::Done { client, seq: held.seq });
+                continue;
+            }
             if held.message.qos == QoS::AtMostOnce {
                 self.send(publish_packet(&held.message, QosPid::AtMostOnce, false));
                 self.record(|client| Change::Done { client, seq: held.seq });
@@ -369,6 +382,7 @@ impl Session {
     pub fn attach(&mut self, link: Link) {
         self.link = Some(link);
         self.outbox.clear();
+        self.forget_unreadable_inflight();
         let resend: Vec<Packet> = self
             .flows
             .iter()

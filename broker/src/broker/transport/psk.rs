@@ -2,8 +2,9 @@
 //! TLS 1.2 PSK suites (what an ESP32's mbedTLS offers).
 
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
+use openssl::ex_data::Index;
 use openssl::ssl::{Ssl, SslContext, SslFiletype, SslMethod, SslMode, SslVersion};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
@@ -12,8 +13,21 @@ use crate::broker::Shared;
 use crate::config::{ListenerConfig, TlsVersion};
 use crate::log::LogType;
 
+/// Where the server callback leaves the identity whose key it gave: OpenSSL's own
+/// `SSL_get_psk_identity` knows it only in TLS 1.2, and `use_identity_as_username` needs it in
+/// TLS 1.3 too (what `mosquitto_pub --psk` negotiates).
+fn identity_index() -> Result<Index<Ssl, String>, openssl::error::ErrorStack> {
+    static INDEX: OnceLock<Index<Ssl, String>> = OnceLock::new();
+    if let Some(index) = INDEX.get() {
+        return Ok(*index);
+    }
+    let index = Ssl::new_ex_index::<String>()?;
+    Ok(*INDEX.get_or_init(|| index))
+}
+
 pub(super) fn context(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<SslContext, String> {
     let ssl = |what: &str, e: openssl::error::ErrorStack| format!("{what}: {e}");
+    let identity_index = identity_index().map_err(|e| ssl("OpenSSL", e))?;
     let mut b = SslContext::builder(SslMethod::tls_server()).map_err(|e| ssl("OpenSSL", e))?;
     let min = match l.tls_version {
         Some(TlsVersion::Tls13) => SslVersion::TLS1_3,
@@ -37,13 +51,14 @@ pub(super) fn context(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<SslCon
     // Weak: the context must not keep the broker alive; the key is looked up at each handshake
     // in the settings in force, so a reloaded psk_file applies to the next client.
     let shared: Weak<Shared> = Arc::downgrade(shared);
-    b.set_psk_server_callback(move |_ssl, identity, out| {
+    b.set_psk_server_callback(move |ssl, identity, out| {
         let Some(shared) = shared.upgrade() else { return Ok(0) };
         let identity = String::from_utf8_lossy(identity.unwrap_or_default());
         let auth = shared.auth();
         match auth.psk(&identity) {
             Some(key) if key.len() <= out.len() => {
                 out[..key.len()].copy_from_slice(key);
+                ssl.set_ex_data(identity_index, identity.into_owned());
                 Ok(key.len())
             }
             _ => {
@@ -69,6 +84,7 @@ pub(super) async fn accept(ctx: &SslContext, tcp: TcpStream) -> Result<(SslStrea
             text
         }
     })?;
-    let identity = stream.ssl().psk_identity().map(|i| String::from_utf8_lossy(i).into_owned());
+    // The identity whose key the handshake used (TLS 1.2 and 1.3 alike).
+    let identity = identity_index().ok().and_then(|index| stream.ssl().ex_data(index).cloned());
     Ok((stream, identity))
 }
