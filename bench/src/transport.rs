@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use mqtt_lab_psk_hint::{PskClient, PskVersions};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -63,21 +64,36 @@ pub fn parse_hex_key(hex: &str) -> Result<Vec<u8>, String> {
 /// Opens connections as `Security` says; built once per run, shared by every client.
 #[derive(Clone)]
 pub struct Connector {
-    tls: Option<SslConnector>,
+    kind: Kind,
     /// The broker's host name: SNI, and the name its certificate must carry.
     host: String,
-    verify_host: bool,
-    /// A failed handshake then most likely means a wrong identity or key.
-    psk: bool,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Plain,
+    /// Certificate TLS; `verify_host`: the certificate must name `host`.
+    Tls {
+        connector: SslConnector,
+        verify_host: bool,
+    },
+    /// TLS-PSK through the workspace's one PSK client (which refuses a server that does not use
+    /// the key, before any MQTT byte).
+    Psk(PskClient),
 }
 
 impl fmt::Debug for Connector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (tls, verify_host, psk) = match &self.kind {
+            Kind::Plain => (false, false, false),
+            Kind::Tls { verify_host, .. } => (true, *verify_host, false),
+            Kind::Psk(_) => (true, false, true),
+        };
         f.debug_struct("Connector")
-            .field("tls", &self.tls.is_some())
+            .field("tls", &tls)
             .field("host", &self.host)
-            .field("verify_host", &self.verify_host)
-            .field("psk", &self.psk)
+            .field("verify_host", &verify_host)
+            .field("psk", &psk)
             .finish()
     }
 }
@@ -85,16 +101,16 @@ impl fmt::Debug for Connector {
 impl Connector {
     /// A plain TCP connector (what tests and the default command line use).
     pub fn plain() -> Self {
-        Self { tls: None, host: String::new(), verify_host: false, psk: false }
+        Self { kind: Kind::Plain, host: String::new() }
     }
 
     pub fn new(security: &Security, host: &str) -> Result<Self, String> {
-        let setup = |e: openssl::error::ErrorStack| format!("TLS setup failed: {e}");
-        let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
-        b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(setup)?;
-        let verify_host = match security {
+        let kind = match security {
             Security::Plain => return Ok(Self::plain()),
             Security::Tls { cafile, insecure } => {
+                let setup = |e: openssl::error::ErrorStack| format!("TLS setup failed: {e}");
+                let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
+                b.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(setup)?;
                 if let Some(ca) = cafile {
                     b.set_ca_file(ca)
                         .map_err(|e| format!("--cafile {}: not a readable PEM file ({e})", ca.display()))?;
@@ -102,37 +118,33 @@ impl Connector {
                 if *insecure {
                     b.set_verify(SslVerifyMode::NONE);
                 }
-                !insecure
+                Kind::Tls { connector: b.build(), verify_host: !insecure }
             }
             Security::Psk { identity, key } => {
-                b.set_cipher_list(mqtt_lab_psk_hint::PSK_CIPHERS).map_err(setup)?;
-                // PSK authenticates both sides; there is no certificate to check.
-                b.set_verify(SslVerifyMode::NONE);
-                mqtt_lab_psk_hint::set_psk_client(&mut b, identity, key);
-                false
+                Kind::Psk(PskClient::new(identity, key, PskVersions::Any).map_err(|e| e.to_string())?)
             }
         };
-        let psk = matches!(security, Security::Psk { .. });
-        Ok(Self { tls: Some(b.build()), host: host.to_owned(), verify_host, psk })
+        Ok(Self { kind, host: host.to_owned() })
     }
 
     /// Connects, with the TLS handshake when there is one.
     pub async fn connect(&self, tcp: TcpStream) -> Result<Stream, String> {
-        let Some(tls) = &self.tls else { return Ok(Stream::Tcp(tcp)) };
-        let ssl = tls
-            .configure()
-            .and_then(|c| c.verify_hostname(self.verify_host).into_ssl(&self.host))
-            .map_err(|e| format!("TLS setup failed: {e}"))?;
-        let mut stream = SslStream::new(ssl, tcp).map_err(|e| format!("TLS setup failed: {e}"))?;
-        Pin::new(&mut stream).connect().await.map_err(|e| {
-            let text = e.to_string();
-            if self.psk && ["alert", "decrypt", "bad record mac", "binder"].iter().any(|s| text.contains(s)) {
-                format!("the TLS-PSK handshake failed ({text}): check the PSK identity and key against the broker's psk_file")
-            } else {
-                format!("the TLS handshake failed: {text}")
+        match &self.kind {
+            Kind::Plain => Ok(Stream::Tcp(tcp)),
+            Kind::Psk(client) => {
+                let stream = client.connect(tcp, &self.host).await.map_err(|e| e.to_string())?;
+                Ok(Stream::Tls(Box::new(stream)))
             }
-        })?;
-        Ok(Stream::Tls(Box::new(stream)))
+            Kind::Tls { connector, verify_host } => {
+                let ssl = connector
+                    .configure()
+                    .and_then(|c| c.verify_hostname(*verify_host).into_ssl(&self.host))
+                    .map_err(|e| format!("TLS setup failed: {e}"))?;
+                let mut stream = SslStream::new(ssl, tcp).map_err(|e| format!("TLS setup failed: {e}"))?;
+                Pin::new(&mut stream).connect().await.map_err(|e| format!("the TLS handshake failed: {e}"))?;
+                Ok(Stream::Tls(Box::new(stream)))
+            }
+        }
     }
 }
 

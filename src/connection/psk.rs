@@ -1,9 +1,9 @@
-//! TLS-PSK to the broker with OpenSSL, as the broker's PSK listener and Mosquitto's `psk_hint`
-//! listeners expect: TLS 1.3 external PSK, or the TLS 1.2 PSK suites.
+//! TLS-PSK to the broker, as the broker's PSK listener and Mosquitto's `psk_hint` listeners
+//! expect: TLS 1.3 external PSK, or the TLS 1.2 PSK suites. The handshake is the shared crate's
+//! (`mqtt_lab_psk_hint::PskClient`, also the bench's): it completes only when the server used
+//! the key, so a server that answers with a certificate instead never sees the CONNECT.
 
-use std::pin::Pin;
-
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
+use mqtt_lab_psk_hint::{PskClient, PskVersions};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
@@ -18,31 +18,13 @@ pub(super) async fn connect(
     key: &[u8],
     version: TlsVersion,
 ) -> Result<(SslStream<TcpStream>, Session), String> {
-    let setup = |e: openssl::error::ErrorStack| format!("TLS-PSK setup failed: {e}");
-    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
-    let (min, max) = match version {
-        TlsVersion::Any => (SslVersion::TLS1_2, None),
-        TlsVersion::V1_2 => (SslVersion::TLS1_2, Some(SslVersion::TLS1_2)),
-        TlsVersion::V1_3 => (SslVersion::TLS1_3, None),
+    let versions = match version {
+        TlsVersion::Any => PskVersions::Any,
+        TlsVersion::V1_2 => PskVersions::Tls12,
+        TlsVersion::V1_3 => PskVersions::Tls13,
     };
-    builder.set_min_proto_version(Some(min)).map_err(setup)?;
-    builder.set_max_proto_version(max).map_err(setup)?;
-    builder.set_cipher_list(mqtt_lab_psk_hint::PSK_CIPHERS).map_err(setup)?;
-    // PSK authenticates both sides; there is no certificate to verify.
-    builder.set_verify(SslVerifyMode::NONE);
-    mqtt_lab_psk_hint::set_psk_client(&mut builder, identity, key);
-    let ssl = builder.build().configure().map_err(setup)?.verify_hostname(false).into_ssl(host).map_err(setup)?;
-    let mut stream = SslStream::new(ssl, tcp).map_err(setup)?;
-    Pin::new(&mut stream).connect().await.map_err(|e| {
-        let text = e.to_string();
-        if ["alert", "decrypt", "bad record mac", "binder"].iter().any(|s| text.contains(s)) {
-            format!(
-                "the TLS-PSK handshake failed ({text}): check the PSK identity and key against the broker's psk_file"
-            )
-        } else {
-            format!("the TLS-PSK handshake failed: {text}")
-        }
-    })?;
+    let client = PskClient::new(identity, key, versions).map_err(|e| e.to_string())?;
+    let stream = client.connect(tcp, host).await.map_err(|e| e.to_string())?;
     let session = Session {
         kind: "TLS-PSK",
         version: stream.ssl().version_str().to_owned(),

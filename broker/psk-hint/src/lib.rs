@@ -1,16 +1,25 @@
-//! TLS-PSK with the openssl crate: the server's identity hint and the client's identity and key.
+//! TLS-PSK with the openssl crate, for every server and client of the workspace.
 //!
-//! Mosquitto's `psk_hint` is sent to TLS 1.2 clients in the `ServerKeyExchange` message, and
-//! Mosquitto clients expect it. libssl exports `SSL_CTX_use_psk_identity_hint`, but neither
-//! `openssl-sys` nor the `openssl` crate declares it, so this crate declares that one function.
+//! - The server's identity hint: Mosquitto's `psk_hint` is sent to TLS 1.2 clients in the
+//!   `ServerKeyExchange` message, and Mosquitto clients expect it. libssl exports
+//!   `SSL_CTX_use_psk_identity_hint`, but neither `openssl-sys` nor the `openssl` crate declares
+//!   it, so this crate declares that one function.
+//! - The client ([`PskClient`], module `client`): the one TLS-PSK client of the app, the bench
+//!   and the broker's bridge. Its handshake completes only when the server used the pre-shared
+//!   key; a server that authenticates with a certificate instead is refused before any MQTT byte.
+
+mod client;
+
+pub use client::{CLIENT_CIPHERS, CLIENT_TLS13_SUITES, PskClient, PskError, PskVersions};
 
 use std::ffi::{CString, c_char, c_int};
 
 use openssl::error::ErrorStack;
 use openssl::ssl::SslContextBuilder;
 
-/// TLS 1.2 suites with PSK key exchange, ECDHE and DHE first (forward secrecy), and the plain
-/// PSK suites that small devices (an ESP32's mbedTLS) offer; never NULL encryption.
+/// A server's TLS 1.2 suites with PSK key exchange, ECDHE and DHE first (forward secrecy), and the
+/// plain PSK suites that small devices (an ESP32's mbedTLS) offer; never NULL encryption. Clients
+/// offer [`CLIENT_CIPHERS`], which leaves out RSA-PSK (a certificate authenticates its server).
 pub const PSK_CIPHERS: &str = "ECDHEPSK:DHEPSK:PSK:!NULL";
 
 #[allow(unsafe_code)]
@@ -55,7 +64,8 @@ pub fn set_psk_identity_hint(builder: &mut SslContextBuilder, hint: &str) -> Res
 }
 
 /// Makes a client offer `identity` with `key` (raw bytes, not hex) in every TLS-PSK handshake,
-/// TLS 1.3 external PSK or the TLS 1.2 PSK suites.
+/// TLS 1.3 external PSK or the TLS 1.2 PSK suites. [`PskClient`] calls it; on its own it checks
+/// nothing about the server.
 pub fn set_psk_client(builder: &mut SslContextBuilder, identity: &str, key: &[u8]) {
     let (identity, key) = (identity.as_bytes().to_vec(), key.to_vec());
     builder.set_psk_client_callback(move |_ssl, _hint, identity_out, psk_out| {
