@@ -61,6 +61,28 @@ fn a_wrong_psk_key_fails_in_words() {
     assert!(!reason.contains("0124"), "the key is never shown");
 }
 
+#[test]
+fn a_server_that_does_not_use_the_psk_is_refused_in_words_before_the_connect() {
+    // Issue 18: a server with a certificate and no PSK, where the TLS-PSK profile points.
+    let runtime = runtime();
+    let dir = ProfileDir::new("psk-impostor");
+    let (cert, key) = s_server::self_signed(&dir.0);
+    let mut impostor = s_server::SServer::certificate_only(&cert, &key);
+    let mut harness = harness_with(&runtime, &dir, None);
+    select_psk_profile(&mut harness, impostor.port());
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    let words = "the server did not use the pre-shared key: it is not the broker you configured, \
+                 or its psk_file has no entry for this identity";
+    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    assert!(reason.contains(words), "{reason}");
+    // The connection bar and the log say so.
+    harness.get_by_label_contains(&format!("Failed: 127.0.0.1:{}: {words}", impostor.port()));
+    assert!(harness.state().model.log.iter().any(|l| l.text.contains(words)), "{:?}", harness.state().model.log);
+    let seen = impostor.after_connections(1);
+    assert!(!seen.contains("MQTT") && !seen.contains("btsiot1"), "the CONNECT reached the impostor:\n{seen}");
+}
+
 /// A classroom CA, a broker certificate for 127.0.0.1, and a client certificate, as PEM files.
 struct Pki {
     ca: std::path::PathBuf,

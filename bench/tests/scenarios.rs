@@ -18,6 +18,9 @@ const PATIENCE: Duration = Duration::from_secs(20);
 mod mosquitto;
 use mosquitto::{Mosquitto, free_port};
 
+#[path = "../../tests/support/s_server.rs"]
+mod s_server;
+
 /// Our broker on 127.0.0.1:0, logging nowhere, after `edit` changes its configuration.
 async fn our_broker(edit: impl FnOnce(&mut Config)) -> (Broker, SocketAddr) {
     let mut config = Config { allow_anonymous: Some(true), ..Config::default() };
@@ -214,6 +217,22 @@ async fn scenarios_run_over_tls_psk_against_ours_and_mosquitto_and_a_wrong_key_i
     }
     drop(mosquitto);
     broker.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_does_not_use_the_psk_is_refused_before_the_connect() {
+    // Issue 18: a certificate instead of the PSK (TLS 1.3 allows it) must not get a CONNECT.
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-bench-impostor-{}", std::process::id()));
+    let (cert, key) = s_server::self_signed(&dir);
+    let mut impostor = s_server::SServer::certificate_only(&cert, &key);
+    let mut o = options(Scenario::Pub, SocketAddr::from(([127, 0, 0, 1], impostor.port())), 10);
+    psk(&mut o, PSK_KEY);
+    let e = scenario::run(&o).await.unwrap_err().to_string();
+    assert!(e.contains("the server did not use the pre-shared key: it is not the broker you configured"), "{e}");
+    let seen = tokio::task::block_in_place(|| impostor.after_connections(1));
+    assert!(!seen.contains("MQTT"), "the CONNECT reached the impostor:\n{seen}");
+    drop(impostor);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

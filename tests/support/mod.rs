@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 pub mod mosquitto;
+pub mod s_server;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
