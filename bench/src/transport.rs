@@ -1,6 +1,8 @@
 //! How benchmark clients reach the broker: plain TCP, TLS (`--cafile`, `--insecure`) or TLS-PSK
 //! (`--psk-identity`, `--psk`), with the options of `mosquitto_pub`. TLS goes through OpenSSL,
-//! the only TLS library here that speaks TLS-PSK (see the broker's transport).
+//! the only TLS library here that speaks TLS-PSK (see the broker's transport); TLS-PSK through the
+//! app's own client (`mqtt_lab_psk_hint::PskClient`), which refuses a server that does not use
+//! the key.
 
 use std::fmt;
 use std::path::PathBuf;
