@@ -117,8 +117,8 @@ fn login<'a>(client_id: &'a str, username: Option<&'a str>, clean: bool, will: O
     Login { client_id, username, clean_session: clean, v311: true, will }
 }
 
-fn acl(text: &str) -> Option<Arc<Acl>> {
-    Some(Arc::new(Acl::parse(text).0))
+fn acl(text: &str) -> Arc<Acl> {
+    Arc::new(Acl::parse(text).0)
 }
 
 /// The will of a connection taken over is routed inside `connect`, so it reaches subscribers
@@ -171,7 +171,7 @@ fn a_will_is_discarded_by_disconnect_and_refused_without_write_access() {
     r.disconnect("c", 1);
     r.connect(login("c", Some("u"), false, None), link(2));
     assert_eq!(r.publish_will("c", 2), WillOutcome::None, "DISCONNECT discarded it [MQTT-3.1.2-10]");
-    r.set_acl(acl("user u\ntopic write public/#\n"));
+    r.set_acl(Some(acl("user u\ntopic write public/#\n")));
     r.connect(login("c", Some("u"), false, Some(&will)), link(3));
     assert_eq!(r.publish_will("c", 3), WillOutcome::Denied(will.topic.clone()));
 }
@@ -182,7 +182,7 @@ fn a_will_is_discarded_by_disconnect_and_refused_without_write_access() {
 fn a_revoked_read_right_reaches_messages_already_held_for_an_offline_session() {
     let limits = Limits { max_inflight: 1, ..LIMITS };
     let mut r = Router::new(limits, None);
-    r.set_acl(acl("user u\ntopic read PV/#\ntopic read lamp/#\n"));
+    r.set_acl(Some(acl("user u\ntopic read PV/#\ntopic read lamp/#\n")));
     r.connect(login("c", Some("u"), false, None), link(1));
     sub(&mut r, "c", "#", QoS::AtLeastOnce);
     out(&mut r, "c");
@@ -192,7 +192,7 @@ fn a_revoked_read_right_reaches_messages_already_held_for_an_offline_session() {
     r.publish(&message("PV/data", b"2", QoS::AtLeastOnce, false));
     r.publish(&message("lamp/state", b"3", QoS::AtLeastOnce, false));
     assert_eq!(r.figures().stored_messages, 3);
-    r.set_acl(acl("user u\ntopic read lamp/#\n"));
+    r.set_acl(Some(acl("user u\ntopic read lamp/#\n")));
     r.connect(login("c", Some("u"), false, None), link(2));
     let mut payloads = Vec::new();
     for packet in out(&mut r, "c") {
@@ -213,7 +213,7 @@ fn a_revoked_read_right_reaches_messages_already_held_for_an_offline_session() {
 #[test]
 fn another_user_on_a_persistent_session_gets_only_what_it_may_read() {
     let mut r = Router::new(LIMITS, None);
-    r.set_acl(acl("user alice\ntopic read secret/#\nuser bob\ntopic read public/#\n"));
+    r.set_acl(Some(acl("user alice\ntopic read secret/#\nuser bob\ntopic read public/#\n")));
     r.connect(login("shared-id", Some("alice"), false, None), link(1));
     sub(&mut r, "shared-id", "secret/#", QoS::AtLeastOnce);
     r.disconnect("shared-id", 1);
