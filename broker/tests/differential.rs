@@ -10,19 +10,12 @@ use std::process::Command;
 use bytes::Bytes;
 use mqtt_lab_broker::codec::{ConnAck, LastWill, Packet, QoS, QosPid};
 use support::brokers::{BrokerProcess, Kind, both, path};
-use support::{RawClient, TempDir, connect_packet, pid, publish, run_tool, topic};
+use support::{RawClient, TempDir, connect_packet, mosquitto_passwd, pid, publish, run_tool, topic};
 
 /// The course's password file, written by Debian's mosquitto_passwd.
 fn passwd(dir: &TempDir, users: &[(&str, &str)]) -> std::path::PathBuf {
     let file = dir.0.join("passwd");
-    for (i, (user, password)) in users.iter().enumerate() {
-        let mut cmd = Command::new("mosquitto_passwd");
-        if i == 0 {
-            cmd.arg("-c");
-        }
-        let out = run_tool(cmd.arg("-b").arg(&file).args([user, password]), "mosquitto");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    mosquitto_passwd(&file, users);
     file
 }
 

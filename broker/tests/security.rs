@@ -14,14 +14,7 @@ use support::{RawClient, TempDir, TestBroker, connect_packet, pid, publish, run_
 /// A password file written by Debian's real mosquitto_passwd, as in the course.
 fn course_password_file(dir: &TempDir) -> std::path::PathBuf {
     let path = dir.0.join("mosqui_passfile");
-    for (i, (user, pass)) in [("btsiot1", "btsiotpass1"), ("btsiot2", "btsiotpass2")].iter().enumerate() {
-        let mut cmd = Command::new("mosquitto_passwd");
-        if i == 0 {
-            cmd.arg("-c");
-        }
-        let out = run_tool(cmd.arg("-b").arg(&path).args([user, pass]), "mosquitto");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    support::mosquitto_passwd(&path, &[("btsiot1", "btsiotpass1"), ("btsiot2", "btsiotpass2")]);
     path
 }
 

@@ -150,6 +150,18 @@ pub fn run_tool(cmd: &mut std::process::Command, package: &str) -> std::process:
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}); install Debian's {package}"))
 }
 
+/// A password file at `path` written by Debian's real mosquitto_passwd, one `-b` call a user.
+pub fn mosquitto_passwd(path: &std::path::Path, users: &[(&str, &str)]) {
+    for (i, (user, password)) in users.iter().enumerate() {
+        let mut cmd = std::process::Command::new("mosquitto_passwd");
+        if i == 0 {
+            cmd.arg("-c");
+        }
+        let out = run_tool(cmd.arg("-b").arg(path).args([user, password]), "mosquitto");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 pub fn topic(s: &str) -> TopicName {
     TopicName::new(s).unwrap()
 }
