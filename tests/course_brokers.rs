@@ -152,7 +152,7 @@ fn the_course_setup(broker: Broker) {
     let (code, out) = check(&wrong_password);
     assert_eq!(code, 5, "{broker:?}, wrong password:\n{out}");
     assert!(out.contains("FAIL  MQTT CONNECT         Refused (5): not authorised."), "{out}");
-    assert!(out.contains("wrong user name or password"), "the explanation names the password:\n{out}");
+    assert!(out.contains("the user name or password is wrong"), "the explanation names the password:\n{out}");
 
     let wrong_prefix = course.profile("wrong-prefix", port, "esp32-01", "btsiotpass1", PSK_KEY);
     let (code, out) = check(&wrong_prefix);

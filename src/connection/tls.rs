@@ -18,7 +18,7 @@ use super::{Tls, TlsVersion};
 fn pem_certificates(what: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(|e| format!("cannot read the {what} {path}: {e}"))?;
+        .map_err(|e| format!("cannot read the {what} {path}: choose it again in the profile ({e})"))?;
     if certs.is_empty() {
         return Err(format!("the {what} {path} holds no PEM certificate"));
     }
@@ -29,7 +29,9 @@ fn trusted_roots(tls: &Tls) -> Result<RootCertStore, String> {
     let mut roots = RootCertStore::empty();
     if let Some(path) = &tls.ca_file {
         for cert in pem_certificates("CA file", path)? {
-            roots.add(cert).map_err(|e| format!("the CA file {path}: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("the CA file {path} holds a certificate that cannot serve as a CA ({e})"))?;
         }
     } else {
         for cert in rustls_native_certs::load_native_certs().certs {
@@ -52,7 +54,7 @@ fn config(tls: &Tls, version: TlsVersion) -> Result<ClientConfig, String> {
     };
     let versions = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("the chosen TLS version cannot be used ({e})"))?;
     let builder = if tls.insecure {
         versions.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
     } else {
@@ -60,10 +62,11 @@ fn config(tls: &Tls, version: TlsVersion) -> Result<ClientConfig, String> {
     };
     match &tls.client_cert {
         Some((cert, key)) => {
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("cannot read the key file {key}: {e}"))?;
-            builder
-                .with_client_auth_cert(pem_certificates("certificate file", cert)?, key)
-                .map_err(|e| format!("the client certificate and key do not fit together: {e}"))
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("cannot read the key file {key}: choose a PEM private key ({e})"))?;
+            builder.with_client_auth_cert(pem_certificates("certificate file", cert)?, key).map_err(|e| {
+                format!("the client certificate and key do not fit together: choose the key made with it ({e})")
+            })
         }
         None => Ok(builder.with_no_client_auth()),
     }
@@ -123,11 +126,18 @@ pub(super) async fn connect(
     let stream = connector.connect(name, tcp).await.map_err(|e| {
         let text = e.to_string();
         if text.contains("UnknownIssuer") {
-            format!("the broker's certificate is not signed by a trusted CA ({text}): choose the classroom's CA file (Self-signed CA)")
+            format!(
+                "the broker's certificate is not signed by a trusted CA: choose the classroom's CA file (Self-signed CA) ({text})"
+            )
         } else if text.contains("NotValidForName") {
-            format!("the broker's certificate is not for {host:?} ({text}): connect with the name the certificate was made for")
+            format!(
+                "the broker's certificate is not for {host:?}: connect with the name the certificate was made for ({text})"
+            )
         } else {
-            format!("the TLS handshake failed: {text}")
+            format!(
+                "the TLS handshake failed: check that the port is the broker's TLS listener and that the profile's \
+                 TLS version and files fit it ({text})"
+            )
         }
     })?;
     let (_, session) = stream.get_ref();
@@ -135,4 +145,17 @@ pub(super) async fn connect(
     let version = session.protocol_version().map_or_else(|| "?".to_owned(), |v| format!("{v:?}").replace('_', "."));
     let cipher = session.negotiated_cipher_suite().map_or_else(|| "?".to_owned(), |s| format!("{:?}", s.suite()));
     Ok((stream, Session { kind: "TLS", version, cipher, unverified: tls.insecure }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_error_says_what_to_do_before_the_library_text() {
+        let tls = Tls { ca_file: Some("/nonexistent/ca.crt".into()), client_cert: None, insecure: false };
+        let Err(e) = config(&tls, TlsVersion::Any) else { panic!("a missing CA file must fail") };
+        assert!(e.starts_with("cannot read the CA file /nonexistent/ca.crt: choose it again in the profile ("), "{e}");
+        assert!(e.ends_with(')'), "the library's text comes last: {e}");
+    }
 }

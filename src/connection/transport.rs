@@ -74,7 +74,10 @@ pub async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, String> {
                 Ok(addrs)
             }
         }
-        Ok(Err(e)) => Err(format!("the host name {:?} could not be resolved (DNS): {e}", target.host)),
+        Ok(Err(e)) => Err(format!(
+            "the host name {:?} could not be resolved (DNS): check its spelling and the network ({e})",
+            target.host
+        )),
         Err(_) => Err(format!(
             "looking up {:?} took longer than {} s: the name server does not answer",
             target.host,
@@ -109,7 +112,7 @@ fn describe_dial_error(target: &Target, e: &std::io::Error) -> String {
             "{at} did not answer within {} s: the host is unreachable, off, or a firewall drops the packets",
             target.connect_timeout.as_secs()
         ),
-        _ => format!("cannot reach {at}: {e}"),
+        _ => format!("cannot reach {at}: check the host, the port and the network ({e})"),
     }
 }
 
@@ -143,4 +146,31 @@ pub async fn connect(target: &Target) -> Result<(Box<dyn Stream>, Option<Session
     let addrs = resolve(target).await?;
     let tcp = dial(target, &addrs).await?;
     secure(target, tcp).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target {
+            host: "pi.local".into(),
+            port: 1883,
+            connect_timeout: Duration::from_secs(3),
+            security: Security::Plain,
+            tls_version: TlsVersion::Any,
+        }
+    }
+
+    #[test]
+    fn dial_errors_are_words_first_and_the_system_text_last() {
+        use std::io::{Error, ErrorKind};
+        let refused = describe_dial_error(&target(), &Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(refused, "pi.local:1883 refused the connection: no broker listens on that port");
+        let other = describe_dial_error(&target(), &Error::other("network is unreachable"));
+        assert_eq!(
+            other,
+            "cannot reach pi.local:1883: check the host, the port and the network (network is unreachable)"
+        );
+    }
 }

@@ -65,10 +65,13 @@ pub enum PskError {
 impl fmt::Display for PskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Setup(e) => write!(f, "TLS-PSK setup failed: {e}"),
+            Self::Setup(e) => {
+                write!(f, "TLS-PSK could not be set up: check the PSK identity and key in the profile ({e})")
+            }
             Self::WrongKey(e) => write!(
                 f,
-                "the TLS-PSK handshake failed ({e}): check the PSK identity and key against the broker's psk_file"
+                "the broker refused the pre-shared key: check the PSK identity and key against the broker's \
+                 psk_file ({e})"
             ),
             Self::NotPsk(detail) => {
                 f.write_str(
@@ -80,7 +83,11 @@ impl fmt::Display for PskError {
                     None => Ok(()),
                 }
             }
-            Self::Handshake(e) => write!(f, "the TLS-PSK handshake failed: {e}"),
+            Self::Handshake(e) => write!(
+                f,
+                "the TLS-PSK handshake did not complete: the connection closed or the server does not speak \
+                 TLS-PSK on this port ({e})"
+            ),
         }
     }
 }
@@ -214,8 +221,16 @@ mod tests {
     #[test]
     fn errors_say_what_to_do_in_words_first() {
         let wrong = PskError::WrongKey("tlsv1 alert decrypt error".into()).to_string();
-        assert!(wrong.starts_with("the TLS-PSK handshake failed (tlsv1 alert decrypt error)"), "{wrong}");
-        assert!(wrong.ends_with("check the PSK identity and key against the broker's psk_file"), "{wrong}");
+        assert_eq!(
+            wrong,
+            "the broker refused the pre-shared key: check the PSK identity and key against the broker's psk_file \
+             (tlsv1 alert decrypt error)"
+        );
+        // Every variant: our words first, OpenSSL's text last, in parentheses.
+        for e in [PskError::Setup("lib".into()), PskError::Handshake("lib".into())] {
+            let text = e.to_string();
+            assert!(text.ends_with(" (lib)") && !text.starts_with('('), "{text}");
+        }
         let impostor = PskError::NotPsk(Some("certificate verify failed".into())).to_string();
         assert_eq!(
             impostor,
