@@ -14,6 +14,7 @@
 //! - [`simulate`]: simulated PV plant and ESP32 lamp (app panel and `mqtt-lab simulate`).
 //! - [`history`]: received messages in SQLite, written in batches by a named thread.
 //! - [`profile`]: connection profiles and their files.
+//! - [`settings`]: the theme and window geometry kept across restarts.
 
 pub mod app;
 pub mod check;
@@ -24,6 +25,7 @@ pub mod history;
 pub mod model;
 pub mod plot;
 pub mod schema;
+pub mod settings;
 pub mod simulate;
 pub mod ui;
 

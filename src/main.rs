@@ -2,10 +2,13 @@
 //! `mqtt-lab check PROFILE_FILE`: the connection self-test on the command line.
 //! `mqtt-lab simulate pv|lamp --profile FILE`: a simulated device.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use mqtt_lab::cli::{self, Invocation};
+use mqtt_lab::settings;
 use mqtt_lab::{App, AppOptions};
 
 fn main() -> ExitCode {
@@ -33,6 +36,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// The window's size when no size was saved (logical pixels). It must fit a 1280x720 screen
+/// with a taskbar.
+const DEFAULT_SIZE: [f32; 2] = [1100.0, 720.0];
+
 fn window(started: Instant) -> eframe::Result {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -40,11 +47,22 @@ fn window(started: Instant) -> eframe::Result {
         .enable_all()
         .build()
         .map_err(|e| eframe::Error::AppCreation(Box::new(e)))?;
+    // A small file read before the window exists: nothing is drawn yet, so nothing waits.
+    let path = settings::default_path();
+    let loaded = path.as_deref().map(settings::load);
+    let saved = loaded.as_ref().map(|l| l.settings).unwrap_or_default();
+    let mut viewport = egui::ViewportBuilder::default().with_title("MQTT Lab").with_inner_size(DEFAULT_SIZE);
+    if let Some(w) = saved.window {
+        viewport = viewport.with_inner_size(w.size).with_maximized(w.maximized);
+        if let Some(position) = w.position {
+            viewport = viewport.with_position(position);
+        }
+    }
     let options = eframe::NativeOptions {
         // Glow (OpenGL) always, also in test and bench builds, where egui_kittest's features
         // add wgpu to eframe and would otherwise make it the default.
         renderer: eframe::Renderer::Glow,
-        viewport: egui::ViewportBuilder::default().with_inner_size([1100.0, 720.0]).with_title("MQTT Lab"),
+        viewport,
         ..Default::default()
     };
     let handle = runtime.handle().clone();
@@ -52,11 +70,16 @@ fn window(started: Instant) -> eframe::Result {
         "MQTT Lab",
         options,
         Box::new(move |cc| {
-            let app = App::new(&cc.egui_ctx, handle, &AppOptions::default());
-            if std::env::var_os(STARTUP_PROBE).is_some() {
-                return Ok(Box::new(StartupProbe { app, started: Some(started) }) as Box<dyn eframe::App>);
+            let mut app = App::new(&cc.egui_ctx, handle.clone(), &AppOptions::default());
+            cc.egui_ctx.set_theme(saved.theme.preference());
+            if let Some(note) = loaded.and_then(|l| l.note) {
+                eprintln!("mqtt-lab: {note}");
+                app.model.note(note);
             }
-            Ok(Box::new(app))
+            let (tx, notes) = std::sync::mpsc::channel();
+            let keeper = path.map(|path| Keeper { path, keeper: settings::Keeper::new(saved), handle, tx });
+            let probe = std::env::var_os(STARTUP_PROBE).is_some().then_some(started);
+            Ok(Box::new(Shell { app, keeper, notes, probe }) as Box<dyn eframe::App>)
         }),
     )
 }
@@ -65,20 +88,70 @@ fn window(started: Instant) -> eframe::Result {
 /// cold-start benchmark (`cargo bench --bench app`).
 const STARTUP_PROBE: &str = "MQTT_LAB_STARTUP_PROBE";
 
-struct StartupProbe {
-    app: App,
-    started: Option<Instant>,
+/// Writes the settings file when the theme or the window's geometry changed and settled.
+struct Keeper {
+    path: PathBuf,
+    keeper: settings::Keeper,
+    handle: tokio::runtime::Handle,
+    /// Failures to write, for the app's log.
+    tx: mpsc::Sender<String>,
 }
 
-impl eframe::App for StartupProbe {
+impl Keeper {
+    fn frame(&mut self, ctx: &egui::Context) {
+        let seen = settings::observed(ctx, self.keeper.saved());
+        if let Some(to_save) = self.keeper.observe(seen, Instant::now()) {
+            let (path, tx) = (self.path.clone(), self.tx.clone());
+            let ctx = ctx.clone();
+            // Off the UI thread, as every file write of the app.
+            self.handle.spawn_blocking(move || {
+                if let Err(e) = settings::save(&path, &to_save) {
+                    let _ = tx.send(format!("The settings could not be saved to {}: {e}", path.display()));
+                    ctx.request_repaint();
+                }
+            });
+        } else if self.keeper.unsaved().is_some() {
+            // No input may come once a resize stops: look again when the change has settled.
+            ctx.request_repaint_after(settings::SETTLE);
+        }
+    }
+}
+
+/// The app, the settings keeper and the startup probe around it.
+struct Shell {
+    app: App,
+    keeper: Option<Keeper>,
+    notes: mpsc::Receiver<String>,
+    /// With the probe's variable set: when the process started.
+    probe: Option<Instant>,
+}
+
+impl eframe::App for Shell {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+        while let Ok(note) = self.notes.try_recv() {
+            self.app.model.note(note);
+        }
         self.app.logic(ctx, frame);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.app.ui(ui, frame);
-        if let Some(started) = self.started.take() {
+        if let Some(keeper) = &mut self.keeper {
+            keeper.frame(ui.ctx());
+        }
+        if let Some(started) = self.probe.take() {
             eprintln!("mqtt-lab: first frame after {} ms", started.elapsed().as_millis());
+        }
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // A change made just before closing has not settled yet; the window is gone, so
+        // writing here keeps nobody waiting.
+        if let Some(keeper) = &self.keeper
+            && let Some(unsaved) = keeper.keeper.unsaved()
+            && let Err(e) = settings::save(&keeper.path, &unsaved)
+        {
+            eprintln!("mqtt-lab: the settings could not be saved to {}: {e}", keeper.path.display());
         }
     }
 }

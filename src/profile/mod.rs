@@ -7,7 +7,7 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
-pub use store::{EXAMPLES, ProfileStore, StoreError, file_stem};
+pub use store::{EXAMPLES, ProfileStore, StoreError, file_stem, write_private};
 
 use std::time::Duration;
 

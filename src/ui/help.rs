@@ -1,14 +1,20 @@
 //! The theme picker and the keyboard shortcuts window.
 
-/// Every shortcut of the app, as the help window lists them.
-pub const SHORTCUTS: [(&str, &str); 7] = [
+/// Every shortcut of the app, as the help window lists them. The zoom keys are egui's own
+/// (`Options::zoom_with_keyboard`, on by default); the others are read in app/frame.rs and
+/// ui/publish.rs.
+pub const SHORTCUTS: [(&str, &str); 11] = [
     ("Ctrl+Enter (Cmd+Enter on macOS)", "publish, while typing the payload"),
     ("F12", "save a screenshot of the window"),
     ("Shift+F12", "save a screenshot of the current tab"),
     ("F1", "show or hide this list"),
+    ("Ctrl+plus (or Ctrl+=)", "zoom in: larger text and controls"),
+    ("Ctrl+minus", "zoom out"),
+    ("Ctrl+0", "back to normal size"),
     ("Drag in the plot", "move back and forth in time"),
     ("Scroll or pinch in the plot", "zoom in time"),
     ("Ctrl+A in a field", "select all of it"),
+    ("Tab / Shift+Tab", "move to the next / previous field"),
 ];
 
 /// Light, dark, or as the system says.
