@@ -85,9 +85,12 @@ pub fn local_offset(t: f64) -> f64 {
 /// Multiples of `step` in local time within `[from, to]`: grid lines at 10:00, not 10:00 UTC.
 pub fn time_marks(from: f64, to: f64, step: f64) -> Vec<f64> {
     let offset = local_offset(from);
-    let mut t = ((from + offset) / step).ceil() * step - offset;
+    // A mark a rounding error outside the range (a view fitted to 06:00 and back through the
+    // plot's transform) is still the range's first or last mark.
+    let slack = step * 1e-6;
+    let mut t = ((from + offset - slack) / step).ceil() * step - offset;
     let mut out = Vec::new();
-    while t <= to && out.len() < 1_000 {
+    while t <= to + slack && out.len() < 1_000 {
         out.push(t);
         t += step;
     }

@@ -120,15 +120,26 @@ fn draw(
         let color = RGBColor(r, g, b);
         // Dense data (several points a pixel) in a thin line, sparse data bolder.
         let width = if line.points.len() > size.0 as usize { 1 } else { 2 };
-        let points = d.points.iter().map(|p| (p[0], p[1]));
-        let series = if line.side == Side::Right && scales.right.is_some() {
-            chart.draw_secondary_series(LineSeries::new(points, color.stroke_width(width)))?
-        } else {
-            chart.draw_series(LineSeries::new(points, color.stroke_width(width)))?
-        };
-        series
-            .label(line.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        let secondary = line.side == Side::Right && scales.right.is_some();
+        // One series per segment, so no line crosses a gap; a lone point between two gaps is a dot.
+        // The legend names the line once.
+        let mut named = false;
+        for segment in d.segments() {
+            let points = segment.iter().map(|p| (p[0], p[1]));
+            let style = color.stroke_width(width);
+            let series = match (segment.len(), secondary) {
+                (1, false) => chart.draw_series(points.map(|p| Circle::new(p, width + 1, style.filled())))?,
+                (1, true) => chart.draw_secondary_series(points.map(|p| Circle::new(p, width + 1, style.filled())))?,
+                (_, false) => chart.draw_series(LineSeries::new(points, style))?,
+                (_, true) => chart.draw_secondary_series(LineSeries::new(points, style))?,
+            };
+            if !named {
+                named = true;
+                series
+                    .label(line.name.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            }
+        }
     }
     chart
         .configure_series_labels()
@@ -182,5 +193,35 @@ mod tests {
         assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 360);
         assert!(write_png(&path, &figure, "x", (10, 10)).unwrap_err().contains("choose 200 to 10000"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Columns of the PNG at `path` holding a pixel of the colour `rgb`.
+    fn columns_with(path: &Path, rgb: [u8; 3]) -> Vec<u32> {
+        let image = image::open(path).unwrap().to_rgb8();
+        (0..image.width()).filter(|x| (0..image.height()).any(|y| image.get_pixel(*x, y).0 == rgb)).collect()
+    }
+
+    #[test]
+    fn a_gap_in_the_data_is_a_gap_in_the_png() {
+        let color = [200, 30, 30];
+        let defs = vec![SeriesDef { filter: "PV/data".into(), unit: "kW".into(), color, ..SeriesDef::default() }];
+        let mut traces = Traces::default();
+        // Every 10 s for an hour, nothing from 00:20 to 00:40 (a disconnection), flat at 2 kW.
+        for s in (0..3_600).step_by(10).filter(|s| !(1_200..2_400).contains(s)) {
+            traces.add(&defs, "PV/data", b"2", f64::from(s));
+        }
+        let figure = Figure::new(&traces, &defs, (0.0, 3_600.0));
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-png-gap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gap.png");
+        write_png(&path, &figure, "gap", (800, 400)).unwrap();
+        let columns = columns_with(&path, color);
+        std::fs::remove_dir_all(dir).unwrap();
+        // The legend's sample is drawn in the colour too: look right of it, in the plot's middle.
+        let inked = |from: u32, to: u32| columns.iter().filter(|x| (from..to).contains(*x)).count();
+        // The plot spans about x = 78 to 722 (margins and axis labels): 00:20-00:40 is about
+        // 293-507; well inside it nothing is drawn, while either side of it the line is.
+        assert_eq!(inked(320, 480), 0, "{columns:?}");
+        assert!(inked(520, 700) > 150 && inked(150, 280) > 100, "{columns:?}");
     }
 }

@@ -1,7 +1,8 @@
 //! One figure as both the screen and the PNG export draw it: the traces cut to the time range,
-//! decimated to a pixel width, switch series as steps, and the y scales of the two axes.
+//! decimated to a pixel width, broken where data is missing, switch series as steps, and the y
+//! scales of the two axes.
 
-use super::{Point, Scale, SeriesDef, Side, Traces, decimate, scale, shared, steps};
+use super::{Point, Scale, SeriesDef, Side, Traces, decimate_split, gap_threshold, scale, shared, steps};
 
 /// One line of the figure, borrowing its points.
 #[derive(Debug, Clone)]
@@ -27,6 +28,17 @@ pub struct Figure<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drawn {
     pub points: Vec<Point>,
+    /// Indices of `points` that start a new segment: the line is not drawn across a gap.
+    pub breaks: Vec<usize>,
+}
+
+impl Drawn {
+    /// The pieces of the line, each drawn on its own.
+    pub fn segments(&self) -> impl Iterator<Item = &[Point]> {
+        let starts = std::iter::once(0).chain(self.breaks.iter().copied());
+        let ends = self.breaks.iter().copied().chain(std::iter::once(self.points.len()));
+        starts.zip(ends).map(|(a, b)| &self.points[a..b]).filter(|s| !s.is_empty())
+    }
 }
 
 /// The y scales: `left` always; `right` when series are on both sides.
@@ -80,13 +92,16 @@ impl<'a> Figure<'a> {
         Self { range, lines }
     }
 
-    /// Each line decimated to `columns` pixel columns (switches as steps), in its own units.
+    /// Each line decimated to `columns` pixel columns (switches as steps), in its own units,
+    /// broken where two points are more than `GAP_FACTOR` sampling intervals apart. A switch is
+    /// not broken: it is published when it changes, so silence means "unchanged".
     pub fn decimated(&self, columns: usize) -> Vec<Drawn> {
         self.lines
             .iter()
             .map(|l| {
-                let points = decimate(l.points, self.range.0, self.range.1, columns);
-                Drawn { points: if l.step { steps(&points) } else { points } }
+                let gap = if l.step { f64::INFINITY } else { gap_threshold(l.points) };
+                let (points, breaks) = decimate_split(l.points, self.range.0, self.range.1, columns, gap);
+                if l.step { Drawn { points: steps(&points), breaks } } else { Drawn { points, breaks } }
             })
             .collect()
     }

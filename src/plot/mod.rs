@@ -7,7 +7,8 @@
 //! - `axes`: two y axes sharing round grid lines; local clock time on the x axis.
 //! - `range`: live windows, today, last 24 h, custom.
 //! - `load`: a range of points from the history database.
-//! - `figure`: one figure for screen and PNG: lines in range, decimated, y scales.
+//! - `figure`: one figure for screen and PNG: lines in range, decimated, broken at gaps, y scales.
+//! - `timebase`: the time axis's clock: received, or a time-lapse's simulated day (`PV/clock`).
 //! - `export`: CSV of the exact points, PNG at a chosen size.
 
 mod axes;
@@ -18,12 +19,14 @@ mod figure;
 mod load;
 mod range;
 mod series;
+mod timebase;
 
 pub use axes::{Scale, local, scale, shared, time_grid, time_label, time_marks, time_step, value_label};
-pub use decimate::{Point, decimate};
+pub use decimate::{GAP_FACTOR, Point, decimate, decimate_split, gap_threshold};
 pub use export::{register_font, write_csv, write_png};
 pub use extract::{Extractor, to_pointer};
 pub use figure::{Drawn, Figure, Line, Scales};
 pub use load::{Loaded, load};
-pub use range::{TimeRange, format_local, midnight, parse_local};
+pub use range::{TimeRange, fit, format_local, midnight, parse_local};
 pub use series::{SeriesDef, Side, Trace, Traces, steps};
+pub use timebase::{ClockMap, TimeAxis};

@@ -44,6 +44,16 @@ impl TimeRange {
     }
 }
 
+/// A range that fits data from `first` to `last`, rounded out to a round local clock step (about
+/// an eighth of the span): a time-lapse day from 06:00 to 19:40 is shown from 06:00 to 20:00.
+pub fn fit(first: f64, last: f64) -> (f64, f64) {
+    let step = super::time_step(((last - first) / 8.0).max(1.0));
+    let offset = super::axes::local_offset(first);
+    let from = ((first + offset) / step).floor() * step - offset;
+    let to = ((last + offset) / step).ceil() * step - offset;
+    (from, to.max(from + step))
+}
+
 /// Local midnight before Unix time `now`.
 pub fn midnight(now: f64) -> f64 {
     let day = super::axes::local(now).date_naive();
@@ -87,6 +97,17 @@ mod tests {
         assert!(from <= now && now - from < 86_400.0 && to == now);
         assert_eq!(super::super::axes::local(from).format("%H:%M").to_string(), "00:00");
         assert!(!TimeRange::Custom { from: 1.0, to: 2.0 }.follows());
+    }
+
+    #[test]
+    fn a_fitted_range_rounds_the_data_out_to_clock_steps() {
+        let six = parse_local("2026-11-24 06:00").unwrap();
+        let (from, to) = fit(six + 90.0, six + 13.0 * 3_600.0 + 40.0 * 60.0);
+        assert_eq!((format_local(from), format_local(to)), ("2026-11-24 06:00".into(), "2026-11-24 20:00".into()));
+        let (from, to) = fit(six + 10.0, six + 10.0);
+        assert!(from <= six + 10.0 && to > six + 10.0, "one point still gets a range");
+        let (from, to) = fit(six + 61.0, six + 290.0);
+        assert_eq!((from, to), (six + 60.0, six + 300.0), "five minutes: to the half minute");
     }
 
     #[test]

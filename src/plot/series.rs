@@ -128,6 +128,18 @@ impl Traces {
         }
     }
 
+    /// The first and last time of any point: what "Fit data" shows.
+    pub fn extent(&self) -> Option<(f64, f64)> {
+        self.list.iter().filter_map(|t| Some((t.points.first()?[0], t.points.last()?[0]))).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
+
+    /// Forgets every point, keeping the lines (a time-lapse started its day again).
+    pub fn clear_points(&mut self) {
+        for t in &mut self.list {
+            t.points.clear();
+        }
+    }
+
     pub fn points(&self) -> usize {
         self.list.iter().map(|t| t.points.len()).sum()
     }

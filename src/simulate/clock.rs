@@ -23,6 +23,26 @@ impl SimClock {
     }
 }
 
+/// Where a time-lapse publishes its simulated clock, next to the plant's data: a plot can then
+/// draw the day on the simulated clock (06:00 to 20:00) rather than on the ten minutes it took.
+/// `PV/data` and `PV/sunshine` keep the course's formats; this topic is an addition.
+pub const TOPIC_CLOCK: &str = "PV/clock";
+
+/// The clock's payload: local time with its offset (RFC 3339, to the second), e.g.
+/// `2026-12-06T14:24:00+01:00`. Text, not a number, so no numeric series ever plots it.
+pub fn clock_payload(sim_secs: f64) -> String {
+    crate::plot::local(sim_secs).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Unix seconds from a clock payload, or `None` when it is not one.
+pub fn parse_clock(payload: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let time = chrono::DateTime::parse_from_rfc3339(text.trim()).ok()?;
+    // Milliseconds since 1970 are far below 2^53: exact.
+    #[allow(clippy::cast_precision_loss)]
+    Some(time.timestamp_millis() as f64 / 1000.0)
+}
+
 #[cfg(test)]
 #[allow(clippy::float_cmp)]
 mod tests {
@@ -34,5 +54,15 @@ mod tests {
         assert_eq!(clock.now(1_000.0), 50_000.0);
         assert_eq!(clock.now(1_600.0), 50_000.0 + 86_400.0);
         assert_eq!(SimClock::new(0.0, 0.0, 1.0).now(5.0), 5.0, "real time");
+    }
+
+    #[test]
+    fn the_clock_payload_is_local_time_that_reads_back() {
+        let t = 1_750_000_000.0;
+        let payload = clock_payload(t);
+        assert_eq!(payload.len(), "2025-06-15T17:06:40+02:00".len(), "{payload}");
+        assert_eq!(parse_clock(payload.as_bytes()), Some(t));
+        assert_eq!(parse_clock(b"3.25"), None, "a number is not a clock");
+        assert_eq!(parse_clock(&[0xff]), None);
     }
 }

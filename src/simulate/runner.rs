@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use tokio::sync::{Notify, oneshot};
 
-use super::{Lamp, Plant, SimClock, TIME_LAPSE};
+use super::{Lamp, Plant, SimClock, TIME_LAPSE, TOPIC_CLOCK, clock_payload};
 use crate::connection::{Command, ConnectSettings, Connection, ConnectionStatus, Event, Qos, Repaint};
 use crate::plot::midnight;
 use crate::schema::{Sunshine, TOPIC_LED_CMD, TOPIC_LED_STATE, TOPIC_LUMINOSITY, TOPIC_PV_DATA, TOPIC_SUNSHINE};
@@ -43,7 +43,9 @@ impl Device {
 /// How a simulation runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimOptions {
-    /// 1: real time; `TIME_LAPSE`: a day in 10 minutes (starting at 06:00 today).
+    /// 1: real time; `TIME_LAPSE`: a day in 10 minutes (starting at 06:00 today, when the
+    /// device first connects). Any speed above 1 is a time-lapse: the plant then publishes every
+    /// 2.4 simulated minutes (every second at `TIME_LAPSE`) with its clock on `PV/clock`.
     pub speed: f64,
     /// Stop after this many publishes (the command line's --count).
     pub count: Option<u64>,
@@ -143,15 +145,16 @@ async fn run(
     let wake = Arc::new(Notify::new());
     let waker = wake.clone();
     let conn = Connection::open(&tokio::runtime::Handle::current(), settings, Arc::new(move || waker.notify_one()));
-    let real_now = now_secs();
-    // A time-lapse starts at sunrise; real time starts now.
-    let sim_start = if options.speed > 1.0 { midnight(real_now) + 6.0 * 3_600.0 } else { real_now };
-    let clock = SimClock::new(real_now, sim_start, options.speed);
-    // The lamp publishes every 3 s as the firmware does; the plant every 5 s, or every second in a
-    // time-lapse (2.4 simulated minutes).
+    let time_lapse = options.speed > 1.0;
+    // Real time until the first connection; then a time-lapse starts at 06:00, so its first
+    // reading is 06:00 however long the connection took (at 144x, 2 s of TLS is 5 minutes).
+    let mut clock = SimClock::new(now_secs(), now_secs(), 1.0);
+    let mut started = false;
+    // The lamp publishes every 3 s as the firmware does; the plant every 5 s, or every 2.4
+    // simulated minutes in a time-lapse (every second at `TIME_LAPSE`).
     let every = match device {
         Device::Lamp => Duration::from_secs(3),
-        Device::Pv if options.speed >= TIME_LAPSE => Duration::from_secs(1),
+        Device::Pv if time_lapse => Duration::from_secs_f64((TIME_LAPSE / options.speed).max(0.001)),
         Device::Pv => Duration::from_secs(5),
     };
     let mut tick = tokio::time::interval(every);
@@ -174,6 +177,14 @@ async fn run(
                     match event {
                         Event::Status(ConnectionStatus::Connected { .. }) => {
                             connected = true;
+                            if !started {
+                                started = true;
+                                let real_now = now_secs();
+                                let sim_start = if time_lapse { midnight(real_now) + 6.0 * 3_600.0 } else { real_now };
+                                clock = SimClock::new(real_now, sim_start, options.speed);
+                            }
+                            // The first reading (or the first after a reconnection) now, not a tick later.
+                            tick.reset_immediately();
                             report(SimEvent::Status(format!("{}: connected", device.name())));
                             if device == Device::Lamp {
                                 conn.send(Command::Subscribe { filter: TOPIC_LED_CMD.into(), qos: Qos::AtLeastOnce });
@@ -212,9 +223,14 @@ async fn run(
                     continue;
                 }
                 n += 1;
-                let reading = plant.at(clock.now(now_secs()));
+                let sim_now = clock.now(now_secs());
+                let reading = plant.at(sim_now);
                 match device {
                     Device::Pv => {
+                        if time_lapse {
+                            // Before the reading it dates: a subscriber has the clock when the data comes.
+                            publish(&conn, &report, TOPIC_CLOCK, clock_payload(sim_now), Qos::AtMostOnce, false);
+                        }
                         publish(&conn, &report, TOPIC_PV_DATA, reading.power.to_payload(), Qos::AtMostOnce, false);
                         if sunshine != Some(reading.sunshine) {
                             sunshine = Some(reading.sunshine);
