@@ -70,7 +70,7 @@ impl App {
         }
         let time = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
         let what = if kind == CaptureKind::Window { "window" } else { tab_name(self.tab) };
-        let name = format!("mqtt-lab_{}_{what}_{time}.png", file_stem(&self.profile().name));
+        let name = format!("mqtt-lab_{}_{what}_{time}.png", file_stem(&self.view_profile().name));
         self.capture =
             Some(Capture { kind, region: None, pixels_per_point: 1.0, name, drawn: false, requested: false });
         (self.repaint)();
@@ -109,7 +109,7 @@ impl App {
 
     /// The caption line under a screenshot: date, broker, client id.
     pub(super) fn caption(&self) -> String {
-        let p = self.profile();
+        let p = self.view_profile();
         let broker = if p.builtin_broker {
             self.builtin_port()
                 .map_or_else(|| "built-in broker".to_owned(), |port| format!("built-in broker 127.0.0.1:{port}"))
@@ -134,7 +134,7 @@ impl App {
         let time = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
         let name = format!(
             "mqtt-lab_{}_{kind}_{seq}_{time}.{}",
-            file_stem(&self.profile().name),
+            file_stem(&self.view_profile().name),
             if png { "png" } else { "txt" }
         );
         let folder = PathBuf::from(self.screenshot_folder.trim());

@@ -38,7 +38,7 @@ impl App {
         progress.total.store(recent.len() as u64 + self.model.stored.len(), Ordering::Relaxed);
         self.export = Some(progress.clone());
         let time = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
-        let name = format!("mqtt-lab_{}_messages_{time}.{}", file_stem(&self.profile().name), format.extension());
+        let name = format!("mqtt-lab_{}_messages_{time}.{}", file_stem(&self.view_profile().name), format.extension());
         let path = PathBuf::from(self.screenshot_folder.trim()).join(name);
         let history_path = self.history_path.clone();
         let repaint = self.repaint.clone();

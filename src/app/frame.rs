@@ -9,25 +9,37 @@ impl App {
     pub(super) fn top_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
         let summary = self.embedded_summary();
         let names: Vec<String> = self.profiles.iter().map(|p| p.name.clone()).collect();
+        let open = self.connection_title();
+        let open_is_selected = self.connected_profile() == Some(self.profile().name.as_str());
+        if self.confirm_switch
+            && let Some(open) = self.connected_profile()
+        {
+            match ui::switch_question(ui.ctx(), open, &self.profile().name) {
+                Some(true) => intents.push(Intent::SwitchConnection),
+                Some(false) => self.confirm_switch = false,
+                None => {}
+            }
+        }
         egui::Panel::top("connection").show(ui, |ui| {
+            let state = ui::BarState {
+                names: &names,
+                selected: self.selected,
+                open: open.as_deref(),
+                open_is_selected,
+                status: &self.model.status,
+                embedded: &summary,
+            };
             let profile = &mut self.profiles[self.selected];
-            let status = &self.model.status;
-            intents.extend(ui::connection_bar(
-                ui,
-                &names,
-                self.selected,
-                profile,
-                &mut self.port_text,
-                status,
-                &summary,
-            ));
+            intents.extend(ui::connection_bar(ui, &state, profile, &mut self.port_text));
         });
     }
 
     pub(super) fn left_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
         let connected = self.can_send();
         egui::Panel::left("subscriptions").default_size(340.0).show(ui, |ui| {
-            let self_test = self.self_test.as_ref();
+            // A test's steps show under the profile it tested, not whichever is selected now.
+            let name = &self.profiles[self.selected].name;
+            let self_test = self.self_test.as_ref().filter(|t| &t.profile == name);
             intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer, self_test));
             ui.separator();
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));

@@ -28,8 +28,8 @@ impl App {
     }
 
     pub(super) fn record(&self, message: &ReceivedMessage) {
-        if let (Some(writer), Some(profile)) = (&self.history, &self.connected_profile) {
-            writer.record(Record { profile: profile.clone(), message: message.clone() });
+        if let (Some(writer), Some(profile)) = (&self.history, self.connected_profile()) {
+            writer.record(Record { profile: profile.to_owned(), message: message.clone() });
         }
     }
 
@@ -103,18 +103,19 @@ const STORED_RECHECK: Duration = Duration::from_secs(2);
 
 impl App {
     /// Keeps the list's stored rows in step: received before the oldest message in memory, of the
-    /// selected profile, matching the search. A changed key is counted again off the UI thread.
+    /// profile on view (the connection's), matching the search. A changed key is counted again
+    /// off the UI thread.
     pub(super) fn stored_logic(&mut self) {
         let Some(path) = self.history_path.clone() else { return };
         let search = self.messages_view.search.clone();
-        let profile = &self.profiles[self.selected].name;
-        let changed = self.model.stored.key().is_none_or(|k| k.search != search || &k.profile != profile);
+        let profile = self.view_profile().name.clone();
+        let changed = self.model.stored.key().is_none_or(|k| k.search != search || k.profile != profile);
         if self.stored_counting || !changed && self.stored_checked.is_some_and(|t| t.elapsed() < STORED_RECHECK) {
             return;
         }
         self.stored_checked = Some(std::time::Instant::now());
         let before_ms = self.model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
-        let key = StoredKey { profile: profile.clone(), before_ms, search };
+        let key = StoredKey { profile, before_ms, search };
         if !self.model.stored.set_key(key.clone()) {
             return;
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::check::{self, CheckOptions, Step, StepReport};
-use crate::connection::{Command, Connection, ConnectionStatus, Event, ReceivedMessage, Repaint};
+use crate::connection::{Command, Event, ReceivedMessage, Repaint};
 use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
 use crate::history::HistoryWriter;
 use crate::model::{Model, SelfTest};
@@ -16,11 +16,13 @@ use crate::profile::{Favourite, Profile, ProfileStore};
 use crate::ui::{self, FileTarget, Intent, MessagesView, PlotView, PublishForm, SubscribeForm, Tab, TransferForm};
 
 mod capture;
+mod connections;
 mod export;
 mod frame;
 mod history;
 mod plot;
 mod profiles;
+mod reports;
 mod simulators;
 
 use profiles::load_profiles;
@@ -49,7 +51,10 @@ pub struct App {
     runtime: tokio::runtime::Handle,
     repaint: Repaint,
     pub model: Model,
-    connection: Option<Connection>,
+    /// The open connection and the profile it was opened with (not necessarily the selected one).
+    connection: Option<connections::OpenConnection>,
+    /// Connect was asked for with another profile's connection open: the question is showing.
+    pub confirm_switch: bool,
     embedded: Option<EmbeddedBroker>,
     pub embedded_status: Option<EmbeddedStatus>,
     store: Option<ProfileStore>,
@@ -71,6 +76,8 @@ pub struct App {
     /// A message export under way.
     export: Option<Arc<export::Progress>>,
     pub screenshot_folder: String,
+    /// The notice after a save (file name, "Open folder") and the channel saves report on.
+    notice: reports::Notices,
     pub caption_on: bool,
     /// The keyboard shortcuts window is open.
     pub show_shortcuts: bool,
@@ -91,8 +98,6 @@ pub struct App {
     /// A count of stored rows is under way; when the last key was checked.
     stored_counting: bool,
     stored_checked: Option<Instant>,
-    /// The name of the profile the connection was opened with: its messages are recorded under it.
-    connected_profile: Option<String>,
     /// Results of file work (profiles, dialogs), which runs off the UI thread.
     background: std::sync::mpsc::Receiver<Background>,
     background_tx: std::sync::mpsc::Sender<Background>,
@@ -133,6 +138,7 @@ impl App {
             repaint,
             model,
             connection: None,
+            confirm_switch: false,
             embedded_status: embedded.as_ref().map(|_| EmbeddedStatus::Starting),
             embedded,
             store,
@@ -150,6 +156,7 @@ impl App {
             capture: None,
             export: None,
             screenshot_folder: capture::default_folder(),
+            notice: reports::Notices::default(),
             caption_on: true,
             show_shortcuts: false,
             tab_rect: egui::Rect::NOTHING,
@@ -164,7 +171,6 @@ impl App {
             history_path: options.history_file.clone(),
             stored_counting: false,
             stored_checked: None,
-            connected_profile: None,
             background,
             background_tx,
         };
@@ -181,13 +187,6 @@ impl App {
         &mut self.profiles[self.selected]
     }
 
-    /// Publish and subscribe are offered while connected, and while a lost connection is being
-    /// re-established (the worker holds QoS 1/2 messages and subscriptions until it is back).
-    fn can_send(&self) -> bool {
-        self.connection.is_some()
-            && matches!(self.model.status, ConnectionStatus::Connected { .. } | ConnectionStatus::Reconnecting { .. })
-    }
-
     fn builtin_port(&self) -> Option<u16> {
         match &self.embedded_status {
             Some(EmbeddedStatus::Running(addr)) => Some(addr.port()),
@@ -195,33 +194,14 @@ impl App {
         }
     }
 
-    fn connect(&mut self) {
-        if !self.apply_port() {
-            return;
-        }
-        match self.profile().connect_settings(self.builtin_port()) {
-            Ok(settings) => {
-                self.model.subscriptions.list.clear();
-                self.connected_profile = Some(self.profile().name.clone());
-                self.connection = Some(Connection::open(&self.runtime, settings, self.repaint.clone()));
-            }
-            Err(reason) => {
-                self.model.note(reason.clone());
-                self.model.status = ConnectionStatus::Failed(reason);
-            }
-        }
-    }
-
     fn apply(&mut self, intent: Intent) {
         match intent {
-            Intent::Connect => self.connect(),
-            Intent::Disconnect => {
-                if let Some(c) = self.connection.take() {
-                    c.send(Command::Disconnect);
-                }
-                self.model.status = ConnectionStatus::Disconnected;
-                self.model.note("Disconnected.");
+            Intent::Connect => self.connect_or_ask(),
+            Intent::SwitchConnection => {
+                self.confirm_switch = false;
+                self.connect();
             }
+            Intent::Disconnect => self.disconnect(),
             Intent::Subscribe { filter, qos } => {
                 self.model.subscriptions.add(&filter, qos);
                 self.send(Command::Subscribe { filter, qos });
@@ -238,11 +218,7 @@ impl App {
                 self.model.messages.invalidate();
             }
             Intent::Publish { topic, payload, qos, retain } => {
-                let new_topic = self.profile().topic_history.first() != Some(&topic);
-                self.profile_mut().remember_topic(&topic);
-                if new_topic {
-                    self.save_profile();
-                }
+                self.remember_topic(&topic);
                 self.send(Command::Publish { topic, payload: Bytes::from(payload), qos, retain });
             }
             Intent::SelectProfile(i) => {
@@ -316,12 +292,6 @@ impl App {
         });
     }
 
-    fn send(&mut self, command: Command) {
-        if !self.connection.as_ref().is_some_and(|c| c.send(command)) {
-            self.model.note("Not connected: connect first.");
-        }
-    }
-
     fn embedded_summary(&self) -> String {
         match &self.embedded_status {
             None => "Built-in broker: off".into(),
@@ -383,7 +353,7 @@ impl App {
                 }
                 continue;
             }
-            match self.connection.as_ref().and_then(Connection::try_event) {
+            match self.connection.as_ref().and_then(|c| c.handle.try_event()) {
                 Some(event) => {
                     if let Event::Message(m) = &event {
                         self.record(m);

@@ -109,7 +109,7 @@ impl App {
 
     /// A received message on the plot, if it belongs to the profile shown.
     pub(super) fn plot_message(&mut self, m: &ReceivedMessage) {
-        if self.connected_profile.as_deref() != Some(self.profile().name.as_str()) {
+        if self.connected_profile() != Some(self.profile().name.as_str()) {
             return;
         }
         let at = secs(m.at);

@@ -119,10 +119,14 @@ impl App {
     }
 
     pub(super) fn save_profile(&mut self) {
-        if !self.apply_port() {
-            return;
+        if self.apply_port() {
+            self.save_profile_at(self.selected);
         }
-        let profile = self.profile().clone();
+    }
+
+    /// Saves `profiles[i]` as it is (its port field applied already).
+    pub(super) fn save_profile_at(&mut self, i: usize) {
+        let profile = self.profiles[i].clone();
         self.in_background(move |store| match store.save(&profile) {
             Ok(()) => format!("Saved profile {}.", profile.name),
             Err(e) => format!("Could not save the profile: {e}"),

@@ -1,68 +1,105 @@
-//! The profile picker, host, port and client id, the connect button and the connection's state.
+//! The top bar. First row: the profile being edited (picker, host, port, client id) and its
+//! Connect button. Second row: the open connection, named by the profile it was opened with,
+//! its state in words (errors wrap, in full) and the built-in broker.
 
 use super::{Intent, labelled_field};
 use crate::connection::ConnectionStatus;
 use crate::profile::{Profile, generated_client_id};
 
+/// What the bar shows besides the profile being edited.
+pub struct BarState<'a> {
+    pub names: &'a [String],
+    pub selected: usize,
+    /// The open connection's profile and address ("Built-in broker (127.0.0.1:1883)"), if any.
+    pub open: Option<&'a str>,
+    /// Whether the open connection is the selected profile's.
+    pub open_is_selected: bool,
+    pub status: &'a ConnectionStatus,
+    pub embedded: &'a str,
+}
+
 pub fn connection_bar(
     ui: &mut egui::Ui,
-    names: &[String],
-    selected: usize,
+    state: &BarState<'_>,
     profile: &mut Profile,
     port_text: &mut String,
-    status: &ConnectionStatus,
-    embedded: &str,
 ) -> Vec<Intent> {
     let mut intents = Vec::new();
-    ui.horizontal(|ui| {
+    let active = matches!(
+        state.status,
+        ConnectionStatus::Connected { .. } | ConnectionStatus::Connecting | ConnectionStatus::Reconnecting { .. }
+    );
+    ui.horizontal_wrapped(|ui| {
         let label = ui.label("Profile");
         egui::ComboBox::new("profile", "")
-            .selected_text(names.get(selected).map_or("", String::as_str))
-            .width(260.0)
+            .selected_text(state.names.get(state.selected).map_or("", String::as_str))
+            .width(180.0)
             .show_ui(ui, |ui| {
-                for (i, name) in names.iter().enumerate() {
-                    if ui.selectable_label(i == selected, name).clicked() && i != selected {
+                for (i, name) in state.names.iter().enumerate() {
+                    if ui.selectable_label(i == state.selected, name).clicked() && i != state.selected {
                         intents.push(Intent::SelectProfile(i));
                     }
                 }
             })
             .response
             .labelled_by(label.id);
-        if profile.builtin_broker {
-            ui.label(embedded);
-        } else {
-            labelled_field(ui, "Host", &mut profile.host, 140.0);
-            labelled_field(ui, "Port", port_text, 50.0);
+        if !profile.builtin_broker {
+            labelled_field(ui, "Host", &mut profile.host, 130.0);
+            labelled_field(ui, "Port", port_text, 44.0);
         }
-        labelled_field(ui, "Client id", &mut profile.client_id, 160.0);
+        labelled_field(ui, "Client id", &mut profile.client_id, 150.0);
         if ui.small_button("Generate").on_hover_text("A new random client id").clicked() {
             profile.client_id = generated_client_id();
         }
-        match status {
-            ConnectionStatus::Connected { .. }
-            | ConnectionStatus::Connecting
-            | ConnectionStatus::Reconnecting { .. } => {
-                if ui.button("Disconnect").clicked() {
-                    intents.push(Intent::Disconnect);
-                }
+        if active && state.open_is_selected {
+            if ui.button("Disconnect").clicked() {
+                intents.push(Intent::Disconnect);
             }
-            _ => {
-                if ui.button("Connect").clicked() {
-                    intents.push(Intent::Connect);
-                }
-            }
+        } else if ui.button("Connect").clicked() {
+            intents.push(Intent::Connect);
         }
-        status_label(ui, status);
     });
-    if !profile.builtin_broker {
-        ui.small(embedded);
-    }
+    ui.horizontal_wrapped(|ui| {
+        if let Some(open) = state.open {
+            ui.label(format!("{open}:"));
+        }
+        status_label(ui, state.status);
+        if active && !state.open_is_selected && ui.small_button("Disconnect").clicked() {
+            intents.push(Intent::Disconnect);
+        }
+        ui.separator();
+        ui.weak(state.embedded);
+    });
     intents
+}
+
+/// Asks before the open connection is replaced by the selected profile's.
+pub fn switch_question(ctx: &egui::Context, open: &str, selected: &str) -> Option<bool> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique("switch-connection")).show(ctx, |ui| {
+        ui.set_max_width(420.0);
+        ui.label(format!("{open} is connected. Disconnect it and connect {selected}?"));
+        ui.weak("Its messages stay in its history; the list then shows the new connection's.");
+        ui.horizontal(|ui| {
+            if ui.button(format!("Disconnect and connect {selected}")).clicked() {
+                answer = Some(true);
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Some(false);
+            }
+        });
+    });
+    answer
 }
 
 const GREEN: egui::Color32 = egui::Color32::from_rgb(0x2c, 0xa0, 0x2c);
 const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
 const ORANGE: egui::Color32 = egui::Color32::from_rgb(0xff, 0x7f, 0x0e);
+
+/// A state that may be long (a refusal, a TLS error): wrapped, never cut off.
+fn wrapped(ui: &mut egui::Ui, color: egui::Color32, text: String) {
+    ui.add(egui::Label::new(egui::RichText::new(text).color(color)).wrap());
+}
 
 /// The connection's state in words and colour; TLS version and cipher once connected.
 fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
@@ -71,7 +108,7 @@ fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
             ui.colored_label(egui::Color32::GRAY, "Disconnected");
         }
         ConnectionStatus::Connecting => {
-            ui.colored_label(egui::Color32::YELLOW, "Connecting…");
+            ui.colored_label(ORANGE, "Connecting…");
         }
         ConnectionStatus::Connected { session, .. } => {
             ui.colored_label(GREEN, "Connected");
@@ -92,13 +129,12 @@ fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
         }
         ConnectionStatus::Reconnecting { attempt, retry_in, reason, queued } => {
             let waiting = if *queued > 0 { format!(" {queued} message(s) wait to be sent.") } else { String::new() };
-            ui.colored_label(
+            wrapped(
+                ui,
                 ORANGE,
                 format!("Reconnecting (attempt {attempt}, next in {} s): {reason}{waiting}", retry_in.as_secs()),
             );
         }
-        ConnectionStatus::Failed(reason) => {
-            ui.colored_label(RED, format!("Failed: {reason}"));
-        }
+        ConnectionStatus::Failed(reason) => wrapped(ui, RED, format!("Failed: {reason}")),
     }
 }

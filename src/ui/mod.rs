@@ -17,7 +17,7 @@ mod simulators;
 mod subscribe;
 mod sys_panel;
 
-pub use connection_bar::connection_bar;
+pub use connection_bar::{BarState, connection_bar, switch_question};
 pub use help::{SHORTCUTS, shortcuts_window, theme_picker};
 pub use hexview::{Cell, Layout};
 pub use history_panel::{HistoryForm, history_panel, size_text};
@@ -77,6 +77,8 @@ pub enum Intent {
     /// Runs the connection self-test on the selected profile.
     TestConnection,
     Connect,
+    /// Disconnect the open connection and connect the selected profile (after asking).
+    SwitchConnection,
     Disconnect,
     Subscribe {
         filter: String,
