@@ -28,6 +28,10 @@ impl App {
     }
 
     pub(super) fn record(&self, message: &ReceivedMessage) {
+        // The status panel's $SYS figures stay out of the history, as out of the list.
+        if !self.model.subscriptions.listed(&message.topic) {
+            return;
+        }
         if let (Some(writer), Some(profile)) = (&self.history, self.connected_profile()) {
             writer.record(Record { profile: profile.to_owned(), message: message.clone() });
         }

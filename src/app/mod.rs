@@ -206,6 +206,11 @@ impl App {
                 self.model.subscriptions.add(&filter, qos);
                 self.send(Command::Subscribe { filter, qos });
             }
+            Intent::WatchSys => {
+                let (filter, qos) = (crate::model::WATCH_FILTER, crate::connection::Qos::AtMostOnce);
+                self.model.subscriptions.add_for_status(filter, qos);
+                self.send(Command::Subscribe { filter: filter.into(), qos });
+            }
             Intent::Unsubscribe { filter } => {
                 self.model.subscriptions.remove(&filter);
                 self.model.messages.invalidate();

@@ -25,7 +25,7 @@ pub use packets::{CapturedPacket, PacketLog};
 pub use self_test::{Failure, SelfTest};
 pub use stored::{PAGE, StoredKey, StoredRows};
 pub use subscriptions::{PALETTE, Subscription, SubscriptionState, Subscriptions, validate_filter};
-pub use sys::{FIGURES, SysStatus};
+pub use sys::{FIGURES, SysStatus, WATCH_FILTER};
 
 use crate::connection::{ConnectionStatus, Event, Tap};
 
@@ -109,7 +109,9 @@ impl Model {
             Event::Message(m) => {
                 self.sys.offer(&m.topic, &m.payload);
                 self.subscriptions.count(&m.topic);
-                self.messages.push(m);
+                if self.subscriptions.listed(&m.topic) {
+                    self.messages.push(m);
+                }
             }
             Event::Subscribed { filter, granted } => {
                 match granted {

@@ -18,6 +18,9 @@ pub const FIGURES: [(&str, &str); 11] = [
     ("Bytes in per minute (1 min average)", "load/bytes/received/1min"),
 ];
 
+/// The filter the status panel subscribes to.
+pub const WATCH_FILTER: &str = "$SYS/#";
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SysStatus {
     /// Every `$SYS` topic seen, with its last payload.

@@ -84,6 +84,8 @@ pub enum Intent {
         filter: String,
         qos: Qos,
     },
+    /// The broker status panel's own `$SYS/#` subscription: it feeds the panel, not the list.
+    WatchSys,
     Unsubscribe {
         filter: String,
     },

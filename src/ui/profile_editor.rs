@@ -5,11 +5,43 @@ use crate::connection::TlsVersion;
 use crate::model::SelfTest;
 use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode};
 
-fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, password: bool) {
+fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>) {
     let mut text = value.clone().unwrap_or_default();
-    let l = ui.label(label);
-    let edit = egui::TextEdit::singleline(&mut text).password(password).desired_width(160.0);
-    if ui.add(edit).labelled_by(l.id).changed() {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        let edit = egui::TextEdit::singleline(&mut text).desired_width(ui.available_width().max(MIN_FIELD));
+        if ui.add(edit).labelled_by(l.id).changed() {
+            *value = (!text.is_empty()).then_some(text);
+        }
+    });
+}
+
+/// The narrowest a field gets; the left panel is about 340 px wide by default.
+const MIN_FIELD: f32 = 120.0;
+
+/// A secret on its own row, as wide as the panel allows, with a switch that shows what was
+/// typed. Hidden by default; the switch lives in egui's memory (never saved, never logged), so
+/// the secret is hidden again at the next start.
+fn secret_field(ui: &mut egui::Ui, label: &str, show_label: &str, text: &mut String) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        let id = egui::Id::unique(("secret-shown", show_label));
+        let mut show = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+        // Room for the switch after the field.
+        let switch_width = ui.spacing().interact_size.y + ui.spacing().item_spacing.x * 2.0 + 90.0;
+        let width = (ui.available_width() - switch_width).max(MIN_FIELD);
+        let edit = ui.add(egui::TextEdit::singleline(text).password(!show).desired_width(width)).labelled_by(l.id);
+        if ui.checkbox(&mut show, show_label).on_hover_text("Show or hide what was typed").changed() {
+            ui.data_mut(|d| d.insert_temp(id, show));
+        }
+        edit
+    })
+    .inner
+}
+
+fn optional_secret(ui: &mut egui::Ui, label: &str, show_label: &str, value: &mut Option<String>) {
+    let mut text = value.clone().unwrap_or_default();
+    if secret_field(ui, label, show_label, &mut text).changed() {
         *value = (!text.is_empty()).then_some(text);
     }
 }
@@ -42,10 +74,8 @@ pub fn profile_editor(
             labelled_field(ui, "Name", &mut profile.name, 200.0);
         });
         error_for(ui, profile, "name");
-        ui.horizontal(|ui| {
-            optional_field(ui, "User name", &mut profile.username, false);
-            optional_field(ui, "Password", &mut profile.password, true);
-        });
+        optional_field(ui, "User name", &mut profile.username);
+        optional_secret(ui, "Password", "Show password", &mut profile.password);
         error_for(ui, profile, "password");
         ui.horizontal(|ui| {
             ui.checkbox(&mut profile.clean_session, "Clean session");
@@ -158,10 +188,10 @@ fn security_fields(ui: &mut egui::Ui, profile: &mut Profile) {
         }
         TlsMode::Psk { identity, key_hex } => {
             ui.horizontal(|ui| {
-                labelled_field(ui, "PSK identity", identity, 120.0);
-                let l = ui.label("PSK key (hex)");
-                ui.add(egui::TextEdit::singleline(key_hex).password(true).desired_width(200.0)).labelled_by(l.id);
+                let width = ui.available_width() - 90.0;
+                labelled_field(ui, "PSK identity", identity, width.max(MIN_FIELD));
             });
+            secret_field(ui, "PSK key (hex)", "Show key", key_hex);
         }
     }
     if profile.tls != TlsMode::None {

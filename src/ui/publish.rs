@@ -14,6 +14,9 @@ pub struct PublishForm {
     pub mode: PayloadMode,
     pub qos: Qos,
     pub retain: bool,
+    /// The topic whose course form was drawn last: a form that appears over a payload it cannot
+    /// read writes its own value (see `schema_form`).
+    pub form_topic: Option<String>,
 }
 
 pub fn publish_panel(
