@@ -1,6 +1,7 @@
 //! The app's side of the plot tab: which points are loaded (read from history off the UI thread
-//! whenever the view leaves what is loaded), live messages appended as they arrive, and exports
-//! written on the blocking pool.
+//! whenever the view leaves what is loaded), live messages appended as they arrive (dated on the
+//! time axis's clock: received, or a time-lapse's `PV/clock`), and exports written on the
+//! blocking pool.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,7 +11,8 @@ use bytes::Bytes;
 use super::{App, Background};
 use crate::connection::ReceivedMessage;
 use crate::history::HistoryWriter;
-use crate::plot::{self, Figure, Loaded, SeriesDef, Traces};
+use crate::plot::{self, ClockMap, Figure, Loaded, SeriesDef, TimeAxis, Traces};
+use crate::simulate::TOPIC_CLOCK;
 use crate::ui::{PlotInput, PlotView};
 
 /// The plot's points and what range of history they cover.
@@ -23,7 +25,14 @@ pub struct PlotData {
     loading: Option<(f64, f64)>,
     /// Live messages received while a load is under way, added when it lands.
     waiting: Vec<(String, Bytes, f64)>,
+    /// The clock the points are dated on, and a time-lapse's clock messages so far.
+    axis: TimeAxis,
+    clock: ClockMap,
 }
+
+/// On the simulated clock the whole of the last day's history is read at once: a time-lapse
+/// day is ten minutes of it, a real-time one 24 hours.
+const SIMULATED_HISTORY: f64 = 86_400.0;
 
 pub fn now_secs() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
@@ -36,27 +45,72 @@ fn secs(at: SystemTime) -> f64 {
 impl PlotData {
     /// What the plot tab needs to draw `defs`.
     pub fn input<'a>(&'a self, defs: &'a [SeriesDef], history_on: bool, now: f64) -> PlotInput<'a> {
-        let status = if self.loading.is_some() {
+        let mut status = if self.loading.is_some() {
             "Loading from history…".to_owned()
         } else if history_on {
             format!("{} point(s) loaded", self.traces.points())
         } else {
             format!("{} point(s) since start (history is off)", self.traces.points())
         };
-        PlotInput { defs, traces: &self.traces, status, now }
+        match (self.axis, self.clock.is_empty()) {
+            (TimeAxis::Simulated, true) => status.push_str(&format!(
+                "; no simulated clock yet: start the PV plant as a time-lapse (it publishes {TOPIC_CLOCK}) and subscribe to it"
+            )),
+            (TimeAxis::Simulated, false) => {
+                let at = self.clock.now(now).map_or_else(String::new, |t| plot::local(t).format("%H:%M").to_string());
+                status.push_str(&format!("; simulated clock {at}"));
+            }
+            (TimeAxis::Received, false) => {
+                status.push_str("; a time-lapse is running: tick \"Simulated day clock\" to see its day");
+            }
+            (TimeAxis::Received, true) => {}
+        }
+        PlotInput { defs, traces: &self.traces, status, now: self.now(now) }
+    }
+
+    /// Now on the time axis's clock.
+    fn now(&self, real_now: f64) -> f64 {
+        match self.axis {
+            TimeAxis::Received => real_now,
+            TimeAxis::Simulated => self.clock.now(real_now).unwrap_or(real_now),
+        }
+    }
+
+    /// A live message: a clock message moves the simulated clock, and every message's value is
+    /// added to the series it matches, dated on the axis's clock (left out when it has none).
+    fn add_live(&mut self, defs: &[SeriesDef], topic: &str, payload: &[u8], at: f64) {
+        if topic == TOPIC_CLOCK && self.clock.push(at, payload) && self.axis == TimeAxis::Simulated {
+            // The time-lapse began its day again: the last run's points are not on this clock.
+            self.traces.clear_points();
+        }
+        let x = match self.axis {
+            TimeAxis::Received => self.loaded.filter(|(a, b)| *a <= at && at <= *b).map(|_| at),
+            TimeAxis::Simulated => self.clock.map(at),
+        };
+        if let Some(x) = x {
+            self.traces.add(defs, topic, payload, x);
+        }
     }
 }
 
 impl App {
     /// Forgets the points (another profile, other series): the next frame loads again.
     pub(super) fn reset_plot(&mut self) {
-        self.plot = PlotData::default();
+        self.plot = PlotData { axis: self.plot_view.time_axis, ..PlotData::default() };
         self.plot_view.editing.clone_from(&self.profiles[self.selected].plot);
         self.plot_view.error = None;
     }
 
     /// Loads from history when the view shows time that is not loaded.
     pub(super) fn plot_logic(&mut self, now: f64) {
+        if self.plot.axis != self.plot_view.time_axis {
+            // Points on another clock: read them again on this one.
+            self.plot = PlotData { axis: self.plot_view.time_axis, ..PlotData::default() };
+        }
+        if self.plot.axis == TimeAxis::Simulated {
+            self.load_simulated(now);
+            return;
+        }
         let (from, to) = self.plot_view.shown(now);
         let covered = |r: Option<(f64, f64)>| r.is_some_and(|(a, b)| a <= from && to <= b);
         if covered(self.plot.loaded) || covered(self.plot.loading) {
@@ -91,8 +145,38 @@ impl App {
         });
     }
 
+    /// On the simulated clock: the last day of history, once; live messages extend it.
+    fn load_simulated(&mut self, now: f64) {
+        if self.plot.loaded.is_some() || self.plot.loading.is_some() {
+            return;
+        }
+        let range = (now - SIMULATED_HISTORY, f64::INFINITY);
+        let Some(path) = self.history_path.clone() else {
+            self.plot.loaded = Some(range);
+            return;
+        };
+        self.plot.loading = Some(range);
+        self.plot.waiting.clear();
+        let profile = self.profile().name.clone();
+        let defs = self.profile().plot.clone();
+        let flushed = self.history.as_ref().map(HistoryWriter::flush);
+        self.off_thread(move || {
+            if let Some(flushed) = flushed {
+                let _ = flushed.recv_timeout(Duration::from_secs(5));
+            }
+            match plot::load_on(&path, &profile, &defs, (range.0, now_secs()), TimeAxis::Simulated) {
+                Ok(mut loaded) => {
+                    loaded.range = range;
+                    Background::PlotLoaded(Box::new(loaded))
+                }
+                Err(e) => Background::Note(format!("The plot of {profile} could not be read from history: {e}")),
+            }
+        });
+    }
+
     pub(super) fn plot_loaded(&mut self, loaded: Loaded) {
-        if loaded.profile != self.profile().name || loaded.defs != self.profile().plot {
+        if loaded.profile != self.profile().name || loaded.defs != self.profile().plot || loaded.axis != self.plot.axis
+        {
             return;
         }
         if self.plot.loading != Some(loaded.range) {
@@ -101,9 +185,10 @@ impl App {
         self.plot.loading = None;
         self.plot.loaded = Some(loaded.range);
         self.plot.traces = loaded.traces;
+        self.plot.clock = loaded.clock;
         let defs = &self.profiles[self.selected].plot;
-        for (topic, payload, at) in self.plot.waiting.drain(..) {
-            self.plot.traces.add(defs, &topic, &payload, at);
+        for (topic, payload, at) in std::mem::take(&mut self.plot.waiting) {
+            self.plot.add_live(defs, &topic, &payload, at);
         }
     }
 
@@ -115,9 +200,9 @@ impl App {
         let at = secs(m.at);
         if self.plot.loading.is_some() {
             self.plot.waiting.push((m.topic.clone(), m.payload.clone(), at));
-        } else if self.plot.loaded.is_some_and(|(a, b)| a <= at && at <= b) {
+        } else if self.plot.loaded.is_some() {
             let defs = &self.profiles[self.selected].plot;
-            self.plot.traces.add(defs, &m.topic, &m.payload, at);
+            self.plot.add_live(defs, &m.topic, &m.payload, at);
         }
     }
 
@@ -127,30 +212,43 @@ impl App {
         self.reset_plot();
     }
 
-    /// Writes the CSV or the PNG of what is in view, off the UI thread.
+    /// Writes the CSV or the PNG of what is in view, off the UI thread, into the reports folder
+    /// (`<date>_<time>_<profile>_plot.png`), or where "Export to" says when it names a file (a
+    /// path ending in `/` names a folder). An existing file is never replaced: `-2` is added.
     pub(super) fn export_plot(&mut self, png: bool) {
         let view: &PlotView = &self.plot_view;
         let extension = if png { "png" } else { "csv" };
-        let mut path = PathBuf::from(view.export_path.trim());
-        if path.as_os_str().is_empty() {
-            self.model.note("Export: type a file name into the Export to field first.");
-            return;
-        }
-        if path.extension().is_none_or(|e| !e.eq_ignore_ascii_case(extension)) {
-            path.as_mut_os_string().push(format!(".{extension}"));
-        }
+        let chosen = view.export_path.trim();
+        let described = super::reports::file_name(&chrono::Local::now(), &self.profile().name, "plot", extension);
+        let (folder, name) = if chosen.is_empty() {
+            (self.reports_folder(), described)
+        } else if chosen.ends_with(['/', '\\']) {
+            (PathBuf::from(chosen), described)
+        } else {
+            let mut path = PathBuf::from(chosen);
+            if path.extension().is_none_or(|e| !e.eq_ignore_ascii_case(extension)) {
+                path.as_mut_os_string().push(format!(".{extension}"));
+            }
+            let name = path.file_name().map_or(described, |n| n.to_string_lossy().into_owned());
+            // A bare name ("report") goes into the reports folder too.
+            let folder = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| self.reports_folder(), PathBuf::from);
+            (folder, name)
+        };
         let range = view.shown(now_secs());
         let size = (view.png_width, view.png_height);
         let traces = self.plot.traces.clone();
         let defs = self.profile().plot.clone();
         let title =
             format!("{}: {} to {}", self.profile().name, plot::format_local(range.0), plot::format_local(range.1));
-        self.off_thread(move || {
+        self.save_file("plot", folder, name, move |path| {
             let figure = Figure::new(&traces, &defs, range);
-            let result = if png {
-                plot::write_png(&path, &figure, &title, size).map(|()| format!("{} x {} pixels", size.0, size.1))
+            if png {
+                plot::write_png(path, &figure, &title, size).map(|()| format!("{} x {} pixels", size.0, size.1))
             } else {
-                std::fs::File::create(&path)
+                std::fs::File::create(path)
                     .map(std::io::BufWriter::new)
                     .and_then(|mut out| {
                         let rows = plot::write_csv(&mut out, &figure)?;
@@ -158,11 +256,7 @@ impl App {
                     })
                     .map(|rows| format!("{rows} point(s)"))
                     .map_err(|e| format!("{}: {e}", path.display()))
-            };
-            Background::Note(match result {
-                Ok(what) => format!("Plot saved to {} ({what}).", path.display()),
-                Err(e) => format!("The plot could not be saved: {e}"),
-            })
+            }
         });
     }
 }

@@ -26,7 +26,7 @@ pub use decimate::{GAP_FACTOR, Point, decimate, decimate_split, gap_threshold};
 pub use export::{register_font, write_csv, write_png};
 pub use extract::{Extractor, to_pointer};
 pub use figure::{Drawn, Figure, Line, Scales};
-pub use load::{Loaded, load};
+pub use load::{Loaded, load, load_on};
 pub use range::{TimeRange, fit, format_local, midnight, parse_local};
 pub use series::{SeriesDef, Side, Trace, Traces, steps};
 pub use timebase::{ClockMap, TimeAxis};

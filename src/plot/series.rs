@@ -130,7 +130,10 @@ impl Traces {
 
     /// The first and last time of any point: what "Fit data" shows.
     pub fn extent(&self) -> Option<(f64, f64)> {
-        self.list.iter().filter_map(|t| Some((t.points.first()?[0], t.points.last()?[0]))).reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+        self.list
+            .iter()
+            .filter_map(|t| Some((t.points.first()?[0], t.points.last()?[0])))
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
     }
 
     /// Forgets every point, keeping the lines (a time-lapse started its day again).

@@ -1,14 +1,22 @@
-//! The plot tab: time range, series, exports, the plot (two y axes, clock-time x axis, pan and
-//! zoom in time, hover shows the nearest point) and a line per trace with its latest value.
+//! The plot tab: time range (or fit to the data), which clock the time axis reads (received, or a
+//! time-lapse's simulated day), series, exports, the plot (two y axes, clock-time x axis, lines
+//! broken at gaps, pan and zoom in time, hover shows the nearest point) and a line per trace
+//! with its latest value.
 
 use std::collections::HashMap;
 
-use egui_plot::{AxisHints, GridMark, HPlacement, HoverPosition, Legend, Plot, PlotPoints};
+use egui_plot::{AxisHints, GridMark, HPlacement, HoverPosition, Legend, Plot, PlotPoints, PlotTransform};
 
 use super::{FileTarget, Intent, series_editor};
 use crate::plot::{
-    Figure, SeriesDef, Side, TimeRange, Traces, format_local, local, parse_local, time_grid, time_label, value_label,
+    Figure, SeriesDef, Side, TimeAxis, TimeRange, Traces, fit, format_local, local, parse_local, time_grid, time_label,
+    value_label,
 };
+
+/// egui_plot's defaults, which decide where grid lines and time labels go: grid lines at least
+/// 8 points apart, a label only where its step spans more than 60 points and fits.
+const GRID_SPACING_MIN: f64 = 8.0;
+const LABEL_SPACING_MIN: f64 = 60.0;
 
 /// The plot tab's own state.
 #[derive(Debug, Clone)]
@@ -27,6 +35,15 @@ pub struct PlotView {
     pub png_height: u32,
     /// Where exports go: `.csv` and `.png` are added when missing.
     pub export_path: String,
+    /// The clock the time axis reads (the app reloads the points when it changes).
+    pub time_axis: TimeAxis,
+    /// What the last frame drew: the time axis's labels left to right, and each line's name
+    /// with the number of pieces it was drawn in (more than one where data is missing).
+    pub x_labels: Vec<String>,
+    pub segments: Vec<(String, usize)>,
+    /// Now on the simulated clock at the last frame, when the axis reads it: ranges that follow
+    /// the clock follow that one (also for exports, which are given the real time).
+    simulated_now: Option<f64>,
 }
 
 impl Default for PlotView {
@@ -46,6 +63,10 @@ impl Default for PlotView {
             png_width: 1600,
             png_height: 900,
             export_path: base.join("mqtt-lab-plot").display().to_string(),
+            time_axis: TimeAxis::Received,
+            x_labels: Vec::new(),
+            segments: Vec::new(),
+            simulated_now: None,
         }
     }
 }
@@ -55,7 +76,7 @@ impl PlotView {
     pub fn shown(&self, now: f64) -> (f64, f64) {
         match (self.range.follows(), self.visible) {
             (false, Some(visible)) if !self.jump => visible,
-            _ => self.range.bounds(now),
+            _ => self.range.bounds(self.simulated_now.unwrap_or(now)),
         }
     }
 
@@ -74,13 +95,14 @@ pub struct PlotInput<'a> {
     pub traces: &'a Traces,
     /// "Loading…" or how much is loaded.
     pub status: String,
-    /// Unix seconds now.
+    /// Unix seconds now, on the time axis's clock.
     pub now: f64,
 }
 
 pub fn plot_tab(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) -> Vec<Intent> {
     let mut intents = Vec::new();
-    range_bar(ui, view, input.now);
+    view.simulated_now = (view.time_axis == TimeAxis::Simulated).then_some(input.now);
+    range_bar(ui, view, input);
     egui::CollapsingHeader::new("Series").default_open(false).show(ui, |ui| {
         intents.extend(series_editor(ui, &mut view.editing, input.defs, &mut view.error));
     });
@@ -110,13 +132,35 @@ pub fn plot_tab(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) -
     intents
 }
 
-fn range_bar(ui: &mut egui::Ui, view: &mut PlotView, now: f64) {
-    ui.horizontal(|ui| {
+fn range_bar(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) {
+    let now = input.now;
+    // Wrapped: on a 1024-pixel screen the custom range's fields go to a second line.
+    ui.horizontal_wrapped(|ui| {
         for (range, name) in TimeRange::CHOICES {
             if ui.selectable_label(view.range == range, name).clicked() {
                 view.range = range;
                 view.visible = None;
             }
+        }
+        let fit_data = ui.add_enabled(input.traces.extent().is_some(), egui::Button::new("Fit data"));
+        if fit_data.on_hover_text("Show all the points loaded, from their first to their last").clicked()
+            && let Some((first, last)) = input.traces.extent()
+        {
+            let (from, to) = fit(first, last);
+            view.set_custom(from, to);
+            view.jump = true;
+        }
+        let mut simulated = view.time_axis == TimeAxis::Simulated;
+        let toggle = ui.checkbox(&mut simulated, "Simulated day clock").on_hover_text(
+            "Date each message on the clock a time-lapse publishes on PV/clock (its day from 06:00), \
+             not when it was received",
+        );
+        if toggle.changed() {
+            view.time_axis = if simulated { TimeAxis::Simulated } else { TimeAxis::Received };
+            // A range on the other clock means nothing on this one.
+            view.range = TimeRange::Today;
+            view.visible = None;
+            view.simulated_now = None;
         }
         let custom = !view.range.follows();
         if ui.selectable_label(custom, "Custom").clicked() && !custom {
@@ -151,6 +195,24 @@ fn traces_list(ui: &mut egui::Ui, input: &PlotInput<'_>) {
             ui.label(format!("{}: {} point(s){latest}", t.name(def), t.points.len()));
         }
     });
+}
+
+/// The time labels egui_plot paints under the plot, by its own rules: the grid's marks whose
+/// step spans more than `LABEL_SPACING_MIN` points and whose text fits in that step.
+fn painted_time_labels(ui: &egui::Ui, transform: &PlotTransform, span: f64) -> Vec<String> {
+    let bounds = transform.bounds();
+    let per_second = transform.dpos_dvalue_x().abs();
+    let base_step = transform.dvalue_dpos()[0].abs() * GRID_SPACING_MIN;
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    time_grid(bounds.min()[0], bounds.max()[0], base_step)
+        .into_iter()
+        .filter_map(|(t, step)| {
+            let spacing = step * per_second;
+            let text = time_label(t, step, span);
+            let width = ui.painter().layout_no_wrap(text.clone(), font.clone(), egui::Color32::WHITE).size().x;
+            (spacing > LABEL_SPACING_MIN && f64::from(width) <= spacing).then_some(text)
+        })
+        .collect()
 }
 
 fn draw(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) {
@@ -218,16 +280,25 @@ fn draw(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) {
         }
         plot_ui.set_plot_bounds_y(left.low..=left.high());
         for (line, d) in figure.lines.iter().zip(&drawn) {
-            let points: Vec<[f64; 2]> = d.points.iter().map(|p| [p[0], scales.to_left(line.side, p[1])]).collect();
             let [r, g, b] = line.color;
-            plot_ui.line(
-                egui_plot::Line::new(line.name.clone(), PlotPoints::from(points))
-                    .color(egui::Color32::from_rgb(r, g, b))
-                    .width(1.5),
-            );
+            let color = egui::Color32::from_rgb(r, g, b);
+            // A piece per segment, so no line is drawn across missing data; the pieces share the
+            // line's name, hence one legend entry. A lone point between two gaps is a dot.
+            for segment in d.segments() {
+                let points: Vec<[f64; 2]> = segment.iter().map(|p| [p[0], scales.to_left(line.side, p[1])]).collect();
+                if points.len() == 1 {
+                    plot_ui.points(egui_plot::Points::new(line.name.clone(), points).color(color).radius(2.0));
+                } else {
+                    plot_ui.line(
+                        egui_plot::Line::new(line.name.clone(), PlotPoints::from(points)).color(color).width(1.5),
+                    );
+                }
+            }
         }
     });
     view.jump = false;
+    view.segments = figure.lines.iter().zip(&drawn).map(|(l, d)| (l.name.clone(), d.segments().count())).collect();
+    view.x_labels = painted_time_labels(ui, &response.transform, span);
     let bounds = response.transform.bounds();
     let (new_from, new_to) = (bounds.min()[0], bounds.max()[0]);
     let moved = (new_from - from).abs() > span * 1e-6 || (new_to - to).abs() > span * 1e-6;
