@@ -1,14 +1,17 @@
 //! Screenshots for lab reports: the window or the current tab, with an optional caption line
-//! (date, broker, client id), saved as PNG into a chosen folder under a name that says what it
-//! shows (`mqtt-lab_Built-in-broker_Packets_2026-11-24_14-03-22.png`). The pixels come from the
-//! renderer through egui's screenshot command; cropping and writing run off the UI thread.
+//! (date, broker, client id), saved as PNG into the reports folder under a name that says what it
+//! shows (`2026-11-24_14-03-22_built-in-broker_packets-tab.png`, see `reports`). The pixels come
+//! from the renderer through egui's screenshot command; cropping and writing run off the UI thread.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use super::{App, Background};
-use crate::profile::file_stem;
+use super::{App, Background, reports};
 use crate::ui::Tab;
+
+/// How long the renderer may take to hand over the pixels before the screenshot is given up.
+const PIXELS_WITHIN: Duration = Duration::from_secs(5);
 
 /// What to capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,10 +28,10 @@ pub struct Capture {
     pub region: Option<egui::Rect>,
     pub pixels_per_point: f32,
     pub name: String,
-    /// A frame has been laid out with the caption since the click: that one is captured.
+    /// A frame has been laid out with the caption since the click: the command can go out.
     pub drawn: bool,
-    /// The screenshot command has gone out.
-    pub requested: bool,
+    /// When the screenshot command went out.
+    pub requested: Option<Instant>,
 }
 
 /// The default folder: the OS pictures folder's "MQTT Lab", or the home folder's.
@@ -41,25 +44,24 @@ pub fn default_folder() -> String {
 
 const fn tab_name(tab: Tab) -> &'static str {
     match tab {
-        Tab::Messages => "Messages",
-        Tab::Plot => "Plot",
-        Tab::Packets => "Packets",
+        Tab::Messages => "messages-tab",
+        Tab::Plot => "plot-tab",
+        Tab::Packets => "packets-tab",
+        Tab::Log => "log-tab",
     }
 }
 
-/// Crops (for a tab) and writes the image as PNG; the path written.
-pub fn save_png(image: &egui::ColorImage, capture: &Capture, folder: &Path) -> Result<PathBuf, String> {
+/// Crops (for a tab) and writes the image as PNG to `path`.
+pub fn save_png(image: &egui::ColorImage, capture: &Capture, path: &Path) -> Result<String, String> {
     let image = match capture.region {
         Some(region) => image.region(&region, Some(capture.pixels_per_point)),
         None => image.clone(),
     };
-    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-    let path = folder.join(&capture.name);
     let [w, h] = image.size;
     let (w, h) = (u32::try_from(w).map_err(|e| e.to_string())?, u32::try_from(h).map_err(|e| e.to_string())?);
-    image::save_buffer(&path, image.as_raw(), w, h, image::ExtendedColorType::Rgba8)
+    image::save_buffer(path, image.as_raw(), w, h, image::ExtendedColorType::Rgba8)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
+    Ok(String::new())
 }
 
 impl App {
@@ -68,19 +70,33 @@ impl App {
         if self.capture.is_some() {
             return;
         }
-        let time = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
         let what = if kind == CaptureKind::Window { "window" } else { tab_name(self.tab) };
-        let name = format!("mqtt-lab_{}_{what}_{time}.png", file_stem(&self.view_profile().name));
-        self.capture =
-            Some(Capture { kind, region: None, pixels_per_point: 1.0, name, drawn: false, requested: false });
+        let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, what, "png");
+        self.capture = Some(Capture { kind, region: None, pixels_per_point: 1.0, name, drawn: false, requested: None });
         (self.repaint)();
     }
 
-    /// At the end of a frame: if a screenshot waits, this frame (caption included) is the one.
+    /// At the end of a frame: once a frame with the caption is laid out, the pixels are asked for.
     pub(super) fn capture_frame(&mut self, ctx: &egui::Context) {
         let tab_rect = self.tab_rect;
-        let Some(capture) = self.capture.as_mut().filter(|c| c.drawn && !c.requested) else { return };
-        capture.requested = true;
+        let Some(capture) = self.capture.as_mut() else { return };
+        if let Some(at) = capture.requested {
+            // The pixels normally come within a frame or two; without a renderer they never do.
+            if at.elapsed() > PIXELS_WITHIN {
+                self.capture = None;
+                let why = "The screenshot could not be taken: the renderer gave no pixels.";
+                self.model.note(why);
+                let _ = self.notice_sender().send(reports::Notice::Failed(why.into()));
+            } else {
+                ctx.request_repaint_after(PIXELS_WITHIN);
+            }
+            return;
+        }
+        // A pass about to be thrown away is never painted: ask in the one that is.
+        if !capture.drawn || ctx.will_discard() {
+            return;
+        }
+        capture.requested = Some(Instant::now());
         capture.pixels_per_point = ctx.pixels_per_point();
         capture.region = (capture.kind == CaptureKind::Tab).then_some(tab_rect);
         let (tx, repaint) = (self.background_tx.clone(), self.repaint.clone());
@@ -90,21 +106,20 @@ impl App {
         });
     }
 
-    /// Whether this frame shows the caption line (and is the one to capture).
-    pub(super) fn captioning(&mut self) -> bool {
-        let Some(capture) = self.capture.as_mut().filter(|c| !c.requested) else { return false };
+    /// Whether a screenshot is under way: from the click until its pixels arrive, every frame
+    /// shows the caption line (when ticked) and hides the notice. Not only the frame that asks:
+    /// eframe reads the pixels when it paints the *next* frame, which must look the same.
+    pub(super) fn capturing(&mut self) -> bool {
+        let Some(capture) = self.capture.as_mut() else { return false };
         capture.drawn = true;
-        self.caption_on
+        true
     }
 
     /// The pixels arrived: written off the UI thread.
     pub(super) fn screenshot_taken(&mut self, image: Arc<egui::ColorImage>) {
         let Some(capture) = self.capture.take() else { return };
-        let folder = PathBuf::from(self.screenshot_folder.trim());
-        self.off_thread(move || match save_png(&image, &capture, &folder) {
-            Ok(path) => Background::Note(format!("Screenshot saved to {}.", path.display())),
-            Err(e) => Background::Note(format!("The screenshot could not be saved: {e}")),
-        });
+        let name = capture.name.clone();
+        self.save_file("screenshot", self.reports_folder(), name, move |path| save_png(&image, &capture, path));
     }
 
     /// The caption line under a screenshot: date, broker, client id.
@@ -125,33 +140,23 @@ impl App {
 }
 
 impl App {
-    /// Writes a captured packet as an annotated PNG or as text, password masked unless revealed.
+    /// Writes a captured packet as an annotated PNG or as text, password masked unless revealed
+    /// (`..._packets-connect-3.png`: the packet's type and its number in the list).
     pub(super) fn export_packet(&mut self, seq: u64, png: bool) {
         let Some(packet) = self.model.packets.by_seq(seq) else { return };
         let layout = crate::ui::Layout::of(&packet.bytes, self.inspector.reveal_password);
         let title = crate::ui::row_text(packet);
-        let kind = packet.kind.map_or("reserved", |k| k.name());
-        let time = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
-        let name = format!(
-            "mqtt-lab_{}_{kind}_{seq}_{time}.{}",
-            file_stem(&self.view_profile().name),
-            if png { "png" } else { "txt" }
-        );
-        let folder = PathBuf::from(self.screenshot_folder.trim());
-        self.off_thread(move || {
-            let path = folder.join(name);
-            let result =
-                std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display())).and_then(|()| {
-                    if png {
-                        crate::ui::write_packet_png(&path, &layout, &title)
-                    } else {
-                        std::fs::write(&path, layout.to_text(&title)).map_err(|e| format!("{}: {e}", path.display()))
-                    }
-                });
-            Background::Note(match result {
-                Ok(()) => format!("Packet saved to {}.", path.display()),
-                Err(e) => format!("The packet could not be saved: {e}"),
-            })
+        let kind = packet.kind.map_or("reserved", |k| k.name()).to_lowercase();
+        let extension = if png { "png" } else { "txt" };
+        let what = format!("packets-{kind}-{seq}");
+        let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, &what, extension);
+        self.save_file("packet", self.reports_folder(), name, move |path| {
+            if png {
+                crate::ui::write_packet_png(path, &layout, &title)?;
+            } else {
+                std::fs::write(path, layout.to_text(&title)).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            Ok(String::new())
         });
     }
 }

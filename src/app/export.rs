@@ -2,14 +2,14 @@
 //! out of the recent ones), oldest first, the older messages streamed from the history file, written
 //! on the blocking pool with a progress bar.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
 
+use super::reports::{self, Notice};
 use super::{App, Background};
 use crate::history;
 use crate::model::export::{ExportFormat, Writer};
-use crate::profile::file_stem;
 
 /// How far an export is.
 #[derive(Debug, Default)]
@@ -37,16 +37,17 @@ impl App {
         let progress = Arc::new(Progress::default());
         progress.total.store(recent.len() as u64 + self.model.stored.len(), Ordering::Relaxed);
         self.export = Some(progress.clone());
-        let time = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
-        let name = format!("mqtt-lab_{}_messages_{time}.{}", file_stem(&self.view_profile().name), format.extension());
-        let path = PathBuf::from(self.screenshot_folder.trim()).join(name);
+        let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, "messages", format.extension());
+        let folder = self.reports_folder();
+        let notices = self.notice_sender();
         let history_path = self.history_path.clone();
         let repaint = self.repaint.clone();
         self.off_thread(move || {
+            let path = match reports::create_unique(&folder, &name) {
+                Ok(path) => path,
+                Err(e) => return failed(&notices, &e),
+            };
             let result = (|| -> Result<u64, String> {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                }
                 let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
                 let mut writer = Writer::new(std::io::BufWriter::new(file), format).map_err(|e| e.to_string())?;
                 let step = |writer: &mut Writer<_>, m: &crate::connection::ReceivedMessage| {
@@ -65,10 +66,23 @@ impl App {
                 }
                 writer.finish().map_err(|e| e.to_string())
             })();
-            Background::Exported(match result {
-                Ok(n) => format!("Exported {n} message(s) to {}.", path.display()),
-                Err(e) => format!("The export failed: {e}"),
-            })
+            match result {
+                Ok(n) => {
+                    let _ = notices.send(Notice::saved(&path, format!("{n} message(s)")));
+                    Background::Exported(format!("Exported {n} message(s) to {}.", path.display()))
+                }
+                Err(e) => {
+                    reports::discard(&path);
+                    failed(&notices, &e)
+                }
+            }
         });
     }
+}
+
+/// An export that wrote nothing: the reason in the Log and the notice.
+fn failed(notices: &Sender<Notice>, why: &str) -> Background {
+    let line = format!("The export failed: {why}");
+    let _ = notices.send(Notice::Failed(line.clone()));
+    Background::Exported(line)
 }

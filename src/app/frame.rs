@@ -98,10 +98,14 @@ impl App {
             self.show_shortcuts = !self.show_shortcuts;
         }
         ui::shortcuts_window(ui.ctx(), &mut self.show_shortcuts);
-        let caption = self.captioning().then(|| self.caption());
+        // While a screenshot is under way: the caption line, and no notice in the picture.
+        let capturing = self.capturing();
+        let caption = (capturing && self.caption_on).then(|| self.caption());
         let central = egui::CentralPanel::default().show(ui, |ui| {
             if let Some(caption) = &caption {
                 ui.strong(caption);
+            } else if !capturing {
+                self.notice_bar(ui);
             }
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.tab, Tab::Messages, "Messages");

@@ -1,10 +1,16 @@
 //! A packet as an annotated PNG for a lab report: the hex dump with each field's bytes in its
 //! colour, and under it the legend (colour, field, value, bytes), as the inspector shows them.
+//!
+//! Text is laid out by egui's own text layout and its glyphs copied from egui's font atlas, so
+//! words are spaced exactly as on screen (plotters' text drawing ignored each glyph's side
+//! bearings, which ran words together: "Fixedheader", "bits11110000").
 
 use std::path::Path;
+use std::sync::Arc;
 
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use egui::epaint::text::{FontDefinitions, Fonts, TextOptions};
+use egui::{FontId, Galley};
+use image::{Rgb, RgbImage};
 
 use super::hexview::Layout;
 
@@ -13,58 +19,137 @@ const CELL_H: i32 = 26;
 const LEFT: i32 = 70;
 const TOP: i32 = 50;
 const LINE: i32 = 22;
+const MIN_WIDTH: i32 = 880;
+const BLACK: [u8; 3] = [0, 0, 0];
+const GREY: [u8; 3] = [110, 110, 110];
+const RED: [u8; 3] = [200, 0, 0];
 
 /// Draws `layout` under `title` into a PNG at `path`.
 pub fn write_packet_png(path: &Path, layout: &Layout, title: &str) -> Result<(), String> {
-    crate::plot::register_font();
-    let rows = i32::try_from(layout.cells.len().div_ceil(16)).unwrap_or(i32::MAX / 2);
-    let legend = i32::try_from(layout.fields.len()).unwrap_or(0) + i32::from(layout.error.is_some());
-    let width = 880u32;
-    let height = u32::try_from(TOP + rows * CELL_H + 30 + legend * LINE + 20).unwrap_or(2000);
-    draw(path, layout, title, (width, height)).map_err(|e| format!("{}: {e}", path.display()))
+    draw(layout, title).save(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn rgb([r, g, b]: [u8; 3]) -> RGBColor {
-    RGBColor(r, g, b)
+/// A white image and egui's fonts to write on it.
+pub struct Canvas {
+    pub image: RgbImage,
+    fonts: Fonts,
 }
 
-fn draw(path: &Path, layout: &Layout, title: &str, size: (u32, u32)) -> Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE)?;
-    let font = |px: u32| ("sans-serif", px).into_font().color(&BLACK);
-    root.draw(&Text::new(title.to_owned(), (LEFT - 50, 14), font(18)))?;
-    let centred = font(15).pos(Pos::new(HPos::Center, VPos::Center));
+impl Canvas {
+    pub fn new(width: u32, height: u32) -> Self {
+        Self {
+            image: RgbImage::from_pixel(width, height, Rgb([255, 255, 255])),
+            fonts: Fonts::new(TextOptions::default(), FontDefinitions::default()),
+        }
+    }
+
+    /// `text` on one line, as egui lays it out at one pixel per point.
+    pub fn layout(&mut self, text: &str, font: FontId) -> Arc<Galley> {
+        self.fonts.with_pixels_per_point(1.0).layout_no_wrap(text.to_owned(), font, egui::Color32::WHITE)
+    }
+
+    /// Writes `galley` with its top left corner at `(x, y)`: each glyph's coverage from the
+    /// font atlas, at the pixel egui's tessellator would put it, blended in `colour`.
+    pub fn text(&mut self, galley: &Galley, (x, y): (i32, i32), colour: [u8; 3]) {
+        let atlas = self.fonts.texture_atlas().image();
+        for row in &galley.rows {
+            for glyph in &row.glyphs {
+                let uv = glyph.uv_rect;
+                if uv.is_nothing() {
+                    continue;
+                }
+                let left_top = row.pos + glyph.pos.to_vec2() + uv.offset;
+                // Rounded as egui rounds glyphs to pixels; positions are a few thousand at most.
+                #[allow(clippy::cast_possible_truncation)]
+                let (gx, gy) = (x + left_top.x.round() as i32, y + left_top.y.round() as i32);
+                for ty in uv.min[1]..uv.max[1] {
+                    for tx in uv.min[0]..uv.max[0] {
+                        let coverage = atlas[(usize::from(tx), usize::from(ty))].a();
+                        let at = (gx + i32::from(tx - uv.min[0]), gy + i32::from(ty - uv.min[1]));
+                        blend(&mut self.image, at, colour, f32::from(coverage) / 255.0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A rectangle filled with `colour` at `opacity` over what is there.
+    fn fill(&mut self, (x0, y0): (i32, i32), (x1, y1): (i32, i32), colour: [u8; 3], opacity: f32) {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                blend(&mut self.image, (x, y), colour, opacity);
+            }
+        }
+    }
+}
+
+/// `colour` over the pixel at `(x, y)` with `alpha`; outside the image nothing happens.
+fn blend(image: &mut RgbImage, (x, y): (i32, i32), colour: [u8; 3], alpha: f32) {
+    let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) else { return };
+    let Some(pixel) = image.get_pixel_mut_checked(x, y) else { return };
+    for (old, new) in pixel.0.iter_mut().zip(colour) {
+        // Between two bytes: stays in 0..=255.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let mixed = (f32::from(*old) * (1.0 - alpha) + f32::from(new) * alpha).round() as u8;
+        *old = mixed;
+    }
+}
+
+fn as_i32(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX / 4)
+}
+
+fn draw(layout: &Layout, title: &str) -> RgbImage {
+    let rows = as_i32(layout.cells.len().div_ceil(16));
+    let legend_top = TOP + rows * CELL_H + 30;
+    let mut lines: Vec<(String, [u8; 3], Option<usize>)> = layout
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (format!("{}: {}", Layout::part_name(f.part), Layout::describe(f)), BLACK, Some(i)))
+        .collect();
+    if let Some(e) = &layout.error {
+        lines.push((format!("Malformed: {e}"), RED, None));
+    }
+    let height = legend_top + as_i32(lines.len()) * LINE + 20;
+    // Lay out first: the image is as wide as the longest line needs.
+    let mut canvas = Canvas::new(1, 1);
+    let title = canvas.layout(title, FontId::proportional(18.0));
+    let galleys: Vec<_> = lines.iter().map(|(text, ..)| canvas.layout(text, FontId::proportional(15.0))).collect();
+    // Text widths are a few thousand pixels at most.
+    #[allow(clippy::cast_possible_truncation)]
+    let widest = galleys.iter().chain([&title]).map(|g| g.size().x.ceil() as i32 + LEFT).max().unwrap_or(0);
+    let width = widest.max(MIN_WIDTH);
+    canvas.image = RgbImage::from_pixel(width.unsigned_abs(), height.unsigned_abs(), Rgb([255, 255, 255]));
+
+    canvas.text(&title, (LEFT - 50, 14), BLACK);
     for (i, cell) in layout.cells.iter().enumerate() {
-        let (row, col) = (i32::try_from(i / 16)?, i32::try_from(i % 16)?);
+        let (row, col) = (as_i32(i / 16), as_i32(i % 16));
         let (x, y) = (LEFT + col * CELL_W, TOP + row * CELL_H);
         if col == 0 {
-            root.draw(&Text::new(
-                format!("{:04x}", row * 16),
-                (LEFT - 50, y + 6),
-                font(14).color(&RGBColor(110, 110, 110)),
-            ))?;
+            let offset = canvas.layout(&format!("{:04x}", row * 16), FontId::monospace(13.0));
+            canvas.text(&offset, (LEFT - 50, y + 6), GREY);
         }
         if let Some(f) = cell.field {
-            let fill = rgb(Layout::colour(f)).mix(0.35).filled();
-            root.draw(&Rectangle::new([(x + 1, y + 1), (x + CELL_W - 2, y + CELL_H - 2)], fill))?;
+            canvas.fill((x + 1, y + 1), (x + CELL_W - 2, y + CELL_H - 2), Layout::colour(f), 0.35);
         }
-        root.draw(&Text::new(cell.text.clone(), (x + CELL_W / 2, y + CELL_H / 2), centred.clone()))?;
+        let byte = canvas.layout(&cell.text, FontId::monospace(14.0));
+        let size = byte.size();
+        #[allow(clippy::cast_possible_truncation)]
+        let centred = (x + (CELL_W - size.x.round() as i32) / 2, y + (CELL_H - size.y.round() as i32) / 2);
+        canvas.text(&byte, centred, BLACK);
     }
-    let mut y = TOP + i32::try_from(layout.cells.len().div_ceil(16))? * CELL_H + 30;
-    for (i, f) in layout.fields.iter().enumerate() {
-        root.draw(&Rectangle::new(
-            [(LEFT - 50, y + 3), (LEFT - 36, y + 17)],
-            rgb(Layout::colour(i)).mix(0.6).filled(),
-        ))?;
-        let part = Layout::part_name(f.part);
-        root.draw(&Text::new(format!("{part}: {}", Layout::describe(f)), (LEFT - 28, y + 3), font(15)))?;
+    let mut y = legend_top;
+    for ((_, colour, field), galley) in lines.iter().zip(&galleys) {
+        if let Some(i) = field {
+            canvas.fill((LEFT - 50, y + 3), (LEFT - 36, y + 17), Layout::colour(*i), 0.6);
+            canvas.text(galley, (LEFT - 28, y + 2), *colour);
+        } else {
+            canvas.text(galley, (LEFT - 50, y + 2), *colour);
+        }
         y += LINE;
     }
-    if let Some(e) = &layout.error {
-        root.draw(&Text::new(format!("Malformed: {e}"), (LEFT - 50, y + 3), font(15).color(&RED)))?;
-    }
-    root.present()?;
-    Ok(())
+    canvas.image
 }
 
 #[cfg(test)]
@@ -88,5 +173,57 @@ mod tests {
         let expected = TOP + 2 * CELL_H + 30 + i32::try_from(layout.fields.len()).unwrap() * LINE + 20;
         assert_eq!((png.width(), i32::try_from(png.height()).unwrap()), (880, expected));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The runs of blank columns between the first and the last inked column of `text`.
+    fn gaps(text: &str) -> Vec<u32> {
+        let mut canvas = Canvas::new(400, 40);
+        let galley = canvas.layout(text, FontId::proportional(15.0));
+        canvas.text(&galley, (10, 10), BLACK);
+        let inked: Vec<bool> =
+            (0..canvas.image.width()).map(|x| (0..40).any(|y| canvas.image.get_pixel(x, y).0[0] < 160)).collect();
+        let (first, last) = (inked.iter().position(|i| *i).unwrap(), inked.iter().rposition(|i| *i).unwrap());
+        let mut runs = Vec::new();
+        let mut run = 0;
+        for ink in &inked[first..=last] {
+            if *ink {
+                if run > 0 {
+                    runs.push(run);
+                }
+                run = 0;
+            } else {
+                run += 1;
+            }
+        }
+        runs
+    }
+
+    /// How many gaps between letters a space widened by at least 3 pixels (a 15 px space is
+    /// about 4): with the text written without its spaces for comparison.
+    fn widened(text: &str) -> usize {
+        let (spaced, packed) = (gaps(text), gaps(&text.replace(' ', "")));
+        assert_eq!(spaced.len(), packed.len(), "{text:?}: {spaced:?} {packed:?}");
+        spaced.iter().zip(&packed).filter(|(s, p)| **s >= **p + 3).count()
+    }
+
+    #[test]
+    fn words_keep_their_spaces() {
+        for text in ["Fixed header", "bits 1111 0000", "Protocol name", "Will QoS"] {
+            assert_eq!(widened(text), text.matches(' ').count(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_legend_line_widens_the_image() {
+        // PUBLISH QoS 0 to a 90-character topic: its legend line is longer than 880 pixels.
+        let topic = "a".repeat(90);
+        let mut bytes = vec![0x30, 2 + 90 + 2, 0x00, 90];
+        bytes.extend(topic.as_bytes());
+        bytes.extend(b"on");
+        let image = draw(&Layout::of(&bytes, false), "PUBLISH");
+        assert!(image.width() > 880, "{}", image.width());
+        // The last column is still white: nothing is cut off.
+        let right = image.width() - 1;
+        assert!((0..image.height()).all(|y| image.get_pixel(right, y).0 == [255, 255, 255]));
     }
 }
