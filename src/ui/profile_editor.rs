@@ -19,24 +19,23 @@ fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>) {
 /// The narrowest a field gets; the left panel is about 340 px wide by default.
 const MIN_FIELD: f32 = 120.0;
 
-/// A secret on its own row, as wide as the panel allows, with a switch that shows what was
-/// typed. Hidden by default; the switch lives in egui's memory (never saved, never logged), so
-/// the secret is hidden again at the next start.
+/// A secret with its label and a switch that shows what was typed on one line, and the field
+/// below as wide as the panel (a 32-digit PSK key fits). Hidden by default; the switch lives in
+/// egui's memory (never saved, never logged), so the secret is hidden again at the next start.
 fn secret_field(ui: &mut egui::Ui, label: &str, show_label: &str, text: &mut String) -> egui::Response {
-    ui.horizontal(|ui| {
-        let l = ui.label(label);
-        let id = egui::Id::unique(("secret-shown", show_label));
-        let mut show = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
-        // Room for the switch after the field.
-        let switch_width = ui.spacing().interact_size.y + ui.spacing().item_spacing.x * 2.0 + 90.0;
-        let width = (ui.available_width() - switch_width).max(MIN_FIELD);
-        let edit = ui.add(egui::TextEdit::singleline(text).password(!show).desired_width(width)).labelled_by(l.id);
-        if ui.checkbox(&mut show, show_label).on_hover_text("Show or hide what was typed").changed() {
-            ui.data_mut(|d| d.insert_temp(id, show));
-        }
-        edit
-    })
-    .inner
+    let id = egui::Id::unique(("secret-shown", show_label));
+    let mut show = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+    let l = ui
+        .horizontal(|ui| {
+            let l = ui.label(label);
+            if ui.checkbox(&mut show, show_label).on_hover_text("Show or hide what was typed").changed() {
+                ui.data_mut(|d| d.insert_temp(id, show));
+            }
+            l
+        })
+        .inner;
+    let width = ui.available_width().max(MIN_FIELD);
+    ui.add(egui::TextEdit::singleline(text).password(!show).desired_width(width)).labelled_by(l.id)
 }
 
 fn optional_secret(ui: &mut egui::Ui, label: &str, show_label: &str, value: &mut Option<String>) {
