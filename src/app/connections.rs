@@ -23,6 +23,14 @@ impl App {
         self.connection.as_ref().map_or_else(|| self.profile(), |c| &c.profile)
     }
 
+    /// Where the profile on view is in the list (the connection's profile may have been renamed
+    /// or deleted since: then the selected one).
+    pub(super) fn view_index(&self) -> usize {
+        self.connected_profile()
+            .and_then(|name| self.profiles.iter().position(|p| p.name == name))
+            .unwrap_or(self.selected)
+    }
+
     /// The name of the open connection's profile, if one is open.
     pub fn connected_profile(&self) -> Option<&str> {
         self.connection.as_ref().map(|c| c.profile.name.as_str())
@@ -38,10 +46,21 @@ impl App {
         Some(format!("{} ({address})", c.profile.name))
     }
 
-    /// Connect asked for: with another profile's connection open, ask first.
+    /// Whether the open connection is up or on its way (not failed, not ended).
+    pub fn is_active(&self) -> bool {
+        self.connection.is_some()
+            && matches!(
+                self.model.status,
+                ConnectionStatus::Connected { .. }
+                    | ConnectionStatus::Connecting
+                    | ConnectionStatus::Reconnecting { .. }
+            )
+    }
+
+    /// Connect asked for: with another profile's connection up, ask first.
     pub(super) fn connect_or_ask(&mut self) {
         match self.connected_profile() {
-            Some(open) if open != self.profile().name => self.confirm_switch = true,
+            Some(open) if open != self.profile().name && self.is_active() => self.confirm_switch = true,
             _ => self.connect(),
         }
     }
@@ -70,9 +89,12 @@ impl App {
     }
 
     pub(super) fn disconnect(&mut self) {
+        let active = self.is_active();
         if let Some(c) = self.connection.take() {
             c.handle.send(Command::Disconnect);
-            self.model.note(format!("Disconnected from {}.", c.profile.name));
+            if active {
+                self.model.note(format!("Disconnected from {}.", c.profile.name));
+            }
             if c.profile.name != self.profile().name {
                 // The list showed the connection's messages: now it shows the selected profile's.
                 self.reload_history();
@@ -92,8 +114,7 @@ impl App {
     /// A published topic joins the recent topics of the connection's profile (the selected one
     /// when none is open), saved when it is new.
     pub(super) fn remember_topic(&mut self, topic: &str) {
-        let name = self.view_profile().name.clone();
-        let Some(i) = self.profiles.iter().position(|p| p.name == name) else { return };
+        let i = self.view_index();
         if self.profiles[i].topic_history.first().map(String::as_str) == Some(topic) {
             return;
         }

@@ -1,4 +1,9 @@
 //! The frame's layout: which panel goes where, each filled by a `ui` module that returns intents.
+//!
+//! Laid out for laptop screens (1024x640 and up): the connection bar on top (errors wrap in
+//! full); a sidebar (profile, subscriptions, tools) that can be resized or hidden and scrolls;
+//! the tabs in the rest. The publish form sits with the Messages tab only and the log is a tab
+//! of its own, so the Plot and Packets tabs get the whole height.
 
 use std::time::Duration;
 
@@ -35,8 +40,20 @@ impl App {
     }
 
     pub(super) fn left_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        if !self.sidebar {
+            return;
+        }
         let connected = self.can_send();
-        egui::Panel::left("subscriptions").default_size(340.0).show(ui, |ui| {
+        let widest = (ui.available_width() * 0.45).max(240.0);
+        egui::Panel::left("sidebar").resizable(true).default_size(300.0).size_range(220.0..=widest).show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| self.sidebar_ui(ui, intents, connected));
+        });
+    }
+
+    fn sidebar_ui(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>, connected: bool) {
+        {
             // A test's steps show under the profile it tested, not whichever is selected now.
             let name = &self.profiles[self.selected].name;
             let self_test = self.self_test.as_ref().filter(|t| &t.profile == name);
@@ -68,22 +85,29 @@ impl App {
                 let (stats, name) = (self.history_stats.as_ref(), &self.profiles[self.selected].name);
                 intents.extend(ui::history_panel(ui, &mut self.history_form, stats, name));
             });
+        }
+    }
+
+    /// The publish form, with the Messages tab only: messages above, what to send below.
+    pub(super) fn bottom_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        if self.tab != Tab::Messages {
+            return;
+        }
+        let connected = self.can_send();
+        egui::Panel::bottom("publish").show(ui, |ui| {
+            let profile = &self.profiles[self.view_index()];
+            let (favourites, recent) = (&profile.favourites, &profile.topic_history);
+            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, recent, connected));
         });
     }
 
-    pub(super) fn bottom_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
-        let connected = self.can_send();
-        egui::Panel::bottom("publish").show(ui, |ui| {
-            let profile = &self.profiles[self.selected];
-            let (favourites, recent) = (&profile.favourites, &profile.topic_history);
-            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, recent, connected));
-            egui::CollapsingHeader::new("Log").show(ui, |ui| {
-                egui::ScrollArea::vertical().max_height(120.0).stick_to_bottom(true).show(ui, |ui| {
-                    for line in self.model.log.iter().rev().take(200).rev() {
-                        ui.label(&line.text);
-                    }
-                });
-            });
+    /// The Log tab: every line, newest at the bottom, wrapped in full.
+    fn log_tab(&self, ui: &mut egui::Ui) {
+        egui::ScrollArea::vertical().auto_shrink([false, false]).stick_to_bottom(true).show(ui, |ui| {
+            for line in self.model.log.iter().rev().take(500).rev() {
+                let time = chrono::DateTime::<chrono::Local>::from(line.at).format("%H:%M:%S");
+                ui.add(egui::Label::new(format!("{time}  {}", line.text)).wrap());
+            }
         });
     }
 
@@ -107,10 +131,15 @@ impl App {
             } else if !capturing {
                 self.notice_bar(ui);
             }
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
+                let sidebar = if self.sidebar { "Hide sidebar" } else { "Show sidebar" };
+                if ui.button(sidebar).on_hover_text("The profile, subscriptions and tools").clicked() {
+                    self.sidebar = !self.sidebar;
+                }
                 ui.selectable_value(&mut self.tab, Tab::Messages, "Messages");
                 ui.selectable_value(&mut self.tab, Tab::Plot, "Plot");
                 ui.selectable_value(&mut self.tab, Tab::Packets, "Packets");
+                ui.selectable_value(&mut self.tab, Tab::Log, "Log");
                 ui.separator();
                 if ui.button("Screenshot window").on_hover_text("F12").clicked() {
                     intents.push(Intent::Screenshot { tab: false });
@@ -145,6 +174,7 @@ impl App {
                     }
                 }
                 Tab::Packets => intents.extend(ui::inspector_panel(ui, &mut self.inspector, &self.model.packets)),
+                Tab::Log => self.log_tab(ui),
                 Tab::Plot => {
                     let now = plot::now_secs();
                     self.plot_logic(now);

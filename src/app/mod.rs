@@ -67,8 +67,10 @@ pub struct App {
     pub messages_view: MessagesView,
     pub broker_log: Vec<String>,
     pub transfer: TransferForm,
-    /// Messages or Plot, in the central panel.
+    /// Messages, Plot, Packets or Log, in the central panel.
     pub tab: Tab,
+    /// The sidebar (profile, subscriptions, tools) is shown; hidden, the tabs get the width.
+    pub sidebar: bool,
     pub plot_view: PlotView,
     pub inspector: ui::InspectorView,
     /// A screenshot asked for; where screenshots go; whether they carry a caption line.
@@ -151,6 +153,7 @@ impl App {
             broker_log: Vec::new(),
             transfer: TransferForm::default(),
             tab: Tab::Messages,
+            sidebar: true,
             plot_view: PlotView::default(),
             inspector: ui::InspectorView::default(),
             capture: None,

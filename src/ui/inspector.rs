@@ -71,9 +71,13 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
     let rows: Vec<&CapturedPacket> = log.packets.iter().filter(|p| listed(view, p)).collect();
     let selected = view.selected.and_then(|seq| log.by_seq(seq));
     if let Some(packet) = selected {
+        // More than half the height for the dump and its fields (a CONNECT has about 20); the
+        // list keeps the rest, and the divider moves.
+        let height = ui.available_height();
         egui::Panel::bottom("packet-detail")
             .resizable(true)
-            .default_size(300.0)
+            .default_size(height * 0.6)
+            .size_range(120.0..=height - 80.0)
             .show(ui, |ui| intents.extend(packet_detail(ui, view, packet)));
     }
     let flow = selected.and_then(|p| p.flow);

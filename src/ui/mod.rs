@@ -106,6 +106,7 @@ pub enum Tab {
     Messages,
     Plot,
     Packets,
+    Log,
 }
 
 /// Which file field a file dialog fills.

@@ -55,6 +55,17 @@ pub fn harness_with(
         .build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &options))
 }
 
+/// The app in a window of `size` (points), with the built-in broker on a free port.
+pub fn harness_sized(runtime: &tokio::runtime::Runtime, dir: &ProfileDir, size: egui::Vec2) -> Harness<'static, App> {
+    let handle = runtime.handle().clone();
+    let options = AppOptions {
+        embedded_port: Some(0),
+        profile_dir: Some(dir.0.clone()),
+        history_file: Some(dir.0.join("history.sqlite3")),
+    };
+    Harness::builder().with_size(size).build_eframe(move |cc| App::new(&cc.egui_ctx, handle, &options))
+}
+
 pub fn app_harness(runtime: &tokio::runtime::Runtime, dir: &ProfileDir) -> Harness<'static, App> {
     // The built-in broker on a free port: tests never use fixed ports.
     harness_with(runtime, dir, Some(0))

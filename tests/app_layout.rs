@@ -1,0 +1,147 @@
+//! The layout on laptop screens: at 1024x640, 1280x720 and 1920x1080 the connection state, the
+//! last error and every tab's main widgets lie wholly inside the window (their accesskit
+//! bounds), and the plot takes at least half the window's height on the Plot tab. At 1280x720
+//! each tab is also rendered to a PNG for review (target/layout/; `UPDATE_SNAPSHOTS=1` writes
+//! tests/snapshots/layout_*.png, committed to show the layout in review: the contents, such as
+//! times and ports, change from run to run, so they are looked at, not compared).
+
+mod support;
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable, by};
+use mqtt_lab::App;
+use mqtt_lab::connection::ConnectionStatus;
+use mqtt_lab::embedded::EmbeddedStatus;
+use support::*;
+
+const SIZES: [egui::Vec2; 3] = [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0), egui::vec2(1920.0, 1080.0)];
+
+/// Every node whose label contains `label` lies inside the window; there is at least one.
+fn inside(harness: &Harness<'_, App>, size: egui::Vec2, label: &str) {
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
+    let mut found = 0;
+    for node in harness.query_all(by().label_contains(label)) {
+        let Some(b) = node.accesskit_node().bounding_box() else { continue };
+        let rect = egui::Rect::from_min_max(egui::pos2(b.x0 as f32, b.y0 as f32), egui::pos2(b.x1 as f32, b.y1 as f32));
+        assert!(window.contains_rect(rect), "at {size:?}, {label:?} is cut off: {rect:?}");
+        found += 1;
+    }
+    assert!(found > 0, "at {size:?}, nothing labelled {label:?}");
+}
+
+/// The plot's drawing area: egui_plot's canvas, the largest unlabelled node on the Plot tab.
+fn plot_area(harness: &Harness<'_, App>) -> egui::Rect {
+    harness
+        .query_all(by().role(Role::Unknown))
+        .filter_map(|n| n.accesskit_node().bounding_box())
+        .map(|b| egui::Rect::from_min_max(egui::pos2(b.x0 as f32, b.y0 as f32), egui::pos2(b.x1 as f32, b.y1 as f32)))
+        .max_by(|a, b| a.area().total_cmp(&b.area()))
+        .expect("the plot's canvas")
+}
+
+fn tab(harness: &mut Harness<'_, App>, name: &str) {
+    harness.get_by_role_and_label(Role::Button, name).click();
+    settle(harness);
+}
+
+/// What each tab looks like at 1280x720, for review.
+fn keep_image(harness: &mut Harness<'_, App>, size: egui::Vec2, name: &str) {
+    if size != egui::vec2(1280.0, 720.0) {
+        return;
+    }
+    let image = harness.render().expect("the software renderer draws the window");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("layout");
+    std::fs::create_dir_all(&dir).unwrap();
+    image.save(dir.join(format!("layout_{name}.png"))).unwrap();
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        image.save(format!("{}/tests/snapshots/layout_{name}.png", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    }
+}
+
+#[test]
+fn every_tab_fits_a_laptop_screen() {
+    let runtime = runtime();
+    for size in SIZES {
+        let dir = ProfileDir::new(&format!("layout-{}", size.x));
+        let mut harness = harness_sized(&runtime, &dir, size);
+        step_until(&mut harness, "the built-in broker", |app| {
+            matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
+        });
+
+        // A refusal in full: the course's Raspberry Pi profile against a port nobody listens on.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let builtin = harness.state().selected;
+        let pi = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
+        harness.state_mut().selected = pi;
+        harness.step();
+        set_field(&mut harness, "Host", "127.0.0.1");
+        set_field(&mut harness, "Port", &closed.to_string());
+        harness.get_by_role_and_label(Role::Button, "Connect").click();
+        step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+        settle(&mut harness);
+        inside(&harness, size, "Failed: ");
+        keep_image(&mut harness, size, "error");
+
+        harness.state_mut().selected = builtin;
+        harness.step();
+        connect_and_subscribe(&mut harness);
+        harness.get_by_role_and_label(Role::Button, "Publish").click();
+        step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
+        settle(&mut harness);
+        for label in [
+            "Profile",
+            "Client id",
+            "Disconnect",
+            "Connected",
+            "Built-in broker (127.0.0.1:",
+            "Hide sidebar",
+            "Messages",
+            "Plot",
+            "Packets",
+            "Log",
+            "Screenshot window",
+            "Screenshot tab",
+            "Caption",
+            "Theme",
+            "Shortcuts",
+            "Subscribe",
+            "Search",
+            "Topic",
+            "Payload",
+            "Publish",
+            "PV/sunshine",
+        ] {
+            inside(&harness, size, label);
+        }
+        keep_image(&mut harness, size, "messages");
+
+        tab(&mut harness, "Plot");
+        for label in ["Live 5 min", "Today", "Custom", "Series", "Export"] {
+            inside(&harness, size, label);
+        }
+        let plot = plot_area(&harness);
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
+        assert!(window.contains_rect(plot), "at {size:?} the plot is cut off: {plot:?}");
+        assert!(plot.height() >= size.y / 2.0, "at {size:?} the plot is {} of {} px high", plot.height(), size.y);
+        keep_image(&mut harness, size, "plot");
+
+        tab(&mut harness, "Packets");
+        harness.get_by_label_contains("sent      CONNECT").click();
+        settle(&mut harness);
+        for label in ["Show:", "sent      CONNECT", "received  CONNACK", "Save PNG", "Save text", "Protocol name"] {
+            inside(&harness, size, label);
+        }
+        keep_image(&mut harness, size, "packets");
+
+        tab(&mut harness, "Log");
+        inside(&harness, size, "Connected (session present: false).");
+        keep_image(&mut harness, size, "log");
+
+        // Hidden, the sidebar gives its width to the tabs.
+        harness.get_by_role_and_label(Role::Button, "Hide sidebar").click();
+        settle(&mut harness);
+        assert!(harness.query_by_label("Subscribe").is_none());
+        inside(&harness, size, "Show sidebar");
+    }
+}
