@@ -36,9 +36,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// The window's size when no size was saved (logical pixels). It must fit a 1280x720 screen
-/// with a taskbar.
-const DEFAULT_SIZE: [f32; 2] = [1100.0, 720.0];
+/// The window's size when no size was saved (logical pixels): the smallest layout the UI tests
+/// check (tests/app_layout.rs), so it fits a 1280x720 screen with a taskbar and a title bar,
+/// and a 1366x768 one with room to spare.
+const DEFAULT_SIZE: [f32; 2] = [1024.0, 640.0];
 
 fn window(started: Instant) -> eframe::Result {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -51,7 +52,10 @@ fn window(started: Instant) -> eframe::Result {
     let path = settings::default_path();
     let loaded = path.as_deref().map(settings::load);
     let saved = loaded.as_ref().map(|l| l.settings).unwrap_or_default();
-    let mut viewport = egui::ViewportBuilder::default().with_title("MQTT Lab").with_inner_size(DEFAULT_SIZE);
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("MQTT Lab")
+        .with_inner_size(DEFAULT_SIZE)
+        .with_min_inner_size([800.0, 500.0]);
     if let Some(w) = saved.window {
         viewport = viewport.with_inner_size(w.size).with_maximized(w.maximized);
         if let Some(position) = w.position {
