@@ -12,7 +12,7 @@ pub fn explain_connack(code: u8, prefix_in_play: bool) -> String {
         4 => "Refused (4): bad user name or password.".to_owned(),
         5 => "Refused (5): not authorised. Mosquitto gives this one answer to two different mistakes: either \
                the user name or password is wrong (or missing, when the broker refuses anonymous clients), or \
-               the client id lacks the client id prefix the broker requires (clientid_prefixes). How to tell: \
+               the client id lacks the broker's required client id prefix (clientid_prefixes). How to tell: \
                if the client id starts with the broker's prefix (the course's is btsiot-), the password is the \
                problem; if it does not, fix the client id in the profile first."
             .to_owned(),
@@ -42,7 +42,7 @@ mod tests {
             let five = explain_connack(5, prefix_in_play);
             assert!(five.starts_with("Refused (5): not authorised."), "{five}");
             assert!(five.contains("either the user name or password is wrong"), "{five}");
-            assert!(five.contains("the client id lacks the client id prefix the broker requires (clientid_prefixes)"));
+            assert!(five.contains("the client id lacks the broker's required client id prefix (clientid_prefixes)"));
             assert!(five.contains("How to tell: if the client id starts with the broker's prefix"), "{five}");
             assert_eq!(five.matches("prefix").count(), explain_connack(5, false).matches("prefix").count());
         }
