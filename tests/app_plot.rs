@@ -1,14 +1,25 @@
 //! The plot tab driven as a student would: series defined in the editor (a wildcard one split by
 //! topic), messages published through the real built-in broker, the plot reloaded from a real
-//! SQLite file after a restart, and CSV and PNG exports written to disk.
+//! SQLite file after a restart, and CSV and PNG exports written to disk. A time-lapse day on
+//! its simulated clock, fitted to the plot, its line broken where the app was disconnected.
 
 mod support;
 
+use std::sync::Arc;
+
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
+use mqtt_lab::connection::ConnectionStatus;
+use mqtt_lab::embedded::EmbeddedStatus;
+use mqtt_lab::model::SubscriptionState;
+use mqtt_lab::plot::{format_local, local, midnight};
+use mqtt_lab::simulate::{Device, SimEvent, SimOptions, Simulator, TIME_LAPSE, TOPIC_CLOCK, parse_clock};
 use support::*;
 
+/// Publishes from the form, which is on the Messages tab.
 fn publish(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, topic: &str, payload: &str) {
+    harness.get_by_role_and_label(Role::Button, "Messages").click();
+    settle(harness);
     set_field(harness, "Topic", topic);
     set_field(harness, "Payload", payload);
     harness.get_by_role_and_label(Role::Button, "Publish").click();
@@ -40,7 +51,7 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
         publish(&mut harness, "PV/east/kw", "1.75");
         publish(&mut harness, "PV/sunshine", "yes"); // matches PV/# but not the series
         step_until(&mut harness, "four messages", |app| app.model.messages.total() == 4);
-        settle(&mut harness);
+        open_plot(&mut harness);
         assert!(harness.query_by_label("PV/east/kw (kW): 2 point(s), latest 1.75 kW").is_some());
         assert!(harness.query_by_label("PV/west/kw (kW): 1 point(s), latest 2.5 kW").is_some());
         assert!(harness.query_by_label_contains("PV/sunshine (kW)").is_none(), "no value, no line");
@@ -63,6 +74,7 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
     let base = dir.0.join("report");
     set_field(&mut harness, "Export to", &base.display().to_string());
     harness.get_by_label("Save CSV").click();
+    settle(&mut harness);
     harness.get_by_label("Save PNG").click();
     step_until(&mut harness, "both files written", |app| {
         app.model.log.iter().filter(|l| l.text.starts_with("Plot saved to")).count() == 2
@@ -79,4 +91,96 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
 
 fn harness_points(app: &mqtt_lab::App) -> usize {
     app.plot_points()
+}
+
+/// The plant's simulated time as it last published its clock (it reports every publish).
+fn simulated_now(sim: &Simulator, latest: &mut f64) -> f64 {
+    while let Some(event) = sim.try_event() {
+        if let SimEvent::Published { topic, payload } = event
+            && topic == TOPIC_CLOCK
+        {
+            *latest = parse_clock(payload.as_bytes()).expect("the plant's clock payload");
+        }
+    }
+    *latest
+}
+
+/// Steps the app until the plant's clock reads `hour` (local, on its day), bounded.
+fn run_until(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, sim: &Simulator, latest: &mut f64, hour: f64) {
+    let start = std::time::Instant::now();
+    loop {
+        let now = simulated_now(sim, latest);
+        if now > 0.0 && (now - midnight(now)) / 3_600.0 >= hour {
+            return;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the plant's clock reached {hour}: {}; {:?}",
+            format_local(*latest),
+            harness.state().model.log
+        );
+        harness.step();
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_time_lapse_day_is_drawn_from_06_to_20_and_a_disconnection_breaks_its_line() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("plot-time-lapse");
+    let mut harness = app_harness(&runtime, &dir);
+    connect_and_subscribe(&mut harness); // PV/#: the data and the plant's clock
+    open_plot(&mut harness);
+    harness.get_by_label("Simulated day clock").click();
+    settle(&mut harness);
+
+    // The plant as `mqtt-lab simulate pv --time-lapse` runs it, against the app's broker, but 40
+    // times faster than the time-lapse (a day in 15 s, still 2.4 simulated minutes a reading).
+    let Some(EmbeddedStatus::Running(addr)) = harness.state().embedded_status else { panic!("the built-in broker") };
+    let settings = harness.state().profile().connect_settings(Some(addr.port())).unwrap();
+    let options = SimOptions { speed: TIME_LAPSE * 40.0, count: None };
+    let mut sim = Simulator::start(runtime.handle(), Device::Pv, settings, options, Arc::new(|| {}));
+    let mut latest = 0.0;
+    run_until(&mut harness, &sim, &mut latest, 6.0);
+    let six = latest;
+    assert_eq!(local(six).format("%H:%M").to_string(), "06:00", "a time-lapse starts at 06:00");
+
+    // The app goes away for a while in the middle of the day, and comes back.
+    run_until(&mut harness, &sim, &mut latest, 11.0);
+    harness.get_by_role_and_label(Role::Button, "Disconnect").click();
+    step_until(&mut harness, "disconnected", |app| matches!(app.model.status, ConnectionStatus::Disconnected));
+    let off = simulated_now(&sim, &mut latest);
+    run_until(&mut harness, &sim, &mut latest, 13.0);
+    harness.get_by_role_and_label(Role::Button, "Connect").click();
+    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "the SUBACK", |app| {
+        app.model.subscriptions.list.iter().any(|s| matches!(s.state, SubscriptionState::Active(_)))
+    });
+    let on = simulated_now(&sim, &mut latest);
+    run_until(&mut harness, &sim, &mut latest, 18.75);
+    sim.stop();
+    step_until(&mut harness, "the evening's readings", |app| {
+        app.plot_view.segments.iter().any(|(_, pieces)| pieces.last().is_some_and(|p| p.1 >= six + 12.5 * 3_600.0))
+    });
+    settle(&mut harness);
+
+    // Fit data: the day fills the plot, its axis reads from 06:00 to 20:00.
+    harness.get_by_label("Fit data").click();
+    settle(&mut harness);
+    harness.step();
+    let view = &harness.state().plot_view;
+    assert_eq!(view.x_labels.first().map(String::as_str), Some("06:00"), "{:?}", view.x_labels);
+    assert_eq!(view.x_labels.last().map(String::as_str), Some("20:00"), "{:?}", view.x_labels);
+    let (name, pieces) = &view.segments[0];
+    assert_eq!(name, "PV/data (kW)");
+    assert!(pieces[0].0 < six + 600.0 && pieces[pieces.len() - 1].1 > six + 12.5 * 3_600.0, "{pieces:?}");
+    // No line across the time the app was away: one piece ends before it, the next starts after.
+    assert!(
+        pieces.windows(2).any(|w| w[0].1 <= off && w[1].0 >= on - 600.0 && w[1].0 - w[0].1 > 3_600.0),
+        "a break from {} to {}: {:?}",
+        format_local(off),
+        format_local(on),
+        pieces.iter().map(|p| (format_local(p.0), format_local(p.1))).collect::<Vec<_>>()
+    );
 }

@@ -38,9 +38,9 @@ pub struct PlotView {
     /// The clock the time axis reads (the app reloads the points when it changes).
     pub time_axis: TimeAxis,
     /// What the last frame drew: the time axis's labels left to right, and each line's name
-    /// with the number of pieces it was drawn in (more than one where data is missing).
+    /// with the time spans of the pieces it was drawn in (more than one where data is missing).
     pub x_labels: Vec<String>,
-    pub segments: Vec<(String, usize)>,
+    pub segments: Vec<(String, Vec<(f64, f64)>)>,
     /// Now on the simulated clock at the last frame, when the axis reads it: ranges that follow
     /// the clock follow that one (also for exports, which are given the real time).
     simulated_now: Option<f64>,
@@ -297,7 +297,12 @@ fn draw(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) {
         }
     });
     view.jump = false;
-    view.segments = figure.lines.iter().zip(&drawn).map(|(l, d)| (l.name.clone(), d.segments().count())).collect();
+    view.segments = figure
+        .lines
+        .iter()
+        .zip(&drawn)
+        .map(|(l, d)| (l.name.clone(), d.segments().map(|s| (s[0][0], s[s.len() - 1][0])).collect()))
+        .collect();
     view.x_labels = painted_time_labels(ui, &response.transform, span);
     let bounds = response.transform.bounds();
     let (new_from, new_to) = (bounds.min()[0], bounds.max()[0]);
