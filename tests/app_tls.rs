@@ -57,7 +57,10 @@ fn a_wrong_psk_key_fails_in_words() {
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "the failure", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
     let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
-    assert!(reason.contains("the broker refused the pre-shared key: check the PSK identity") && reason.contains("psk_file"), "{reason}");
+    assert!(
+        reason.contains("the broker refused the pre-shared key: check the PSK identity") && reason.contains("psk_file"),
+        "{reason}"
+    );
     assert!(!reason.contains("0124"), "the key is never shown");
 }
 
