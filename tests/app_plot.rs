@@ -184,3 +184,40 @@ fn a_time_lapse_day_is_drawn_from_06_to_20_and_a_disconnection_breaks_its_line()
         pieces.iter().map(|p| (format_local(p.0), format_local(p.1))).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn the_series_editor_fits_a_laptop_screen() {
+    let runtime = runtime();
+    for (w, h) in [(1024.0, 640.0), (1280.0, 720.0)] {
+        let dir = ProfileDir::new(&format!("plot-series-{w}"));
+        let size = egui::vec2(w, h);
+        let mut harness = harness_sized(&runtime, &dir, size);
+        open_plot(&mut harness);
+        harness.get_by_label("Series").click();
+        settle(&mut harness);
+        harness.get_by_label("Add series").click();
+        settle(&mut harness);
+        // The luminosity's JSON field: the widest row the course has.
+        assert!(matches!(harness.state().plot_view.editing[1].extractor, mqtt_lab::plot::Extractor::Json { .. }));
+        if std::env::var_os("KEEP_IMAGES").is_some() {
+            let image = harness.render().expect("the software renderer draws the window");
+            image.save(std::env::temp_dir().join(format!("series_{w}.png"))).unwrap();
+        }
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+        let mut seen = 0;
+        for label in ["Series 1", "Series 2", "Series 3", "Value", "Unit", "Axis", "Split", "Remove", "Apply series"] {
+            for node in harness.query_all_by_label(label) {
+                let rect = node.rect();
+                assert!(
+                    rect.right() <= window.right() + 0.5 && rect.width() >= 8.0,
+                    "at {w}x{h} {label:?} is cut off or squeezed: {rect:?}"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 15, "{seen}");
+        // A JSON path is as wide as it was meant to be.
+        let path = harness.query_all_by_label("Value").map(|n| n.rect()).filter(|r| r.width() >= 100.0).count();
+        assert!(path >= 1, "the JSON path field keeps its width at {w}x{h}");
+    }
+}

@@ -16,6 +16,58 @@ fn kind_of(e: &Extractor) -> usize {
     }
 }
 
+/// What a series' row needs on one line; narrower, it takes two.
+const ONE_LINE_WIDTH: f32 = 900.0;
+/// The second line starts under the topic filter.
+const INDENT: f32 = 24.0;
+
+/// How a value is read: the kind and, for a JSON field, its path.
+fn value_fields(ui: &mut egui::Ui, i: usize, def: &mut SeriesDef) {
+    let value = ui.label("Value");
+    let mut kind = kind_of(&def.extractor);
+    egui::ComboBox::new(("series-kind", i), "")
+        .selected_text(KINDS[kind])
+        .width(110.0)
+        .show_ui(ui, |ui| {
+            for (k, name) in KINDS.iter().enumerate() {
+                ui.selectable_value(&mut kind, k, *name);
+            }
+        })
+        .response
+        .labelled_by(value.id);
+    if kind != kind_of(&def.extractor) {
+        def.extractor = match kind {
+            0 => Extractor::Number,
+            1 => Extractor::Switch,
+            _ => Extractor::Json { path: "/value".into() },
+        };
+    }
+    if let Extractor::Json { path } = &mut def.extractor {
+        ui.add(egui::TextEdit::singleline(path).desired_width(120.0).hint_text("/value or $.data.kw"))
+            .labelled_by(value.id);
+    }
+}
+
+/// Unit, axis, split and the remove button.
+fn rest_fields(ui: &mut egui::Ui, i: usize, def: &mut SeriesDef, remove: &mut Option<usize>) {
+    let unit = ui.label("Unit");
+    ui.add(egui::TextEdit::singleline(&mut def.unit).desired_width(56.0)).labelled_by(unit.id);
+    let axis = ui.label("Axis");
+    egui::ComboBox::new(("series-side", i), "")
+        .selected_text(if def.side == Side::Left { "left" } else { "right" })
+        .width(60.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut def.side, Side::Left, "left");
+            ui.selectable_value(&mut def.side, Side::Right, "right");
+        })
+        .response
+        .labelled_by(axis.id);
+    ui.checkbox(&mut def.split, "Split").on_hover_text("With + or # in the filter: one line per matching topic");
+    if ui.small_button("Remove").clicked() {
+        *remove = Some(i);
+    }
+}
+
 /// Draws the rows of `editing`; returns `ApplySeries` when the user applies valid ones.
 pub fn series_editor(
     ui: &mut egui::Ui,
@@ -25,56 +77,29 @@ pub fn series_editor(
 ) -> Vec<Intent> {
     let mut intents = Vec::new();
     let mut remove = None;
-    egui::Grid::new("series-grid").num_columns(8).spacing([6.0, 4.0]).show(ui, |ui| {
-        // Each column's header names the column's fields for screen readers.
-        let headers: Vec<egui::Id> =
-            ["", "Colour", "Topic filter", "Value", "Unit", "Axis", "Split", ""].map(|h| ui.strong(h).id).to_vec();
-        ui.end_row();
-        for (i, def) in editing.iter_mut().enumerate() {
-            let name = ui.label(format!("Series {}", i + 1));
+    // A row per series, each field named by the label before it. Where the row would not fit (a
+    // 1024-pixel screen with the sidebar open) it goes on over two lines instead of the fields
+    // being cut off at the edge.
+    let one_line = ui.available_width() >= ONE_LINE_WIDTH;
+    for (i, def) in editing.iter_mut().enumerate() {
+        ui.horizontal(|ui| {
+            let name = ui.strong(format!("Series {}", i + 1));
             ui.color_edit_button_srgb(&mut def.color);
-            ui.add(egui::TextEdit::singleline(&mut def.filter).desired_width(150.0)).labelled_by(name.id);
-            ui.horizontal(|ui| {
-                let mut kind = kind_of(&def.extractor);
-                egui::ComboBox::new(("series-kind", i), "")
-                    .selected_text(KINDS[kind])
-                    .width(110.0)
-                    .show_ui(ui, |ui| {
-                        for (k, name) in KINDS.iter().enumerate() {
-                            ui.selectable_value(&mut kind, k, *name);
-                        }
-                    })
-                    .response
-                    .labelled_by(headers[3]);
-                if kind != kind_of(&def.extractor) {
-                    def.extractor = match kind {
-                        0 => Extractor::Number,
-                        1 => Extractor::Switch,
-                        _ => Extractor::Json { path: "/value".into() },
-                    };
-                }
-                if let Extractor::Json { path } = &mut def.extractor {
-                    ui.add(egui::TextEdit::singleline(path).desired_width(90.0).hint_text("/value or $.data.kw"))
-                        .labelled_by(headers[3]);
-                }
-            });
-            ui.add(egui::TextEdit::singleline(&mut def.unit).desired_width(40.0)).labelled_by(headers[4]);
-            egui::ComboBox::new(("series-side", i), "")
-                .selected_text(if def.side == Side::Left { "left" } else { "right" })
-                .width(60.0)
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut def.side, Side::Left, "left");
-                    ui.selectable_value(&mut def.side, Side::Right, "right");
-                })
-                .response
-                .labelled_by(headers[5]);
-            ui.checkbox(&mut def.split, "").on_hover_text("With + or # in the filter: one line per matching topic");
-            if ui.small_button("Remove").clicked() {
-                remove = Some(i);
+            ui.add(egui::TextEdit::singleline(&mut def.filter).desired_width(180.0).hint_text("PV/data"))
+                .labelled_by(name.id)
+                .on_hover_text("Topic filter");
+            value_fields(ui, i, def);
+            if one_line {
+                rest_fields(ui, i, def, &mut remove);
             }
-            ui.end_row();
+        });
+        if !one_line {
+            ui.horizontal(|ui| {
+                ui.add_space(INDENT);
+                rest_fields(ui, i, def, &mut remove);
+            });
         }
-    });
+    }
     if let Some(i) = remove {
         editing.remove(i);
     }
