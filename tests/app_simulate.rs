@@ -125,6 +125,10 @@ fn the_command_line_plant_is_heard_by_mosquitto_sub() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("PV plant: connected") && text.ends_with("PV plant: 3 update(s) sent.\n"), "{text}");
+    // The time-lapse's clock, for a plot on the simulated day: its first reading is at 06:00.
+    let first_clock = text.lines().find_map(|l| l.strip_prefix("PV/clock ")).expect("the simulated clock");
+    let six = mqtt_lab::simulate::parse_clock(first_clock.as_bytes()).expect("an RFC 3339 time");
+    assert_eq!(mqtt_lab::plot::local(six).format("%H:%M").to_string(), "06:00", "{text}");
     let mut heard = Vec::new();
     while heard.len() < 3 {
         let line = next();

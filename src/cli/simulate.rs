@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::profile::ProfileStore;
-use crate::simulate::{Device, SimEvent, SimOptions, Simulator};
+use crate::simulate::{Device, SimEvent, SimOptions, Simulator, TOPIC_CLOCK};
 
 /// The built-in broker's usual port, for a profile that names it (the app's window must be open).
 const BUILTIN_PORT: u16 = 1883;
@@ -56,6 +56,12 @@ pub fn simulate(device: Device, path: &Path, speed: f64, count: Option<u64>, out
         settings.port,
         if speed > 1.0 { format!("{speed}x real time") } else { "real time".to_owned() }
     );
+    if device == Device::Pv && speed > 1.0 {
+        let _ = writeln!(
+            out,
+            "The simulated day starts at 06:00; its clock goes to {TOPIC_CLOCK} before each reading (the plot's \"Simulated day clock\")."
+        );
+    }
     let mut sim = Simulator::start(runtime.handle(), device, settings, SimOptions { speed, count }, Arc::new(|| {}));
     loop {
         if interrupted.swap(false, Ordering::SeqCst) {
