@@ -39,6 +39,18 @@ fn the_listed_messages_are_exported_as_csv_and_json_oldest_first() {
     step_until(&mut harness, "the JSON", |app| exported(app).len() == 2);
     let files = exported(harness.state());
     assert!(harness.state().model.log.iter().any(|l| l.text.starts_with("Exported 12000 message(s) to ")));
+    // In the reports folder, named with date, time, profile and what they hold.
+    for (file, extension) in files.iter().zip(["csv", "json"]) {
+        let path = std::path::Path::new(file);
+        assert_eq!(path.parent(), Some(dir.0.join("reports").as_path()));
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(name.ends_with(&format!("_built-in-broker_messages.{extension}")) && name.len() > 19, "{name}");
+    }
+    // The notice names the last file, without opening the Log.
+    settle(&mut harness);
+    let json_name = std::path::Path::new(&files[1]).file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(harness.query_by_label_contains(&format!("Saved {json_name} (12000 message(s)) in ")).is_some());
+    assert!(harness.query_by_label("Open folder").is_some());
 
     let csv = std::fs::read_to_string(&files[0]).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
