@@ -81,9 +81,9 @@ fn window(started: Instant) -> eframe::Result {
                 app.model.note(note);
             }
             let (tx, notes) = std::sync::mpsc::channel();
-            let keeper = path.map(|path| Keeper { path, keeper: settings::Keeper::new(saved), handle, tx });
+            let writer = path.map(|path| SettingsWriter { path, keeper: settings::Keeper::new(saved), handle, tx });
             let probe = std::env::var_os(STARTUP_PROBE).is_some().then_some(started);
-            Ok(Box::new(Shell { app, keeper, notes, probe }) as Box<dyn eframe::App>)
+            Ok(Box::new(Shell { app, settings: writer, notes, probe }) as Box<dyn eframe::App>)
         }),
     )
 }
@@ -93,7 +93,7 @@ fn window(started: Instant) -> eframe::Result {
 const STARTUP_PROBE: &str = "MQTT_LAB_STARTUP_PROBE";
 
 /// Writes the settings file when the theme or the window's geometry changed and settled.
-struct Keeper {
+struct SettingsWriter {
     path: PathBuf,
     keeper: settings::Keeper,
     handle: tokio::runtime::Handle,
@@ -101,7 +101,7 @@ struct Keeper {
     tx: mpsc::Sender<String>,
 }
 
-impl Keeper {
+impl SettingsWriter {
     fn frame(&mut self, ctx: &egui::Context) {
         let seen = settings::observed(ctx, self.keeper.saved());
         if let Some(to_save) = self.keeper.observe(seen, Instant::now()) {
@@ -124,7 +124,7 @@ impl Keeper {
 /// The app, the settings keeper and the startup probe around it.
 struct Shell {
     app: App,
-    keeper: Option<Keeper>,
+    settings: Option<SettingsWriter>,
     notes: mpsc::Receiver<String>,
     /// With the probe's variable set: when the process started.
     probe: Option<Instant>,
@@ -140,8 +140,8 @@ impl eframe::App for Shell {
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.app.ui(ui, frame);
-        if let Some(keeper) = &mut self.keeper {
-            keeper.frame(ui.ctx());
+        if let Some(writer) = &mut self.settings {
+            writer.frame(ui.ctx());
         }
         if let Some(started) = self.probe.take() {
             eprintln!("mqtt-lab: first frame after {} ms", started.elapsed().as_millis());
@@ -151,11 +151,11 @@ impl eframe::App for Shell {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         // A change made just before closing has not settled yet; the window is gone, so
         // writing here keeps nobody waiting.
-        if let Some(keeper) = &self.keeper
-            && let Some(unsaved) = keeper.keeper.unsaved()
-            && let Err(e) = settings::save(&keeper.path, &unsaved)
+        if let Some(writer) = &self.settings
+            && let Some(unsaved) = writer.keeper.unsaved()
+            && let Err(e) = settings::save(&writer.path, &unsaved)
         {
-            eprintln!("mqtt-lab: the settings could not be saved to {}: {e}", keeper.path.display());
+            eprintln!("mqtt-lab: the settings could not be saved to {}: {e}", writer.path.display());
         }
     }
 }

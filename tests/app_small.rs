@@ -132,6 +132,11 @@ fn sys_figures_feed_the_status_panel_and_not_the_list_unless_subscribed() {
     assert!(sys_in_list(harness.state()).iter().all(|t| t == "$SYS/broker/uptime"), "only the subscribed topic");
 }
 
+/// Two percentages (or zoom factors) that must be the same number.
+fn assert_same(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() < 1e-9, "{what}: {a} and {b}");
+}
+
 /// The Brightness slider's value as accesskit reports it.
 fn brightness(harness: &Harness<'_, App>) -> f64 {
     let slider = harness.get_by_role_and_label(Role::Slider, "Brightness");
@@ -158,26 +163,26 @@ fn the_lamp_form_sends_the_payload_its_slider_shows() {
     // the payload instead of leaving "yes" under a slider at 50 %.
     set_field(&mut harness, "Topic", "lamp/cmd");
     let shown = brightness(&harness);
-    assert_eq!(shown, 50.0);
+    assert_same(shown, 50.0, "the slider starts at 50 %");
     assert_eq!(harness.state().publish_form.payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
     harness.get_by_role_and_label(Role::Button, "Publish").click();
     step_until(&mut harness, "lamp/cmd back", |app| app.model.messages.get(0).is_some_and(|m| m.topic == "lamp/cmd"));
     let received = harness.state().model.messages.get(0).unwrap().payload.clone();
-    assert_eq!(
+    assert_same(
         LedCommand::from_payload(&received).unwrap().value(),
         shown,
-        "the subscriber got what the slider showed"
+        "the subscriber got what the slider showed",
     );
 
     // Moved, the slider writes its new value, and that is what is sent.
     harness.get_by_role_and_label(Role::Slider, "Brightness").set_value_accesskit(20.0);
     settle(&mut harness);
     let shown = brightness(&harness);
-    assert_eq!(shown, 20.0);
+    assert_same(shown, 20.0, "the slider moved");
     harness.get_by_role_and_label(Role::Button, "Publish").click();
     step_until(&mut harness, "the second lamp/cmd", |app| app.model.messages.total() == 2);
     let received = harness.state().model.messages.get(0).unwrap().payload.clone();
-    assert_eq!(LedCommand::from_payload(&received).unwrap().value(), shown);
+    assert_same(LedCommand::from_payload(&received).unwrap().value(), shown, "received and shown");
 
     // A payload typed by hand that the form cannot read (testing the firmware's errors): the
     // slider gives way rather than show a value that will not be sent.
@@ -186,7 +191,7 @@ fn the_lamp_form_sends_the_payload_its_slider_shows() {
     harness.get_by_label_contains("the payload is not a value of this form");
     harness.get_by_label("Use the form").click();
     settle(&mut harness);
-    assert_eq!(brightness(&harness), 50.0);
+    assert_same(brightness(&harness), 50.0, "the form's value");
     assert_eq!(harness.state().publish_form.payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
 }
 
@@ -203,14 +208,13 @@ fn f1_lists_every_shortcut_and_the_zoom_keys_work() {
         assert!(harness.query_by_label(keys).is_some(), "{keys} is listed");
     }
     // The listed zoom keys are egui's and are on.
-    let zoom = || harness.ctx.zoom_factor();
-    assert_eq!(zoom(), 1.0);
+    assert_same(f64::from(harness.ctx.zoom_factor()), 1.0, "no zoom at first");
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
     settle(&mut harness);
     assert!(harness.ctx.zoom_factor() > 1.0, "Ctrl+plus zooms in");
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num0);
     settle(&mut harness);
-    assert_eq!(harness.ctx.zoom_factor(), 1.0, "Ctrl+0 resets");
+    assert_same(f64::from(harness.ctx.zoom_factor()), 1.0, "Ctrl+0 resets");
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Minus);
     settle(&mut harness);
     assert!(harness.ctx.zoom_factor() < 1.0, "Ctrl+minus zooms out");
