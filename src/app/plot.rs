@@ -3,6 +3,7 @@
 //! time axis's clock: received, or a time-lapse's `PV/clock`), and exports written on the
 //! blocking pool.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,15 +54,21 @@ impl PlotData {
             format!("{} point(s) since start (history is off)", self.traces.points())
         };
         match (self.axis, self.clock.is_empty()) {
-            (TimeAxis::Simulated, true) => status.push_str(&format!(
-                "; no simulated clock yet: start the PV plant as a time-lapse (it publishes {TOPIC_CLOCK}) and subscribe to it"
-            )),
+            (TimeAxis::Simulated, true) => {
+                let _ = write!(
+                    status,
+                    "; no simulated clock yet: start the PV plant as a time-lapse (it publishes {TOPIC_CLOCK}) and subscribe to it"
+                );
+            }
             (TimeAxis::Simulated, false) => {
                 let at = self.clock.now(now).map_or_else(String::new, |t| plot::local(t).format("%H:%M").to_string());
-                status.push_str(&format!("; simulated clock {at}"));
+                let _ = write!(status, "; simulated clock {at}");
             }
             (TimeAxis::Received, false) => {
-                status.push_str("; a time-lapse is running: tick \"Simulated day clock\" to see its day");
+                let _ = write!(
+                    status,
+                    "; {TOPIC_CLOCK} received (a time-lapse): tick \"Simulated day clock\" to see its day"
+                );
             }
             (TimeAxis::Received, true) => {}
         }

@@ -135,6 +135,32 @@ fn publish(conn: &Connection, report: &impl Fn(SimEvent), topic: &str, payload: 
     report(SimEvent::Published { topic: topic.to_owned(), payload });
 }
 
+/// The simulated clock from now: a time-lapse from 06:00 today, real time otherwise.
+fn started_clock(speed: f64) -> SimClock {
+    let real_now = now_secs();
+    let sim_start = if speed > 1.0 { midnight(real_now) + 6.0 * 3_600.0 } else { real_now };
+    SimClock::new(real_now, sim_start, speed)
+}
+
+/// The plant's update: in a time-lapse its clock first (so a subscriber has it when the data
+/// comes), the power, and whether the sun shines when that changed.
+fn publish_pv(
+    conn: &Connection,
+    report: &impl Fn(SimEvent),
+    reading: &super::Reading,
+    clock: Option<f64>,
+    sunshine: &mut Option<Sunshine>,
+) {
+    if let Some(sim_now) = clock {
+        publish(conn, report, TOPIC_CLOCK, clock_payload(sim_now), Qos::AtMostOnce, false);
+    }
+    publish(conn, report, TOPIC_PV_DATA, reading.power.to_payload(), Qos::AtMostOnce, false);
+    if *sunshine != Some(reading.sunshine) {
+        *sunshine = Some(reading.sunshine);
+        publish(conn, report, TOPIC_SUNSHINE, reading.sunshine.to_payload().to_owned(), Qos::AtLeastOnce, true);
+    }
+}
+
 async fn run(
     device: Device,
     settings: ConnectSettings,
@@ -148,8 +174,8 @@ async fn run(
     let time_lapse = options.speed > 1.0;
     // Real time until the first connection; then a time-lapse starts at 06:00, so its first
     // reading is 06:00 however long the connection took (at 144x, 2 s of TLS is 5 minutes).
-    let mut clock = SimClock::new(now_secs(), now_secs(), 1.0);
-    let mut started = false;
+    let mut clock: Option<SimClock> = None;
+    let sim_now = |clock: Option<SimClock>| clock.map_or_else(now_secs, |c| c.now(now_secs()));
     // The lamp publishes every 3 s as the firmware does; the plant every 5 s, or every 2.4
     // simulated minutes in a time-lapse (every second at `TIME_LAPSE`).
     let every = match device {
@@ -177,12 +203,7 @@ async fn run(
                     match event {
                         Event::Status(ConnectionStatus::Connected { .. }) => {
                             connected = true;
-                            if !started {
-                                started = true;
-                                let real_now = now_secs();
-                                let sim_start = if time_lapse { midnight(real_now) + 6.0 * 3_600.0 } else { real_now };
-                                clock = SimClock::new(real_now, sim_start, options.speed);
-                            }
+                            clock.get_or_insert_with(|| started_clock(options.speed));
                             // The first reading (or the first after a reconnection) now, not a tick later.
                             tick.reset_immediately();
                             report(SimEvent::Status(format!("{}: connected", device.name())));
@@ -209,7 +230,7 @@ async fn run(
                                 report(SimEvent::Log(format!("{}: LED at {} %", device.name(), applied.value())));
                                 publish(&conn, &report, TOPIC_LED_STATE, applied.to_payload(), Qos::AtLeastOnce, true);
                                 n += 1;
-                                let daylight = plant.at(clock.now(now_secs())).daylight;
+                                let daylight = plant.at(sim_now(clock)).daylight;
                                 publish(&conn, &report, TOPIC_LUMINOSITY, lamp.reading(daylight, jitter(n)).to_payload(), Qos::AtMostOnce, false);
                             }
                             Err(e) => report(SimEvent::Log(format!("{}: LED command refused: {e}", device.name()))),
@@ -223,19 +244,11 @@ async fn run(
                     continue;
                 }
                 n += 1;
-                let sim_now = clock.now(now_secs());
-                let reading = plant.at(sim_now);
+                let now = sim_now(clock);
+                let reading = plant.at(now);
                 match device {
                     Device::Pv => {
-                        if time_lapse {
-                            // Before the reading it dates: a subscriber has the clock when the data comes.
-                            publish(&conn, &report, TOPIC_CLOCK, clock_payload(sim_now), Qos::AtMostOnce, false);
-                        }
-                        publish(&conn, &report, TOPIC_PV_DATA, reading.power.to_payload(), Qos::AtMostOnce, false);
-                        if sunshine != Some(reading.sunshine) {
-                            sunshine = Some(reading.sunshine);
-                            publish(&conn, &report, TOPIC_SUNSHINE, reading.sunshine.to_payload().to_owned(), Qos::AtLeastOnce, true);
-                        }
+                        publish_pv(&conn, &report, &reading, time_lapse.then_some(now), &mut sunshine);
                     }
                     Device::Lamp => {
                         publish(&conn, &report, TOPIC_LUMINOSITY, lamp.reading(reading.daylight, jitter(n)).to_payload(), Qos::AtMostOnce, false);
