@@ -62,7 +62,12 @@ impl App {
             intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
             ui.separator();
             egui::CollapsingHeader::new("Broker status").show(ui, |ui| {
-                let watching = self.model.subscriptions.list.iter().any(|s| s.filter.starts_with("$SYS"));
+                let watching = self
+                    .model
+                    .subscriptions
+                    .list
+                    .iter()
+                    .any(|s| s.for_status || s.filter == crate::model::WATCH_FILTER);
                 intents.extend(ui::sys_panel(ui, &self.model.sys, watching, connected));
             });
             egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
@@ -78,7 +83,7 @@ impl App {
                 });
                 ui.weak(
                     "Screenshots (F12: the window; Shift+F12: the current tab; the caption line adds date, broker \
-                     and client id) and message exports go here.",
+                     and client id), packet, plot and message exports go here, each under a new descriptive name.",
                 );
             });
             egui::CollapsingHeader::new("History").show(ui, |ui| {
