@@ -48,10 +48,6 @@ pub struct PlotView {
 
 impl Default for PlotView {
     fn default() -> Self {
-        let base = directories::UserDirs::new()
-            .and_then(|d| d.document_dir().map(std::path::Path::to_path_buf))
-            .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
-            .unwrap_or_default();
         Self {
             range: TimeRange::LIVE_5_MIN,
             custom_from: String::new(),
@@ -62,7 +58,8 @@ impl Default for PlotView {
             error: None,
             png_width: 1600,
             png_height: 900,
-            export_path: base.join("mqtt-lab-plot").display().to_string(),
+            // Empty: saves go to the reports folder under a new descriptive name each time.
+            export_path: String::new(),
             time_axis: TimeAxis::Received,
             x_labels: Vec::new(),
             segments: Vec::new(),
@@ -108,7 +105,8 @@ pub fn plot_tab(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) -
     });
     egui::CollapsingHeader::new("Export").default_open(false).show(ui, |ui| {
         ui.horizontal(|ui| {
-            super::labelled_field(ui, "Export to", &mut view.export_path, 260.0);
+            super::labelled_field(ui, "Export to", &mut view.export_path, 260.0)
+                .on_hover_text("Empty: the reports folder. A file name, or a folder ending in /");
             if ui.button("Choose…").clicked() {
                 intents.push(Intent::ChooseFile(FileTarget::PlotExport));
             }
