@@ -132,6 +132,11 @@ impl App {
         // so that panning a little does not load again.
         let span = to - from;
         let range = if self.plot_view.range.follows() { (from, f64::INFINITY) } else { (from - span, to + span) };
+        self.load_history(path, range, TimeAxis::Received);
+    }
+
+    /// Reads `range` (up to now) of the selected profile's history on `axis`, off the UI thread.
+    fn load_history(&mut self, path: PathBuf, range: (f64, f64), axis: TimeAxis) {
         self.plot.loading = Some(range);
         self.plot.waiting.clear();
         let profile = self.profile().name.clone();
@@ -142,7 +147,7 @@ impl App {
                 let _ = flushed.recv_timeout(Duration::from_secs(5));
             }
             let read = (range.0, range.1.min(now_secs()));
-            match plot::load(&path, &profile, &defs, read) {
+            match plot::load_on(&path, &profile, &defs, read, axis) {
                 Ok(mut loaded) => {
                     loaded.range = range;
                     Background::PlotLoaded(Box::new(loaded))
@@ -162,23 +167,7 @@ impl App {
             self.plot.loaded = Some(range);
             return;
         };
-        self.plot.loading = Some(range);
-        self.plot.waiting.clear();
-        let profile = self.profile().name.clone();
-        let defs = self.profile().plot.clone();
-        let flushed = self.history.as_ref().map(HistoryWriter::flush);
-        self.off_thread(move || {
-            if let Some(flushed) = flushed {
-                let _ = flushed.recv_timeout(Duration::from_secs(5));
-            }
-            match plot::load_on(&path, &profile, &defs, (range.0, now_secs()), TimeAxis::Simulated) {
-                Ok(mut loaded) => {
-                    loaded.range = range;
-                    Background::PlotLoaded(Box::new(loaded))
-                }
-                Err(e) => Background::Note(format!("The plot of {profile} could not be read from history: {e}")),
-            }
-        });
+        self.load_history(path, range, TimeAxis::Simulated);
     }
 
     pub(super) fn plot_loaded(&mut self, loaded: Loaded) {
