@@ -35,7 +35,13 @@ impl App {
                 embedded: &summary,
             };
             let profile = &mut self.profiles[self.selected];
-            intents.extend(ui::connection_bar(ui, &state, profile, &mut self.port_text));
+            let shortcuts = &mut self.show_shortcuts;
+            intents.extend(ui::connection_bar(ui, &state, profile, &mut self.port_text, |ui| {
+                ui::theme_picker(ui);
+                if ui.button("Shortcuts").on_hover_text("F1").clicked() {
+                    *shortcuts = !*shortcuts;
+                }
+            }));
         });
     }
 
@@ -153,11 +159,6 @@ impl App {
                     intents.push(Intent::Screenshot { tab: true });
                 }
                 ui.checkbox(&mut self.caption_on, "Caption");
-                ui.separator();
-                ui::theme_picker(ui);
-                if ui.button("Shortcuts").on_hover_text("F1").clicked() {
-                    self.show_shortcuts = !self.show_shortcuts;
-                }
             });
             ui.separator();
             match self.tab {

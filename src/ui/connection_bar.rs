@@ -18,11 +18,13 @@ pub struct BarState<'a> {
     pub embedded: &'a str,
 }
 
+/// `view` draws at the end of the second row (the theme, the shortcuts), where there is room.
 pub fn connection_bar(
     ui: &mut egui::Ui,
     state: &BarState<'_>,
     profile: &mut Profile,
     port_text: &mut String,
+    view: impl FnOnce(&mut egui::Ui),
 ) -> Vec<Intent> {
     let mut intents = Vec::new();
     let active = matches!(
@@ -69,6 +71,8 @@ pub fn connection_bar(
         }
         ui.separator();
         ui.weak(state.embedded);
+        ui.separator();
+        view(ui);
     });
     intents
 }
