@@ -116,6 +116,21 @@ fn every_tab_fits_a_laptop_screen() {
         }
         keep_image(&mut harness, size, "messages");
 
+        // The notice after a save, with its buttons, in a long reports folder's path.
+        harness.get_by_label("Screenshots and exports").click();
+        settle(&mut harness);
+        let folder = dir.0.join("reports for the lab report of the internet of things course, week 3");
+        set_field(&mut harness, "Reports folder", &folder.display().to_string());
+        harness.get_by_label("Export CSV").click();
+        step_until(&mut harness, "the export", |app| app.model.log.iter().any(|l| l.text.starts_with("Exported ")));
+        settle(&mut harness);
+        for label in ["Saved ", "Open folder", "Dismiss"] {
+            inside(&harness, size, label);
+        }
+        harness.get_by_label("Dismiss").click();
+        harness.get_by_label("Screenshots and exports").click();
+        settle(&mut harness);
+
         tab(&mut harness, "Plot");
         for label in ["Live 5 min", "Today", "Custom", "Series", "Export"] {
             inside(&harness, size, label);

@@ -163,7 +163,8 @@ impl App {
         let mut open = None;
         let mut dismiss = false;
         egui::Frame::group(ui.style()).fill(ui.visuals().faint_bg_color).show(ui, |ui| {
-            ui.horizontal(|ui| {
+            // Wrapped: a long folder path must not push the buttons out of a narrow window.
+            ui.horizontal_wrapped(|ui| {
                 match &notice {
                     Notice::Saved { path, detail } => {
                         let name =
@@ -176,7 +177,7 @@ impl App {
                         }
                     }
                     Notice::Failed(why) => {
-                        ui.colored_label(ui.visuals().error_fg_color, why);
+                        ui.add(egui::Label::new(egui::RichText::new(why).color(ui.visuals().error_fg_color)).wrap());
                     }
                 }
                 dismiss = ui.button("Dismiss").clicked();
