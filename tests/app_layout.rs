@@ -124,7 +124,7 @@ fn every_tab_fits_a_laptop_screen() {
         harness.get_by_label("Export CSV").click();
         step_until(&mut harness, "the export", |app| app.model.log.iter().any(|l| l.text.starts_with("Exported ")));
         settle(&mut harness);
-        for label in ["Saved ", "Open folder", "Dismiss"] {
+        for label in ["Saved ", "Open folder", "Dismiss", "Reports folder", "Choose…", "Export CSV", "Export JSON"] {
             inside(&harness, size, label);
         }
         harness.get_by_label("Dismiss").click();

@@ -81,8 +81,13 @@ impl App {
                 intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));
             });
             egui::CollapsingHeader::new("Screenshots and exports").show(ui, |ui| {
+                // The path on a row of its own, as wide as the sidebar: a long path must not
+                // widen the sidebar and push the tabs' buttons out of the window.
+                let label = ui.label("Reports folder");
                 ui.horizontal(|ui| {
-                    ui::labelled_field(ui, "Reports folder", &mut self.screenshot_folder, 200.0);
+                    let width = (ui.available_width() - 80.0).max(80.0);
+                    ui.add(egui::TextEdit::singleline(&mut self.screenshot_folder).desired_width(width))
+                        .labelled_by(label.id);
                     if ui.button("Choose…").clicked() {
                         intents.push(Intent::ChooseFile(ui::FileTarget::ReportsFolder));
                     }

@@ -40,7 +40,8 @@ pub fn messages_panel(
     progress: Option<(u64, u64)>,
 ) -> MessagesOutput {
     let mut output = MessagesOutput::default();
-    ui.horizontal(|ui| {
+    // Wrapped: on a narrow screen the export buttons go to a second line, never out of view.
+    ui.horizontal_wrapped(|ui| {
         ui.heading("Messages");
         super::labelled_field(ui, "Search", &mut view.search, 180.0);
         ui.label(format!("{} recent, {} older in history", messages.len(), stored.len()));

@@ -272,6 +272,8 @@ fn draw(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) {
             HoverPosition::Elsewhere { position } => Some(local(position.x).format(date).to_string()),
         });
     let set_x = view.range.follows() || view.jump || view.visible.is_none();
+    // Room on the right for half of the last time label, which is centred on its tick.
+    let plot = plot.width((ui.available_width() - 24.0).max(100.0));
     let response = plot.show(ui, |plot_ui| {
         if set_x {
             plot_ui.set_plot_bounds_x(from..=to);
