@@ -31,14 +31,16 @@ pub fn subscribe_panel(
     }
     ui.separator();
     for s in &subscriptions.list {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             super::color_swatch(ui, s.color);
             let state = match s.state {
                 SubscriptionState::Pending => "…".to_owned(),
                 SubscriptionState::Active(q) => format!("QoS {}", q.level()),
                 SubscriptionState::Refused => "refused".to_owned(),
             };
-            ui.label(format!("{} ({state}) {}", s.filter, s.count));
+            let messages = if s.count == 1 { "1 message".to_owned() } else { format!("{} messages", s.count) };
+            ui.label(format!("{} ({state})", s.filter));
+            ui.weak(messages).on_hover_text("Messages received through this subscription");
             let mut muted = s.muted;
             if ui.checkbox(&mut muted, "Mute").changed() {
                 intents.push(Intent::ToggleMute { filter: s.filter.clone() });
