@@ -47,7 +47,7 @@ pub fn connection_bar(
             .labelled_by(label.id);
         if !profile.builtin_broker {
             labelled_field(ui, "Host", &mut profile.host, 130.0);
-            labelled_field(ui, "Port", port_text, 44.0);
+            labelled_field(ui, "Port", port_text, 52.0);
         }
         labelled_field(ui, "Client id", &mut profile.client_id, 150.0);
         if ui.small_button("Generate").on_hover_text("A new random client id").clicked() {
