@@ -5,6 +5,7 @@
 //! - [`Packet::encode`] appends a packet's bytes to a buffer.
 //! - [`inspect`] decodes one packet and lists every field with its byte range, for the app's
 //!   packet inspector.
+//! - [`v5`]: MQTT 5.0 properties and reason codes, the first brick of MQTT 5 support.
 //!
 //! Decoding is strict: malformed input is a [`DecodeError`] whose message names the rule of the
 //! specification it breaks, e.g. `[MQTT-3.3.2-2] PUBLISH topic "a/+" contains a wildcard`.
@@ -16,6 +17,7 @@ mod layout;
 mod packet;
 mod topic;
 mod types;
+pub mod v5;
 
 pub use decode::{Decoded, FixedHeader, Inspection, MAX_REMAINING_LENGTH, decode, decode_header, inspect};
 pub use encode::put_remaining_length;
