@@ -22,7 +22,7 @@ mod reason;
 
 pub use error::{PropertyError, ReasonCodeError};
 pub use identifier::{PacketKind, PropertyId, ValueType};
-pub use properties::{Properties, Property};
+pub use properties::{Properties, Property, Secret};
 pub use reason::{ReasonCode, ReasonPacket};
 
 #[cfg(test)]

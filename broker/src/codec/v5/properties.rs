@@ -9,6 +9,17 @@ use super::reader::Reader;
 use super::{PacketKind, PropertyError, PropertyId};
 use crate::codec::{EncodeError, Field, MAX_REMAINING_LENGTH, Part, QoS, put_remaining_length};
 
+/// Authentication Data: it proves who a client is, so `Debug` shows only its length and it never
+/// reaches a log through `{:?}` (the packet inspector hides it too).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Bytes);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
+}
+
 /// One property with its value. Values the protocol forbids cannot be built where a type can
 /// say so (Topic Alias 0, Receive Maximum 0); the rest are checked by [`Properties::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +36,7 @@ pub enum Property {
     AssignedClientIdentifier(String),
     ServerKeepAlive(u16),
     AuthenticationMethod(String),
-    AuthenticationData(Bytes),
+    AuthenticationData(Secret),
     RequestProblemInformation(bool),
     WillDelayInterval(u32),
     RequestResponseInformation(bool),
@@ -116,7 +127,7 @@ impl Property {
             | Self::ResponseInformation(s)
             | Self::ServerReference(s)
             | Self::ReasonString(s) => Value::Utf8(s),
-            Self::CorrelationData(b) | Self::AuthenticationData(b) => Value::Binary(b),
+            Self::CorrelationData(b) | Self::AuthenticationData(Secret(b)) => Value::Binary(b),
             Self::UserProperty(name, value) => Value::Pair(name, value),
         }
     }
@@ -147,7 +158,7 @@ impl Property {
             P::AssignedClientIdentifier => Self::AssignedClientIdentifier(string(r)?),
             P::ServerKeepAlive => Self::ServerKeepAlive(r.u16(what)?),
             P::AuthenticationMethod => Self::AuthenticationMethod(string(r)?),
-            P::AuthenticationData => Self::AuthenticationData(Bytes::copy_from_slice(r.binary(what, true)?)),
+            P::AuthenticationData => Self::AuthenticationData(Secret(Bytes::copy_from_slice(r.binary(what, true)?))),
             P::RequestProblemInformation => Self::RequestProblemInformation(flag(r.u8(what)?)?),
             P::WillDelayInterval => Self::WillDelayInterval(r.u32(what)?),
             P::RequestResponseInformation => Self::RequestResponseInformation(flag(r.u8(what)?)?),

@@ -27,7 +27,7 @@ fn make(id: PropertyId, n: u32, s: &str, b: &[u8]) -> Property {
         P::AssignedClientIdentifier => V::AssignedClientIdentifier(s),
         P::ServerKeepAlive => V::ServerKeepAlive(n as u16),
         P::AuthenticationMethod => V::AuthenticationMethod(s),
-        P::AuthenticationData => V::AuthenticationData(b),
+        P::AuthenticationData => V::AuthenticationData(super::properties::Secret(b)),
         P::RequestProblemInformation => V::RequestProblemInformation(flag),
         P::WillDelayInterval => V::WillDelayInterval(n),
         P::RequestResponseInformation => V::RequestResponseInformation(flag),
@@ -266,3 +266,10 @@ fn built_properties_are_checked_like_decoded_ones() {
 
 mod bad_input;
 mod tables;
+
+#[test]
+fn authentication_data_never_shows_in_debug() {
+    let secret = Property::AuthenticationData(super::Secret(bytes::Bytes::from_static(b"hunter2-token")));
+    let text = format!("{secret:?}");
+    assert_eq!(text, "AuthenticationData(<13 bytes>)");
+}
