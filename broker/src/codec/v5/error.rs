@@ -68,3 +68,67 @@ pub struct ReasonCodeError {
     pub packet: ReasonPacket,
     pub code: u8,
 }
+
+/// Why the body of an MQTT 5.0 packet is malformed or breaks the protocol, or why a packet
+/// cannot be encoded. Property and reason code errors keep their own messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PacketError {
+    #[error("{0}")]
+    Property(#[from] PropertyError),
+    #[error("{0}")]
+    ReasonCode(#[from] ReasonCodeError),
+    #[error("{0}")]
+    Topic(#[from] crate::codec::TopicError),
+    #[error("{0}")]
+    Encode(#[from] crate::codec::EncodeError),
+    #[error("[MQTT-2.1.4] {packet} ends inside its {what}")]
+    Truncated { packet: &'static str, what: &'static str },
+    #[error("[MQTT-2.1.4] {packet} has {extra} bytes after its last field")]
+    TrailingBytes { packet: &'static str, extra: usize },
+    #[error("[MQTT-1.5.4-1] {what} is not well-formed UTF-8")]
+    InvalidUtf8 { what: &'static str },
+    #[error("[MQTT-1.5.4-2] {what} contains the null character U+0000")]
+    NullCharacter { what: &'static str },
+    #[error("[MQTT-3.1.2-1] protocol name {name:?} is not \"MQTT\"")]
+    ProtocolName { name: String },
+    #[error("[MQTT-3.1.2-2] protocol version {version} is not 5 (MQTT 5.0)")]
+    ProtocolVersion { version: u8 },
+    #[error("[MQTT-3.1.2-3] CONNECT reserved flag bit 0 must be 0")]
+    ConnectReservedFlag,
+    #[error("[MQTT-3.1.2-11] will QoS must be 0 when the Will Flag is 0")]
+    WillQosWithoutWill,
+    #[error("[MQTT-3.1.2-12] will QoS 3 is not a QoS level")]
+    WillQos3,
+    #[error("[MQTT-3.1.2-13] will retain must be 0 when the Will Flag is 0")]
+    WillRetainWithoutWill,
+    #[error("[MQTT-3.2.2.1] CONNACK acknowledge flags bits 7-1 are reserved and must be 0, got {0:#04x}")]
+    ConnAckReservedFlags(u8),
+    #[error("[MQTT-3.2.2-6] CONNACK session present must be 0 with the error reason code {0}")]
+    SessionPresentWithError(ReasonCode),
+    #[error("[MQTT-2.2.1-3] {packet} packet identifier must be non-zero")]
+    ZeroPacketId { packet: &'static str },
+}
+
+impl PacketError {
+    /// The reason code a broker sends in its CONNACK or DISCONNECT for this error.
+    pub const fn reason_code(&self) -> ReasonCode {
+        match self {
+            Self::Property(e) => e.reason_code(),
+            Self::ProtocolName { .. } | Self::ProtocolVersion { .. } => ReasonCode::UnsupportedProtocolVersion,
+            Self::Topic(_) => ReasonCode::TopicNameInvalid,
+            Self::Encode(_) => ReasonCode::ImplementationSpecificError,
+            Self::Truncated { .. }
+            | Self::TrailingBytes { .. }
+            | Self::InvalidUtf8 { .. }
+            | Self::NullCharacter { .. }
+            | Self::ConnectReservedFlag
+            | Self::WillQosWithoutWill
+            | Self::WillQos3
+            | Self::WillRetainWithoutWill
+            | Self::ConnAckReservedFlags(_) => ReasonCode::MalformedPacket,
+            Self::ReasonCode(_) | Self::SessionPresentWithError(_) | Self::ZeroPacketId { .. } => {
+                ReasonCode::ProtocolError
+            }
+        }
+    }
+}
