@@ -32,7 +32,7 @@ pub(crate) async fn publish_loop(shared: Arc<Shared>, mut stop: watch::Receiver<
 
 fn publish(shared: &Shared, topic: &str, payload: String) {
     let Ok(topic) = TopicName::new(topic) else { return };
-    let message = Message { topic, payload: Bytes::from(payload), qos: QoS::AtMostOnce, retain: true };
+    let message = Message::new(topic, Bytes::from(payload), QoS::AtMostOnce, true);
     let routed = shared.router().publish(&message);
     Stats::add(&shared.stats.publish_dropped, routed.dropped);
 }

@@ -15,6 +15,9 @@ pub struct TopicName(Arc<str>);
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicFilter(Arc<str>);
 
+/// What starts a shared subscription's filter (4.8.2).
+pub const SHARE_PREFIX: &str = "$share/";
+
 fn check_common(s: &str, kind: &'static str) -> Result<(), TopicError> {
     if s.is_empty() {
         return Err(TopicError::Empty { kind });
@@ -46,6 +49,17 @@ impl TopicName {
         &self.0
     }
 
+    /// The empty name of an MQTT 5.0 PUBLISH that names its topic by a Topic Alias only
+    /// (3.3.2.3.4). Never routed: the receiver replaces it with the alias's topic.
+    pub fn alias_only() -> Self {
+        Self(Arc::from(""))
+    }
+
+    /// True for [`Self::alias_only`].
+    pub fn is_alias_only(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Topics beginning with `$` are the broker's own (`$SYS`) [MQTT-4.7.2-1].
     pub fn is_system(&self) -> bool {
         self.0.starts_with('$')
@@ -65,7 +79,25 @@ impl TopicFilter {
                 return Err(TopicError::MisplacedSingleLevel(s));
             }
         }
+        if let Some(rest) = s.strip_prefix(SHARE_PREFIX) {
+            match rest.split_once('/') {
+                Some((name, _)) if name.contains(['+', '#']) => return Err(TopicError::WildcardInShareName(s)),
+                Some((name, filter)) if !name.is_empty() && !filter.is_empty() => {}
+                _ => return Err(TopicError::SharedWithoutFilter(s)),
+            }
+        }
         Ok(Self(s.into()))
+    }
+
+    /// For a shared subscription `$share/{group}/{filter}` (MQTT 5.0 section 4.8.2, which
+    /// Mosquitto also grants 3.1.1 clients): the group and the filter that matches topics.
+    pub fn share(&self) -> Option<(&str, &str)> {
+        self.0.strip_prefix(SHARE_PREFIX).and_then(|rest| rest.split_once('/'))
+    }
+
+    /// The part that matches topics: the filter itself, or a shared subscription's filter.
+    pub fn matching_part(&self) -> &str {
+        self.share().map_or(&self.0, |(_, filter)| filter)
     }
 
     pub fn as_str(&self) -> &str {

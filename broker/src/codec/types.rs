@@ -109,13 +109,15 @@ pub enum Protocol {
     V31,
     /// MQTT 3.1.1: protocol name "MQTT", level 4.
     V311,
+    /// MQTT 5.0: protocol name "MQTT", level 5; packets carry properties and reason codes.
+    V5,
 }
 
 impl Protocol {
     pub const fn name(self) -> &'static str {
         match self {
             Self::V31 => "MQIsdp",
-            Self::V311 => "MQTT",
+            Self::V311 | Self::V5 => "MQTT",
         }
     }
 
@@ -123,7 +125,13 @@ impl Protocol {
         match self {
             Self::V31 => 3,
             Self::V311 => 4,
+            Self::V5 => 5,
         }
+    }
+
+    /// MQTT 5.0: properties, reason codes, AUTH.
+    pub const fn is_v5(self) -> bool {
+        matches!(self, Self::V5)
     }
 }
 
@@ -132,6 +140,7 @@ impl fmt::Display for Protocol {
         f.write_str(match self {
             Self::V31 => "MQTT 3.1",
             Self::V311 => "MQTT 3.1.1",
+            Self::V5 => "MQTT 5.0",
         })
     }
 }
@@ -153,6 +162,8 @@ pub enum PacketType {
     PingReq = 12,
     PingResp = 13,
     Disconnect = 14,
+    /// MQTT 5.0 only: authentication exchange (section 3.15).
+    Auth = 15,
 }
 
 impl PacketType {
@@ -173,8 +184,8 @@ impl PacketType {
             12 => T::PingReq,
             13 => T::PingResp,
             14 => T::Disconnect,
-            0 => return Err(DecodeError::ReservedPacketType0),
-            _ => return Err(DecodeError::ReservedPacketType15),
+            15 => T::Auth,
+            _ => return Err(DecodeError::ReservedPacketType0),
         })
     }
 
@@ -203,6 +214,7 @@ impl PacketType {
             Self::PingReq => "PINGREQ",
             Self::PingResp => "PINGRESP",
             Self::Disconnect => "DISCONNECT",
+            Self::Auth => "AUTH",
         }
     }
 }

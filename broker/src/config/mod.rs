@@ -95,8 +95,14 @@ pub struct Config {
     pub max_packet_size: usize,
     /// Largest PUBLISH payload accepted, in bytes; 0 means no limit.
     pub message_size_limit: usize,
-    /// Clients asking for a longer keepalive are refused (MQTT 3.1.1 cannot tell them otherwise).
+    /// MQTT 3.1.1 clients asking for a longer keepalive are refused (3.1.1 cannot tell them
+    /// otherwise); MQTT 5.0 clients are told this one as the Server Keep Alive.
     pub max_keepalive: u16,
+    /// Topic aliases an MQTT 5.0 client may use toward the broker (Topic Alias Maximum in
+    /// CONNACK); Mosquitto's default, 10.
+    pub max_topic_alias: u16,
+    /// The highest QoS the broker accepts; below 2 it is told to MQTT 5.0 clients (Maximum QoS).
+    pub max_qos: crate::codec::QoS,
     /// Seconds between `$SYS` updates; 0 turns them off.
     pub sys_interval: u64,
     pub retain_available: bool,
@@ -135,6 +141,8 @@ impl Default for Config {
             max_packet_size: 0,
             message_size_limit: 0,
             max_keepalive: 65535,
+            max_topic_alias: 10,
+            max_qos: crate::codec::QoS::ExactlyOnce,
             sys_interval: 10,
             retain_available: true,
             queue_qos0_messages: false,

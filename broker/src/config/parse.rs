@@ -196,6 +196,15 @@ impl Parser<'_> {
             "max_packet_size" => c.max_packet_size = number(option, value)?,
             "message_size_limit" => c.message_size_limit = number(option, value)?,
             "max_keepalive" => c.max_keepalive = number(option, value)?,
+            "max_topic_alias" => c.max_topic_alias = number(option, value)?,
+            "max_qos" => {
+                c.max_qos = match value {
+                    "0" => crate::codec::QoS::AtMostOnce,
+                    "1" => crate::codec::QoS::AtLeastOnce,
+                    "2" => crate::codec::QoS::ExactlyOnce,
+                    _ => return Err(format!("max_qos must be 0, 1 or 2, got {value:?}")),
+                };
+            }
             "sys_interval" => c.sys_interval = number(option, value)?,
             "retain_available" => c.retain_available = boolean(option, value)?,
             "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,

@@ -111,7 +111,7 @@ impl Store {
         for row in rows {
             let (topic, payload, q) = row?;
             if let Ok(topic) = TopicName::new(topic) {
-                restored.retained.push(Message { topic, payload: Bytes::from(payload), qos: qos(q), retain: true });
+                restored.retained.push(Message::new(topic, Bytes::from(payload), qos(q), true));
             }
         }
         let mut stmt = self.conn.prepare("SELECT client_id, username FROM sessions")?;
@@ -145,7 +145,7 @@ impl Store {
         for row in rows {
             let (client, seq, topic, payload, q, retain, p, received) = row?;
             if let (Some(s), Ok(topic)) = (restored.sessions.get_mut(client.as_str()), TopicName::new(topic)) {
-                let message = Message { topic, payload: Bytes::from(payload), qos: qos(q), retain };
+                let message = Message::new(topic, Bytes::from(payload), qos(q), retain);
                 let seq = u64::try_from(seq).unwrap_or(0);
                 s.messages.push(StoredMessage { seq, message, pid: p.and_then(pid), received });
             }

@@ -13,7 +13,8 @@ use tokio::time::{Instant, sleep_until};
 
 use super::{Close, Connection};
 use crate::broker::{Login, Stats};
-use crate::codec::{ConnAck, Connect, ConnectReturnCode, DecodeError, Packet, Protocol};
+use crate::codec::v5::{Properties, Property, PropertyId, ReasonCode};
+use crate::codec::{ConnAck, Connect, ConnectReturnCode, DecodeError, Packet, Protocol, QoS};
 use crate::log::LogType;
 
 /// How long a new connection may take to send CONNECT.
@@ -27,37 +28,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             match self.next_packet() {
                 Ok(Some(Packet::Connect(c))) => break c,
                 Ok(Some(other)) => {
-                    return Err(Close::Protocol(format!(
-                        "[MQTT-3.1.0-1] the first packet must be CONNECT, got {}",
-                        other.packet_type()
-                    )));
+                    return Err(Close::Protocol(
+                        format!("[MQTT-3.1.0-1] the first packet must be CONNECT, got {}", other.packet_type()),
+                        ReasonCode::ProtocolError,
+                    ));
                 }
                 Ok(None) => {}
                 Err(DecodeError::UnsupportedProtocolLevel { level }) => {
                     self.log(LogType::Information, format_args!(
-                        "Client <unknown> from {} refused: [MQTT-3.1.2-2] unsupported protocol level {level} (this broker speaks MQTT 3.1 and 3.1.1).",
+                        "Client <unknown> from {} refused: [MQTT-3.1.2-2] unsupported protocol level {level} (this broker speaks MQTT 3.1, 3.1.1 and 5.0).",
                         self.peer
                     ));
-                    self.refuse(ConnectReturnCode::UnacceptableProtocolVersion).await;
+                    self.refuse(ReasonCode::UnsupportedProtocolVersion).await;
                     return Ok(false);
                 }
-                Err(e) => return Err(Close::Protocol(e.to_string())),
+                Err(e) => return Err(Close::Protocol(e.to_string(), e.reason_code())),
             }
             // `biased`: bytes that have arrived count before a timer that is also due.
             tokio::select! {
                 biased;
                 r = self.read_more() => r?,
-                () = sleep_until(deadline) => return Err(Close::Protocol("no CONNECT within 10 seconds".into())),
+                () = sleep_until(deadline) => return Err(Close::Protocol("no CONNECT within 10 seconds".into(), ReasonCode::MaximumConnectTime)),
                 _ = shutdown.changed() => return Err(Close::Shutdown),
             }
         };
         self.accept(*connect).await
     }
 
-    async fn refuse(&mut self, code: ConnectReturnCode) {
-        let packet = Packet::ConnAck(ConnAck { session_present: false, code });
+    /// Answers CONNACK with an error (a 3.1.1 client gets the nearest return code) and closes.
+    async fn refuse(&mut self, reason: ReasonCode) {
+        let packet = Packet::ConnAck(ConnAck { session_present: false, reason, properties: Properties::default() });
         let mut buf = BytesMut::new();
-        let _ = packet.encode(&mut buf);
+        let _ = packet.encode(self.protocol, &mut buf);
         // The client may already be gone; there is nothing more to do for it either way.
         let _ = self.stream.write_all(&buf).await;
         let _ = self.stream.shutdown().await;
@@ -65,10 +67,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     /// Why a CONNECT is refused, if it is: protocol rules first, then authentication.
-    fn refusal(&self, c: &Connect) -> Option<(ConnectReturnCode, String)> {
+    fn refusal(&self, c: &Connect) -> Option<(ReasonCode, String)> {
         let config = &self.shared.config;
-        let rejected = |reason: String| Some((ConnectReturnCode::IdentifierRejected, reason));
-        if c.client_id.is_empty() && !c.clean_session {
+        let v5 = c.protocol.is_v5();
+        let rejected = |reason: String| Some((ReasonCode::ClientIdentifierNotValid, reason));
+        if c.client_id.is_empty() && !c.clean_session && !v5 {
             return rejected("[MQTT-3.1.3-8] an empty client id needs clean session".into());
         }
         if c.client_id.is_empty() && (c.protocol == Protocol::V31 || !config.allow_zero_length_clientid) {
@@ -77,7 +80,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if c.protocol == Protocol::V31 && c.client_id.len() > 23 {
             return rejected("MQTT 3.1 client ids are at most 23 characters".into());
         }
-        if c.keep_alive > config.max_keepalive {
+        if c.keep_alive > config.max_keepalive && !v5 {
             return rejected(format!("keepalive {} is above max_keepalive {}", c.keep_alive, config.max_keepalive));
         }
         let limit = config.message_size_limit;
@@ -85,8 +88,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             // As Mosquitto 2.0, before the credentials: a will that could never be published
             // (message_size_limit applies to every PUBLISH) is refused now, not dropped later.
             return Some((
-                ConnectReturnCode::NotAuthorized,
+                ReasonCode::NotAuthorized,
                 format!("the will's payload of {} bytes is over message_size_limit {limit}", will.payload.len()),
+            ));
+        }
+        if let Some(Property::AuthenticationMethod(method)) = c.properties.get(PropertyId::AuthenticationMethod) {
+            // [MQTT-4.12.0-1]: no enhanced authentication is configured.
+            return Some((
+                ReasonCode::BadAuthenticationMethod,
+                format!("authentication method {method:?} is not supported (no enhanced authentication)"),
             ));
         }
         let auth = self.shared.auth();
@@ -94,7 +104,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Some(identity) if identity.as_username => auth.check_identified(&c.client_id),
             _ => auth.check_connect(&c.client_id, c.username.as_deref(), c.password.as_deref()),
         };
-        checked.err().map(|r| (r.code, r.reason))
+        checked.err().map(|r| (r.code.reason(), r.reason))
     }
 
     /// The user name the session acts as: the transport's identity with
@@ -107,12 +117,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     async fn accept(&mut self, c: Connect) -> Result<bool, Close> {
+        self.protocol = c.protocol;
         if let Some((code, reason)) = self.refusal(&c) {
             let id = if c.client_id.is_empty() { "<empty>" } else { &c.client_id };
             let user = c.username.as_ref().map(|u| format!(" (user {u:?})")).unwrap_or_default();
             self.log(
                 LogType::Notice,
-                format_args!("Client {id}{user} from {} refused with CONNACK {}: {reason}.", self.peer, code as u8),
+                format_args!(
+                    "Client {id}{user} from {} refused with CONNACK {}: {reason}.",
+                    self.peer,
+                    if c.protocol.is_v5() { code as u8 } else { ConnectReturnCode::from_reason(code) as u8 }
+                ),
             );
             self.refuse(code).await;
             return Ok(false);
@@ -123,12 +138,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             c.client_id.as_str().into()
         };
         let username = self.effective_username(&c);
+        let keep_alive = self.keep_alive(&c);
+        let connack = self.connack_properties(&c, &client_id, keep_alive);
         let login = Login {
             client_id: &client_id,
             username: username.as_deref(),
             clean_session: c.clean_session,
-            v311: c.protocol == Protocol::V311,
+            protocol: c.protocol,
             will: c.will.as_ref(),
+            connect_properties: &c.properties,
+            connack_properties: connack,
         };
         let (attached, client_id, shared_name) = {
             let mut router = self.shared.router();
@@ -153,22 +172,66 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.log(
                 LogType::Notice,
                 format_args!(
-                    "New client connected from {} as {client_id} (p{}, c{}, k{}{user}).",
+                    "New client connected from {} as {client_id} (p{}, c{}, k{keep_alive}{user}).",
                     self.peer,
-                    if c.protocol == Protocol::V31 { 1 } else { 2 },
+                    match c.protocol {
+                        Protocol::V31 => 1,
+                        Protocol::V311 => 2,
+                        Protocol::V5 => 5,
+                    },
                     u8::from(c.clean_session),
-                    c.keep_alive
                 ),
             );
         }
         self.client_id = Some(client_id);
         self.username = shared_name;
-        if c.keep_alive > 0 {
+        if keep_alive > 0 {
             // [MQTT-3.1.2-24]: closed after one and a half keepalives without a packet.
-            let limit = Duration::from_millis(u64::from(c.keep_alive) * 1500);
+            let limit = Duration::from_millis(u64::from(keep_alive) * 1500);
             self.shared.keepalive.watch(&self.link.wake, limit);
         }
         Ok(true)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// The keep alive in force: the client's, or for an MQTT 5.0 client asking for more than
+    /// `max_keepalive`, that (sent as Server Keep Alive [MQTT-3.2.2-21]).
+    fn keep_alive(&self, c: &Connect) -> u16 {
+        let max = self.shared.config.max_keepalive;
+        if c.protocol.is_v5() && c.keep_alive > max { max } else { c.keep_alive }
+    }
+
+    /// What an MQTT 5.0 CONNACK tells the client (3.2.2.3): only where the broker differs
+    /// from the protocol's defaults, as Mosquitto does.
+    fn connack_properties(&self, c: &Connect, client_id: &str, keep_alive: u16) -> Properties {
+        if !c.protocol.is_v5() {
+            return Properties::default();
+        }
+        let config = &self.shared.config;
+        let mut p = Vec::new();
+        if c.client_id.is_empty() {
+            p.push(Property::AssignedClientIdentifier(client_id.to_owned()));
+        }
+        if keep_alive != c.keep_alive {
+            p.push(Property::ServerKeepAlive(keep_alive));
+        }
+        if let Some(max) = u16::try_from(config.max_inflight_messages).ok().and_then(std::num::NonZeroU16::new) {
+            p.push(Property::ReceiveMaximum(max));
+        }
+        if config.max_qos < QoS::ExactlyOnce {
+            p.push(Property::MaximumQos(config.max_qos));
+        }
+        if !config.retain_available {
+            p.push(Property::RetainAvailable(false));
+        }
+        if let Some(max) = u32::try_from(config.max_packet_size).ok().and_then(std::num::NonZeroU32::new) {
+            p.push(Property::MaximumPacketSize(max));
+        }
+        if config.max_topic_alias > 0 {
+            p.push(Property::TopicAliasMaximum(config.max_topic_alias));
+        }
+        Properties::new(crate::codec::v5::PacketKind::ConnAck, p).unwrap_or_default()
     }
 }
 

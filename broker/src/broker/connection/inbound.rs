@@ -3,11 +3,13 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::alias::Aliases;
 use super::congestion::Congestion;
 use super::{Close, Connection, Who, count_drops};
 use crate::broker::session::{Message, Session};
-use crate::broker::{Shared, Stats};
-use crate::codec::{Decoded, Packet, PacketId, Publish, QosPid, SubAckCode, Subscribe, decode};
+use crate::broker::{Routed, Shared, Stats};
+use crate::codec::v5::{PropertyId, ReasonCode};
+use crate::codec::{Ack, Decoded, Packet, PacketId, Publish, QosPid, Subscribe, decode};
 use crate::log::LogType;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -16,7 +18,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub(super) fn drain_packets(&mut self, buf: &[u8]) -> Result<usize, Close> {
         let mut used = 0;
         while self.congestion.is_none() {
-            match decode(&buf[used..], self.shared.config.packet_size_limit()) {
+            match decode(&buf[used..], self.shared.config.packet_size_limit(), self.protocol) {
                 Ok(Decoded::Packet(packet, len)) => {
                     used += len;
                     // Handling it may have queued an answer.
@@ -25,7 +27,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     self.handle(packet)?;
                 }
                 Ok(Decoded::Incomplete) => break,
-                Err(e) => return Err(Close::Protocol(e.to_string())),
+                Err(e) => return Err(Close::Protocol(e.to_string(), e.reason_code())),
             }
         }
         Ok(used)
@@ -35,7 +37,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let id = self.id();
         let shared = &*self.shared;
         match packet {
-            Packet::Publish(p) => self.publish(p),
+            Packet::Publish(p) => self.publish(p)?,
             Packet::Subscribe(s) => self.subscribe(&s),
             Packet::Unsubscribe(u) => {
                 shared.router().unsubscribe(&id, u.pid, &u.filters);
@@ -43,29 +45,45 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     self.log(LogType::Unsubscribe, format_args!("{id} {filter}"));
                 }
             }
-            Packet::PubAck(pid) => self.acknowledged("PUBACK", pid, with_session(shared, &id, |s| s.on_puback(pid))),
-            Packet::PubRec(pid) => self.acknowledged("PUBREC", pid, with_session(shared, &id, |s| s.on_pubrec(pid))),
-            Packet::PubComp(pid) => self.acknowledged("PUBCOMP", pid, with_session(shared, &id, |s| s.on_pubcomp(pid))),
-            Packet::PubRel(pid) => {
+            Packet::PubAck(Ack { pid, .. }) => {
+                self.acknowledged("PUBACK", pid, with_session(shared, &id, |s| s.on_puback(pid)));
+            }
+            Packet::PubRec(Ack { pid, reason, .. }) => {
+                // MQTT 5.0: a PUBREC with an error ends the exchange; no PUBREL follows (4.3.3).
+                let done = |s: &mut Session| if reason.is_error() { s.on_pubcomp(pid) } else { s.on_pubrec(pid) };
+                self.acknowledged("PUBREC", pid, with_session(shared, &id, done));
+            }
+            Packet::PubComp(Ack { pid, .. }) => {
+                self.acknowledged("PUBCOMP", pid, with_session(shared, &id, |s| s.on_pubcomp(pid)));
+            }
+            Packet::PubRel(Ack { pid, .. }) => {
                 let mut router = shared.router();
-                if let Some(s) = router.session_mut(&id) {
-                    s.on_pubrel(pid);
-                }
-                router.acknowledge(&id, self.link.id, Packet::PubComp(pid));
+                let known = router.session_mut(&id).is_some_and(|s| s.on_pubrel(pid));
+                // MQTT 5.0 says when the id was unknown (3.7.2.1); 3.1.1 answers PUBCOMP alone.
+                let reason = if known { ReasonCode::Success } else { ReasonCode::PacketIdentifierNotFound };
+                router.acknowledge(&id, self.link.id, Packet::PubComp(Ack::with_reason(pid, reason)));
             }
             Packet::PingReq => with_session(shared, &id, |s| s.send(Packet::PingResp)).unwrap_or(()),
-            // The router discards the will [MQTT-3.1.2-10] when the session detaches.
-            Packet::Disconnect => return Err(Close::Disconnect),
+            // The router discards the will [MQTT-3.1.2-10] when the session detaches, unless
+            // an MQTT 5.0 client asks for it (0x04 Disconnect with Will Message).
+            Packet::Disconnect(d) => return Err(Close::Disconnect(d.reason)),
             Packet::Connect(_) => {
                 return Err(Close::Protocol(
                     "[MQTT-3.1.0-2] a second CONNECT on one connection is a protocol violation".into(),
+                    ReasonCode::ProtocolError,
+                ));
+            }
+            Packet::Auth(_) => {
+                return Err(Close::Protocol(
+                    "[MQTT-4.12.0-1] AUTH without an Authentication Method in CONNECT".into(),
+                    ReasonCode::ProtocolError,
                 ));
             }
             other => {
-                return Err(Close::Protocol(format!(
-                    "[MQTT-4.8.0-1] a client must not send {}, which only a server sends",
-                    other.packet_type()
-                )));
+                return Err(Close::Protocol(
+                    format!("[MQTT-4.8.0-1] a client must not send {}, which only a server sends", other.packet_type()),
+                    ReasonCode::ProtocolError,
+                ));
             }
         }
         Ok(())
@@ -86,21 +104,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let id = self.id();
         let (routed, codes) = self.shared.router().subscribe(&id, s.pid, &s.filters);
         count_drops(&self.shared, routed);
-        for ((filter, qos), code) in s.filters.iter().zip(codes) {
-            if code == SubAckCode::Failure {
+        for ((filter, options), code) in s.filters.iter().zip(codes) {
+            if code.is_failure() {
                 self.log(
                     LogType::Notice,
                     format_args!("Denied SUBSCRIBE from {id} to {filter}: the ACL gives no read access."),
                 );
             } else {
-                self.log(LogType::Subscribe, format_args!("{id} {} {filter}", *qos as u8));
+                self.log(LogType::Subscribe, format_args!("{id} {} {filter}", options.qos as u8));
             }
         }
     }
 
     /// Routes a PUBLISH unless it is too large or the ACL denies it; either way its QoS flow
     /// completes, so the client does not send it again forever.
-    fn publish(&mut self, p: Publish) {
+    fn publish(&mut self, mut p: Publish) -> Result<(), Close> {
+        if self.protocol.is_v5() {
+            if p.properties.get(PropertyId::SubscriptionIdentifier).is_some() {
+                return Err(Close::Protocol(
+                    "[MQTT-3.3.4-6] a PUBLISH from a client must not contain a Subscription Identifier".into(),
+                    ReasonCode::ProtocolError,
+                ));
+            }
+            let max = self.shared.config.max_topic_alias;
+            Aliases::resolve(&mut self.aliases, &mut p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
+        }
         let (shared, id) = (&*self.shared, self.id());
         let stats = &shared.stats;
         Stats::add(&stats.publish_received, 1);
@@ -108,15 +136,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let limit = shared.config.message_size_limit;
         let auth = shared.auth();
         let drop_reason = if limit != 0 && p.payload.len() > limit {
-            Some(format!("{} bytes > message_size_limit {limit}", p.payload.len()))
+            Some((format!("{} bytes > message_size_limit {limit}", p.payload.len()), ReasonCode::PacketTooLarge))
         } else if !shared.config.retain_available && p.retain {
-            Some("retained messages are not available (retain_available false)".to_owned())
+            Some((
+                "retained messages are not available (retain_available false)".to_owned(),
+                ReasonCode::RetainNotSupported,
+            ))
         } else if !self.may_write(&auth, &p.topic) {
-            Some("the ACL gives no write access".to_owned())
+            Some(("the ACL gives no write access".to_owned(), ReasonCode::NotAuthorized))
+        } else if !payload_format_holds(&p) {
+            Some((
+                "[MQTT-3.3.2.3.2] the Payload Format Indicator says UTF-8 but the payload is not".to_owned(),
+                ReasonCode::PayloadFormatInvalid,
+            ))
         } else {
             None
         };
-        if let Some(reason) = &drop_reason {
+        if let Some((reason, _)) = &drop_reason {
             self.log(
                 LogType::Notice,
                 format_args!(
@@ -131,20 +167,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Stats::add(&stats.publish_dropped, 1);
         }
         let route = drop_reason.is_none();
-        let message = Message { topic: p.topic, payload: p.payload, qos: p.qos_pid.qos(), retain: p.retain };
+        let refused = drop_reason.map(|(_, code)| code);
+        let message = Message {
+            topic: p.topic,
+            payload: p.payload,
+            qos: p.qos_pid.qos(),
+            retain: p.retain,
+            properties: p.properties,
+        };
         let mut router = shared.router();
         let from = Some(&self.link);
         let routed = match p.qos_pid {
             QosPid::AtMostOnce => route.then(|| router.publish_from(&message, from)),
             QosPid::AtLeastOnce(pid) => {
                 let routed = route.then(|| router.publish_from(&message, from));
-                router.acknowledge(&id, self.link.id, Packet::PubAck(pid));
+                let reason = ack_reason(refused, routed);
+                router.acknowledge(&id, self.link.id, Packet::PubAck(Ack::with_reason(pid, reason)));
                 routed
             }
             QosPid::ExactlyOnce(pid) => {
                 let first = router.session_mut(&id).is_some_and(|s| s.on_incoming_qos2(pid));
                 let routed = (first && route).then(|| router.publish_from(&message, from));
-                router.acknowledge(&id, self.link.id, Packet::PubRec(pid));
+                let reason = if first { ack_reason(refused, routed) } else { refused.unwrap_or_default() };
+                router.acknowledge(&id, self.link.id, Packet::PubRec(Ack::with_reason(pid, reason)));
                 routed
             }
         };
@@ -158,7 +203,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.deliver_first |= routed.delivered > 0 && p.qos_pid != QosPid::AtMostOnce;
             count_drops(shared, routed);
         }
+        Ok(())
     }
+}
+
+/// The reason code of a PUBACK or PUBREC (MQTT 5.0; 3.1.1 leaves it out): why the message
+/// was refused, or, as Mosquitto answers, that nobody subscribed to it.
+fn ack_reason(refused: Option<ReasonCode>, routed: Option<Routed>) -> ReasonCode {
+    match (refused, routed) {
+        (Some(code), _) => code,
+        (None, Some(r)) if r.delivered == 0 && r.dropped == 0 => ReasonCode::NoMatchingSubscribers,
+        _ => ReasonCode::Success,
+    }
+}
+
+/// A payload that says it is UTF-8 (Payload Format Indicator 1) must be [MQTT-3.3.2-4].
+fn payload_format_holds(p: &Publish) -> bool {
+    use crate::codec::v5::Property;
+    !matches!(p.properties.get(PropertyId::PayloadFormatIndicator), Some(Property::PayloadFormatIndicator(true)))
+        || std::str::from_utf8(&p.payload).is_ok()
 }
 
 fn with_session<T>(shared: &Shared, id: &str, f: impl FnOnce(&mut Session) -> T) -> Option<T> {

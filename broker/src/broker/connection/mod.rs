@@ -8,6 +8,7 @@
 //! - `inbound`: every packet after CONNECT.
 //! - `congestion`: not reading while subscribers are over their limits (back-pressure).
 
+mod alias;
 mod congestion;
 mod connect;
 mod inbound;
@@ -30,7 +31,8 @@ use super::transport::Identity;
 use super::wake::Wake;
 use super::{Routed, Shared, Stats, WillOutcome};
 use crate::auth::{Auth, Client};
-use crate::codec::{DecodeError, Decoded, Packet, TopicName, decode};
+use crate::codec::v5::ReasonCode;
+use crate::codec::{DecodeError, Decoded, Disconnect, Packet, Protocol, TopicName, decode};
 use crate::log::LogType;
 use congestion::Congestion;
 pub(crate) use task::{ConnectionTask, Ending};
@@ -45,12 +47,14 @@ const MAX_READ: usize = 64 * 1024;
 /// Why a connection ended.
 #[derive(Debug)]
 enum Close {
-    /// DISCONNECT: the will is discarded [MQTT-3.1.2-10].
-    Disconnect,
+    /// DISCONNECT: the will is discarded [MQTT-3.1.2-10], unless the MQTT 5.0 reason code is
+    /// 0x04 Disconnect with Will Message.
+    Disconnect(ReasonCode),
     /// The client closed the socket without DISCONNECT.
     Eof,
     Keepalive,
-    Protocol(String),
+    /// A broken rule, and the reason code an MQTT 5.0 client is told in DISCONNECT.
+    Protocol(String, ReasonCode),
     TakenOver,
     Shutdown,
     Io(std::io::Error),
@@ -84,6 +88,8 @@ where
         read_size: MIN_READ,
         wbuf: BytesMut::new(),
         client_id: None,
+        protocol: Protocol::V311,
+        aliases: None,
         username: None,
         identity: identity.map(Box::new),
         link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) },
@@ -107,6 +113,11 @@ struct Connection<S> {
     /// Encoded packets not yet written; freed once written.
     wbuf: BytesMut,
     client_id: Option<Arc<str>>,
+    /// From CONNECT: how packets are decoded and encoded (3.1.1 until then; a CONNECT says its
+    /// own version).
+    protocol: Protocol,
+    /// MQTT 5.0 topic aliases the client set (boxed and lazy: most clients set none).
+    aliases: Option<Box<alias::Aliases>>,
     /// The session's copy.
     username: Option<Arc<str>>,
     /// What TLS proved about the client (PSK identity, certificate name). This and the will
@@ -142,7 +153,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Decodes the next whole packet from the read buffer, if there is one.
     fn next_packet(&mut self) -> Result<Option<Packet>, DecodeError> {
-        match decode(&self.rbuf, self.shared.config.packet_size_limit())? {
+        match decode(&self.rbuf, self.shared.config.packet_size_limit(), self.protocol)? {
             Decoded::Packet(packet, len) => {
                 self.rbuf.advance(len);
                 // Handling it may have queued an answer.
@@ -204,31 +215,52 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     async fn finish(mut self, close: Close) {
         let who = Who(self.client_id.as_deref()).to_string();
         let message = match &close {
-            Close::Disconnect => format!("Client {who} disconnected."),
+            Close::Disconnect(ReasonCode::Success) => format!("Client {who} disconnected."),
+            Close::Disconnect(reason) => format!("Client {who} disconnected: {reason}."),
             Close::Eof => format!("Client {who} closed its connection."),
             Close::Keepalive => format!("Client {who} has exceeded timeout, disconnecting."),
-            Close::Protocol(e) => format!("Client {who} from {} disconnected due to protocol error: {e}", self.peer),
+            Close::Protocol(e, _) => format!("Client {who} from {} disconnected due to protocol error: {e}", self.peer),
             Close::TakenOver => format!("Client {who} was taken over by a new connection with the same client id."),
             Close::Shutdown => String::new(),
             Close::Io(e) => format!("Socket error on client {who}, disconnecting: {e}."),
         };
-        let protocol_error = matches!(close, Close::Protocol(_));
+        let protocol_error = matches!(close, Close::Protocol(..));
         if !message.is_empty() && (self.shared.log.connection_messages || protocol_error) {
             let t = if protocol_error { LogType::Notice } else { LogType::Information };
             self.log(t, format_args!("{message}"));
         }
         if let Some(id) = self.client_id.clone() {
-            if !matches!(close, Close::Disconnect | Close::Shutdown) {
+            let with_will = matches!(close, Close::Disconnect(ReasonCode::DisconnectWithWillMessage));
+            if with_will || !matches!(close, Close::Disconnect(_) | Close::Shutdown) {
                 let outcome = self.shared.router().publish_will(&id, self.link.id);
                 self.will_published(&id, outcome);
             }
             self.shared.router().disconnect(&id, self.link.id);
+        }
+        // MQTT 5.0: the server says why it closes (3.14.2.1), after a CONNACK was sent
+        // [MQTT-3.14.0-1]; a connection taken over is told 0x8E.
+        if let Some(reason) = self.disconnect_reason(&close) {
+            let _ = Packet::Disconnect(Disconnect::with_reason(reason)).encode(self.protocol, &mut self.wbuf);
         }
         // Flush what is already encoded (e.g. a SUBACK) before closing; errors are moot now.
         if !self.wbuf.is_empty() && !matches!(close, Close::Io(_)) {
             let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.write_all(&self.wbuf)).await;
         }
         let _ = self.stream.shutdown().await;
+    }
+
+    /// The reason code of the DISCONNECT an MQTT 5.0 client is sent when the broker closes.
+    fn disconnect_reason(&self, close: &Close) -> Option<ReasonCode> {
+        if !self.protocol.is_v5() || self.client_id.is_none() {
+            return None;
+        }
+        match close {
+            Close::Keepalive => Some(ReasonCode::KeepAliveTimeout),
+            Close::Protocol(_, reason) => Some(*reason),
+            Close::TakenOver => Some(ReasonCode::SessionTakenOver),
+            Close::Shutdown => Some(ReasonCode::ServerShuttingDown),
+            Close::Disconnect(_) | Close::Eof | Close::Io(_) => None,
+        }
     }
 
     /// Logs a refused will and counts what a published one dropped.

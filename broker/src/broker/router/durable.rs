@@ -31,8 +31,8 @@ impl Router {
         for (client, saved) in restored.sessions {
             let mut session = Session::restore(client.clone(), saved, self.limits, journal.clone());
             session.set_acl(self.acl.clone());
-            for (filter, qos) in &session.subscriptions {
-                self.subscriptions.insert(filter.as_str(), &client, *qos);
+            for (filter, options) in &session.subscriptions {
+                self.subscriptions.insert(filter.as_str(), &client, options.qos);
             }
             self.sessions.insert(client, Box::new(session));
         }

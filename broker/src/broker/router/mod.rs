@@ -5,24 +5,26 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::FastMap as HashMap;
-use super::session::{Delivery, Limits, Link, Message, Session};
+use super::session::{Limits, Link, Message, Session};
 use super::subscriptions::SubscriptionTree;
 use crate::auth::Acl;
-use crate::codec::{
-    ConnAck, ConnectReturnCode, LastWill, Packet, PacketId, QoS, SubAck, SubAckCode, TopicFilter, TopicName,
-};
+use crate::codec::v5::{Properties, ReasonCode};
+use crate::codec::{ConnAck, LastWill, Packet, Protocol, QoS, TopicName};
 use crate::store::{Change, Journal};
 
 /// A connection asking for its session.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Login<'a> {
     pub client_id: &'a str,
     pub username: Option<&'a str>,
     pub clean_session: bool,
-    /// MQTT 3.1.1 (3.1 has no session present flag).
-    pub v311: bool,
+    pub protocol: Protocol,
     /// Published if this connection ends without DISCONNECT.
     pub will: Option<&'a LastWill>,
+    /// MQTT 5.0: what the client asked for (Receive Maximum, Maximum Packet Size, ...).
+    pub connect_properties: &'a Properties,
+    /// MQTT 5.0: what its CONNACK tells it.
+    pub connack_properties: Properties,
 }
 
 /// The outcome of attaching a connection to a session.
@@ -118,7 +120,8 @@ impl Router {
     /// Attaches a new connection to the client's session, creating or resuming it, and puts
     /// CONNACK first in its outbox followed by any unacknowledged messages.
     pub fn connect(&mut self, login: Login<'_>, link: Link) -> Attached {
-        let Login { client_id, username, clean_session, v311, will } = login;
+        let Login { client_id, username, clean_session, protocol, will, connect_properties, connack_properties } =
+            login;
         let mut took_over = false;
         let mut resumable = false;
         if let Some(old) = self.sessions.get_mut(client_id) {
@@ -138,6 +141,7 @@ impl Router {
             self.sessions.entry(id.clone()).or_insert_with(|| Box::new(Session::new(id, clean_session, self.limits)));
         session.set_acl(self.acl.clone());
         session.clean = clean_session;
+        session.set_client(protocol, connect_properties);
         session.username = username.map(Into::into);
         session.will = will.cloned().map(Box::new);
         if !clean_session && let Some(journal) = &self.journal {
@@ -149,8 +153,12 @@ impl Router {
         }
         session.attach(link);
         // MQTT 3.1 has no session present flag: the byte is reserved there.
-        let session_present = resumable && v311;
-        session.send_first(Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }));
+        let session_present = resumable && protocol != Protocol::V31;
+        session.send_first(Packet::ConnAck(ConnAck {
+            session_present,
+            reason: ReasonCode::Success,
+            properties: connack_properties,
+        }));
         let connected = self.sessions.values().filter(|s| s.is_online()).count();
         self.clients_maximum = self.clients_maximum.max(connected);
         Attached { session_present, took_over, old_will }
@@ -188,120 +196,6 @@ impl Router {
         self.sessions.get_mut(client_id).map(|s| &mut **s)
     }
 
-    /// Routes an application message: retained store, then every matching subscriber once, at
-    /// the lower of the message's QoS and its highest matching subscription QoS.
-    /// With an ACL, only subscribers allowed to read the topic receive it.
-    pub fn publish(&mut self, message: &Message) -> Routed {
-        self.publish_from(message, None)
-    }
-
-    /// [`Self::publish`] for a client's PUBLISH: subscribers it leaves over their limits take
-    /// the message and note `from` as waiting for room; [`Self::take_congested`] names them.
-    pub fn publish_from(&mut self, message: &Message, from: Option<&Link>) -> Routed {
-        self.congested.clear();
-        if message.retain {
-            if message.payload.is_empty() {
-                // A zero-byte retained message clears the topic [MQTT-3.3.1-10].
-                self.retained.remove(&message.topic);
-                self.record_retained(&message.topic, None);
-            } else {
-                self.retained.insert(message.topic.clone(), message.clone());
-                self.record_retained(&message.topic, Some(message));
-            }
-        }
-        let mut targets = std::mem::take(&mut self.scratch);
-        self.subscriptions.matches(message.topic.as_str(), &mut targets);
-        let mut routed = Routed::default();
-        for (client, sub_qos) in targets.drain() {
-            let Some(session) = self.sessions.get_mut(&client) else { continue };
-            if !session.may_read(&message.topic) {
-                continue;
-            }
-            // Live subscribers get RETAIN=0 [MQTT-3.3.1-9].
-            match session.deliver(message, message.qos.min(sub_qos), false) {
-                Delivery::Dropped => routed.dropped += 1,
-                Delivery::Backlogged => {
-                    routed.delivered += 1;
-                    if let Some(link) = from {
-                        session.wait_for_room(&link.wake);
-                        self.congested.push(client);
-                    }
-                }
-                Delivery::Sent | Delivery::Queued => routed.delivered += 1,
-            }
-        }
-        self.scratch = targets;
-        routed
-    }
-
-    /// The subscribers the last [`Self::publish_from`] left congested.
-    pub fn take_congested(&mut self) -> Vec<Arc<str>> {
-        std::mem::take(&mut self.congested)
-    }
-
-    /// Subscribes, answers SUBACK, then sends the retained messages of each filter with
-    /// RETAIN=1, also when a subscription is replaced [MQTT-3.8.4-3]. A filter the ACL gives
-    /// no read access to gets 0x80 and is not stored. Returns what was routed and the codes.
-    pub fn subscribe(
-        &mut self,
-        client_id: &str,
-        pid: PacketId,
-        filters: &[(TopicFilter, QoS)],
-    ) -> (Routed, Vec<SubAckCode>) {
-        let mut routed = Routed::default();
-        let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
-        let id = session.client_id.clone();
-        let mut codes = Vec::with_capacity(filters.len());
-        let mut granted = Vec::with_capacity(filters.len());
-        for (filter, qos) in filters {
-            if !session.may_subscribe(filter) {
-                codes.push(SubAckCode::Failure);
-                continue;
-            }
-            session.subscriptions.insert(filter.clone(), *qos);
-            self.subscriptions.insert(filter.as_str(), &id, *qos);
-            if !session.clean
-                && let Some(journal) = &self.journal
-            {
-                journal.record(Change::Subscribe { client: id.clone(), filter: filter.clone(), qos: *qos });
-            }
-            codes.push(SubAckCode::Granted(*qos));
-            granted.push((filter, *qos));
-        }
-        session.send(Packet::SubAck(SubAck { pid, codes: codes.clone() }));
-        for (filter, qos) in granted {
-            let matching: Box<dyn Iterator<Item = &Message>> = if filter.has_wildcards() {
-                Box::new(self.retained.values().filter(|m| filter.matches(&m.topic)))
-            } else {
-                Box::new(TopicName::new(filter.as_str()).ok().and_then(|t| self.retained.get(&t)).into_iter())
-            };
-            let readable: Vec<Message> = matching.filter(|m| session.may_read(&m.topic)).cloned().collect();
-            for message in &readable {
-                match session.deliver(message, message.qos.min(qos), true) {
-                    Delivery::Dropped => routed.dropped += 1,
-                    _ => routed.delivered += 1,
-                }
-            }
-        }
-        (routed, codes)
-    }
-
-    /// Unsubscribes and answers UNSUBACK (also for filters that were not subscribed).
-    pub fn unsubscribe(&mut self, client_id: &str, pid: PacketId, filters: &[TopicFilter]) {
-        let Some(session) = self.sessions.get_mut(client_id) else { return };
-        for filter in filters {
-            if session.subscriptions.remove(filter).is_some() {
-                self.subscriptions.remove(filter.as_str(), client_id);
-                if !session.clean
-                    && let Some(journal) = &self.journal
-                {
-                    journal.record(Change::Unsubscribe { client: session.client_id.clone(), filter: filter.clone() });
-                }
-            }
-        }
-        session.send(Packet::UnsubAck(pid));
-    }
-
     pub fn figures(&self) -> RouterFigures {
         let stored = self.sessions.values().flat_map(|s| s.stored_messages()).chain(self.retained.values());
         let (stored_messages, stored_bytes) = stored.fold((0, 0), |(n, b), m| (n + 1, b + m.payload.len()));
@@ -318,6 +212,8 @@ impl Router {
 }
 
 mod durable;
+mod publish;
+mod subscribe;
 mod will;
 pub use will::WillOutcome;
 #[cfg(test)]

@@ -37,7 +37,7 @@ impl Router {
         if !session.may_write(&will.topic) {
             return WillOutcome::Denied(will.topic);
         }
-        let LastWill { topic, payload, qos, retain } = *will;
-        WillOutcome::Published(self.publish(&Message { topic, payload, qos, retain }))
+        let LastWill { topic, payload, qos, retain, properties } = *will;
+        WillOutcome::Published(self.publish(&Message { topic, payload, qos, retain, properties }))
     }
 }

@@ -12,10 +12,14 @@ use bytes::{Bytes, BytesMut};
 
 use super::wake::Wake;
 use crate::auth::Acl;
-use crate::codec::{LastWill, Packet, PacketId, Publish, QoS, QosPid, TopicFilter, TopicName};
+use crate::codec::v5::Properties;
+use crate::codec::{
+    Ack, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubOptions, TopicFilter, TopicName,
+};
 use crate::store::{Change, Journal, RestoredSession};
 
 mod access;
+mod client;
 mod flows;
 mod pressure;
 
@@ -32,6 +36,16 @@ pub struct Message {
     pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
+    /// The PUBLISH's MQTT 5.0 properties, forwarded unchanged and in order (dropped toward
+    /// 3.1.1 subscribers by the encoder); shared, so a fan-out copies a pointer.
+    pub properties: Properties,
+}
+
+impl Message {
+    /// A message without properties, as a 3.1.1 client publishes.
+    pub fn new(topic: TopicName, payload: Bytes, qos: QoS, retain: bool) -> Self {
+        Self { topic, payload, qos, retain, properties: Properties::default() }
+    }
 }
 
 /// The live connection a session is attached to.
@@ -101,7 +115,11 @@ pub struct Session {
     /// The user name of the current (or last) connection, for ACL checks on delivery.
     pub username: Option<Arc<str>>,
     pub clean: bool,
-    pub subscriptions: HashMap<TopicFilter, QoS>,
+    /// The protocol of the current (or last) connection: how its outbox is encoded.
+    pub protocol: Protocol,
+    /// What the client's CONNECT said it can take.
+    client: client::ClientLimits,
+    pub subscriptions: HashMap<TopicFilter, SubOptions>,
     pub link: Option<Link>,
     limits: Limits,
     /// Held messages and QoS 2 ids: allocated while there are any, so that an idle client
@@ -128,6 +146,8 @@ impl Session {
             client_id,
             username: None,
             clean,
+            protocol: Protocol::V311,
+            client: client::ClientLimits::default(),
             subscriptions: HashMap::new(),
             link: None,
             limits,
@@ -147,7 +167,7 @@ impl Session {
     pub fn restore(client_id: Arc<str>, saved: RestoredSession, limits: Limits, journal: Journal) -> Self {
         let mut s = Self::new(client_id, false, limits);
         s.username = saved.username;
-        s.subscriptions = saved.subscriptions.into_iter().collect();
+        s.subscriptions = saved.subscriptions.into_iter().map(|(f, qos)| (f, SubOptions::from(qos))).collect();
         for m in saved.messages {
             s.last_seq = s.last_seq.max(m.seq);
             let held = Held { seq: m.seq, message: m.message };
@@ -195,7 +215,7 @@ impl Session {
     }
 
     fn window_full(&self) -> bool {
-        self.limits.max_inflight != 0 && self.flows.as_ref().map_or(0, |f| f.inflight.len()) >= self.limits.max_inflight
+        self.flows.as_ref().map_or(0, |f| f.inflight.len()) >= self.inflight_limit()
     }
 
     fn queue_full(&self) -> bool {
@@ -230,6 +250,9 @@ impl Session {
 
     /// Delivers a message at `qos` (already the minimum of the publish and subscription QoS).
     pub fn deliver(&mut self, message: &Message, qos: QoS, retain: bool) -> Delivery {
+        if self.too_large_for_client(message, qos) {
+            return Delivery::Dropped;
+        }
         if qos == QoS::AtMostOnce && self.is_online() {
             // QoS 0 to a client that does not read is bounded by the queue limit too (a
             // persistent session's packets wait in the journal first, for a few ms).
@@ -245,6 +268,7 @@ impl Session {
                 retain,
                 topic: message.topic.clone(),
                 payload: message.payload.clone(),
+                properties: message.properties.clone(),
             };
             self.send(Packet::Publish(publish));
             return if over { Delivery::Backlogged } else { Delivery::Sent };
@@ -351,7 +375,7 @@ impl Session {
         if first {
             self.record(|client| Change::Received { client, seq });
         }
-        self.send(Packet::PubRel(pid));
+        self.send(Packet::PubRel(Ack::new(pid)));
         true
     }
 
@@ -370,11 +394,14 @@ impl Session {
     }
 
     /// PUBREL from the client: the QoS 2 flow is complete; the caller answers PUBCOMP.
-    pub fn on_pubrel(&mut self, pid: PacketId) {
+    /// PUBREL from the client; false if `pid` was not a QoS 2 message received.
+    pub fn on_pubrel(&mut self, pid: PacketId) -> bool {
         if self.flows.as_mut().is_some_and(|f| f.incoming_qos2.remove(&pid)) {
             self.release_empty_flows();
             self.record(|client| Change::IncomingQos2 { client, pid, present: false });
+            return true;
         }
+        false
     }
 
     /// Attaches a new connection: what was in flight is sent again, PUBLISH with DUP=1 and
@@ -388,7 +415,7 @@ impl Session {
             .iter()
             .flat_map(|f| f.inflight.iter())
             .map(|i| match i.state {
-                Await::PubComp => Packet::PubRel(i.pid),
+                Await::PubComp => Packet::PubRel(Ack::new(i.pid)),
                 _ => publish_packet(&i.held.message, QosPid::with(i.held.message.qos, i.pid), true),
             })
             .collect();
@@ -423,7 +450,7 @@ impl Session {
             }
             written.packets += 1;
             // Packets built by the broker from validated parts always encode.
-            let _ = packet.encode(buf);
+            let _ = packet.encode(self.protocol, buf);
         }
         if self.outbox.capacity() <= IDLE_OUTBOX {
             // An idle client should not keep the room its CONNACK took.
@@ -439,7 +466,14 @@ impl Session {
 }
 
 fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
-    Packet::Publish(Publish { dup, qos_pid, retain: m.retain, topic: m.topic.clone(), payload: m.payload.clone() })
+    Packet::Publish(Publish {
+        dup,
+        qos_pid,
+        retain: m.retain,
+        topic: m.topic.clone(),
+        payload: m.payload.clone(),
+        properties: m.properties.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -318,6 +318,23 @@ impl PacketKind {
 
     /// Whether `id` may appear more than once: User Property anywhere, and Subscription
     /// Identifier in a PUBLISH to a client, one per matching subscription (section 3.3.4).
+    /// The packet whose reason codes this block's packet carries, if it carries any.
+    pub const fn reason_packet(self) -> Option<super::ReasonPacket> {
+        use super::ReasonPacket as R;
+        Some(match self {
+            Self::ConnAck => R::ConnAck,
+            Self::PubAck => R::PubAck,
+            Self::PubRec => R::PubRec,
+            Self::PubRel => R::PubRel,
+            Self::PubComp => R::PubComp,
+            Self::SubAck => R::SubAck,
+            Self::UnsubAck => R::UnsubAck,
+            Self::Disconnect => R::Disconnect,
+            Self::Auth => R::Auth,
+            _ => return None,
+        })
+    }
+
     pub fn may_repeat(self, id: PropertyId) -> bool {
         id == PropertyId::UserProperty || (self == Self::PublishToClient && id == PropertyId::SubscriptionIdentifier)
     }

@@ -2,6 +2,7 @@
 //! broker can forward a PUBLISH's properties unchanged and in order.
 
 use std::num::{NonZeroU16, NonZeroU32};
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -303,8 +304,11 @@ impl Seen {
 }
 
 /// The properties of one packet (or of a will), validated for that packet, in wire order.
+///
+/// Shared, not owned: a broker forwards one PUBLISH's properties to every subscriber, so a
+/// clone is a reference count, and the empty block (every 3.1.1 message) is a null pointer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties(Vec<Property>);
+pub struct Properties(Option<Arc<[Property]>>);
 
 impl Properties {
     /// Checks `properties` against the rules for a block of `kind`, as decoding would.
@@ -315,7 +319,13 @@ impl Properties {
             p.check_value(kind)?;
         }
         seen.finish(kind)?;
-        Ok(Self(properties))
+        Ok(Self::from_vec(properties))
+    }
+
+    /// The block holding `properties`, unchecked: for values already validated for the
+    /// packet they go to (a forwarded PUBLISH with a Subscription Identifier added).
+    pub(crate) fn from_vec(properties: Vec<Property>) -> Self {
+        if properties.is_empty() { Self(None) } else { Self(Some(properties.into())) }
     }
 
     /// Decodes the property block (Property Length, then the properties) that starts at offset
@@ -355,7 +365,7 @@ impl Properties {
             properties.push(Property::read(&mut r, id, kind)?);
         }
         seen.finish(kind)?;
-        Ok((Self(properties), r.pos()))
+        Ok((Self::from_vec(properties), r.pos()))
     }
 
     /// The encoded size of the block, Property Length included.
@@ -369,7 +379,7 @@ impl Properties {
         let body = self.body_len()?;
         buf.reserve(variable_len(body) + body);
         put_remaining_length(buf, body);
-        for p in &self.0 {
+        for p in self {
             // Every MQTT 5.0 identifier is below 128: a one-byte variable byte integer.
             buf.put_u8(p.id() as u8);
             p.value().put(buf);
@@ -379,7 +389,7 @@ impl Properties {
 
     fn body_len(&self) -> Result<usize, EncodeError> {
         let mut len = 0;
-        for p in &self.0 {
+        for p in self {
             len += 1 + p.value().encoded_len(p.id().name())?;
         }
         if len > MAX_REMAINING_LENGTH {
@@ -389,36 +399,36 @@ impl Properties {
     }
 
     pub fn as_slice(&self) -> &[Property] {
-        &self.0
+        self.0.as_deref().unwrap_or(&[])
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, Property> {
-        self.0.iter()
+        self.as_slice().iter()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    pub const fn is_empty(&self) -> bool {
+        self.0.is_none()
     }
 
     /// The first property with identifier `id`.
     pub fn get(&self, id: PropertyId) -> Option<&Property> {
-        self.0.iter().find(|p| p.id() == id)
+        self.iter().find(|p| p.id() == id)
     }
 
     /// The user properties, in order, repeats included.
     pub fn user_properties(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().filter_map(|p| match p {
+        self.iter().filter_map(|p| match p {
             Property::UserProperty(name, value) => Some((name.as_str(), value.as_str())),
             _ => None,
         })
     }
 
     pub fn into_vec(self) -> Vec<Property> {
-        self.0
+        self.as_slice().to_vec()
     }
 }
 
@@ -427,7 +437,7 @@ impl<'a> IntoIterator for &'a Properties {
     type IntoIter = std::slice::Iter<'a, Property>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
     }
 }
 

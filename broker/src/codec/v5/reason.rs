@@ -9,10 +9,11 @@ use std::fmt;
 use super::ReasonCodeError;
 
 /// A reason code: below 0x80 success, from 0x80 on failure (section 2.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[repr(u8)]
 pub enum ReasonCode {
     /// Also "Normal disconnection" in DISCONNECT and "Granted QoS 0" in SUBACK.
+    #[default]
     Success = 0x00,
     GrantedQos1 = 0x01,
     GrantedQos2 = 0x02,
