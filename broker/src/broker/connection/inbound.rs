@@ -40,7 +40,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Packet::Publish(p) => self.publish(p)?,
             Packet::Subscribe(s) => self.subscribe(&s),
             Packet::Unsubscribe(u) => {
-                shared.router().unsubscribe(&id, u.pid, &u.filters);
+                shared.router().unsubscribe(&id, &u);
                 for filter in &u.filters {
                     self.log(LogType::Unsubscribe, format_args!("{id} {filter}"));
                 }
@@ -102,7 +102,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     fn subscribe(&self, s: &Subscribe) {
         let id = self.id();
-        let (routed, codes) = self.shared.router().subscribe(&id, s.pid, &s.filters);
+        let (routed, codes) = self.shared.router().subscribe(&id, s);
         count_drops(&self.shared, routed);
         for ((filter, options), code) in s.filters.iter().zip(codes) {
             if code.is_failure() {
@@ -176,7 +176,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             properties: p.properties,
         };
         let mut router = shared.router();
-        let from = Some(&self.link);
+        let from = Some((&*id, &self.link));
         let routed = match p.qos_pid {
             QosPid::AtMostOnce => route.then(|| router.publish_from(&message, from)),
             QosPid::AtLeastOnce(pid) => {

@@ -31,8 +31,8 @@ impl Router {
         for (client, saved) in restored.sessions {
             let mut session = Session::restore(client.clone(), saved, self.limits, journal.clone());
             session.set_acl(self.acl.clone());
-            for (filter, options) in &session.subscriptions {
-                self.subscriptions.insert(filter.as_str(), &client, options.qos);
+            for (filter, sub) in &session.subscriptions {
+                self.subscriptions.insert(filter.as_str(), &client, *sub);
             }
             self.sessions.insert(client, Box::new(session));
         }

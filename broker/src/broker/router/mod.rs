@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::FastMap as HashMap;
 use super::session::{Limits, Link, Message, Session};
-use super::subscriptions::SubscriptionTree;
+use super::subscriptions::{Matched, SubscriptionTree};
 use crate::auth::Acl;
 use crate::codec::v5::{Properties, ReasonCode};
-use crate::codec::{ConnAck, LastWill, Packet, Protocol, QoS, TopicName};
+use crate::codec::{ConnAck, LastWill, Packet, Protocol, TopicName};
 use crate::store::{Change, Journal};
 
 /// A connection asking for its session.
@@ -67,7 +67,7 @@ pub struct Router {
     limits: Limits,
     clients_maximum: usize,
     /// Reused for every PUBLISH to avoid an allocation per message.
-    scratch: HashMap<Arc<str>, QoS>,
+    scratch: HashMap<Arc<str>, Matched>,
     /// With persistence on: where durable changes and held acknowledgements go.
     journal: Option<Journal>,
     /// Subscribers the last PUBLISH from a client left over their limits: that client's

@@ -13,9 +13,10 @@ impl Router {
         self.publish_from(message, None)
     }
 
-    /// [`Self::publish`] for a client's PUBLISH: subscribers it leaves over their limits take
-    /// the message and note `from` as waiting for room; [`Self::take_congested`] names them.
-    pub fn publish_from(&mut self, message: &Message, from: Option<&Link>) -> Routed {
+    /// [`Self::publish`] for a client's PUBLISH: `from` names the publisher (for No Local)
+    /// and its link; subscribers it leaves over their limits take the message and note the
+    /// link as waiting for room; [`Self::take_congested`] names them.
+    pub fn publish_from(&mut self, message: &Message, from: Option<(&str, &Link)>) -> Routed {
         self.congested.clear();
         if message.retain {
             if message.payload.is_empty() {
@@ -28,28 +29,66 @@ impl Router {
             }
         }
         let mut targets = std::mem::take(&mut self.scratch);
-        self.subscriptions.matches(message.topic.as_str(), &mut targets);
+        self.subscriptions.matches(message.topic.as_str(), from.map(|(id, _)| id), &mut targets);
         let mut routed = Routed::default();
-        for (client, sub_qos) in targets.drain() {
+        for (client, matched) in targets.drain() {
             let Some(session) = self.sessions.get_mut(&client) else { continue };
             if !session.may_read(&message.topic) {
                 continue;
             }
-            // Live subscribers get RETAIN=0 [MQTT-3.3.1-9].
-            match session.deliver(message, message.qos.min(sub_qos), false) {
-                Delivery::Dropped => routed.dropped += 1,
-                Delivery::Backlogged => {
-                    routed.delivered += 1;
-                    if let Some(link) = from {
-                        session.wait_for_room(&link.wake);
-                        self.congested.push(client);
-                    }
-                }
-                Delivery::Sent | Delivery::Queued => routed.delivered += 1,
-            }
+            // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for Retain As
+            // Published (MQTT 5.0, 3.8.3.1).
+            let retain = message.retain && matched.retain_as_published;
+            let delivery = session.deliver(message, message.qos.min(matched.qos), retain, &matched.ids);
+            self.count_delivery(&mut routed, &client, delivery, from.map(|(_, link)| link));
         }
         self.scratch = targets;
+        if !self.subscriptions.shared.is_empty() {
+            self.publish_shared(message, from, &mut routed);
+        }
         routed
+    }
+
+    /// Each shared subscription group matching the topic gives the message to one member: the
+    /// next in turn that is online and may read it; when none is online, the next that may
+    /// read it (a persistent session queues it).
+    fn publish_shared(&mut self, message: &Message, from: Option<(&str, &Link)>, routed: &mut Routed) {
+        let mut chosen = Vec::new();
+        for turn in self.subscriptions.shared.turns(message.topic.as_str()) {
+            let readable = |client: &str| self.sessions.get(client).is_some_and(|s| s.may_read(&message.topic));
+            let online = |client: &str| self.sessions.get(client).is_some_and(|s| s.is_online());
+            let pick = turn
+                .candidates()
+                .find(|(_, (c, _))| online(c) && readable(c))
+                .or_else(|| turn.candidates().find(|(_, (c, _))| readable(c)));
+            if let Some((at, (client, sub))) = pick {
+                chosen.push((turn.group.to_owned(), turn.filter.to_owned(), at, client.clone(), *sub));
+            }
+        }
+        for (group, filter, at, client, sub) in chosen {
+            self.subscriptions.shared.took(&group, &filter, at);
+            let Some(session) = self.sessions.get_mut(&client) else { continue };
+            let retain = message.retain && sub.options.retain_as_published;
+            let ids: Vec<_> = sub.id.into_iter().collect();
+            let delivery = session.deliver(message, message.qos.min(sub.options.qos), retain, &ids);
+            self.count_delivery(routed, &client, delivery, from.map(|(_, link)| link));
+        }
+    }
+
+    fn count_delivery(&mut self, routed: &mut Routed, client: &Arc<str>, delivery: Delivery, from: Option<&Link>) {
+        match delivery {
+            Delivery::Dropped => routed.dropped += 1,
+            Delivery::Backlogged => {
+                routed.delivered += 1;
+                if let Some(link) = from
+                    && let Some(session) = self.sessions.get_mut(client)
+                {
+                    session.wait_for_room(&link.wake);
+                    self.congested.push(client.clone());
+                }
+            }
+            Delivery::Sent | Delivery::Queued => routed.delivered += 1,
+        }
     }
 
     /// The subscribers the last [`Self::publish_from`] left congested.

@@ -3,50 +3,62 @@
 
 use super::{Routed, Router};
 use crate::broker::session::{Delivery, Message};
-use crate::codec::{Packet, PacketId, SubAck, SubAckCode, SubOptions, TopicFilter, TopicName, UnsubAck};
+use crate::broker::subscriptions::Sub;
+use crate::codec::v5::{Properties, Property, PropertyId, ReasonCode};
+use crate::codec::{Packet, RetainHandling, SubAck, SubAckCode, Subscribe, TopicName, UnsubAck, Unsubscribe};
 use crate::store::Change;
 
 impl Router {
     /// Subscribes, answers SUBACK, then sends the retained messages of each filter with
-    /// RETAIN=1, also when a subscription is replaced [MQTT-3.8.4-3]. A filter the ACL gives
-    /// no read access to gets 0x80 and is not stored. Returns what was routed and the codes.
-    pub fn subscribe(
-        &mut self,
-        client_id: &str,
-        pid: PacketId,
-        filters: &[(TopicFilter, SubOptions)],
-    ) -> (Routed, Vec<SubAckCode>) {
+    /// RETAIN=1, also when a subscription is replaced [MQTT-3.8.4-3], as its Retain Handling
+    /// says (MQTT 5.0: 1 only for a new subscription, 2 never; none for a shared subscription).
+    /// A filter the ACL gives no read access to gets 0x80 (0x87 Not authorized in MQTT 5.0)
+    /// and is not stored. Returns what was routed and the codes.
+    pub fn subscribe(&mut self, client_id: &str, s: &Subscribe) -> (Routed, Vec<SubAckCode>) {
         let mut routed = Routed::default();
         let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
         let id = session.client_id.clone();
-        let mut codes = Vec::with_capacity(filters.len());
-        let mut granted = Vec::with_capacity(filters.len());
-        for (filter, options) in filters {
+        let sub_id = match s.properties.get(PropertyId::SubscriptionIdentifier) {
+            Some(Property::SubscriptionIdentifier(id)) => Some(*id),
+            _ => None,
+        };
+        let mut codes = Vec::with_capacity(s.filters.len());
+        let mut retained_for = Vec::with_capacity(s.filters.len());
+        for (filter, options) in &s.filters {
             let qos = options.qos;
             if !session.may_subscribe(filter) {
-                codes.push(SubAckCode::Failure(crate::codec::v5::ReasonCode::NotAuthorized));
+                codes.push(SubAckCode::Failure(ReasonCode::NotAuthorized));
                 continue;
             }
-            session.subscriptions.insert(filter.clone(), *options);
-            self.subscriptions.insert(filter.as_str(), &id, qos);
+            let sub = Sub { options: *options, id: sub_id };
+            let existed = session.subscriptions.insert(filter.clone(), sub).is_some();
+            self.subscriptions.insert(filter.as_str(), &id, sub);
             if !session.clean
                 && let Some(journal) = &self.journal
             {
                 journal.record(Change::Subscribe { client: id.clone(), filter: filter.clone(), qos });
             }
             codes.push(SubAckCode::Granted(qos));
-            granted.push((filter, qos));
+            let send_retained = match options.retain_handling {
+                RetainHandling::OnSubscribe => true,
+                RetainHandling::OnNewSubscription => !existed,
+                RetainHandling::Never => false,
+            };
+            if send_retained && filter.share().is_none() {
+                retained_for.push((filter, sub));
+            }
         }
-        session.send(Packet::SubAck(SubAck { pid, properties: Default::default(), codes: codes.clone() }));
-        for (filter, qos) in granted {
+        session.send(Packet::SubAck(SubAck { pid: s.pid, properties: Properties::default(), codes: codes.clone() }));
+        for (filter, sub) in retained_for {
             let matching: Box<dyn Iterator<Item = &Message>> = if filter.has_wildcards() {
                 Box::new(self.retained.values().filter(|m| filter.matches(&m.topic)))
             } else {
                 Box::new(TopicName::new(filter.as_str()).ok().and_then(|t| self.retained.get(&t)).into_iter())
             };
             let readable: Vec<Message> = matching.filter(|m| session.may_read(&m.topic)).cloned().collect();
+            let ids: Vec<_> = sub.id.into_iter().collect();
             for message in &readable {
-                match session.deliver(message, message.qos.min(qos), true) {
+                match session.deliver(message, message.qos.min(sub.options.qos), true, &ids) {
                     Delivery::Dropped => routed.dropped += 1,
                     _ => routed.delivered += 1,
                 }
@@ -55,10 +67,12 @@ impl Router {
         (routed, codes)
     }
 
-    /// Unsubscribes and answers UNSUBACK (also for filters that were not subscribed).
-    pub fn unsubscribe(&mut self, client_id: &str, pid: PacketId, filters: &[TopicFilter]) {
+    /// Unsubscribes and answers UNSUBACK (also for filters that were not subscribed; MQTT 5.0
+    /// says which with 0x11 No subscription existed).
+    pub fn unsubscribe(&mut self, client_id: &str, u: &Unsubscribe) {
         let Some(session) = self.sessions.get_mut(client_id) else { return };
-        for filter in filters {
+        let mut reasons = Vec::with_capacity(u.filters.len());
+        for filter in &u.filters {
             if session.subscriptions.remove(filter).is_some() {
                 self.subscriptions.remove(filter.as_str(), client_id);
                 if !session.clean
@@ -66,8 +80,12 @@ impl Router {
                 {
                     journal.record(Change::Unsubscribe { client: session.client_id.clone(), filter: filter.clone() });
                 }
+                reasons.push(ReasonCode::Success);
+            } else {
+                reasons.push(ReasonCode::NoSubscriptionExisted);
             }
         }
-        session.send(Packet::UnsubAck(UnsubAck::new(pid)));
+        let ack = UnsubAck { pid: u.pid, properties: Properties::default(), reasons };
+        session.send(Packet::UnsubAck(ack));
     }
 }

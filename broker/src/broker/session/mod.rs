@@ -6,15 +6,17 @@
 //! the store's [`Journal`], so that they can be restored after a restart.
 
 use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+use super::subscriptions::Sub;
 use super::wake::Wake;
 use crate::auth::Acl;
-use crate::codec::v5::Properties;
+use crate::codec::v5::{Properties, Property};
 use crate::codec::{
-    Ack, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubOptions, TopicFilter, TopicName,
+    Ack, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, TopicFilter, TopicName,
 };
 use crate::store::{Change, Journal, RestoredSession};
 
@@ -45,6 +47,15 @@ impl Message {
     /// A message without properties, as a 3.1.1 client publishes.
     pub fn new(topic: TopicName, payload: Bytes, qos: QoS, retain: bool) -> Self {
         Self { topic, payload, qos, retain, properties: Properties::default() }
+    }
+
+    /// This message as it goes to a subscriber: its properties, then a Subscription
+    /// Identifier for each subscription it matched (3.3.2.3.8).
+    #[must_use]
+    pub fn with_subscription_ids(&self, ids: &[NonZeroU32]) -> Self {
+        let mut properties = self.properties.as_slice().to_vec();
+        properties.extend(ids.iter().map(|id| Property::SubscriptionIdentifier(*id)));
+        Self { properties: Properties::from_vec(properties), ..self.clone() }
     }
 }
 
@@ -119,7 +130,7 @@ pub struct Session {
     pub protocol: Protocol,
     /// What the client's CONNECT said it can take.
     client: client::ClientLimits,
-    pub subscriptions: HashMap<TopicFilter, SubOptions>,
+    pub subscriptions: HashMap<TopicFilter, Sub>,
     pub link: Option<Link>,
     limits: Limits,
     /// Held messages and QoS 2 ids: allocated while there are any, so that an idle client
@@ -167,7 +178,7 @@ impl Session {
     pub fn restore(client_id: Arc<str>, saved: RestoredSession, limits: Limits, journal: Journal) -> Self {
         let mut s = Self::new(client_id, false, limits);
         s.username = saved.username;
-        s.subscriptions = saved.subscriptions.into_iter().map(|(f, qos)| (f, SubOptions::from(qos))).collect();
+        s.subscriptions = saved.subscriptions.into_iter().map(|(f, qos)| (f, Sub::from(qos))).collect();
         for m in saved.messages {
             s.last_seq = s.last_seq.max(m.seq);
             let held = Held { seq: m.seq, message: m.message };
@@ -248,8 +259,16 @@ impl Session {
         held
     }
 
-    /// Delivers a message at `qos` (already the minimum of the publish and subscription QoS).
-    pub fn deliver(&mut self, message: &Message, qos: QoS, retain: bool) -> Delivery {
+    /// Delivers a message at `qos` (already the minimum of the publish and subscription QoS),
+    /// with the Subscription Identifiers `ids` of the subscriptions it matched (MQTT 5.0).
+    pub fn deliver(&mut self, message: &Message, qos: QoS, retain: bool, ids: &[NonZeroU32]) -> Delivery {
+        let with_ids;
+        let message = if ids.is_empty() || !self.protocol.is_v5() {
+            message
+        } else {
+            with_ids = message.with_subscription_ids(ids);
+            &with_ids
+        };
         if self.too_large_for_client(message, qos) {
             return Delivery::Dropped;
         }

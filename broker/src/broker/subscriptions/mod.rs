@@ -1,0 +1,195 @@
+//! Subscriptions as a tree of topic levels, so that routing a PUBLISH walks its levels
+//! instead of testing every filter; shared subscriptions (`$share/{group}/{filter}`, MQTT 5.0
+//! section 4.8.2) apart, in `shared`, as groups that take turns.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use super::FastMap as HashMap;
+use crate::codec::{QoS, SubOptions};
+
+mod shared;
+
+pub use shared::SharedGroups;
+
+/// One client's subscription to one filter: its options and, in MQTT 5.0, its Subscription
+/// Identifier (3.8.2.1.2), sent with every message it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sub {
+    pub options: SubOptions,
+    pub id: Option<NonZeroU32>,
+}
+
+impl From<QoS> for Sub {
+    fn from(qos: QoS) -> Self {
+        Self { options: SubOptions::from(qos), id: None }
+    }
+}
+
+/// What one client gets of a PUBLISH, from all its matching subscriptions together: one copy
+/// at the highest QoS [MQTT-3.3.4-2], with every Subscription Identifier [MQTT-3.3.4-4], and
+/// RETAIN kept if any subscription asked for Retain As Published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matched {
+    pub qos: QoS,
+    pub retain_as_published: bool,
+    pub ids: Vec<NonZeroU32>,
+}
+
+impl Matched {
+    fn add(&mut self, sub: &Sub) {
+        self.qos = self.qos.max(sub.options.qos);
+        self.retain_as_published |= sub.options.retain_as_published;
+        if let Some(id) = sub.id
+            && !self.ids.contains(&id)
+        {
+            self.ids.push(id);
+        }
+    }
+
+    fn of(sub: &Sub) -> Self {
+        let mut m = Self::default();
+        m.add(sub);
+        m
+    }
+}
+
+/// The subscribers of each filter.
+#[derive(Debug, Default)]
+pub struct SubscriptionTree {
+    root: Node,
+    count: usize,
+    pub shared: SharedGroups,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    children: HashMap<Box<str>, Node>,
+    /// Subscribers whose filter ends at this level.
+    here: HashMap<Arc<str>, Sub>,
+    /// Subscribers whose filter ends with `#` after this level.
+    multi: HashMap<Arc<str>, Sub>,
+}
+
+impl Node {
+    fn is_empty(&self) -> bool {
+        self.children.is_empty() && self.here.is_empty() && self.multi.is_empty()
+    }
+}
+
+impl SubscriptionTree {
+    /// Adds or replaces a subscription (a `$share/` filter joins its group); true if it
+    /// replaced one.
+    pub fn insert(&mut self, filter: &str, client: &Arc<str>, sub: impl Into<Sub>) -> bool {
+        let sub = sub.into();
+        if let Some((group, filter)) = shared::split(filter) {
+            let replaced = self.shared.insert(group, filter, client, sub);
+            if !replaced {
+                self.count += 1;
+            }
+            return replaced;
+        }
+        let mut node = &mut self.root;
+        let mut levels = filter.split('/').peekable();
+        let mut set = None;
+        while let Some(level) = levels.next() {
+            if level == "#" && levels.peek().is_none() {
+                set = Some(&mut node.multi);
+                break;
+            }
+            node = node.children.entry(level.into()).or_default();
+        }
+        let set = set.unwrap_or(&mut node.here);
+        let replaced = set.insert(client.clone(), sub).is_some();
+        if !replaced {
+            self.count += 1;
+        }
+        replaced
+    }
+
+    /// Removes a subscription; true if there was one.
+    pub fn remove(&mut self, filter: &str, client: &str) -> bool {
+        let removed = match shared::split(filter) {
+            Some((group, filter)) => self.shared.remove(group, filter, client),
+            None => {
+                let levels: Vec<&str> = filter.split('/').collect();
+                remove_in(&mut self.root, &levels, client)
+            }
+        };
+        if removed {
+            self.count -= 1;
+        }
+        removed
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Every client with a (non-shared) filter matching `topic`, with what it gets of the
+    /// message. A subscription with No Local does not match its own client's messages
+    /// [MQTT-3.8.3-3]: `publisher` names it.
+    pub fn matches(&self, topic: &str, publisher: Option<&str>, out: &mut HashMap<Arc<str>, Matched>) {
+        // Wildcards at the first level do not match `$` topics [MQTT-4.7.2-1].
+        let system = topic.starts_with('$');
+        collect(&self.root, Some(topic), !system, &mut Sink { publisher, out });
+    }
+}
+
+/// Where matches go: skipping No Local subscriptions of the publisher.
+struct Sink<'a, 'o> {
+    publisher: Option<&'a str>,
+    out: &'o mut HashMap<Arc<str>, Matched>,
+}
+
+fn merge(into: &mut Sink<'_, '_>, from: &HashMap<Arc<str>, Sub>) {
+    for (client, sub) in from {
+        if sub.options.no_local && into.publisher == Some(&**client) {
+            continue;
+        }
+        match into.out.get_mut(client) {
+            Some(m) => m.add(sub),
+            None => {
+                into.out.insert(client.clone(), Matched::of(sub));
+            }
+        }
+    }
+}
+
+/// `rest`: the topic levels not yet matched, `None` past the last one (no allocation per
+/// PUBLISH for a list of levels).
+fn collect(node: &Node, rest: Option<&str>, wildcards: bool, into: &mut Sink<'_, '_>) {
+    if wildcards {
+        // `a/#` matches `a` itself and everything below it.
+        merge(into, &node.multi);
+    }
+    let Some(rest) = rest else {
+        merge(into, &node.here);
+        return;
+    };
+    let (first, after) = match rest.split_once('/') {
+        Some((first, after)) => (first, Some(after)),
+        None => (rest, None),
+    };
+    if let Some(child) = node.children.get(first) {
+        collect(child, after, true, into);
+    }
+    if wildcards && let Some(child) = node.children.get("+") {
+        collect(child, after, true, into);
+    }
+}
+
+fn remove_in(node: &mut Node, levels: &[&str], client: &str) -> bool {
+    match levels {
+        ["#"] => node.multi.remove(client).is_some(),
+        [] => node.here.remove(client).is_some(),
+        [first, rest @ ..] => {
+            let Some(child) = node.children.get_mut(*first) else { return false };
+            let removed = remove_in(child, rest, client);
+            if child.is_empty() {
+                node.children.remove(*first);
+            }
+            removed
+        }
+    }
+}
