@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 pub mod brokers;
+pub mod python;
 
 /// Bounds a wait that only a failing test reaches.
 pub const PATIENCE: Duration = Duration::from_secs(10);
