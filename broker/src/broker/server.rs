@@ -5,14 +5,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use super::connection::{self, Ending};
 use super::transport::{self, Transport, TransportError};
-use super::{RouterFigures, Shared, Stats, keepalive, sys};
+use super::{RouterFigures, Shared, Stats, WillOutcome, keepalive, sys};
 use crate::auth::{Auth, AuthError};
 use crate::config::{Config, ListenerConfig};
 use crate::log::{LogType, Logger};
@@ -97,6 +99,7 @@ impl Broker {
         };
         let journal = persistence.as_ref().map(|(_, _, journal, _)| journal.clone());
         let shared = Arc::new(Shared::new(config, log, auth, journal.clone()));
+        shared.router().set_persistent_expiry(shared.config.persistent_client_expiration);
         if let Some((store, restored, _, entries)) = persistence {
             shared.router().restore(restored);
             let (release_to, failed_on) = (Arc::downgrade(&shared), Arc::downgrade(&shared));
@@ -121,6 +124,7 @@ impl Broker {
         let (done_tx, done_rx) = mpsc::channel::<()>(1);
         tokio::spawn(sys::publish_loop(shared.clone(), stop.subscribe(), done_tx.clone()));
         tokio::spawn(keepalive::run(shared.keepalive.clone(), stop.subscribe()));
+        tokio::spawn(expire_loop(shared.clone(), stop.subscribe()));
         Ok(Self { shared, stop, done_tx, done_rx, journal })
     }
 
@@ -190,6 +194,37 @@ impl Broker {
         shared.log.log(LogType::Notice, format_args!("mqtt-lab-broker version {} terminating", shared.version));
     }
 }
+
+/// Ends expired sessions, sends delayed wills and deletes expired retained messages (MQTT 5.0
+/// session, will and message expiry): at each deadline the router names, and at least once a
+/// second, since a connection ending sets new ones (none sooner than a second ahead).
+async fn expire_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = Instant::now();
+        let expired = shared.router().expire(now);
+        for client in &expired.sessions {
+            shared.log.log(LogType::Notice, format_args!("Expiring client {client} due to timeout."));
+        }
+        for (client, outcome) in expired.wills {
+            match outcome {
+                WillOutcome::Published(routed) => Stats::add(&shared.stats.publish_dropped, routed.dropped),
+                WillOutcome::Denied(topic) => shared.log.log(
+                    LogType::Notice,
+                    format_args!("Denied will of {client} on {topic}: the ACL gives no write access."),
+                ),
+                WillOutcome::None | WillOutcome::Delayed(_) => {}
+            }
+        }
+        let next = expired.next.map_or(now + EXPIRY_TICK, |at| at.min(now + EXPIRY_TICK));
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep_until(next) => {}
+        }
+    }
+}
+
+/// The longest the expiry task sleeps.
+const EXPIRY_TICK: Duration = Duration::from_secs(1);
 
 /// One listener's accept loop and what it needs.
 struct Accepting {

@@ -8,6 +8,7 @@ mod options;
 mod parse;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use parse::ConfigError;
 
@@ -106,6 +107,9 @@ pub struct Config {
     /// Seconds between `$SYS` updates; 0 turns them off.
     pub sys_interval: u64,
     pub retain_available: bool,
+    /// `persistent_client_expiration`: a session ends if its client has not come back within
+    /// this time, 3.1.1 persistent sessions included (`None`: as long as the client asked).
+    pub persistent_client_expiration: Option<Duration>,
     /// Queue QoS 0 messages for offline persistent sessions too.
     pub queue_qos0_messages: bool,
     /// True by default (Mosquitto: false): the broker writes a client's whole outbox at once,
@@ -145,6 +149,7 @@ impl Default for Config {
             max_qos: crate::codec::QoS::ExactlyOnce,
             sys_interval: 10,
             retain_available: true,
+            persistent_client_expiration: None,
             queue_qos0_messages: false,
             set_tcp_nodelay: true,
             pid_file: None,

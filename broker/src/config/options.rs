@@ -133,9 +133,6 @@ pub fn is_mosquitto_option(name: &str) -> bool {
 pub const DEPRECATED_NO_EFFECT: &[&str] = &["allow_duplicate_messages", "retry_interval", "store_clean_interval"];
 
 /// Which later piece of work brings an unimplemented option, for the error message.
-pub fn planned_for(name: &str) -> &'static str {
-    match name {
-        "persistent_client_expiration" => "persistent sessions are kept until a clean session replaces them",
-        _ => "it is not implemented yet",
-    }
+pub fn planned_for(_name: &str) -> &'static str {
+    "it is not implemented yet"
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
 use super::{Config, ConnackCodes, ListenerConfig, TlsVersion};
@@ -207,6 +208,7 @@ impl Parser<'_> {
             }
             "sys_interval" => c.sys_interval = number(option, value)?,
             "retain_available" => c.retain_available = boolean(option, value)?,
+            "persistent_client_expiration" => c.persistent_client_expiration = Some(expiration(option, value)?),
             "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,
             "set_tcp_nodelay" => c.set_tcp_nodelay = boolean(option, value)?,
             "pid_file" => c.pid_file = Some(PathBuf::from(value)),
@@ -283,6 +285,26 @@ fn boolean(option: &str, value: &str) -> Result<bool, String> {
 
 fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
     value.parse().map_err(|_| format!("{option} needs a number in range, got {value:?}"))
+}
+
+/// `persistent_client_expiration`'s duration as `man mosquitto.conf` gives it: a positive
+/// integer and one of h d w m y (hour, day, week, month, year); Mosquitto counts a month as 30
+/// days and a year as 365.
+fn expiration(option: &str, value: &str) -> Result<Duration, String> {
+    let bad = || format!("{option} needs a whole number followed by h, d, w, m or y (e.g. 14d), got {value:?}");
+    let unit = match value.chars().last() {
+        Some('h') => 3600,
+        Some('d') => 86_400,
+        Some('w') => 7 * 86_400,
+        Some('m') => 30 * 86_400,
+        Some('y') => 365 * 86_400,
+        _ => return Err(bad()),
+    };
+    let count: u64 = value[..value.len() - 1].parse().map_err(|_| bad())?;
+    if count == 0 {
+        return Err(bad());
+    }
+    count.checked_mul(unit).map(Duration::from_secs).ok_or_else(bad)
 }
 
 fn path<'v>(option: &str, value: &'v str) -> Result<&'v str, String> {
@@ -415,5 +437,21 @@ mod tests {
         assert_eq!(c.persistence_path(), Some(PathBuf::from("/var/lib/mosquitto/mqtt-lab-broker.db")));
         assert!(parse("persistence false\n").unwrap().persistence_path().is_none());
         assert!(parse("persistence_file mosquitto.db\n").unwrap_err().message.contains("Mosquitto's own format"));
+    }
+
+    #[test]
+    fn persistent_client_expiration_takes_mosquittos_units() {
+        let days = |d: u64| Some(Duration::from_secs(d * 86_400));
+        for (value, expected) in [("2h", Some(Duration::from_secs(7200))), ("14d", days(14)), ("1w", days(7))] {
+            let c = parse(&format!("persistent_client_expiration {value}")).unwrap();
+            assert_eq!(c.persistent_client_expiration, expected, "{value}");
+        }
+        // As Mosquitto: m is a month of 30 days, y a year of 365.
+        assert_eq!(parse("persistent_client_expiration 2m").unwrap().persistent_client_expiration, days(60));
+        assert_eq!(parse("persistent_client_expiration 1y").unwrap().persistent_client_expiration, days(365));
+        for bad in ["10s", "0d", "d", "1.5h", "-1d", "12"] {
+            let e = parse(&format!("persistent_client_expiration {bad}")).unwrap_err().to_string();
+            assert!(e.contains("h, d, w, m or y"), "{bad}: {e}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rusqlite::{Connection, params};
@@ -32,13 +33,31 @@ pub struct StoredMessage {
 }
 
 /// A persistent session as saved.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoredSession {
     pub username: Option<Arc<str>>,
+    /// Session Expiry Interval in seconds, 0xFFFFFFFF: never (a database written before
+    /// MQTT 5.0 holds only 3.1.1 persistent sessions, which never expire).
+    pub expiry: u32,
+    /// When its last connection ended (wall clock); `None` if it was not recorded.
+    pub disconnected: Option<SystemTime>,
     pub subscriptions: Vec<(TopicFilter, QoS)>,
     /// In `seq` order.
     pub messages: Vec<StoredMessage>,
     pub incoming_qos2: Vec<PacketId>,
+}
+
+impl Default for RestoredSession {
+    fn default() -> Self {
+        Self {
+            username: None,
+            expiry: u32::MAX,
+            disconnected: None,
+            subscriptions: Vec::new(),
+            messages: Vec::new(),
+            incoming_qos2: Vec::new(),
+        }
+    }
 }
 
 /// Everything loaded at startup.
@@ -62,6 +81,35 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS incoming_qos2 (client_id TEXT NOT NULL, pid INTEGER NOT NULL, PRIMARY KEY (client_id, pid));
 ";
 
+/// Columns added since the first schema, with their type: added to an older file when it is
+/// opened, NULL in its rows (read as "never expires", "disconnect time unknown").
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    // Session Expiry Interval, seconds.
+    ("sessions", "expiry", "INTEGER"),
+    // When the last connection ended: milliseconds since the Unix epoch.
+    ("sessions", "disconnected_ms", "INTEGER"),
+];
+
+/// Adds the columns an older database lacks; its data stays readable.
+fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+        let names: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        if !names.iter().any(|n| n == column) {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn to_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn from_ms(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
 pub struct Store {
     conn: Connection,
     path: String,
@@ -81,6 +129,7 @@ impl Store {
         let err = |error| StoreError { path: name.clone(), error };
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&conn).map_err(err)?;
         Ok(Self { conn, path: name })
     }
 
@@ -114,10 +163,23 @@ impl Store {
                 restored.retained.push(Message::new(topic, Bytes::from(payload), qos(q), true));
             }
         }
-        let mut stmt = self.conn.prepare("SELECT client_id, username FROM sessions")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
-            let (client, username) = row?;
-            let session = RestoredSession { username: username.map(Into::into), ..RestoredSession::default() };
+        let mut stmt = self.conn.prepare("SELECT client_id, username, expiry, disconnected_ms FROM sessions")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (client, username, expiry, disconnected) = row?;
+            let session = RestoredSession {
+                username: username.map(Into::into),
+                expiry: expiry.map_or(u32::MAX, |e| u32::try_from(e).unwrap_or(u32::MAX)),
+                disconnected: disconnected.map(from_ms),
+                ..RestoredSession::default()
+            };
             restored.sessions.insert(client.into(), session);
         }
         let mut stmt = self.conn.prepare("SELECT client_id, filter, qos FROM subscriptions")?;
@@ -172,9 +234,15 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), rusq
             params![topic.as_str(), &m.payload[..], m.qos as u8],
         ),
         Change::Retain { topic, message: None } => tx.execute("DELETE FROM retained WHERE topic = ?1", [topic.as_str()]),
+        // A session resumed keeps its expiry columns: the Expiry change that follows sets them.
         Change::Session { client, username } => tx.execute(
-            "INSERT OR REPLACE INTO sessions (client_id, username) VALUES (?1, ?2)",
+            "INSERT INTO sessions (client_id, username) VALUES (?1, ?2)
+             ON CONFLICT (client_id) DO UPDATE SET username = excluded.username",
             params![&**client, username.as_deref()],
+        ),
+        Change::Expiry { client, interval, disconnected } => tx.execute(
+            "UPDATE sessions SET expiry = ?2, disconnected_ms = ?3 WHERE client_id = ?1",
+            params![&**client, interval, disconnected.map(to_ms)],
         ),
         Change::DropSession { client } => {
             for table in ["sessions", "subscriptions", "messages", "incoming_qos2"] {
@@ -221,7 +289,7 @@ mod tests {
     use super::*;
 
     fn message(topic: &str, payload: &'static [u8], qos: QoS) -> Message {
-        Message { topic: TopicName::new(topic).unwrap(), payload: Bytes::from_static(payload), qos, retain: false }
+        Message::new(TopicName::new(topic).unwrap(), Bytes::from_static(payload), qos, false)
     }
 
     #[test]

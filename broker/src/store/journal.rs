@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::time::SystemTime;
 
 use crate::broker::Message;
 use crate::codec::{Packet, PacketId, QoS, TopicFilter, TopicName};
@@ -19,7 +20,15 @@ pub enum Change {
         client: Arc<str>,
         username: Option<Arc<str>>,
     },
-    /// A persistent session ended (a clean session replaced it).
+    /// A session's expiry (MQTT 5.0 3.1.2.11.2): its interval in seconds (0xFFFFFFFF: never)
+    /// and, once its connection has ended, when (wall-clock time, so that a restart keeps
+    /// counting from then).
+    Expiry {
+        client: Arc<str>,
+        interval: u32,
+        disconnected: Option<SystemTime>,
+    },
+    /// A persistent session ended (a clean session replaced it, or it expired).
     DropSession {
         client: Arc<str>,
     },

@@ -6,9 +6,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::alias::Aliases;
 use super::congestion::Congestion;
 use super::{Close, Connection, Who, count_drops};
-use crate::broker::session::{Message, Session};
+use crate::broker::session::{Message, Session, expiry};
 use crate::broker::{Routed, Shared, Stats};
-use crate::codec::v5::{PropertyId, ReasonCode};
+use crate::codec::v5::{Property, PropertyId, ReasonCode};
 use crate::codec::{Ack, Decoded, Packet, PacketId, Publish, QosPid, Subscribe, decode};
 use crate::log::LogType;
 
@@ -66,7 +66,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Packet::PingReq => with_session(shared, &id, |s| s.send(Packet::PingResp)).unwrap_or(()),
             // The router discards the will [MQTT-3.1.2-10] when the session detaches, unless
             // an MQTT 5.0 client asks for it (0x04 Disconnect with Will Message).
-            Packet::Disconnect(d) => return Err(Close::Disconnect(d.reason)),
+            // MQTT 5.0: a Session Expiry Interval here replaces CONNECT's (3.14.2.2.2).
+            Packet::Disconnect(d) => {
+                if let Some(Property::SessionExpiryInterval(secs)) = d.properties.get(PropertyId::SessionExpiryInterval)
+                    && let Err(why) = shared.router().set_disconnect_expiry(&id, self.link.id, *secs)
+                {
+                    return Err(Close::Protocol(why, ReasonCode::ProtocolError));
+                }
+                return Err(Close::Disconnect(d.reason));
+            }
             Packet::Connect(_) => {
                 return Err(Close::Protocol(
                     "[MQTT-3.1.0-2] a second CONNECT on one connection is a protocol violation".into(),
@@ -173,6 +181,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             payload: p.payload,
             qos: p.qos_pid.qos(),
             retain: p.retain,
+            // The Message Expiry Interval counts from arrival (3.3.2.3.3).
+            expires_at: expiry::deadline(&p.properties, tokio::time::Instant::now()),
             properties: p.properties,
         };
         let mut router = shared.router();
@@ -219,7 +229,6 @@ fn ack_reason(refused: Option<ReasonCode>, routed: Option<Routed>) -> ReasonCode
 
 /// A payload that says it is UTF-8 (Payload Format Indicator 1) must be [MQTT-3.3.2-4].
 fn payload_format_holds(p: &Publish) -> bool {
-    use crate::codec::v5::Property;
     !matches!(p.properties.get(PropertyId::PayloadFormatIndicator), Some(Property::PayloadFormatIndicator(true)))
         || std::str::from_utf8(&p.payload).is_ok()
 }

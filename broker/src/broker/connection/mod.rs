@@ -266,7 +266,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Logs a refused will and counts what a published one dropped.
     fn will_published(&self, client_id: &str, outcome: WillOutcome) {
         match outcome {
-            WillOutcome::None => {}
+            WillOutcome::None | WillOutcome::Delayed(_) => {}
             WillOutcome::Published(routed) => count_drops(&self.shared, routed),
             WillOutcome::Denied(topic) => self.log(
                 LogType::Notice,

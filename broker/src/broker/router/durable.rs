@@ -2,9 +2,12 @@
 //! messages, and acknowledgements that wait for the store.
 
 use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::time::Instant;
 
 use super::Router;
-use crate::broker::session::{Message, Session};
+use crate::broker::session::{Message, Session, expiry as session_expiry};
 use crate::codec::{Packet, TopicName};
 use crate::store::{Change, Restored};
 
@@ -22,15 +25,25 @@ impl Router {
         }
     }
 
-    /// Loads what the store saved: retained messages and offline persistent sessions.
+    /// Loads what the store saved: retained messages and offline persistent sessions, each
+    /// expiring as long after its disconnect as its Session Expiry Interval says.
+    /// Call [`Self::set_persistent_expiry`] first: it bounds what is restored too.
     pub fn restore(&mut self, restored: Restored) {
         for message in restored.retained {
             self.retained.insert(message.topic.clone(), message);
         }
         let Some(journal) = self.journal.clone() else { return };
+        let (now, wall) = (Instant::now(), SystemTime::now());
         for (client, saved) in restored.sessions {
+            let (interval, disconnected) = (saved.expiry, saved.disconnected);
             let mut session = Session::restore(client.clone(), saved, self.limits, journal.clone());
             session.set_acl(self.acl.clone());
+            session.set_expiry(interval);
+            // The time since the disconnect counts, the broker's downtime included; a session
+            // whose disconnect time is unknown counts from now.
+            let gone = disconnected.and_then(|t| wall.duration_since(t).ok()).unwrap_or_default();
+            session.expires_at =
+                session_expiry::lifetime(interval, self.persistent_expiry).map(|d| now + d.saturating_sub(gone));
             for (filter, sub) in &session.subscriptions {
                 self.subscriptions.insert(filter.as_str(), &client, *sub);
             }

@@ -3,8 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use super::FastMap as HashMap;
+use super::session::expiry as session_expiry;
 use super::session::{Limits, Link, Message, Session};
 use super::subscriptions::{Matched, SubscriptionTree};
 use crate::auth::Acl;
@@ -54,6 +58,8 @@ pub struct RouterFigures {
     pub retained: usize,
     pub stored_messages: usize,
     pub stored_bytes: usize,
+    /// Sessions ended by their expiry since startup.
+    pub clients_expired: usize,
 }
 
 #[derive(Debug)]
@@ -77,6 +83,10 @@ pub struct Router {
     stopping: bool,
     /// The ACL in force; every session holds a copy and checks it whenever it sends a message.
     acl: Option<Arc<Acl>>,
+    /// `persistent_client_expiration`: the longest a session outlives its connection.
+    persistent_expiry: Option<Duration>,
+    /// Sessions ended by their expiry, for `$SYS`.
+    clients_expired: usize,
 }
 
 impl Router {
@@ -92,6 +102,8 @@ impl Router {
             congested: Vec::new(),
             stopping: false,
             acl: None,
+            persistent_expiry: None,
+            clients_expired: 0,
         }
     }
 
@@ -111,7 +123,7 @@ impl Router {
             for filter in session.subscriptions.keys() {
                 self.subscriptions.remove(filter.as_str(), client_id);
             }
-            if !session.clean {
+            if session.is_journaled() {
                 self.record(Change::DropSession { client: session.client_id.clone() });
             }
         }
@@ -122,31 +134,46 @@ impl Router {
     pub fn connect(&mut self, login: Login<'_>, link: Link) -> Attached {
         let Login { client_id, username, clean_session, protocol, will, connect_properties, connack_properties } =
             login;
+        let expiry = session_expiry::requested(protocol, clean_session, connect_properties);
         let mut took_over = false;
         let mut resumable = false;
         if let Some(old) = self.sessions.get_mut(client_id) {
-            resumable = !clean_session && !old.clean;
+            // Past its end but not yet swept: gone all the same (3.1.2.11.2).
+            let ended = old.expires_at.is_some_and(|at| at <= Instant::now());
+            resumable = !clean_session && !old.clean && !ended;
             if let Some(old_link) = old.link.take() {
                 // The old connection closes at once, even while a write to its client is pending.
                 took_over = true;
                 old_link.wake.take_over();
             }
         }
-        let old_will = if took_over { self.release_will(client_id) } else { WillOutcome::None };
+        let old_will = self.old_will(client_id, resumable);
         if !resumable {
             self.drop_session(client_id);
         }
         let id: Arc<str> = client_id.into();
         let session =
-            self.sessions.entry(id.clone()).or_insert_with(|| Box::new(Session::new(id, clean_session, self.limits)));
+            self.sessions.entry(id.clone()).or_insert_with(|| Box::new(Session::new(id, expiry == 0, self.limits)));
         session.set_acl(self.acl.clone());
-        session.clean = clean_session;
+        session.set_expiry(expiry);
+        session.expires_at = None;
+        session.will_at = None;
         session.set_client(protocol, connect_properties);
         session.username = username.map(Into::into);
         session.will = will.cloned().map(Box::new);
-        if !clean_session && let Some(journal) = &self.journal {
+        if expiry != 0
+            && let Some(journal) = &self.journal
+        {
             session.set_journal(Some(journal.clone()));
-            journal.record(Change::Session { client: session.client_id.clone(), username: session.username.clone() });
+            let client = session.client_id.clone();
+            journal.record(Change::Session { client: client.clone(), username: session.username.clone() });
+            journal.record(Change::Expiry { client, interval: expiry, disconnected: None });
+        } else if session.is_journaled()
+            && let Some(journal) = &self.journal
+        {
+            // Resumed with expiry 0: it ends with this connection, so the store forgets it now.
+            journal.record(Change::DropSession { client: session.client_id.clone() });
+            session.set_journal(None);
         }
         if self.stopping {
             link.wake.shut_down();
@@ -169,7 +196,6 @@ impl Router {
         self.sessions.get(client_id).and_then(|s| s.link.as_ref()).is_some_and(|l| l.id == link_id)
     }
 
-    /// The connection `link_id` ended. A clean session ends with it.
     /// Tells every attached connection, and every one attached later, to close (shutdown).
     pub fn shut_down(&mut self) {
         self.stopping = true;
@@ -178,17 +204,34 @@ impl Router {
         }
     }
 
+    /// The connection `link_id` ended. A session of expiry 0 ends with it; any other expires
+    /// that long after now (3.1.2.11.2), unless a connection resumes it first. The will is
+    /// discarded [MQTT-3.1.2-10] unless [`Self::publish_will`] delayed it.
     pub fn disconnect(&mut self, client_id: &str, link_id: u64) {
         if !self.is_current(client_id, link_id) {
             return;
         }
-        let clean = self.sessions.get_mut(client_id).is_some_and(|s| {
-            s.detach();
+        let cap = self.persistent_expiry;
+        let Some(s) = self.sessions.get_mut(client_id) else { return };
+        s.detach();
+        if s.will_at.is_none() {
             s.will = None;
-            s.clean
-        });
-        if clean {
-            self.drop_session(client_id);
+        }
+        match session_expiry::lifetime(s.expiry, cap) {
+            Some(lifetime) if lifetime.is_zero() => {
+                if s.will_at.is_some() {
+                    // The session ends before the will's delay [MQTT-3.1.3-9].
+                    self.release_will(client_id);
+                }
+                self.drop_session(client_id);
+            }
+            lifetime => {
+                s.expires_at = lifetime.map(|d| Instant::now() + d);
+                if s.is_journaled() {
+                    let (client, interval) = (s.client_id.clone(), s.expiry);
+                    self.record(Change::Expiry { client, interval, disconnected: Some(SystemTime::now()) });
+                }
+            }
         }
     }
 
@@ -207,11 +250,15 @@ impl Router {
             retained: self.retained.len(),
             stored_messages,
             stored_bytes,
+            clients_expired: self.clients_expired,
         }
     }
 }
 
 mod durable;
+mod expiry;
+#[cfg(test)]
+mod expiry_tests;
 mod publish;
 mod subscribe;
 mod will;

@@ -10,20 +10,21 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
 
 use super::subscriptions::Sub;
 use super::wake::Wake;
 use crate::auth::Acl;
 use crate::codec::v5::{Properties, Property};
-use crate::codec::{
-    Ack, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, TopicFilter, TopicName,
-};
-use crate::store::{Change, Journal, RestoredSession};
+use crate::codec::{Ack, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, TopicFilter, TopicName};
+use crate::store::{Change, Journal};
 
 mod access;
 mod client;
+pub mod expiry;
 mod flows;
 mod pressure;
+mod restore;
 
 /// An outbox this small is freed once written; a busy client's larger one is kept.
 const IDLE_OUTBOX: usize = 4;
@@ -41,12 +42,15 @@ pub struct Message {
     /// The PUBLISH's MQTT 5.0 properties, forwarded unchanged and in order (dropped toward
     /// 3.1.1 subscribers by the encoder); shared, so a fan-out copies a pointer.
     pub properties: Properties,
+    /// When the Message Expiry Interval (MQTT 5.0) runs out, counted from its arrival;
+    /// `None`: never (expiry.rs).
+    pub expires_at: Option<Instant>,
 }
 
 impl Message {
     /// A message without properties, as a 3.1.1 client publishes.
     pub fn new(topic: TopicName, payload: Bytes, qos: QoS, retain: bool) -> Self {
-        Self { topic, payload, qos, retain, properties: Properties::default() }
+        Self { topic, payload, qos, retain, properties: Properties::default(), expires_at: None }
     }
 
     /// This message as it goes to a subscriber: its properties, then a Subscription
@@ -125,7 +129,16 @@ pub struct Session {
     pub client_id: Arc<str>,
     /// The user name of the current (or last) connection, for ACL checks on delivery.
     pub username: Option<Arc<str>>,
+    /// The Session Expiry Interval is 0: the session ends with its connection. Kept equal to
+    /// `expiry == 0` by [`Session::set_expiry`].
     pub clean: bool,
+    /// Session Expiry Interval in seconds ([`expiry::NEVER`]: never); 3.1.1 maps its clean
+    /// session flag onto it.
+    pub expiry: u32,
+    /// While offline: when the session ends.
+    pub expires_at: Option<Instant>,
+    /// While offline: when its delayed will goes out (Will Delay Interval).
+    pub will_at: Option<Instant>,
     /// The protocol of the current (or last) connection: how its outbox is encoded.
     pub protocol: Protocol,
     /// What the client's CONNECT said it can take.
@@ -157,6 +170,9 @@ impl Session {
             client_id,
             username: None,
             clean,
+            expiry: if clean { 0 } else { expiry::NEVER },
+            expires_at: None,
+            will_at: None,
             protocol: Protocol::V311,
             client: client::ClientLimits::default(),
             subscriptions: HashMap::new(),
@@ -171,36 +187,6 @@ impl Session {
             acl: None,
             will: None,
         }
-    }
-
-    /// Rebuilds a persistent session from the store: offline, with its messages in flight
-    /// (to be resent on reconnect) and queued, in their original order.
-    pub fn restore(client_id: Arc<str>, saved: RestoredSession, limits: Limits, journal: Journal) -> Self {
-        let mut s = Self::new(client_id, false, limits);
-        s.username = saved.username;
-        s.subscriptions = saved.subscriptions.into_iter().map(|(f, qos)| (f, Sub::from(qos))).collect();
-        for m in saved.messages {
-            s.last_seq = s.last_seq.max(m.seq);
-            let held = Held { seq: m.seq, message: m.message };
-            match m.pid {
-                Some(pid) => {
-                    let state = match (held.message.qos, m.received) {
-                        (_, true) => Await::PubComp,
-                        (QoS::ExactlyOnce, false) => Await::PubRec,
-                        _ => Await::PubAck,
-                    };
-                    s.last_pid = pid;
-                    let flows = s.flows_mut();
-                    flows.inflight_ids.insert(pid);
-                    flows.inflight.push_back(Inflight { pid, held, state });
-                }
-                None => s.flows_mut().queue.push_back(held),
-            }
-        }
-        s.flows_mut().incoming_qos2 = saved.incoming_qos2.into_iter().collect();
-        s.release_empty_flows();
-        s.journal = Some(journal);
-        s
     }
 
     /// Persistence on for this session: report its changes from now on.
@@ -254,7 +240,7 @@ impl Session {
 
     fn hold(&mut self, message: Message) -> Held {
         self.last_seq += 1;
-        let held = Held { seq: self.last_seq, message };
+        let held = Held { seq: self.last_seq, message: message.arrived(Instant::now()) };
         self.record(|client| Change::Stored { client, seq: held.seq, message: held.message.clone() });
         held
     }
@@ -345,8 +331,9 @@ impl Session {
     fn fill(&mut self) {
         while self.is_online() && !self.window_full() {
             let Some(held) = self.flows.as_mut().and_then(|f| f.queue.pop_front()) else { return };
-            if !self.may_read(&held.message.topic) {
-                // Queued while readable; the ACL (or the user) has changed since.
+            // Expired while it waited: deleted, not delivered [MQTT-3.3.2-5].
+            if held.message.expired(Instant::now()) || !self.may_read(&held.message.topic) {
+                // Or queued while readable; the ACL (or the user) has changed since.
                 self.record(|client| Change::Done { client, seq: held.seq });
                 continue;
             }
@@ -484,6 +471,7 @@ impl Session {
     }
 }
 
+/// A held message as a PUBLISH; its Message Expiry Interval says the time left [MQTT-3.3.2-6].
 fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
     Packet::Publish(Publish {
         dup,
@@ -491,7 +479,7 @@ fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
         retain: m.retain,
         topic: m.topic.clone(),
         payload: m.payload.clone(),
-        properties: m.properties.clone(),
+        properties: m.properties_at(Instant::now()),
     })
 }
 
