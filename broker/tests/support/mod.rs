@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 
 pub mod brokers;
 pub mod python;
+pub mod v5client;
 
 /// Bounds a wait that only a failing test reaches.
 pub const PATIENCE: Duration = Duration::from_secs(10);

@@ -83,7 +83,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             Packet::Auth(_) => {
                 return Err(Close::Protocol(
-                    "[MQTT-4.12.0-1] AUTH without an Authentication Method in CONNECT".into(),
+                    "[MQTT-4.12.0-7] AUTH without an Authentication Method in CONNECT".into(),
                     ReasonCode::ProtocolError,
                 ));
             }

@@ -37,7 +37,7 @@ pub struct Matched {
 }
 
 impl Matched {
-    fn add(&mut self, sub: &Sub) {
+    fn add(&mut self, sub: Sub) {
         self.qos = self.qos.max(sub.options.qos);
         self.retain_as_published |= sub.options.retain_as_published;
         if let Some(id) = sub.id
@@ -47,7 +47,7 @@ impl Matched {
         }
     }
 
-    fn of(sub: &Sub) -> Self {
+    fn of(sub: Sub) -> Self {
         let mut m = Self::default();
         m.add(sub);
         m
@@ -109,12 +109,11 @@ impl SubscriptionTree {
 
     /// Removes a subscription; true if there was one.
     pub fn remove(&mut self, filter: &str, client: &str) -> bool {
-        let removed = match shared::split(filter) {
-            Some((group, filter)) => self.shared.remove(group, filter, client),
-            None => {
-                let levels: Vec<&str> = filter.split('/').collect();
-                remove_in(&mut self.root, &levels, client)
-            }
+        let removed = if let Some((group, filter)) = shared::split(filter) {
+            self.shared.remove(group, filter, client)
+        } else {
+            let levels: Vec<&str> = filter.split('/').collect();
+            remove_in(&mut self.root, &levels, client)
         };
         if removed {
             self.count -= 1;
@@ -148,9 +147,9 @@ fn merge(into: &mut Sink<'_, '_>, from: &HashMap<Arc<str>, Sub>) {
             continue;
         }
         match into.out.get_mut(client) {
-            Some(m) => m.add(sub),
+            Some(m) => m.add(*sub),
             None => {
-                into.out.insert(client.clone(), Matched::of(sub));
+                into.out.insert(client.clone(), Matched::of(*sub));
             }
         }
     }
