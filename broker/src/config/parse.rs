@@ -241,13 +241,7 @@ impl Parser<'_> {
             }
             "persistence" => c.persistence = boolean(option, value)?,
             "persistence_location" => c.persistence_location = Some(PathBuf::from(path(option, value)?)),
-            "persistence_file" => {
-                one_word(option, value)?;
-                if value == "mosquitto.db" {
-                    return Err("persistence_file mosquitto.db is Mosquitto's own format; leave persistence_file out (the default is mqtt-lab-broker.db) or name another file".into());
-                }
-                value.clone_into(&mut c.persistence_file);
-            }
+            "persistence_file" => c.persistence_file = persistence_file(option, value)?,
             // Mosquitto saves every autosave_interval seconds; this broker saves every change
             // before acknowledging it, so there is nothing to schedule.
             "autosave_interval" | "autosave_on_changes" => {}
@@ -305,6 +299,14 @@ fn expiration(option: &str, value: &str) -> Result<Duration, String> {
         return Err(bad());
     }
     count.checked_mul(unit).map(Duration::from_secs).ok_or_else(bad)
+}
+
+fn persistence_file(option: &str, value: &str) -> Result<String, String> {
+    one_word(option, value)?;
+    if value == "mosquitto.db" {
+        return Err("persistence_file mosquitto.db is Mosquitto's own format; leave persistence_file out (the default is mqtt-lab-broker.db) or name another file".into());
+    }
+    Ok(value.to_owned())
 }
 
 fn path<'v>(option: &str, value: &'v str) -> Result<&'v str, String> {
@@ -442,7 +444,7 @@ mod tests {
     #[test]
     fn persistent_client_expiration_takes_mosquittos_units() {
         let days = |d: u64| Some(Duration::from_secs(d * 86_400));
-        for (value, expected) in [("2h", Some(Duration::from_secs(7200))), ("14d", days(14)), ("1w", days(7))] {
+        for (value, expected) in [("2h", Some(Duration::from_hours(2))), ("14d", days(14)), ("1w", days(7))] {
             let c = parse(&format!("persistent_client_expiration {value}")).unwrap();
             assert_eq!(c.persistent_client_expiration, expected, "{value}");
         }

@@ -20,6 +20,9 @@ impl Router {
 
     /// `$SYS` messages are the broker's own and are made anew after a restart.
     pub(super) fn record_retained(&self, topic: &TopicName, message: Option<&Message>) {
+        if message.is_some_and(|m| m.expires_at.is_some()) {
+            self.deadline_set.notify_one();
+        }
         if !topic.is_system() {
             self.record(Change::Retain { topic: topic.clone(), message: message.cloned() });
         }

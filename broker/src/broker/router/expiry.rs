@@ -1,11 +1,12 @@
 //! Time-driven ends (MQTT 5.0, issue 20): offline sessions whose Session Expiry Interval has
 //! run out (3.1.2.11.2), delayed wills (3.1.3.2.2) and retained messages whose Message Expiry
 //! Interval has passed (3.3.2.3.3). The server's expiry task calls [`Router::expire`] at each
-//! deadline it answers, and at least once a second.
+//! deadline it answers, and again whenever [`Router::deadline_set`] is notified.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{Router, WillOutcome};
@@ -24,6 +25,11 @@ pub struct Expired {
 }
 
 impl Router {
+    /// Notified whenever a deadline is set: the expiry task then looks again.
+    pub fn deadline_set(&self) -> Arc<Notify> {
+        self.deadline_set.clone()
+    }
+
     /// `persistent_client_expiration`: how long a session may outlive its connection at most.
     pub fn set_persistent_expiry(&mut self, cap: Option<Duration>) {
         self.persistent_expiry = cap;

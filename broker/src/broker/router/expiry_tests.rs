@@ -225,7 +225,7 @@ async fn an_expired_retained_message_is_deleted() {
 #[tokio::test(start_paused = true)]
 async fn persistent_client_expiration_bounds_311_and_v5_sessions() {
     let mut r = Router::new(LIMITS, None);
-    r.set_persistent_expiry(Some(Duration::from_secs(3600)));
+    r.set_persistent_expiry(Some(Duration::from_hours(1)));
     let none = Properties::default();
     let v311 = Login { protocol: Protocol::V311, ..login("old", false, &none, None) };
     r.connect(v311.clone(), link(1));
@@ -241,7 +241,7 @@ async fn persistent_client_expiration_bounds_311_and_v5_sessions() {
     let mut r = Router::new(LIMITS, None);
     r.connect(v311, link(1));
     r.disconnect("old", 1);
-    advance(Duration::from_secs(100 * 365 * 86_400)).await;
+    advance(Duration::from_hours(100 * 365 * 24)).await;
     assert!(r.expire(Instant::now()).sessions.is_empty());
     assert_eq!(r.expire(Instant::now()).next, None);
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::FastMap as HashMap;
@@ -87,6 +88,8 @@ pub struct Router {
     persistent_expiry: Option<Duration>,
     /// Sessions ended by their expiry, for `$SYS`.
     clients_expired: usize,
+    /// Woken when a new deadline is set, so the expiry task sleeps until the next one only.
+    deadline_set: Arc<Notify>,
 }
 
 impl Router {
@@ -104,6 +107,7 @@ impl Router {
             acl: None,
             persistent_expiry: None,
             clients_expired: 0,
+            deadline_set: Arc::new(Notify::new()),
         }
     }
 
@@ -227,6 +231,9 @@ impl Router {
             }
             lifetime => {
                 s.expires_at = lifetime.map(|d| Instant::now() + d);
+                if s.expires_at.is_some() {
+                    self.deadline_set.notify_one();
+                }
                 if s.is_journaled() {
                     let (client, interval) = (s.client_id.clone(), s.expiry);
                     self.record(Change::Expiry { client, interval, disconnected: Some(SystemTime::now()) });

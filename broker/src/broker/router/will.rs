@@ -58,6 +58,7 @@ impl Router {
             return self.release_will(client_id);
         }
         session.will_at = Some(Instant::now() + wait);
+        self.deadline_set.notify_one();
         WillOutcome::Delayed(wait)
     }
 
