@@ -162,7 +162,7 @@ fn an_mqtt_3_1_profile_connects_as_mqtt_3_1() {
 /// password never reaches the log.
 #[test]
 fn credentials_and_the_last_will_are_in_the_connect_packet() {
-    use mqtt_lab_broker::codec::{Decoded, Packet, QoS, decode};
+    use mqtt_lab_broker::codec::{Decoded, Packet, Protocol, QoS, decode};
     let runtime = runtime();
     let dir = ProfileDir::new("will");
     let mut harness = app_harness(&runtime, &dir);
@@ -173,7 +173,9 @@ fn credentials_and_the_last_will_are_in_the_connect_packet() {
     step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
     let connect =
         harness.state().model.taps.iter().find(|t| t.bytes.first() == Some(&0x10)).expect("the CONNECT was tapped");
-    let Ok(Decoded::Packet(Packet::Connect(c), _)) = decode(&connect.bytes, usize::MAX) else { panic!("a CONNECT") };
+    let Ok(Decoded::Packet(Packet::Connect(c), _)) = decode(&connect.bytes, usize::MAX, Protocol::V311) else {
+        panic!("a CONNECT")
+    };
     assert_eq!(c.username.as_deref(), Some("btsiot1"));
     assert_eq!(c.password.as_deref(), Some(&b"btsiotpass1"[..]));
     let will = c.will.expect("the will is in the CONNECT");

@@ -210,11 +210,13 @@ fn garbage_instead_of_connack_ends_the_attempt_with_the_reason() {
 
 /// Publishes one message through a plain MQTT client of our own (CONNECT, PUBLISH, DISCONNECT).
 fn publish_raw(runtime: &tokio::runtime::Runtime, port: u16, topic: &str, payload: Vec<u8>, retain: bool) {
+    use mqtt_lab_broker::codec::v5::Properties;
     use mqtt_lab_broker::codec::{Connect, Packet, Protocol, Publish, QosPid, TopicName};
     let connect = Packet::Connect(Box::new(Connect {
         protocol: Protocol::V311,
         clean_session: true,
         keep_alive: 60,
+        properties: Properties::default(),
         client_id: "big-publisher".into(),
         will: None,
         username: None,
@@ -226,11 +228,12 @@ fn publish_raw(runtime: &tokio::runtime::Runtime, port: u16, topic: &str, payloa
         retain,
         topic: TopicName::new(topic).unwrap(),
         payload: payload.into(),
+        properties: Properties::default(),
     });
     runtime.block_on(async {
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        for p in [connect, publish, Packet::Disconnect] {
-            s.write_all(&p.to_bytes().unwrap()).await.unwrap();
+        for p in [connect, publish, Packet::disconnect()] {
+            s.write_all(&p.to_bytes(Protocol::V311).unwrap()).await.unwrap();
         }
         // Wait for the broker to close after DISCONNECT: everything before it was handled.
         let mut rest = Vec::new();

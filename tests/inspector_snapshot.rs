@@ -9,6 +9,7 @@ use bytes::Bytes;
 use mqtt_lab::connection::{Direction, Tap};
 use mqtt_lab::model::PacketLog;
 use mqtt_lab::ui::{InspectorView, packet_detail};
+use mqtt_lab_broker::codec::v5::Properties;
 use mqtt_lab_broker::codec::{Connect, LastWill, Packet, Protocol, QoS, TopicName};
 
 #[test]
@@ -17,17 +18,19 @@ fn a_connect_is_coloured_field_by_field() {
         protocol: Protocol::V311,
         clean_session: true,
         keep_alive: 60,
+        properties: Properties::default(),
         client_id: "btsiot-client1".into(),
         will: Some(LastWill {
             topic: TopicName::new("btsiot/status".to_owned()).unwrap(),
             payload: Bytes::from_static(b"offline"),
             qos: QoS::AtLeastOnce,
             retain: true,
+            properties: Properties::default(),
         }),
         username: Some("btsiot1".into()),
         password: Some(Bytes::from_static(b"btsiotpass1")),
     }))
-    .to_bytes()
+    .to_bytes(Protocol::V311)
     .unwrap()
     .freeze();
     let mut log = PacketLog::default();
@@ -61,8 +64,9 @@ fn a_qos_2_publish_is_coloured_field_by_field() {
         retain: true,
         topic: TopicName::new("PV/data".to_owned()).unwrap(),
         payload: Bytes::from_static(b"4.25"),
+        properties: Properties::default(),
     });
-    snapshot_of(publish.to_bytes().unwrap(), "inspector_publish_qos2");
+    snapshot_of(publish.to_bytes(Protocol::V311).unwrap(), "inspector_publish_qos2");
 }
 
 #[test]
@@ -70,10 +74,11 @@ fn a_subscribe_with_two_filters_is_coloured_field_by_field() {
     use mqtt_lab_broker::codec::{PacketId, Subscribe, TopicFilter};
     let subscribe = Packet::Subscribe(Subscribe {
         pid: PacketId::new(1).unwrap(),
+        properties: Properties::default(),
         filters: vec![
-            (TopicFilter::new("PV/#").unwrap(), QoS::AtLeastOnce),
-            (TopicFilter::new("lamp/+").unwrap(), QoS::AtMostOnce),
+            (TopicFilter::new("PV/#").unwrap(), QoS::AtLeastOnce.into()),
+            (TopicFilter::new("lamp/+").unwrap(), QoS::AtMostOnce.into()),
         ],
     });
-    snapshot_of(subscribe.to_bytes().unwrap(), "inspector_subscribe");
+    snapshot_of(subscribe.to_bytes(Protocol::V311).unwrap(), "inspector_subscribe");
 }

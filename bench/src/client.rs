@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use mqtt_lab_broker::codec::v5::Properties;
 use mqtt_lab_broker::codec::{Connect, Packet, PacketId, Protocol, QoS, Subscribe, TopicFilter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -69,6 +70,7 @@ impl Client {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive,
+            properties: Properties::default(),
             client_id: format!("{}{name}", target.client_prefix),
             will: None,
             username: target.username.clone(),
@@ -87,7 +89,8 @@ impl Client {
     pub async fn subscribe(&mut self, filter: &str, qos: QoS) -> Result<(), ClientError> {
         let parsed = TopicFilter::new(filter).map_err(|_| ClientError::SubscribeRefused(filter.to_owned()))?;
         let pid = PacketId::new(1).unwrap_or_else(|| unreachable!());
-        self.send(&Packet::Subscribe(Subscribe { pid, filters: vec![(parsed, qos)] })).await?;
+        let filters = vec![(parsed, qos.into())];
+        self.send(&Packet::Subscribe(Subscribe { pid, properties: Properties::default(), filters })).await?;
         let body = self.expect(SUBACK, "SUBACK").await?;
         if body.get(2) == Some(&0x80) {
             return Err(ClientError::SubscribeRefused(filter.to_owned()));
@@ -95,8 +98,9 @@ impl Client {
         Ok(())
     }
 
+    /// Sends `packet` as MQTT 3.1.1, the load generator's protocol.
     pub async fn send(&mut self, packet: &Packet) -> Result<(), ClientError> {
-        let bytes = packet.to_bytes().map_err(|e| std::io::Error::other(e.to_string()))?;
+        let bytes = packet.to_bytes(Protocol::V311).map_err(|e| std::io::Error::other(e.to_string()))?;
         self.stream.write_all(&bytes).await?;
         Ok(())
     }

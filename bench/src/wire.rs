@@ -124,7 +124,7 @@ fn frame(first: u8, body: &[u8]) -> Result<Frame<'_>, FrameError> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use mqtt_lab_broker::codec::{Packet, PacketId, Publish, QosPid, TopicName};
+    use mqtt_lab_broker::codec::{Packet, PacketId, Protocol, Publish, QosPid, TopicName};
 
     use super::*;
 
@@ -144,8 +144,9 @@ mod tests {
                 retain: true,
                 topic: TopicName::new("bench/1").unwrap(),
                 payload: Bytes::from(payload.clone()),
+                properties: mqtt_lab_broker::codec::v5::Properties::default(),
             })
-            .to_bytes()
+            .to_bytes(Protocol::V311)
             .unwrap();
             assert_eq!(ours, codec);
             let mut frames = Vec::new();

@@ -144,7 +144,7 @@ impl App {
     /// (`..._packets-connect-3.png`: the packet's type and its number in the list).
     pub(super) fn export_packet(&mut self, seq: u64, png: bool) {
         let Some(packet) = self.model.packets.by_seq(seq) else { return };
-        let layout = crate::ui::Layout::of(&packet.bytes, self.inspector.reveal_password);
+        let layout = crate::ui::Layout::of(&packet.bytes, packet.protocol, self.inspector.reveal_password);
         let title = crate::ui::row_text(packet);
         let kind = packet.kind.map_or("reserved", |k| k.name()).to_lowercase();
         let extension = if png { "png" } else { "txt" };

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use mqtt_lab_broker::codec::{
-    ConnAck, Connect, ConnectReturnCode, Decoded, PacketId, Protocol, Publish, QoS, QosPid, SubAckCode, Subscribe,
-    TopicFilter, TopicName, decode,
+    Ack, Connect, ConnectReturnCode, Decoded, PacketId, Protocol, Publish, QoS, QosPid, SubAckCode, Subscribe,
+    TopicFilter, TopicName, decode, v5::Properties,
 };
 use mqtt_lab_broker::codec::{Packet, SubAck};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,11 +22,14 @@ struct Wire {
     stream: Box<dyn Stream>,
     buf: BytesMut,
     timeout: Duration,
+    /// The protocol of the CONNECT sent: packets are encoded and decoded in it.
+    protocol: Protocol,
 }
 
 impl Wire {
     async fn send(&mut self, packet: Packet) -> Result<(), String> {
-        let bytes = packet.to_bytes().map_err(|e| format!("cannot encode {:?}: {e}", packet.packet_type()))?;
+        let bytes =
+            packet.to_bytes(self.protocol).map_err(|e| format!("cannot encode {:?}: {e}", packet.packet_type()))?;
         self.stream.write_all(&bytes).await.map_err(|e| format!("the connection broke while sending: {e}"))?;
         self.stream.flush().await.map_err(|e| format!("the connection broke while sending: {e}"))
     }
@@ -34,7 +37,7 @@ impl Wire {
     /// The next packet, or `None` when `deadline` passes first; `waiting_for` names it in errors.
     async fn next_before(&mut self, deadline: Instant, waiting_for: &str) -> Result<Option<Packet>, String> {
         loop {
-            match decode(&self.buf, usize::MAX) {
+            match decode(&self.buf, usize::MAX, self.protocol) {
                 Ok(Decoded::Packet(packet, len)) => {
                     let _ = self.buf.split_to(len);
                     return Ok(Some(packet));
@@ -60,11 +63,16 @@ impl Wire {
     }
 }
 
+const fn protocol(settings: &ConnectSettings) -> Protocol {
+    if settings.mqtt_v31 { Protocol::V31 } else { Protocol::V311 }
+}
+
 fn connect_packet(settings: &ConnectSettings, client_id: String) -> Packet {
     Packet::Connect(Box::new(Connect {
-        protocol: if settings.mqtt_v31 { Protocol::V31 } else { Protocol::V311 },
+        protocol: protocol(settings),
         clean_session: true,
         keep_alive: u16::try_from(settings.keep_alive.as_secs()).unwrap_or(u16::MAX),
+        properties: Properties::default(),
         client_id,
         // The self-test ends without DISCONNECT only if something breaks; no will is sent then.
         will: None,
@@ -87,17 +95,22 @@ pub(super) async fn mqtt_steps(
     options: &CheckOptions,
     step: &mut impl FnMut(Step, Instant, Result<String, String>) -> Result<(), Step>,
 ) -> Result<(), Step> {
-    let mut wire = Wire { stream, buf: BytesMut::with_capacity(4096), timeout: settings.connect_timeout };
+    let mut wire = Wire {
+        stream,
+        buf: BytesMut::with_capacity(4096),
+        timeout: settings.connect_timeout,
+        protocol: protocol(settings),
+    };
     let client_id = check_client_id(settings);
 
     let started = Instant::now();
     let connack = async {
         wire.send(connect_packet(settings, client_id.clone())).await?;
         match wire.next("CONNACK").await? {
-            Packet::ConnAck(ConnAck { code: ConnectReturnCode::Accepted, .. }) => {
+            Packet::ConnAck(a) if a.code() == ConnectReturnCode::Accepted => {
                 Ok(format!("accepted (CONNACK 0) as client id {client_id}"))
             }
-            Packet::ConnAck(ConnAck { code, .. }) => Err(explain_connack(code as u8, client_id.contains('-'))),
+            Packet::ConnAck(a) => Err(explain_connack(a.code() as u8, client_id.contains('-'))),
             other => Err(format!("[MQTT-3.2.0-1] the broker answered CONNECT with {:?}", other.packet_type())),
         }
     };
@@ -113,7 +126,7 @@ pub(super) async fn mqtt_steps(
     let ok = round_trip.is_ok();
     let result = step(Step::RoundTrip, started, round_trip);
     if ok {
-        let _ = wire.send(Packet::Disconnect).await;
+        let _ = wire.send(Packet::disconnect()).await;
     }
     result
 }
@@ -121,7 +134,8 @@ pub(super) async fn mqtt_steps(
 async fn subscribe(wire: &mut Wire, topic: &str) -> Result<String, String> {
     let name = TopicName::new(topic).map_err(|e| format!("the test topic {topic:?}: {e}"))?;
     let filter = TopicFilter::new(name.as_str()).map_err(|e| format!("the test topic {topic:?}: {e}"))?;
-    wire.send(Packet::Subscribe(Subscribe { pid: pid(1), filters: vec![(filter, QoS::AtLeastOnce)] })).await?;
+    let filters = vec![(filter, QoS::AtLeastOnce.into())];
+    wire.send(Packet::Subscribe(Subscribe { pid: pid(1), properties: Properties::default(), filters })).await?;
     // A retained message or a ping answer may come before the SUBACK; they are skipped.
     loop {
         if let Packet::SubAck(SubAck { codes, .. }) = wire.next("SUBACK").await? {
@@ -146,6 +160,7 @@ async fn round_trip(wire: &mut Wire, topic: &str) -> Result<String, String> {
         retain: false,
         topic: name,
         payload: payload.clone(),
+        properties: Properties::default(),
     }))
     .await?;
     let deadline = sent + wire.timeout;
@@ -162,10 +177,10 @@ async fn round_trip(wire: &mut Wire, topic: &str) -> Result<String, String> {
             });
         };
         match packet {
-            Packet::PubAck(p) if p == pid(2) => acked = true,
+            Packet::PubAck(Ack { pid: p, .. }) if p == pid(2) => acked = true,
             Packet::Publish(p) => {
                 if let Some(id) = p.qos_pid.pid() {
-                    wire.send(Packet::PubAck(id)).await?;
+                    wire.send(Packet::PubAck(id.into())).await?;
                 }
                 if p.topic.as_str() == topic && p.payload == payload {
                     received = Some((sent.elapsed(), p.qos()));

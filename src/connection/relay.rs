@@ -202,10 +202,10 @@ async fn connect_as_v31(
     use mqtt_lab_broker::codec::{Decoded, Packet, Protocol, decode};
     let mut buf = BytesMut::with_capacity(1024);
     loop {
-        match decode(&buf, usize::MAX) {
+        match decode(&buf, usize::MAX, Protocol::V311) {
             Ok(Decoded::Packet(Packet::Connect(mut connect), len)) => {
                 connect.protocol = Protocol::V31;
-                let Ok(mut rewritten) = Packet::Connect(connect).to_bytes() else { return false };
+                let Ok(mut rewritten) = Packet::Connect(connect).to_bytes(Protocol::V31) else { return false };
                 rewritten.extend_from_slice(&buf[len..]);
                 let bytes = rewritten.freeze();
                 if to.write_all(&bytes).await.is_err() {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use mqtt_lab_broker::codec::{Packet, PacketType, QosPid, SubAckCode, decode_header, inspect};
+use mqtt_lab_broker::codec::{Ack, Packet, PacketType, Protocol, QosPid, SubAckCode, UnsubAck, decode_header, inspect};
 
 use crate::connection::{Direction, Tap};
 
@@ -21,6 +21,9 @@ pub struct CapturedPacket {
     pub at: SystemTime,
     pub direction: Direction,
     pub bytes: Bytes,
+    /// The protocol the packet was decoded in: its connection's CONNECT's, or MQTT 3.1.1 before
+    /// a CONNECT was seen (the app's client speaks 3.1.1).
+    pub protocol: Protocol,
     /// From the first byte; `None` for a reserved type.
     pub kind: Option<PacketType>,
     pub summary: String,
@@ -53,6 +56,9 @@ pub struct PacketLog {
     next_flow: u64,
     /// Open exchanges: (the side that started it, packet id; 0 for CONNECT and PINGREQ) -> flow.
     open: HashMap<(usize, u16), u64>,
+    /// The protocol of the current connection, from its CONNECT: packets after it are decoded
+    /// in it (MQTT 5.0 packets carry properties and reason codes that 3.1.1 ones do not).
+    protocol: Option<Protocol>,
 }
 
 impl PacketLog {
@@ -60,6 +66,7 @@ impl PacketLog {
     pub fn new_connection(&mut self) {
         self.partial = [BytesMut::new(), BytesMut::new()];
         self.open.clear();
+        self.protocol = None;
     }
 
     /// Adds a chunk of bytes; every packet it completes is listed.
@@ -80,16 +87,35 @@ impl PacketLog {
     }
 
     fn push(&mut self, direction: Direction, at: SystemTime, bytes: Bytes) {
-        let inspection = inspect(&bytes);
+        let protocol = self.protocol.unwrap_or(Protocol::V311);
+        let inspection = inspect(&bytes, protocol);
+        // A CONNECT says its own protocol (and is decoded in it whatever `protocol` is).
+        let protocol = match &inspection.packet {
+            Ok(Packet::Connect(c)) => {
+                self.protocol = Some(c.protocol);
+                c.protocol
+            }
+            _ => protocol,
+        };
         let kind = bytes.first().and_then(|b| PacketType::from_nibble(b >> 4).ok());
         let (summary, error, flow) = match &inspection.packet {
-            Ok(packet) => (summary(packet), None, self.flow_of(direction, packet)),
+            Ok(packet) => (summary(packet, protocol), None, self.flow_of(direction, packet)),
             Err(e) => (format!("malformed: {e}"), Some(e.to_string()), None),
         };
         if self.packets.len() == KEEP {
             self.packets.pop_front();
         }
-        self.packets.push_back(CapturedPacket { seq: self.next_seq, at, direction, bytes, kind, summary, error, flow });
+        self.packets.push_back(CapturedPacket {
+            seq: self.next_seq,
+            at,
+            direction,
+            bytes,
+            protocol,
+            kind,
+            summary,
+            error,
+            flow,
+        });
         self.next_seq += 1;
     }
 
@@ -113,14 +139,16 @@ impl PacketLog {
                 QosPid::AtMostOnce => None,
                 QosPid::AtLeastOnce(id) | QosPid::ExactlyOnce(id) => Some(self.start(d, id.get())),
             },
-            Packet::PubAck(id) | Packet::PubComp(id) | Packet::UnsubAck(id) => self.follow(other(d), id.get(), true),
-            Packet::PubRec(id) => self.follow(other(d), id.get(), false),
+            Packet::PubAck(Ack { pid, .. })
+            | Packet::PubComp(Ack { pid, .. })
+            | Packet::UnsubAck(UnsubAck { pid, .. }) => self.follow(other(d), pid.get(), true),
+            Packet::PubRec(a) => self.follow(other(d), a.pid.get(), false),
             // PUBREL comes from the side that published.
-            Packet::PubRel(id) => self.follow(d, id.get(), false),
+            Packet::PubRel(a) => self.follow(d, a.pid.get(), false),
             Packet::Subscribe(s) => Some(self.start(d, s.pid.get())),
             Packet::Unsubscribe(u) => Some(self.start(d, u.pid.get())),
             Packet::SubAck(s) => self.follow(other(d), s.pid.get(), true),
-            Packet::Disconnect => None,
+            Packet::Disconnect(_) | Packet::Auth(_) => None,
         }
     }
 
@@ -131,7 +159,7 @@ impl PacketLog {
 }
 
 /// One line about a packet: what a student looks for first.
-fn summary(packet: &Packet) -> String {
+fn summary(packet: &Packet, protocol: Protocol) -> String {
     match packet {
         Packet::Connect(c) => format!(
             "client id {:?}{}{}, keep alive {} s, clean session {}",
@@ -141,7 +169,7 @@ fn summary(packet: &Packet) -> String {
             c.keep_alive,
             u8::from(c.clean_session)
         ),
-        Packet::ConnAck(a) => format!("{:?}, session present {}", a.code, u8::from(a.session_present)),
+        Packet::ConnAck(a) => format!("{:?}, session present {}", a.code(), u8::from(a.session_present)),
         Packet::Publish(p) => {
             let (qos, id) = match p.qos_pid {
                 QosPid::AtMostOnce => (0, String::new()),
@@ -156,12 +184,14 @@ fn summary(packet: &Packet) -> String {
                 p.payload.len()
             )
         }
-        Packet::PubAck(id) | Packet::PubRec(id) | Packet::PubRel(id) | Packet::PubComp(id) | Packet::UnsubAck(id) => {
-            format!("id {}", id.get())
-        }
+        Packet::PubAck(Ack { pid, .. })
+        | Packet::PubRec(Ack { pid, .. })
+        | Packet::PubRel(Ack { pid, .. })
+        | Packet::PubComp(Ack { pid, .. })
+        | Packet::UnsubAck(UnsubAck { pid, .. }) => format!("id {}", pid.get()),
         Packet::Subscribe(s) => {
             let filters: Vec<String> =
-                s.filters.iter().map(|(f, q)| format!("{} (QoS {})", f.as_str(), *q as u8)).collect();
+                s.filters.iter().map(|(f, o)| format!("{} (QoS {})", f.as_str(), o.qos as u8)).collect();
             format!("id {}: {}", s.pid.get(), filters.join(", "))
         }
         Packet::SubAck(s) => {
@@ -170,7 +200,7 @@ fn summary(packet: &Packet) -> String {
                 .iter()
                 .map(|c| match c {
                     SubAckCode::Granted(q) => format!("granted QoS {}", *q as u8),
-                    SubAckCode::Failure => "refused (0x80)".to_owned(),
+                    SubAckCode::Failure(_) => format!("refused ({:#04x})", c.to_u8(protocol)),
                 })
                 .collect();
             format!("id {}: {}", s.pid.get(), codes.join(", "))
@@ -179,7 +209,7 @@ fn summary(packet: &Packet) -> String {
             let filters: Vec<&str> = u.filters.iter().map(mqtt_lab_broker::codec::TopicFilter::as_str).collect();
             format!("id {}: {}", u.pid.get(), filters.join(", "))
         }
-        Packet::PingReq | Packet::PingResp | Packet::Disconnect => String::new(),
+        Packet::PingReq | Packet::PingResp | Packet::Disconnect(_) | Packet::Auth(_) => String::new(),
     }
 }
 
@@ -232,5 +262,54 @@ mod tests {
         assert_eq!(log.packets.len(), 2);
         assert_eq!(log.packets[1].kind, None);
         assert_eq!(log.by_seq(1).unwrap().bytes.len(), 3);
+    }
+
+    #[test]
+    fn after_an_mqtt_5_connect_the_connection_is_decoded_as_mqtt_5() {
+        use mqtt_lab_broker::codec::v5::{PacketKind, Properties, Property};
+        use mqtt_lab_broker::codec::{Connect, Publish, TopicName};
+        let connect = Packet::Connect(Box::new(Connect {
+            protocol: Protocol::V5,
+            clean_session: true,
+            keep_alive: 60,
+            properties: Properties::default(),
+            client_id: "pv-meter".into(),
+            will: None,
+            username: None,
+            password: None,
+        }));
+        let properties =
+            Properties::new(PacketKind::PublishToServer, vec![Property::UserProperty("unit".into(), "kWh".into())])
+                .unwrap();
+        let publish = Packet::Publish(Publish {
+            dup: false,
+            qos_pid: QosPid::AtMostOnce,
+            retain: false,
+            topic: TopicName::new("PV/energy").unwrap(),
+            payload: Bytes::from_static(b"4.25"),
+            properties,
+        });
+        let publish = publish.to_bytes(Protocol::V5).unwrap();
+        let mut log = PacketLog::default();
+        log.tap(&tap(Direction::Sent, &connect.to_bytes(Protocol::V5).unwrap()));
+        log.tap(&tap(Direction::Sent, &publish));
+        let p = &log.packets[1];
+        assert_eq!((log.packets[0].protocol, p.protocol), (Protocol::V5, Protocol::V5));
+        assert_eq!((p.summary.as_str(), p.error.as_deref()), ("PV/energy QoS 0, 4 byte(s)", None));
+        let fields = inspect(&p.bytes, p.protocol).fields;
+        let field = |name: &str| fields.iter().find(|f| f.name == name).map(|f| (f.range.clone(), f.value.as_str()));
+        // Topic "PV/energy" takes bytes 2-12; the property block follows it, then the payload.
+        assert_eq!(field("Property length"), Some((13..14, "12")), "{fields:#?}");
+        assert_eq!(field("User Property identifier"), Some((14..15, "0x26")), "{fields:#?}");
+        assert_eq!(field("User Property name"), Some((17..21, "\"unit\"")), "{fields:#?}");
+        assert_eq!(field("User Property value"), Some((23..26, "\"kWh\"")), "{fields:#?}");
+        assert_eq!(field("Payload"), Some((26..30, "\"4.25\"")), "{fields:#?}");
+
+        // A new connection starts over in MQTT 3.1.1: the same bytes have no properties there.
+        log.new_connection();
+        log.tap(&tap(Direction::Sent, &publish));
+        let p = &log.packets[2];
+        assert_eq!(p.protocol, Protocol::V311);
+        assert!(inspect(&p.bytes, p.protocol).fields.iter().all(|f| !f.name.contains("User Property")));
     }
 }

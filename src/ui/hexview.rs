@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use mqtt_lab_broker::codec::{Field, Inspection, Part, inspect};
+use mqtt_lab_broker::codec::{Field, Inspection, Part, Protocol, inspect};
 
 /// Field colours, readable on light and dark themes (the plot's palette).
 const COLOURS: [[u8; 3]; 8] = crate::model::PALETTE;
@@ -28,8 +28,10 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn of(bytes: &[u8], reveal_password: bool) -> Self {
-        let Inspection { packet, fields } = inspect(bytes);
+    /// `protocol`: that of the packet's connection (its properties and reason codes are
+    /// fields only in MQTT 5.0).
+    pub fn of(bytes: &[u8], protocol: Protocol, reveal_password: bool) -> Self {
+        let Inspection { packet, fields } = inspect(bytes, protocol);
         let mut cells: Vec<Cell> = bytes.iter().map(|b| Cell { text: format!("{b:02x}"), field: None }).collect();
         // The first field that covers a byte colours it: the packet type before the flag bits.
         for (i, f) in fields.iter().enumerate() {
@@ -96,6 +98,7 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
+    use mqtt_lab_broker::codec::v5::Properties;
     use mqtt_lab_broker::codec::{
         Connect, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, Subscribe, TopicFilter, TopicName,
     };
@@ -107,17 +110,19 @@ mod tests {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 60,
+            properties: Properties::default(),
             client_id: "btsiot-client1".into(),
             will: Some(LastWill {
                 topic: TopicName::new("btsiot/status".to_owned()).unwrap(),
                 payload: bytes::Bytes::from_static(b"offline"),
                 qos: QoS::AtLeastOnce,
                 retain: true,
+                properties: Properties::default(),
             }),
             username: Some("btsiot1".into()),
             password: Some(bytes::Bytes::from_static(b"btsiotpass1")),
         }))
-        .to_bytes()
+        .to_bytes(Protocol::V311)
         .unwrap()
         .to_vec()
     }
@@ -129,7 +134,7 @@ mod tests {
     #[test]
     fn a_connect_with_will_user_and_password_colours_every_byte_by_its_field() {
         let bytes = connect_with_will_user_password();
-        let layout = Layout::of(&bytes, false);
+        let layout = Layout::of(&bytes, Protocol::V311, false);
         assert!(layout.cells.iter().all(|c| c.field.is_some()), "every byte belongs to a field");
         for name in ["Protocol name", "Client identifier", "Will topic", "Will message", "User name"] {
             let (i, f) = field(&layout, name);
@@ -140,7 +145,7 @@ mod tests {
         let (_, password) = field(&layout, "Password");
         assert!(layout.cells[password.range.clone()].iter().all(|c| c.text == "••"), "masked");
         assert_eq!(password.range.len(), 11);
-        let revealed = Layout::of(&bytes, true);
+        let revealed = Layout::of(&bytes, Protocol::V311, true);
         let text: String = revealed.cells[password.range.clone()].iter().map(|c| c.text.clone()).collect();
         assert_eq!(text, "627473696f747061737331", "btsiotpass1 in hex, once revealed");
         // The connect flags byte holds seven bit fields; each names its bits.
@@ -162,10 +167,11 @@ mod tests {
             retain: false,
             topic: TopicName::new("PV/data".to_owned()).unwrap(),
             payload: bytes::Bytes::from_static(b"4.25"),
+            properties: Properties::default(),
         })
-        .to_bytes()
+        .to_bytes(Protocol::V311)
         .unwrap();
-        let layout = Layout::of(&publish, false);
+        let layout = Layout::of(&publish, Protocol::V311, false);
         assert_eq!(layout.cells[0].text, "34", "PUBLISH, QoS 2");
         assert_eq!(Layout::describe(field(&layout, "QoS level").1), "QoS level: 2 (byte 0, bits 00000110)");
         assert_eq!(field(&layout, "Topic name").1.range, 4..11);
@@ -175,14 +181,15 @@ mod tests {
 
         let subscribe = Packet::Subscribe(Subscribe {
             pid: PacketId::new(1).unwrap(),
+            properties: Properties::default(),
             filters: vec![
-                (TopicFilter::new("PV/#").unwrap(), QoS::AtLeastOnce),
-                (TopicFilter::new("lamp/+").unwrap(), QoS::AtMostOnce),
+                (TopicFilter::new("PV/#").unwrap(), QoS::AtLeastOnce.into()),
+                (TopicFilter::new("lamp/+").unwrap(), QoS::AtMostOnce.into()),
             ],
         })
-        .to_bytes()
+        .to_bytes(Protocol::V311)
         .unwrap();
-        let layout = Layout::of(&subscribe, false);
+        let layout = Layout::of(&subscribe, Protocol::V311, false);
         let names: Vec<&str> =
             layout.fields.iter().filter(|f| f.part == Part::Payload).map(|f| f.name.as_str()).collect();
         assert_eq!(names.len(), 6, "length, filter and QoS for each of two filters: {names:?}");
@@ -192,7 +199,7 @@ mod tests {
 
     #[test]
     fn malformed_packets_show_what_decoded_and_the_rule() {
-        let layout = Layout::of(&[0x30, 0x05, 0x00, 0x03, b'a', b'/', b'+'], false);
+        let layout = Layout::of(&[0x30, 0x05, 0x00, 0x03, b'a', b'/', b'+'], Protocol::V311, false);
         assert!(layout.error.as_deref().unwrap().contains("[MQTT-3.3.2-2]"));
         assert!(layout.fields.iter().any(|f| f.name == "Topic name"));
     }

@@ -110,7 +110,7 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
 /// The selected packet: buttons, hex dump and field tree.
 pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &CapturedPacket) -> Vec<Intent> {
     let mut intents = Vec::new();
-    let layout = Layout::of(&packet.bytes, view.reveal_password);
+    let layout = Layout::of(&packet.bytes, packet.protocol, view.reveal_password);
     let title = row_text(packet);
     ui.horizontal(|ui| {
         if ui.button("Save PNG").on_hover_text("The dump and its legend, into the reports folder").clicked() {

@@ -163,7 +163,7 @@ mod tests {
             0x82, 0x12, 0x00, 0x01, 0x00, 0x04, b'P', b'V', b'/', b'#', 0x01, 0x00, 0x06, b'l', b'a', b'm', b'p', b'/',
             b'+', 0x00,
         ];
-        let layout = Layout::of(&bytes, false);
+        let layout = Layout::of(&bytes, mqtt_lab_broker::codec::Protocol::V311, false);
         assert!(layout.error.is_none(), "{:?}", layout.error);
         let dir = std::env::temp_dir().join(format!("mqtt-lab-packet-png-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -220,7 +220,7 @@ mod tests {
         let mut bytes = vec![0x30, 2 + 90 + 2, 0x00, 90];
         bytes.extend(topic.as_bytes());
         bytes.extend(b"on");
-        let image = draw(&Layout::of(&bytes, false), "PUBLISH");
+        let image = draw(&Layout::of(&bytes, mqtt_lab_broker::codec::Protocol::V311, false), "PUBLISH");
         assert!(image.width() > 880, "{}", image.width());
         // The last column is still white: nothing is cut off.
         let right = image.width() - 1;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
+use mqtt_lab_broker::codec::v5::Properties;
 use mqtt_lab_broker::codec::{Packet, PacketId, QoS, Subscribe, TopicFilter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -46,7 +47,8 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     let pid = PacketId::new(1).unwrap_or_else(|| unreachable!());
     // Retained messages may come right behind SUBACK: the listener reads both.
     let started = Instant::now();
-    subscriber.send(&Packet::Subscribe(Subscribe { pid, filters: vec![(filter, qos)] })).await?;
+    let filters = vec![(filter, qos.into())];
+    subscriber.send(&Packet::Subscribe(Subscribe { pid, properties: Properties::default(), filters })).await?;
     let (_done_tx, done_rx) = watch::channel(false);
     let until = Until { publishers_done: done_rx, quiet: Duration::from_secs(2), deadline };
     let heard = listen(&mut subscriber, Tracker::new(1, stored.acknowledged), false, until).await?;
