@@ -38,7 +38,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let shared = &*self.shared;
         match packet {
             Packet::Publish(p) => self.publish(p)?,
-            Packet::Subscribe(s) => self.subscribe(&s),
+            Packet::Subscribe(mut s) => {
+                // The granted QoS is at most `max_qos` (MQTT 5.0 3.2.2.3.4; Mosquitto does the
+                // same for 3.1.1 clients).
+                let max = shared.config.max_qos;
+                for (_, options) in &mut s.filters {
+                    options.qos = options.qos.min(max);
+                }
+                self.subscribe(&s);
+            }
             Packet::Unsubscribe(u) => {
                 shared.router().unsubscribe(&id, &u);
                 for filter in &u.filters {
@@ -127,6 +135,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Routes a PUBLISH unless it is too large or the ACL denies it; either way its QoS flow
     /// completes, so the client does not send it again forever.
     fn publish(&mut self, mut p: Publish) -> Result<(), Close> {
+        if p.qos() > self.shared.config.max_qos {
+            return Err(Close::Protocol(
+                format!(
+                    "[MQTT-3.2.2-11] PUBLISH at QoS {} is above the Maximum QoS {} of this broker (max_qos)",
+                    p.qos() as u8,
+                    self.shared.config.max_qos as u8
+                ),
+                ReasonCode::QosNotSupported,
+            ));
+        }
         if self.protocol.is_v5() {
             if p.properties.get(PropertyId::SubscriptionIdentifier).is_some() {
                 return Err(Close::Protocol(

@@ -273,7 +273,7 @@ impl Session {
                 retain,
                 topic: message.topic.clone(),
                 payload: message.payload.clone(),
-                properties: message.properties.clone(),
+                properties: message.properties_at(tokio::time::Instant::now()),
             };
             self.send(Packet::Publish(publish));
             return if over { Delivery::Backlogged } else { Delivery::Sent };

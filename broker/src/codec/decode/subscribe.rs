@@ -24,7 +24,9 @@ pub(super) fn subscribe(r: &mut Reader<'_, '_>, protocol: Protocol) -> Result<Su
         let start = r.pos;
         let byte = r.take(1, "subscription options")?[0];
         let options = if protocol.is_v5() { options_v5(byte, &filter)? } else { options_v3(byte)? };
-        r.record(&format!("Subscription options {n}"), start, || describe(byte, protocol));
+        // 3.1.1 calls the byte Requested QoS (3.8.3), 5.0 Subscription Options (3.8.3.1).
+        let name = if protocol.is_v5() { "Subscription options" } else { "Requested QoS" };
+        r.record(&format!("{name} {n}"), start, || describe(byte, protocol));
         filters.push((filter, options));
     }
     if filters.is_empty() {
@@ -68,7 +70,7 @@ fn describe(byte: u8, protocol: Protocol) -> String {
             (byte >> 4) & 3
         )
     } else {
-        format!("{byte} (requested QoS)")
+        byte.to_string()
     }
 }
 
