@@ -1,7 +1,7 @@
 //! MQTT 5 between real clients through a broker process: paho-mqtt 2.x (Python, in a venv under
 //! target/, see support/python.rs) and Debian's mosquitto_pub / mosquitto_sub with `-V mqttv5`.
 //! Every scenario runs on Debian's Mosquitto 2.0.11, which is what the expectations were
-//! observed on, and on our broker once issue 20 gives it MQTT 5.
+//! observed on, and on our broker.
 //!
 //! What Mosquitto 2.0.11 does where the spec leaves a choice (the tests accept the choices):
 //! - a message matching two subscriptions with identifiers 7 and 9 goes out twice, each copy
@@ -40,8 +40,8 @@ fn run(kind: Kind, name: &str, conf: fn(&TempDir) -> String, scenario: fn(&Broke
     scenario(&broker);
 }
 
-/// `both!(name, scenario, conf)`: tests `name::mosquitto` and `name::ours`. A trailing `pending`
-/// keeps `ours` ignored until our broker does it; switching one on is deleting that word.
+/// `both!(name, scenario, conf)`: tests `name::mosquitto` and `name::ours`, the same scenario
+/// judged by the same clients.
 macro_rules! both {
     ($name:ident, $scenario:path, $conf:path) => {
         mod $name {
@@ -55,38 +55,25 @@ macro_rules! both {
             }
         }
     };
-    ($name:ident, $scenario:path, $conf:path, pending) => {
-        mod $name {
-            #[test]
-            fn mosquitto() {
-                super::run(super::Kind::Mosquitto, stringify!($name), $conf, $scenario);
-            }
-            #[test]
-            #[ignore = "issue 20: MQTT 5 in our broker, being built"]
-            fn ours() {
-                super::run(super::Kind::Ours, stringify!($name), $conf, $scenario);
-            }
-        }
-    };
 }
 
 // a. properties, c. topic aliases, f. MQTT 5 and 3.1.1 clients together
-both!(properties_travel, crate::v5::properties::properties_travel, crate::anonymous, pending);
-both!(topic_alias, crate::v5::properties::topic_alias, crate::anonymous, pending);
-both!(mixed_versions, crate::v5::properties::mixed_versions, crate::anonymous, pending);
+both!(properties_travel, crate::v5::properties::properties_travel, crate::anonymous);
+both!(topic_alias, crate::v5::properties::topic_alias, crate::anonymous);
+both!(mixed_versions, crate::v5::properties::mixed_versions, crate::anonymous);
 // b. message expiry, g. session expiry
-both!(message_expiry, crate::v5::expiry::message_expiry, crate::anonymous, pending);
-both!(session_expiry, crate::v5::expiry::session_expiry, crate::anonymous, pending);
+both!(message_expiry, crate::v5::expiry::message_expiry, crate::anonymous);
+both!(session_expiry, crate::v5::expiry::session_expiry, crate::anonymous);
 // d. shared subscriptions
-both!(shared_subscriptions, crate::v5::shared::shared_subscriptions, crate::anonymous, pending);
+both!(shared_subscriptions, crate::v5::shared::shared_subscriptions, crate::anonymous);
 // e. subscription options and identifiers
-both!(no_local, crate::v5::options::no_local, crate::anonymous, pending);
-both!(retain_as_published, crate::v5::options::retain_as_published, crate::anonymous, pending);
-both!(retain_handling, crate::v5::options::retain_handling, crate::anonymous, pending);
-both!(subscription_identifiers, crate::v5::options::subscription_identifiers, crate::anonymous, pending);
+both!(no_local, crate::v5::options::no_local, crate::anonymous);
+both!(retain_as_published, crate::v5::options::retain_as_published, crate::anonymous);
+both!(retain_handling, crate::v5::options::retain_handling, crate::anonymous);
+both!(subscription_identifiers, crate::v5::options::subscription_identifiers, crate::anonymous);
 // h. reason codes, j. session taken over
-both!(refused_connack, crate::v5::reasons::refused_connack, crate::v5::reasons::conf, pending);
-both!(acl_reason_codes, crate::v5::reasons::acl_reason_codes, crate::v5::reasons::conf, pending);
-both!(session_taken_over, crate::v5::reasons::session_taken_over, crate::anonymous, pending);
+both!(refused_connack, crate::v5::reasons::refused_connack, crate::v5::reasons::conf);
+both!(acl_reason_codes, crate::v5::reasons::acl_reason_codes, crate::v5::reasons::conf);
+both!(session_taken_over, crate::v5::reasons::session_taken_over, crate::anonymous);
 // i. will delay
-both!(will_delay, crate::v5::will::will_delay, crate::anonymous, pending);
+both!(will_delay, crate::v5::will::will_delay, crate::anonymous);
