@@ -7,7 +7,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use mqtt_lab_broker::codec::{Packet, QoS, QosPid, SubAckCode, decode_header};
+use mqtt_lab_broker::codec::v5::Properties;
+use mqtt_lab_broker::codec::{Packet, QoS, QosPid, SubAckCode, TopicFilter, UnsubAck, Unsubscribe, decode_header};
 use support::{RawClient, TestBroker, connect_packet, pid, publish};
 use tokio::io::ReadBuf;
 
@@ -16,11 +17,11 @@ async fn qos_1_and_2_flows_are_acknowledged_to_the_publisher() {
     let broker = TestBroker::start().await;
     let mut p = RawClient::connect(broker.addr, "pub").await;
     p.send(publish("a", b"1", QosPid::AtLeastOnce(pid(10)), false)).await;
-    assert_eq!(p.recv().await, Packet::PubAck(pid(10)));
+    assert_eq!(p.recv().await, Packet::PubAck(pid(10).into()));
     p.send(publish("a", b"2", QosPid::ExactlyOnce(pid(11)), false)).await;
-    assert_eq!(p.recv().await, Packet::PubRec(pid(11)));
-    p.send(Packet::PubRel(pid(11))).await;
-    assert_eq!(p.recv().await, Packet::PubComp(pid(11)));
+    assert_eq!(p.recv().await, Packet::PubRec(pid(11).into()));
+    p.send(Packet::PubRel(pid(11).into())).await;
+    assert_eq!(p.recv().await, Packet::PubComp(pid(11).into()));
     broker.stop().await;
 }
 
@@ -31,12 +32,12 @@ async fn delivery_is_at_the_lower_of_publish_and_subscription_qos() {
     assert_eq!(s.subscribe(&[("q1", QoS::AtLeastOnce)]).await, [SubAckCode::Granted(QoS::AtLeastOnce)]);
     let mut p = RawClient::connect(broker.addr, "pub").await;
     p.send(publish("q1", b"hi", QosPid::ExactlyOnce(pid(1)), false)).await;
-    assert_eq!(p.recv().await, Packet::PubRec(pid(1)));
+    assert_eq!(p.recv().await, Packet::PubRec(pid(1).into()));
     p.send(publish("q1", b"lo", QosPid::AtMostOnce, false)).await;
     p.sync().await;
     let hi = s.recv_publish().await;
     assert_eq!(hi.qos(), QoS::AtLeastOnce);
-    s.send(Packet::PubAck(hi.qos_pid.pid().unwrap())).await;
+    s.send(Packet::PubAck(hi.qos_pid.pid().unwrap().into())).await;
     assert_eq!(s.recv_publish().await.qos(), QoS::AtMostOnce);
     broker.stop().await;
 }
@@ -48,11 +49,11 @@ async fn overlapping_subscriptions_deliver_one_copy_at_the_maximum_qos() {
     s.subscribe(&[("PV/#", QoS::AtMostOnce), ("PV/data", QoS::ExactlyOnce), ("+/data", QoS::AtLeastOnce)]).await;
     let mut p = RawClient::connect(broker.addr, "pub").await;
     p.send(publish("PV/data", b"4.2", QosPid::ExactlyOnce(pid(1)), false)).await;
-    assert_eq!(p.recv().await, Packet::PubRec(pid(1)));
+    assert_eq!(p.recv().await, Packet::PubRec(pid(1).into()));
     let got = s.recv_publish().await;
     assert_eq!(got.qos(), QoS::ExactlyOnce, "[MQTT-3.3.5-1] the maximum QoS of the matches");
-    s.send(Packet::PubRec(got.qos_pid.pid().unwrap())).await;
-    assert_eq!(s.recv().await, Packet::PubRel(got.qos_pid.pid().unwrap()));
+    s.send(Packet::PubRec(got.qos_pid.pid().unwrap().into())).await;
+    assert_eq!(s.recv().await, Packet::PubRel(got.qos_pid.pid().unwrap().into()));
     assert!(s.sync().await.is_empty(), "exactly one copy");
     broker.stop().await;
 }
@@ -70,13 +71,13 @@ async fn retained_messages_are_stored_replaced_and_cleared() {
     s.subscribe(&[("PV/+", QoS::AtLeastOnce)]).await;
     let retained = s.recv_publish().await;
     assert_eq!((&retained.payload[..], retained.retain), (&b"yes"[..], true), "the newest, with RETAIN=1");
-    s.send(Packet::PubAck(retained.qos_pid.pid().unwrap())).await;
+    s.send(Packet::PubAck(retained.qos_pid.pid().unwrap().into())).await;
 
     p.send(publish("PV/sunshine", b"no", QosPid::AtLeastOnce(pid(3)), true)).await;
     p.recv().await;
     let live = s.recv_publish().await;
     assert!(!live.retain, "[MQTT-3.3.1-9] live subscribers get RETAIN=0");
-    s.send(Packet::PubAck(live.qos_pid.pid().unwrap())).await;
+    s.send(Packet::PubAck(live.qos_pid.pid().unwrap().into())).await;
 
     p.send(publish("PV/sunshine", b"", QosPid::AtLeastOnce(pid(4)), true)).await;
     p.recv().await;
@@ -92,7 +93,7 @@ async fn subscribing_again_replaces_the_subscription_and_resends_retained() {
     let mut p = RawClient::connect(broker.addr, "pub").await;
     p.send(publish("t", b"r", QosPid::ExactlyOnce(pid(1)), true)).await;
     p.recv().await;
-    p.send(Packet::PubRel(pid(1))).await;
+    p.send(Packet::PubRel(pid(1).into())).await;
     p.recv().await;
     let mut s = RawClient::connect(broker.addr, "sub").await;
     s.subscribe(&[("t", QoS::AtMostOnce)]).await;
@@ -101,12 +102,12 @@ async fn subscribing_again_replaces_the_subscription_and_resends_retained() {
     let again = s.recv_publish().await;
     assert!(again.retain);
     assert_eq!(again.qos(), QoS::AtLeastOnce, "the new subscription QoS applies");
-    s.send(Packet::PubAck(again.qos_pid.pid().unwrap())).await;
+    s.send(Packet::PubAck(again.qos_pid.pid().unwrap().into())).await;
     p.send(publish("t", b"live", QosPid::AtLeastOnce(pid(2)), false)).await;
     p.recv().await;
     let live = s.recv_publish().await;
     assert_eq!(live.qos(), QoS::AtLeastOnce);
-    s.send(Packet::PubAck(live.qos_pid.pid().unwrap())).await;
+    s.send(Packet::PubAck(live.qos_pid.pid().unwrap().into())).await;
     assert!(s.sync().await.is_empty(), "one subscription, one copy");
     broker.stop().await;
 }
@@ -119,12 +120,12 @@ async fn a_subscriber_that_does_not_acknowledge_gets_at_most_max_inflight_messag
     let mut p = RawClient::connect(broker.addr, "pub").await;
     for i in 1..=5 {
         p.send(publish("t", &[i], QosPid::AtLeastOnce(pid(u16::from(i))), false)).await;
-        assert_eq!(p.recv().await, Packet::PubAck(pid(u16::from(i))));
+        assert_eq!(p.recv().await, Packet::PubAck(pid(u16::from(i)).into()));
     }
     let first = s.sync().await;
     assert_eq!(first.len(), 2, "{first:?}");
     let Packet::Publish(one) = &first[0] else { panic!() };
-    s.send(Packet::PubAck(one.qos_pid.pid().unwrap())).await;
+    s.send(Packet::PubAck(one.qos_pid.pid().unwrap().into())).await;
     let next = s.recv_publish().await;
     assert_eq!(&next.payload[..], &[3], "order is kept");
     broker.stop().await;
@@ -137,15 +138,15 @@ async fn a_repeated_qos2_publish_is_delivered_once() {
     s.subscribe(&[("t", QoS::AtMostOnce)]).await;
     let mut p = RawClient::connect(broker.addr, "pub").await;
     p.send(publish("t", b"once", QosPid::ExactlyOnce(pid(5)), false)).await;
-    assert_eq!(p.recv().await, Packet::PubRec(pid(5)));
+    assert_eq!(p.recv().await, Packet::PubRec(pid(5).into()));
     let mut dup = publish("t", b"once", QosPid::ExactlyOnce(pid(5)), false);
     if let Packet::Publish(d) = &mut dup {
         d.dup = true;
     }
     p.send(dup).await;
-    assert_eq!(p.recv().await, Packet::PubRec(pid(5)));
-    p.send(Packet::PubRel(pid(5))).await;
-    assert_eq!(p.recv().await, Packet::PubComp(pid(5)));
+    assert_eq!(p.recv().await, Packet::PubRec(pid(5).into()));
+    p.send(Packet::PubRel(pid(5).into())).await;
+    assert_eq!(p.recv().await, Packet::PubComp(pid(5).into()));
     assert_eq!(&s.recv_publish().await.payload[..], b"once");
     assert!(s.sync().await.is_empty(), "the resend was not routed again");
     broker.stop().await;
@@ -171,9 +172,9 @@ async fn unsubscribe_stops_delivery() {
     let broker = TestBroker::start().await;
     let mut s = RawClient::connect(broker.addr, "sub").await;
     s.subscribe(&[("t", QoS::AtMostOnce)]).await;
-    let filters = vec![mqtt_lab_broker::codec::TopicFilter::new("t").unwrap()];
-    s.send(Packet::Unsubscribe(mqtt_lab_broker::codec::Unsubscribe { pid: pid(2), filters })).await;
-    assert_eq!(s.recv().await, Packet::UnsubAck(pid(2)));
+    let filters = vec![TopicFilter::new("t").unwrap()];
+    s.send(Packet::Unsubscribe(Unsubscribe { pid: pid(2), properties: Properties::default(), filters })).await;
+    assert_eq!(s.recv().await, Packet::UnsubAck(UnsubAck::new(pid(2))));
     let mut p = RawClient::connect(broker.addr, "pub").await;
     p.send(publish("t", b"x", QosPid::AtLeastOnce(pid(1)), false)).await;
     p.recv().await;
@@ -233,8 +234,8 @@ async fn subscribers_get_a_message_before_its_publisher_gets_the_acknowledgement
     sub.subscribe(&[("t", QoS::ExactlyOnce)]).await;
     publisher.handshake(connect_packet("pub", true, 0)).await;
     for (qos_pid, answer, ack) in [
-        (QosPid::AtLeastOnce(pid(1)), Packet::PubAck(pid(1)), 4),
-        (QosPid::ExactlyOnce(pid(2)), Packet::PubRec(pid(2)), 5),
+        (QosPid::AtLeastOnce(pid(1)), Packet::PubAck(pid(1).into()), 4),
+        (QosPid::ExactlyOnce(pid(2)), Packet::PubRec(pid(2).into()), 5),
     ] {
         writes.lock().unwrap().clear();
         publisher.send(publish("t", b"x", qos_pid, false)).await;

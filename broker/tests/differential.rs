@@ -8,7 +8,8 @@ mod support;
 use std::process::Command;
 
 use bytes::Bytes;
-use mqtt_lab_broker::codec::{ConnAck, LastWill, Packet, QoS, QosPid};
+use mqtt_lab_broker::codec::v5::Properties;
+use mqtt_lab_broker::codec::{LastWill, Packet, QoS, QosPid};
 use support::brokers::{BrokerProcess, Kind, both, path};
 use support::{RawClient, TempDir, connect_packet, mosquitto_passwd, pid, publish, run_tool, topic};
 
@@ -23,7 +24,7 @@ async fn connack(broker: &BrokerProcess, connect: mqtt_lab_broker::codec::Connec
     let mut c = RawClient::open(broker.addr()).await;
     c.send(Packet::Connect(Box::new(connect))).await;
     match c.recv().await {
-        Packet::ConnAck(ConnAck { code, .. }) => code as u8,
+        Packet::ConnAck(connack) => connack.code() as u8,
         other => panic!("{:?}: expected CONNACK, got {other:?}", broker.kind),
     }
 }
@@ -85,6 +86,7 @@ async fn a_will_over_message_size_limit_is_refused_at_connect() {
                 payload: Bytes::copy_from_slice(payload),
                 qos: QoS::AtMostOnce,
                 retain: false,
+                properties: Properties::default(),
             });
             answers.push(connack(&broker, c).await);
         }
@@ -119,7 +121,7 @@ async fn an_acl_reload_reaches_messages_already_queued_for_an_offline_session() 
         for (i, (t, payload)) in [("PV/data", "3.2"), ("lamp/state", "50"), ("PV/sunshine", "yes")].iter().enumerate() {
             let n = i as u16 + 1;
             publisher.send(publish(t, payload.as_bytes(), QosPid::AtLeastOnce(pid(n)), false)).await;
-            assert_eq!(publisher.recv().await, Packet::PubAck(pid(n)));
+            assert_eq!(publisher.recv().await, Packet::PubAck(pid(n).into()));
         }
         // Revoke PV/# while the reader is away.
         std::fs::write(&acl, "user btsiot1\ntopic read lamp/#\n\nuser btsiot2\ntopic write #\n").unwrap();
@@ -162,16 +164,17 @@ async fn the_will_of_a_connection_taken_over() {
                 payload: Bytes::from_static(b"offline"),
                 qos: QoS::AtLeastOnce,
                 retain: false,
+                properties: Properties::default(),
             });
             let (_old, _) = RawClient::connect_with(broker.addr(), lamp.clone()).await;
             let (mut new, _) = RawClient::connect_with(broker.addr(), lamp).await;
             new.send(publish("lamp/status", b"online", QosPid::AtLeastOnce(pid(1)), false)).await;
-            assert_eq!(new.recv().await, Packet::PubAck(pid(1)));
+            assert_eq!(new.recv().await, Packet::PubAck(pid(1).into()));
             let mut payloads = Vec::new();
             while payloads.last().is_none_or(|p: &String| p != "online") {
                 let p = watcher.recv_publish().await;
                 if let QosPid::AtLeastOnce(id) = p.qos_pid {
-                    watcher.send(Packet::PubAck(id)).await;
+                    watcher.send(Packet::PubAck(id.into())).await;
                 }
                 payloads.push(String::from_utf8_lossy(&p.payload).into_owned());
             }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use mqtt_lab_broker::codec::{Packet, PacketId, QoS, QosPid};
+use mqtt_lab_broker::codec::{Ack, Packet, PacketId, QoS, QosPid};
 use support::{RawClient, TempDir, TestBroker, connect_packet, pid, publish};
 
 async fn persistent_broker(dir: &TempDir) -> TestBroker {
@@ -28,13 +28,13 @@ async fn retained_messages_sessions_and_queued_messages_survive_a_restart() {
     logger.disconnect().await;
     let mut plant = RawClient::connect(broker.addr, "plant").await;
     plant.send(publish("PV/sunshine", b"yes", QosPid::AtLeastOnce(pid(1)), true)).await;
-    assert_eq!(plant.recv().await, Packet::PubAck(pid(1)));
+    assert_eq!(plant.recv().await, Packet::PubAck(pid(1).into()));
     for (i, kw) in [b"1.5", b"2.5"].iter().enumerate() {
         let id = pid(i as u16 + 2);
         plant.send(publish("PV/data", *kw, QosPid::ExactlyOnce(id), false)).await;
-        assert_eq!(plant.recv().await, Packet::PubRec(id));
-        plant.send(Packet::PubRel(id)).await;
-        assert_eq!(plant.recv().await, Packet::PubComp(id));
+        assert_eq!(plant.recv().await, Packet::PubRec(id.into()));
+        plant.send(Packet::PubRel(id.into())).await;
+        assert_eq!(plant.recv().await, Packet::PubComp(id.into()));
     }
     broker.stop().await;
 
@@ -51,15 +51,15 @@ async fn retained_messages_sessions_and_queued_messages_survive_a_restart() {
                 match p.qos_pid {
                     QosPid::ExactlyOnce(id) => {
                         open_flows += 1;
-                        logger.send(Packet::PubRec(id)).await;
+                        logger.send(Packet::PubRec(id.into())).await;
                     }
-                    QosPid::AtLeastOnce(id) => logger.send(Packet::PubAck(id)).await,
+                    QosPid::AtLeastOnce(id) => logger.send(Packet::PubAck(id.into())).await,
                     QosPid::AtMostOnce => {}
                 }
             }
-            Packet::PubRel(id) => {
+            Packet::PubRel(Ack { pid: id, .. }) => {
                 open_flows -= 1;
-                logger.send(Packet::PubComp(id)).await;
+                logger.send(Packet::PubComp(id.into())).await;
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -77,7 +77,7 @@ async fn a_qos2_message_received_before_a_restart_is_not_routed_again_when_resen
     let broker = persistent_broker(&dir).await;
     let (mut plant, _) = RawClient::connect_with(broker.addr, connect_packet("plant", false, 60)).await;
     plant.send(publish("PV/data", b"7.0", QosPid::ExactlyOnce(pid(7)), false)).await;
-    assert_eq!(plant.recv().await, Packet::PubRec(pid(7)));
+    assert_eq!(plant.recv().await, Packet::PubRec(pid(7).into()));
     broker.stop().await; // the PUBREL never made it
 
     let broker = persistent_broker(&dir).await;
@@ -90,9 +90,9 @@ async fn a_qos2_message_received_before_a_restart_is_not_routed_again_when_resen
         p.dup = true;
     }
     plant.send(again).await;
-    assert_eq!(plant.recv().await, Packet::PubRec(pid(7)));
-    plant.send(Packet::PubRel(pid(7))).await;
-    assert_eq!(plant.recv().await, Packet::PubComp(pid(7)));
+    assert_eq!(plant.recv().await, Packet::PubRec(pid(7).into()));
+    plant.send(Packet::PubRel(pid(7).into())).await;
+    assert_eq!(plant.recv().await, Packet::PubComp(pid(7).into()));
     assert!(watcher.sync().await.is_empty(), "received once already: not routed a second time");
     broker.stop().await;
 }
@@ -140,20 +140,20 @@ impl Subscriber {
                 match p.qos_pid {
                     QosPid::AtLeastOnce(id) => {
                         self.delivered.push((seq, QoS::AtLeastOnce));
-                        client.try_send(Packet::PubAck(id)).await;
+                        client.try_send(Packet::PubAck(id.into())).await;
                     }
                     QosPid::ExactlyOnce(id) => {
                         if self.pending_qos2.insert(id) {
                             self.delivered.push((seq, QoS::ExactlyOnce));
                         }
-                        client.try_send(Packet::PubRec(id)).await;
+                        client.try_send(Packet::PubRec(id.into())).await;
                     }
                     QosPid::AtMostOnce => self.delivered.push((seq, QoS::AtMostOnce)),
                 }
             }
-            Packet::PubRel(id) => {
+            Packet::PubRel(Ack { pid: id, .. }) => {
                 self.pending_qos2.remove(&id);
-                client.try_send(Packet::PubComp(id)).await;
+                client.try_send(Packet::PubComp(id.into())).await;
             }
             Packet::PingResp => return false,
             _ => {}
@@ -194,14 +194,14 @@ async fn publish_stream(
         let mut acks = 0;
         while acks < 20 {
             match client.try_recv().await {
-                Some(Packet::PubAck(id)) => {
+                Some(Packet::PubAck(Ack { pid: id, .. })) => {
                     acked.insert(seq_of[&id]);
                     acks += 1;
                 }
-                Some(Packet::PubRec(id)) => {
+                Some(Packet::PubRec(Ack { pid: id, .. })) => {
                     acked.insert(seq_of[&id]);
                     acks += 1;
-                    client.try_send(Packet::PubRel(id)).await;
+                    client.try_send(Packet::PubRel(id.into())).await;
                 }
                 Some(_) => {}
                 None => return acked,

@@ -2,7 +2,7 @@
 
 mod support;
 
-use mqtt_lab_broker::codec::{ConnAck, ConnectReturnCode, Packet, Protocol, QoS, QosPid};
+use mqtt_lab_broker::codec::{ConnectReturnCode, Packet, Protocol, QoS, QosPid};
 use support::{RawClient, TestBroker, connect_packet, pid, publish};
 
 #[tokio::test]
@@ -28,7 +28,8 @@ async fn a_second_connect_closes_the_connection() {
 async fn connack_code(broker: &TestBroker, bytes: &[u8]) -> ConnectReturnCode {
     let mut c = RawClient::open(broker.addr).await;
     c.send_raw(bytes).await;
-    let Packet::ConnAck(ConnAck { code, .. }) = c.recv().await else { panic!("expected CONNACK") };
+    let Packet::ConnAck(connack) = c.recv().await else { panic!("expected CONNACK") };
+    let code = connack.code();
     c.expect_closed().await;
     code
 }
@@ -36,9 +37,9 @@ async fn connack_code(broker: &TestBroker, bytes: &[u8]) -> ConnectReturnCode {
 #[tokio::test]
 async fn an_unsupported_protocol_level_gets_connack_1() {
     let broker = TestBroker::start().await;
-    // MQTT 5 CONNECT (level 5) with an empty properties block.
-    let v5 = [0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 5, 2, 0, 60, 0, 0, 0];
-    assert_eq!(connack_code(&broker, &v5).await, ConnectReturnCode::UnacceptableProtocolVersion);
+    // Level 6: no MQTT version has it (level 5, MQTT 5.0, is supported since the codec has it).
+    let level6 = [0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 6, 2, 0, 60, 0, 0];
+    assert_eq!(connack_code(&broker, &level6).await, ConnectReturnCode::UnacceptableProtocolVersion);
     assert!(broker.log_contains("[MQTT-3.1.2-2]"));
     broker.stop().await;
 }
@@ -46,7 +47,7 @@ async fn an_unsupported_protocol_level_gets_connack_1() {
 #[tokio::test]
 async fn an_empty_client_id_needs_clean_session() {
     let broker = TestBroker::start().await;
-    let bytes = Packet::Connect(Box::new(connect_packet("", false, 60))).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect_packet("", false, 60))).to_bytes(Protocol::V311).unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
     assert!(broker.log_contains("[MQTT-3.1.3-8]"));
     // With clean session the broker assigns an id.
@@ -65,7 +66,7 @@ async fn mqtt_3_1_clients_are_served_and_long_ids_refused() {
     c.disconnect().await;
     assert!(broker.log_contains("as client-3.1 (p1, c1, k60)"), "{}", broker.logs());
     connect.client_id = "x".repeat(24);
-    let bytes = Packet::Connect(Box::new(connect)).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect)).to_bytes(Protocol::V311).unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
     broker.stop().await;
 }
@@ -73,13 +74,13 @@ async fn mqtt_3_1_clients_are_served_and_long_ids_refused() {
 #[tokio::test]
 async fn anonymous_clients_get_connack_5_when_anonymous_access_is_off() {
     let broker = TestBroker::with(|c| c.allow_anonymous = Some(false)).await;
-    let bytes = Packet::Connect(Box::new(connect_packet("anon", true, 60))).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect_packet("anon", true, 60))).to_bytes(Protocol::V311).unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::NotAuthorized);
     assert!(broker.log_contains("anonymous access is off"), "{}", broker.logs());
     // Mosquitto 2.0 refuses a user name too when there is no password file to check it against.
     let mut with_user = connect_packet("user", true, 60);
     with_user.username = Some("btsiot1".into());
-    let bytes = Packet::Connect(Box::new(with_user)).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(with_user)).to_bytes(Protocol::V311).unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::NotAuthorized);
     broker.stop().await;
 }
@@ -120,9 +121,9 @@ async fn an_oversized_payload_is_dropped_but_its_qos_flow_completes() {
     sub.subscribe(&[("t", QoS::AtLeastOnce)]).await;
     let mut p = RawClient::connect(broker.addr, "pub").await;
     p.send(publish("t", b"too large", QosPid::AtLeastOnce(pid(1)), false)).await;
-    assert_eq!(p.recv().await, Packet::PubAck(pid(1)));
+    assert_eq!(p.recv().await, Packet::PubAck(pid(1).into()));
     p.send(publish("t", b"ok", QosPid::AtLeastOnce(pid(2)), false)).await;
-    assert_eq!(p.recv().await, Packet::PubAck(pid(2)));
+    assert_eq!(p.recv().await, Packet::PubAck(pid(2).into()));
     assert_eq!(&sub.recv_publish().await.payload[..], b"ok", "only the small message arrives");
     assert!(broker.log_contains("message_size_limit"));
     broker.stop().await;
@@ -146,7 +147,7 @@ async fn max_connections_refuses_connections_beyond_the_limit() {
 #[tokio::test]
 async fn a_keepalive_above_max_keepalive_is_refused() {
     let broker = TestBroker::with(|c| c.max_keepalive = 60).await;
-    let bytes = Packet::Connect(Box::new(connect_packet("slow", true, 61))).to_bytes().unwrap();
+    let bytes = Packet::Connect(Box::new(connect_packet("slow", true, 61))).to_bytes(Protocol::V311).unwrap();
     assert_eq!(connack_code(&broker, &bytes).await, ConnectReturnCode::IdentifierRejected);
     assert!(broker.log_contains("keepalive 61 is above max_keepalive 60"), "{}", broker.logs());
     broker.stop().await;

@@ -7,7 +7,7 @@ mod support;
 use std::process::Command;
 
 use bytes::Bytes;
-use mqtt_lab_broker::codec::{ConnAck, ConnectReturnCode, Packet, QoS, QosPid, SubAckCode};
+use mqtt_lab_broker::codec::{ConnectReturnCode, Packet, QoS, QosPid, SubAckCode};
 use mqtt_lab_broker::config::ConnackCodes;
 use support::{RawClient, TempDir, TestBroker, connect_packet, pid, publish, run_tool};
 
@@ -41,8 +41,8 @@ fn login(id: &str, user: Option<&str>, password: Option<&str>) -> Packet {
 async fn connack(broker: &TestBroker, connect: Packet) -> ConnectReturnCode {
     let mut c = RawClient::open(broker.addr).await;
     c.send(connect).await;
-    let Packet::ConnAck(ConnAck { code, .. }) = c.recv().await else { panic!("expected CONNACK") };
-    code
+    let Packet::ConnAck(connack) = c.recv().await else { panic!("expected CONNACK") };
+    connack.code()
 }
 
 #[tokio::test]
@@ -144,16 +144,16 @@ async fn a_denied_subscription_gets_0x80_and_a_denied_publish_is_acknowledged_bu
     let codes = student
         .subscribe(&[("PV/data", QoS::AtLeastOnce), ("PV/secret", QoS::AtMostOnce), ("lamp/#", QoS::AtMostOnce)])
         .await;
-    assert_eq!(codes, [SubAckCode::Granted(QoS::AtLeastOnce), SubAckCode::Failure, SubAckCode::Failure]);
+    assert_eq!(codes, [SubAckCode::Granted(QoS::AtLeastOnce), SubAckCode::FAILURE, SubAckCode::FAILURE]);
 
     // btsiot2 may not write PV/data: acknowledged, dropped, logged.
     student.send(publish("PV/data", b"fake", QosPid::AtLeastOnce(pid(7)), false)).await;
-    assert_eq!(student.recv().await, Packet::PubAck(pid(7)));
+    assert_eq!(student.recv().await, Packet::PubAck(pid(7).into()));
     plant.send(publish("PV/data", b"3.9", QosPid::AtLeastOnce(pid(1)), false)).await;
-    assert_eq!(plant.recv().await, Packet::PubAck(pid(1)));
+    assert_eq!(plant.recv().await, Packet::PubAck(pid(1).into()));
     let got = student.recv_publish().await;
     assert_eq!(&got.payload[..], b"3.9", "only the plant's message arrives");
-    student.send(Packet::PubAck(got.qos_pid.pid().unwrap())).await;
+    student.send(Packet::PubAck(got.qos_pid.pid().unwrap().into())).await;
     assert!(student.sync().await.is_empty());
     assert!(broker.log_contains("Denied PUBLISH from btsiot-student"), "{}", broker.logs());
     assert!(broker.log_contains("Denied SUBSCRIBE from btsiot-student to PV/secret"), "{}", broker.logs());

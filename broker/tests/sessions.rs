@@ -26,8 +26,8 @@ async fn a_persistent_session_keeps_subscriptions_and_queues_qos1_while_offline(
     let a = s.recv_publish().await;
     let b = s.recv_publish().await;
     assert_eq!((&a.payload[..], &b.payload[..]), (&b"1.0"[..], &b"2.0"[..]));
-    s.send(Packet::PubAck(a.qos_pid.pid().unwrap())).await;
-    s.send(Packet::PubAck(b.qos_pid.pid().unwrap())).await;
+    s.send(Packet::PubAck(a.qos_pid.pid().unwrap().into())).await;
+    s.send(Packet::PubAck(b.qos_pid.pid().unwrap().into())).await;
     assert!(s.sync().await.is_empty());
     broker.stop().await;
 }
@@ -63,8 +63,8 @@ async fn unacknowledged_messages_are_redelivered_with_dup_on_reconnect() {
     let second = s.recv_publish().await;
     assert!(!first.dup && !second.dup);
     let second_id = second.qos_pid.pid().unwrap();
-    s.send(Packet::PubRec(second_id)).await;
-    assert_eq!(s.recv().await, Packet::PubRel(second_id));
+    s.send(Packet::PubRec(second_id.into())).await;
+    assert_eq!(s.recv().await, Packet::PubRel(second_id.into()));
     drop(s); // connection lost: no PUBACK for q1, no PUBCOMP for q2
 
     let (mut s, present) = RawClient::connect_with(broker.addr, connect_packet("s", false, 60)).await;
@@ -72,9 +72,9 @@ async fn unacknowledged_messages_are_redelivered_with_dup_on_reconnect() {
     let again = s.recv_publish().await;
     assert!(again.dup, "DUP=1 on redelivery");
     assert_eq!((&again.payload[..], again.qos_pid), (&b"q1"[..], first.qos_pid));
-    assert_eq!(s.recv().await, Packet::PubRel(second_id), "PUBREL, not the QoS 2 message again");
-    s.send(Packet::PubAck(again.qos_pid.pid().unwrap())).await;
-    s.send(Packet::PubComp(second_id)).await;
+    assert_eq!(s.recv().await, Packet::PubRel(second_id.into()), "PUBREL, not the QoS 2 message again");
+    s.send(Packet::PubAck(again.qos_pid.pid().unwrap().into())).await;
+    s.send(Packet::PubComp(second_id.into())).await;
     assert!(s.sync().await.is_empty());
     broker.stop().await;
 }
@@ -134,7 +134,7 @@ async fn the_will_is_published_on_abnormal_disconnect_with_its_qos_and_retain() 
     drop(plant);
     let w = watcher.recv_publish().await;
     assert_eq!((&w.payload[..], w.qos(), w.retain), (&b"offline"[..], QoS::AtLeastOnce, false));
-    watcher.send(Packet::PubAck(w.qos_pid.pid().unwrap())).await;
+    watcher.send(Packet::PubAck(w.qos_pid.pid().unwrap().into())).await;
     let mut late = RawClient::connect(broker.addr, "late").await;
     late.subscribe(&[("PV/status", QoS::AtMostOnce)]).await;
     let retained = late.recv_publish().await;

@@ -31,7 +31,7 @@ async fn a_subscriber_that_stops_reading_costs_at_most_its_limits_and_the_others
             let p = healthy.recv_publish().await;
             assert_eq!(u16::from_be_bytes([p.payload[0], p.payload[1]]), n, "in order, none missing");
             let QosPid::AtLeastOnce(id) = p.qos_pid else { panic!("QoS 1 expected") };
-            healthy.send(Packet::PubAck(id)).await;
+            healthy.send(Packet::PubAck(id.into())).await;
         }
         healthy
     });
@@ -41,13 +41,13 @@ async fn a_subscriber_that_stops_reading_costs_at_most_its_limits_and_the_others
     for n in 1..=MESSAGES {
         publisher.send(publish("PV/data", &payload(n), QosPid::AtLeastOnce(pid(n)), false)).await;
         if n > 10 {
-            assert_eq!(publisher.recv().await, Packet::PubAck(pid(n - 10)));
+            assert_eq!(publisher.recv().await, Packet::PubAck(pid(n - 10).into()));
             acked += 1;
         }
     }
     while acked < MESSAGES {
         acked += 1;
-        assert_eq!(publisher.recv().await, Packet::PubAck(pid(acked)));
+        assert_eq!(publisher.recv().await, Packet::PubAck(pid(acked).into()));
     }
     let mut healthy = tokio::time::timeout(PATIENCE, reader).await.expect("the healthy subscriber got all").unwrap();
     assert!(healthy.sync().await.is_empty());
@@ -71,7 +71,7 @@ async fn fill_until_blocked(broker: &TestBroker, publisher: &mut RawClient) {
     let payload = vec![0x55; 64 * 1024];
     for n in 1..=400u16 {
         publisher.send(publish("PV/data", &payload, QosPid::AtLeastOnce(pid(n)), false)).await;
-        assert_eq!(publisher.recv().await, Packet::PubAck(pid(n)));
+        assert_eq!(publisher.recv().await, Packet::PubAck(pid(n).into()));
     }
     // 400 x 64 KB is far more than loopback socket buffers hold: the broker has bytes it
     // cannot write.

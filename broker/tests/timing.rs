@@ -126,7 +126,7 @@ async fn a_subscriber_that_stops_acknowledging_holds_publishers_one_second_then_
     for i in 1..=100u16 {
         let m = reader.recv_publish().await;
         assert_eq!(&m.payload[..], &i.to_be_bytes());
-        reader.send(Packet::PubAck(m.qos_pid.pid().unwrap())).await;
+        reader.send(Packet::PubAck(m.qos_pid.pid().unwrap().into())).await;
     }
     let waited = start.elapsed();
     assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(2), "held for {waited:?}");
@@ -141,7 +141,7 @@ async fn a_subscriber_that_stops_acknowledging_holds_publishers_one_second_then_
         for p in pending {
             let Packet::Publish(m) = p else { panic!("{p:?}") };
             got += 1;
-            stuck.send(Packet::PubAck(m.qos_pid.pid().unwrap())).await;
+            stuck.send(Packet::PubAck(m.qos_pid.pid().unwrap().into())).await;
         }
         pending = stuck.sync().await;
     }

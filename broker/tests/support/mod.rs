@@ -8,9 +8,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use mqtt_lab_broker::Broker;
 use mqtt_lab_broker::Config;
+use mqtt_lab_broker::codec::v5::{Properties, ReasonCode};
 use mqtt_lab_broker::codec::{
-    ConnAck, Connect, ConnectReturnCode, Decoded, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubAck,
-    SubAckCode, Subscribe, TopicFilter, TopicName, decode,
+    ConnAck, Connect, Decoded, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubAck, SubAckCode,
+    SubOptions, Subscribe, TopicFilter, TopicName, decode,
 };
 use mqtt_lab_broker::log::{LogDest, LogSink};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -177,6 +178,7 @@ pub fn connect_packet(client_id: &str, clean: bool, keep_alive: u16) -> Connect 
         protocol: Protocol::V311,
         clean_session: clean,
         keep_alive,
+        properties: Properties::default(),
         client_id: client_id.into(),
         will: None,
         username: None,
@@ -185,17 +187,25 @@ pub fn connect_packet(client_id: &str, clean: bool, keep_alive: u16) -> Connect 
 }
 
 pub fn will(t: &str, payload: &'static [u8], qos: QoS, retain: bool) -> LastWill {
-    LastWill { topic: topic(t), payload: Bytes::from_static(payload), qos, retain }
+    LastWill { topic: topic(t), payload: Bytes::from_static(payload), qos, retain, properties: Properties::default() }
 }
 
 pub fn publish(t: &str, payload: &[u8], qos_pid: QosPid, retain: bool) -> Packet {
-    Packet::Publish(Publish { dup: false, qos_pid, retain, topic: topic(t), payload: Bytes::copy_from_slice(payload) })
+    Packet::Publish(Publish {
+        dup: false,
+        qos_pid,
+        retain,
+        topic: topic(t),
+        payload: Bytes::copy_from_slice(payload),
+        properties: Properties::default(),
+    })
 }
 
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-/// A client that sends and expects exact packets, over TCP or an in-memory pipe.
+/// A client that sends and expects exact packets, over TCP or an in-memory pipe, as an MQTT
+/// 3.1.1 client encodes and decodes them (support/v5client.rs speaks MQTT 5.0).
 pub struct RawClient {
     stream: Box<dyn Io>,
     buf: BytesMut,
@@ -215,7 +225,7 @@ impl RawClient {
     pub async fn handshake(&mut self, connect: Connect) -> bool {
         self.send(Packet::Connect(Box::new(connect))).await;
         match self.recv().await {
-            Packet::ConnAck(ConnAck { session_present, code: ConnectReturnCode::Accepted }) => session_present,
+            Packet::ConnAck(ConnAck { session_present, reason: ReasonCode::Success, .. }) => session_present,
             other => panic!("expected CONNACK 0, got {other:?}"),
         }
     }
@@ -232,7 +242,7 @@ impl RawClient {
     }
 
     pub async fn send(&mut self, packet: Packet) {
-        self.send_raw(&packet.to_bytes().unwrap()).await;
+        self.send_raw(&packet.to_bytes(Protocol::V311).unwrap()).await;
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
@@ -241,13 +251,13 @@ impl RawClient {
 
     /// Sends a packet; false when the connection is gone (e.g. the broker was killed).
     pub async fn try_send(&mut self, packet: Packet) -> bool {
-        self.stream.write_all(&packet.to_bytes().unwrap()).await.is_ok()
+        self.stream.write_all(&packet.to_bytes(Protocol::V311).unwrap()).await.is_ok()
     }
 
     /// The next packet, or `None` when the broker closes the connection.
     pub async fn try_recv(&mut self) -> Option<Packet> {
         loop {
-            match decode(&self.buf, usize::MAX).expect("the broker sends well-formed packets") {
+            match decode(&self.buf, usize::MAX, Protocol::V311).expect("the broker sends well-formed packets") {
                 Decoded::Packet(p, n) => {
                     let _ = self.buf.split_to(n);
                     return Some(p);
@@ -282,10 +292,10 @@ impl RawClient {
     }
 
     pub async fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Vec<SubAckCode> {
-        let filters = filters.iter().map(|(f, q)| (TopicFilter::new(*f).unwrap(), *q)).collect();
-        self.send(Packet::Subscribe(Subscribe { pid: pid(1), filters })).await;
+        let filters = filters.iter().map(|(f, q)| (TopicFilter::new(*f).unwrap(), SubOptions::from(*q))).collect();
+        self.send(Packet::Subscribe(Subscribe { pid: pid(1), properties: Properties::default(), filters })).await;
         match self.recv().await {
-            Packet::SubAck(SubAck { pid: p, codes }) if p == pid(1) => codes,
+            Packet::SubAck(SubAck { pid: p, codes, .. }) if p == pid(1) => codes,
             other => panic!("expected SUBACK, got {other:?}"),
         }
     }
@@ -303,7 +313,7 @@ impl RawClient {
     }
 
     pub async fn disconnect(mut self) {
-        self.send(Packet::Disconnect).await;
+        self.send(Packet::disconnect()).await;
         self.expect_closed().await;
     }
 }

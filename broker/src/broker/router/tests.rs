@@ -4,7 +4,10 @@ use crate::broker::wake::Wake;
 use bytes::{Bytes, BytesMut};
 
 use super::*;
-use crate::codec::{Decoded, QosPid, decode};
+use crate::codec::{Decoded, PacketId, Protocol, QoS, QosPid, SubOptions, Subscribe, TopicFilter, decode};
+
+/// The CONNECT properties of a 3.1.1 client: none.
+static NO_PROPERTIES: std::sync::LazyLock<Properties> = std::sync::LazyLock::new(Properties::default);
 
 const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
 
@@ -16,7 +19,7 @@ fn out(r: &mut Router, client: &str) -> Vec<Packet> {
     let mut buf = BytesMut::new();
     r.session_mut(client).unwrap().write_outbox(&mut buf);
     let mut v = Vec::new();
-    while let Ok(Decoded::Packet(p, n)) = decode(&buf, usize::MAX) {
+    while let Ok(Decoded::Packet(p, n)) = decode(&buf, usize::MAX, Protocol::V311) {
         v.push(p);
         let _ = buf.split_to(n);
     }
@@ -24,23 +27,23 @@ fn out(r: &mut Router, client: &str) -> Vec<Packet> {
 }
 
 fn message(topic: &str, payload: &'static [u8], qos: QoS, retain: bool) -> Message {
-    Message { topic: TopicName::new(topic).unwrap(), payload: Bytes::from_static(payload), qos, retain }
+    Message::new(TopicName::new(topic).unwrap(), Bytes::from_static(payload), qos, retain)
 }
 
 fn sub(r: &mut Router, client: &str, filter: &str, qos: QoS) {
-    r.subscribe(client, PacketId::new(1).unwrap(), &[(TopicFilter::new(filter).unwrap(), qos)]);
+    let filters = vec![(TopicFilter::new(filter).unwrap(), SubOptions::from(qos))];
+    r.subscribe(client, &Subscribe { pid: PacketId::new(1).unwrap(), properties: Properties::default(), filters });
 }
 
 #[test]
 fn a_takeover_closes_the_old_link_and_keeps_a_persistent_session() {
     let mut r = Router::new(LIMITS, None);
     assert_eq!(
-        r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true, will: None }, link(1)),
+        r.connect(login("c", None, false, None), link(1)),
         Attached { session_present: false, took_over: false, old_will: WillOutcome::None }
     );
     sub(&mut r, "c", "a", QoS::AtLeastOnce);
-    let attached =
-        r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true, will: None }, link(2));
+    let attached = r.connect(login("c", None, false, None), link(2));
     assert_eq!(attached, Attached { session_present: true, took_over: true, old_will: WillOutcome::None });
     assert!(!r.is_current("c", 1));
     r.disconnect("c", 1); // the old connection's late cleanup must not detach the new one
@@ -51,13 +54,12 @@ fn a_takeover_closes_the_old_link_and_keeps_a_persistent_session() {
 #[test]
 fn clean_sessions_end_with_their_connection() {
     let mut r = Router::new(LIMITS, None);
-    r.connect(Login { client_id: "c", username: None, clean_session: true, v311: true, will: None }, link(1));
+    r.connect(login("c", None, true, None), link(1));
     sub(&mut r, "c", "a/#", QoS::AtMostOnce);
     r.disconnect("c", 1);
     assert_eq!(r.figures().clients_total, 0);
     assert_eq!(r.figures().subscriptions, 0);
-    let attached =
-        r.connect(Login { client_id: "c", username: None, clean_session: false, v311: true, will: None }, link(2));
+    let attached = r.connect(login("c", None, false, None), link(2));
     assert!(!attached.session_present);
 }
 
@@ -65,7 +67,7 @@ fn clean_sessions_end_with_their_connection() {
 fn retained_messages_reach_new_subscribers_with_retain_set_and_can_be_cleared() {
     let mut r = Router::new(LIMITS, None);
     r.publish(&message("PV/sunshine", b"yes", QoS::AtLeastOnce, true));
-    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true, will: None }, link(1));
+    r.connect(login("s", None, true, None), link(1));
     out(&mut r, "s");
     sub(&mut r, "s", "PV/+", QoS::AtMostOnce);
     let packets = out(&mut r, "s");
@@ -83,7 +85,7 @@ fn retained_messages_reach_new_subscribers_with_retain_set_and_can_be_cleared() 
 #[test]
 fn overlapping_subscriptions_deliver_once_at_the_maximum_qos() {
     let mut r = Router::new(LIMITS, None);
-    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true, will: None }, link(1));
+    r.connect(login("s", None, true, None), link(1));
     sub(&mut r, "s", "PV/#", QoS::AtMostOnce);
     sub(&mut r, "s", "PV/data", QoS::ExactlyOnce);
     out(&mut r, "s");
@@ -98,7 +100,7 @@ fn overlapping_subscriptions_deliver_once_at_the_maximum_qos() {
 #[test]
 fn delivery_qos_is_the_lower_of_publish_and_subscription() {
     let mut r = Router::new(LIMITS, None);
-    r.connect(Login { client_id: "s", username: None, clean_session: true, v311: true, will: None }, link(1));
+    r.connect(login("s", None, true, None), link(1));
     sub(&mut r, "s", "t", QoS::AtLeastOnce);
     out(&mut r, "s");
     r.publish(&message("t", b"x", QoS::ExactlyOnce, false));
@@ -114,7 +116,15 @@ fn delivery_qos_is_the_lower_of_publish_and_subscription() {
 }
 
 fn login<'a>(client_id: &'a str, username: Option<&'a str>, clean: bool, will: Option<&'a LastWill>) -> Login<'a> {
-    Login { client_id, username, clean_session: clean, v311: true, will }
+    Login {
+        client_id,
+        username,
+        clean_session: clean,
+        protocol: Protocol::V311,
+        will,
+        connect_properties: &NO_PROPERTIES,
+        connack_properties: Properties::default(),
+    }
 }
 
 fn acl(text: &str) -> Arc<Acl> {
@@ -134,6 +144,7 @@ fn a_takeover_publishes_the_old_will_before_the_new_connection_is_attached() {
         payload: Bytes::from_static(b"offline"),
         qos: QoS::AtLeastOnce,
         retain: true,
+        properties: Properties::default(),
     };
     for clean in [false, true] {
         r.connect(login("lamp", None, clean, Some(&offline)), link(1));
@@ -166,6 +177,7 @@ fn a_will_is_discarded_by_disconnect_and_refused_without_write_access() {
         payload: Bytes::from_static(b"bye"),
         qos: QoS::AtMostOnce,
         retain: false,
+        properties: Properties::default(),
     };
     r.connect(login("c", Some("u"), false, Some(&will)), link(1));
     r.disconnect("c", 1);

@@ -6,7 +6,7 @@ use crate::codec::{Decoded, decode};
 const LIMITS: Limits = Limits { max_inflight: 2, max_queued: 3, queue_qos0: false };
 
 fn msg(n: u8, qos: QoS) -> Message {
-    Message { topic: TopicName::new("PV/data").unwrap(), payload: Bytes::from(vec![n]), qos, retain: false }
+    Message::new(TopicName::new("PV/data").unwrap(), Bytes::from(vec![n]), qos, false)
 }
 
 fn online(limits: Limits) -> Session {
@@ -19,7 +19,7 @@ fn drain(s: &mut Session) -> Vec<Packet> {
     let mut buf = BytesMut::new();
     s.write_outbox(&mut buf);
     let mut out = Vec::new();
-    while let Ok(Decoded::Packet(p, n)) = decode(&buf, usize::MAX) {
+    while let Ok(Decoded::Packet(p, n)) = decode(&buf, usize::MAX, Protocol::V311) {
         out.push(p);
         let _ = buf.split_to(n);
     }
@@ -29,7 +29,7 @@ fn drain(s: &mut Session) -> Vec<Packet> {
 fn pid(p: &Packet) -> u16 {
     match p {
         Packet::Publish(p) => p.qos_pid.pid().map_or(0, PacketId::get),
-        Packet::PubRel(id) => id.get(),
+        Packet::PubRel(ack) => ack.pid.get(),
         other => panic!("{other:?}"),
     }
 }
@@ -37,7 +37,7 @@ fn pid(p: &Packet) -> u16 {
 #[test]
 fn the_inflight_window_holds_back_messages_until_acknowledged() {
     let mut s = online(LIMITS);
-    let outcomes: Vec<_> = (0..4).map(|n| s.deliver(&msg(n, QoS::AtLeastOnce), QoS::AtLeastOnce, false)).collect();
+    let outcomes: Vec<_> = (0..4).map(|n| s.deliver(&msg(n, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[])).collect();
     assert_eq!(outcomes, [Delivery::Sent, Delivery::Sent, Delivery::Queued, Delivery::Queued]);
     let sent = drain(&mut s);
     assert_eq!(sent.iter().map(pid).collect::<Vec<_>>(), [1, 2]);
@@ -51,7 +51,7 @@ async fn over_the_queue_limit_a_live_client_holds_publishers_back_and_a_stalled_
     use Delivery::{Backlogged, Queued, Sent};
     let mut s = online(LIMITS);
     let publisher = Arc::new(Wake::default());
-    let outcomes: Vec<_> = (0..7).map(|n| s.deliver(&msg(n, QoS::ExactlyOnce), QoS::ExactlyOnce, false)).collect();
+    let outcomes: Vec<_> = (0..7).map(|n| s.deliver(&msg(n, QoS::ExactlyOnce), QoS::ExactlyOnce, false, &[])).collect();
     assert_eq!(outcomes, [Sent, Sent, Queued, Queued, Queued, Backlogged, Backlogged]);
     assert!(s.congested());
     s.wait_for_room(&publisher);
@@ -59,7 +59,7 @@ async fn over_the_queue_limit_a_live_client_holds_publishers_back_and_a_stalled_
     s.mark_stalled();
     assert!(!s.congested());
     assert!(publisher.take_notified(), "the publisher is woken");
-    assert_eq!(s.deliver(&msg(7, QoS::ExactlyOnce), QoS::ExactlyOnce, false), Delivery::Dropped);
+    assert_eq!(s.deliver(&msg(7, QoS::ExactlyOnce), QoS::ExactlyOnce, false, &[]), Delivery::Dropped);
     assert_eq!(s.stored_messages().count(), 7, "nothing taken was dropped");
     // Draining to half the queue limit ends the backlog and the stall.
     let mut pids: Vec<u16> = drain(&mut s).iter().map(pid).collect();
@@ -69,13 +69,13 @@ async fn over_the_queue_limit_a_live_client_holds_publishers_back_and_a_stalled_
         assert!(s.on_pubcomp(p));
         pids.extend(drain(&mut s).iter().filter(|p| matches!(p, Packet::Publish(_))).map(pid));
     }
-    assert_eq!(s.deliver(&msg(8, QoS::ExactlyOnce), QoS::ExactlyOnce, false), Delivery::Queued);
+    assert_eq!(s.deliver(&msg(8, QoS::ExactlyOnce), QoS::ExactlyOnce, false, &[]), Delivery::Queued);
 }
 
 #[test]
 fn qos0_to_a_live_client_backlogs_over_the_outbox_cap() {
     let mut s = online(LIMITS);
-    let outcomes: Vec<_> = (0..7).map(|n| s.deliver(&msg(n, QoS::AtMostOnce), QoS::AtMostOnce, false)).collect();
+    let outcomes: Vec<_> = (0..7).map(|n| s.deliver(&msg(n, QoS::AtMostOnce), QoS::AtMostOnce, false, &[])).collect();
     assert_eq!(outcomes[4..], [Delivery::Sent, Delivery::Backlogged, Delivery::Backlogged], "the cap is 3 + 2");
     assert!(s.congested());
     assert_eq!(drain(&mut s).len(), 7);
@@ -85,12 +85,12 @@ fn qos0_to_a_live_client_backlogs_over_the_outbox_cap() {
 #[test]
 fn qos2_outbound_flow_sends_pubrel_then_frees_the_slot_on_pubcomp() {
     let mut s = online(LIMITS);
-    s.deliver(&msg(0, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
+    s.deliver(&msg(0, QoS::ExactlyOnce), QoS::ExactlyOnce, false, &[]);
     drain(&mut s);
     let one = PacketId::new(1).unwrap();
     assert!(!s.on_pubcomp(one), "PUBCOMP before PUBREC is not accepted");
     assert!(s.on_pubrec(one));
-    assert_eq!(drain(&mut s), [Packet::PubRel(one)]);
+    assert_eq!(drain(&mut s), [Packet::PubRel(one.into())]);
     assert!(s.on_pubcomp(one));
     assert_eq!(s.stored_messages().count(), 0);
 }
@@ -98,28 +98,28 @@ fn qos2_outbound_flow_sends_pubrel_then_frees_the_slot_on_pubcomp() {
 #[test]
 fn reconnect_resends_unacknowledged_messages_with_dup_and_pubrel_for_received_ones() {
     let mut s = online(LIMITS);
-    s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
-    s.deliver(&msg(1, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
+    s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[]);
+    s.deliver(&msg(1, QoS::ExactlyOnce), QoS::ExactlyOnce, false, &[]);
     drain(&mut s);
     s.on_pubrec(PacketId::new(2).unwrap());
     s.detach();
-    s.deliver(&msg(2, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
+    s.deliver(&msg(2, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[]);
     s.attach(Link { id: 2, wake: Arc::new(Wake::default()) });
     let resent = drain(&mut s);
     let Packet::Publish(first) = &resent[0] else { panic!("{resent:?}") };
     assert!(first.dup);
     assert_eq!(first.qos_pid.pid().unwrap().get(), 1);
-    assert_eq!(resent[1], Packet::PubRel(PacketId::new(2).unwrap()));
+    assert_eq!(resent[1], Packet::PubRel(PacketId::new(2).unwrap().into()));
     assert_eq!(resent.len(), 2, "the window of 2 is full: message 2 stays queued");
 }
 
 #[test]
 fn outbound_packet_ids_wrap_from_65535_to_1_skipping_ids_in_use() {
     let mut s = online(Limits { max_inflight: 0, max_queued: 0, queue_qos0: false });
-    s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false); // takes id 1, never acked
+    s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[]); // takes id 1, never acked
     let mut last = 0;
     for n in 0..65535u32 {
-        s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
+        s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[]);
         let sent = drain(&mut s);
         last = pid(sent.last().unwrap());
         if n < 65534 {
@@ -145,7 +145,7 @@ fn a_persistent_session_journals_every_step_of_its_stored_messages() {
     let (journal, entries) = Journal::channel();
     let mut s = online(LIMITS);
     s.set_journal(Some(journal));
-    s.deliver(&msg(7, QoS::ExactlyOnce), QoS::ExactlyOnce, false);
+    s.deliver(&msg(7, QoS::ExactlyOnce), QoS::ExactlyOnce, false, &[]);
     let one = PacketId::new(1).unwrap();
     s.on_pubrec(one);
     s.on_pubrec(one); // a repeated PUBREC changes nothing durable
@@ -187,17 +187,17 @@ fn a_persistent_session_journals_every_step_of_its_stored_messages() {
 #[test]
 fn offline_sessions_queue_qos1_and_drop_qos0() {
     let mut s = Session::new("c".into(), false, LIMITS);
-    assert_eq!(s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false), Delivery::Dropped);
-    assert_eq!(s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false), Delivery::Queued);
+    assert_eq!(s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false, &[]), Delivery::Dropped);
+    assert_eq!(s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[]), Delivery::Queued);
 }
 
 #[test]
 fn the_qos_state_is_allocated_only_while_something_is_held() {
     let mut s = online(LIMITS);
     assert!(s.flows.is_none(), "an idle session holds no QoS state");
-    s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false);
+    s.deliver(&msg(0, QoS::AtMostOnce), QoS::AtMostOnce, false, &[]);
     assert!(s.flows.is_none(), "QoS 0 needs none");
-    s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false);
+    s.deliver(&msg(1, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[]);
     assert!(s.flows.is_some());
     let sent = drain(&mut s);
     assert!(s.on_puback(PacketId::new(pid(&sent[1])).unwrap()));
