@@ -9,40 +9,62 @@ use std::path::Path;
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::Bytes;
 use mqtt_lab_broker::auth::{Acl, Client, PasswordFile, PasswordHash, PskFile, decode_hex_key};
+use mqtt_lab_broker::codec::v5::Properties;
 use mqtt_lab_broker::codec::{
     ConnAck, Connect, ConnectReturnCode, Decoded, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubAck,
-    SubAckCode, Subscribe, TopicFilter, TopicName, Unsubscribe, decode, decode_header, inspect,
+    SubAckCode, SubOptions, Subscribe, TopicFilter, TopicName, UnsubAck, Unsubscribe, decode, decode_header, inspect,
 };
 use mqtt_lab_broker::config::Config;
+
+#[path = "broker_v5.rs"]
+mod v5;
 
 /// The broker's default packet size limit is the protocol's; a small one exercises the check.
 const LIMITS: [usize; 2] = [268_435_455, 64];
 
-/// Raw bytes as a client may send them: decoding never panics, a decoded packet encodes again
-/// to bytes that decode to the same packet, and the inspector's fields lie within the packet.
+/// The connections a packet may arrive on: the same bytes mean different packets on each.
+const PROTOCOLS: [Protocol; 2] = [Protocol::V311, Protocol::V5];
+
+/// Raw bytes as a client may send them, on a 3.1.1 and on a 5.0 connection: decoding never
+/// panics, a decoded packet encodes again (for the same connection) to bytes that decode to the
+/// same packet, and the inspector's fields lie within the packet.
 pub fn codec_bytes(data: &[u8]) {
     let _ = decode_header(data);
-    for limit in LIMITS {
-        if let Ok(Decoded::Packet(packet, len)) = decode(data, limit) {
-            assert!(len <= data.len(), "consumed {len} of {} bytes", data.len());
-            let bytes = packet.to_bytes().expect("a decoded packet encodes");
-            assert_eq!(decode(&bytes, usize::MAX), Ok(Decoded::Packet(packet, bytes.len())), "re-encoded");
+    for protocol in PROTOCOLS {
+        for limit in LIMITS {
+            if let Ok(Decoded::Packet(packet, len)) = decode(data, limit, protocol) {
+                assert!(len <= data.len(), "consumed {len} of {} bytes", data.len());
+                let bytes = packet.to_bytes(protocol).expect("a decoded packet encodes");
+                let again = decode(&bytes, usize::MAX, protocol);
+                assert_eq!(again, Ok(Decoded::Packet(packet, bytes.len())), "re-encoded for {protocol}");
+            }
         }
-    }
-    let inspection = inspect(data);
-    for field in &inspection.fields {
-        assert!(field.range.start <= field.range.end && field.range.end <= data.len(), "{field:?}");
+        let inspection = inspect(data, protocol);
+        for field in &inspection.fields {
+            assert!(field.range.start <= field.range.end && field.range.end <= data.len(), "{field:?}");
+        }
     }
 }
 
 /// A well-formed packet built from the fuzzer's bytes encodes to exactly `encoded_len` bytes and
-/// decodes to itself.
+/// decodes to itself, for a 3.1.1 and a 5.0 connection; then, from the rest of the bytes, the
+/// same packet with what only MQTT 5.0 has (properties, reason codes, subscription options,
+/// AUTH) does so for a 5.0 connection.
 pub fn codec_round_trip(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let Ok(packet) = packet(&mut u) else { return };
-    let Ok(bytes) = packet.to_bytes() else { return };
-    assert_eq!(Ok(bytes.len()), packet.encoded_len());
-    assert_eq!(decode(&bytes, usize::MAX), Ok(Decoded::Packet(packet, bytes.len())));
+    for protocol in PROTOCOLS {
+        round_trip(&packet, protocol);
+    }
+    if let Ok(packet) = v5::extend(&mut u, packet) {
+        round_trip(&packet, Protocol::V5);
+    }
+}
+
+fn round_trip(packet: &Packet, protocol: Protocol) {
+    let Ok(bytes) = packet.to_bytes(protocol) else { return };
+    assert_eq!(Ok(bytes.len()), packet.encoded_len(protocol), "{protocol}");
+    assert_eq!(decode(&bytes, usize::MAX, protocol), Ok(Decoded::Packet(packet.clone(), bytes.len())), "{protocol}");
 }
 
 /// A mosquitto.conf never panics the parser.
@@ -124,7 +146,13 @@ fn packet(u: &mut Unstructured<'_>) -> arbitrary::Result<Packet> {
             let username = Option::<String>::arbitrary(u)?;
             let password = if username.is_some() { Option::<Vec<u8>>::arbitrary(u)?.map(Bytes::from) } else { None };
             let will = if u.arbitrary()? {
-                Some(LastWill { topic: topic(u)?, payload: bytes(u)?, qos: qos(u)?, retain: u.arbitrary()? })
+                Some(LastWill {
+                    topic: topic(u)?,
+                    payload: bytes(u)?,
+                    qos: qos(u)?,
+                    retain: u.arbitrary()?,
+                    properties: Properties::default(),
+                })
             } else {
                 None
             };
@@ -132,6 +160,7 @@ fn packet(u: &mut Unstructured<'_>) -> arbitrary::Result<Packet> {
                 protocol: *u.choose(&[Protocol::V31, Protocol::V311])?,
                 clean_session: u.arbitrary()?,
                 keep_alive: u.arbitrary()?,
+                properties: Properties::default(),
                 client_id: String::arbitrary(u)?,
                 will,
                 username,
@@ -141,28 +170,44 @@ fn packet(u: &mut Unstructured<'_>) -> arbitrary::Result<Packet> {
         1 => {
             let code = ConnectReturnCode::from_u8(u.int_in_range(0..=5)?).ok_or(arbitrary::Error::IncorrectFormat)?;
             let session_present = code == ConnectReturnCode::Accepted && u.arbitrary()?;
-            Packet::ConnAck(ConnAck { session_present, code })
+            Packet::ConnAck(ConnAck::new(session_present, code))
         }
         2 => {
             let qos_pid = QosPid::with(qos(u)?, pid(u)?);
             let dup = qos_pid != QosPid::AtMostOnce && u.arbitrary()?;
-            Packet::Publish(Publish { dup, qos_pid, retain: u.arbitrary()?, topic: topic(u)?, payload: bytes(u)? })
+            Packet::Publish(Publish {
+                dup,
+                qos_pid,
+                retain: u.arbitrary()?,
+                topic: topic(u)?,
+                payload: bytes(u)?,
+                properties: Properties::default(),
+            })
         }
-        3 => Packet::PubAck(pid(u)?),
-        4 => Packet::PubRec(pid(u)?),
-        5 => Packet::PubRel(pid(u)?),
-        6 => Packet::PubComp(pid(u)?),
-        7 => Packet::Subscribe(Subscribe { pid: pid(u)?, filters: non_empty(u, |u| Ok((filter(u)?, qos(u)?)))? }),
+        3 => Packet::PubAck(pid(u)?.into()),
+        4 => Packet::PubRec(pid(u)?.into()),
+        5 => Packet::PubRel(pid(u)?.into()),
+        6 => Packet::PubComp(pid(u)?.into()),
+        7 => Packet::Subscribe(Subscribe {
+            pid: pid(u)?,
+            properties: Properties::default(),
+            filters: non_empty(u, |u| Ok((filter(u)?, SubOptions::from(qos(u)?))))?,
+        }),
         8 => Packet::SubAck(SubAck {
             pid: pid(u)?,
+            properties: Properties::default(),
             codes: non_empty(u, |u| {
-                Ok(if u.arbitrary()? { SubAckCode::Failure } else { SubAckCode::Granted(qos(u)?) })
+                Ok(if u.arbitrary()? { SubAckCode::FAILURE } else { SubAckCode::Granted(qos(u)?) })
             })?,
         }),
-        9 => Packet::Unsubscribe(Unsubscribe { pid: pid(u)?, filters: non_empty(u, filter)? }),
-        10 => Packet::UnsubAck(pid(u)?),
+        9 => Packet::Unsubscribe(Unsubscribe {
+            pid: pid(u)?,
+            properties: Properties::default(),
+            filters: non_empty(u, filter)?,
+        }),
+        10 => Packet::UnsubAck(UnsubAck::new(pid(u)?)),
         11 => Packet::PingReq,
         12 => Packet::PingResp,
-        _ => Packet::Disconnect,
+        _ => Packet::disconnect(),
     })
 }
