@@ -332,3 +332,30 @@ async fn a_payload_that_is_not_the_utf8_it_claims_gets_puback_0x99_and_is_not_de
     assert_eq!(sub.recv_publish().await.payload, "grüße".as_bytes());
     broker.stop().await;
 }
+
+/// The DISCONNECT for a broken rule says which rule in a Reason String, so a client (and the
+/// app's log) can show the student the sentence of the spec; a client whose Maximum Packet
+/// Size cannot take the string gets the DISCONNECT without it [MQTT-3.2.2-19].
+#[tokio::test]
+async fn a_protocol_error_disconnect_names_the_rule_in_a_reason_string() {
+    let broker = TestBroker::start().await;
+    for (max, explained) in [(None, true), (Some(20), false)] {
+        let properties = max.map(|m| vec![Property::MaximumPacketSize(nz32(m))]).unwrap_or_default();
+        let (mut c, _) = Client::accepted(broker.addr, connect_of(Protocol::V5, "why", properties)).await;
+        let wild = vec![Property::ResponseTopic("replies/#".into())];
+        c.send(&publish_of("rt/t", b"x", QosPid::AtMostOnce, false, wild)).await;
+        let (packet, bytes) = c.recv_frame().await.expect("a DISCONNECT");
+        let Packet::Disconnect(d) = packet else { panic!("expected DISCONNECT, got {packet:?}") };
+        assert_eq!(d.reason, ReasonCode::TopicNameInvalid);
+        match d.properties.get(PropertyId::ReasonString) {
+            Some(Property::ReasonString(why)) => {
+                assert!(explained, "a {}-byte DISCONNECT to a client that takes {max:?}", bytes.len());
+                assert!(why.starts_with("[MQTT-3.3.2-14] Response Topic \"replies/#\""), "{why}");
+            }
+            None => assert!(!explained && bytes.len() <= 20, "{bytes:?}"),
+            other => panic!("{other:?}"),
+        }
+        c.expect_closed().await;
+    }
+    broker.stop().await;
+}

@@ -31,13 +31,16 @@ use super::transport::Identity;
 use super::wake::Wake;
 use super::{Routed, Shared, Stats, WillOutcome};
 use crate::auth::{Auth, Client};
-use crate::codec::v5::ReasonCode;
+use crate::codec::v5::{Properties, Property, ReasonCode};
 use crate::codec::{DecodeError, Decoded, Disconnect, Packet, Protocol, TopicName, decode};
 use crate::log::LogType;
 use congestion::Congestion;
 pub(crate) use task::{ConnectionTask, Ending};
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Characters of a Reason String at most: the rule and a line of explanation.
+const MAX_REASON_STRING: usize = 200;
 
 /// Read buffer sizes: thousands of idle clients each hold the smallest; a publisher at full
 /// speed grows to the largest.
@@ -229,6 +232,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let t = if protocol_error { LogType::Notice } else { LogType::Information };
             self.log(t, format_args!("{message}"));
         }
+        let client_max = self.client_id.as_deref().and_then(|id| {
+            self.shared.router().session_mut(id).and_then(|s| s.client_max_packet_size())
+        });
         if let Some(id) = self.client_id.clone() {
             let with_will = matches!(close, Close::Disconnect(ReasonCode::DisconnectWithWillMessage));
             if with_will || !matches!(close, Close::Disconnect(_) | Close::Shutdown) {
@@ -240,7 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         // MQTT 5.0: the server says why it closes (3.14.2.1), after a CONNACK was sent
         // [MQTT-3.14.0-1]; a connection taken over is told 0x8E.
         if let Some(reason) = self.disconnect_reason(&close) {
-            let _ = Packet::Disconnect(Disconnect::with_reason(reason)).encode(self.protocol, &mut self.wbuf);
+            self.put_disconnect(reason, &close, client_max);
         }
         // Flush what is already encoded (e.g. a SUBACK) before closing; errors are moot now.
         if !self.wbuf.is_empty() && !matches!(close, Close::Io(_)) {
@@ -261,6 +267,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Close::Shutdown => Some(ReasonCode::ServerShuttingDown),
             Close::Disconnect(_) | Close::Eof | Close::Io(_) => None,
         }
+    }
+
+    /// Encodes the DISCONNECT: for a protocol error with a Reason String naming the rule
+    /// broken, which the client may show (always allowed in DISCONNECT [MQTT-3.1.2-29]), unless
+    /// it would make the packet larger than the client takes [MQTT-3.2.2-19].
+    fn put_disconnect(&mut self, reason: ReasonCode, close: &Close, client_max: Option<usize>) {
+        let plain = Packet::Disconnect(Disconnect::with_reason(reason));
+        if let Close::Protocol(why, _) = close {
+            let text: String = why.chars().take(MAX_REASON_STRING).collect();
+            let kind = crate::codec::v5::PacketKind::Disconnect;
+            if let Ok(properties) = Properties::new(kind, vec![Property::ReasonString(text)]) {
+                let explained = Packet::Disconnect(Disconnect { reason, properties });
+                let fits = explained.encoded_len(self.protocol).is_ok_and(|n| client_max.is_none_or(|max| n <= max));
+                if fits {
+                    let _ = explained.encode(self.protocol, &mut self.wbuf);
+                    return;
+                }
+            }
+        }
+        let _ = plain.encode(self.protocol, &mut self.wbuf);
     }
 
     /// Logs a refused will and counts what a published one dropped.

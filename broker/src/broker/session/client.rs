@@ -35,6 +35,11 @@ impl Session {
         self.client = limits;
     }
 
+    /// The largest packet the client takes, if it said (MQTT 5.0).
+    pub fn client_max_packet_size(&self) -> Option<usize> {
+        (self.client.max_packet_size != 0).then_some(self.client.max_packet_size as usize)
+    }
+
     /// QoS 1/2 messages that may be in flight at once: the broker's `max_inflight_messages`
     /// (0: no limit) and the client's Receive Maximum [MQTT-3.3.4-9], whichever is lower.
     pub(super) fn inflight_limit(&self) -> usize {
