@@ -232,9 +232,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let t = if protocol_error { LogType::Notice } else { LogType::Information };
             self.log(t, format_args!("{message}"));
         }
-        let client_max = self.client_id.as_deref().and_then(|id| {
-            self.shared.router().session_mut(id).and_then(|s| s.client_max_packet_size())
-        });
+        let client_max = self
+            .client_id
+            .as_deref()
+            .and_then(|id| self.shared.router().session_mut(id).and_then(|s| s.client_max_packet_size()));
         if let Some(id) = self.client_id.clone() {
             let with_will = matches!(close, Close::Disconnect(ReasonCode::DisconnectWithWillMessage));
             if with_will || !matches!(close, Close::Disconnect(_) | Close::Shutdown) {
