@@ -71,6 +71,8 @@ pub enum DecodeError {
     SubscriptionOptionsReserved(u8),
     #[error("[MQTT-3.8.3.1] Retain Handling 3 is a Protocol Error")]
     RetainHandling3,
+    #[error("[MQTT-3.8.3.1] subscription option Maximum QoS 3 is a Protocol Error")]
+    MaximumQos3,
     #[error("[MQTT-3.8.3-4] No Local on the shared subscription {0:?} is a Protocol Error")]
     NoLocalOnSharedSubscription(String),
     #[error("[MQTT-3.15.2.2.2] AUTH must carry an Authentication Method")]
@@ -95,6 +97,7 @@ impl DecodeError {
             Self::ReasonCode(_)
             | Self::SessionPresentWithError(_)
             | Self::RetainHandling3
+            | Self::MaximumQos3
             | Self::NoLocalOnSharedSubscription(_)
             | Self::ZeroPacketId { .. }
             | Self::AuthWithoutMethod
@@ -146,4 +149,6 @@ pub enum EncodeError {
     SessionPresentWithError(ReasonCode),
     #[error("[MQTT-2.2.1] AUTH exists only in MQTT 5.0")]
     AuthBeforeV5,
+    #[error("[MQTT-3.15.2.2.2] AUTH must carry an Authentication Method")]
+    AuthWithoutMethod,
 }

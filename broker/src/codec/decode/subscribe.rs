@@ -46,7 +46,7 @@ fn options_v5(byte: u8, filter: &TopicFilter) -> Result<SubOptions, DecodeError>
     if byte & 0xC0 != 0 {
         return Err(DecodeError::SubscriptionOptionsReserved(byte));
     }
-    let qos = QoS::from_bits(byte & 3, "SUBSCRIBE maximum")?;
+    let qos = QoS::from_u8(byte & 3).ok_or(DecodeError::MaximumQos3)?;
     let retain_handling = match (byte >> 4) & 3 {
         0 => RetainHandling::OnSubscribe,
         1 => RetainHandling::OnNewSubscription,

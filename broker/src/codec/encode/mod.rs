@@ -5,8 +5,8 @@
 use bytes::{BufMut, BytesMut};
 
 use super::decode::MAX_REMAINING_LENGTH;
-use super::v5::{PacketKind, Properties, PropertyError, ReasonCode};
-use super::{Connect, EncodeError, Packet, PacketId, Protocol, Publish, QosPid};
+use super::v5::{PacketKind, Properties, PropertyError, PropertyId, ReasonCode, ReasonCodeError, ReasonPacket};
+use super::{Connect, EncodeError, Packet, PacketId, Protocol, Publish, QosPid, SubAckCode};
 
 mod lengths;
 
@@ -114,9 +114,7 @@ impl Packet {
             if !v5 {
                 return Ok(0);
             }
-            if let Some(p) = p.iter().find(|p| kind.section(p.id()).is_none()) {
-                return Err(EncodeError::Property(PropertyError::NotAllowed { id: p.id(), packet: kind }));
-            }
+            check_kind(p, kind)?;
             p.encoded_len()
         };
         let len = match self {
@@ -132,13 +130,19 @@ impl Packet {
                 if a.session_present && a.reason.is_error() {
                     return Err(EncodeError::SessionPresentWithError(a.reason));
                 }
+                check_reason(a.reason, ReasonPacket::ConnAck)?;
                 2 + props(&a.properties, PacketKind::ConnAck)?
             }
             Self::PubAck(a) if v5 => 2 + tail_len(a.reason, &a.properties, PacketKind::PubAck, true)?,
             Self::PubRec(a) if v5 => 2 + tail_len(a.reason, &a.properties, PacketKind::PubRec, true)?,
             Self::PubRel(a) if v5 => 2 + tail_len(a.reason, &a.properties, PacketKind::PubRel, true)?,
             Self::PubComp(a) if v5 => 2 + tail_len(a.reason, &a.properties, PacketKind::PubComp, true)?,
-            Self::UnsubAck(u) if v5 => 2 + props(&u.properties, PacketKind::UnsubAck)? + u.reasons.len(),
+            Self::UnsubAck(u) if v5 => {
+                for r in &u.reasons {
+                    check_reason(*r, ReasonPacket::UnsubAck)?;
+                }
+                2 + props(&u.properties, PacketKind::UnsubAck)? + u.reasons.len()
+            }
             Self::ConnAck(_)
             | Self::PubAck(_)
             | Self::PubRec(_)
@@ -152,7 +156,20 @@ impl Packet {
                 2 + props(&s.properties, PacketKind::Subscribe)?
                     + s.filters.iter().map(|(f, _)| 3 + f.as_str().len()).sum::<usize>()
             }
-            Self::SubAck(s) => 2 + props(&s.properties, PacketKind::SubAck)? + s.codes.len(),
+            Self::SubAck(s) => {
+                for code in &s.codes {
+                    if let SubAckCode::Failure(r) = code {
+                        check_reason(*r, ReasonPacket::SubAck)?;
+                        if !r.is_error() {
+                            return Err(EncodeError::ReasonCode(ReasonCodeError {
+                                packet: ReasonPacket::SubAck,
+                                code: *r as u8,
+                            }));
+                        }
+                    }
+                }
+                2 + props(&s.properties, PacketKind::SubAck)? + s.codes.len()
+            }
             Self::Unsubscribe(u) => {
                 if u.filters.is_empty() {
                     return Err(EncodeError::UnsubscribeWithoutFilters);
@@ -161,7 +178,15 @@ impl Packet {
                     + u.filters.iter().map(|f| 2 + f.as_str().len()).sum::<usize>()
             }
             Self::Disconnect(d) if v5 => tail_len(d.reason, &d.properties, PacketKind::Disconnect, true)?,
-            Self::Auth(a) if v5 => tail_len(a.reason, &a.properties, PacketKind::Auth, false)?,
+            Self::Auth(a) if v5 => {
+                // The Authentication Method is required [MQTT-3.15.2.2.2], so AUTH never takes
+                // its short form.
+                let len = tail_len(a.reason, &a.properties, PacketKind::Auth, false)?;
+                if a.properties.get(PropertyId::AuthenticationMethod).is_none() {
+                    return Err(EncodeError::AuthWithoutMethod);
+                }
+                len
+            }
             Self::Auth(_) => return Err(EncodeError::AuthBeforeV5),
             Self::PingReq | Self::PingResp | Self::Disconnect(_) => 0,
         };
@@ -176,15 +201,33 @@ fn publish_flags(p: &Publish) -> u8 {
     (u8::from(p.dup) << 3) | ((p.qos() as u8) << 1) | u8::from(p.retain)
 }
 
+/// Every property of `properties` may appear in a `kind` block.
+fn check_kind(properties: &Properties, kind: PacketKind) -> Result<(), EncodeError> {
+    match properties.iter().find(|p| kind.section(p.id()).is_none()) {
+        Some(p) => Err(EncodeError::Property(PropertyError::NotAllowed { id: p.id(), packet: kind })),
+        None => Ok(()),
+    }
+}
+
+fn check_reason(reason: ReasonCode, packet: ReasonPacket) -> Result<(), EncodeError> {
+    if reason.valid_in(packet) {
+        Ok(())
+    } else {
+        Err(EncodeError::ReasonCode(ReasonCodeError { packet, code: reason as u8 }))
+    }
+}
+
 fn connect_len(c: &Connect) -> Result<usize, EncodeError> {
     let v5 = c.protocol.is_v5();
     let mut len = 2 + c.protocol.name().len() + 1 + 1 + 2;
     if v5 {
+        check_kind(&c.properties, PacketKind::Connect)?;
         len += c.properties.encoded_len()?;
     }
     len += checked_str("client identifier", &c.client_id)?;
     if let Some(w) = &c.will {
         if v5 {
+            check_kind(&w.properties, PacketKind::Will)?;
             len += w.properties.encoded_len()?;
         }
         len += 2 + w.topic.as_str().len() + checked("will message", w.payload.len())?;

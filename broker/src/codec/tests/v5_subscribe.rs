@@ -63,7 +63,7 @@ fn bad_subscription_options_are_refused_naming_their_rule() {
         (0x30, DecodeError::RetainHandling3, "[MQTT-3.8.3.1]", ReasonCode::ProtocolError),
         (0x40, DecodeError::SubscriptionOptionsReserved(0x40), "[MQTT-3.8.3-5]", ReasonCode::MalformedPacket),
         (0x80, DecodeError::SubscriptionOptionsReserved(0x80), "[MQTT-3.8.3-5]", ReasonCode::MalformedPacket),
-        (0x03, DecodeError::InvalidQos { what: "SUBSCRIBE maximum" }, "[MQTT-3.3.1-4]", ReasonCode::MalformedPacket),
+        (0x03, DecodeError::MaximumQos3, "[MQTT-3.8.3.1]", ReasonCode::ProtocolError),
     ];
     for (byte, expected, rule, reason) in cases {
         let err = refused_v5(&subscribe_bytes("a", byte));
