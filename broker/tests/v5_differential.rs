@@ -48,13 +48,7 @@ async fn ack_reason_codes_are_mosquittos() {
     let theirs = exchange(&mosquitto).await;
     assert_eq!(
         theirs,
-        [
-            vec![0x40, 3, 0, 1, 0x10],
-            vec![0x50, 2, 0, 2],
-            vec![0x70, 2, 0, 2],
-            vec![0x70, 2, 0, 9],
-            vec![0x00, 0x11],
-        ],
+        [vec![0x40, 3, 0, 1, 0x10], vec![0x50, 2, 0, 2], vec![0x70, 2, 0, 2], vec![0x70, 2, 0, 9], vec![0x00, 0x11],],
         "Mosquitto's answers"
     );
     assert_eq!(
