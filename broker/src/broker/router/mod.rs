@@ -218,6 +218,7 @@ impl Router {
         let cap = self.persistent_expiry;
         let Some(s) = self.sessions.get_mut(client_id) else { return };
         s.detach();
+        let orphans = s.take_shared();
         if s.will_at.is_none() {
             s.will = None;
         }
@@ -240,6 +241,7 @@ impl Router {
                 }
             }
         }
+        self.hand_over(client_id, orphans);
     }
 
     pub fn session_mut(&mut self, client_id: &str) -> Option<&mut Session> {

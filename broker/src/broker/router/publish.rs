@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::{Routed, Router};
 use crate::broker::session::{Delivery, Link, Message};
+use crate::broker::subscriptions::{Sub, split_share};
 
 impl Router {
     /// Routes an application message: retained store, then every matching subscriber once, at
@@ -62,16 +63,50 @@ impl Router {
                 .find(|(_, (c, _))| online(c) && readable(c))
                 .or_else(|| turn.candidates().find(|(_, (c, _))| readable(c)));
             if let Some((at, (client, sub))) = pick {
-                chosen.push((turn.group.to_owned(), turn.filter.to_owned(), at, client.clone(), *sub));
+                chosen.push((turn.share.clone(), at, client.clone(), *sub));
             }
         }
-        for (group, filter, at, client, sub) in chosen {
-            self.subscriptions.shared.took(&group, &filter, at);
-            let Some(session) = self.sessions.get_mut(&client) else { continue };
-            let retain = message.retain && sub.options.retain_as_published;
-            let ids: Vec<_> = sub.id.into_iter().collect();
-            let delivery = session.deliver(message, message.qos.min(sub.options.qos), retain, &ids);
+        for (share, at, client, sub) in chosen {
+            let delivery = self.give_shared(&share, at, &client, sub, message);
             self.count_delivery(routed, &client, delivery, from.map(|(_, link)| link));
+        }
+    }
+
+    /// Delivers `message` to the member at `at` of the group `share` and passes the turn on.
+    fn give_shared(&mut self, share: &Arc<str>, at: usize, client: &Arc<str>, sub: Sub, message: &Message) -> Delivery {
+        if let Some((group, filter)) = split_share(share) {
+            self.subscriptions.shared.took(group, filter, at);
+        }
+        let Some(session) = self.sessions.get_mut(client) else { return Delivery::Dropped };
+        let retain = message.retain && sub.options.retain_as_published;
+        let ids: Vec<_> = sub.id.into_iter().collect();
+        session.deliver_via(message, message.qos.min(sub.options.qos), retain, &ids, Some(share))
+    }
+
+    /// A member of shared subscriptions went offline: what it held through them and had not
+    /// started to take goes to the next online member of the same group that may read it; with
+    /// none, it stays with `from` (queued for its return).
+    pub(super) fn hand_over(&mut self, from: &str, orphans: Vec<(Arc<str>, Message)>) {
+        for (share, message) in orphans {
+            let pick = split_share(&share).and_then(|(group, filter)| {
+                let turn = self.subscriptions.shared.turn(group, filter)?;
+                turn.candidates()
+                    .find(|(_, (c, _))| {
+                        &**c != from
+                            && self.sessions.get(&**c).is_some_and(|s| s.is_online() && s.may_read(&message.topic))
+                    })
+                    .map(|(at, (c, sub))| (at, c.clone(), *sub))
+            });
+            match pick {
+                Some((at, client, sub)) => {
+                    self.give_shared(&share, at, &client, sub, &message);
+                }
+                None => {
+                    if let Some(session) = self.sessions.get_mut(from) {
+                        session.deliver_via(&message, message.qos, message.retain, &[], Some(&share));
+                    }
+                }
+            }
         }
     }
 

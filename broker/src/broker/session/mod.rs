@@ -21,10 +21,12 @@ use crate::store::{Change, Journal};
 
 mod access;
 mod client;
+mod deliver;
 pub mod expiry;
 mod flows;
 mod pressure;
 mod restore;
+mod shared;
 
 /// An outbox this small is freed once written; a busy client's larger one is kept.
 const IDLE_OUTBOX: usize = 4;
@@ -94,6 +96,9 @@ enum Await {
 struct Held {
     seq: u64,
     message: Message,
+    /// The `$share/` filter it was delivered through, if any: a shared subscription's message
+    /// may go to another member of the group when this one leaves (shared.rs).
+    share: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -236,74 +241,6 @@ impl Session {
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
-    }
-
-    fn hold(&mut self, message: Message) -> Held {
-        self.last_seq += 1;
-        let held = Held { seq: self.last_seq, message: message.arrived(Instant::now()) };
-        self.record(|client| Change::Stored { client, seq: held.seq, message: held.message.clone() });
-        held
-    }
-
-    /// Delivers a message at `qos` (already the minimum of the publish and subscription QoS),
-    /// with the Subscription Identifiers `ids` of the subscriptions it matched (MQTT 5.0).
-    pub fn deliver(&mut self, message: &Message, qos: QoS, retain: bool, ids: &[NonZeroU32]) -> Delivery {
-        let with_ids;
-        let message = if ids.is_empty() || !self.protocol.is_v5() {
-            message
-        } else {
-            with_ids = message.with_subscription_ids(ids);
-            &with_ids
-        };
-        if self.too_large_for_client(message, qos) {
-            return Delivery::Dropped;
-        }
-        if qos == QoS::AtMostOnce && self.is_online() {
-            // QoS 0 to a client that does not read is bounded by the queue limit too (a
-            // persistent session's packets wait in the journal first, for a few ms).
-            let cap = self.limits.max_queued + self.limits.max_inflight;
-            let over = self.limits.max_queued != 0 && self.outbox.len() >= cap;
-            if over && !self.accept_over_limit() {
-                return Delivery::Dropped;
-            }
-            // Straight into a packet, with no copy of the message first: a fan-out's hot path.
-            let publish = Publish {
-                dup: false,
-                qos_pid: QosPid::AtMostOnce,
-                retain,
-                topic: message.topic.clone(),
-                payload: message.payload.clone(),
-                properties: message.properties_at(tokio::time::Instant::now()),
-            };
-            self.send(Packet::Publish(publish));
-            return if over { Delivery::Backlogged } else { Delivery::Sent };
-        }
-        let message = Message { qos, retain, ..message.clone() };
-        if qos == QoS::AtMostOnce {
-            if !self.queue_qos0_offline() || self.queue_full() {
-                return Delivery::Dropped;
-            }
-            let held = self.hold(message);
-            self.flows_mut().queue.push_back(held);
-            return Delivery::Queued;
-        }
-        // Messages keep their order: nothing overtakes what is already queued.
-        if self.is_online() && !self.window_full() && self.queued() == 0 {
-            let held = self.hold(message);
-            self.send_inflight(held);
-            return Delivery::Sent;
-        }
-        let over = self.queue_full();
-        if over && !self.accept_over_limit() {
-            return Delivery::Dropped;
-        }
-        let held = self.hold(message);
-        self.flows_mut().queue.push_back(held);
-        if over { Delivery::Backlogged } else { Delivery::Queued }
-    }
-
-    fn queue_qos0_offline(&self) -> bool {
-        self.limits.queue_qos0 && !self.clean
     }
 
     fn next_pid(&mut self) -> PacketId {

@@ -16,7 +16,7 @@ impl Session {
         s.subscriptions = saved.subscriptions.into_iter().map(|(f, qos)| (f, Sub::from(qos))).collect();
         for m in saved.messages {
             s.last_seq = s.last_seq.max(m.seq);
-            let held = Held { seq: m.seq, message: m.message };
+            let held = Held { seq: m.seq, message: m.message, share: None };
             match m.pid {
                 Some(pid) => {
                     let state = match (held.message.qos, m.received) {

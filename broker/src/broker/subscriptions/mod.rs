@@ -10,7 +10,7 @@ use crate::codec::{QoS, SubOptions};
 
 mod shared;
 
-pub use shared::SharedGroups;
+pub use shared::{SharedGroups, split as split_share};
 
 /// One client's subscription to one filter: its options and, in MQTT 5.0, its Subscription
 /// Identifier (3.8.2.1.2), sent with every message it matches.

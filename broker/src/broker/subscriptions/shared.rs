@@ -10,7 +10,7 @@ use super::Sub;
 use crate::codec::{SHARE_PREFIX, matches};
 
 /// `$share/{group}/{filter}` → `(group, filter)`.
-pub(super) fn split(filter: &str) -> Option<(&str, &str)> {
+pub fn split(filter: &str) -> Option<(&str, &str)> {
     filter.strip_prefix(SHARE_PREFIX).and_then(|rest| rest.split_once('/'))
 }
 
@@ -22,6 +22,8 @@ pub struct SharedGroups {
 
 #[derive(Debug, Default)]
 struct Group {
+    /// The whole `$share/{group}/{filter}`, which held messages name.
+    share: Arc<str>,
     /// In the order they joined.
     members: Vec<(Arc<str>, Sub)>,
     /// The member whose turn is next.
@@ -30,8 +32,8 @@ struct Group {
 
 /// One group's turn for a message: its members from the one whose turn it is.
 pub struct Turn<'a> {
-    pub group: &'a str,
-    pub filter: &'a str,
+    /// The whole `$share/{group}/{filter}`.
+    pub share: &'a Arc<str>,
     members: &'a [(Arc<str>, Sub)],
     start: usize,
 }
@@ -49,7 +51,10 @@ impl<'a> Turn<'a> {
 
 impl SharedGroups {
     pub(super) fn insert(&mut self, group: &str, filter: &str, client: &Arc<str>, sub: Sub) -> bool {
-        let g = self.groups.entry((group.into(), filter.into())).or_default();
+        let g = self
+            .groups
+            .entry((group.into(), filter.into()))
+            .or_insert_with(|| Group { share: format!("{SHARE_PREFIX}{group}/{filter}").into(), ..Group::default() });
         if let Some(member) = g.members.iter_mut().find(|(c, _)| c == client) {
             member.1 = sub;
             return true;
@@ -79,8 +84,14 @@ impl SharedGroups {
         self.groups
             .iter()
             .filter(|((_, filter), _)| matches(filter, topic))
-            .map(|((group, filter), g)| Turn { group, filter, members: &g.members, start: g.next })
+            .map(|(_, g)| Turn { share: &g.share, members: &g.members, start: g.next })
             .collect()
+    }
+
+    /// The turn of one group, if it exists.
+    pub fn turn(&self, group: &str, filter: &str) -> Option<Turn<'_>> {
+        let key = (Box::from(group), Box::from(filter));
+        self.groups.get(&key).map(|g| Turn { share: &g.share, members: &g.members, start: g.next })
     }
 
     /// The member at `at` of the group took a message: the turn passes to the one after it.

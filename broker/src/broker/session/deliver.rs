@@ -1,0 +1,93 @@
+//! Delivering a message to a session: straight into the outbox (QoS 0 online), into the
+//! in-flight window, or into the queue, within the client's and the broker's limits.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::{Delivery, Held, Message, Session};
+use crate::codec::{Packet, Publish, QoS, QosPid};
+use crate::store::Change;
+
+impl Session {
+    pub(super) fn hold(&mut self, message: Message, share: Option<&Arc<str>>) -> Held {
+        self.last_seq += 1;
+        let held = Held { seq: self.last_seq, message: message.arrived(Instant::now()), share: share.cloned() };
+        self.record(|client| Change::Stored { client, seq: held.seq, message: held.message.clone() });
+        held
+    }
+
+    /// Delivers a message at `qos` (already the minimum of the publish and subscription QoS),
+    /// with the Subscription Identifiers `ids` of the subscriptions it matched (MQTT 5.0).
+    pub fn deliver(&mut self, message: &Message, qos: QoS, retain: bool, ids: &[NonZeroU32]) -> Delivery {
+        self.deliver_via(message, qos, retain, ids, None)
+    }
+
+    /// [`Self::deliver`] through the shared subscription `share` (its `$share/` filter).
+    pub fn deliver_via(
+        &mut self,
+        message: &Message,
+        qos: QoS,
+        retain: bool,
+        ids: &[NonZeroU32],
+        share: Option<&Arc<str>>,
+    ) -> Delivery {
+        let with_ids;
+        let message = if ids.is_empty() || !self.protocol.is_v5() {
+            message
+        } else {
+            with_ids = message.with_subscription_ids(ids);
+            &with_ids
+        };
+        if self.too_large_for_client(message, qos) {
+            return Delivery::Dropped;
+        }
+        if qos == QoS::AtMostOnce && self.is_online() {
+            // QoS 0 to a client that does not read is bounded by the queue limit too (a
+            // persistent session's packets wait in the journal first, for a few ms).
+            let cap = self.limits.max_queued + self.limits.max_inflight;
+            let over = self.limits.max_queued != 0 && self.outbox.len() >= cap;
+            if over && !self.accept_over_limit() {
+                return Delivery::Dropped;
+            }
+            // Straight into a packet, with no copy of the message first: a fan-out's hot path.
+            let publish = Publish {
+                dup: false,
+                qos_pid: QosPid::AtMostOnce,
+                retain,
+                topic: message.topic.clone(),
+                payload: message.payload.clone(),
+                properties: message.properties_at(tokio::time::Instant::now()),
+            };
+            self.send(Packet::Publish(publish));
+            return if over { Delivery::Backlogged } else { Delivery::Sent };
+        }
+        let message = Message { qos, retain, ..message.clone() };
+        if qos == QoS::AtMostOnce {
+            if !self.queue_qos0_offline() || self.queue_full() {
+                return Delivery::Dropped;
+            }
+            let held = self.hold(message, share);
+            self.flows_mut().queue.push_back(held);
+            return Delivery::Queued;
+        }
+        // Messages keep their order: nothing overtakes what is already queued.
+        if self.is_online() && !self.window_full() && self.queued() == 0 {
+            let held = self.hold(message, share);
+            self.send_inflight(held);
+            return Delivery::Sent;
+        }
+        let over = self.queue_full();
+        if over && !self.accept_over_limit() {
+            return Delivery::Dropped;
+        }
+        let held = self.hold(message, share);
+        self.flows_mut().queue.push_back(held);
+        if over { Delivery::Backlogged } else { Delivery::Queued }
+    }
+
+    fn queue_qos0_offline(&self) -> bool {
+        self.limits.queue_qos0 && !self.clean
+    }
+}
