@@ -359,3 +359,32 @@ async fn a_protocol_error_disconnect_names_the_rule_in_a_reason_string() {
     }
     broker.stop().await;
 }
+
+/// A client that sends more unfinished QoS 2 messages (PUBREC received, PUBREL not sent) than
+/// the Receive Maximum the CONNACK gave is disconnected with 0x93 [MQTT-3.3.4-7]; a resend of
+/// one of them is not one more.
+#[tokio::test]
+async fn qos_2_over_the_receive_maximum_is_disconnected_with_0x93() {
+    let broker = TestBroker::with(|c| c.max_inflight_messages = 2).await;
+    let (mut c, p) = Client::accepted(broker.addr, connect_of(Protocol::V5, "rm", Vec::new())).await;
+    assert_eq!(p.get(PropertyId::ReceiveMaximum), Some(&Property::ReceiveMaximum(nz16(2))), "{p:?}");
+    let mut pids = Vec::new();
+    for _ in 0..2 {
+        let pid = c.pid();
+        c.send(&publish_of("rm/t", b"x", QosPid::ExactlyOnce(pid), false, Vec::new())).await;
+        assert!(matches!(c.recv().await, Packet::PubRec(_)));
+        pids.push(pid);
+    }
+    // The same id again (DUP) is a resend, not a third message.
+    let mut again = publish_of("rm/t", b"x", QosPid::ExactlyOnce(pids[0]), false, Vec::new());
+    if let Packet::Publish(p) = &mut again {
+        p.dup = true;
+    }
+    c.send(&again).await;
+    assert!(matches!(c.recv().await, Packet::PubRec(_)));
+    let third = c.pid();
+    c.send(&publish_of("rm/t", b"x", QosPid::ExactlyOnce(third), false, Vec::new())).await;
+    assert_eq!(c.expect_disconnect().await, ReasonCode::ReceiveMaximumExceeded);
+    assert!(broker.log_contains("[MQTT-3.3.4-7]"), "{}", broker.logs());
+    broker.stop().await;
+}

@@ -152,6 +152,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     ReasonCode::ProtocolError,
                 ));
             }
+            self.check_receive_maximum(&p)?;
             let max = self.shared.config.max_topic_alias;
             Aliases::resolve(&mut self.aliases, &mut p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
         }
@@ -230,6 +231,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if let Some(routed) = routed {
             self.deliver_first |= routed.delivered > 0 && p.qos_pid != QosPid::AtMostOnce;
             count_drops(shared, routed);
+        }
+        Ok(())
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK
+    /// (`max_inflight_messages`) QoS 2 messages unfinished (PUBREC sent, PUBREL not come)
+    /// [MQTT-3.3.4-7]; one more is answered with DISCONNECT 0x93 (QoS 1 is acknowledged at once).
+    fn check_receive_maximum(&self, p: &Publish) -> Result<(), Close> {
+        let QosPid::ExactlyOnce(pid) = p.qos_pid else { return Ok(()) };
+        let max = match self.shared.config.max_inflight_messages {
+            0 => usize::from(u16::MAX),
+            n => n.min(usize::from(u16::MAX)),
+        };
+        let id = self.id();
+        let (unfinished, resent) = self.shared.router().session_mut(&id).map_or((0, false), |s| s.incoming_qos2(pid));
+        if unfinished >= max && !resent {
+            return Err(Close::Protocol(
+                format!(
+                    "[MQTT-3.3.4-7] a QoS 2 PUBLISH over the Receive Maximum {max} (PUBREL not sent for {unfinished})"
+                ),
+                ReasonCode::ReceiveMaximumExceeded,
+            ));
         }
         Ok(())
     }

@@ -328,6 +328,11 @@ impl Session {
 
     /// A QoS 2 PUBLISH arrived: true the first time this id is seen (route it), false for a
     /// resend before PUBREL (do not route it twice). The caller answers PUBREC either way.
+    /// QoS 2 messages received whose PUBREL has not come, and whether `pid` is one of them.
+    pub fn incoming_qos2(&self, pid: PacketId) -> (usize, bool) {
+        self.flows.as_ref().map_or((0, false), |f| (f.incoming_qos2.len(), f.incoming_qos2.contains(&pid)))
+    }
+
     pub fn on_incoming_qos2(&mut self, pid: PacketId) -> bool {
         let first = self.flows_mut().incoming_qos2.insert(pid);
         if first {
@@ -336,8 +341,8 @@ impl Session {
         first
     }
 
-    /// PUBREL from the client: the QoS 2 flow is complete; the caller answers PUBCOMP.
-    /// PUBREL from the client; false if `pid` was not a QoS 2 message received.
+    /// PUBREL from the client: the QoS 2 flow is complete; the caller answers PUBCOMP. False if
+    /// `pid` was not a QoS 2 message received.
     pub fn on_pubrel(&mut self, pid: PacketId) -> bool {
         if self.flows.as_mut().is_some_and(|f| f.incoming_qos2.remove(&pid)) {
             self.release_empty_flows();
