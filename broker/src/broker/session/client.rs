@@ -12,11 +12,13 @@ pub(super) struct ClientLimits {
     pub(super) receive_maximum: u16,
     /// 0: no limit but the protocol's.
     pub(super) max_packet_size: u32,
+    /// Topic aliases the broker may assign toward the client; 0: none.
+    pub(super) topic_alias_maximum: u16,
 }
 
 impl Default for ClientLimits {
     fn default() -> Self {
-        Self { receive_maximum: u16::MAX, max_packet_size: 0 }
+        Self { receive_maximum: u16::MAX, max_packet_size: 0, topic_alias_maximum: 0 }
     }
 }
 
@@ -29,6 +31,7 @@ impl Session {
             match p {
                 Property::ReceiveMaximum(max) => limits.receive_maximum = max.get(),
                 Property::MaximumPacketSize(max) => limits.max_packet_size = max.get(),
+                Property::TopicAliasMaximum(max) => limits.topic_alias_maximum = *max,
                 _ => {}
             }
         }
@@ -56,7 +59,10 @@ impl Session {
         if self.client.max_packet_size == 0 {
             return false;
         }
-        let properties = message.properties.encoded_len().unwrap_or(usize::MAX);
+        // A Topic Alias the broker may add (alias.rs) takes 3 bytes, and the property length
+        // may grow by one.
+        let alias = if self.client.topic_alias_maximum > 0 { 4 } else { 0 };
+        let properties = message.properties.encoded_len().unwrap_or(usize::MAX).saturating_add(alias);
         let remaining = 2
             + message.topic.as_str().len()
             + if qos == QoS::AtMostOnce { 0 } else { 2 }

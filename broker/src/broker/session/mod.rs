@@ -20,6 +20,7 @@ use crate::codec::{Ack, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosP
 use crate::store::{Change, Journal};
 
 mod access;
+mod alias;
 mod client;
 mod deliver;
 pub mod expiry;
@@ -148,6 +149,8 @@ pub struct Session {
     pub protocol: Protocol,
     /// What the client's CONNECT said it can take.
     client: client::ClientLimits,
+    /// Topic aliases assigned toward the current connection, if the client allows them.
+    out_aliases: Option<Box<alias::OutAliases>>,
     pub subscriptions: HashMap<TopicFilter, Sub>,
     pub link: Option<Link>,
     limits: Limits,
@@ -180,6 +183,7 @@ impl Session {
             will_at: None,
             protocol: Protocol::V311,
             client: client::ClientLimits::default(),
+            out_aliases: None,
             subscriptions: HashMap::new(),
             link: None,
             limits,
@@ -356,6 +360,9 @@ impl Session {
     /// PUBREL for messages already received [MQTT-4.4.0-1], then the queue flows.
     pub fn attach(&mut self, link: Link) {
         self.link = Some(link);
+        // A new connection starts without aliases [MQTT-3.3.2-7].
+        let max = self.client.topic_alias_maximum;
+        self.out_aliases = (max > 0 && self.protocol.is_v5()).then(|| Box::new(alias::OutAliases::new(max)));
         self.outbox.clear();
         self.forget_unreadable_inflight();
         let resend: Vec<Packet> = self
@@ -377,6 +384,7 @@ impl Session {
     pub fn detach(&mut self) {
         self.link = None;
         self.outbox.clear();
+        self.out_aliases = None;
         self.release_waiters();
     }
 
@@ -391,10 +399,13 @@ impl Session {
     /// Encodes every waiting packet into `buf`.
     pub fn write_outbox(&mut self, buf: &mut BytesMut) -> Written {
         let mut written = Written::default();
-        for packet in self.outbox.drain(..) {
-            if let Packet::Publish(p) = &packet {
+        for mut packet in self.outbox.drain(..) {
+            if let Packet::Publish(p) = &mut packet {
                 written.publishes += 1;
                 written.publish_bytes += p.payload.len() as u64;
+                if let Some(aliases) = self.out_aliases.as_mut() {
+                    aliases.apply(p);
+                }
             }
             written.packets += 1;
             // Packets built by the broker from validated parts always encode.
