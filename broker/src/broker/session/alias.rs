@@ -24,19 +24,14 @@ impl OutAliases {
 
     /// Gives `p` the alias of its topic, assigning one if there is room.
     pub(super) fn apply(&mut self, p: &mut Publish) {
-        let alias = match self.assigned.get(&p.topic) {
-            Some(alias) => {
-                p.topic = TopicName::alias_only();
-                *alias
-            }
-            None => {
-                let Some(alias) = u16::try_from(self.assigned.len() + 1).ok().filter(|n| *n <= self.max) else {
-                    return;
-                };
-                let Some(alias) = NonZeroU16::new(alias) else { return };
-                self.assigned.insert(p.topic.clone(), alias);
-                alias
-            }
+        let alias = if let Some(alias) = self.assigned.get(&p.topic) {
+            p.topic = TopicName::alias_only();
+            *alias
+        } else {
+            let next = u16::try_from(self.assigned.len() + 1).ok().filter(|n| *n <= self.max);
+            let Some(alias) = next.and_then(NonZeroU16::new) else { return };
+            self.assigned.insert(p.topic.clone(), alias);
+            alias
         };
         let mut properties = p.properties.as_slice().to_vec();
         properties.push(Property::TopicAlias(alias));
