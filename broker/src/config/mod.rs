@@ -130,6 +130,12 @@ pub struct Config {
     pub clientid_prefixes: Option<String>,
     /// Not a Mosquitto option: `connack_codes precise` selects MQTT 3.1.1's refusal codes.
     pub connack_codes: ConnackCodes,
+    /// Not a Mosquitto option: `assign_topic_aliases true` lets the broker name topics by
+    /// aliases toward MQTT 5 clients whose Topic Alias Maximum allows them. Off by default, as
+    /// Mosquitto never assigns them: clients that declare a maximum do not all honour it
+    /// (paho-mqtt 2.1 hands the application an empty topic; libmosquitto 2.0.11, so
+    /// mosquitto_sub, closes with a protocol error).
+    pub assign_topic_aliases: bool,
     pub log: LogConfig,
 }
 
@@ -161,6 +167,7 @@ impl Default for Config {
             persistence_file: DEFAULT_PERSISTENCE_FILE.into(),
             clientid_prefixes: None,
             connack_codes: ConnackCodes::Mosquitto,
+            assign_topic_aliases: false,
             log: LogConfig::default(),
         }
     }

@@ -153,7 +153,7 @@ impl Parser<'_> {
     }
 
     fn option(&mut self, option: &str, value: &str) -> LineResult {
-        if self.listener_option(option, value)? {
+        if self.listener_option(option, value)? || limit_option(self.config, option, value)? {
             return Ok(());
         }
         let c = &mut *self.config;
@@ -192,24 +192,7 @@ impl Parser<'_> {
             "allow_anonymous" => c.allow_anonymous = Some(boolean(option, value)?),
             "allow_zero_length_clientid" => c.allow_zero_length_clientid = boolean(option, value)?,
             "auto_id_prefix" => value.clone_into(&mut c.auto_id_prefix),
-            "max_inflight_messages" => c.max_inflight_messages = number(option, value)?,
-            "max_queued_messages" => c.max_queued_messages = number(option, value)?,
-            "max_packet_size" => c.max_packet_size = number(option, value)?,
-            "message_size_limit" => c.message_size_limit = number(option, value)?,
-            "max_keepalive" => c.max_keepalive = number(option, value)?,
-            "max_topic_alias" => c.max_topic_alias = number(option, value)?,
-            "max_qos" => {
-                c.max_qos = match value {
-                    "0" => crate::codec::QoS::AtMostOnce,
-                    "1" => crate::codec::QoS::AtLeastOnce,
-                    "2" => crate::codec::QoS::ExactlyOnce,
-                    _ => return Err(format!("max_qos must be 0, 1 or 2, got {value:?}")),
-                };
-            }
             "sys_interval" => c.sys_interval = number(option, value)?,
-            "retain_available" => c.retain_available = boolean(option, value)?,
-            "persistent_client_expiration" => c.persistent_client_expiration = Some(expiration(option, value)?),
-            "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,
             "set_tcp_nodelay" => c.set_tcp_nodelay = boolean(option, value)?,
             "pid_file" => c.pid_file = Some(PathBuf::from(value)),
             "password_file" => c.password_file = Some(PathBuf::from(path(option, value)?)),
@@ -323,6 +306,33 @@ fn one_word(option: &str, value: &str) -> LineResult {
     Ok(())
 }
 
+/// The options that bound what clients may do and hold (MQTT 5 among them); false when
+/// `option` is not one of them.
+fn limit_option(c: &mut Config, option: &str, value: &str) -> Result<bool, String> {
+    match option {
+        "max_inflight_messages" => c.max_inflight_messages = number(option, value)?,
+        "max_queued_messages" => c.max_queued_messages = number(option, value)?,
+        "max_packet_size" => c.max_packet_size = number(option, value)?,
+        "message_size_limit" => c.message_size_limit = number(option, value)?,
+        "max_keepalive" => c.max_keepalive = number(option, value)?,
+        "max_topic_alias" => c.max_topic_alias = number(option, value)?,
+        "max_qos" => {
+            c.max_qos = match value {
+                "0" => crate::codec::QoS::AtMostOnce,
+                "1" => crate::codec::QoS::AtLeastOnce,
+                "2" => crate::codec::QoS::ExactlyOnce,
+                _ => return Err(format!("max_qos must be 0, 1 or 2, got {value:?}")),
+            };
+        }
+        "retain_available" => c.retain_available = boolean(option, value)?,
+        "persistent_client_expiration" => c.persistent_client_expiration = Some(expiration(option, value)?),
+        "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,
+        "assign_topic_aliases" => c.assign_topic_aliases = boolean(option, value)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +424,8 @@ mod tests {
         assert_eq!(c.acl_file.as_deref(), Some(Path::new("/etc/mosquitto/acl")));
         assert_eq!(c.connack_codes, ConnackCodes::Precise);
         assert!(parse("connack_codes exact\n").is_err());
+        assert!(parse("assign_topic_aliases true\n").unwrap().assign_topic_aliases);
+        assert!(!parse("").unwrap().assign_topic_aliases);
     }
 
     #[test]

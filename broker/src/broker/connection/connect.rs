@@ -146,7 +146,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             clean_session: c.clean_session,
             protocol: c.protocol,
             will: c.will.as_ref(),
-            connect_properties: &c.properties,
+            connect_properties: &self.session_view(&c.properties),
             connack_properties: connack,
         };
         let (attached, client_id, shared_name) = {
@@ -200,6 +200,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     fn keep_alive(&self, c: &Connect) -> u16 {
         let max = self.shared.config.max_keepalive;
         if c.protocol.is_v5() && c.keep_alive > max { max } else { c.keep_alive }
+    }
+
+    /// The CONNECT properties the session acts on: without the client's Topic Alias Maximum
+    /// unless `assign_topic_aliases` is on (Config says why).
+    fn session_view(&self, properties: &Properties) -> Properties {
+        if self.shared.config.assign_topic_aliases || properties.get(PropertyId::TopicAliasMaximum).is_none() {
+            return properties.clone();
+        }
+        let kept = properties.iter().filter(|p| p.id() != PropertyId::TopicAliasMaximum).cloned().collect();
+        Properties::new(crate::codec::v5::PacketKind::Connect, kept).unwrap_or_default()
     }
 
     /// What an MQTT 5.0 CONNACK tells the client (3.2.2.3): only where the broker differs
