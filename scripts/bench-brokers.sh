@@ -10,6 +10,9 @@
 #                                                 # (the setting where Mosquitto's p99 is ~3 ms)
 #   SECURITY=psk scripts/bench-brokers.sh         # over TLS-PSK, as the course's port 8883
 #                                                 # (ours and Mosquitto: rumqttd has no TLS-PSK)
+#   MQTT_VERSION=5 scripts/bench-brokers.sh      # every client speaks MQTT 5 (--mqtt-version 5);
+#                                                 # rumqttd gets a [v5.1] listener instead of
+#                                                 # [v4.1]; the floor relay is 3.1.1 only
 #   SCENARIOS=latency-q1 BROKERS="floor mqtt-lab mosquitto" scripts/bench-brokers.sh
 #                                                 # floor: `mqtt-lab-bench relay`, a forwarder
 #                                                 # that does the least a broker can (no topics,
@@ -33,6 +36,15 @@ esac
 # The course's identity and a 20-digit key (a test key, not a secret).
 PSK_IDENTITY=btsiot1
 PSK_KEY=0123456789abcdef0123
+MQTT_VERSION=${MQTT_VERSION:-3.1.1}
+case "$MQTT_VERSION" in
+    3.1.1 | 4 | 311) MQTT_VERSION=3.1.1 ;;
+    5) ;;
+    *) echo "MQTT_VERSION is 3.1.1 or 5" >&2; exit 2 ;;
+esac
+case " $BROKERS " in
+    *" floor "*) [ "$MQTT_VERSION" = 5 ] && { echo "the floor relay speaks MQTT 3.1.1 only" >&2; exit 2; } ;;
+esac
 SCENARIOS=${SCENARIOS:-"fanin-q0 fanin-q1 fanin-q2 fanout-q0 latency-q1 conn retained"}
 OUT=${OUT:-target/bench-brokers/results-$(date +%Y%m%d-%H%M%S).jsonl}
 WORK=$(mktemp -d)
@@ -75,6 +87,9 @@ start_broker() {
             taskset -c "$BROKER_CORE" target/release/mqtt-lab-bench relay --port "$port" >"$WORK/floor.log" 2>&1 &
             ;;
         rumqttd)
+            # rumqttd 0.20 serves MQTT 3.1.1 on [v4.N] listeners and MQTT 5 on [v5.N] ones.
+            local v=v4
+            [ "$MQTT_VERSION" = 5 ] && v=v5
             cat >"$WORK/rumqttd.toml" <<TOML
 id = 0
 [router]
@@ -83,11 +98,11 @@ max_connections = 10010
 max_outgoing_packet_count = 200
 max_segment_size = 104857600
 max_segment_count = 10
-[v4.1]
-name = "v4-1"
+[$v.1]
+name = "$v-1"
 listen = "127.0.0.1:$port"
 next_connection_delay_ms = 1
-    [v4.1.connections]
+    [$v.1.connections]
     connection_timeout_ms = 60000
     max_payload_size = 20480
     max_inflight_count = 100
@@ -122,8 +137,10 @@ if [ "$LOAD_SPIN" = 1 ]; then
     taskset -c "$LOAD_CORE" sh -c 'while :; do :; done' &
     SPIN_PID=$!
 fi
-SECURE_ARGS=()
-[ "$SECURITY" = psk ] && SECURE_ARGS=(--psk-identity "$PSK_IDENTITY" --psk "$PSK_KEY")
+EXTRA_ARGS=()
+[ "$SECURITY" = psk ] && EXTRA_ARGS=(--psk-identity "$PSK_IDENTITY" --psk "$PSK_KEY")
+EXTRA_ARGS+=(--mqtt-version "$MQTT_VERSION")
+echo "MQTT $MQTT_VERSION" >&2
 for rep in $(seq "$REPS"); do
     for scenario in $SCENARIOS; do
         for broker in $BROKERS; do
@@ -132,7 +149,7 @@ for rep in $(seq "$REPS"); do
             echo "== run $rep/$REPS: $scenario on $broker" >&2
             # shellcheck disable=SC2046
             taskset -c "$LOAD_CORE" target/release/mqtt-lab-bench $(args_of "$scenario") \
-                --port "$port" --label "$broker" --pid "$BROKER_PID" "${SECURE_ARGS[@]}" --quiet >>"$OUT" ||
+                --port "$port" --label "$broker" --pid "$BROKER_PID" "${EXTRA_ARGS[@]}" --quiet >>"$OUT" ||
                 echo "   (failed: $scenario on $broker)" >&2
             stop_broker
         done

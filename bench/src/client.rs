@@ -5,14 +5,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use mqtt_lab_broker::codec::v5::Properties;
-use mqtt_lab_broker::codec::{Connect, Packet, PacketId, Protocol, QoS, Subscribe, TopicFilter};
+use bytes::{BufMut, Bytes, BytesMut};
+use mqtt_lab_broker::codec::v5::{Properties, Property, PropertyId};
+use mqtt_lab_broker::codec::{
+    Connect, Decoded, Packet, PacketId, Protocol, QoS, Subscribe, TopicFilter, decode, put_remaining_length,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::transport::{Connector, Stream};
-use crate::wire::{CONNACK, Frame, SUBACK, drain_frames};
+use crate::wire::{CONNACK, Frame, SUBACK, drain_frames, skip_properties};
 
 /// Where and how clients connect.
 #[derive(Debug, Clone)]
@@ -24,6 +26,8 @@ pub struct Target {
     pub client_prefix: String,
     /// TCP, TLS or TLS-PSK.
     pub connector: Connector,
+    /// MQTT 3.1.1 or MQTT 5: the CONNECT's version, and so every packet's.
+    pub protocol: Protocol,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +40,9 @@ pub enum ClientError {
     Io(#[from] std::io::Error),
     #[error("the broker closed the connection {0}")]
     Closed(&'static str),
-    #[error("the broker refused the connection (CONNACK return code {0})")]
+    #[error("the broker refused the connection (CONNACK return code {0:#04x})")]
     Refused(u8),
-    #[error("the broker refused the subscription to {0} (SUBACK 0x80)")]
+    #[error("the broker refused the subscription to {0} (SUBACK 0x80 or above)")]
     SubscribeRefused(String),
     #[error("the broker sent packet type {0} where {1} was expected")]
     Unexpected(u8, &'static str),
@@ -52,6 +56,28 @@ pub enum ClientError {
 pub struct Client {
     pub stream: Stream,
     pub rbuf: BytesMut,
+    /// The connection speaks MQTT 5 (properties in PUBLISH, reason codes in acks).
+    pub v5: bool,
+    /// MQTT 5: the broker's Receive Maximum from CONNACK, the most QoS 1/2 publishes it takes
+    /// unacknowledged [MQTT-3.3.4-7]; more is a protocol error. 3.1.1: no limit (`u16::MAX`).
+    pub receive_maximum: u16,
+}
+
+/// The Receive Maximum of an MQTT 5 CONNACK's `body` (65535 when absent [MQTT-3.2.2.3.3]),
+/// read through the codec: the properties before it have lengths of every kind.
+fn receive_maximum(body: &[u8]) -> Result<u16, ClientError> {
+    let mut packet = BytesMut::with_capacity(body.len() + 5);
+    packet.put_u8(CONNACK << 4);
+    put_remaining_length(&mut packet, body.len());
+    packet.extend_from_slice(body);
+    match decode(&packet, usize::MAX, Protocol::V5) {
+        Ok(Decoded::Packet(Packet::ConnAck(c), _)) => Ok(match c.properties.get(PropertyId::ReceiveMaximum) {
+            Some(Property::ReceiveMaximum(max)) => max.get(),
+            _ => u16::MAX,
+        }),
+        Ok(_) => Err(ClientError::Unexpected(CONNACK, "a whole CONNACK")),
+        Err(e) => Err(crate::wire::FrameError::Malformed(format!("CONNACK: {e}")).into()),
+    }
 }
 
 /// How long CONNACK and SUBACK may take (a loaded broker with thousands of connections).
@@ -65,9 +91,12 @@ impl Client {
             .map_err(|source| ClientError::Connect { addr: target.addr, source })?;
         tcp.set_nodelay(true)?;
         let stream = target.connector.connect(tcp).await.map_err(ClientError::Tls)?;
-        let mut client = Self { stream, rbuf: BytesMut::with_capacity(64 * 1024) };
+        let v5 = target.protocol == Protocol::V5;
+        let mut client = Self { stream, rbuf: BytesMut::with_capacity(64 * 1024), v5, receive_maximum: u16::MAX };
+        // MQTT 5: no properties. Receive Maximum absent is 65535 [MQTT-3.1.2-21 ff.], so the
+        // broker's own window, not ours, limits its deliveries, as in 3.1.1.
         let connect = Packet::Connect(Box::new(Connect {
-            protocol: Protocol::V311,
+            protocol: target.protocol,
             clean_session: true,
             keep_alive,
             properties: Properties::default(),
@@ -77,11 +106,16 @@ impl Client {
             password: target.password.clone().map(Bytes::from),
         }));
         client.send(&connect).await?;
+        // Flags, then the return code (3.1.1) or reason code (5: then properties).
         let body = client.expect(CONNACK, "CONNACK").await?;
         match body.get(1) {
+            Some(0) if v5 => {
+                client.receive_maximum = receive_maximum(&body)?;
+                Ok(client)
+            }
             Some(0) => Ok(client),
             Some(&code) => Err(ClientError::Refused(code)),
-            None => Err(ClientError::Unexpected(CONNACK, "a 2-byte CONNACK")),
+            None => Err(ClientError::Unexpected(CONNACK, "a CONNACK with a return code")),
         }
     }
 
@@ -92,15 +126,23 @@ impl Client {
         let filters = vec![(parsed, qos.into())];
         self.send(&Packet::Subscribe(Subscribe { pid, properties: Properties::default(), filters })).await?;
         let body = self.expect(SUBACK, "SUBACK").await?;
-        if body.get(2) == Some(&0x80) {
-            return Err(ClientError::SubscribeRefused(filter.to_owned()));
+        // The packet id, then (MQTT 5) properties, then one code per filter: 0x80 and above
+        // refuse it (3.1.1's only refusal is 0x80 [MQTT-3.9.3-2]).
+        let codes = if self.v5 { skip_properties(&body, 2) } else { Some(2) };
+        match codes.and_then(|at| body.get(at)) {
+            Some(&code) if code < 0x80 => Ok(()),
+            _ => Err(ClientError::SubscribeRefused(filter.to_owned())),
         }
-        Ok(())
     }
 
-    /// Sends `packet` as MQTT 3.1.1, the load generator's protocol.
+    /// The connection's protocol.
+    pub const fn protocol(&self) -> Protocol {
+        if self.v5 { Protocol::V5 } else { Protocol::V311 }
+    }
+
+    /// Sends `packet` in the connection's protocol.
     pub async fn send(&mut self, packet: &Packet) -> Result<(), ClientError> {
-        let bytes = packet.to_bytes(Protocol::V311).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let bytes = packet.to_bytes(self.protocol()).map_err(|e| std::io::Error::other(e.to_string()))?;
         self.stream.write_all(&bytes).await?;
         Ok(())
     }
@@ -110,7 +152,7 @@ impl Client {
         tokio::time::timeout(ANSWER_TIMEOUT, async {
             loop {
                 let mut found = None;
-                drain_frames(&mut self.rbuf, |f| {
+                drain_frames(&mut self.rbuf, self.v5, |f| {
                     if found.is_none() {
                         found = Some(match f {
                             Frame::Other { kind: k, body } if k == kind => Ok(body.to_vec()),

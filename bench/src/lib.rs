@@ -1,4 +1,5 @@
-//! `mqtt-lab-bench`: a load generator for MQTT 3.1.1 brokers (ours, Mosquitto, rumqttd, any).
+//! `mqtt-lab-bench`: a load generator for MQTT 3.1.1 and MQTT 5 brokers (ours, Mosquitto, rumqttd,
+//! any).
 // Figures are counts turned into rates and sizes: f64 precision is plenty.
 #![allow(clippy::cast_precision_loss, clippy::cast_sign_loss)]
 //!

@@ -3,10 +3,12 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use mqtt_lab_broker::codec::Protocol;
+
 use crate::transport::{Security, parse_hex_key};
 
 pub const USAGE: &str = "\
-mqtt-lab-bench: load generator for MQTT 3.1.1 brokers
+mqtt-lab-bench: load generator for MQTT 3.1.1 and MQTT 5 brokers
 
 Usage:
   mqtt-lab-bench SCENARIO [options]
@@ -34,6 +36,7 @@ Options:
   --port PORT          broker port (default 1883; 8883 with TLS or TLS-PSK)
   --label NAME         the broker's name in the results (default: host:port)
   --qos 0|1|2          QoS of publishes and subscriptions (default 0)
+  --mqtt-version V     3.1.1 (also 4 or 311, the default) or 5: every packet in that version
   --publishers P       publishers
   --subscribers S      subscribers (fanout)
   --count N            messages per publisher (conn: connections; retained: messages)
@@ -93,6 +96,8 @@ pub struct Options {
     pub addr: SocketAddr,
     pub label: String,
     pub qos: u8,
+    /// The MQTT version of every client: [`Protocol::V311`] or [`Protocol::V5`].
+    pub protocol: Protocol,
     pub publishers: u32,
     pub subscribers: u32,
     pub count: u64,
@@ -137,6 +142,7 @@ impl Options {
             addr,
             label: addr.to_string(),
             qos: 0,
+            protocol: Protocol::V311,
             publishers,
             subscribers,
             count,
@@ -185,6 +191,7 @@ impl Options {
                 "--port" => port = Some(value.parse().map_err(|_| bad("not a port number"))?),
                 "--label" => label = Some(value.clone()),
                 "--qos" => o.qos = value.parse().ok().filter(|q| *q <= 2).ok_or_else(|| bad("QoS is 0, 1 or 2"))?,
+                "--mqtt-version" => o.protocol = parse_version(value).ok_or_else(|| bad("3.1.1 (4, 311) or 5"))?,
                 "--publishers" => {
                     o.publishers = value.parse().ok().filter(|p| *p > 0).ok_or_else(|| bad("at least 1"))?;
                 }
@@ -247,6 +254,25 @@ impl Options {
     }
 }
 
+/// The version names people use: the spec's (3.1.1, 5), the protocol level (4, 5), and
+/// mosquitto_pub's `-V` values (311, 5).
+fn parse_version(s: &str) -> Option<Protocol> {
+    match s {
+        "3.1.1" | "4" | "311" | "mqttv311" => Some(Protocol::V311),
+        "5" | "5.0" | "mqttv5" => Some(Protocol::V5),
+        _ => None,
+    }
+}
+
+/// The version as the results name it.
+pub const fn version_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::V31 => "3.1",
+        Protocol::V311 => "3.1.1",
+        Protocol::V5 => "5",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +291,19 @@ mod tests {
         let o = Options::parse(&args("soak --sample 5")).unwrap();
         assert_eq!((o.count, o.publishers, o.subscribers, o.keepalive), (5000, 50, 50, 30));
         assert_eq!((o.duration.as_secs(), o.sample.as_secs(), o.rate), (600, 5, 500.0));
+    }
+
+    #[test]
+    fn mqtt_version_takes_every_common_name() {
+        assert_eq!(Options::parse(&args("fanin")).unwrap().protocol, Protocol::V311);
+        for v in ["3.1.1", "4", "311"] {
+            assert_eq!(Options::parse(&args(&format!("fanin --mqtt-version {v}"))).unwrap().protocol, Protocol::V311);
+        }
+        assert_eq!(Options::parse(&args("conn --mqtt-version 5")).unwrap().protocol, Protocol::V5);
+        assert_eq!(
+            Options::parse(&args("conn --mqtt-version 3")).unwrap_err(),
+            "--mqtt-version \"3\": 3.1.1 (4, 311) or 5"
+        );
     }
 
     #[test]

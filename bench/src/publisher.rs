@@ -37,6 +37,9 @@ pub struct Sent {
     /// QoS 1/2: fully acknowledged (PUBACK, PUBCOMP). QoS 0: every message, once PINGRESP
     /// showed that the broker read them all.
     pub acknowledged: u64,
+    /// MQTT 5: answered with a failure reason code (0x80 or above) in PUBACK, PUBREC or
+    /// PUBCOMP: the broker did not take the message [MQTT-4.3.2], [MQTT-4.3.3].
+    pub refused: u64,
     pub finished: Instant,
 }
 
@@ -46,13 +49,16 @@ const BATCH: usize = 32 * 1024;
 const ACK_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn publish(client: &mut Client, plan: &Plan) -> Result<Sent, ClientError> {
-    let Client { stream, rbuf } = client;
+    let Client { stream, rbuf, v5, receive_maximum } = client;
+    let v5 = *v5;
+    // MQTT 5: never more in flight than the broker said it takes.
+    let window = plan.window.min(usize::from(*receive_maximum));
     let (mut reader, mut writer) = stream.split();
     let mut wbuf = BytesMut::with_capacity(BATCH * 2);
     let mut payload = Vec::with_capacity(plan.payload_len.max(crate::payload::STAMP_LEN));
     let mut topic = String::with_capacity(plan.topic.len() + 12);
     let interval = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
-    let (mut sent, mut acknowledged, mut waiting) = (0u64, 0u64, 0usize);
+    let (mut sent, mut acknowledged, mut refused, mut waiting) = (0u64, 0u64, 0u64, 0usize);
     let (mut pid, mut pinged, mut ponged) = (0u16, false, false);
     let mut due = Instant::now();
     let give_up = plan.deadline + ACK_GRACE;
@@ -62,7 +68,7 @@ pub async fn publish(client: &mut Client, plan: &Plan) -> Result<Sent, ClientErr
         while sending
             && sent < plan.count
             && wbuf.len() < BATCH
-            && (plan.qos == 0 || waiting < plan.window)
+            && (plan.qos == 0 || waiting < window)
             && interval.is_none_or(|_| now >= due)
         {
             payload.clear();
@@ -74,7 +80,7 @@ pub async fn publish(client: &mut Client, plan: &Plan) -> Result<Sent, ClientErr
                 topic.push_str(&sent.to_string());
             }
             pid = if pid == u16::MAX { 1 } else { pid + 1 };
-            put_publish(&mut wbuf, &topic, plan.qos, plan.retain, pid, &payload);
+            put_publish(&mut wbuf, v5, &topic, plan.qos, plan.retain, pid, &payload);
             sent += 1;
             if plan.qos > 0 {
                 waiting += 1;
@@ -95,21 +101,27 @@ pub async fn publish(client: &mut Client, plan: &Plan) -> Result<Sent, ClientErr
             if plan.qos == 0 {
                 acknowledged = sent;
             }
-            return Ok(Sent { sent, acknowledged, finished: Instant::now() });
+            return Ok(Sent { sent, acknowledged, refused, finished: Instant::now() });
         }
-        let can_send = !all_out && (plan.qos == 0 || waiting < plan.window);
+        let can_send = !all_out && (plan.qos == 0 || waiting < window);
         tokio::select! {
             biased;
             r = reader.read_buf(rbuf) => {
                 if r? == 0 {
                     return Err(ClientError::Closed("while publishing"));
                 }
-                drain_frames(rbuf, |f| match f {
+                drain_frames(rbuf, v5, |f| match f {
+                    // A failure ends the exchange: the packet id is free again, nothing to
+                    // release [MQTT-4.3.3-4], and the message is not acknowledged.
+                    Frame::Ack { kind: PUBACK | PUBREC | PUBCOMP, reason: 0x80.., .. } => {
+                        waiting = waiting.saturating_sub(1);
+                        refused += 1;
+                    }
                     Frame::Ack { kind: PUBACK | PUBCOMP, .. } => {
                         waiting = waiting.saturating_sub(1);
                         acknowledged += 1;
                     }
-                    Frame::Ack { kind: PUBREC, pid } => put_ack(&mut wbuf, PUBREL, pid),
+                    Frame::Ack { kind: PUBREC, pid, .. } => put_ack(&mut wbuf, PUBREL, pid),
                     Frame::Other { kind: PINGRESP, .. } => ponged = true,
                     _ => {}
                 })?;
@@ -120,7 +132,7 @@ pub async fn publish(client: &mut Client, plan: &Plan) -> Result<Sent, ClientErr
             }
             () = sleep_until(due), if interval.is_some() && can_send && wbuf.is_empty() => {}
             () = sleep_until(give_up) => {
-                return Ok(Sent { sent, acknowledged, finished: Instant::now() });
+                return Ok(Sent { sent, acknowledged, refused, finished: Instant::now() });
             }
         }
     }

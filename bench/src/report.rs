@@ -9,6 +9,16 @@ fn tcp() -> String {
     "tcp".into()
 }
 
+/// What result lines without a version were measured with.
+fn v311() -> String {
+    "3.1.1".into()
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The result of one scenario run. Rates count deliveries: for fan-out, one message to 50
 /// subscribers is 50.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -22,6 +32,9 @@ pub struct Outcome {
     /// "tcp", "tls" or "tls-psk" (lines written before TLS existed are TCP).
     #[serde(default = "tcp")]
     pub transport: String,
+    /// "3.1.1" or "5" (lines written before MQTT 5 existed are 3.1.1).
+    #[serde(default = "v311")]
+    pub mqtt_version: String,
     /// Messages published.
     pub sent: u64,
     /// Deliveries expected (published x subscribers).
@@ -30,6 +43,10 @@ pub struct Outcome {
     pub received: u64,
     pub lost: u64,
     pub duplicated: u64,
+    /// MQTT 5: publishes the broker answered with a failure reason code (0x80 or above in
+    /// PUBACK, PUBREC or PUBCOMP): sent, not acknowledged.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refused: u64,
     pub seconds: f64,
     /// Deliveries per second (pub: acknowledged publishes per second; conn: connections per second).
     pub rate: f64,
@@ -99,11 +116,14 @@ impl Outcome {
     /// A readable table of every figure present.
     pub fn table(&self) -> String {
         let mut t = String::new();
-        let over = if matches!(self.transport.as_str(), "tcp" | "") {
+        let mut over = if matches!(self.transport.as_str(), "tcp" | "") {
             String::new()
         } else {
             format!(" over {}", self.transport)
         };
+        if self.mqtt_version == "5" {
+            over.push_str(" in MQTT 5");
+        }
         let _ = writeln!(
             t,
             "{} against {}{over} (QoS {}, {} B payload)",
@@ -120,6 +140,9 @@ impl Outcome {
             row("received/expected", format!("{}/{}", self.received, self.expected));
             row("lost", self.lost.to_string());
             row("duplicated", self.duplicated.to_string());
+            if self.refused > 0 {
+                row("refused (reason >= 0x80)", self.refused.to_string());
+            }
         }
         row("seconds", format!("{:.3}", self.seconds));
         row("rate", format!("{:.0} /s", self.rate));

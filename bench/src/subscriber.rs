@@ -40,7 +40,8 @@ pub async fn listen(
     latency: bool,
     mut until: Until,
 ) -> Result<Heard, ClientError> {
-    let Client { stream, rbuf } = client;
+    let Client { stream, rbuf, v5, .. } = client;
+    let v5 = *v5;
     let (mut reader, mut writer) = stream.split();
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
     let mut latencies = Vec::new();
@@ -61,7 +62,7 @@ pub async fn listen(
                     return Err(ClientError::Closed("while subscribed"));
                 }
                 let now = now_ns();
-                drain_frames(rbuf, |f| match f {
+                drain_frames(rbuf, v5, |f| match f {
                     Frame::Publish { qos, retain, pid, payload, .. } => {
                         match qos {
                             1 => put_ack(&mut wbuf, PUBACK, pid),
@@ -79,7 +80,7 @@ pub async fn listen(
                             None => tracker.foreign += 1,
                         }
                     }
-                    Frame::Ack { kind: PUBREL, pid } => put_ack(&mut wbuf, PUBCOMP, pid),
+                    Frame::Ack { kind: PUBREL, pid, .. } => put_ack(&mut wbuf, PUBCOMP, pid),
                     _ => {}
                 })?;
                 last = Some(Instant::now());

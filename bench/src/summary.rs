@@ -15,6 +15,9 @@ pub fn summarize(outcomes: &[Outcome], ours: &str) -> String {
         if !matches!(o.transport.as_str(), "tcp" | "") {
             key = format!("{key} {}", o.transport);
         }
+        if o.mqtt_version == "5" {
+            key.push_str(" v5");
+        }
         groups.entry(key).or_default().entry(o.label.clone()).or_default().push(o);
     }
     let mut t = String::new();

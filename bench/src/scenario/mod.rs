@@ -28,6 +28,7 @@ fn target(o: &Options) -> Result<Target, ClientError> {
         password: o.password.clone(),
         client_prefix: o.client_prefix.clone(),
         connector: Connector::new(&o.security, &o.host).map_err(ClientError::Tls)?,
+        protocol: o.protocol,
     })
 }
 
@@ -46,6 +47,7 @@ fn outcome(o: &Options) -> Outcome {
         subscribers: o.subscribers,
         payload: o.payload,
         transport: o.security.name().into(),
+        mqtt_version: crate::options::version_name(o.protocol).into(),
         ..Outcome::default()
     }
 }

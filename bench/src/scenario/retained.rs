@@ -57,6 +57,7 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     let mut out = outcome(o);
     (out.publishers, out.subscribers) = (1, 1);
     out.sent = stored.acknowledged;
+    out.refused = stored.refused;
     out.expected = stored.acknowledged;
     out.received = heard.tracker.unique;
     out.duplicated = heard.tracker.duplicated;
@@ -72,13 +73,13 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
 async fn clear(client: &mut Client, count: u64) -> Result<(), ClientError> {
     let mut wbuf = BytesMut::new();
     for seq in 0..count {
-        put_publish(&mut wbuf, &format!("{BASE}/{seq}"), 0, true, 0, &[]);
+        put_publish(&mut wbuf, client.v5, &format!("{BASE}/{seq}"), 0, true, 0, &[]);
     }
     put_pingreq(&mut wbuf);
     client.stream.write_all(&wbuf).await?;
     loop {
         let mut pong = false;
-        drain_frames(&mut client.rbuf, |f| pong |= matches!(f, Frame::Other { kind: PINGRESP, .. }))?;
+        drain_frames(&mut client.rbuf, client.v5, |f| pong |= matches!(f, Frame::Other { kind: PINGRESP, .. }))?;
         if pong {
             return Ok(());
         }

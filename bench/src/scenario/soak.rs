@@ -222,7 +222,7 @@ impl Role {
                     }
                 }
                 r = client.stream.read_buf(&mut client.rbuf) => {
-                    if !matches!(r, Ok(n) if n > 0) || drain_frames(&mut client.rbuf, |_| {}).is_err() {
+                    if !matches!(r, Ok(n) if n > 0) || drain_frames(&mut client.rbuf, client.v5, |_| {}).is_err() {
                         self.lost();
                         return Ended::Idle;
                     }
@@ -252,14 +252,14 @@ impl Role {
                     Stamp { publisher, seq, sent_ns: now_ns() }.put(&mut payload, size);
                     let qos = u8::try_from(seq % 3).unwrap_or(0);
                     let pid = u16::try_from(seq % u64::from(u16::MAX)).unwrap_or(0) + 1;
-                    put_publish(&mut wbuf, topic, qos, false, pid, &payload);
+                    put_publish(&mut wbuf, client.v5, topic, qos, false, pid, &payload);
                     seq += 1;
                     Counters::add(&self.counters.published);
                 }
                 r = client.stream.read_buf(&mut client.rbuf) => {
                     let ok = matches!(r, Ok(n) if n > 0)
-                        && drain_frames(&mut client.rbuf, |f| {
-                            if let Frame::Ack { kind: PUBREC, pid } = f {
+                        && drain_frames(&mut client.rbuf, client.v5, |f| {
+                            if let Frame::Ack { kind: PUBREC, pid, reason: ..0x80 } = f {
                                 put_ack(&mut wbuf, PUBREL, pid);
                             }
                         })
@@ -299,7 +299,7 @@ impl Role {
                     let counters = &self.counters;
                     let before = tracker.unique + tracker.duplicated + tracker.foreign;
                     let ok = matches!(r, Ok(n) if n > 0)
-                        && drain_frames(&mut client.rbuf, |f| match f {
+                        && drain_frames(&mut client.rbuf, client.v5, |f| match f {
                             Frame::Publish { qos, pid, payload, .. } => {
                                 match qos {
                                     1 => put_ack(&mut wbuf, PUBACK, pid),
@@ -312,7 +312,7 @@ impl Role {
                                 }
                                 Counters::add(&counters.delivered);
                             }
-                            Frame::Ack { kind: PUBREL, pid } => put_ack(&mut wbuf, PUBCOMP, pid),
+                            Frame::Ack { kind: PUBREL, pid, .. } => put_ack(&mut wbuf, PUBCOMP, pid),
                             // PINGRESP, SUBACK: nothing to answer.
                             _ => {}
                         })

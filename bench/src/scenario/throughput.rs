@@ -106,6 +106,7 @@ pub(super) async fn exchange(
 /// Fills in counts and rate from what was sent and heard.
 pub(super) fn tally(mut out: Outcome, sent: &[Sent], heard: &[Heard], started: Instant) -> Outcome {
     out.sent = sent.iter().map(|s| s.sent).sum();
+    out.refused = sent.iter().map(|s| s.refused).sum();
     out.expected = out.sent * heard.len() as u64;
     out.received = heard.iter().map(|h| h.tracker.unique).sum();
     out.duplicated = heard.iter().map(|h| h.tracker.duplicated).sum();
