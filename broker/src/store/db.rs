@@ -4,16 +4,18 @@
 //! power loss) leaves the last committed batch intact.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use rusqlite::{Connection, params};
 
 use super::Change;
+use super::columns::{Clock, from_ms, options_of, properties_blob, properties_of, sub_id, to_ms};
 use crate::broker::Message;
-use crate::codec::{PacketId, QoS, TopicFilter, TopicName};
+use crate::codec::{PacketId, QoS, SubOptions, TopicFilter, TopicName};
 
 #[derive(Debug, thiserror::Error)]
 #[error("persistence database {path}: {error}")]
@@ -41,7 +43,8 @@ pub struct RestoredSession {
     pub expiry: u32,
     /// When its last connection ended (wall clock); `None` if it was not recorded.
     pub disconnected: Option<SystemTime>,
-    pub subscriptions: Vec<(TopicFilter, QoS)>,
+    /// With their options and Subscription Identifier (MQTT 5.0).
+    pub subscriptions: Vec<(TopicFilter, SubOptions, Option<NonZeroU32>)>,
     /// In `seq` order.
     pub messages: Vec<StoredMessage>,
     pub incoming_qos2: Vec<PacketId>,
@@ -82,12 +85,22 @@ const SCHEMA: &str = "
 ";
 
 /// Columns added since the first schema, with their type: added to an older file when it is
-/// opened, NULL in its rows (read as "never expires", "disconnect time unknown").
+/// opened, NULL in its rows (read as "never expires", "disconnect time unknown", "no
+/// properties", "only the QoS column", "no identifier").
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // Session Expiry Interval, seconds.
     ("sessions", "expiry", "INTEGER"),
     // When the last connection ended: milliseconds since the Unix epoch.
     ("sessions", "disconnected_ms", "INTEGER"),
+    // A message's MQTT 5.0 properties: the encoded block (Property Length, properties).
+    ("retained", "properties", "BLOB"),
+    ("messages", "properties", "BLOB"),
+    // When its Message Expiry Interval runs out: milliseconds since the Unix epoch.
+    ("retained", "expires_ms", "INTEGER"),
+    ("messages", "expires_ms", "INTEGER"),
+    // The subscription options byte (MQTT 5.0 3.8.3.1) and the Subscription Identifier.
+    ("subscriptions", "options", "INTEGER"),
+    ("subscriptions", "sub_id", "INTEGER"),
 ];
 
 /// Adds the columns an older database lacks; its data stays readable.
@@ -100,14 +113,6 @@ fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
         }
     }
     Ok(())
-}
-
-fn to_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-fn from_ms(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 pub struct Store {
@@ -139,28 +144,53 @@ impl Store {
 
     /// Applies a batch of changes in one transaction: all or nothing.
     pub fn apply(&mut self, changes: &[Change]) -> Result<(), StoreError> {
+        let clock = Clock::now();
         let tx = self.conn.transaction().map_err(|e| StoreError { path: self.path.clone(), error: e })?;
         for change in changes {
-            apply_one(&tx, change).map_err(|e| StoreError { path: self.path.clone(), error: e })?;
+            apply_one(&tx, change, &clock).map_err(|e| StoreError { path: self.path.clone(), error: e })?;
         }
         tx.commit().map_err(|e| self.error(e))
     }
 
-    /// Reads everything back; rows that no longer decode (a topic made invalid by hand) are
-    /// skipped, never fatal.
+    /// Reads everything back, on the runtime's clock (call it at startup, within the runtime).
+    /// Rows that no longer decode (a topic or property block made invalid by hand) are skipped,
+    /// never fatal.
     pub fn load(&self) -> Result<Restored, StoreError> {
-        self.load_inner().map_err(|e| self.error(e))
+        self.load_at(Clock::now())
     }
 
-    fn load_inner(&self) -> Result<Restored, rusqlite::Error> {
+    /// [`Self::load`] as if at `clock`: a message's time left is its saved deadline less the
+    /// wall-clock time now, so the broker's downtime counts. A retained or queued message
+    /// whose Message Expiry Interval passed meanwhile is deleted [MQTT-3.3.2-5]; one already
+    /// sent (in flight) is kept, expired, and completed like a live one.
+    pub(super) fn load_at(&self, clock: Clock) -> Result<Restored, StoreError> {
+        self.load_inner(&clock).map_err(|e| self.error(e))
+    }
+
+    fn load_inner(&self, clock: &Clock) -> Result<Restored, rusqlite::Error> {
+        let wall = to_ms(clock.wall);
+        self.conn.execute("DELETE FROM retained WHERE expires_ms <= ?1", [wall])?;
+        self.conn.execute("DELETE FROM messages WHERE pid IS NULL AND expires_ms <= ?1", [wall])?;
         let mut restored = Restored::default();
-        let mut stmt = self.conn.prepare("SELECT topic, payload, qos FROM retained ORDER BY topic")?;
-        let rows =
-            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut stmt =
+            self.conn.prepare("SELECT topic, payload, qos, properties, expires_ms FROM retained ORDER BY topic")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })?;
         for row in rows {
-            let (topic, payload, q) = row?;
-            if let Ok(topic) = TopicName::new(topic) {
-                restored.retained.push(Message::new(topic, Bytes::from(payload), qos(q), true));
+            let (topic, payload, q, properties, expires) = row?;
+            let expires_at = expires.map(|ms| clock.instant_of(ms));
+            if let (Ok(topic), Some(properties), None | Some(Some(_))) =
+                (TopicName::new(topic), properties_of(properties.as_deref()), expires_at)
+            {
+                let message = Message::new(topic, Bytes::from(payload), qos(q), true);
+                restored.retained.push(Message { properties, expires_at: expires_at.flatten(), ..message });
             }
         }
         let mut stmt = self.conn.prepare("SELECT client_id, username, expiry, disconnected_ms FROM sessions")?;
@@ -182,15 +212,25 @@ impl Store {
             };
             restored.sessions.insert(client.into(), session);
         }
-        let mut stmt = self.conn.prepare("SELECT client_id, filter, qos FROM subscriptions")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))? {
-            let (client, filter, q) = row?;
+        let mut stmt = self.conn.prepare("SELECT client_id, filter, qos, options, sub_id FROM subscriptions")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (client, filter, q, options, id) = row?;
             if let (Some(s), Ok(filter)) = (restored.sessions.get_mut(client.as_str()), TopicFilter::new(filter)) {
-                s.subscriptions.push((filter, qos(q)));
+                s.subscriptions.push((filter, options_of(options, qos(q)), sub_id(id)));
             }
         }
         let mut stmt = self.conn.prepare(
-            "SELECT client_id, seq, topic, payload, qos, retain, pid, received FROM messages ORDER BY client_id, seq",
+            "SELECT client_id, seq, topic, payload, qos, retain, pid, received, properties, expires_ms
+             FROM messages ORDER BY client_id, seq",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -202,14 +242,22 @@ impl Store {
                 r.get::<_, bool>(5)?,
                 r.get::<_, Option<i64>>(6)?,
                 r.get::<_, bool>(7)?,
+                r.get::<_, Option<Vec<u8>>>(8)?,
+                r.get::<_, Option<i64>>(9)?,
             ))
         })?;
         for row in rows {
-            let (client, seq, topic, payload, q, retain, p, received) = row?;
-            if let (Some(s), Ok(topic)) = (restored.sessions.get_mut(client.as_str()), TopicName::new(topic)) {
+            let (client, seq, topic, payload, q, retain, p, received, properties, expires) = row?;
+            let (pid, session) = (p.and_then(pid), restored.sessions.get_mut(client.as_str()));
+            // Expired in flight: due now (a queued one was deleted above).
+            let expires_at = expires.map(|ms| clock.instant_of(ms).unwrap_or(clock.instant));
+            if let (Some(s), Ok(topic), Some(properties)) =
+                (session, TopicName::new(topic), properties_of(properties.as_deref()))
+            {
                 let message = Message::new(topic, Bytes::from(payload), qos(q), retain);
+                let message = Message { properties, expires_at, ..message };
                 let seq = u64::try_from(seq).unwrap_or(0);
-                s.messages.push(StoredMessage { seq, message, pid: p.and_then(pid), received });
+                s.messages.push(StoredMessage { seq, message, pid, received });
             }
         }
         let mut stmt = self.conn.prepare("SELECT client_id, pid FROM incoming_qos2")?;
@@ -227,11 +275,12 @@ fn seq(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), rusqlite::Error> {
+fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change, clock: &Clock) -> Result<(), rusqlite::Error> {
+    let deadline = |m: &Message| m.expires_at.map(|at| clock.wall_ms(at));
     match change {
         Change::Retain { topic, message: Some(m) } => tx.execute(
-            "INSERT OR REPLACE INTO retained (topic, payload, qos) VALUES (?1, ?2, ?3)",
-            params![topic.as_str(), &m.payload[..], m.qos as u8],
+            "INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![topic.as_str(), &m.payload[..], m.qos as u8, properties_blob(&m.properties), deadline(m)],
         ),
         Change::Retain { topic, message: None } => tx.execute("DELETE FROM retained WHERE topic = ?1", [topic.as_str()]),
         // A session resumed keeps its expiry columns: the Expiry change that follows sets them.
@@ -250,17 +299,27 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), rusq
             }
             Ok(0)
         }
-        Change::Subscribe { client, filter, qos } => tx.execute(
-            "INSERT OR REPLACE INTO subscriptions (client_id, filter, qos) VALUES (?1, ?2, ?3)",
-            params![&**client, filter.as_str(), *qos as u8],
+        Change::Subscribe { client, filter, options, id } => tx.execute(
+            "INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, options, sub_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&**client, filter.as_str(), options.qos as u8, options.to_u8(), id.map(u32::from)],
         ),
         Change::Unsubscribe { client, filter } => tx.execute(
             "DELETE FROM subscriptions WHERE client_id = ?1 AND filter = ?2",
             params![&**client, filter.as_str()],
         ),
         Change::Stored { client, seq: s, message: m } => tx.execute(
-            "INSERT OR REPLACE INTO messages (client_id, seq, topic, payload, qos, retain) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![&**client, seq(*s), m.topic.as_str(), &m.payload[..], m.qos as u8, m.retain],
+            "INSERT OR REPLACE INTO messages (client_id, seq, topic, payload, qos, retain, properties, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                &**client,
+                seq(*s),
+                m.topic.as_str(),
+                &m.payload[..],
+                m.qos as u8,
+                m.retain,
+                properties_blob(&m.properties),
+                deadline(m)
+            ],
         ),
         Change::Sent { client, seq: s, pid } => tx.execute(
             "UPDATE messages SET pid = ?3 WHERE client_id = ?1 AND seq = ?2",
@@ -282,58 +341,4 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change) -> Result<(), rusq
         ),
     }
     .map(drop)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn message(topic: &str, payload: &'static [u8], qos: QoS) -> Message {
-        Message::new(TopicName::new(topic).unwrap(), Bytes::from_static(payload), qos, false)
-    }
-
-    #[test]
-    fn changes_survive_reopening_the_file() {
-        let path = std::env::temp_dir().join(format!("mqtt-lab-store-{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let c: Arc<str> = "pv-logger".into();
-        let one = PacketId::new(1).unwrap();
-        {
-            let mut store = Store::open(&path).unwrap();
-            store
-                .apply(&[
-                    Change::Retain {
-                        topic: TopicName::new("PV/sunshine").unwrap(),
-                        message: Some(Message { retain: true, ..message("PV/sunshine", b"yes", QoS::AtLeastOnce) }),
-                    },
-                    Change::Session { client: c.clone(), username: Some("btsiot1".into()) },
-                    Change::Subscribe {
-                        client: c.clone(),
-                        filter: TopicFilter::new("PV/#").unwrap(),
-                        qos: QoS::ExactlyOnce,
-                    },
-                    Change::Stored { client: c.clone(), seq: 1, message: message("PV/data", b"1.0", QoS::AtLeastOnce) },
-                    Change::Stored { client: c.clone(), seq: 2, message: message("PV/data", b"2.0", QoS::ExactlyOnce) },
-                    Change::Stored { client: c.clone(), seq: 3, message: message("PV/data", b"3.0", QoS::ExactlyOnce) },
-                    Change::Sent { client: c.clone(), seq: 2, pid: one },
-                    Change::Received { client: c.clone(), seq: 2 },
-                    Change::Done { client: c.clone(), seq: 1 },
-                    Change::IncomingQos2 { client: c.clone(), pid: one, present: true },
-                ])
-                .unwrap();
-        }
-        let restored = Store::open(&path).unwrap().load().unwrap();
-        assert_eq!(restored.retained.len(), 1);
-        let s = &restored.sessions[&c];
-        assert_eq!(s.username.as_deref(), Some("btsiot1"));
-        assert_eq!(s.subscriptions, [(TopicFilter::new("PV/#").unwrap(), QoS::ExactlyOnce)]);
-        assert_eq!(
-            s.messages.iter().map(|m| (m.seq, m.pid, m.received)).collect::<Vec<_>>(),
-            [(2, Some(one), true), (3, None, false)]
-        );
-        assert_eq!(s.incoming_qos2, [one]);
-        Store::open(&path).unwrap().apply(&[Change::DropSession { client: c.clone() }]).unwrap();
-        assert!(Store::open(&path).unwrap().load().unwrap().sessions.is_empty());
-        std::fs::remove_file(&path).unwrap();
-    }
 }

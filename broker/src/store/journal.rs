@@ -1,11 +1,12 @@
 //! What changes durable state, in the order it happened under the router lock.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::SystemTime;
 
 use crate::broker::Message;
-use crate::codec::{Packet, PacketId, QoS, TopicFilter, TopicName};
+use crate::codec::{Packet, PacketId, SubOptions, TopicFilter, TopicName};
 
 /// One change to what must survive a restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +33,12 @@ pub enum Change {
     DropSession {
         client: Arc<str>,
     },
+    /// A subscription made or replaced, with its options and Subscription Identifier.
     Subscribe {
         client: Arc<str>,
         filter: TopicFilter,
-        qos: QoS,
+        options: SubOptions,
+        id: Option<NonZeroU32>,
     },
     Unsubscribe {
         client: Arc<str>,

@@ -36,7 +36,12 @@ impl Router {
             if !session.clean
                 && let Some(journal) = &self.journal
             {
-                journal.record(Change::Subscribe { client: id.clone(), filter: filter.clone(), qos });
+                journal.record(Change::Subscribe {
+                    client: id.clone(),
+                    filter: filter.clone(),
+                    options: *options,
+                    id: sub_id,
+                });
             }
             codes.push(SubAckCode::Granted(qos));
             let send_retained = match options.retain_handling {

@@ -13,7 +13,7 @@ impl Session {
     pub fn restore(client_id: Arc<str>, saved: RestoredSession, limits: Limits, journal: Journal) -> Self {
         let mut s = Self::new(client_id, false, limits);
         s.username = saved.username;
-        s.subscriptions = saved.subscriptions.into_iter().map(|(f, qos)| (f, Sub::from(qos))).collect();
+        s.subscriptions = saved.subscriptions.into_iter().map(|(f, options, id)| (f, Sub { options, id })).collect();
         for m in saved.messages {
             s.last_seq = s.last_seq.max(m.seq);
             let held = Held { seq: m.seq, message: m.message, share: None };
