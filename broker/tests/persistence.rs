@@ -4,20 +4,10 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use mqtt_lab_broker::codec::{Ack, Packet, PacketId, QoS, QosPid};
-use support::{RawClient, TempDir, TestBroker, connect_packet, pid, publish};
-
-async fn persistent_broker(dir: &TempDir) -> TestBroker {
-    let location = dir.0.clone();
-    TestBroker::with(move |c| {
-        c.persistence = true;
-        c.persistence_location = Some(location);
-    })
-    .await
-}
+use support::persistent::{persistent_broker, start_binary};
+use support::{RawClient, TempDir, connect_packet, pid, publish};
 
 #[tokio::test]
 async fn retained_messages_sessions_and_queued_messages_survive_a_restart() {
@@ -95,32 +85,6 @@ async fn a_qos2_message_received_before_a_restart_is_not_routed_again_when_resen
     assert_eq!(plant.recv().await, Packet::PubComp(pid(7).into()));
     assert!(watcher.sync().await.is_empty(), "received once already: not routed a second time");
     broker.stop().await;
-}
-
-/// The broker binary with persistence in `dir`, on a free port it reports in its log.
-fn start_binary(dir: &TempDir) -> (Child, u16) {
-    let conf = dir.file(
-        "broker.conf",
-        &format!(
-            "listener 0 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}\n",
-            dir.0.display()
-        ),
-    );
-    let mut child =
-        Command::new(env!("CARGO_BIN_EXE_mqtt-lab-broker")).arg("-c").arg(conf).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
-    let port = lines
-        .find_map(|l| {
-            l.split("Opening listen socket on ")
-                .nth(1)
-                .map(|a| a.trim_end_matches('.').rsplit(':').next().unwrap().to_owned())
-        })
-        .expect("the broker logs its listener")
-        .parse()
-        .unwrap();
-    // Keep draining the log so the broker never blocks on a full pipe.
-    std::thread::Builder::new().name("broker-log".into()).spawn(move || lines.for_each(drop)).unwrap();
-    (child, port)
 }
 
 /// A subscriber that handles QoS 2 as a client must: delivers a message the first time its
@@ -214,8 +178,7 @@ async fn publish_stream(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_qos1_and_qos2_stream_loses_no_acknowledged_message_and_duplicates_no_qos2() {
     let dir = TempDir::new("persist-kill");
-    let (mut broker, port) = start_binary(&dir);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let (broker, addr) = start_binary(&dir);
     let (mut sub, _) = RawClient::connect_with(addr, connect_packet("pv-logger", false, 0)).await;
     sub.subscribe(&[("PV/data", QoS::ExactlyOnce)]).await;
     let subscriber = tokio::spawn(Subscriber::default().run_until(sub, 300));
@@ -229,15 +192,13 @@ async fn kill_9_during_a_qos1_and_qos2_stream_loses_no_acknowledged_message_and_
         tokio::task::yield_now().await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    broker.kill().unwrap(); // SIGKILL
-    broker.wait().unwrap();
+    broker.kill_9();
     let acked = stream.await.unwrap();
     let (mut subscriber, stalled) = subscriber.await.unwrap();
     drop(stalled);
     let before = subscriber.delivered.len();
 
-    let (mut broker, port) = start_binary(&dir);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let (broker, addr) = start_binary(&dir);
     let (mut sub, present) = RawClient::connect_with(addr, connect_packet("pv-logger", false, 0)).await;
     assert!(present, "the persistent session survived kill -9");
     // Drain until a PINGREQ round trip sees no new message: the broker has nothing left.
@@ -253,8 +214,7 @@ async fn kill_9_during_a_qos1_and_qos2_stream_loses_no_acknowledged_message_and_
             break;
         }
     }
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    broker.kill_9();
 
     let delivered: HashSet<u32> = subscriber.delivered.iter().map(|(s, _)| *s).collect();
     let lost: Vec<u32> = acked.iter().filter(|s| !delivered.contains(s)).copied().collect();

@@ -6,14 +6,14 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 
 use mqtt_lab_broker::codec::v5::{Property, PropertyId, ReasonCode};
 use mqtt_lab_broker::codec::{
     Ack, Connect, Packet, Protocol, Publish, QoS, QosPid, RetainHandling, SubAckCode, SubOptions,
 };
+use support::TempDir;
+use support::persistent::{persistent_broker, start_binary};
 use support::v5client::{Client, connect_of, publish_of};
-use support::{TempDir, TestBroker};
 
 const LOGGER: &str = "v5-logger";
 
@@ -138,15 +138,6 @@ async fn after_the_restart(addr: SocketAddr) {
     fresh.expect_nothing().await;
 }
 
-async fn persistent_broker(dir: &TempDir) -> TestBroker {
-    let location = dir.0.clone();
-    TestBroker::with(move |c| {
-        c.persistence = true;
-        c.persistence_location = Some(location);
-    })
-    .await
-}
-
 #[tokio::test]
 async fn mqtt5_session_options_properties_and_expiry_survive_a_clean_restart() {
     let dir = TempDir::new("v5-persist-restart");
@@ -157,51 +148,6 @@ async fn mqtt5_session_options_properties_and_expiry_survive_a_clean_restart() {
     assert!(broker.log_contains("Restored 1 retained messages and 1 persistent sessions"), "{}", broker.logs());
     after_the_restart(broker.addr).await;
     broker.stop().await;
-}
-
-/// A broker process, killed (SIGKILL) when dropped: also when an assertion fails first, so a
-/// failing test leaves no broker behind holding its output pipe open.
-struct Binary(Child);
-
-impl Binary {
-    fn kill_9(mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The broker binary with persistence in `dir`, on a free loopback port it reports in its log.
-fn start_binary(dir: &TempDir) -> (Binary, SocketAddr) {
-    use std::io::{BufRead, BufReader};
-    let conf = dir.file(
-        "broker.conf",
-        &format!(
-            "listener 0 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}\n",
-            dir.0.display()
-        ),
-    );
-    let mut child =
-        Command::new(env!("CARGO_BIN_EXE_mqtt-lab-broker")).arg("-c").arg(conf).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
-    let port: u16 = lines
-        .find_map(|l| {
-            l.split("Opening listen socket on ")
-                .nth(1)
-                .map(|a| a.trim_end_matches('.').rsplit(':').next().unwrap().to_owned())
-        })
-        .expect("the broker logs its listener")
-        .parse()
-        .unwrap();
-    // Keep draining the log so the broker never blocks on a full pipe.
-    std::thread::Builder::new().name("broker-log".into()).spawn(move || lines.for_each(drop)).unwrap();
-    (Binary(child), SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 pub mod brokers;
+pub mod persistent;
 pub mod python;
 pub mod v5client;
 
