@@ -240,6 +240,9 @@ async fn will_after(reason: ReasonCode) -> bool {
 async fn disconnect_0x04_publishes_the_will_and_0x00_does_not() {
     assert!(will_after(ReasonCode::DisconnectWithWillMessage).await, "0x04 Disconnect with Will Message");
     assert!(!will_after(ReasonCode::Success).await, "[MQTT-3.1.2-10]: a normal DISCONNECT discards the will");
+    // Only 0x00 removes the will [MQTT-3.1.2-10]; an error is no normal end (Mosquitto 2.0.11
+    // discards it there too; README lists the difference).
+    assert!(will_after(ReasonCode::UnspecifiedError).await, "0x80 Unspecified error");
 }
 
 #[tokio::test]

@@ -226,6 +226,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if keep_alive != c.keep_alive {
             p.push(Property::ServerKeepAlive(keep_alive));
         }
+        // `persistent_client_expiration` shortens a longer session: the client is told
+        // (3.2.2.3.2).
+        let asked = crate::broker::session::expiry::requested(c.protocol, c.clean_session, &c.properties);
+        if let Some(cap) = config.persistent_client_expiration
+            && crate::broker::session::expiry::lifetime(asked, Some(cap))
+                != crate::broker::session::expiry::lifetime(asked, None)
+        {
+            p.push(Property::SessionExpiryInterval(u32::try_from(cap.as_secs()).unwrap_or(u32::MAX - 1)));
+        }
         if let Some(max) = u16::try_from(config.max_inflight_messages).ok().and_then(std::num::NonZeroU16::new) {
             p.push(Property::ReceiveMaximum(max));
         }

@@ -58,7 +58,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             Packet::PubRec(Ack { pid, reason, .. }) => {
                 // MQTT 5.0: a PUBREC with an error ends the exchange; no PUBREL follows (4.3.3).
-                let done = |s: &mut Session| if reason.is_error() { s.on_pubcomp(pid) } else { s.on_pubrec(pid) };
+                let done = |s: &mut Session| if reason.is_error() { s.on_pubrec_error(pid) } else { s.on_pubrec(pid) };
                 self.acknowledged("PUBREC", pid, with_session(shared, &id, done));
             }
             Packet::PubComp(Ack { pid, .. }) => {
@@ -201,7 +201,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             qos: p.qos_pid.qos(),
             retain: p.retain,
             // The Message Expiry Interval counts from arrival (3.3.2.3.3).
-            expires_at: expiry::deadline(&p.properties, tokio::time::Instant::now()),
+            expires_at: expiry::deadline_now(&p.properties),
             properties: p.properties,
         };
         let mut router = shared.router();
@@ -215,7 +215,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 routed
             }
             QosPid::ExactlyOnce(pid) => {
-                let first = router.session_mut(&id).is_some_and(|s| s.on_incoming_qos2(pid));
+                // An MQTT 5.0 PUBREC with an error ends the exchange (4.3.3): no PUBREL will
+                // come, so the id is not kept (the client may use it again at once).
+                let ended = self.protocol.is_v5() && refused.is_some();
+                let first = !ended && router.session_mut(&id).is_some_and(|s| s.on_incoming_qos2(pid));
                 let routed = (first && route).then(|| router.publish_from(&message, from));
                 let reason = if first { ack_reason(refused, routed) } else { refused.unwrap_or_default() };
                 router.acknowledge(&id, self.link.id, Packet::PubRec(Ack::with_reason(pid, reason)));

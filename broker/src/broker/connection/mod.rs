@@ -51,7 +51,7 @@ const MAX_READ: usize = 64 * 1024;
 #[derive(Debug)]
 enum Close {
     /// DISCONNECT: the will is discarded [MQTT-3.1.2-10], unless the MQTT 5.0 reason code is
-    /// 0x04 Disconnect with Will Message.
+    /// another than 0x00 Normal disconnection (0x04 Disconnect with Will Message, an error).
     Disconnect(ReasonCode),
     /// The client closed the socket without DISCONNECT.
     Eof,
@@ -237,8 +237,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             .as_deref()
             .and_then(|id| self.shared.router().session_mut(id).and_then(|s| s.client_max_packet_size()));
         if let Some(id) = self.client_id.clone() {
-            let with_will = matches!(close, Close::Disconnect(ReasonCode::DisconnectWithWillMessage));
-            if with_will || !matches!(close, Close::Disconnect(_) | Close::Shutdown) {
+            // Only a DISCONNECT with 0x00 Normal disconnection discards the will [MQTT-3.1.2-10]
+            // (0x04 asks for it; any error code is not a normal end either).
+            let normal = matches!(close, Close::Disconnect(ReasonCode::Success) | Close::Shutdown);
+            if !normal {
                 let outcome = self.shared.router().publish_will(&id, self.link.id);
                 self.will_published(&id, outcome);
             }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{Routed, Router};
 use crate::broker::session::{Delivery, Link, Message};
-use crate::broker::subscriptions::{Sub, split_share};
+use crate::broker::subscriptions::Sub;
 
 impl Router {
     /// Routes an application message: retained store, then every matching subscriber once, at
@@ -32,7 +32,8 @@ impl Router {
         let mut targets = std::mem::take(&mut self.scratch);
         self.subscriptions.matches(message.topic.as_str(), from.map(|(id, _)| id), &mut targets);
         let mut routed = Routed::default();
-        for (client, matched) in targets.drain() {
+        for (client, mut matched) in targets.drain() {
+            matched.dedup_ids();
             let Some(session) = self.sessions.get_mut(&client) else { continue };
             if !session.may_read(&message.topic) {
                 continue;
@@ -74,9 +75,7 @@ impl Router {
 
     /// Delivers `message` to the member at `at` of the group `share` and passes the turn on.
     fn give_shared(&mut self, share: &Arc<str>, at: usize, client: &Arc<str>, sub: Sub, message: &Message) -> Delivery {
-        if let Some((group, filter)) = split_share(share) {
-            self.subscriptions.shared.took(group, filter, at);
-        }
+        self.subscriptions.shared.took(share, at);
         let Some(session) = self.sessions.get_mut(client) else { return Delivery::Dropped };
         let retain = message.retain && sub.options.retain_as_published;
         let ids: Vec<_> = sub.id.into_iter().collect();
@@ -88,8 +87,7 @@ impl Router {
     /// none, it stays with `from` (queued for its return).
     pub(super) fn hand_over(&mut self, from: &str, orphans: Vec<(Arc<str>, Message)>) {
         for (share, message) in orphans {
-            let pick = split_share(&share).and_then(|(group, filter)| {
-                let turn = self.subscriptions.shared.turn(group, filter)?;
+            let pick = self.subscriptions.shared.turn(&share).and_then(|turn| {
                 turn.candidates()
                     .find(|(_, (c, _))| {
                         &**c != from

@@ -60,7 +60,9 @@ impl Router {
             } else {
                 Box::new(TopicName::new(filter.as_str()).ok().and_then(|t| self.retained.get(&t)).into_iter())
             };
-            let readable: Vec<Message> = matching.filter(|m| session.may_read(&m.topic)).cloned().collect();
+            // An expired retained message waits for the sweep to delete it: it is not sent.
+            let readable: Vec<Message> =
+                matching.filter(|m| !m.expired_now() && session.may_read(&m.topic)).cloned().collect();
             let ids: Vec<_> = sub.id.into_iter().collect();
             for message in &readable {
                 match session.deliver(message, message.qos.min(sub.options.qos), true, &ids) {

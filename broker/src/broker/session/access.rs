@@ -29,9 +29,10 @@ impl Session {
         self.acl.as_ref().is_none_or(|acl| acl.can_write(self.client(), topic.as_str()))
     }
 
-    /// Whether any read rule could let this client receive messages matching `filter`.
+    /// Whether any read rule could let this client receive messages matching `filter` (for a
+    /// shared subscription, the filter after `$share/{group}/`).
     pub fn may_subscribe(&self, filter: &TopicFilter) -> bool {
-        self.acl.as_ref().is_none_or(|acl| acl.can_subscribe(self.client(), filter.as_str()))
+        self.acl.as_ref().is_none_or(|acl| acl.can_subscribe(self.client(), filter.matching_part()))
     }
 
     /// Before in-flight messages are sent again to a returning client: forgets those it may no

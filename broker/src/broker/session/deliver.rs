@@ -4,8 +4,6 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use tokio::time::Instant;
-
 use super::{Delivery, Held, Message, Session};
 use crate::codec::{Packet, Publish, QoS, QosPid};
 use crate::store::Change;
@@ -13,7 +11,7 @@ use crate::store::Change;
 impl Session {
     pub(super) fn hold(&mut self, message: Message, share: Option<&Arc<str>>) -> Held {
         self.last_seq += 1;
-        let held = Held { seq: self.last_seq, message: message.arrived(Instant::now()), share: share.cloned() };
+        let held = Held { seq: self.last_seq, message: message.arrived(), share: share.cloned() };
         self.record(|client| Change::Stored { client, seq: held.seq, message: held.message.clone() });
         held
     }
@@ -58,7 +56,7 @@ impl Session {
                 retain,
                 topic: message.topic.clone(),
                 payload: message.payload.clone(),
-                properties: message.properties_at(tokio::time::Instant::now()),
+                properties: message.properties_now(),
             };
             self.send(Packet::Publish(publish));
             return if over { Delivery::Backlogged } else { Delivery::Sent };

@@ -51,6 +51,15 @@ pub fn will_delay(will: &LastWill) -> Duration {
     }
 }
 
+/// When a message published now with these properties expires; `None`: never. Reads the
+/// clock only for a message that has a Message Expiry Interval (3.1.1 traffic never does).
+pub fn deadline_now(properties: &Properties) -> Option<Instant> {
+    if properties.is_empty() {
+        return None;
+    }
+    deadline(properties, Instant::now())
+}
+
 /// When a message published at `now` with these properties expires; `None`: never.
 pub fn deadline(properties: &Properties, now: Instant) -> Option<Instant> {
     match properties.get(PropertyId::MessageExpiryInterval) {
@@ -68,11 +77,24 @@ impl Message {
 
     /// Stamps the arrival of a message whose deadline was not set where it arrived.
     #[must_use]
-    pub fn arrived(mut self, now: Instant) -> Self {
+    pub fn arrived(mut self) -> Self {
         if self.expires_at.is_none() {
-            self.expires_at = deadline(&self.properties, now);
+            self.expires_at = deadline_now(&self.properties);
         }
         self
+    }
+
+    /// [`Self::expired`] now, reading the clock only for a message that can expire.
+    pub fn expired_now(&self) -> bool {
+        self.expires_at.is_some_and(|at| at <= Instant::now())
+    }
+
+    /// [`Self::properties_at`] now, reading the clock only for a message that can expire.
+    pub fn properties_now(&self) -> Properties {
+        if self.expires_at.is_none() {
+            return self.properties.clone();
+        }
+        self.properties_at(Instant::now())
     }
 
     /// The properties a PUBLISH of this message carries at `now`: the Message Expiry Interval

@@ -273,7 +273,7 @@ impl Session {
         while self.is_online() && !self.window_full() {
             let Some(held) = self.flows.as_mut().and_then(|f| f.queue.pop_front()) else { return };
             // Expired while it waited: deleted, not delivered [MQTT-3.3.2-5].
-            if held.message.expired(Instant::now()) || !self.may_read(&held.message.topic) {
+            if held.message.expired_now() || !self.may_read(&held.message.topic) {
                 // Or queued while readable; the ACL (or the user) has changed since.
                 self.record(|client| Change::Done { client, seq: held.seq });
                 continue;
@@ -330,13 +330,19 @@ impl Session {
         self.settle(pid, Await::PubComp)
     }
 
-    /// A QoS 2 PUBLISH arrived: true the first time this id is seen (route it), false for a
-    /// resend before PUBREL (do not route it twice). The caller answers PUBREC either way.
+    /// An MQTT 5.0 PUBREC with an error reason code: the client refused the message and the
+    /// exchange ends there, no PUBREL follows (4.3.3).
+    pub fn on_pubrec_error(&mut self, pid: PacketId) -> bool {
+        self.settle(pid, Await::PubRec) || self.settle(pid, Await::PubComp)
+    }
+
     /// QoS 2 messages received whose PUBREL has not come, and whether `pid` is one of them.
     pub fn incoming_qos2(&self, pid: PacketId) -> (usize, bool) {
         self.flows.as_ref().map_or((0, false), |f| (f.incoming_qos2.len(), f.incoming_qos2.contains(&pid)))
     }
 
+    /// A QoS 2 PUBLISH arrived: true the first time this id is seen (route it), false for a
+    /// resend before PUBREL (do not route it twice). The caller answers PUBREC either way.
     pub fn on_incoming_qos2(&mut self, pid: PacketId) -> bool {
         let first = self.flows_mut().incoming_qos2.insert(pid);
         if first {
@@ -399,8 +405,18 @@ impl Session {
     /// Encodes every waiting packet into `buf`.
     pub fn write_outbox(&mut self, buf: &mut BytesMut) -> Written {
         let mut written = Written::default();
+        let mut dropped = Vec::new();
+        let max = self.client_max_packet_size();
         for mut packet in self.outbox.drain(..) {
             if let Packet::Publish(p) = &mut packet {
+                // Queued for an earlier connection that took larger packets, or for a 3.1.1
+                // one: discarded as if sent [MQTT-3.1.2-25].
+                if let Some(max) = max
+                    && packet_len(p, self.protocol) > max
+                {
+                    dropped.extend(p.qos_pid.pid());
+                    continue;
+                }
                 written.publishes += 1;
                 written.publish_bytes += p.payload.len() as u64;
                 if let Some(aliases) = self.out_aliases.as_mut() {
@@ -410,6 +426,9 @@ impl Session {
             written.packets += 1;
             // Packets built by the broker from validated parts always encode.
             let _ = packet.encode(self.protocol, buf);
+        }
+        for pid in dropped {
+            let _ = self.settle(pid, Await::PubAck) || self.settle(pid, Await::PubRec);
         }
         if self.outbox.capacity() <= IDLE_OUTBOX {
             // An idle client should not keep the room its CONNACK took.
@@ -424,6 +443,11 @@ impl Session {
     }
 }
 
+fn packet_len(p: &Publish, protocol: Protocol) -> usize {
+    // Only a PUBLISH whose properties cannot be encoded fails here: it is too large anyway.
+    p.encoded_len(protocol).unwrap_or(usize::MAX)
+}
+
 /// A held message as a PUBLISH; its Message Expiry Interval says the time left [MQTT-3.3.2-6].
 fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
     Packet::Publish(Publish {
@@ -432,7 +456,7 @@ fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
         retain: m.retain,
         topic: m.topic.clone(),
         payload: m.payload.clone(),
-        properties: m.properties_at(Instant::now()),
+        properties: m.properties_now(),
     })
 }
 

@@ -10,7 +10,7 @@ use crate::codec::{QoS, SubOptions};
 
 mod shared;
 
-pub use shared::{SharedGroups, split as split_share};
+pub use shared::SharedGroups;
 
 /// One client's subscription to one filter: its options and, in MQTT 5.0, its Subscription
 /// Identifier (3.8.2.1.2), sent with every message it matches.
@@ -40,10 +40,18 @@ impl Matched {
     fn add(&mut self, sub: Sub) {
         self.qos = self.qos.max(sub.options.qos);
         self.retain_as_published |= sub.options.retain_as_published;
-        if let Some(id) = sub.id
-            && !self.ids.contains(&id)
-        {
+        if let Some(id) = sub.id {
             self.ids.push(id);
+        }
+    }
+
+    /// Each identifier once, in order: a client may give many filters that match one topic
+    /// the same identifier (sorting once is linear-logarithmic where a check per push was
+    /// quadratic).
+    pub fn dedup_ids(&mut self) {
+        if self.ids.len() > 1 {
+            self.ids.sort_unstable();
+            self.ids.dedup();
         }
     }
 

@@ -119,13 +119,7 @@ impl Packet {
         };
         let len = match self {
             Self::Connect(c) => connect_len(c)?,
-            Self::Publish(p) => {
-                let kind = PacketKind::PublishToClient;
-                2 + p.topic.as_str().len()
-                    + if p.qos_pid.pid().is_some() { 2 } else { 0 }
-                    + props(&p.properties, kind)?
-                    + p.payload.len()
-            }
+            Self::Publish(p) => p.remaining_length(protocol)?,
             Self::ConnAck(a) if v5 => {
                 if a.session_present && a.reason.is_error() {
                     return Err(EncodeError::SessionPresentWithError(a.reason));
@@ -194,6 +188,27 @@ impl Packet {
             return Err(EncodeError::PacketTooLarge(len));
         }
         Ok(len)
+    }
+}
+
+impl Publish {
+    /// The encoded size of this PUBLISH for a `protocol` connection, fixed header included.
+    pub fn encoded_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let remaining = self.remaining_length(protocol)?;
+        Ok(1 + remaining_length_bytes(remaining) + remaining)
+    }
+
+    fn remaining_length(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let properties = if protocol.is_v5() {
+            check_kind(&self.properties, PacketKind::PublishToClient)?;
+            self.properties.encoded_len()?
+        } else {
+            0
+        };
+        Ok(2 + self.topic.as_str().len()
+            + if self.qos_pid.pid().is_some() { 2 } else { 0 }
+            + properties
+            + self.payload.len())
     }
 }
 

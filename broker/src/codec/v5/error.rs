@@ -36,6 +36,8 @@ pub enum PropertyError {
     NotZeroOrOne { id: PropertyId, section: &'static str, value: u8 },
     #[error("[MQTT-3.1.2.11.10] CONNECT has Authentication Data but no Authentication Method")]
     AuthenticationDataWithoutMethod,
+    #[error("more than {limit} properties in one packet: this implementation's limit")]
+    TooMany { limit: usize },
 }
 
 impl PropertyError {
@@ -56,6 +58,7 @@ impl PropertyError {
             | Self::Zero { .. }
             | Self::NotZeroOrOne { .. }
             | Self::AuthenticationDataWithoutMethod => ReasonCode::ProtocolError,
+            Self::TooMany { .. } => ReasonCode::ImplementationSpecificError,
         }
     }
 }

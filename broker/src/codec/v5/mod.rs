@@ -23,7 +23,7 @@ mod reason;
 
 pub use error::{PropertyError, ReasonCodeError};
 pub use identifier::{PacketKind, PropertyId, ValueType};
-pub use properties::{Properties, Property, Secret};
+pub use properties::{MAX_PROPERTIES, Properties, Property, Secret};
 pub use reason::{ReasonCode, ReasonPacket};
 
 #[cfg(test)]

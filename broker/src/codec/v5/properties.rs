@@ -303,6 +303,12 @@ impl Seen {
     }
 }
 
+/// The most properties one block may hold here. The protocol sets no number, but a property
+/// takes about ten times the memory its smallest wire form does (an empty User Property is 5
+/// bytes), so a packet of many would cost a broker far more than its size; 4096 user
+/// properties is more than any application sends.
+pub const MAX_PROPERTIES: usize = 4096;
+
 /// The properties of one packet (or of a will), validated for that packet, in wire order.
 ///
 /// Shared, not owned: a broker forwards one PUBLISH's properties to every subscriber, so a
@@ -352,6 +358,9 @@ impl Properties {
         let mut properties = Vec::new();
         let mut seen = Seen::default();
         while !r.at_end() {
+            if properties.len() == MAX_PROPERTIES {
+                return Err(PropertyError::TooMany { limit: MAX_PROPERTIES });
+            }
             let start = r.pos();
             let raw = r.variable("property identifier")?;
             let id = PropertyId::from_u32(raw);
