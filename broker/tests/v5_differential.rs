@@ -89,15 +89,15 @@ async fn connack_properties_are_mosquittos_but_the_receive_maximum_default() {
     }
 }
 
-/// `max_keepalive 60` and a client asking for 120: both serve it with Server Keep Alive 60;
-/// an empty client id gets an Assigned Client Identifier from both.
+/// `max_keepalive 60` and a client asking for 120, or for none (0): both serve it with Server
+/// Keep Alive 60; an empty client id gets an Assigned Client Identifier from both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_keep_alive_and_assigned_client_identifier() {
     let dir = TempDir::new("v5-diff-keepalive");
     let [mosquitto, ours] = both(&dir, "listener PORT 127.0.0.1\nallow_anonymous true\nmax_keepalive 60\n");
-    for broker in [&mosquitto, &ours] {
+    for (broker, asked) in [(&mosquitto, 120), (&ours, 120), (&mosquitto, 0), (&ours, 0)] {
         let mut connect = connect_of(Protocol::V5, "", Vec::new());
-        connect.keep_alive = 120;
+        connect.keep_alive = asked;
         let (_c, ack) = Client::connect(broker.addr(), connect).await;
         assert_eq!(ack.reason, ReasonCode::Success, "{:?}", broker.kind);
         assert_eq!(

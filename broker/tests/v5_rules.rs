@@ -72,11 +72,13 @@ async fn a_keep_alive_above_max_keepalive_is_lowered_for_v5_and_refused_for_v311
 #[tokio::test]
 async fn keep_alive_0_is_served() {
     let broker = TestBroker::with(|c| c.max_keepalive = 60).await;
-    for protocol in [Protocol::V5, Protocol::V311] {
+    // MQTT 5: served, and told `max_keepalive`, as Mosquitto 2.0.11 does (v5_differential.rs);
+    // MQTT 3.1.1 cannot be told: served without a keep alive.
+    for (protocol, told) in [(Protocol::V5, Some(&Property::ServerKeepAlive(60))), (Protocol::V311, None)] {
         let mut connect = connect_of(protocol, "no-keepalive", Vec::new());
         connect.keep_alive = 0;
         let (mut c, p) = Client::accepted(broker.addr, connect).await;
-        assert_eq!(p.get(PropertyId::ServerKeepAlive), None, "{protocol}: {p:?}");
+        assert_eq!(p.get(PropertyId::ServerKeepAlive), told, "{protocol}: {p:?}");
         c.expect_nothing().await;
         c.disconnect(ReasonCode::Success).await;
     }

@@ -197,9 +197,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// The keep alive in force: the client's, or for an MQTT 5.0 client asking for more than
     /// `max_keepalive`, that (sent as Server Keep Alive [MQTT-3.2.2-21]).
+    /// A keep alive of 0 (none) counts as longer than any: as Mosquitto 2.0.11 does, the client
+    /// is served and told `max_keepalive` (65535 s by default), so a silent client is found.
     fn keep_alive(&self, c: &Connect) -> u16 {
         let max = self.shared.config.max_keepalive;
-        if c.protocol.is_v5() && c.keep_alive > max { max } else { c.keep_alive }
+        if c.protocol.is_v5() && (c.keep_alive > max || c.keep_alive == 0) { max } else { c.keep_alive }
     }
 
     /// The CONNECT properties the session acts on: without the client's Topic Alias Maximum
