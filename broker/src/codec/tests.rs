@@ -358,5 +358,5 @@ fn refused_v5(bytes: &[u8]) -> DecodeError {
 fn a_packet_stays_small() {
     let size = std::mem::size_of::<Packet>();
     println!("size_of::<Packet>() = {size}");
-    assert!(size <= 72, "size_of::<Packet>() = {size}");
+    assert!(size <= 64, "size_of::<Packet>() = {size}");
 }

@@ -38,7 +38,7 @@ impl Session {
             with_ids = message.with_subscription_ids(ids);
             &with_ids
         };
-        if self.too_large_for_client(message, qos) {
+        if self.client.max_packet_size != 0 && self.too_large_for_client(message, qos) {
             return Delivery::Dropped;
         }
         if qos == QoS::AtMostOnce && self.is_online() {

@@ -53,6 +53,7 @@ pub fn will_delay(will: &LastWill) -> Duration {
 
 /// When a message published now with these properties expires; `None`: never. Reads the
 /// clock only for a message that has a Message Expiry Interval (3.1.1 traffic never does).
+#[inline]
 pub fn deadline_now(properties: &Properties) -> Option<Instant> {
     if properties.is_empty() {
         return None;
@@ -77,6 +78,7 @@ impl Message {
 
     /// Stamps the arrival of a message whose deadline was not set where it arrived.
     #[must_use]
+    #[inline]
     pub fn arrived(mut self) -> Self {
         if self.expires_at.is_none() {
             self.expires_at = deadline_now(&self.properties);
@@ -85,11 +87,13 @@ impl Message {
     }
 
     /// [`Self::expired`] now, reading the clock only for a message that can expire.
+    #[inline]
     pub fn expired_now(&self) -> bool {
         self.expires_at.is_some_and(|at| at <= Instant::now())
     }
 
     /// [`Self::properties_at`] now, reading the clock only for a message that can expire.
+    #[inline]
     pub fn properties_now(&self) -> Properties {
         if self.expires_at.is_none() {
             return self.properties.clone();

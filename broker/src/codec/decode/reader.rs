@@ -16,10 +16,12 @@ pub(super) struct Reader<'a, 'f> {
 }
 
 impl<'a> Reader<'a, '_> {
+    #[inline]
     pub(super) const fn remaining(&self) -> usize {
         self.packet.len() - self.pos
     }
 
+    #[inline]
     pub(super) fn record(&mut self, name: &str, start: usize, value: impl FnOnce() -> String) {
         if let Some(fields) = self.fields.as_deref_mut() {
             fields.push(Field {
@@ -32,6 +34,7 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
+    #[inline]
     pub(super) fn record_bits(&mut self, name: &str, at: usize, mask: u8, value: impl FnOnce() -> String) {
         if let Some(fields) = self.fields.as_deref_mut() {
             fields.push(Field {
@@ -44,6 +47,7 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
+    #[inline]
     pub(super) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         if self.remaining() < n {
             return Err(DecodeError::LengthBeyondPacket { what, len: n });
@@ -53,12 +57,14 @@ impl<'a> Reader<'a, '_> {
         Ok(&self.packet[start..self.pos])
     }
 
+    #[inline]
     pub(super) fn u8(&mut self, name: &'static str) -> Result<u8, DecodeError> {
         let v = self.take(1, name)?[0];
         self.record(name, self.pos - 1, || v.to_string());
         Ok(v)
     }
 
+    #[inline]
     pub(super) fn u16(&mut self, name: &'static str) -> Result<u16, DecodeError> {
         let b = self.take(2, name)?;
         let v = u16::from_be_bytes([b[0], b[1]]);
@@ -66,6 +72,7 @@ impl<'a> Reader<'a, '_> {
         Ok(v)
     }
 
+    #[inline]
     pub(super) fn pid(&mut self, packet: PacketType) -> Result<PacketId, DecodeError> {
         PacketId::new(self.u16("Packet identifier")?).ok_or(DecodeError::ZeroPacketId { packet })
     }
@@ -91,6 +98,7 @@ impl<'a> Reader<'a, '_> {
 
     /// [`Self::string`] borrowed from the packet: no allocation (a PUBLISH topic is copied
     /// once, straight into its `TopicName`).
+    #[inline]
     pub(super) fn str_field(&mut self, name: &str, what: &'static str) -> Result<&'a str, DecodeError> {
         let start = self.pos;
         let b = self.take(2, what)?;

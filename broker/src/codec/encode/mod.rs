@@ -193,11 +193,13 @@ impl Packet {
 
 impl Publish {
     /// The encoded size of this PUBLISH for a `protocol` connection, fixed header included.
+    #[inline]
     pub fn encoded_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
         let remaining = self.remaining_length(protocol)?;
         Ok(1 + remaining_length_bytes(remaining) + remaining)
     }
 
+    #[inline]
     fn remaining_length(&self, protocol: Protocol) -> Result<usize, EncodeError> {
         let properties = if protocol.is_v5() {
             check_kind(&self.properties, PacketKind::PublishToClient)?;

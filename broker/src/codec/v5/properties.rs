@@ -313,8 +313,10 @@ pub const MAX_PROPERTIES: usize = 4096;
 ///
 /// Shared, not owned: a broker forwards one PUBLISH's properties to every subscriber, so a
 /// clone is a reference count, and the empty block (every 3.1.1 message) is a null pointer.
+/// A thin pointer (to a `Vec`, not a slice): 8 bytes in every PUBLISH, 3.1.1 ones too, where a
+/// slice pointer took 16 and made the broker measurably slower on 3.1.1 traffic.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties(Option<Arc<[Property]>>);
+pub struct Properties(Option<Arc<Vec<Property>>>);
 
 impl Properties {
     /// Checks `properties` against the rules for a block of `kind`, as decoding would.
@@ -331,7 +333,7 @@ impl Properties {
     /// The block holding `properties`, unchecked: for values already validated for the
     /// packet they go to (a forwarded PUBLISH with a Subscription Identifier added).
     pub(crate) fn from_vec(properties: Vec<Property>) -> Self {
-        if properties.is_empty() { Self(None) } else { Self(Some(properties.into())) }
+        if properties.is_empty() { Self(None) } else { Self(Some(Arc::new(properties))) }
     }
 
     /// Decodes the property block (Property Length, then the properties) that starts at offset
@@ -408,7 +410,7 @@ impl Properties {
     }
 
     pub fn as_slice(&self) -> &[Property] {
-        self.0.as_deref().unwrap_or(&[])
+        self.0.as_deref().map_or(&[], Vec::as_slice)
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, Property> {
