@@ -89,7 +89,15 @@ async fn publish(port: u16, rate: u64) -> u64 {
         tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
         for _ in 0..per_ms {
             if sent.is_multiple_of(10) {
-                put_publish(&mut buf, false, "PV/sunshine", 0, false, 0, if sent.is_multiple_of(20) { b"yes" } else { b"no" });
+                put_publish(
+                    &mut buf,
+                    false,
+                    "PV/sunshine",
+                    0,
+                    false,
+                    0,
+                    if sent.is_multiple_of(20) { b"yes" } else { b"no" },
+                );
             } else {
                 let kw = format!("{:.3}", (sent % 4500) as f64 / 1000.0);
                 put_publish(&mut buf, false, "PV/data", 0, false, 0, kw.as_bytes());
