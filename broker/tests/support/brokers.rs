@@ -10,9 +10,33 @@ use std::time::Instant;
 
 use super::{PATIENCE, TempDir};
 
-/// A free port: bind port 0, note it, release it for the broker process (a process takes its
-/// port from its config file).
+/// A free port for a broker process that takes its port from a config file (Mosquitto cannot
+/// listen on port 0 and say which port it got). Not from the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768-60999 by default): every outgoing
+/// connection of every test takes a port from there, so a port found free there and handed
+/// over can be taken before the broker binds it ("Address already in use", seen in CI). Below
+/// it, only another test choosing the same random port could; each candidate is bound once to
+/// check it is free.
 pub fn free_port() -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let floor = 10_000u16.min(low.saturating_sub(1000));
+    let span = u64::from(low.saturating_sub(floor).max(1));
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()).rotate_left(32);
+    let mut x = seed | 1;
+    for _ in 0..200 {
+        // xorshift: a different candidate each try, and in each process.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = floor + (x % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -34,8 +58,20 @@ pub struct BrokerProcess {
 
 impl BrokerProcess {
     /// Starts `kind` on `conf_text`, in which `PORT` stands for a free port; returns once the
-    /// broker logs that it is running.
+    /// broker logs that it is running. Mosquitto cannot report a port 0 listener's port, so the
+    /// port is found free and then handed over: should another test take it in between, the
+    /// broker says "Address already in use" and is started again on another.
     pub fn start(kind: Kind, dir: &TempDir, conf_text: &str) -> Self {
+        for _ in 0..9 {
+            let process = Self::try_start(kind, dir, conf_text);
+            if process.wait_for_any(&["running", "Address already in use"], 0) == 0 {
+                return process;
+            }
+        }
+        panic!("{kind:?}: every free port was taken before the broker could listen on it");
+    }
+
+    fn try_start(kind: Kind, dir: &TempDir, conf_text: &str) -> Self {
         let port = free_port();
         let name = match kind {
             Kind::Mosquitto => "mosquitto.conf",
@@ -65,9 +101,7 @@ impl BrokerProcess {
                 }
             })
             .unwrap();
-        let process = Self { kind, port, conf, child, log };
-        process.wait_for_log("running", 0);
-        process
+        Self { kind, port, conf, child, log }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -85,12 +119,21 @@ impl BrokerProcess {
 
     /// Waits until a line from `from` on contains `needle`.
     pub fn wait_for_log(&self, needle: &str, from: usize) {
+        self.wait_for_any(&[needle], from);
+    }
+
+    /// Waits until a line from `from` on contains one of `needles`; answers which.
+    pub fn wait_for_any(&self, needles: &[&str], from: usize) -> usize {
         let deadline = Instant::now() + PATIENCE;
         let (lines, changed) = &*self.log;
         let mut lines = lines.lock().unwrap();
-        while !lines.iter().skip(from).any(|l| l.contains(needle)) {
+        loop {
+            let found = lines.iter().skip(from).find_map(|l| needles.iter().position(|n| l.contains(n)));
+            if let Some(which) = found {
+                return which;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "{:?} did not log {needle:?}:\n{}", self.kind, lines.join("\n"));
+            assert!(!left.is_zero(), "{:?} did not log any of {needles:?}:\n{}", self.kind, lines.join("\n"));
             lines = changed.wait_timeout(lines, left).unwrap().0;
         }
     }
