@@ -10,35 +10,7 @@ use std::time::Instant;
 
 use super::{PATIENCE, TempDir};
 
-/// A free port for a broker process that takes its port from a config file (Mosquitto cannot
-/// listen on port 0 and say which port it got). Not from the kernel's ephemeral range
-/// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768-60999 by default): every outgoing
-/// connection of every test takes a port from there, so a port found free there and handed
-/// over can be taken before the broker binds it ("Address already in use", seen in CI). Below
-/// it, only another test choosing the same random port could; each candidate is bound once to
-/// check it is free.
-pub fn free_port() -> u16 {
-    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
-        .unwrap_or(32768);
-    let floor = 10_000u16.min(low.saturating_sub(1000));
-    let span = u64::from(low.saturating_sub(floor).max(1));
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
-        ^ u64::from(std::process::id()).rotate_left(32);
-    let mut x = seed | 1;
-    for _ in 0..200 {
-        // xorshift: a different candidate each try, and in each process.
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let port = floor + (x % span) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+pub use super::mosquitto::free_port;
 
 /// Which broker a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

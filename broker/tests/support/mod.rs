@@ -19,6 +19,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 pub mod brokers;
+/// The app tests' Mosquitto starter and free-port rule, shared.
+#[path = "../../../tests/support/mosquitto.rs"]
+#[allow(dead_code)]
+pub mod mosquitto;
 pub mod persistent;
 pub mod python;
 pub mod v5client;
