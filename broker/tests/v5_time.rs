@@ -1,20 +1,19 @@
 //! MQTT 5.0's time rules (issue 20), on paused tokio time over in-memory pipes: Session Expiry
 //! Interval (3.1.2.11.2, 3.14.2.2.2), Will Delay Interval (3.1.3.2.2), Message Expiry Interval
 //! (3.3.2.3.3), `persistent_client_expiration`, and session expiry across a restart.
-//! The raw client is this file's own: exact v5 packets built and read with the codec.
+//! The raw client is support/v5client.rs on an in-memory pipe.
+
+mod support;
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use mqtt_lab_broker::Config;
 use mqtt_lab_broker::broker::Broker;
 use mqtt_lab_broker::codec::v5::{PacketKind, Properties, Property, PropertyId, ReasonCode};
-use mqtt_lab_broker::codec::{
-    Ack, Connect, Decoded, Disconnect, LastWill, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubOptions,
-    Subscribe, TopicFilter, TopicName, decode,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio::time::{sleep, timeout};
+use mqtt_lab_broker::codec::{Connect, Disconnect, LastWill, Packet, Protocol, QoS, SubOptions, TopicName};
+use tokio::io::DuplexStream;
+use tokio::time::sleep;
 
 /// Long enough for anything the broker does at once; short against every interval tested.
 const NOW: Duration = Duration::from_millis(100);
@@ -25,79 +24,32 @@ fn start(edit: impl FnOnce(&mut Config)) -> Broker {
     Broker::start(config).unwrap()
 }
 
-struct Client {
-    io: DuplexStream,
-    buf: BytesMut,
-    protocol: Protocol,
+type Client = support::v5client::Client<DuplexStream>;
+
+/// A client on an in-memory pipe to `broker`: paused time cannot jump while bytes are in
+/// flight, as it can over loopback sockets.
+fn open(broker: &Broker, protocol: Protocol) -> Client {
+    let (client, server) = tokio::io::duplex(1 << 16);
+    broker.accept_stream(server, "127.0.0.1:1".parse().unwrap());
+    Client::over(client, protocol)
 }
 
-impl Client {
-    fn open(broker: &Broker, protocol: Protocol) -> Self {
-        let (client, server) = tokio::io::duplex(1 << 16);
-        broker.accept_stream(server, "127.0.0.1:1".parse().unwrap());
-        Self { io: client, buf: BytesMut::new(), protocol }
-    }
+/// SUBSCRIBE at `qos`, answered by SUBACK.
+async fn subscribe(c: &mut Client, filter: &str, qos: QoS) {
+    c.subscribe(filter, SubOptions::from(qos)).await;
+}
 
-    async fn send(&mut self, packet: Packet) {
-        let mut buf = BytesMut::new();
-        packet.encode(self.protocol, &mut buf).unwrap();
-        self.io.write_all(&buf).await.unwrap();
-    }
+/// DISCONNECT with `properties`, then waits until the broker has closed (and so detached the
+/// session).
+async fn disconnect(mut c: Client, properties: Vec<Property>) {
+    let properties = Properties::new(PacketKind::Disconnect, properties).unwrap();
+    c.send(&Packet::Disconnect(Disconnect { reason: ReasonCode::Success, properties })).await;
+    assert_eq!(c.recv_within(NOW).await, None);
+}
 
-    /// The next packet within `wait`; `None` if none came (or the broker closed).
-    async fn recv_within(&mut self, wait: Duration) -> Option<Packet> {
-        timeout(wait, async {
-            loop {
-                if let Decoded::Packet(p, n) = decode(&self.buf, usize::MAX, self.protocol).unwrap() {
-                    let _ = self.buf.split_to(n);
-                    return Some(p);
-                }
-                if self.io.read_buf(&mut self.buf).await.unwrap_or(0) == 0 {
-                    return None;
-                }
-            }
-        })
-        .await
-        .ok()
-        .flatten()
-    }
-
-    async fn recv(&mut self) -> Packet {
-        self.recv_within(NOW).await.expect("a packet")
-    }
-
-    async fn subscribe(&mut self, filter: &str, qos: QoS) {
-        let filters = vec![(TopicFilter::new(filter).unwrap(), SubOptions::from(qos))];
-        let pid = PacketId::new(1).unwrap();
-        self.send(Packet::Subscribe(Subscribe { pid, properties: Properties::default(), filters })).await;
-        assert!(matches!(self.recv().await, Packet::SubAck(_)));
-    }
-
-    /// DISCONNECT, then waits until the broker has closed (and so detached the session).
-    async fn disconnect(mut self, properties: Vec<Property>) {
-        let properties = Properties::new(PacketKind::Disconnect, properties).unwrap();
-        self.send(Packet::Disconnect(Disconnect { reason: ReasonCode::Success, properties })).await;
-        assert_eq!(self.recv_within(NOW).await, None);
-    }
-
-    async fn publish(&mut self, topic: &str, payload: &'static [u8], retain: bool, expiry: Option<u32>) {
-        let properties = Properties::new(
-            PacketKind::PublishToServer,
-            expiry.map(Property::MessageExpiryInterval).into_iter().collect(),
-        )
-        .unwrap();
-        let pid = PacketId::new(7).unwrap();
-        let publish = Publish {
-            dup: false,
-            qos_pid: QosPid::AtLeastOnce(pid),
-            retain,
-            topic: TopicName::new(topic).unwrap(),
-            payload: Bytes::from_static(payload),
-            properties,
-        };
-        self.send(Packet::Publish(publish)).await;
-        assert!(matches!(self.recv().await, Packet::PubAck(Ack { .. })));
-    }
+/// A QoS 1 PUBLISH with a Message Expiry Interval if `expiry`, answered by PUBACK.
+async fn publish(c: &mut Client, topic: &str, payload: &'static [u8], retain: bool, expiry: Option<u32>) {
+    c.publish1(topic, payload, retain, expiry.map(Property::MessageExpiryInterval).into_iter().collect()).await;
 }
 
 fn will(delay: u32) -> LastWill {
@@ -133,7 +85,7 @@ async fn connect_with(
     properties: Properties,
     will: Option<LastWill>,
 ) -> (Client, bool) {
-    let mut c = Client::open(broker, protocol);
+    let mut c = open(broker, protocol);
     let connect = Connect {
         protocol,
         clean_session: clean,
@@ -144,7 +96,7 @@ async fn connect_with(
         username: None,
         password: None,
     };
-    c.send(Packet::Connect(Box::new(connect))).await;
+    c.send(&Packet::Connect(Box::new(connect))).await;
     match c.recv().await {
         Packet::ConnAck(a) if a.reason == ReasonCode::Success => (c, a.session_present),
         other => panic!("expected CONNACK 0, got {other:?}"),
@@ -155,7 +107,7 @@ async fn connect_with(
 async fn without_a_session_expiry_the_session_ends_with_the_connection() {
     let broker = start(|_| {});
     let (c, _) = connect(&broker, "c", false, None, None).await;
-    c.disconnect(Vec::new()).await;
+    disconnect(c, Vec::new()).await;
     let (_c, present) = connect(&broker, "c", false, None, None).await;
     assert!(!present);
     broker.shutdown().await;
@@ -165,15 +117,15 @@ async fn without_a_session_expiry_the_session_ends_with_the_connection() {
 async fn a_session_with_expiry_10_is_resumed_at_9_s_with_its_messages_and_gone_at_11_s() {
     let broker = start(|_| {});
     let (mut sub, _) = connect(&broker, "sub", true, Some(10), None).await;
-    sub.subscribe("t", QoS::AtLeastOnce).await;
-    sub.disconnect(Vec::new()).await;
+    subscribe(&mut sub, "t", QoS::AtLeastOnce).await;
+    disconnect(sub, Vec::new()).await;
     let (mut publisher, _) = connect(&broker, "pub", true, None, None).await;
-    publisher.publish("t", b"queued", false, None).await;
+    publish(&mut publisher, "t", b"queued", false, None).await;
     sleep(Duration::from_secs(9)).await;
     let (mut sub, present) = connect(&broker, "sub", false, Some(10), None).await;
     assert!(present, "resumed at 9 s");
     assert!(matches!(sub.recv().await, Packet::Publish(p) if &p.payload[..] == b"queued"));
-    sub.disconnect(Vec::new()).await;
+    disconnect(sub, Vec::new()).await;
     sleep(Duration::from_secs(11)).await;
     let (_sub, present) = connect(&broker, "sub", false, Some(10), None).await;
     assert!(!present, "expired at 10 s after the last disconnect");
@@ -185,7 +137,7 @@ async fn disconnect_giving_a_session_of_expiry_0_an_expiry_is_a_protocol_error()
     let broker = start(|_| {});
     let (mut c, _) = connect(&broker, "c", true, None, None).await;
     let properties = Properties::new(PacketKind::Disconnect, vec![Property::SessionExpiryInterval(5)]).unwrap();
-    c.send(Packet::Disconnect(Disconnect { reason: ReasonCode::Success, properties })).await;
+    c.send(&Packet::Disconnect(Disconnect { reason: ReasonCode::Success, properties })).await;
     match c.recv().await {
         Packet::Disconnect(d) => assert_eq!(d.reason, ReasonCode::ProtocolError, "[MQTT-3.14.2-2]"),
         other => panic!("expected DISCONNECT 0x82, got {other:?}"),
@@ -220,7 +172,7 @@ async fn a_311_persistent_session_never_expires_unless_persistent_client_expirat
 
 async fn watcher(broker: &Broker) -> Client {
     let (mut w, _) = connect(broker, "watcher", true, None, None).await;
-    w.subscribe("dev/status", QoS::AtMostOnce).await;
+    subscribe(&mut w, "dev/status", QoS::AtMostOnce).await;
     w
 }
 
@@ -263,10 +215,10 @@ async fn a_session_ending_before_the_will_delay_sends_the_will_then() {
 /// An offline subscriber with a QoS 1 subscription to `t`, and a message of expiry 5 s for it.
 async fn offline_subscriber_with_a_message(broker: &Broker) {
     let (mut sub, _) = connect(broker, "sub", true, Some(100), None).await;
-    sub.subscribe("t", QoS::AtLeastOnce).await;
-    sub.disconnect(Vec::new()).await;
+    subscribe(&mut sub, "t", QoS::AtLeastOnce).await;
+    disconnect(sub, Vec::new()).await;
     let (mut publisher, _) = connect(broker, "pub", true, None, None).await;
-    publisher.publish("t", b"soon stale", false, Some(5)).await;
+    publish(&mut publisher, "t", b"soon stale", false, Some(5)).await;
 }
 
 fn expiry_of(packet: &Packet) -> Option<u32> {
@@ -303,14 +255,14 @@ async fn an_expired_queued_message_is_not_delivered() {
 async fn a_retained_message_expires() {
     let broker = start(|_| {});
     let (mut publisher, _) = connect(&broker, "pub", true, None, None).await;
-    publisher.publish("r", b"retained", true, Some(5)).await;
+    publish(&mut publisher, "r", b"retained", true, Some(5)).await;
     sleep(Duration::from_secs(3)).await;
     let (mut early, _) = connect(&broker, "early", true, None, None).await;
-    early.subscribe("r", QoS::AtLeastOnce).await;
+    subscribe(&mut early, "r", QoS::AtLeastOnce).await;
     assert_eq!(expiry_of(&early.recv().await), Some(2), "the time left at 3 s");
     sleep(Duration::from_secs(3)).await;
     let (mut late, _) = connect(&broker, "late", true, None, None).await;
-    late.subscribe("r", QoS::AtLeastOnce).await;
+    subscribe(&mut late, "r", QoS::AtLeastOnce).await;
     assert_eq!(late.recv_within(Duration::from_secs(1)).await, None, "expired at 5 s");
     broker.shutdown().await;
 }
@@ -336,7 +288,7 @@ async fn a_restart_keeps_a_sessions_expiry() {
     for id in ["early", "late", "forever"] {
         let expiry = if id == "forever" { u32::MAX } else { 10 };
         let (c, _) = connect(&broker, id, true, Some(expiry), None).await;
-        c.disconnect(Vec::new()).await;
+        disconnect(c, Vec::new()).await;
     }
     broker.shutdown().await;
     let broker = start(persistent);

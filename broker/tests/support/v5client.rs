@@ -13,7 +13,7 @@ use mqtt_lab_broker::codec::{
     ConnAck, Connect, Decoded, Disconnect, Packet, PacketId, Protocol, Publish, QoS, QosPid, SubAck, SubAckCode,
     SubOptions, Subscribe, TopicFilter, TopicName, UnsubAck, Unsubscribe, decode,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Bounds a wait that only a failing test reaches.
@@ -66,9 +66,10 @@ pub fn opts(qos: QoS) -> SubOptions {
     SubOptions::from(qos)
 }
 
-/// A client speaking exact packets of one protocol version over TCP.
-pub struct Client {
-    stream: TcpStream,
+/// A client speaking exact packets of one protocol version, over TCP or (on paused time) an
+/// in-memory pipe to `Broker::accept_stream`.
+pub struct Client<S = TcpStream> {
+    stream: S,
     buf: BytesMut,
     /// How packets are encoded and decoded; a test may change it (e.g. to read the 3.1.1
     /// CONNACK that answers an unsupported protocol level).
@@ -107,6 +108,30 @@ impl Client {
     /// An MQTT 3.1.1 client.
     pub async fn v311(addr: SocketAddr, client_id: &str) -> Self {
         Self::accepted(addr, connect_of(Protocol::V311, client_id, Vec::new())).await.0
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+    /// A client on `stream`, already open to the broker.
+    pub fn over(stream: S, protocol: Protocol) -> Self {
+        Self { stream, buf: BytesMut::new(), protocol, next_pid: 0 }
+    }
+
+    /// The next packet within `wait`; `None` if none came or the broker closed. On paused time
+    /// `wait` passes at once when nothing else is due: an exact "nothing before" check.
+    pub async fn recv_within(&mut self, wait: Duration) -> Option<Packet> {
+        let next = async {
+            loop {
+                if let Decoded::Packet(p, n) = decode(&self.buf, usize::MAX, self.protocol).expect("well-formed") {
+                    let _ = self.buf.split_to(n);
+                    return Some(p);
+                }
+                if matches!(self.stream.read_buf(&mut self.buf).await, Ok(0) | Err(_)) {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(wait, next).await.ok().flatten()
     }
 
     pub fn pid(&mut self) -> PacketId {
