@@ -116,6 +116,7 @@ fn reload_time() {
         retain: false,
         dup: false,
         at: UNIX_EPOCH + Duration::from_secs_f64(at),
+        properties: mqtt_lab::mqtt::PublishProperties::default(),
     };
     let filled = Instant::now();
     let mut batch = Vec::new();

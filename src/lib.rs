@@ -14,6 +14,9 @@
 //! - [`simulate`]: simulated PV plant and ESP32 lamp (app panel and `mqtt-lab simulate`).
 //! - [`history`]: received messages in SQLite, written in batches by a named thread.
 //! - [`profile`]: connection profiles and their files.
+//! - [`mqtt`]: the MQTT vocabulary all layers share (version, QoS, the outgoing message,
+//!   properties, subscription options, filter checks): a leaf.
+//! - [`palette`], [`localtime`]: colours and local clock time, leaves shared by plot and model.
 //! - [`settings`]: the theme and window geometry kept across restarts.
 
 pub mod app;
@@ -22,7 +25,10 @@ pub mod cli;
 pub mod connection;
 pub mod embedded;
 pub mod history;
+pub mod localtime;
 pub mod model;
+pub mod mqtt;
+pub mod palette;
 pub mod plot;
 pub mod schema;
 pub mod settings;

@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
 use crate::check::{self, CheckOptions, Step, StepReport};
 use crate::connection::{Command, Event, ReceivedMessage, Repaint};
 use crate::embedded::{EmbeddedBroker, EmbeddedEvent, EmbeddedStatus};
@@ -225,9 +223,9 @@ impl App {
                 }
                 self.model.messages.invalidate();
             }
-            Intent::Publish { topic, payload, qos, retain } => {
-                self.remember_topic(&topic);
-                self.send(Command::Publish { topic, payload: Bytes::from(payload), qos, retain });
+            Intent::Publish(message) => {
+                self.remember_topic(&message.topic);
+                self.send(Command::Publish(message));
             }
             Intent::SelectProfile(i) => {
                 self.selected = i.min(self.profiles.len() - 1);
@@ -260,10 +258,7 @@ impl App {
                 let f = &self.publish_form;
                 let favourite = Favourite {
                     name: format!("{} {}", f.topic, f.payload.chars().take(12).collect::<String>()),
-                    topic: f.topic.clone(),
-                    payload: f.payload.clone(),
-                    qos: f.qos,
-                    retain: f.retain,
+                    message: crate::mqtt::Outgoing::new(f.topic.clone(), f.payload.clone(), f.qos, f.retain),
                 };
                 self.profile_mut().favourites.push(favourite);
                 self.save_profile();

@@ -3,7 +3,8 @@
 
 use super::{App, AppOptions, Background};
 use crate::model::Model;
-use crate::profile::{Profile, ProfileStore, generated_client_id};
+use crate::mqtt::generated_client_id;
+use crate::profile::{Profile, ProfileStore};
 use crate::ui::FileTarget;
 
 /// Opens the profile store, offers the examples on first start, and loads the profiles.

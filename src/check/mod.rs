@@ -70,9 +70,9 @@ pub struct CheckOptions {
 /// course's prefix but does not take over the app's own session.
 pub fn check_client_id(settings: &ConnectSettings) -> String {
     let base =
-        if settings.client_id.is_empty() { crate::profile::generated_client_id() } else { settings.client_id.clone() };
+        if settings.client_id.is_empty() { crate::mqtt::generated_client_id() } else { settings.client_id.clone() };
     let id = format!("{base}-check");
-    if settings.mqtt_v31 && id.len() > 23 {
+    if settings.version == crate::mqtt::MqttVersion::V31 && id.len() > 23 {
         // MQTT 3.1 allows 23 characters; keep the prefix and the suffix.
         let keep = base.char_indices().take_while(|(i, c)| i + c.len_utf8() <= 17).map(|(_, c)| c).collect::<String>();
         format!("{}-check", keep.trim_end_matches('-'))

@@ -64,7 +64,7 @@ impl Wire {
 }
 
 const fn protocol(settings: &ConnectSettings) -> Protocol {
-    if settings.mqtt_v31 { Protocol::V31 } else { Protocol::V311 }
+    settings.version.protocol()
 }
 
 fn connect_packet(settings: &ConnectSettings, client_id: String) -> Packet {

@@ -28,26 +28,7 @@ pub use connack::explain_connack;
 pub use relay::Direction;
 pub use transport::Session;
 
-/// QoS as the UI offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
-pub enum Qos {
-    #[default]
-    AtMostOnce,
-    AtLeastOnce,
-    ExactlyOnce,
-}
-
-impl Qos {
-    pub const ALL: [Self; 3] = [Self::AtMostOnce, Self::AtLeastOnce, Self::ExactlyOnce];
-
-    pub const fn level(self) -> u8 {
-        match self {
-            Self::AtMostOnce => 0,
-            Self::AtLeastOnce => 1,
-            Self::ExactlyOnce => 2,
-        }
-    }
-}
+pub use crate::mqtt::{MqttVersion, Outgoing, Qos};
 
 /// What a connection needs to know to connect.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,8 +42,8 @@ pub struct ConnectSettings {
     pub username: Option<String>,
     pub password: Option<String>,
     pub will: Option<Will>,
-    /// Speak MQTT 3.1 (protocol "MQIsdp", level 3) instead of 3.1.1.
-    pub mqtt_v31: bool,
+    /// 3.1 (protocol "MQIsdp", level 3), 3.1.1 or 5.
+    pub version: MqttVersion,
     pub security: Security,
     pub tls_version: TlsVersion,
     /// Reconnect with backoff after a connection that worked is lost.
@@ -156,7 +137,7 @@ pub struct Will {
 pub enum Command {
     Subscribe { filter: String, qos: Qos },
     Unsubscribe { filter: String },
-    Publish { topic: String, payload: Bytes, qos: Qos, retain: bool },
+    Publish(Outgoing),
     Disconnect,
 }
 
@@ -191,6 +172,8 @@ pub struct ReceivedMessage {
     pub retain: bool,
     pub dup: bool,
     pub at: SystemTime,
+    /// MQTT 5 properties as received (empty for 3.1.1).
+    pub properties: crate::mqtt::PublishProperties,
 }
 
 /// Bytes seen by the relay, for the packet inspector.

@@ -58,8 +58,8 @@ impl Offline {
     pub const MAX_PUBLISHES: usize = 1000;
 
     pub fn hold(&mut self, command: Command) -> Held {
-        if let Command::Publish { qos, .. } = &command {
-            if *qos == Qos::AtMostOnce {
+        if let Command::Publish(message) = &command {
+            if message.qos == Qos::AtMostOnce {
                 return Held::DroppedQos0;
             }
             if self.publishes >= Self::MAX_PUBLISHES {
@@ -123,7 +123,7 @@ mod tests {
     }
 
     fn publish(qos: Qos, n: u8) -> Command {
-        Command::Publish { topic: "PV/data".into(), payload: Bytes::from(vec![n]), qos, retain: false }
+        Command::Publish(crate::mqtt::Outgoing::new("PV/data", Bytes::from(vec![n]), qos, false))
     }
 
     #[test]

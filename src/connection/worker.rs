@@ -135,7 +135,7 @@ impl Link {
         }
         if !self.online {
             let topic = match &command {
-                Command::Publish { topic, .. } => Some(topic.clone()),
+                Command::Publish(message) => Some(message.topic.clone()),
                 _ => None,
             };
             match (self.offline.hold(command), topic) {
@@ -165,7 +165,9 @@ impl Link {
                 self.client.try_unsubscribe(filter)
             }
             // Too large for the connection: refused here, or rumqttc would end the connection.
-            Command::Publish { topic, payload, .. } if payload.len() + topic.len() + 8 > MAX_PACKET => {
+            Command::Publish(crate::mqtt::Outgoing { topic, payload, .. })
+                if payload.len() + topic.len() + 8 > MAX_PACKET =>
+            {
                 self.sink.send(Event::Log(format!(
                     "Not sent: the message to {topic} is {} bytes; the app sends at most {} MiB.",
                     payload.len(),
@@ -173,7 +175,7 @@ impl Link {
                 )));
                 return true;
             }
-            Command::Publish { topic, payload, qos, retain } => {
+            Command::Publish(crate::mqtt::Outgoing { topic, payload, qos, retain, .. }) => {
                 let published = self.client.try_publish(topic.clone(), to_mqtt(qos), retain, payload.to_vec());
                 if published.is_ok() {
                     self.sink.send(Event::Published { topic, qos });
@@ -225,6 +227,7 @@ impl Link {
                 retain: p.retain,
                 dup: p.dup,
                 at: SystemTime::now(),
+                properties: crate::mqtt::PublishProperties::default(),
             })),
             Packet::SubAck(ack) => {
                 for code in ack.return_codes {
@@ -312,7 +315,7 @@ fn stall_timeout(settings: &ConnectSettings) -> Duration {
 pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiver<Command>, sink: EventSink) {
     sink.send(Event::Status(ConnectionStatus::Connecting));
     let target = Target::of(&settings);
-    let relay = match Relay::start(target, settings.mqtt_v31, sink.clone()) {
+    let relay = match Relay::start(target, settings.version == crate::mqtt::MqttVersion::V31, sink.clone()) {
         Ok(r) => r,
         Err(e) => {
             sink.send(Event::Status(ConnectionStatus::Failed(format!("Cannot open the local relay: {e}."))));

@@ -90,6 +90,7 @@ fn row_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedMessage> {
         retain: row.get(3)?,
         dup: false,
         at: time_of(row.get(4)?),
+        properties: crate::mqtt::PublishProperties::default(),
     })
 }
 

@@ -33,6 +33,7 @@ fn record(profile: &str, topic: &str, payload: &str, at: SystemTime) -> Record {
             retain: true,
             dup: false,
             at,
+            properties: crate::mqtt::PublishProperties::default(),
         },
     }
 }

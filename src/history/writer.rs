@@ -19,7 +19,7 @@ const BATCH_MAX: usize = 5_000;
 const MAINTAIN_EVERY: Duration = Duration::from_mins(1);
 
 enum Job {
-    Record(Record),
+    Record(Box<Record>),
     /// Commit now and answer (tests, and before reading what was just written).
     Flush(Sender<()>),
     SetRetention(Retention),
@@ -64,7 +64,7 @@ impl HistoryWriter {
     }
 
     pub fn record(&self, record: Record) {
-        self.send(Job::Record(record));
+        self.send(Job::Record(Box::new(record)));
     }
 
     /// Asks for a commit now; the receiver hears when it is done (or the writer has stopped).
@@ -180,7 +180,7 @@ impl<F: Fn(Report)> Writer<'_, F> {
             let deadline = oldest.map_or(next_maintenance, |since| (since + FLUSH_EVERY).min(next_maintenance));
             match jobs.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Job::Record(record)) => {
-                    batch.push(record);
+                    batch.push(*record);
                     oldest.get_or_insert_with(Instant::now);
                     if batch.len() >= BATCH_MAX {
                         self.commit(&mut batch);

@@ -107,6 +107,7 @@ mod tests {
             retain: true,
             dup: false,
             at: UNIX_EPOCH + Duration::from_millis(1_764_000_000_123),
+            properties: crate::mqtt::PublishProperties::default(),
         }
     }
 

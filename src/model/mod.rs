@@ -152,6 +152,7 @@ mod tests {
             retain: false,
             dup: false,
             at: SystemTime::now(),
+            properties: crate::mqtt::PublishProperties::default(),
         })
     }
 
@@ -197,6 +198,7 @@ mod tests {
             retain: false,
             dup: false,
             at: SystemTime::now(),
+            properties: crate::mqtt::PublishProperties::default(),
         }));
         assert_eq!(model.messages.search("sun", |_| false), &[2]);
         assert_eq!(model.messages.search("42", |_| false), &[1]);

@@ -124,6 +124,7 @@ mod tests {
                 retain: false,
                 dup: false,
                 at: SystemTime::UNIX_EPOCH,
+                properties: crate::mqtt::PublishProperties::default(),
             })
             .collect()
     }

@@ -1,20 +1,11 @@
 //! The filters subscribed on a connection, each with a colour, a mute switch and a counter.
 
-use mqtt_lab_broker::codec::{TopicFilter, matches};
+use mqtt_lab_broker::codec::matches;
 
 use crate::connection::Qos;
 
-/// Colours given to new subscriptions in turn (RGB), readable on light and dark themes.
-pub const PALETTE: [[u8; 3]; 8] = [
-    [0x1f, 0x77, 0xb4],
-    [0xff, 0x7f, 0x0e],
-    [0x2c, 0xa0, 0x2c],
-    [0xd6, 0x27, 0x28],
-    [0x94, 0x67, 0xbd],
-    [0x8c, 0x56, 0x4b],
-    [0xe3, 0x77, 0xc2],
-    [0x17, 0xbe, 0xcf],
-];
+pub use crate::mqtt::validate_filter;
+pub use crate::palette::PALETTE;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubscriptionState {
@@ -41,11 +32,6 @@ pub struct Subscription {
 #[derive(Debug, Clone, Default)]
 pub struct Subscriptions {
     pub list: Vec<Subscription>,
-}
-
-/// Checks a filter as the user types it; the error names the MQTT rule.
-pub fn validate_filter(filter: &str) -> Result<(), String> {
-    TopicFilter::new(filter).map(drop).map_err(|e| e.to_string())
 }
 
 impl Subscriptions {

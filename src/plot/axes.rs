@@ -1,7 +1,7 @@
 //! Axis arithmetic: two y axes (kW on the left, % on the right) that share one set of round grid
 //! lines, and time-axis steps and labels in local clock time.
 
-use chrono::{DateTime, Local, Offset, TimeZone};
+pub use crate::localtime::{local, local_offset};
 
 /// A round axis: `ticks` steps of `step` from `low`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,14 +74,6 @@ pub fn time_step(min_step: f64) -> f64 {
     TIME_STEPS.iter().copied().find(|s| *s >= min_step).unwrap_or(TIME_STEPS[TIME_STEPS.len() - 1])
 }
 
-/// The local clock's offset from UTC in seconds at Unix time `t`.
-pub fn local_offset(t: f64) -> f64 {
-    // Seconds since 1970 fit an i64.
-    #[allow(clippy::cast_possible_truncation)]
-    let secs = t as i64;
-    Local.timestamp_opt(secs, 0).single().map_or(0.0, |d| f64::from(d.offset().fix().local_minus_utc()))
-}
-
 /// Multiples of `step` in local time within `[from, to]`: grid lines at 10:00, not 10:00 UTC.
 pub fn time_marks(from: f64, to: f64, step: f64) -> Vec<f64> {
     let offset = local_offset(from);
@@ -114,14 +106,6 @@ pub fn time_grid(from: f64, to: f64, min_step: f64) -> Vec<(f64, f64)> {
     }
     marks.sort_by(|a, b| a.0.total_cmp(&b.0));
     marks
-}
-
-/// Local time of Unix seconds `t`.
-pub fn local(t: f64) -> DateTime<Local> {
-    // Millisecond precision is what history keeps.
-    #[allow(clippy::cast_possible_truncation)]
-    let ms = (t * 1000.0).round() as i64;
-    Local.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
 /// A time-axis label: the date at midnight or when the view spans days, seconds when steps are.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{ClockMap, SeriesDef, TimeAxis, Traces};
 use crate::history;
-use crate::simulate::TOPIC_CLOCK;
+use crate::localtime::TOPIC_CLOCK;
 
 /// What a load produced, and for which view.
 #[derive(Debug, Clone, PartialEq)]

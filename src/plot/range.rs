@@ -3,6 +3,8 @@
 
 use chrono::{Local, NaiveDateTime, TimeZone};
 
+pub use crate::localtime::midnight;
+
 /// What the time axis shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TimeRange {
@@ -48,19 +50,10 @@ impl TimeRange {
 /// an eighth of the span): a time-lapse day from 06:00 to 19:40 is shown from 06:00 to 20:00.
 pub fn fit(first: f64, last: f64) -> (f64, f64) {
     let step = super::time_step(((last - first) / 8.0).max(1.0));
-    let offset = super::axes::local_offset(first);
+    let offset = crate::localtime::local_offset(first);
     let from = ((first + offset) / step).floor() * step - offset;
     let to = ((last + offset) / step).ceil() * step - offset;
     (from, to.max(from + step))
-}
-
-/// Local midnight before Unix time `now`.
-pub fn midnight(now: f64) -> f64 {
-    let day = super::axes::local(now).date_naive();
-    let start = day.and_hms_opt(0, 0, 0).and_then(|d| Local.from_local_datetime(&d).earliest());
-    // Seconds since 1970: exact as f64.
-    #[allow(clippy::cast_precision_loss)]
-    start.map_or(now - 86_400.0, |d| d.timestamp() as f64)
 }
 
 /// Reads a local time typed as "2026-11-24 14:30" (seconds optional).
@@ -80,7 +73,7 @@ pub fn parse_local(text: &str) -> Result<f64, String> {
 
 /// A time as `parse_local` reads it.
 pub fn format_local(t: f64) -> String {
-    super::axes::local(t).format("%Y-%m-%d %H:%M").to_string()
+    crate::localtime::local(t).format("%Y-%m-%d %H:%M").to_string()
 }
 
 #[cfg(test)]
@@ -95,7 +88,7 @@ mod tests {
         assert_eq!(TimeRange::Last24h.bounds(now), (now - 86_400.0, now));
         let (from, to) = TimeRange::Today.bounds(now);
         assert!(from <= now && now - from < 86_400.0 && to == now);
-        assert_eq!(super::super::axes::local(from).format("%H:%M").to_string(), "00:00");
+        assert_eq!(crate::localtime::local(from).format("%H:%M").to_string(), "00:00");
         assert!(!TimeRange::Custom { from: 1.0, to: 2.0 }.follows());
     }
 

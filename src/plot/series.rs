@@ -5,7 +5,7 @@ use mqtt_lab_broker::codec::matches;
 use serde::{Deserialize, Serialize};
 
 use super::{Extractor, Point, to_pointer};
-use crate::model::validate_filter;
+use crate::mqtt::validate_filter;
 
 /// Which y axis a series is read against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -36,7 +36,7 @@ impl Default for SeriesDef {
             filter: String::new(),
             extractor: Extractor::Number,
             unit: String::new(),
-            color: crate::model::PALETTE[0],
+            color: crate::palette::PALETTE[0],
             side: Side::Left,
             split: true,
         }

@@ -3,7 +3,7 @@
 //! received after a clock message is dated on that clock, so a day played in ten minutes is
 //! drawn from 06:00 to 20:00.
 
-use crate::simulate::parse_clock;
+use crate::localtime::parse_clock;
 
 /// What the x axis shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,7 +82,7 @@ impl ClockMap {
 #[allow(clippy::float_cmp)]
 mod tests {
     use super::*;
-    use crate::simulate::clock_payload;
+    use crate::localtime::clock_payload;
 
     fn clock(map: &mut ClockMap, received: f64, sim: f64) -> bool {
         map.push(received, clock_payload(sim).as_bytes())

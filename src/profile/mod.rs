@@ -14,17 +14,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::connection::{ConnectSettings, Qos, Security, Tls, TlsVersion, Will};
+use crate::mqtt::Outgoing;
+pub use crate::mqtt::{MqttVersion, generated_client_id};
 use crate::plot::{Extractor, SeriesDef, Side};
-
-/// The MQTT version a profile speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum MqttVersion {
-    #[serde(rename = "3.1")]
-    V31,
-    #[default]
-    #[serde(rename = "3.1.1")]
-    V311,
-}
 
 /// How the connection is secured (TLS connects in the next step of the app; the fields and
 /// their checks live here).
@@ -62,10 +54,8 @@ pub struct LastWillSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Favourite {
     pub name: String,
-    pub topic: String,
-    pub payload: String,
-    pub qos: Qos,
-    pub retain: bool,
+    #[serde(flatten)]
+    pub message: Outgoing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +96,7 @@ pub fn default_plot() -> Vec<SeriesDef> {
             filter: "lamp/luminosity".into(),
             extractor: Extractor::Json { path: "/value".into() },
             unit: "%".into(),
-            color: crate::model::PALETTE[1],
+            color: crate::palette::PALETTE[1],
             side: Side::Right,
             split: true,
         },
@@ -144,12 +134,6 @@ impl Default for Profile {
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
-}
-
-/// A client id like `mqtt-lab-1f64f575`, different on every call in practice.
-pub fn generated_client_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("mqtt-lab-{:08x}", nanos ^ std::process::id().rotate_left(16))
 }
 
 impl TlsMode {
@@ -297,7 +281,7 @@ impl Profile {
                 qos: w.qos,
                 retain: w.retain,
             }),
-            mqtt_v31: self.version == MqttVersion::V31,
+            version: self.version,
             security,
             tls_version: self.tls_version,
             auto_reconnect: self.auto_reconnect,

@@ -75,7 +75,7 @@ fn tls_modes_need_their_files_and_say_so() {
 #[test]
 fn connect_settings_follow_the_profile_and_name_what_is_missing() {
     let v31 = Profile { version: MqttVersion::V31, client_id: "c".into(), ..Profile::default() };
-    assert!(v31.connect_settings(None).unwrap().mqtt_v31);
+    assert_eq!(v31.connect_settings(None).unwrap().version, MqttVersion::V31);
     let psk = Profile {
         tls: TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() },
         ..Profile::default()
@@ -100,4 +100,18 @@ fn connect_settings_follow_the_profile_and_name_what_is_missing() {
 fn generated_client_ids_are_valid_and_differ() {
     let a = generated_client_id();
     assert!(a.starts_with("mqtt-lab-") && a.len() <= 23, "{a}: short enough for MQTT 3.1 too");
+}
+
+#[test]
+fn profile_files_from_before_mqtt5_still_load_with_their_favourites() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/builtin.json")).unwrap();
+    let profile: Profile = serde_json::from_str(&text).unwrap();
+    assert_eq!(profile.version, MqttVersion::V311);
+    let led = &profile.favourites[2].message;
+    assert_eq!((led.topic.as_str(), led.qos), ("lamp/cmd", Qos::AtLeastOnce));
+    assert_eq!(&led.payload[..], br#"{"control":"PWM","value":50,"unit":"%"}"#);
+    let again: Profile = serde_json::from_str(&serde_json::to_string(&profile).unwrap()).unwrap();
+    assert_eq!(again, profile);
+    let v5: Profile = serde_json::from_str(r#"{"name":"five","version":"5"}"#).unwrap();
+    assert_eq!(v5.version, MqttVersion::V5);
 }

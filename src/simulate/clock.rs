@@ -23,25 +23,7 @@ impl SimClock {
     }
 }
 
-/// Where a time-lapse publishes its simulated clock, next to the plant's data: a plot can then
-/// draw the day on the simulated clock (06:00 to 20:00) rather than on the ten minutes it took.
-/// `PV/data` and `PV/sunshine` keep the course's formats; this topic is an addition.
-pub const TOPIC_CLOCK: &str = "PV/clock";
-
-/// The clock's payload: local time with its offset (RFC 3339, to the second), e.g.
-/// `2026-12-06T14:24:00+01:00`. Text, not a number, so no numeric series ever plots it.
-pub fn clock_payload(sim_secs: f64) -> String {
-    crate::plot::local(sim_secs).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-/// Unix seconds from a clock payload, or `None` when it is not one.
-pub fn parse_clock(payload: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(payload).ok()?;
-    let time = chrono::DateTime::parse_from_rfc3339(text.trim()).ok()?;
-    // Milliseconds since 1970 are far below 2^53: exact.
-    #[allow(clippy::cast_precision_loss)]
-    Some(time.timestamp_millis() as f64 / 1000.0)
-}
+pub use crate::localtime::{TOPIC_CLOCK, clock_payload, parse_clock};
 
 #[cfg(test)]
 #[allow(clippy::float_cmp)]

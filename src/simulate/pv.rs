@@ -2,7 +2,7 @@
 //! sunrise, a peak at solar noon), dimmed by passing clouds, and whether the sun shines. A pure
 //! function of the simulated local time, so a day can be replayed fast and tested.
 
-use crate::plot::midnight;
+use crate::localtime::midnight;
 use crate::schema::{PvData, Sunshine};
 
 /// The plant's settings.

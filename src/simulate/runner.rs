@@ -11,7 +11,8 @@ use tokio::sync::{Notify, oneshot};
 
 use super::{Lamp, Plant, SimClock, TIME_LAPSE, TOPIC_CLOCK, clock_payload};
 use crate::connection::{Command, ConnectSettings, Connection, ConnectionStatus, Event, Qos, Repaint};
-use crate::plot::midnight;
+use crate::localtime::midnight;
+use crate::mqtt::Outgoing;
 use crate::schema::{Sunshine, TOPIC_LED_CMD, TOPIC_LED_STATE, TOPIC_LUMINOSITY, TOPIC_PV_DATA, TOPIC_SUNSHINE};
 
 /// Which device to simulate.
@@ -131,7 +132,7 @@ fn jitter(n: u64) -> f64 {
 
 /// Publishes and says so.
 fn publish(conn: &Connection, report: &impl Fn(SimEvent), topic: &str, payload: String, qos: Qos, retain: bool) {
-    conn.send(Command::Publish { topic: topic.to_owned(), payload: Bytes::from(payload.clone()), qos, retain });
+    conn.send(Command::Publish(Outgoing::new(topic, Bytes::from(payload.clone()), qos, retain)));
     report(SimEvent::Published { topic: topic.to_owned(), payload });
 }
 

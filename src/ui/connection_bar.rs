@@ -4,7 +4,8 @@
 
 use super::{Intent, labelled_field};
 use crate::connection::ConnectionStatus;
-use crate::profile::{Profile, generated_client_id};
+use crate::mqtt::generated_client_id;
+use crate::profile::Profile;
 
 /// What the bar shows besides the profile being edited.
 pub struct BarState<'a> {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use mqtt_lab_broker::codec::{Field, Inspection, Part, Protocol, inspect};
 
 /// Field colours, readable on light and dark themes (the plot's palette).
-const COLOURS: [[u8; 3]; 8] = crate::model::PALETTE;
+const COLOURS: [[u8; 3]; 8] = crate::palette::PALETTE;
 
 /// One byte of the dump.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,12 +92,7 @@ pub enum Intent {
     ToggleMute {
         filter: String,
     },
-    Publish {
-        topic: String,
-        payload: Vec<u8>,
-        qos: Qos,
-        retain: bool,
-    },
+    Publish(crate::mqtt::Outgoing),
 }
 
 /// What the central panel shows.

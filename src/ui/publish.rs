@@ -5,6 +5,7 @@ use mqtt_lab_broker::codec::TopicName;
 use super::{Intent, labelled_field, qos_picker};
 use crate::connection::Qos;
 use crate::model::payload::{PayloadMode, encode, pretty_json};
+use crate::mqtt::Outgoing;
 use crate::profile::Favourite;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,13 +34,11 @@ pub fn publish_panel(
             ui.label("Favourites:");
             for f in favourites {
                 let button = ui.add_enabled(connected, egui::Button::new(&f.name));
-                if button.on_hover_text(format!("{} → {}", f.payload, f.topic)).clicked() {
-                    intents.push(Intent::Publish {
-                        topic: f.topic.clone(),
-                        payload: f.payload.as_bytes().to_vec(),
-                        qos: f.qos,
-                        retain: f.retain,
-                    });
+                if button
+                    .on_hover_text(format!("{} → {}", String::from_utf8_lossy(&f.message.payload), f.message.topic))
+                    .clicked()
+                {
+                    intents.push(Intent::Publish(f.message.clone()));
                 }
             }
         });
@@ -105,7 +104,7 @@ pub fn publish_panel(
         && connected
         && let Ok(payload) = bytes.and_then(|b| check.map(|()| b))
     {
-        intents.push(Intent::Publish { topic: form.topic.clone(), payload, qos: form.qos, retain: form.retain });
+        intents.push(Intent::Publish(Outgoing::new(form.topic.clone(), payload, form.qos, form.retain)));
     }
     intents
 }

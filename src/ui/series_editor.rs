@@ -2,7 +2,7 @@
 //! and asks the app to save them and reload the plot.
 
 use super::Intent;
-use crate::model::PALETTE;
+use crate::palette::PALETTE;
 use crate::plot::{Extractor, SeriesDef, Side};
 
 /// The extractor kinds offered, with their names.

@@ -201,6 +201,7 @@ pub fn stored_history(dir: &ProfileDir, n: u64, ago: Duration, payload: impl Fn(
                 retain: false,
                 dup: false,
                 at: t0 + Duration::from_millis(i * 100),
+                properties: mqtt_lab::mqtt::PublishProperties::default(),
             },
         })
         .collect();
