@@ -205,12 +205,16 @@ impl App {
             Intent::Disconnect => self.disconnect(),
             Intent::Subscribe { filter, qos } => {
                 self.model.subscriptions.add(&filter, qos);
-                self.send(Command::Subscribe { filter, qos });
+                self.send(Command::Subscribe { filter, qos, options: crate::mqtt::SubOptions::default() });
             }
             Intent::WatchSys => {
                 let (filter, qos) = (crate::model::WATCH_FILTER, crate::connection::Qos::AtMostOnce);
                 self.model.subscriptions.add_for_status(filter, qos);
-                self.send(Command::Subscribe { filter: filter.into(), qos });
+                self.send(Command::Subscribe {
+                    filter: filter.into(),
+                    qos,
+                    options: crate::mqtt::SubOptions::default(),
+                });
             }
             Intent::Unsubscribe { filter } => {
                 self.model.subscriptions.remove(&filter);

@@ -132,7 +132,11 @@ mod tests {
         assert_eq!(o.hold(publish(Qos::AtLeastOnce, 1)), Held::Kept { publishes_waiting: 1 });
         assert_eq!(o.hold(publish(Qos::AtMostOnce, 2)), Held::DroppedQos0);
         assert_eq!(
-            o.hold(Command::Subscribe { filter: "a".into(), qos: Qos::AtMostOnce }),
+            o.hold(Command::Subscribe {
+                filter: "a".into(),
+                qos: Qos::AtMostOnce,
+                options: crate::mqtt::SubOptions::default()
+            }),
             Held::Kept { publishes_waiting: 1 }
         );
         assert_eq!(o.hold(publish(Qos::ExactlyOnce, 3)), Held::Kept { publishes_waiting: 2 });
@@ -141,7 +145,11 @@ mod tests {
             taken,
             vec![
                 publish(Qos::AtLeastOnce, 1),
-                Command::Subscribe { filter: "a".into(), qos: Qos::AtMostOnce },
+                Command::Subscribe {
+                    filter: "a".into(),
+                    qos: Qos::AtMostOnce,
+                    options: crate::mqtt::SubOptions::default()
+                },
                 publish(Qos::ExactlyOnce, 3)
             ]
         );

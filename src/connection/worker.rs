@@ -154,7 +154,7 @@ impl Link {
             return true;
         }
         let result = match command {
-            Command::Subscribe { filter, qos } => {
+            Command::Subscribe { filter, qos, .. } => {
                 self.wanted.subscribed(&filter, qos);
                 self.pending_subscriptions.push_back(filter.clone());
                 self.client.try_subscribe(filter, to_mqtt(qos))
@@ -210,7 +210,7 @@ impl Link {
                 )));
             }
             for (filter, qos) in wanted {
-                self.command(Command::Subscribe { filter, qos });
+                self.command(Command::Subscribe { filter, qos, options: crate::mqtt::SubOptions::default() });
             }
         }
         for command in self.offline.take() {

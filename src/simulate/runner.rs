@@ -209,7 +209,7 @@ async fn run(
                             tick.reset_immediately();
                             report(SimEvent::Status(format!("{}: connected", device.name())));
                             if device == Device::Lamp {
-                                conn.send(Command::Subscribe { filter: TOPIC_LED_CMD.into(), qos: Qos::AtLeastOnce });
+                                conn.send(Command::Subscribe { filter: TOPIC_LED_CMD.into(), qos: Qos::AtLeastOnce, options: crate::mqtt::SubOptions::default() });
                                 let state = crate::schema::LedCommand::pwm(lamp.brightness).map(|c| c.to_payload());
                                 if let Ok(state) = state {
                                     publish(&conn, &report, TOPIC_LED_STATE, state, Qos::AtLeastOnce, true);
