@@ -14,47 +14,50 @@ impl App {
         if !self.apply_port() {
             return;
         }
-        let settings = match self.profile().connect_settings(self.builtin_port()) {
+        let settings = match self.profiles.current().connect_settings(self.builtin.port()) {
             Ok(s) => s,
             Err(e) => {
-                self.model.note(format!("{}: {e}", device.name()));
+                self.session.model.note(format!("{}: {e}", device.name()));
                 return;
             }
         };
-        let speed = if self.sim_form.time_lapse { TIME_LAPSE } else { 1.0 };
+        let speed = if self.tools.form.time_lapse { TIME_LAPSE } else { 1.0 };
         let options = SimOptions { speed, count: None };
-        let sim = Simulator::start(&self.runtime, device, settings, options, self.repaint.clone());
-        self.simulators[index(device)] = Some(sim);
-        self.model.note(format!("{} started against {}.", device.name(), self.profile().name));
+        let sim = Simulator::start(&self.io.runtime, device, settings, options, self.io.repaint.clone());
+        self.tools.simulators[index(device)] = Some(sim);
+        let name = &self.profiles.current().name;
+        self.session.model.note(format!("{} started against {name}.", device.name()));
     }
 
     pub(super) fn stop_simulator(&mut self, device: Device) {
-        if let Some(sim) = &mut self.simulators[index(device)] {
+        if let Some(sim) = &mut self.tools.simulators[index(device)] {
             sim.stop();
         }
     }
 
+    /// Whether the simulated `device` runs (test API: its section says so on screen too).
     pub fn simulator_running(&self, device: Device) -> bool {
-        self.simulators[index(device)].is_some()
+        self.tools.simulators[index(device)].is_some()
     }
 
     /// Applies what the simulators report.
     pub(super) fn drain_simulators(&mut self) {
         for (i, device) in DEVICES.into_iter().enumerate() {
-            while let Some(event) = self.simulators[i].as_ref().and_then(Simulator::try_event) {
+            let tools = &mut self.tools;
+            while let Some(event) = tools.simulators[i].as_ref().and_then(Simulator::try_event) {
                 match event {
-                    SimEvent::Status(text) => self.sim_status[i] = text,
+                    SimEvent::Status(text) => tools.status[i] = text,
                     SimEvent::Log(text) => {
-                        self.sim_status[i].clone_from(&text);
-                        self.model.note(text);
+                        tools.status[i].clone_from(&text);
+                        self.session.model.note(text);
                     }
                     SimEvent::Published { topic, payload } => {
-                        self.sim_status[i] = format!("{}: sent {topic} {payload}", device.name());
+                        tools.status[i] = format!("{}: sent {topic} {payload}", device.name());
                     }
                     SimEvent::Ended(text) => {
-                        self.sim_status[i].clone_from(&text);
-                        self.model.note(text);
-                        self.simulators[i] = None;
+                        tools.status[i].clone_from(&text);
+                        self.session.model.note(text);
+                        tools.simulators[i] = None;
                     }
                 }
             }

@@ -2,20 +2,23 @@
 //! field by field.
 //!
 //! - `store`: one JSON file per profile in the OS config directory, written atomically.
+//! - `v5`: the MQTT 5 CONNECT properties and their checks.
 
 mod store;
+mod v5;
 
 use serde::{Deserialize, Serialize};
 
 pub use store::{EXAMPLES, ProfileStore, StoreError, file_stem, write_private};
+pub use v5::{Mqtt5Settings, SESSION_NEVER_EXPIRES};
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::connection::{ConnectSettings, Qos, Security, Tls, TlsVersion, Will};
-use crate::mqtt::Outgoing;
-pub use crate::mqtt::{MqttVersion, generated_client_id};
+pub use crate::mqtt::{MqttVersion, PayloadFormat, UserProperty, generated_client_id};
+use crate::mqtt::{Outgoing, PublishProperties};
 use crate::plot::{Extractor, SeriesDef, Side};
 
 /// How the connection is secured (TLS connects in the next step of the app; the fields and
@@ -48,6 +51,18 @@ pub struct LastWillSettings {
     pub message: String,
     pub qos: Qos,
     pub retain: bool,
+    /// MQTT 5 Will Delay Interval in seconds (0: at once); ignored by 3.1 and 3.1.1.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_secs: u32,
+    /// MQTT 5 will properties (message expiry, content type, response topic, correlation data,
+    /// user properties, payload format); ignored by 3.1 and 3.1.1.
+    #[serde(default, skip_serializing_if = "PublishProperties::is_empty")]
+    pub properties: PublishProperties,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+const fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A named one-click publish (MQTT.fx's "clipboard").
@@ -66,7 +81,11 @@ pub struct Profile {
     pub port: u16,
     pub client_id: String,
     pub version: MqttVersion,
+    /// Clean Session in 3.1 and 3.1.1, Clean Start in MQTT 5 (the file keeps one name).
     pub clean_session: bool,
+    /// What an MQTT 5 CONNECT asks for; left out of files while it has its defaults.
+    #[serde(skip_serializing_if = "Mqtt5Settings::is_default")]
+    pub mqtt5: Mqtt5Settings,
     pub keep_alive_secs: u16,
     pub connect_timeout_secs: u16,
     pub auto_reconnect: bool,
@@ -112,6 +131,7 @@ impl Default for Profile {
             client_id: String::new(),
             version: MqttVersion::V311,
             clean_session: true,
+            mqtt5: Mqtt5Settings::default(),
             keep_alive_secs: 60,
             connect_timeout_secs: 10,
             auto_reconnect: true,
@@ -196,7 +216,14 @@ impl Profile {
             err("client_id", "MQTT 3.1 needs a client id of 1 to 23 characters".into());
         }
         if self.client_id.is_empty() && !self.clean_session {
-            err("client_id", "[MQTT-3.1.3-7] an empty client id needs clean session".into());
+            if self.version.is_v5() {
+                err(
+                    "client_id",
+                    "with an empty client id the broker assigns a new one at every connection [MQTT-3.1.3-6], so no session can be resumed: enter a client id or tick Clean start".into(),
+                );
+            } else {
+                err("client_id", "[MQTT-3.1.3-7] an empty client id needs clean session".into());
+            }
         }
         if self.password.is_some() && self.username.is_none() {
             err("password", "[MQTT-3.1.2-22] a password needs a user name".into());
@@ -205,6 +232,12 @@ impl Profile {
             && let Err(e) = mqtt_lab_broker::codec::TopicName::new(will.topic.clone())
         {
             err("last_will", e.to_string());
+        }
+        if self.version.is_v5() {
+            self.mqtt5.validate(&mut err);
+            if let Some(will) = &self.last_will {
+                v5::validate_will(will, &mut err);
+            }
         }
         let file = |path: &str| path.trim().is_empty();
         match &self.tls {
@@ -260,6 +293,7 @@ impl Profile {
                 insecure: self.tls_skip_verify,
             }),
         };
+        let v5 = self.version.is_v5();
         let (host, port) = if self.builtin_broker {
             let port = builtin_port.ok_or("The built-in broker is not running.")?;
             ("127.0.0.1".to_owned(), port)
@@ -280,15 +314,24 @@ impl Profile {
                 payload: Bytes::copy_from_slice(w.message.as_bytes()),
                 qos: w.qos,
                 retain: w.retain,
-                properties: crate::mqtt::PublishProperties::default(),
-                delay_secs: 0,
+                properties: if v5 { w.properties.clone() } else { PublishProperties::default() },
+                delay_secs: if v5 { w.delay_secs } else { 0 },
             }),
             version: self.version,
-            v5: crate::connection::ConnectV5::default(),
+            v5: if v5 { self.mqtt5.to_connect() } else { crate::connection::ConnectV5::default() },
             security,
             tls_version: self.tls_version,
             auto_reconnect: self.auto_reconnect,
         })
+    }
+
+    /// What the MQTT 5 settings change without being wrong (a will delay longer than the
+    /// session), for the editor to show; empty for 3.1 and 3.1.1.
+    pub fn v5_notes(&self) -> Vec<String> {
+        if !self.version.is_v5() {
+            return Vec::new();
+        }
+        self.last_will.iter().filter_map(|w| v5::will_delay_note(w, self.mqtt5.session_expiry_secs)).collect()
     }
 
     /// Remembers a topic published to, newest first, at most 20.

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use super::Profile;
 
 /// The example profiles in `profiles/`, offered on first start.
-pub const EXAMPLES: [(&str, &str); 4] = [
+pub const EXAMPLES: [(&str, &str); 5] = [
     ("builtin.json", include_str!("../../profiles/builtin.json")),
+    ("mqtt5-builtin.json", include_str!("../../profiles/mqtt5-builtin.json")),
     ("raspberry-pi.json", include_str!("../../profiles/raspberry-pi.json")),
     ("raspberry-pi-psk.json", include_str!("../../profiles/raspberry-pi-psk.json")),
     ("public-test-broker.json", include_str!("../../profiles/public-test-broker.json")),
@@ -177,11 +178,11 @@ mod tests {
     #[test]
     fn first_start_offers_the_examples_and_they_round_trip() {
         let store = temp_store("seed");
-        assert_eq!(store.seed_examples().unwrap(), 4);
+        assert_eq!(store.seed_examples().unwrap(), EXAMPLES.len());
         assert_eq!(store.seed_examples().unwrap(), 0, "only on first start");
         let (profiles, errors) = store.load_all();
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(profiles.len(), 4);
+        assert_eq!(profiles.len(), EXAMPLES.len());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::connection::Security;
+use crate::mqtt::PublishProperties;
 
 #[test]
 fn psk_keys_are_hex_of_even_length_and_at_most_64_digits() {
@@ -114,4 +115,160 @@ fn profile_files_from_before_mqtt5_still_load_with_their_favourites() {
     assert_eq!(again, profile);
     let v5: Profile = serde_json::from_str(r#"{"name":"five","version":"5"}"#).unwrap();
     assert_eq!(v5.version, MqttVersion::V5);
+}
+
+fn v5_profile() -> Profile {
+    Profile {
+        version: MqttVersion::V5,
+        client_id: "lab-5".into(),
+        mqtt5: Mqtt5Settings {
+            session_expiry_secs: 3600,
+            receive_maximum: Some(20),
+            maximum_packet_size: Some(65_536),
+            topic_alias_maximum: 5,
+            request_response_information: true,
+            request_problem_information: false,
+            user_properties: vec![UserProperty::new("room", "B12"), UserProperty::new("room", "B13")],
+        },
+        last_will: Some(LastWillSettings {
+            topic: "lab/status".into(),
+            message: "offline".into(),
+            qos: Qos::AtLeastOnce,
+            retain: true,
+            delay_secs: 30,
+            properties: PublishProperties {
+                payload_format: Some(PayloadFormat::Utf8),
+                message_expiry: Some(600),
+                content_type: Some("text/plain".into()),
+                response_topic: Some("lab/status/reply".into()),
+                correlation_data: Some(Bytes::from_static(&[0xca, 0xfe, 0x00])),
+                user_properties: vec![UserProperty::new("why", "power cut")],
+                ..PublishProperties::default()
+            },
+        }),
+        ..Profile::default()
+    }
+}
+
+#[test]
+fn every_profile_file_in_profiles_still_loads_and_round_trips() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let p: Profile = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(p.validate().is_empty(), "{}: {:?}", path.display(), p.validate());
+        let written = serde_json::to_string_pretty(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Profile>(&written).unwrap(), p, "{}", path.display());
+        if !p.version.is_v5() {
+            for key in ["mqtt5", "delay_secs", "properties\": {"] {
+                assert!(!written.contains(key), "{}: a 3.1.1 file gains no {key}: {written}", path.display());
+            }
+        }
+        assert!(EXAMPLES.iter().any(|(name, _)| path.ends_with(name)), "{} is offered as an example", path.display());
+        seen += 1;
+    }
+    assert_eq!(seen, EXAMPLES.len());
+}
+
+#[test]
+fn mqtt5_settings_and_will_properties_round_trip_through_json() {
+    let p = v5_profile();
+    let text = serde_json::to_string_pretty(&p).unwrap();
+    assert!(text.contains(r#""version": "5""#), "{text}");
+    assert!(text.contains(r#""session_expiry_secs": 3600"#), "{text}");
+    assert!(text.contains(r#""correlation_data": "cafe00""#), "binary as hex: {text}");
+    assert!(text.contains(r#""delay_secs": 30"#), "{text}");
+    assert_eq!(serde_json::from_str::<Profile>(&text).unwrap(), p);
+    let never = Profile {
+        mqtt5: Mqtt5Settings { session_expiry_secs: SESSION_NEVER_EXPIRES, ..Mqtt5Settings::default() },
+        ..v5_profile()
+    };
+    let text = serde_json::to_string(&never).unwrap();
+    assert!(text.contains("4294967295"), "{text}");
+    assert_eq!(
+        serde_json::from_str::<Profile>(&text).unwrap().mqtt5.session_expiry_text(),
+        "the broker keeps the session forever"
+    );
+}
+
+#[test]
+fn connect_settings_carry_the_mqtt5_settings_only_for_mqtt5() {
+    let p = v5_profile();
+    let s = p.connect_settings(None).unwrap();
+    assert_eq!(s.version, MqttVersion::V5);
+    assert_eq!(s.v5.session_expiry, 3600);
+    assert_eq!((s.v5.receive_maximum, s.v5.maximum_packet_size, s.v5.topic_alias_maximum), (Some(20), Some(65_536), 5));
+    assert!(s.v5.request_response_information && !s.v5.request_problem_information);
+    assert_eq!(s.v5.user_properties, p.mqtt5.user_properties);
+    let will = s.will.unwrap();
+    assert_eq!(will.delay_secs, 30);
+    assert_eq!(will.properties, p.last_will.as_ref().unwrap().properties);
+    let v311 = Profile { version: MqttVersion::V311, ..v5_profile() };
+    let s = v311.connect_settings(None).unwrap();
+    assert_eq!(s.v5, crate::connection::ConnectV5::default(), "3.1.1 sends no properties");
+    let will = s.will.unwrap();
+    assert_eq!((will.delay_secs, will.properties.is_empty()), (0, true));
+}
+
+#[test]
+fn mqtt5_validation_names_the_rule() {
+    let mut p = v5_profile();
+    p.mqtt5.receive_maximum = Some(0);
+    p.mqtt5.maximum_packet_size = Some(0);
+    p.mqtt5.user_properties.push(UserProperty::new("", "x"));
+    let will = p.last_will.as_mut().unwrap();
+    will.properties.response_topic = Some("lab/+/reply".into());
+    let errors = p.validate();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+    assert_eq!(fields, ["receive_maximum", "maximum_packet_size", "user_properties", "will_properties"]);
+    assert!(errors[0].message.contains("Receive Maximum 0 is a Protocol Error [MQTT 5.0 section 3.1.2.11.3]"));
+    assert!(errors[1].message.contains("[MQTT 5.0 section 3.1.2.11.4]"));
+    assert!(errors[2].message.contains("needs a name") && errors[2].message.contains("\"x\""));
+    assert!(errors[3].message.contains("MQTT-3.3.2-14"), "{}", errors[3].message);
+    assert!(p.connect_settings(None).unwrap_err().contains("3.1.2.11.3"));
+    // The same values mean nothing to 3.1.1, which never sends them.
+    p.version = MqttVersion::V311;
+    assert!(p.validate().is_empty(), "{:?}", p.validate());
+}
+
+#[test]
+fn an_empty_client_id_is_for_clean_start_in_mqtt5_and_clean_session_in_3_1_1() {
+    let v5 = Profile { client_id: String::new(), ..v5_profile() };
+    assert!(v5.validate().is_empty(), "the broker assigns one: {:?}", v5.validate());
+    assert_eq!(v5.connect_settings(None).unwrap().client_id, "", "sent empty, not made up");
+    let resume = Profile { clean_session: false, ..v5.clone() };
+    assert!(resume.validate()[0].message.contains("MQTT-3.1.3-6"));
+    let v311 = Profile { clean_session: false, version: MqttVersion::V311, ..v5 };
+    assert!(v311.validate()[0].message.contains("MQTT-3.1.3-7"));
+    let v31 = Profile { version: MqttVersion::V31, client_id: "a".repeat(24), ..Profile::default() };
+    assert!(v31.validate()[0].message.contains("1 to 23 characters"));
+}
+
+#[test]
+fn a_will_delayed_past_the_session_is_noted_not_refused() {
+    let mut p = v5_profile();
+    p.mqtt5.session_expiry_secs = 10;
+    assert!(p.validate().is_empty());
+    assert!(p.v5_notes()[0].contains("3.1.3.2.2"), "{:?}", p.v5_notes());
+    p.mqtt5.session_expiry_secs = SESSION_NEVER_EXPIRES;
+    assert!(p.v5_notes().is_empty());
+}
+
+#[test]
+fn mqtt5_exports_leave_secrets_out_and_keep_the_rest() {
+    let p = Profile {
+        username: Some("btsiot1".into()),
+        password: Some("btsiotpass1".into()),
+        tls: TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() },
+        ..v5_profile()
+    };
+    let shared = p.without_secrets();
+    let text = serde_json::to_string(&shared).unwrap();
+    assert!(!text.contains("btsiotpass1") && !text.contains("0123456789abcdef0123"), "{text}");
+    assert_eq!((shared.mqtt5, shared.last_will), (p.mqtt5, p.last_will), "MQTT 5 settings hold no secret");
 }
