@@ -10,6 +10,7 @@ mod messages;
 mod packet_png;
 mod plot_tab;
 mod profile_editor;
+mod profile_v5;
 mod publish;
 mod schema_form;
 mod series_editor;

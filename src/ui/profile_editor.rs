@@ -1,6 +1,6 @@
 //! The selected profile's settings: credentials, session, last will, TLS, each field checked.
 
-use super::{Intent, labelled_field, qos_picker};
+use super::{Intent, ProfileIntent, ToolIntent, labelled_field, qos_picker};
 use crate::connection::TlsVersion;
 use crate::model::SelfTest;
 use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode};
@@ -45,9 +45,9 @@ fn optional_secret(ui: &mut egui::Ui, label: &str, show_label: &str, value: &mut
     }
 }
 
-const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+pub(super) const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
 
-fn error_for(ui: &mut egui::Ui, profile: &Profile, field: &str) {
+pub(super) fn error_for(ui: &mut egui::Ui, profile: &Profile, field: &str) {
     for e in profile.validate().iter().filter(|e| e.field == field) {
         ui.colored_label(RED, &e.message);
     }
@@ -76,13 +76,19 @@ pub fn profile_editor(
         optional_field(ui, "User name", &mut profile.username);
         optional_secret(ui, "Password", "Show password", &mut profile.password);
         error_for(ui, profile, "password");
+        version_picker(ui, profile);
         ui.horizontal(|ui| {
-            ui.checkbox(&mut profile.clean_session, "Clean session");
+            // The same flag: Clean Start in MQTT 5, where the session expiry says how long it lasts.
+            let clean = if profile.version.is_v5() { "Clean start" } else { "Clean session" };
+            ui.checkbox(&mut profile.clean_session, clean);
             ui.checkbox(&mut profile.auto_reconnect, "Auto-reconnect");
             let label = ui.label("Keepalive (s)");
             ui.add(egui::DragValue::new(&mut profile.keep_alive_secs).range(0..=65535)).labelled_by(label.id);
         });
         error_for(ui, profile, "client_id");
+        if profile.version.is_v5() {
+            super::profile_v5::mqtt5_section(ui, profile);
+        }
         let mut has_will = profile.last_will.is_some();
         if ui.checkbox(&mut has_will, "Last will").changed() {
             profile.last_will = has_will.then(LastWillSettings::default);
@@ -96,23 +102,30 @@ pub fn profile_editor(
                 qos_picker(ui, "will-qos", &mut will.qos);
                 ui.checkbox(&mut will.retain, "Will retain");
             });
+            if profile.version.is_v5() {
+                super::profile_v5::will_fields(ui, will);
+            }
         }
         error_for(ui, profile, "last_will");
+        error_for(ui, profile, "will_properties");
+        for note in profile.v5_notes() {
+            ui.weak(note);
+        }
         security_fields(ui, profile);
         error_for(ui, profile, "psk_identity");
         error_for(ui, profile, "psk_key");
         ui.horizontal(|ui| {
             if ui.button("Save profile").clicked() {
-                intents.push(Intent::SaveProfile);
+                intents.push(Intent::Profile(ProfileIntent::Save));
             }
             if ui.button("New profile").clicked() {
-                intents.push(Intent::NewProfile);
+                intents.push(Intent::Profile(ProfileIntent::New));
             }
             if ui.button("Duplicate").clicked() {
-                intents.push(Intent::DuplicateProfile);
+                intents.push(Intent::Profile(ProfileIntent::Duplicate));
             }
             if ui.button("Delete").clicked() {
-                intents.push(Intent::DeleteProfile);
+                intents.push(Intent::Profile(ProfileIntent::Delete));
             }
         });
         let running = self_test.is_some_and(SelfTest::running);
@@ -123,7 +136,7 @@ pub fn profile_editor(
             )
             .clicked()
         {
-            intents.push(Intent::TestConnection);
+            intents.push(Intent::Tool(ToolIntent::TestConnection));
         }
         if let Some(self_test) = self_test {
             self_test_report(ui, self_test);
@@ -152,13 +165,19 @@ fn self_test_report(ui: &mut egui::Ui, self_test: &SelfTest) {
     ui.colored_label(color, self_test.summary());
 }
 
-/// MQTT version and transport security, with each mode's fields.
-fn security_fields(ui: &mut egui::Ui, profile: &mut Profile) {
+/// The protocol version: 3.1, 3.1.1 or 5 (which shows the MQTT 5 section).
+fn version_picker(ui: &mut egui::Ui, profile: &mut Profile) {
     ui.horizontal(|ui| {
-        let label = ui.label("MQTT version");
-        ui.radio_value(&mut profile.version, MqttVersion::V311, "3.1.1").labelled_by(label.id);
-        ui.radio_value(&mut profile.version, MqttVersion::V31, "3.1");
+        // Each radio button is named by its version alone ("3.1", "3.1.1", "5").
+        ui.label("MQTT version");
+        for version in [MqttVersion::V31, MqttVersion::V311, MqttVersion::V5] {
+            ui.radio_value(&mut profile.version, version, version.label());
+        }
     });
+}
+
+/// Transport security, with each mode's fields.
+fn security_fields(ui: &mut egui::Ui, profile: &mut Profile) {
     ui.horizontal(|ui| {
         let label = ui.label("Security");
         let mut index = profile.tls.index();
@@ -233,10 +252,10 @@ fn transfer_fields(ui: &mut egui::Ui, transfer: &mut TransferForm) -> Vec<Intent
     ui.horizontal(|ui| {
         let has_path = !transfer.path.trim().is_empty();
         if ui.add_enabled(has_path, egui::Button::new("Export")).clicked() {
-            intents.push(Intent::ExportProfile);
+            intents.push(Intent::Profile(ProfileIntent::Export));
         }
         if ui.add_enabled(has_path, egui::Button::new("Import")).clicked() {
-            intents.push(Intent::ImportProfile);
+            intents.push(Intent::Profile(ProfileIntent::Import));
         }
     });
     intents
