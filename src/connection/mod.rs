@@ -5,12 +5,15 @@
 //! - `relay`: the local endpoint rumqttc connects to; it dials the broker and taps every byte.
 //! - `worker`: drives rumqttc, turns its events into ours, reports failures in words.
 //! - `reconnect`: backoff, the offline queue and the subscriptions to renew (pure state).
-//! - `connack`: CONNACK return codes explained for students.
+//! - `connack`: CONNACK return codes explained for students; `reason`: MQTT 5 reason codes.
+//! - `granted`: what an MQTT 5 CONNACK told the client.
 //!
 //! No rumqttc type crosses this module's boundary.
 
 mod connack;
+mod granted;
 mod psk;
+pub mod reason;
 mod reconnect;
 mod relay;
 mod tls;
@@ -25,6 +28,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc as async_mpsc;
 
 pub use connack::explain_connack;
+pub use granted::Granted;
 pub use relay::Direction;
 pub use transport::Session;
 
@@ -195,6 +199,8 @@ pub enum ConnectionStatus {
         session_present: bool,
         /// TLS or TLS-PSK version and cipher; None for plain TCP.
         session: Option<Session>,
+        /// What an MQTT 5 CONNACK said; None for 3.1 and 3.1.1.
+        granted: Option<Box<Granted>>,
     },
     /// A connection that worked was lost; the next attempt starts after `retry_in`.
     Reconnecting {
@@ -234,10 +240,21 @@ pub struct Tap {
 pub enum Event {
     Status(ConnectionStatus),
     Message(ReceivedMessage),
-    /// Granted QoS per filter (None: refused, 0x80), in the order subscribed.
+    /// Granted QoS per filter, or why the broker refused it, in the order subscribed.
     Subscribed {
         filter: String,
-        granted: Option<Qos>,
+        granted: Result<Qos, Refusal>,
+    },
+    /// A PUBACK or PUBREC whose reason code is not plain success: an error (>= 0x80) or
+    /// 0x10 (no matching subscribers). MQTT 5 only.
+    PublishAcked {
+        topic: String,
+        qos: Qos,
+        code: u8,
+        /// The broker's Reason String, if it sent one.
+        reason: Option<String>,
+        /// The code in words.
+        text: String,
     },
     Unsubscribed {
         filter: String,
@@ -249,6 +266,16 @@ pub enum Event {
     Tap(Tap),
     /// A line for the log tab, in plain language.
     Log(String),
+}
+
+/// Why a broker refused something (a subscription): its reason code, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// 0x80 for MQTT 3.1.1's only failure; an MQTT 5 reason code >= 0x80.
+    pub code: u8,
+    /// The broker's Reason String, if it sent one.
+    pub reason: Option<String>,
+    pub text: String,
 }
 
 /// Called after each event is sent, so the UI repaints (egui's `request_repaint`).

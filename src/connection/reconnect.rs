@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{Command, Qos};
+use super::{Command, Qos, SubOptions};
 
 /// Delays between reconnect attempts: 1 s, doubling to at most 30 s; back to 1 s once connected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,25 +83,25 @@ impl Offline {
 }
 
 /// The subscriptions the user has made, to make again when a broker comes back without the
-/// session (a restart, or a clean session).
+/// session (a restart, or a clean session), with their MQTT 5 options.
 #[derive(Debug, Default)]
 pub struct Wanted {
-    filters: Vec<(String, Qos)>,
+    filters: Vec<(String, Qos, SubOptions)>,
 }
 
 impl Wanted {
-    pub fn subscribed(&mut self, filter: &str, qos: Qos) {
-        match self.filters.iter_mut().find(|(f, _)| f == filter) {
-            Some(entry) => entry.1 = qos,
-            None => self.filters.push((filter.to_owned(), qos)),
+    pub fn subscribed(&mut self, filter: &str, qos: Qos, options: SubOptions) {
+        match self.filters.iter_mut().find(|(f, ..)| f == filter) {
+            Some(entry) => (entry.1, entry.2) = (qos, options),
+            None => self.filters.push((filter.to_owned(), qos, options)),
         }
     }
 
     pub fn unsubscribed(&mut self, filter: &str) {
-        self.filters.retain(|(f, _)| f != filter);
+        self.filters.retain(|(f, ..)| f != filter);
     }
 
-    pub fn list(&self) -> Vec<(String, Qos)> {
+    pub fn list(&self) -> Vec<(String, Qos, SubOptions)> {
         self.filters.clone()
     }
 }
@@ -164,10 +164,11 @@ mod tests {
     #[test]
     fn wanted_subscriptions_follow_subscribe_and_unsubscribe() {
         let mut w = Wanted::default();
-        w.subscribed("PV/#", Qos::AtMostOnce);
-        w.subscribed("lamp/+", Qos::AtLeastOnce);
-        w.subscribed("PV/#", Qos::ExactlyOnce);
+        let id = SubOptions { id: Some(7), ..SubOptions::default() };
+        w.subscribed("PV/#", Qos::AtMostOnce, SubOptions::default());
+        w.subscribed("lamp/+", Qos::AtLeastOnce, SubOptions::default());
+        w.subscribed("PV/#", Qos::ExactlyOnce, id);
         w.unsubscribed("lamp/+");
-        assert_eq!(w.list(), vec![("PV/#".to_owned(), Qos::ExactlyOnce)]);
+        assert_eq!(w.list(), vec![("PV/#".to_owned(), Qos::ExactlyOnce, id)]);
     }
 }

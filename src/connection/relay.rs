@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::transport::{self, Session, Stream, Target};
 use super::{Event, EventSink, Tap};
+use crate::mqtt::MqttVersion;
 
 /// Which way bytes went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +41,9 @@ pub enum Endpoint {
 pub struct Report {
     pub failure: Option<String>,
     pub session: Option<Session>,
+    /// MQTT 5: the Reason String of a CONNACK that refused the connection (rumqttc reports
+    /// the code only).
+    pub connack_reason: Option<String>,
 }
 
 pub type ReportSlot = Arc<std::sync::Mutex<Report>>;
@@ -86,9 +90,9 @@ enum LocalListener {
 impl Relay {
     /// Opens the local endpoint and serves every connection rumqttc makes to it. Call it within
     /// the runtime: it spawns the accept task.
-    /// `mqtt_v31`: rewrite the client's CONNECT to MQTT 3.1; rumqttc speaks 3.1.1 only, and the
-    /// two differ on the wire, for a client, only in CONNECT's protocol name and level.
-    pub fn start(target: Target, mqtt_v31: bool, sink: EventSink) -> std::io::Result<Self> {
+    /// For MQTT 3.1 the client's CONNECT is rewritten: rumqttc speaks 3.1.1 and 5 only, and
+    /// 3.1 and 3.1.1 differ on the wire, for a client, only in CONNECT's protocol name and level.
+    pub fn start(target: Target, version: MqttVersion, sink: EventSink) -> std::io::Result<Self> {
         let (listener, endpoint) = listen()?;
         let target = Arc::new(target);
         let report = ReportSlot::default();
@@ -105,7 +109,7 @@ impl Relay {
                 };
                 match accepted {
                     Ok(local) => {
-                        let handle = tokio::spawn(serve(local, target.clone(), mqtt_v31, sink.clone(), slot.clone()));
+                        let handle = tokio::spawn(serve(local, target.clone(), version, sink.clone(), slot.clone()));
                         if let Ok(mut served) = serving.lock() {
                             served.retain(|h| !h.is_finished());
                             served.push(handle);
@@ -141,7 +145,7 @@ fn listen() -> std::io::Result<(LocalListener, Endpoint)> {
 }
 
 /// Connects one local connection to the broker and pumps bytes until either side closes.
-async fn serve(local: Box<dyn Stream>, target: Arc<Target>, mqtt_v31: bool, sink: EventSink, report: ReportSlot) {
+async fn serve(local: Box<dyn Stream>, target: Arc<Target>, version: MqttVersion, sink: EventSink, report: ReportSlot) {
     let remote = match transport::connect(&target).await {
         Ok((stream, session)) => {
             if let Ok(mut report) = report.lock() {
@@ -159,12 +163,12 @@ async fn serve(local: Box<dyn Stream>, target: Arc<Target>, mqtt_v31: bool, sink
     };
     let (mut local_r, local_w) = tokio::io::split(local);
     let (remote_r, mut remote_w) = tokio::io::split(remote);
-    if mqtt_v31 && !connect_as_v31(&mut local_r, &mut remote_w, &sink).await {
+    if version == MqttVersion::V31 && !connect_as_v31(&mut local_r, &mut remote_w, &sink).await {
         return;
     }
     tokio::select! {
         () = pump(local_r, remote_w, Direction::Sent, &sink, None) => {}
-        () = pump(remote_r, local_w, Direction::Received, &sink, Some(&report)) => {}
+        () = pump(remote_r, local_w, Direction::Received, &sink, Some((&report, version))) => {}
     }
 }
 
@@ -190,6 +194,21 @@ pub fn not_a_connack(first: &[u8]) -> Option<String> {
         "The broker's first bytes ({}…) are not a CONNACK, which must come first [MQTT-3.2.0-1]{hint}",
         shown.join(" ")
     ))
+}
+
+/// The Reason String of an MQTT 5 CONNACK at the start of `first` that refuses the connection.
+fn refusal_reason(first: &[u8]) -> Option<String> {
+    use mqtt_lab_broker::codec::v5::{Property, PropertyId};
+    use mqtt_lab_broker::codec::{Decoded, Packet, Protocol, decode};
+    match decode(first, usize::MAX, Protocol::V5) {
+        Ok(Decoded::Packet(Packet::ConnAck(ack), _)) if ack.reason.is_error() => {
+            match ack.properties.get(PropertyId::ReasonString) {
+                Some(Property::ReasonString(reason)) => Some(reason.clone()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Reads the client's first packet (CONNECT), sends it on as MQTT 3.1; false if the
@@ -231,7 +250,7 @@ async fn pump(
     mut to: impl AsyncWrite + Unpin,
     direction: Direction,
     sink: &EventSink,
-    mut first_answer: Option<&ReportSlot>,
+    mut first_answer: Option<(&ReportSlot, MqttVersion)>,
 ) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     loop {
@@ -243,7 +262,15 @@ async fn pump(
             }
             Ok(_) => {
                 let bytes: Bytes = buf.split().freeze();
-                if let Some(problem) = first_answer.take().and_then(|report| Some((report, not_a_connack(&bytes)?))) {
+                if let Some((report, MqttVersion::V5)) = first_answer
+                    && let Some(reason) = refusal_reason(&bytes)
+                    && let Ok(mut report) = report.lock()
+                {
+                    report.connack_reason = Some(reason);
+                }
+                if let Some(problem) =
+                    first_answer.take().and_then(|(report, _)| Some((report, not_a_connack(&bytes)?)))
+                {
                     let (report, reason) = problem;
                     if let Ok(mut report) = report.lock() {
                         report.failure = Some(reason);

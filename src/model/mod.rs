@@ -114,12 +114,14 @@ impl Model {
                 }
             }
             Event::Subscribed { filter, granted } => {
-                match granted {
-                    Some(q) => self.note(format!("Subscribed to {filter} (granted QoS {}).", q.level())),
-                    None => self.note(format!("The broker refused the subscription to {filter} (SUBACK 0x80): the ACL may not allow reading it.")),
+                match &granted {
+                    Ok(q) => self.note(format!("Subscribed to {filter} (granted QoS {}).", q.level())),
+                    Err(r) => self.note(format!("The broker refused the subscription to {filter}: {}", r.text)),
                 }
-                self.subscriptions.acknowledged(&filter, granted);
+                self.subscriptions.acknowledged(&filter, granted.ok());
             }
+            // The worker logs it with the topic; the publish form may show it later.
+            Event::PublishAcked { .. } => {}
             Event::Unsubscribed { filter } => self.note(format!("Unsubscribed from {filter}.")),
             Event::Published { topic, qos } => {
                 self.published += 1;
