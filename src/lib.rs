@@ -17,9 +17,11 @@
 //! - [`mqtt`]: the MQTT vocabulary all layers share (version, QoS, the outgoing message,
 //!   properties, subscription options, filter checks): a leaf.
 //! - [`palette`], [`localtime`]: colours and local clock time, leaves shared by plot and model.
+//! - [`automation`]: publish templates (`{{now}}`, `{{counter}}`…), request/response, auto-reply rules.
 //! - [`settings`]: the theme and window geometry kept across restarts.
 
 pub mod app;
+pub mod automation;
 pub mod check;
 pub mod cli;
 pub mod connection;
