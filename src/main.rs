@@ -78,7 +78,7 @@ fn window(started: Instant) -> eframe::Result {
             cc.egui_ctx.set_theme(saved.theme.preference());
             if let Some(note) = loaded.and_then(|l| l.note) {
                 eprintln!("mqtt-lab: {note}");
-                app.model.note(note);
+                app.note(note);
             }
             let (tx, notes) = std::sync::mpsc::channel();
             let writer = path.map(|path| SettingsWriter { path, keeper: settings::Keeper::new(saved), handle, tx });
@@ -133,7 +133,7 @@ struct Shell {
 impl eframe::App for Shell {
     fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
         while let Ok(note) = self.notes.try_recv() {
-            self.app.model.note(note);
+            self.app.note(note);
         }
         self.app.logic(ctx, frame);
     }

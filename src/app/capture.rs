@@ -67,25 +67,26 @@ pub fn save_png(image: &egui::ColorImage, capture: &Capture, path: &Path) -> Res
 impl App {
     /// Notes the wish; the next frame draws the caption and asks for its pixels (`capture_frame`).
     pub(super) fn screenshot(&mut self, kind: CaptureKind) {
-        if self.capture.is_some() {
+        if self.reports.capture.is_some() {
             return;
         }
-        let what = if kind == CaptureKind::Window { "window" } else { tab_name(self.tab) };
+        let what = if kind == CaptureKind::Window { "window" } else { tab_name(self.view.tab) };
         let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, what, "png");
-        self.capture = Some(Capture { kind, region: None, pixels_per_point: 1.0, name, drawn: false, requested: None });
-        (self.repaint)();
+        self.reports.capture =
+            Some(Capture { kind, region: None, pixels_per_point: 1.0, name, drawn: false, requested: None });
+        (self.io.repaint)();
     }
 
     /// At the end of a frame: once a frame with the caption is laid out, the pixels are asked for.
     pub(super) fn capture_frame(&mut self, ctx: &egui::Context) {
-        let tab_rect = self.tab_rect;
-        let Some(capture) = self.capture.as_mut() else { return };
+        let tab_rect = self.view.tab_rect;
+        let Some(capture) = self.reports.capture.as_mut() else { return };
         if let Some(at) = capture.requested {
             // The pixels normally come within a frame or two; without a renderer they never do.
             if at.elapsed() > PIXELS_WITHIN {
-                self.capture = None;
+                self.reports.capture = None;
                 let why = "The screenshot could not be taken: the renderer gave no pixels.";
-                self.model.note(why);
+                self.session.model.note(why);
                 let _ = self.notice_sender().send(reports::Notice::Failed(why.into()));
             } else {
                 ctx.request_repaint_after(PIXELS_WITHIN);
@@ -99,25 +100,22 @@ impl App {
         capture.requested = Some(Instant::now());
         capture.pixels_per_point = ctx.pixels_per_point();
         capture.region = (capture.kind == CaptureKind::Tab).then_some(tab_rect);
-        let (tx, repaint) = (self.background_tx.clone(), self.repaint.clone());
-        ctx.request_screenshot(move |image: Arc<egui::ColorImage>| {
-            let _ = tx.send(Background::Screenshot(image));
-            repaint();
-        });
+        let report = self.io.reporter();
+        ctx.request_screenshot(move |image: Arc<egui::ColorImage>| report(Background::Screenshot(image)));
     }
 
     /// Whether a screenshot is under way: from the click until its pixels arrive, every frame
     /// shows the caption line (when ticked) and hides the notice. Not only the frame that asks:
     /// eframe reads the pixels when it paints the *next* frame, which must look the same.
     pub(super) fn capturing(&mut self) -> bool {
-        let Some(capture) = self.capture.as_mut() else { return false };
+        let Some(capture) = self.reports.capture.as_mut() else { return false };
         capture.drawn = true;
         true
     }
 
     /// The pixels arrived: written off the UI thread.
     pub(super) fn screenshot_taken(&mut self, image: Arc<egui::ColorImage>) {
-        let Some(capture) = self.capture.take() else { return };
+        let Some(capture) = self.reports.capture.take() else { return };
         let name = capture.name.clone();
         self.save_file("screenshot", self.reports_folder(), name, move |path| save_png(&image, &capture, path));
     }
@@ -126,7 +124,8 @@ impl App {
     pub(super) fn caption(&self) -> String {
         let p = self.view_profile();
         let broker = if p.builtin_broker {
-            self.builtin_port()
+            self.builtin
+                .port()
                 .map_or_else(|| "built-in broker".to_owned(), |port| format!("built-in broker 127.0.0.1:{port}"))
         } else {
             format!("broker {}:{}", p.host, p.port)
@@ -143,8 +142,8 @@ impl App {
     /// Writes a captured packet as an annotated PNG or as text, password masked unless revealed
     /// (`..._packets-connect-3.png`: the packet's type and its number in the list).
     pub(super) fn export_packet(&mut self, seq: u64, png: bool) {
-        let Some(packet) = self.model.packets.by_seq(seq) else { return };
-        let layout = crate::ui::Layout::of(&packet.bytes, packet.protocol, self.inspector.reveal_password);
+        let Some(packet) = self.session.model.packets.by_seq(seq) else { return };
+        let layout = crate::ui::Layout::of(&packet.bytes, packet.protocol, self.view.inspector.reveal_password);
         let title = crate::ui::row_text(packet);
         let kind = packet.kind.map_or("reserved", |k| k.name()).to_lowercase();
         let extension = if png { "png" } else { "txt" };

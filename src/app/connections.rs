@@ -1,130 +1,127 @@
-//! The connection the user opened, kept apart from the profile being edited: choosing another
-//! profile while connected changes what the editor shows, never what the connection is, where
-//! its messages are recorded, or what the top bar, the lists, exports and captions name.
-//!
-//! One `OpenConnection` per connection: the next step (several at once, issue 22) keeps a list
-//! of them and a state per connection, where today the model holds the one on view.
+//! The app's side of connecting: which profile a connection is opened with (the selected one,
+//! after asking when another profile's connection is up), what the top bar calls it, and the
+//! connection intents, applied to the session on view.
 
 use super::App;
+use super::session::OpenConnection;
 use crate::connection::{Command, Connection, ConnectionStatus};
+use crate::mqtt::SubOptions;
 use crate::profile::Profile;
-
-/// A connection and the profile it was opened with.
-pub(super) struct OpenConnection {
-    /// The profile as it was when connecting (edits made since apply at the next connect).
-    pub profile: Profile,
-    /// The worker's handle.
-    pub handle: Connection,
-}
+use crate::ui::ConnIntent;
 
 impl App {
+    pub(super) fn apply_connection(&mut self, intent: ConnIntent) {
+        match intent {
+            ConnIntent::Connect => self.connect_or_ask(),
+            ConnIntent::Switch => {
+                self.view.confirm_switch = false;
+                self.connect();
+            }
+            ConnIntent::Disconnect => self.disconnect(),
+            ConnIntent::Subscribe { filter, qos } => {
+                self.session.model.subscriptions.add(&filter, qos);
+                self.session.send(Command::Subscribe { filter, qos, options: SubOptions::default() });
+            }
+            ConnIntent::WatchSys => {
+                let (filter, qos) = (crate::model::WATCH_FILTER, crate::connection::Qos::AtMostOnce);
+                self.session.model.subscriptions.add_for_status(filter, qos);
+                self.session.send(Command::Subscribe { filter: filter.into(), qos, options: SubOptions::default() });
+            }
+            ConnIntent::Unsubscribe { filter } => {
+                let model = &mut self.session.model;
+                model.subscriptions.remove(&filter);
+                model.messages.invalidate();
+                self.session.send(Command::Unsubscribe { filter });
+            }
+            ConnIntent::ToggleMute { filter } => {
+                let model = &mut self.session.model;
+                if let Some(s) = model.subscriptions.list.iter_mut().find(|s| s.filter == filter) {
+                    s.muted = !s.muted;
+                }
+                model.messages.invalidate();
+            }
+            ConnIntent::Publish(message) => {
+                self.remember_topic(&message.topic);
+                self.session.send(Command::Publish(message));
+            }
+        }
+    }
+
     /// The profile whose data the app shows: the open connection's, otherwise the selected one.
-    pub fn view_profile(&self) -> &Profile {
-        self.connection.as_ref().map_or_else(|| self.profile(), |c| &c.profile)
+    pub(super) fn view_profile(&self) -> &Profile {
+        self.session.connection.as_ref().map_or_else(|| self.profiles.current(), |c| &c.profile)
     }
 
     /// Where the profile on view is in the list (the connection's profile may have been renamed
     /// or deleted since: then the selected one).
     pub(super) fn view_index(&self) -> usize {
-        self.connected_profile()
-            .and_then(|name| self.profiles.iter().position(|p| p.name == name))
-            .unwrap_or(self.selected)
-    }
-
-    /// The name of the open connection's profile, if one is open.
-    pub fn connected_profile(&self) -> Option<&str> {
-        self.connection.as_ref().map(|c| c.profile.name.as_str())
+        self.session
+            .profile_name()
+            .and_then(|name| self.profiles.list.iter().position(|p| p.name == name))
+            .unwrap_or(self.profiles.selected)
     }
 
     /// The open connection as the top bar names it: "Raspberry Pi (192.168.1.10:8883)".
-    pub fn connection_title(&self) -> Option<String> {
-        let c = self.connection.as_ref()?;
-        let address = match (c.profile.builtin_broker, self.builtin_port()) {
+    pub(super) fn connection_title(&self) -> Option<String> {
+        let c = self.session.connection.as_ref()?;
+        let address = match (c.profile.builtin_broker, self.builtin.port()) {
             (true, Some(port)) => format!("127.0.0.1:{port}"),
             _ => format!("{}:{}", c.profile.host, c.profile.port),
         };
         Some(format!("{} ({address})", c.profile.name))
     }
 
-    /// Whether the open connection is up or on its way (not failed, not ended).
-    pub fn is_active(&self) -> bool {
-        self.connection.is_some()
-            && matches!(
-                self.model.status,
-                ConnectionStatus::Connected { .. }
-                    | ConnectionStatus::Connecting
-                    | ConnectionStatus::Reconnecting { .. }
-            )
-    }
-
     /// Connect asked for: with another profile's connection up, ask first.
-    pub(super) fn connect_or_ask(&mut self) {
-        match self.connected_profile() {
-            Some(open) if open != self.profile().name && self.is_active() => self.confirm_switch = true,
+    fn connect_or_ask(&mut self) {
+        match self.session.profile_name() {
+            Some(open) if open != self.profiles.current().name && self.session.is_active() => {
+                self.view.confirm_switch = true;
+            }
             _ => self.connect(),
         }
     }
 
-    pub(super) fn connect(&mut self) {
+    fn connect(&mut self) {
         if !self.apply_port() {
             return;
         }
-        match self.profile().connect_settings(self.builtin_port()) {
+        match self.profiles.current().connect_settings(self.builtin.port()) {
             Ok(settings) => {
-                if self.connection.is_some() {
+                if self.session.connection.is_some() {
                     self.disconnect();
                     // The list showed the old connection's messages; the new one starts empty.
-                    self.model.messages.clear();
-                    self.model.stored.reset();
+                    self.session.model.messages.clear();
+                    self.session.model.stored.reset();
                 }
-                self.model.subscriptions.list.clear();
-                let handle = Connection::open(&self.runtime, settings, self.repaint.clone());
-                self.connection = Some(OpenConnection { profile: self.profile().clone(), handle });
+                self.session.model.subscriptions.list.clear();
+                let handle = Connection::open(&self.io.runtime, settings, self.io.repaint.clone());
+                self.session.connection = Some(OpenConnection { profile: self.profiles.current().clone(), handle });
             }
             Err(reason) => {
-                self.model.note(reason.clone());
-                self.model.status = ConnectionStatus::Failed(reason);
+                self.session.model.note(reason.clone());
+                self.session.model.status = ConnectionStatus::Failed(reason);
             }
         }
     }
 
-    pub(super) fn disconnect(&mut self) {
-        let active = self.is_active();
-        if let Some(c) = self.connection.take() {
-            c.handle.send(Command::Disconnect);
-            if active {
-                self.model.note(format!("Disconnected from {}.", c.profile.name));
-            }
-            if c.profile.name != self.profile().name {
-                // The list showed the connection's messages: now it shows the selected profile's.
-                self.reload_history();
-                self.reset_plot();
-            }
+    fn disconnect(&mut self) {
+        if let Some((profile, _)) = self.session.close()
+            && profile.name != self.profiles.current().name
+        {
+            // The list showed the connection's messages: now it shows the selected profile's.
+            self.reload_history();
+            self.reset_plot();
         }
-        self.model.status = ConnectionStatus::Disconnected;
-    }
-
-    /// Publish and subscribe are offered while connected, and while a lost connection is being
-    /// re-established (the worker holds QoS 1/2 messages and subscriptions until it is back).
-    pub(super) fn can_send(&self) -> bool {
-        self.connection.is_some()
-            && matches!(self.model.status, ConnectionStatus::Connected { .. } | ConnectionStatus::Reconnecting { .. })
     }
 
     /// A published topic joins the recent topics of the connection's profile (the selected one
     /// when none is open), saved when it is new.
-    pub(super) fn remember_topic(&mut self, topic: &str) {
+    fn remember_topic(&mut self, topic: &str) {
         let i = self.view_index();
-        if self.profiles[i].topic_history.first().map(String::as_str) == Some(topic) {
+        if self.profiles.list[i].topic_history.first().map(String::as_str) == Some(topic) {
             return;
         }
-        self.profiles[i].remember_topic(topic);
+        self.profiles.list[i].remember_topic(topic);
         self.save_profile_at(i);
-    }
-
-    pub(super) fn send(&mut self, command: Command) {
-        if !self.connection.as_ref().is_some_and(|c| c.handle.send(command)) {
-            self.model.note("Not connected: connect first.");
-        }
     }
 }

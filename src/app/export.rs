@@ -20,29 +20,30 @@ pub struct Progress {
 
 impl App {
     /// (done, total) of the export under way.
-    pub fn export_progress(&self) -> Option<(u64, u64)> {
-        self.export.as_ref().map(|p| (p.done.load(Ordering::Relaxed), p.total.load(Ordering::Relaxed)))
+    pub(super) fn export_progress(&self) -> Option<(u64, u64)> {
+        self.reports.export.as_ref().map(|p| (p.done.load(Ordering::Relaxed), p.total.load(Ordering::Relaxed)))
     }
 
     pub(super) fn export_messages(&mut self, format: ExportFormat) {
-        if self.export.is_some() {
+        if self.reports.export.is_some() {
             return;
         }
-        let subscriptions = self.model.subscriptions.clone();
-        let search = self.messages_view.search.clone();
+        let model = &mut self.session.model;
+        let subscriptions = model.subscriptions.clone();
+        let search = self.view.messages.search.clone();
         // The recent messages as listed, oldest first.
-        let listed: Vec<usize> = self.model.messages.search(&search, |m| subscriptions.is_hidden(&m.topic)).to_vec();
-        let recent: Vec<_> = listed.iter().rev().filter_map(|i| self.model.messages.get(*i).cloned()).collect();
-        let stored = self.model.stored.key().cloned().filter(|_| self.history_path.is_some());
+        let listed: Vec<usize> = model.messages.search(&search, |m| subscriptions.is_hidden(&m.topic)).to_vec();
+        let recent: Vec<_> = listed.iter().rev().filter_map(|i| model.messages.get(*i).cloned()).collect();
+        let stored = model.stored.key().cloned().filter(|_| self.history.path.is_some());
         let progress = Arc::new(Progress::default());
-        progress.total.store(recent.len() as u64 + self.model.stored.len(), Ordering::Relaxed);
-        self.export = Some(progress.clone());
+        progress.total.store(recent.len() as u64 + model.stored.len(), Ordering::Relaxed);
+        self.reports.export = Some(progress.clone());
         let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, "messages", format.extension());
         let folder = self.reports_folder();
         let notices = self.notice_sender();
-        let history_path = self.history_path.clone();
-        let repaint = self.repaint.clone();
-        self.off_thread(move || {
+        let history_path = self.history.path.clone();
+        let repaint = self.io.repaint.clone();
+        self.io.off_thread(move || {
             let path = match reports::create_unique(&folder, &name) {
                 Ok(path) => path,
                 Err(e) => return failed(&notices, &e),

@@ -8,35 +8,37 @@
 use std::time::Duration;
 
 use super::{App, capture, plot};
-use crate::ui::{self, Intent, Tab};
+use crate::ui::{self, ConnIntent, Intent, ReportIntent, Tab};
 
 impl App {
     pub(super) fn top_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
-        let summary = self.embedded_summary();
-        let names: Vec<String> = self.profiles.iter().map(|p| p.name.clone()).collect();
+        let summary = self.builtin.summary();
+        let names: Vec<String> = self.profiles.list.iter().map(|p| p.name.clone()).collect();
         let open = self.connection_title();
-        let open_is_selected = self.connected_profile() == Some(self.profile().name.as_str());
-        if self.confirm_switch
-            && let Some(open) = self.connected_profile()
+        let selected_name = self.profiles.current().name.as_str();
+        let open_is_selected = self.session.profile_name() == Some(selected_name);
+        if self.view.confirm_switch
+            && let Some(open) = self.session.profile_name()
         {
-            match ui::switch_question(ui.ctx(), open, &self.profile().name) {
-                Some(true) => intents.push(Intent::SwitchConnection),
-                Some(false) => self.confirm_switch = false,
+            match ui::switch_question(ui.ctx(), open, selected_name) {
+                Some(true) => intents.push(Intent::Connection(ConnIntent::Switch)),
+                Some(false) => self.view.confirm_switch = false,
                 None => {}
             }
         }
         egui::Panel::top("connection").show(ui, |ui| {
             let state = ui::BarState {
                 names: &names,
-                selected: self.selected,
+                selected: self.profiles.selected,
                 open: open.as_deref(),
                 open_is_selected,
-                status: &self.model.status,
+                status: &self.session.model.status,
                 embedded: &summary,
             };
-            let profile = &mut self.profiles[self.selected];
-            let shortcuts = &mut self.show_shortcuts;
-            intents.extend(ui::connection_bar(ui, &state, profile, &mut self.port_text, |ui| {
+            let profiles = &mut self.profiles;
+            let shortcuts = &mut self.view.show_shortcuts;
+            let profile = &mut profiles.list[profiles.selected];
+            intents.extend(ui::connection_bar(ui, &state, profile, &mut profiles.port_text, |ui| {
                 ui::theme_picker(ui);
                 if ui.button("Shortcuts").on_hover_text("F1").clicked() {
                     *shortcuts = !*shortcuts;
@@ -46,10 +48,10 @@ impl App {
     }
 
     pub(super) fn left_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
-        if !self.sidebar {
+        if !self.view.sidebar {
             return;
         }
-        let connected = self.can_send();
+        let connected = self.session.can_send();
         let widest = (ui.available_width() * 0.45).max(240.0);
         egui::Panel::left("sidebar").resizable(true).default_size(300.0).size_range(220.0..=widest).show(ui, |ui| {
             egui::ScrollArea::vertical()
@@ -61,24 +63,28 @@ impl App {
     fn sidebar_ui(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>, connected: bool) {
         {
             // A test's steps show under the profile it tested, not whichever is selected now.
-            let name = &self.profiles[self.selected].name;
-            let self_test = self.self_test.as_ref().filter(|t| &t.profile == name);
-            intents.extend(ui::profile_editor(ui, &mut self.profiles[self.selected], &mut self.transfer, self_test));
+            let profiles = &mut self.profiles;
+            let profile = &mut profiles.list[profiles.selected];
+            let self_test = self.tools.self_test.as_ref().filter(|t| t.profile == profile.name);
+            intents.extend(ui::profile_editor(ui, profile, &mut profiles.transfer, self_test));
             ui.separator();
-            intents.extend(ui::subscribe_panel(ui, &mut self.subscribe_form, &self.model.subscriptions, connected));
+            let session = &mut self.session;
+            intents.extend(ui::subscribe_panel(
+                ui,
+                &mut session.subscribe_form,
+                &session.model.subscriptions,
+                connected,
+            ));
             ui.separator();
             egui::CollapsingHeader::new("Broker status").show(ui, |ui| {
-                let watching = self
-                    .model
-                    .subscriptions
-                    .list
-                    .iter()
-                    .any(|s| s.for_status || s.filter == crate::model::WATCH_FILTER);
-                intents.extend(ui::sys_panel(ui, &self.model.sys, watching, connected));
+                let model = &self.session.model;
+                let watching =
+                    model.subscriptions.list.iter().any(|s| s.for_status || s.filter == crate::model::WATCH_FILTER);
+                intents.extend(ui::sys_panel(ui, &model.sys, watching, connected));
             });
             egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
                 let running = ui::DEVICES.map(|d| self.simulator_running(d));
-                intents.extend(ui::simulators_panel(ui, &mut self.sim_form, running, &self.sim_status));
+                intents.extend(ui::simulators_panel(ui, &mut self.tools.form, running, &self.tools.status));
             });
             egui::CollapsingHeader::new("Screenshots and exports").show(ui, |ui| {
                 // The path on a row of its own, as wide as the sidebar: a long path must not
@@ -86,7 +92,7 @@ impl App {
                 let label = ui.label("Reports folder");
                 ui.horizontal(|ui| {
                     let width = (ui.available_width() - 80.0).max(80.0);
-                    ui.add(egui::TextEdit::singleline(&mut self.screenshot_folder).desired_width(width))
+                    ui.add(egui::TextEdit::singleline(&mut self.reports.folder).desired_width(width))
                         .labelled_by(label.id);
                     if ui.button("Choose…").clicked() {
                         intents.push(Intent::ChooseFile(ui::FileTarget::ReportsFolder));
@@ -98,29 +104,29 @@ impl App {
                 );
             });
             egui::CollapsingHeader::new("History").show(ui, |ui| {
-                let (stats, name) = (self.history_stats.as_ref(), &self.profiles[self.selected].name);
-                intents.extend(ui::history_panel(ui, &mut self.history_form, stats, name));
+                let (stats, name) = (self.history.stats.as_ref(), &self.profiles.current().name);
+                intents.extend(ui::history_panel(ui, &mut self.history.form, stats, name));
             });
         }
     }
 
     /// The publish form, with the Messages tab only: messages above, what to send below.
     pub(super) fn bottom_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
-        if self.tab != Tab::Messages {
+        if self.view.tab != Tab::Messages {
             return;
         }
-        let connected = self.can_send();
+        let connected = self.session.can_send();
         egui::Panel::bottom("publish").show(ui, |ui| {
-            let profile = &self.profiles[self.view_index()];
+            let profile = &self.profiles.list[self.view_index()];
             let (favourites, recent) = (&profile.favourites, &profile.topic_history);
-            intents.extend(ui::publish_panel(ui, &mut self.publish_form, favourites, recent, connected));
+            intents.extend(ui::publish_panel(ui, &mut self.session.publish_form, favourites, recent, connected));
         });
     }
 
     /// The Log tab: every line, newest at the bottom, wrapped in full.
     fn log_tab(&self, ui: &mut egui::Ui) {
         egui::ScrollArea::vertical().auto_shrink([false, false]).stick_to_bottom(true).show(ui, |ui| {
-            for line in self.model.log.iter().rev().take(500).rev() {
+            for line in self.session.model.log.iter().rev().take(500).rev() {
                 let time = chrono::DateTime::<chrono::Local>::from(line.at).format("%H:%M:%S");
                 ui.add(egui::Label::new(format!("{time}  {}", line.text)).wrap());
             }
@@ -135,12 +141,12 @@ impl App {
             None => {}
         }
         if ui.input(|i| i.key_pressed(egui::Key::F1)) {
-            self.show_shortcuts = !self.show_shortcuts;
+            self.view.show_shortcuts = !self.view.show_shortcuts;
         }
-        ui::shortcuts_window(ui.ctx(), &mut self.show_shortcuts);
+        ui::shortcuts_window(ui.ctx(), &mut self.view.show_shortcuts);
         // While a screenshot is under way: the caption line, and no notice in the picture.
         let capturing = self.capturing();
-        let caption = (capturing && self.caption_on).then(|| self.caption());
+        let caption = (capturing && self.reports.caption_on).then(|| self.caption());
         let central = egui::CentralPanel::default().show(ui, |ui| {
             if let Some(caption) = &caption {
                 ui.strong(caption);
@@ -148,29 +154,30 @@ impl App {
                 self.notice_bar(ui);
             }
             ui.horizontal_wrapped(|ui| {
-                let sidebar = if self.sidebar { "Hide sidebar" } else { "Show sidebar" };
+                let view = &mut self.view;
+                let sidebar = if view.sidebar { "Hide sidebar" } else { "Show sidebar" };
                 if ui.button(sidebar).on_hover_text("The profile, subscriptions and tools").clicked() {
-                    self.sidebar = !self.sidebar;
+                    view.sidebar = !view.sidebar;
                 }
-                ui.selectable_value(&mut self.tab, Tab::Messages, "Messages");
-                ui.selectable_value(&mut self.tab, Tab::Plot, "Plot");
-                ui.selectable_value(&mut self.tab, Tab::Packets, "Packets");
-                ui.selectable_value(&mut self.tab, Tab::Log, "Log");
+                ui.selectable_value(&mut view.tab, Tab::Messages, "Messages");
+                ui.selectable_value(&mut view.tab, Tab::Plot, "Plot");
+                ui.selectable_value(&mut view.tab, Tab::Packets, "Packets");
+                ui.selectable_value(&mut view.tab, Tab::Log, "Log");
                 ui.separator();
                 if ui.button("Screenshot window").on_hover_text("F12").clicked() {
-                    intents.push(Intent::Screenshot { tab: false });
+                    intents.push(Intent::Report(ReportIntent::Screenshot { tab: false }));
                 }
                 if ui.button("Screenshot tab").on_hover_text("Shift+F12").clicked() {
-                    intents.push(Intent::Screenshot { tab: true });
+                    intents.push(Intent::Report(ReportIntent::Screenshot { tab: true }));
                 }
-                ui.checkbox(&mut self.caption_on, "Caption");
+                ui.checkbox(&mut self.reports.caption_on, "Caption");
             });
             ui.separator();
-            match self.tab {
+            match self.view.tab {
                 Tab::Messages => {
                     self.stored_logic();
                     let progress = self.export_progress();
-                    let (view, model) = (&mut self.messages_view, &mut self.model);
+                    let (view, model) = (&mut self.view.messages, &mut self.session.model);
                     let out = ui::messages_panel(
                         ui,
                         view,
@@ -184,21 +191,23 @@ impl App {
                         self.export_messages(format);
                     }
                 }
-                Tab::Packets => intents.extend(ui::inspector_panel(ui, &mut self.inspector, &self.model.packets)),
+                Tab::Packets => {
+                    intents.extend(ui::inspector_panel(ui, &mut self.view.inspector, &self.session.model.packets));
+                }
                 Tab::Log => self.log_tab(ui),
                 Tab::Plot => {
                     let now = plot::now_secs();
                     self.plot_logic(now);
-                    let defs = &self.profiles[self.selected].plot;
-                    let input = self.plot.input(defs, self.history_path.is_some(), now);
-                    intents.extend(ui::plot_tab(ui, &mut self.plot_view, &input));
-                    if self.plot_view.range.follows() {
+                    let defs = &self.profiles.current().plot;
+                    let input = self.plot.input(defs, self.history.path.is_some(), now);
+                    intents.extend(ui::plot_tab(ui, &mut self.view.plot, &input));
+                    if self.view.plot.range.follows() {
                         // A live plot moves with the clock: redraw a few times a second.
                         ui.ctx().request_repaint_after(Duration::from_millis(250));
                     }
                 }
             }
         });
-        self.tab_rect = central.response.rect;
+        self.view.tab_rect = central.response.rect;
     }
 }

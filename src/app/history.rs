@@ -2,48 +2,85 @@
 //! profile's name; a profile's newest messages are reloaded when the app starts and when the
 //! profile is chosen while disconnected. Reading runs off the UI thread.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{App, Background};
 use crate::connection::ReceivedMessage;
 use crate::history::{self, HistoryWriter, Record, Report};
 use crate::model::{PAGE, StoredKey};
+use crate::ui::{HistoryForm, HistoryIntent};
 
 /// Messages reloaded into the list from history.
 pub(super) const RELOAD: usize = 10_000;
 
+/// The history file, its writer and what the app knows of it.
+pub(super) struct HistoryState {
+    /// The database; `None`: history is off (tests, or no data folder).
+    pub path: Option<std::path::PathBuf>,
+    /// The writer thread, once started; `None` when the file could not be opened.
+    writer: Option<HistoryWriter>,
+    /// The writer's last figures (size on disk, messages per profile, retention).
+    pub stats: Option<history::Stats>,
+    /// The retention fields as typed and the clear confirmation.
+    pub form: HistoryForm,
+    /// A count of stored rows is under way (one at a time: a new key waits for it).
+    counting: bool,
+    /// When the list's boundary between memory and history was last checked.
+    checked: Option<Instant>,
+}
+
+impl HistoryState {
+    pub fn new(path: Option<std::path::PathBuf>) -> Self {
+        Self { path, writer: None, stats: None, form: HistoryForm::default(), counting: false, checked: None }
+    }
+
+    /// Asks the writer to commit what it holds; the receiver hears when it has (a read must see
+    /// what was received a moment ago).
+    pub fn flush(&self) -> Option<std::sync::mpsc::Receiver<()>> {
+        self.writer.as_ref().map(HistoryWriter::flush)
+    }
+
+    /// A stored-rows count came back: the next one may go.
+    pub fn counted(&mut self) {
+        self.counting = false;
+    }
+}
+
 impl App {
+    pub(super) fn apply_history(&mut self, intent: HistoryIntent) {
+        match intent {
+            HistoryIntent::SetRetention(r) => self.set_retention(r),
+            HistoryIntent::Clear => self.clear_history(),
+        }
+    }
+
     pub(super) fn start_history(&mut self) {
-        let Some(path) = self.history_path.clone() else { return };
-        let (tx, repaint) = (self.background_tx.clone(), self.repaint.clone());
-        let report = move |r: Report| {
-            let _ = tx.send(Background::Writer(r));
-            repaint();
-        };
-        match HistoryWriter::start(path, report) {
-            Ok(writer) => self.history = Some(writer),
-            Err(e) => self.model.note(format!("History is off: {e}")),
+        let Some(path) = self.history.path.clone() else { return };
+        let report = self.io.reporter();
+        match HistoryWriter::start(path, move |r: Report| report(Background::Writer(r))) {
+            Ok(writer) => self.history.writer = Some(writer),
+            Err(e) => self.session.model.note(format!("History is off: {e}")),
         }
         self.reload_history();
     }
 
     pub(super) fn record(&self, message: &ReceivedMessage) {
         // The status panel's $SYS figures stay out of the history, as out of the list.
-        if !self.model.subscriptions.listed(&message.topic) {
+        if !self.session.model.subscriptions.listed(&message.topic) {
             return;
         }
-        if let (Some(writer), Some(profile)) = (&self.history, self.connected_profile()) {
+        if let (Some(writer), Some(profile)) = (&self.history.writer, self.session.profile_name()) {
             writer.record(Record { profile: profile.to_owned(), message: message.clone() });
         }
     }
 
     /// Reads the selected profile's newest messages on the blocking pool.
     pub(super) fn reload_history(&self) {
-        let Some(path) = self.history_path.clone() else { return };
-        let profile = self.profile().name.clone();
+        let Some(path) = self.history.path.clone() else { return };
+        let profile = self.profiles.current().name.clone();
         // What was received a moment ago may still wait in the writer's batch.
-        let flushed = self.history.as_ref().map(HistoryWriter::flush);
-        self.off_thread(move || {
+        let flushed = self.history.flush();
+        self.io.off_thread(move || {
             if let Some(flushed) = flushed {
                 let _ = flushed.recv_timeout(Duration::from_secs(5));
             }
@@ -56,18 +93,19 @@ impl App {
 
     /// Shows reloaded messages, unless the user has moved on (another profile, or connected).
     pub(super) fn history_loaded(&mut self, profile: &str, messages: Vec<ReceivedMessage>) {
-        if profile != self.profile().name || self.connection.is_some() {
+        if profile != self.profiles.current().name || self.session.connection.is_some() {
             return;
         }
-        self.model.messages.clear();
+        let model = &mut self.session.model;
+        model.messages.clear();
         // The boundary between memory and history moved: count the stored rows again now.
-        self.stored_checked = None;
+        self.history.checked = None;
         let n = messages.len();
         for m in messages.into_iter().rev() {
-            self.model.messages.push(m);
+            model.messages.push(m);
         }
         if n > 0 {
-            self.model.note(format!("Reloaded the newest {n} message(s) of {profile} from history."));
+            model.note(format!("Reloaded the newest {n} message(s) of {profile} from history."));
         }
     }
 }
@@ -76,28 +114,28 @@ impl App {
     /// What the history writer reports: log lines, figures, a cleared profile.
     pub(super) fn writer_report(&mut self, report: Report) {
         match report {
-            Report::Note(text) => self.model.note(text),
-            Report::Stats(stats) => self.history_stats = Some(stats),
+            Report::Note(text) => self.session.model.note(text),
+            Report::Stats(stats) => self.history.stats = Some(stats),
             Report::Cleared(profile) => {
-                if profile == self.profile().name {
-                    self.model.messages.clear();
-                    self.model.stored.reset();
+                if profile == self.profiles.current().name {
+                    self.session.model.messages.clear();
+                    self.session.model.stored.reset();
                     self.reset_plot();
                 }
             }
         }
     }
 
-    pub(super) fn set_retention(&mut self, retention: history::Retention) {
-        match &self.history {
+    fn set_retention(&mut self, retention: history::Retention) {
+        match &self.history.writer {
             Some(writer) => writer.set_retention(retention),
-            None => self.model.note("History is off: there is nothing to limit."),
+            None => self.session.model.note("History is off: there is nothing to limit."),
         }
     }
 
-    pub(super) fn clear_history(&mut self) {
-        if let Some(writer) = &self.history {
-            writer.clear(&self.profiles[self.selected].name);
+    fn clear_history(&mut self) {
+        if let Some(writer) = &self.history.writer {
+            writer.clear(&self.profiles.current().name);
         }
     }
 }
@@ -110,21 +148,22 @@ impl App {
     /// profile on view (the connection's), matching the search. A changed key is counted again
     /// off the UI thread.
     pub(super) fn stored_logic(&mut self) {
-        let Some(path) = self.history_path.clone() else { return };
-        let search = self.messages_view.search.clone();
+        let Some(path) = self.history.path.clone() else { return };
+        let search = self.view.messages.search.clone();
         let profile = self.view_profile().name.clone();
-        let changed = self.model.stored.key().is_none_or(|k| k.search != search || k.profile != profile);
-        if self.stored_counting || !changed && self.stored_checked.is_some_and(|t| t.elapsed() < STORED_RECHECK) {
+        let model = &mut self.session.model;
+        let changed = model.stored.key().is_none_or(|k| k.search != search || k.profile != profile);
+        if self.history.counting || !changed && self.history.checked.is_some_and(|t| t.elapsed() < STORED_RECHECK) {
             return;
         }
-        self.stored_checked = Some(std::time::Instant::now());
-        let before_ms = self.model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
+        self.history.checked = Some(Instant::now());
+        let before_ms = model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
         let key = StoredKey { profile, before_ms, search };
-        if !self.model.stored.set_key(key.clone()) {
+        if !model.stored.set_key(key.clone()) {
             return;
         }
-        self.stored_counting = true;
-        self.off_thread(move || {
+        self.history.counting = true;
+        self.io.off_thread(move || {
             let count = history::open(&path)
                 .and_then(|db| history::count_before(&db, &key.profile, key.before_ms, &key.search))
                 .map_err(|e| format!("The stored messages could not be counted: {e}"));
@@ -134,11 +173,13 @@ impl App {
 
     /// Reads pages of stored rows that came into view.
     pub(super) fn read_pages(&mut self, pages: Vec<u64>) {
-        let (Some(path), Some(key)) = (self.history_path.clone(), self.model.stored.key().cloned()) else { return };
+        let (Some(path), Some(key)) = (self.history.path.clone(), self.session.model.stored.key().cloned()) else {
+            return;
+        };
         for page in pages {
-            self.model.stored.asked(page);
+            self.session.model.stored.asked(page);
             let (path, key) = (path.clone(), key.clone());
-            self.off_thread(move || {
+            self.io.off_thread(move || {
                 let rows = history::open(&path).and_then(|db| {
                     history::page_before(&db, &key.profile, key.before_ms, &key.search, (page * PAGE, PAGE))
                 });

@@ -11,10 +11,9 @@ use bytes::Bytes;
 
 use super::{App, Background};
 use crate::connection::ReceivedMessage;
-use crate::history::HistoryWriter;
 use crate::plot::{self, ClockMap, Figure, Loaded, SeriesDef, TimeAxis, Traces};
 use crate::simulate::TOPIC_CLOCK;
-use crate::ui::{PlotInput, PlotView};
+use crate::ui::{PlotInput, PlotIntent, PlotView};
 
 /// The plot's points and what range of history they cover.
 #[derive(Debug, Default)]
@@ -101,29 +100,37 @@ impl PlotData {
 }
 
 impl App {
+    pub(super) fn apply_plot(&mut self, intent: PlotIntent) {
+        match intent {
+            PlotIntent::ApplySeries(defs) => self.apply_series(defs),
+            PlotIntent::ExportCsv => self.export_plot(false),
+            PlotIntent::ExportPng => self.export_plot(true),
+        }
+    }
+
     /// Forgets the points (another profile, other series): the next frame loads again.
     pub(super) fn reset_plot(&mut self) {
-        self.plot = PlotData { axis: self.plot_view.time_axis, ..PlotData::default() };
-        self.plot_view.editing.clone_from(&self.profiles[self.selected].plot);
-        self.plot_view.error = None;
+        self.plot = PlotData { axis: self.view.plot.time_axis, ..PlotData::default() };
+        self.view.plot.editing.clone_from(&self.profiles.current().plot);
+        self.view.plot.error = None;
     }
 
     /// Loads from history when the view shows time that is not loaded.
     pub(super) fn plot_logic(&mut self, now: f64) {
-        if self.plot.axis != self.plot_view.time_axis {
+        if self.plot.axis != self.view.plot.time_axis {
             // Points on another clock: read them again on this one.
-            self.plot = PlotData { axis: self.plot_view.time_axis, ..PlotData::default() };
+            self.plot = PlotData { axis: self.view.plot.time_axis, ..PlotData::default() };
         }
         if self.plot.axis == TimeAxis::Simulated {
             self.load_simulated(now);
             return;
         }
-        let (from, to) = self.plot_view.shown(now);
+        let (from, to) = self.view.plot.shown(now);
         let covered = |r: Option<(f64, f64)>| r.is_some_and(|(a, b)| a <= from && to <= b);
         if covered(self.plot.loaded) || covered(self.plot.loading) {
             return;
         }
-        let Some(path) = self.history_path.clone() else {
+        let Some(path) = self.history.path.clone() else {
             // No history: the plot shows what arrives from now on.
             self.plot.loaded = Some((f64::NEG_INFINITY, f64::INFINITY));
             return;
@@ -131,7 +138,7 @@ impl App {
         // Following the clock: live messages extend the range. Otherwise load around the view
         // so that panning a little does not load again.
         let span = to - from;
-        let range = if self.plot_view.range.follows() { (from, f64::INFINITY) } else { (from - span, to + span) };
+        let range = if self.view.plot.range.follows() { (from, f64::INFINITY) } else { (from - span, to + span) };
         self.load_history(path, range, TimeAxis::Received);
     }
 
@@ -139,10 +146,10 @@ impl App {
     fn load_history(&mut self, path: PathBuf, range: (f64, f64), axis: TimeAxis) {
         self.plot.loading = Some(range);
         self.plot.waiting.clear();
-        let profile = self.profile().name.clone();
-        let defs = self.profile().plot.clone();
-        let flushed = self.history.as_ref().map(HistoryWriter::flush);
-        self.off_thread(move || {
+        let profile = self.profiles.current().name.clone();
+        let defs = self.profiles.current().plot.clone();
+        let flushed = self.history.flush();
+        self.io.off_thread(move || {
             if let Some(flushed) = flushed {
                 let _ = flushed.recv_timeout(Duration::from_secs(5));
             }
@@ -163,7 +170,7 @@ impl App {
             return;
         }
         let range = (now - SIMULATED_HISTORY, f64::INFINITY);
-        let Some(path) = self.history_path.clone() else {
+        let Some(path) = self.history.path.clone() else {
             self.plot.loaded = Some(range);
             return;
         };
@@ -171,8 +178,8 @@ impl App {
     }
 
     pub(super) fn plot_loaded(&mut self, loaded: Loaded) {
-        if loaded.profile != self.profile().name || loaded.defs != self.profile().plot || loaded.axis != self.plot.axis
-        {
+        let profile = self.profiles.current();
+        if loaded.profile != profile.name || loaded.defs != profile.plot || loaded.axis != self.plot.axis {
             return;
         }
         if self.plot.loading != Some(loaded.range) {
@@ -182,7 +189,7 @@ impl App {
         self.plot.loaded = Some(loaded.range);
         self.plot.traces = loaded.traces;
         self.plot.clock = loaded.clock;
-        let defs = &self.profiles[self.selected].plot;
+        let defs = &self.profiles.current().plot;
         for (topic, payload, at) in std::mem::take(&mut self.plot.waiting) {
             self.plot.add_live(defs, &topic, &payload, at);
         }
@@ -190,20 +197,20 @@ impl App {
 
     /// A received message on the plot, if it belongs to the profile shown.
     pub(super) fn plot_message(&mut self, m: &ReceivedMessage) {
-        if self.connected_profile() != Some(self.profile().name.as_str()) {
+        if self.session.profile_name() != Some(self.profiles.current().name.as_str()) {
             return;
         }
         let at = secs(m.at);
         if self.plot.loading.is_some() {
             self.plot.waiting.push((m.topic.clone(), m.payload.clone(), at));
         } else if self.plot.loaded.is_some() {
-            let defs = &self.profiles[self.selected].plot;
+            let defs = &self.profiles.current().plot;
             self.plot.add_live(defs, &m.topic, &m.payload, at);
         }
     }
 
-    pub(super) fn apply_series(&mut self, defs: Vec<SeriesDef>) {
-        self.profile_mut().plot = defs;
+    fn apply_series(&mut self, defs: Vec<SeriesDef>) {
+        self.profiles.current_mut().plot = defs;
         self.save_profile();
         self.reset_plot();
     }
@@ -211,11 +218,12 @@ impl App {
     /// Writes the CSV or the PNG of what is in view, off the UI thread, into the reports folder
     /// (`<date>_<time>_<profile>_plot.png`), or where "Export to" says when it names a file (a
     /// path ending in `/` names a folder). An existing file is never replaced: `-2` is added.
-    pub(super) fn export_plot(&mut self, png: bool) {
-        let view: &PlotView = &self.plot_view;
+    fn export_plot(&mut self, png: bool) {
+        let view: &PlotView = &self.view.plot;
         let extension = if png { "png" } else { "csv" };
         let chosen = view.export_path.trim();
-        let described = super::reports::file_name(&chrono::Local::now(), &self.profile().name, "plot", extension);
+        let profile = self.profiles.current();
+        let described = super::reports::file_name(&chrono::Local::now(), &profile.name, "plot", extension);
         let (folder, name) = if chosen.is_empty() {
             (self.reports_folder(), described)
         } else if chosen.ends_with(['/', '\\']) {
@@ -236,9 +244,8 @@ impl App {
         let range = view.shown(now_secs());
         let size = (view.png_width, view.png_height);
         let traces = self.plot.traces.clone();
-        let defs = self.profile().plot.clone();
-        let title =
-            format!("{}: {} to {}", self.profile().name, plot::format_local(range.0), plot::format_local(range.1));
+        let defs = profile.plot.clone();
+        let title = format!("{}: {} to {}", profile.name, plot::format_local(range.0), plot::format_local(range.1));
         self.save_file("plot", folder, name, move |path| {
             let figure = Figure::new(&traces, &defs, range);
             if png {
@@ -254,12 +261,5 @@ impl App {
                     .map_err(|e| format!("{}: {e}", path.display()))
             }
         });
-    }
-}
-
-impl App {
-    /// Points on the plot (for tests and the status line).
-    pub fn plot_points(&self) -> usize {
-        self.plot.traces.points()
     }
 }

@@ -4,11 +4,50 @@
 use super::{App, AppOptions, Background};
 use crate::model::Model;
 use crate::mqtt::generated_client_id;
-use crate::profile::{Profile, ProfileStore};
-use crate::ui::FileTarget;
+use crate::profile::{Favourite, Profile, ProfileStore};
+use crate::ui::{FileTarget, ProfileIntent, TransferForm};
+
+/// The profiles and the one being edited (which is not necessarily the connection's).
+pub(super) struct Profiles {
+    /// Where profiles are saved; `None` when no folder could be had (they live in memory only).
+    pub store: Option<ProfileStore>,
+    /// Every profile, never empty (a built-in broker profile is made when none loads).
+    pub list: Vec<Profile>,
+    /// The profile the editor shows and Connect uses.
+    pub selected: usize,
+    /// The port field as typed, checked when connecting (a typo must not become port 0).
+    pub port_text: String,
+    /// The import/export file field and whether secrets go with an export.
+    pub transfer: TransferForm,
+}
+
+impl Profiles {
+    /// Loads the profiles (see `load_profiles`) and selects the built-in broker's.
+    pub fn load(options: &AppOptions, model: &mut Model) -> Self {
+        let (store, list) = load_profiles(options, model);
+        let selected = list.iter().position(|p| p.builtin_broker).unwrap_or(0);
+        let port_text = list[selected].port.to_string();
+        Self { store, list, selected, port_text, transfer: TransferForm::default() }
+    }
+
+    /// The selected profile.
+    pub fn current(&self) -> &Profile {
+        &self.list[self.selected]
+    }
+
+    pub fn current_mut(&mut self) -> &mut Profile {
+        &mut self.list[self.selected]
+    }
+
+    /// Selects the last profile (just added) and shows its port.
+    fn select_last(&mut self) {
+        self.selected = self.list.len() - 1;
+        self.port_text = self.current().port.to_string();
+    }
+}
 
 /// Opens the profile store, offers the examples on first start, and loads the profiles.
-pub(super) fn load_profiles(options: &AppOptions, model: &mut Model) -> (Option<ProfileStore>, Vec<Profile>) {
+fn load_profiles(options: &AppOptions, model: &mut Model) -> (Option<ProfileStore>, Vec<Profile>) {
     let store = match &options.profile_dir {
         Some(dir) => Ok(ProfileStore::at(dir.clone())),
         None => ProfileStore::in_config_dir(),
@@ -41,24 +80,44 @@ pub(super) fn load_profiles(options: &AppOptions, model: &mut Model) -> (Option<
 }
 
 impl App {
+    pub(super) fn apply_profile(&mut self, intent: ProfileIntent) {
+        match intent {
+            ProfileIntent::Select(i) => {
+                self.profiles.selected = i.min(self.profiles.list.len() - 1);
+                self.profiles.port_text = self.profiles.current().port.to_string();
+                if self.session.connection.is_none() {
+                    self.reload_history();
+                }
+                self.reset_plot();
+            }
+            ProfileIntent::Save => self.save_profile(),
+            ProfileIntent::New => self.new_profile(),
+            ProfileIntent::Duplicate => self.duplicate_profile(),
+            ProfileIntent::Delete => self.delete_profile(),
+            ProfileIntent::Export => self.export_profile(),
+            ProfileIntent::Import => self.import_profile(),
+            ProfileIntent::AddFavourite => {
+                let f = &self.session.publish_form;
+                let favourite = Favourite {
+                    name: format!("{} {}", f.topic, f.payload.chars().take(12).collect::<String>()),
+                    message: crate::mqtt::Outgoing::new(f.topic.clone(), f.payload.clone(), f.qos, f.retain),
+                };
+                self.profiles.current_mut().favourites.push(favourite);
+                self.save_profile();
+            }
+        }
+    }
+
     /// Runs a profile file operation off the UI thread; its outcome comes back as a log line.
-    pub(super) fn in_background(&self, job: impl FnOnce(&ProfileStore) -> String + Send + 'static) {
-        let Some(store) = self.store.clone() else { return };
-        self.off_thread(move || Background::Note(job(&store)));
+    fn in_background(&self, job: impl FnOnce(&ProfileStore) -> String + Send + 'static) {
+        let Some(store) = self.profiles.store.clone() else { return };
+        self.io.off_thread(move || Background::Note(job(&store)));
     }
 
-    pub(super) fn off_thread(&self, job: impl FnOnce() -> Background + Send + 'static) {
-        let (done, repaint) = (self.background_tx.clone(), self.repaint.clone());
-        self.runtime.spawn_blocking(move || {
-            let _ = done.send(job());
-            repaint();
-        });
-    }
-
-    pub(super) fn export_profile(&self) {
-        let (profile, include) = (self.profile().clone(), self.transfer.include_secrets);
-        let path = std::path::PathBuf::from(self.transfer.path.trim());
-        self.off_thread(move || {
+    fn export_profile(&self) {
+        let (profile, include) = (self.profiles.current().clone(), self.profiles.transfer.include_secrets);
+        let path = std::path::PathBuf::from(self.profiles.transfer.path.trim());
+        self.io.off_thread(move || {
             Background::Note(match ProfileStore::export(&profile, &path, include) {
                 Ok(()) if include => format!("Exported {} to {}, with its secrets.", profile.name, path.display()),
                 Ok(()) => format!("Exported {} to {} (without password and PSK key).", profile.name, path.display()),
@@ -67,9 +126,9 @@ impl App {
         });
     }
 
-    pub(super) fn import_profile(&self) {
-        let path = std::path::PathBuf::from(self.transfer.path.trim());
-        self.off_thread(move || match ProfileStore::import(&path) {
+    fn import_profile(&self) {
+        let path = std::path::PathBuf::from(self.profiles.transfer.path.trim());
+        self.io.off_thread(move || match ProfileStore::import(&path) {
             Ok(profile) => Background::Imported(Box::new(profile)),
             Err(e) => Background::Note(format!("Could not import: {e}")),
         });
@@ -78,8 +137,8 @@ impl App {
     /// A native file dialog, run by the I/O runtime; when none can open (no desktop portal),
     /// the File field still works.
     pub(super) fn choose_file(&self, target: FileTarget) {
-        let (done, repaint) = (self.background_tx.clone(), self.repaint.clone());
-        self.runtime.spawn(async move {
+        let report = self.io.reporter();
+        self.io.runtime.spawn(async move {
             let dialog = match target {
                 FileTarget::Profile => rfd::AsyncFileDialog::new().add_filter("MQTT Lab profile", &["json"]),
                 FileTarget::PlotExport => {
@@ -96,24 +155,23 @@ impl App {
                         .into(),
                 ),
             };
-            let _ = done.send(result);
-            repaint();
+            report(result);
         });
     }
 
     /// Applies the port field to the profile; false (with a log line) when it is not a port.
     pub(super) fn apply_port(&mut self) -> bool {
-        if self.profile().builtin_broker {
+        if self.profiles.current().builtin_broker {
             return true;
         }
-        match self.port_text.trim().parse::<u16>() {
+        match self.profiles.port_text.trim().parse::<u16>() {
             Ok(port) if port > 0 => {
-                self.profile_mut().port = port;
+                self.profiles.current_mut().port = port;
                 true
             }
             _ => {
-                let text = self.port_text.clone();
-                self.model.note(format!("The port {text:?} is not a number from 1 to 65535."));
+                let text = self.profiles.port_text.clone();
+                self.session.model.note(format!("The port {text:?} is not a number from 1 to 65535."));
                 false
             }
         }
@@ -121,65 +179,66 @@ impl App {
 
     pub(super) fn save_profile(&mut self) {
         if self.apply_port() {
-            self.save_profile_at(self.selected);
+            self.save_profile_at(self.profiles.selected);
         }
     }
 
     /// Saves `profiles[i]` as it is (its port field applied already).
     pub(super) fn save_profile_at(&mut self, i: usize) {
-        let profile = self.profiles[i].clone();
+        let profile = self.profiles.list[i].clone();
         self.in_background(move |store| match store.save(&profile) {
             Ok(()) => format!("Saved profile {}.", profile.name),
             Err(e) => format!("Could not save the profile: {e}"),
         });
     }
 
-    pub(super) fn new_profile(&mut self) {
-        let taken = |name: &str| self.profiles.iter().any(|p| p.name == name);
-        let name = (1..=self.profiles.len() + 1)
+    fn new_profile(&mut self) {
+        let list = &mut self.profiles.list;
+        let taken = |name: &str| list.iter().any(|p| p.name == name);
+        let name = (1..=list.len() + 1)
             .map(|n| if n == 1 { "New profile".to_owned() } else { format!("New profile {n}") })
             .find(|n| !taken(n))
             .unwrap_or_default();
-        self.profiles.push(Profile { name, client_id: generated_client_id(), ..Profile::default() });
-        self.selected = self.profiles.len() - 1;
-        self.port_text = self.profile().port.to_string();
+        list.push(Profile { name, client_id: generated_client_id(), ..Profile::default() });
+        self.profiles.select_last();
     }
 
     pub(super) fn imported(&mut self, mut profile: Profile) {
-        while self.profiles.iter().any(|p| p.name == profile.name) {
+        while self.profiles.list.iter().any(|p| p.name == profile.name) {
             profile.name.push_str(" (imported)");
         }
-        self.model.note(format!("Imported profile {}.", profile.name));
-        self.profiles.push(profile);
-        self.selected = self.profiles.len() - 1;
-        self.port_text = self.profile().port.to_string();
+        self.session.model.note(format!("Imported profile {}.", profile.name));
+        self.profiles.list.push(profile);
+        self.profiles.select_last();
         self.save_profile();
     }
 
-    pub(super) fn duplicate_profile(&mut self) {
-        let base = self.profile().name.clone();
+    fn duplicate_profile(&mut self) {
+        let list = &self.profiles.list;
+        let base = self.profiles.current().name.clone();
         // Among len + 1 candidate names at least one is free.
-        let name = (1..=self.profiles.len() + 1)
+        let name = (1..=list.len() + 1)
             .map(|n| if n == 1 { format!("{base} (copy)") } else { format!("{base} (copy {n})") })
-            .find(|candidate| !self.profiles.iter().any(|p| &p.name == candidate))
+            .find(|candidate| !list.iter().any(|p| &p.name == candidate))
             .unwrap_or_default();
-        let copy = Profile { name, ..self.profile().clone() };
-        self.profiles.push(copy);
-        self.selected = self.profiles.len() - 1;
+        let copy = Profile { name, ..self.profiles.current().clone() };
+        self.profiles.list.push(copy);
+        // The port field keeps its text, as before: the copy has the same port.
+        self.profiles.selected = self.profiles.list.len() - 1;
         self.save_profile();
     }
 
-    pub(super) fn delete_profile(&mut self) {
-        if self.profiles.len() == 1 {
-            self.model.note("The last profile cannot be deleted.");
+    fn delete_profile(&mut self) {
+        if self.profiles.list.len() == 1 {
+            self.session.model.note("The last profile cannot be deleted.");
             return;
         }
-        let removed = self.profiles.remove(self.selected);
+        let removed = self.profiles.list.remove(self.profiles.selected);
         self.in_background(move |store| match store.delete(&removed.name) {
             Ok(()) => format!("Deleted profile {}.", removed.name),
             Err(e) => format!("Could not delete the profile file: {e}"),
         });
-        self.selected = 0;
-        self.port_text = self.profile().port.to_string();
+        self.profiles.selected = 0;
+        self.profiles.port_text = self.profiles.current().port.to_string();
     }
 }

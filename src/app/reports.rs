@@ -12,13 +12,41 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 
 use super::App;
+use super::capture::{Capture, CaptureKind};
 use crate::profile::file_stem;
+use crate::ui::ReportIntent;
 
 /// `-2` ... `-999`: more saves of one name in one second than anyone takes.
 const MAX_SUFFIX: u32 = 999;
 
 /// How long a notice of a saved file stays (an error stays until dismissed).
 const SAVED_FOR: Duration = Duration::from_secs(10);
+
+/// Screenshots and exports for the lab report, and the notice after each save.
+pub(super) struct Reports {
+    /// A screenshot asked for and not yet saved (one at a time).
+    pub capture: Option<Capture>,
+    /// A message export under way: how far it is, for the list's progress bar.
+    pub export: Option<std::sync::Arc<super::export::Progress>>,
+    /// The reports folder as typed or chosen ("" for the default one).
+    pub folder: String,
+    /// The notice after a save (file name, "Open folder") and the channel saves report on.
+    pub notices: Notices,
+    /// Screenshots carry a caption line (date, broker, client id): a report needs to say what.
+    pub caption_on: bool,
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Self {
+            capture: None,
+            export: None,
+            folder: super::capture::default_folder(),
+            notices: Notices::default(),
+            caption_on: true,
+        }
+    }
+}
 
 /// `<date>_<time>_<profile>_<what>.<extension>`: sorted by name is sorted by time, and the
 /// profile says which broker it was.
@@ -106,9 +134,18 @@ impl Notices {
 }
 
 impl App {
+    pub(super) fn apply_report(&mut self, intent: ReportIntent) {
+        match intent {
+            ReportIntent::Screenshot { tab } => {
+                self.screenshot(if tab { CaptureKind::Tab } else { CaptureKind::Window });
+            }
+            ReportIntent::ExportPacket { seq, png } => self.export_packet(seq, png),
+        }
+    }
+
     /// Where files for the report go: the folder typed or chosen, else the default one.
     pub(super) fn reports_folder(&self) -> PathBuf {
-        match self.screenshot_folder.trim() {
+        match self.reports.folder.trim() {
             "" => PathBuf::from(super::capture::default_folder()),
             folder => PathBuf::from(folder),
         }
@@ -116,7 +153,7 @@ impl App {
 
     /// The channel a save off the UI thread reports its notice on.
     pub(super) fn notice_sender(&self) -> mpsc::Sender<Notice> {
-        self.notice.tx.clone()
+        self.reports.notices.tx.clone()
     }
 
     /// Saves a `what` ("screenshot", "packet", "plot") on the blocking pool: a new file `name` in
@@ -130,7 +167,7 @@ impl App {
         write: impl FnOnce(&Path) -> Result<String, String> + Send + 'static,
     ) {
         let notices = self.notice_sender();
-        self.off_thread(move || {
+        self.io.off_thread(move || {
             let result = create_unique(&folder, &name).and_then(|path| match write(&path) {
                 Ok(detail) => Ok((path, detail)),
                 Err(e) => {
@@ -159,7 +196,7 @@ impl App {
     /// or what went wrong; "Dismiss" closes it.
     pub(super) fn notice_bar(&mut self, ui: &mut egui::Ui) {
         let now = Instant::now();
-        let Some(notice) = self.notice.current(now).cloned() else { return };
+        let Some(notice) = self.reports.notices.current(now).cloned() else { return };
         let mut open = None;
         let mut dismiss = false;
         egui::Frame::group(ui.style()).fill(ui.visuals().faint_bg_color).show(ui, |ui| {
@@ -183,12 +220,12 @@ impl App {
                 dismiss = ui.button("Dismiss").clicked();
             });
         });
-        if let Some((Notice::Saved { .. }, at)) = &self.notice.shown {
+        if let Some((Notice::Saved { .. }, at)) = &self.reports.notices.shown {
             // Repaint when the notice is due to go, even if nothing else happens.
             ui.ctx().request_repaint_after(SAVED_FOR.saturating_sub(now.saturating_duration_since(*at)));
         }
         if dismiss {
-            self.notice.shown = None;
+            self.reports.notices.shown = None;
         }
         if let Some(folder) = open {
             self.open_folder(folder);
@@ -198,8 +235,8 @@ impl App {
     /// Opens `folder` in the file manager. Starting it may take a moment (xdg-open looks for
     /// a desktop), so it runs on the blocking pool; if none can start, the notice says so.
     fn open_folder(&self, folder: PathBuf) {
-        let (tx, repaint) = (self.notice_sender(), self.repaint.clone());
-        self.runtime.spawn_blocking(move || {
+        let (tx, repaint) = (self.notice_sender(), self.io.repaint.clone());
+        self.io.runtime.spawn_blocking(move || {
             if let Err(e) = open::that_detached(&folder) {
                 let _ = tx.send(Notice::Failed(format!(
                     "The folder {} could not be opened ({e}): open it in your file manager.",

@@ -2,7 +2,7 @@
 //! Connect button. Second row: the open connection, named by the profile it was opened with,
 //! its state in words (errors wrap, in full) and the built-in broker.
 
-use super::{Intent, labelled_field};
+use super::{ConnIntent, Intent, ProfileIntent, labelled_field};
 use crate::connection::ConnectionStatus;
 use crate::mqtt::generated_client_id;
 use crate::profile::Profile;
@@ -40,7 +40,7 @@ pub fn connection_bar(
             .show_ui(ui, |ui| {
                 for (i, name) in state.names.iter().enumerate() {
                     if ui.selectable_label(i == state.selected, name).clicked() && i != state.selected {
-                        intents.push(Intent::SelectProfile(i));
+                        intents.push(Intent::Profile(ProfileIntent::Select(i)));
                     }
                 }
             })
@@ -56,10 +56,10 @@ pub fn connection_bar(
         }
         if active && state.open_is_selected {
             if ui.button("Disconnect").clicked() {
-                intents.push(Intent::Disconnect);
+                intents.push(Intent::Connection(ConnIntent::Disconnect));
             }
         } else if ui.button("Connect").clicked() {
-            intents.push(Intent::Connect);
+            intents.push(Intent::Connection(ConnIntent::Connect));
         }
     });
     ui.horizontal_wrapped(|ui| {
@@ -68,7 +68,7 @@ pub fn connection_bar(
         }
         status_label(ui, state.status);
         if active && !state.open_is_selected && ui.small_button("Disconnect").clicked() {
-            intents.push(Intent::Disconnect);
+            intents.push(Intent::Connection(ConnIntent::Disconnect));
         }
         ui.separator();
         ui.weak(state.embedded);

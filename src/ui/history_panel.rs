@@ -1,7 +1,7 @@
 //! The History section: the size of the history on disk, how many messages each profile has,
 //! the retention settings (by age and by size), and clearing the selected profile's history.
 
-use super::Intent;
+use super::{HistoryIntent, Intent};
 use crate::history::{Retention, Stats};
 
 /// The form's own state.
@@ -56,7 +56,7 @@ pub fn history_panel(ui: &mut egui::Ui, form: &mut HistoryForm, stats: Option<&S
         }
         if ui.add_enabled(form.retention != stats.retention, egui::Button::new("Apply limits")).clicked() {
             form.edited = false;
-            intents.push(Intent::SetRetention(form.retention));
+            intents.push(Intent::History(HistoryIntent::SetRetention(form.retention)));
         }
     });
     if form.confirm_clear {
@@ -67,7 +67,7 @@ pub fn history_panel(ui: &mut egui::Ui, form: &mut HistoryForm, stats: Option<&S
             );
             if ui.button("Yes, delete").clicked() {
                 form.confirm_clear = false;
-                intents.push(Intent::ClearHistory);
+                intents.push(Intent::History(HistoryIntent::Clear));
             }
             if ui.button("Keep them").clicked() {
                 form.confirm_clear = false;

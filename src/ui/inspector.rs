@@ -5,8 +5,8 @@
 
 use mqtt_lab_broker::codec::PacketType;
 
-use super::Intent;
 use super::hexview::Layout;
+use super::{Intent, ReportIntent};
 use crate::connection::Direction;
 use crate::model::{CapturedPacket, PacketLog};
 
@@ -114,10 +114,10 @@ pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &Captu
     let title = row_text(packet);
     ui.horizontal(|ui| {
         if ui.button("Save PNG").on_hover_text("The dump and its legend, into the reports folder").clicked() {
-            intents.push(Intent::ExportPacket { seq: packet.seq, png: true });
+            intents.push(Intent::Report(ReportIntent::ExportPacket { seq: packet.seq, png: true }));
         }
         if ui.button("Save text").clicked() {
-            intents.push(Intent::ExportPacket { seq: packet.seq, png: false });
+            intents.push(Intent::Report(ReportIntent::ExportPacket { seq: packet.seq, png: false }));
         }
         ui.strong(packet.kind.map_or("Reserved packet type", |k| k.name()));
         if layout.fields.iter().any(|f| f.name == "Password") {

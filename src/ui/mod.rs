@@ -1,5 +1,5 @@
 //! The panels. Each takes the model (and its own form state) and returns what the user asked
-//! for as [`Intent`]s; the app applies them in one place.
+//! for as [`Intent`]s, grouped by feature; the app hands each group to that feature.
 
 mod connection_bar;
 mod help;
@@ -36,64 +36,96 @@ pub use sys_panel::sys_panel;
 
 use crate::connection::Qos;
 
-/// What the user asked for.
+/// What the user asked for, grouped by the feature that applies it (`App::apply_*`).
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
-    SelectProfile(usize),
-    NewProfile,
-    SaveProfile,
-    DuplicateProfile,
-    DeleteProfile,
+    Profile(ProfileIntent),
+    /// Acts on the connection on view.
+    Connection(ConnIntent),
+    Report(ReportIntent),
+    Tool(ToolIntent),
+    History(HistoryIntent),
+    Plot(PlotIntent),
+    /// Opens a file dialog to fill a file field (of any feature: see `FileTarget`).
+    ChooseFile(FileTarget),
+}
+
+/// The profiles: choosing, editing and moving them between machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileIntent {
+    Select(usize),
+    New,
+    Save,
+    Duplicate,
+    Delete,
     /// Saves the publish form as a named one-click favourite of the profile.
     AddFavourite,
     /// Writes the selected profile to the transfer form's file.
-    ExportProfile,
+    Export,
     /// Reads a profile from the transfer form's file and adds it.
-    ImportProfile,
-    /// Opens a file dialog to fill a file field.
-    ChooseFile(FileTarget),
-    /// Saves the plot's series in the profile and reloads the plot.
-    ApplySeries(Vec<crate::plot::SeriesDef>),
-    /// Starts a simulated device against the selected profile's broker.
-    StartSimulator(crate::simulate::Device),
-    StopSimulator(crate::simulate::Device),
-    /// Saves a PNG of the window, or of the current tab, into the screenshot folder.
-    Screenshot {
-        tab: bool,
-    },
-    /// Saves a packet of the inspector as an annotated PNG or as text into the reports folder.
-    ExportPacket {
-        seq: u64,
-        png: bool,
-    },
-    /// Saves and applies the history's retention limits.
-    SetRetention(crate::history::Retention),
-    /// Deletes the selected profile's history (confirmed).
-    ClearHistory,
-    /// Writes the points in view as CSV.
-    ExportCsv,
-    /// Draws the plot in view into a PNG of the chosen size.
-    ExportPng,
-    /// Runs the connection self-test on the selected profile.
-    TestConnection,
+    Import,
+}
+
+/// One connection: opening and closing it, what it subscribes to and publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnIntent {
     Connect,
     /// Disconnect the open connection and connect the selected profile (after asking).
-    SwitchConnection,
+    Switch,
     Disconnect,
     Subscribe {
         filter: String,
         qos: Qos,
     },
-    /// The broker status panel's own `$SYS/#` subscription: it feeds the panel, not the list.
-    WatchSys,
     Unsubscribe {
         filter: String,
     },
     ToggleMute {
         filter: String,
     },
+    /// The broker status panel's own `$SYS/#` subscription: it feeds the panel, not the list.
+    WatchSys,
     Publish(crate::mqtt::Outgoing),
+}
+
+/// Files for the lab report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportIntent {
+    /// Saves a PNG of the window, or of the current tab, into the screenshot folder.
+    Screenshot { tab: bool },
+    /// Saves a packet of the inspector as an annotated PNG or as text into the reports folder.
+    ExportPacket { seq: u64, png: bool },
+}
+
+/// The sidebar's tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolIntent {
+    /// Starts a simulated device against the selected profile's broker.
+    StartSimulator(crate::simulate::Device),
+    StopSimulator(crate::simulate::Device),
+    /// Runs the connection self-test on the selected profile.
+    TestConnection,
+}
+
+/// The history file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryIntent {
+    /// Saves and applies the history's retention limits.
+    SetRetention(crate::history::Retention),
+    /// Deletes the selected profile's history (confirmed).
+    Clear,
+}
+
+/// The plot tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlotIntent {
+    /// Saves the plot's series in the profile and reloads the plot.
+    ApplySeries(Vec<crate::plot::SeriesDef>),
+    /// Writes the points in view as CSV.
+    ExportCsv,
+    /// Draws the plot in view into a PNG of the chosen size.
+    ExportPng,
 }
 
 /// What the central panel shows.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use egui_plot::{AxisHints, GridMark, HPlacement, HoverPosition, Legend, Plot, PlotPoints, PlotTransform};
 
-use super::{FileTarget, Intent, series_editor};
+use super::{FileTarget, Intent, PlotIntent, series_editor};
 use crate::plot::{
     Figure, SeriesDef, Side, TimeAxis, TimeRange, Traces, fit, format_local, local, parse_local, time_grid, time_label,
     value_label,
@@ -113,14 +113,14 @@ pub fn plot_tab(ui: &mut egui::Ui, view: &mut PlotView, input: &PlotInput<'_>) -
         });
         ui.horizontal(|ui| {
             if ui.button("Save CSV").on_hover_text("Every point in view, not thinned out").clicked() {
-                intents.push(Intent::ExportCsv);
+                intents.push(Intent::Plot(PlotIntent::ExportCsv));
             }
             let label = ui.label("PNG size");
             ui.add(egui::DragValue::new(&mut view.png_width).range(200..=10_000).suffix(" px")).labelled_by(label.id);
             ui.label("×");
             ui.add(egui::DragValue::new(&mut view.png_height).range(150..=10_000).suffix(" px"));
             if ui.button("Save PNG").clicked() {
-                intents.push(Intent::ExportPng);
+                intents.push(Intent::Plot(PlotIntent::ExportPng));
             }
         });
     });

@@ -2,7 +2,7 @@
 
 use mqtt_lab_broker::codec::TopicName;
 
-use super::{Intent, labelled_field, qos_picker};
+use super::{ConnIntent, Intent, ProfileIntent, labelled_field, qos_picker};
 use crate::connection::Qos;
 use crate::model::payload::{PayloadMode, encode, pretty_json};
 use crate::mqtt::Outgoing;
@@ -38,7 +38,7 @@ pub fn publish_panel(
                     .on_hover_text(format!("{} → {}", String::from_utf8_lossy(&f.message.payload), f.message.topic))
                     .clicked()
                 {
-                    intents.push(Intent::Publish(f.message.clone()));
+                    intents.push(Intent::Connection(ConnIntent::Publish(f.message.clone())));
                 }
             }
         });
@@ -98,13 +98,18 @@ pub fn publish_panel(
         })
         .inner;
     if save {
-        intents.push(Intent::AddFavourite);
+        intents.push(Intent::Profile(ProfileIntent::AddFavourite));
     }
     if (clicked || shortcut)
         && connected
         && let Ok(payload) = bytes.and_then(|b| check.map(|()| b))
     {
-        intents.push(Intent::Publish(Outgoing::new(form.topic.clone(), payload, form.qos, form.retain)));
+        intents.push(Intent::Connection(ConnIntent::Publish(Outgoing::new(
+            form.topic.clone(),
+            payload,
+            form.qos,
+            form.retain,
+        ))));
     }
     intents
 }

@@ -1,7 +1,7 @@
 //! The plot's series editor: a working copy of the profile's series; "Apply" checks every row
 //! and asks the app to save them and reload the plot.
 
-use super::Intent;
+use super::{Intent, PlotIntent};
 use crate::palette::PALETTE;
 use crate::plot::{Extractor, SeriesDef, Side};
 
@@ -113,7 +113,7 @@ pub fn series_editor(
             match editing.iter().try_for_each(SeriesDef::validate) {
                 Ok(()) => {
                     *error = None;
-                    intents.push(Intent::ApplySeries(editing.clone()));
+                    intents.push(Intent::Plot(PlotIntent::ApplySeries(editing.clone())));
                 }
                 Err(e) => *error = Some(e),
             }

@@ -1,7 +1,7 @@
 //! The Simulators section: start and stop the simulated PV plant and ESP32 lamp against the
 //! selected profile's broker, in real time or as a time-lapse, and see what each last did.
 
-use super::Intent;
+use super::{Intent, ToolIntent};
 use crate::simulate::Device;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,10 +30,10 @@ pub fn simulators_panel(
             ui.strong(device.name());
             if running[i] {
                 if ui.button(format!("Stop {}", device.name())).clicked() {
-                    intents.push(Intent::StopSimulator(device));
+                    intents.push(Intent::Tool(ToolIntent::StopSimulator(device)));
                 }
             } else if ui.button(format!("Start {}", device.name())).clicked() {
-                intents.push(Intent::StartSimulator(device));
+                intents.push(Intent::Tool(ToolIntent::StartSimulator(device)));
             }
         });
         if !status[i].is_empty() {

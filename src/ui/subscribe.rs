@@ -1,6 +1,6 @@
 //! New subscriptions (filter checked as you type) and the list of subscriptions.
 
-use super::{Intent, labelled_field, qos_picker};
+use super::{ConnIntent, Intent, labelled_field, qos_picker};
 use crate::connection::Qos;
 use crate::model::{SubscriptionState, Subscriptions, validate_filter};
 
@@ -27,7 +27,7 @@ pub fn subscribe_panel(
         ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), e);
     }
     if ui.add_enabled(connected && check.is_ok(), egui::Button::new("Subscribe")).clicked() {
-        intents.push(Intent::Subscribe { filter: form.filter.clone(), qos: form.qos });
+        intents.push(Intent::Connection(ConnIntent::Subscribe { filter: form.filter.clone(), qos: form.qos }));
     }
     ui.separator();
     for s in &subscriptions.list {
@@ -43,10 +43,10 @@ pub fn subscribe_panel(
             ui.weak(messages).on_hover_text("Messages received through this subscription");
             let mut muted = s.muted;
             if ui.checkbox(&mut muted, "Mute").changed() {
-                intents.push(Intent::ToggleMute { filter: s.filter.clone() });
+                intents.push(Intent::Connection(ConnIntent::ToggleMute { filter: s.filter.clone() }));
             }
             if ui.small_button("Unsubscribe").clicked() {
-                intents.push(Intent::Unsubscribe { filter: s.filter.clone() });
+                intents.push(Intent::Connection(ConnIntent::Unsubscribe { filter: s.filter.clone() }));
             }
         });
     }

@@ -2,7 +2,7 @@
 //! They feed this panel only: the message list and the history show `$SYS` messages when the
 //! user subscribes to a `$SYS` filter in the subscribe panel.
 
-use super::Intent;
+use super::{ConnIntent, Intent};
 use crate::model::SysStatus;
 
 pub fn sys_panel(ui: &mut egui::Ui, sys: &SysStatus, watching: bool, connected: bool) -> Vec<Intent> {
@@ -16,7 +16,7 @@ pub fn sys_panel(ui: &mut egui::Ui, sys: &SysStatus, watching: bool, connected: 
             )
             .clicked()
         {
-            intents.push(Intent::WatchSys);
+            intents.push(Intent::Connection(ConnIntent::WatchSys));
         }
     }
     let figures = sys.figures();

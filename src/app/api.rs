@@ -1,0 +1,99 @@
+//! What outside code may see of the app: a small, read-mostly API for the end-to-end tests
+//! (which otherwise drive the app through its UI, as a user does) and for `main` (a line in the
+//! Log). Everything here reads the connection on view or the selected profile; the two `_mut`
+//! methods stand in for edits a test cannot type (a TLS mode, a keepalive, a picked QoS).
+
+use std::net::SocketAddr;
+
+use super::App;
+use crate::connection::ConnectionStatus;
+use crate::embedded::EmbeddedStatus;
+use crate::history::Stats;
+use crate::model::{Model, SelfTest};
+use crate::profile::Profile;
+use crate::ui::{PlotView, PublishForm};
+
+impl App {
+    /// Adds a line to the Log (of the connection on view).
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.session.model.note(text);
+    }
+
+    /// The status of the connection on view.
+    pub fn status(&self) -> &ConnectionStatus {
+        &self.session.model.status
+    }
+
+    /// What the connection on view has shown: messages, subscriptions, packets, log, `$SYS`.
+    pub fn model(&self) -> &Model {
+        &self.session.model
+    }
+
+    /// The name of the open connection's profile, if one is open (not necessarily the selected).
+    pub fn connected_profile(&self) -> Option<&str> {
+        self.session.profile_name()
+    }
+
+    /// Where the built-in broker listens, once running.
+    pub fn builtin_addr(&self) -> Option<SocketAddr> {
+        match self.builtin.status {
+            Some(EmbeddedStatus::Running(addr)) => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// The built-in broker's log lines, oldest first.
+    pub fn broker_log(&self) -> &[String] {
+        &self.builtin.log
+    }
+
+    /// Every profile, in the picker's order.
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles.list
+    }
+
+    /// The profile the editor shows and Connect uses.
+    pub fn selected_profile(&self) -> &Profile {
+        self.profiles.current()
+    }
+
+    /// The selected profile, for settings a test cannot type (a TLS mode, a short keepalive).
+    pub fn selected_profile_mut(&mut self) -> &mut Profile {
+        self.profiles.current_mut()
+    }
+
+    /// Whether the "switch connection?" question is showing.
+    pub fn confirm_switch(&self) -> bool {
+        self.view.confirm_switch
+    }
+
+    /// The publish form of the connection on view (what a schema form wrote into it).
+    pub fn publish_form(&self) -> &PublishForm {
+        &self.session.publish_form
+    }
+
+    /// The publish form, for choices a test cannot click reliably (one of two QoS pickers).
+    pub fn publish_form_mut(&mut self) -> &mut PublishForm {
+        &mut self.session.publish_form
+    }
+
+    /// The history writer's last figures.
+    pub fn history_stats(&self) -> Option<&Stats> {
+        self.history.stats.as_ref()
+    }
+
+    /// The last connection self-test, running or done.
+    pub fn self_test(&self) -> Option<&SelfTest> {
+        self.tools.self_test.as_ref()
+    }
+
+    /// The plot's view: its range, the series being edited, the lines drawn last frame.
+    pub fn plot_view(&self) -> &PlotView {
+        &self.view.plot
+    }
+
+    /// Points on the plot.
+    pub fn plot_points(&self) -> usize {
+        self.plot.traces.points()
+    }
+}
