@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use cpu_time::ThreadTime;
 use egui_kittest::kittest::Queryable;
-use mqtt_lab::embedded::EmbeddedStatus;
 use mqtt_lab_bench::client::{Client, Target};
 use mqtt_lab_bench::wire::put_publish;
 use support::{ProfileDir, app_harness, connect_and_subscribe, runtime, step_until, stored_history};
@@ -115,14 +114,14 @@ fn ingest(rate: u64) {
     let dir = ProfileDir::new("bench-ingest");
     let mut harness = app_harness(&rt, &dir);
     connect_and_subscribe(&mut harness);
-    let Some(EmbeddedStatus::Running(addr)) = harness.state().embedded_status.clone() else { panic!("no broker") };
-    let before = harness.state().model.messages.total();
+    let Some(addr) = harness.state().builtin_addr() else { panic!("no broker") };
+    let before = harness.state().model().messages.total();
     let publisher = rt.spawn(publish(addr.port(), rate));
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     let start = Instant::now();
     let mut next = start;
     let expected = rate * SECONDS;
-    while harness.state().model.messages.total() - before < expected && start.elapsed() < Duration::from_mins(1) {
+    while harness.state().model().messages.total() - before < expected && start.elapsed() < Duration::from_mins(1) {
         let (w, c) = (Instant::now(), ThreadTime::now());
         harness.step();
         wall.push(w.elapsed());
@@ -137,7 +136,7 @@ fn ingest(rate: u64) {
     }
     let took = start.elapsed();
     let sent = rt.block_on(publisher).expect("the publisher ran");
-    let received = harness.state().model.messages.total() - before;
+    let received = harness.state().model().messages.total() - before;
     println!(
         "ingest: {sent} messages published at {rate}/s; the app took in {received} in {:.2} s ({:.0} msg/s)",
         took.as_secs_f64(),
@@ -145,9 +144,9 @@ fn ingest(rate: u64) {
     );
     frames("ingest frames", wall, cpu);
     step_until(&mut harness, "the history writer to catch up", |app| {
-        app.history_stats.as_ref().is_some_and(|s| s.messages() >= received)
+        app.history_stats().is_some_and(|s| s.messages() >= received)
     });
-    let stats = harness.state().history_stats.as_ref().map_or(0, mqtt_lab::history::Stats::messages);
+    let stats = harness.state().history_stats().map_or(0, mqtt_lab::history::Stats::messages);
     println!("ingest: the history file holds {stats} messages");
 }
 
@@ -158,7 +157,7 @@ fn scroll() {
     stored_history(&dir, 1_000_000, Duration::from_hours(30), |i| format!("{:.3}", (i % 4500) as f64 / 1000.0));
     println!("scroll: 1,000,000 rows written in {:.1} s", t.elapsed().as_secs_f64());
     let mut harness = app_harness(&rt, &dir);
-    step_until(&mut harness, "the history counted", |app| app.model.stored.len() == 990_000);
+    step_until(&mut harness, "the history counted", |app| app.model().stored.len() == 990_000);
     let header = harness.get_by_label_contains("older in history");
     let list = egui::pos2(header.rect().center().x, header.rect().bottom() + 200.0);
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
@@ -183,7 +182,7 @@ fn scroll() {
     let shown = harness.query_all_by_label_contains("PV/data").count();
     println!(
         "scroll: 990,000 older rows; {} rows read from the file and held; {shown} rows on screen at the end",
-        harness.state().model.stored.held()
+        harness.state().model().stored.held()
     );
     frames("scroll frames", wall, cpu);
 }

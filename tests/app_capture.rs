@@ -7,12 +7,12 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use mqtt_lab::App;
 use support::*;
 
 fn saved(app: &App) -> Vec<String> {
-    app.model
+    app.model()
         .log
         .iter()
         .filter_map(|l| l.text.strip_prefix("Screenshot saved to "))
@@ -142,7 +142,7 @@ fn a_failed_save_shows_why() {
     reports_folder(&mut harness, &blocker.join("shots"));
     harness.key_press(egui::Key::F12);
     step_until(&mut harness, "the failure", |app| {
-        app.model.log.iter().any(|l| l.text.starts_with("The screenshot could not be saved: "))
+        app.model().log.iter().any(|l| l.text.starts_with("The screenshot could not be saved: "))
     });
     settle(&mut harness);
     assert!(harness.query_by_label_contains("The screenshot could not be saved: ").is_some(), "in the notice");
@@ -153,6 +153,9 @@ fn a_failed_save_shows_why() {
 /// reading the pixels a frame late as eframe does: above the tab row, which moves down by a line.
 #[test]
 fn the_caption_line_is_in_an_f12_screenshot() {
+    let caption_ticked = |harness: &Harness<'_, App>| {
+        harness.get_by_label("Caption").accesskit_node().toggled() == Some(egui::accesskit::Toggled::True)
+    };
     let runtime = runtime();
     let dir = ProfileDir::new("capture-caption");
     let mut harness = harness_with(&runtime, &dir, None);
@@ -164,7 +167,7 @@ fn the_caption_line_is_in_an_f12_screenshot() {
 
     harness.get_by_label("Caption").click();
     settle(&mut harness);
-    assert!(!harness.state().caption_on);
+    assert!(!caption_ticked(&harness));
     harness.key_press(egui::Key::F12);
     step_until(&mut harness, "the screenshot without caption", |app| saved(app).len() == 1);
     // Nothing but the caption is to move the tab row: the notice of the first file goes.
@@ -173,7 +176,7 @@ fn the_caption_line_is_in_an_f12_screenshot() {
     settle(&mut harness);
     harness.get_by_label("Caption").click();
     settle(&mut harness);
-    assert!(harness.state().caption_on);
+    assert!(caption_ticked(&harness));
     harness.key_press(egui::Key::F12);
     step_until(&mut harness, "the screenshot with caption", |app| saved(app).len() == 2);
 

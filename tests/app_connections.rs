@@ -34,13 +34,6 @@ fn rows_per_profile(
     }
 }
 
-fn choose_profile(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, name: &str) {
-    harness.get_by_label("Profile").click();
-    settle(harness);
-    harness.get_by_role_and_label(Role::Button, name).click();
-    settle(harness);
-}
-
 #[test]
 fn choosing_another_profile_while_connected_leaves_the_connection_and_its_data_alone() {
     let runtime = runtime();
@@ -48,10 +41,10 @@ fn choosing_another_profile_while_connected_leaves_the_connection_and_its_data_a
     let mut harness = app_harness(&runtime, &dir);
     connect_and_subscribe(&mut harness);
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "the first message", |app| app.model.messages.total() == 1);
+    step_until(&mut harness, "the first message", |app| app.model().messages.total() == 1);
 
     choose_profile(&mut harness, PI);
-    assert_eq!(harness.state().profile().name, PI, "the editor shows the chosen profile");
+    assert_eq!(harness.state().selected_profile().name, PI, "the editor shows the chosen profile");
     assert_eq!(harness.state().connected_profile(), Some(BUILTIN));
     // The top bar names the connection by its own profile and address, still connected.
     assert!(
@@ -62,12 +55,12 @@ fn choosing_another_profile_while_connected_leaves_the_connection_and_its_data_a
 
     // A message received now is the connection's, recorded under its profile.
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "the second message", |app| app.model.messages.total() == 2);
+    step_until(&mut harness, "the second message", |app| app.model().messages.total() == 2);
     harness.get_by_label("Screenshots and exports").click();
     settle(&mut harness);
     set_field(&mut harness, "Reports folder", &dir.0.join("reports").display().to_string());
     harness.get_by_label("Export CSV").click();
-    step_until(&mut harness, "the export", |app| app.model.log.iter().any(|l| l.text.starts_with("Exported ")));
+    step_until(&mut harness, "the export", |app| app.model().log.iter().any(|l| l.text.starts_with("Exported ")));
     let exported = std::fs::read_dir(dir.0.join("reports")).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
     assert_eq!(exported.len(), 1, "{exported:?}");
     let name = exported[0].file_name().unwrap().to_string_lossy().to_lowercase();
@@ -81,14 +74,14 @@ fn choosing_another_profile_while_connected_leaves_the_connection_and_its_data_a
     // Connect asks before the open connection is replaced; Cancel leaves it.
     harness.get_by_role_and_label(Role::Button, "Connect").click();
     settle(&mut harness);
-    assert!(harness.state().confirm_switch);
+    assert!(harness.state().confirm_switch());
     assert!(
         harness.query_by_label_contains(&format!("{BUILTIN} is connected. Disconnect it and connect {PI}?")).is_some()
     );
     harness.get_by_role_and_label(Role::Button, "Cancel").click();
     settle(&mut harness);
-    assert!(!harness.state().confirm_switch);
-    assert!(matches!(harness.state().model.status, ConnectionStatus::Connected { .. }));
+    assert!(!harness.state().confirm_switch());
+    assert!(matches!(harness.state().status(), ConnectionStatus::Connected { .. }));
     assert_eq!(harness.state().connected_profile(), Some(BUILTIN));
 
     // Everything was recorded under the connection's profile, none under the one selected.
@@ -97,6 +90,6 @@ fn choosing_another_profile_while_connected_leaves_the_connection_and_its_data_a
     // Disconnected, the list shows the selected profile's history: none.
     harness.get_by_role_and_label(Role::Button, "Disconnect").click();
     step_until(&mut harness, "the selected profile's (empty) history", |app| {
-        app.connected_profile().is_none() && app.model.messages.is_empty()
+        app.connected_profile().is_none() && app.model().messages.is_empty()
     });
 }

@@ -9,7 +9,7 @@ use egui_kittest::kittest::Queryable;
 use support::*;
 
 fn exported(app: &mqtt_lab::App) -> Vec<String> {
-    app.model
+    app.model()
         .log
         .iter()
         .filter_map(|l| l.text.strip_prefix("Exported "))
@@ -27,7 +27,7 @@ fn the_listed_messages_are_exported_as_csv_and_json_oldest_first() {
 
     let mut harness = app_harness(&runtime, &dir);
     step_until(&mut harness, "the list with its older rows", |app| {
-        app.model.messages.len() == 10_000 && app.model.stored.len() == 2_000
+        app.model().messages.len() == 10_000 && app.model().stored.len() == 2_000
     });
     harness.get_by_label("Screenshots and exports").click();
     settle(&mut harness);
@@ -38,7 +38,7 @@ fn the_listed_messages_are_exported_as_csv_and_json_oldest_first() {
     harness.get_by_label("Export JSON").click();
     step_until(&mut harness, "the JSON", |app| exported(app).len() == 2);
     let files = exported(harness.state());
-    assert!(harness.state().model.log.iter().any(|l| l.text.starts_with("Exported 12000 message(s) to ")));
+    assert!(harness.state().model().log.iter().any(|l| l.text.starts_with("Exported 12000 message(s) to ")));
     // In the reports folder, named with date, time, profile and what they hold.
     for (file, extension) in files.iter().zip(["csv", "json"]) {
         let path = std::path::Path::new(file);
@@ -63,7 +63,7 @@ fn the_listed_messages_are_exported_as_csv_and_json_oldest_first() {
 
     // A searched view exports what it lists, from memory and from the file.
     set_field(&mut harness, "Search", "needle");
-    step_until(&mut harness, "the search counted", |app| app.model.stored.len() == 2);
+    step_until(&mut harness, "the search counted", |app| app.model().stored.len() == 2);
     harness.get_by_label("Export CSV").click();
     step_until(&mut harness, "the searched CSV", |app| exported(app).len() == 3);
     let csv = std::fs::read_to_string(&exported(harness.state())[2]).unwrap();

@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 fn reconnecting_because(app: &mqtt_lab::App, words: &str) -> bool {
-    matches!(&app.model.status, ConnectionStatus::Reconnecting { reason, .. } if reason.contains(words))
+    matches!(app.status(), ConnectionStatus::Reconnecting { reason, .. } if reason.contains(words))
 }
 
 /// Rows in the test's history file (a real SQLite file, read the way any tool would).
@@ -40,7 +40,7 @@ fn a_killed_broker_is_explained_and_rejoined_and_nothing_received_is_lost() {
         let mut harness = harness_with(&runtime, &dir, None);
         new_profile_at(&mut harness, port);
         harness.get_by_label("Connect").click();
-        step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+        step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
         round_trip(&mut harness); // PV/# subscribed, PV/sunshine "yes" back
 
         // SIGKILL: no DISCONNECT, no FIN from a clean shutdown of the broker's side.
@@ -55,18 +55,18 @@ fn a_killed_broker_is_explained_and_rejoined_and_nothing_received_is_lost() {
         for _ in 0..30 {
             harness.step();
         }
-        assert_eq!(harness.state().model.messages.total(), 1, "what was received stays listed");
+        assert_eq!(harness.state().model().messages.total(), 1, "what was received stays listed");
 
         let _mosquitto = Mosquitto::start(&conf);
         let back = Instant::now();
-        step_until(&mut harness, "reconnected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+        step_until(&mut harness, "reconnected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
         // Figures for docs/RELIABILITY.md, not limits: they depend on the backoff's schedule.
         eprintln!("kill: loss noticed after {noticed:?}; reconnected {:?} after the restart", back.elapsed());
         step_until(&mut harness, "subscribed again", |app| {
-            app.model.log.iter().any(|l| l.text.starts_with("Subscribing again to 1 filter"))
+            app.model().log.iter().any(|l| l.text.starts_with("Subscribing again to 1 filter"))
         });
         harness.get_by_role_and_label(Role::Button, "Publish").click();
-        step_until(&mut harness, "a message after the restart", |app| app.model.messages.total() == 2);
+        step_until(&mut harness, "a message after the restart", |app| app.model().messages.total() == 2);
         // Closing the window: the history writer commits what is left.
     }
     let _ = std::fs::remove_file(&conf);
@@ -114,10 +114,9 @@ fn a_stalled_network_is_noticed_by_the_keepalive_and_the_app_carries_on_after_it
     let (port, flowing) = stalling_relay(&runtime, broker_port);
     let mut harness = harness_with(&runtime, &dir, None);
     new_profile_at(&mut harness, port);
-    let selected = harness.state().selected;
-    harness.state_mut().profiles[selected].keep_alive_secs = 2;
+    harness.state_mut().selected_profile_mut().keep_alive_secs = 2;
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     round_trip(&mut harness);
 
     flowing.send_replace(false);
@@ -126,16 +125,16 @@ fn a_stalled_network_is_noticed_by_the_keepalive_and_the_app_carries_on_after_it
         reconnecting_because(app, "no PINGRESP to the last PINGREQ within the keepalive of 2 s")
     });
     let noticed = stalled.elapsed();
-    assert_eq!(harness.state().model.messages.total(), 1, "what was received stays listed");
+    assert_eq!(harness.state().model().messages.total(), 1, "what was received stays listed");
     flowing.send_replace(true);
     let resumed = Instant::now();
-    step_until(&mut harness, "reconnected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "reconnected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     eprintln!("stall: noticed after {noticed:?} (keepalive 2 s); reconnected {:?} after it ended", resumed.elapsed());
     step_until(&mut harness, "subscribed again", |app| {
-        app.model.log.iter().any(|l| l.text.starts_with("Subscribing again to 1 filter"))
+        app.model().log.iter().any(|l| l.text.starts_with("Subscribing again to 1 filter"))
     });
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "a message after the stall", |app| app.model.messages.total() == 2);
+    step_until(&mut harness, "a message after the stall", |app| app.model().messages.total() == 2);
 }
 
 /// A "broker" that reads CONNECT, answers CONNACK 0 if `connack`, then sends `garbage`: a wrong
@@ -182,11 +181,11 @@ fn a_broker_sending_garbage_is_explained_and_the_app_stays_usable() {
     // It tries again with backoff, and the window keeps working meanwhile.
     step_until(&mut harness, "a second attempt", |_| connections.load(std::sync::atomic::Ordering::Relaxed) >= 2);
     harness.get_by_label("Disconnect").click();
-    step_until(&mut harness, "disconnected", |app| matches!(app.model.status, ConnectionStatus::Disconnected));
+    step_until(&mut harness, "disconnected", |app| matches!(app.status(), ConnectionStatus::Disconnected));
     assert!(
-        harness.state().model.log.iter().any(|l| l.text.contains("not a valid MQTT packet")),
+        harness.state().model().log.iter().any(|l| l.text.contains("not a valid MQTT packet")),
         "the log keeps the explanation: {:?}",
-        harness.state().model.log
+        harness.state().model().log
     );
 }
 
@@ -200,8 +199,8 @@ fn garbage_instead_of_connack_ends_the_attempt_with_the_reason() {
     let mut harness = harness_with(&runtime, &dir, None);
     new_profile_at(&mut harness, port);
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "the attempt ended", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
-    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    step_until(&mut harness, "the attempt ended", |app| matches!(app.status(), ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = harness.state().status() else { unreachable!() };
     assert!(reason.contains("are not a CONNACK, which must come first [MQTT-3.2.0-1]"), "{reason}");
     assert!(reason.contains("this port speaks HTTP, not MQTT"), "{reason}");
     // The window still answers: the user can fix the port and try again.
@@ -250,9 +249,9 @@ fn a_megabyte_payload_is_listed_in_a_line_and_an_oversized_packet_is_explained()
     let mut harness = harness_with(&runtime, &dir, None);
     new_profile_at(&mut harness, port);
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     harness.get_by_role_and_label(Role::Button, "Subscribe").click(); // PV/#
-    step_until(&mut harness, "the retained megabyte", |app| app.model.messages.total() == 1);
+    step_until(&mut harness, "the retained megabyte", |app| app.model().messages.total() == 1);
     settle(&mut harness);
     let row = harness.get_by_label_contains("PV/log  xxx");
     let label = row.accesskit_node().label().unwrap_or_default();
@@ -266,5 +265,5 @@ fn a_megabyte_payload_is_listed_in_a_line_and_an_oversized_packet_is_explained()
     step_until(&mut harness, "the packet refused in words", |app| {
         reconnecting_because(app, "more than the 16 MiB the app accepts")
     });
-    step_until(&mut harness, "reconnected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "reconnected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
 }

@@ -20,10 +20,10 @@ fn the_connect_fields_and_a_qos_2_exchange_are_shown_byte_for_byte() {
     harness.get_by_label("Profile settings").click();
     settle(&mut harness);
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     harness.get_by_role_and_label(Role::Button, "Subscribe").click();
     step_until(&mut harness, "the SUBACK", |app| {
-        app.model.packets.packets.iter().any(|p| p.kind == Some(PacketType::SubAck))
+        app.model().packets.packets.iter().any(|p| p.kind == Some(PacketType::SubAck))
     });
     // QoS 2 from the publish form.
     // The publish form's QoS picker is the second one (the subscribe form's comes first).
@@ -34,13 +34,13 @@ fn the_connect_fields_and_a_qos_2_exchange_are_shown_byte_for_byte() {
     harness.get_by_role_and_label(Role::Button, "Publish").click();
     // The subscription is QoS 0, so the message comes back at QoS 0: one handshake, ours.
     step_until(&mut harness, "the QoS 2 handshake", |app| {
-        app.model.packets.packets.iter().any(|p| p.kind == Some(PacketType::PubComp))
+        app.model().packets.packets.iter().any(|p| p.kind == Some(PacketType::PubComp))
     });
 
     harness.get_by_role_and_label(Role::Button, "Packets").click();
     settle(&mut harness);
     // Sent: PUBLISH, PUBREL; received: PUBREC, PUBCOMP; one exchange number for all four.
-    let packets = &harness.state().model.packets.packets;
+    let packets = &harness.state().model().packets.packets;
     let sent_publish = packets
         .iter()
         .find(|p| p.kind == Some(PacketType::Publish) && p.direction == mqtt_lab::connection::Direction::Sent)
@@ -76,11 +76,11 @@ fn the_connect_fields_and_a_qos_2_exchange_are_shown_byte_for_byte() {
     settle(&mut harness);
     harness.get_by_label("Save text").click();
     step_until(&mut harness, "both saved", |app| {
-        app.model.log.iter().filter(|l| l.text.starts_with("Packet saved to ")).count() == 2
+        app.model().log.iter().filter(|l| l.text.starts_with("Packet saved to ")).count() == 2
     });
     let saved: Vec<String> = harness
         .state()
-        .model
+        .model()
         .log
         .iter()
         .filter_map(|l| l.text.strip_prefix("Packet saved to "))
@@ -99,5 +99,5 @@ fn the_connect_fields_and_a_qos_2_exchange_are_shown_byte_for_byte() {
     harness.get_by_label("Reveal password").click();
     settle(&mut harness);
     assert_eq!(harness.query_all_by_label("••").count(), 0, "revealed on request");
-    assert!(harness.state().model.log.iter().all(|l| !l.text.contains("btsiotpass1")));
+    assert!(harness.state().model().log.iter().all(|l| !l.text.contains("btsiotpass1")));
 }

@@ -12,7 +12,6 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable, by};
 use mqtt_lab::App;
 use mqtt_lab::connection::ConnectionStatus;
-use mqtt_lab::embedded::EmbeddedStatus;
 use support::*;
 
 const SIZES: [egui::Vec2; 3] = [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0), egui::vec2(1920.0, 1080.0)];
@@ -65,29 +64,25 @@ fn every_tab_fits_a_laptop_screen() {
     for size in SIZES {
         let dir = ProfileDir::new(&format!("layout-{}", size.x));
         let mut harness = harness_sized(&runtime, &dir, size);
-        step_until(&mut harness, "the built-in broker", |app| {
-            matches!(app.embedded_status, Some(EmbeddedStatus::Running(_)))
-        });
+        step_until(&mut harness, "the built-in broker", |app| app.builtin_addr().is_some());
 
         // A refusal in full: the course's Raspberry Pi profile against a port nobody listens on.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let builtin = harness.state().selected;
-        let pi = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
-        harness.state_mut().selected = pi;
-        harness.step();
+        let builtin = harness.state().selected_profile().name.clone();
+        let name = profile_name(&harness, |n| n.starts_with("Raspberry Pi (password"));
+        choose_profile(&mut harness, &name);
         set_field(&mut harness, "Host", "127.0.0.1");
         set_field(&mut harness, "Port", &closed.to_string());
         harness.get_by_role_and_label(Role::Button, "Connect").click();
-        step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+        step_until(&mut harness, "the refusal", |app| matches!(app.status(), ConnectionStatus::Failed(_)));
         settle(&mut harness);
         inside(&harness, size, "Failed: ");
         keep_image(&mut harness, size, "error");
 
-        harness.state_mut().selected = builtin;
-        harness.step();
+        choose_profile(&mut harness, &builtin);
         connect_and_subscribe(&mut harness);
         harness.get_by_role_and_label(Role::Button, "Publish").click();
-        step_until(&mut harness, "the message", |app| app.model.messages.total() == 1);
+        step_until(&mut harness, "the message", |app| app.model().messages.total() == 1);
         settle(&mut harness);
         for label in [
             "Profile",
@@ -125,7 +120,7 @@ fn every_tab_fits_a_laptop_screen() {
         let folder = dir.0.join("reports for the lab report of the internet of things course, week 3");
         set_field(&mut harness, "Reports folder", &folder.display().to_string());
         harness.get_by_label("Export CSV").click();
-        step_until(&mut harness, "the export", |app| app.model.log.iter().any(|l| l.text.starts_with("Exported ")));
+        step_until(&mut harness, "the export", |app| app.model().log.iter().any(|l| l.text.starts_with("Exported ")));
         settle(&mut harness);
         for label in ["Saved ", "Open folder", "Dismiss", "Reports folder", "Choose…", "Export CSV", "Export JSON"] {
             inside(&harness, size, label);

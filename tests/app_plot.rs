@@ -10,7 +10,6 @@ use std::sync::Arc;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::connection::ConnectionStatus;
-use mqtt_lab::embedded::EmbeddedStatus;
 use mqtt_lab::model::SubscriptionState;
 use mqtt_lab::plot::{format_local, local, midnight};
 use mqtt_lab::simulate::{Device, SimEvent, SimOptions, Simulator, TIME_LAPSE, TOPIC_CLOCK, parse_clock};
@@ -44,13 +43,13 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
         set_field(&mut harness, "Series 1", "PV/+/kw");
         harness.get_by_label("Apply series").click();
         settle(&mut harness);
-        assert_eq!(harness.state().profile().plot[0].filter, "PV/+/kw", "applied to the profile");
+        assert_eq!(harness.state().selected_profile().plot[0].filter, "PV/+/kw", "applied to the profile");
 
         publish(&mut harness, "PV/east/kw", "1.5");
         publish(&mut harness, "PV/west/kw", "2.5");
         publish(&mut harness, "PV/east/kw", "1.75");
         publish(&mut harness, "PV/sunshine", "yes"); // matches PV/# but not the series
-        step_until(&mut harness, "four messages", |app| app.model.messages.total() == 4);
+        step_until(&mut harness, "four messages", |app| app.model().messages.total() == 4);
         open_plot(&mut harness);
         assert!(harness.query_by_label("PV/east/kw (kW): 2 point(s), latest 1.75 kW").is_some());
         assert!(harness.query_by_label("PV/west/kw (kW): 1 point(s), latest 2.5 kW").is_some());
@@ -63,7 +62,7 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
     let mut harness = app_harness(&runtime, &dir);
     open_plot(&mut harness);
     step_until(&mut harness, "the plot loaded from history", |app| {
-        app.plot_view.editing.len() == 2 && harness_points(app) == 3
+        app.plot_view().editing.len() == 2 && harness_points(app) == 3
     });
     settle(&mut harness);
     assert!(harness.query_by_label("PV/east/kw (kW): 2 point(s), latest 1.75 kW").is_some());
@@ -77,7 +76,7 @@ fn a_wildcard_series_draws_one_line_per_topic_and_survives_a_restart() {
     settle(&mut harness);
     harness.get_by_label("Save PNG").click();
     step_until(&mut harness, "both files written", |app| {
-        app.model.log.iter().filter(|l| l.text.starts_with("Plot saved to")).count() == 2
+        app.model().log.iter().filter(|l| l.text.starts_with("Plot saved to")).count() == 2
     });
     let csv = std::fs::read_to_string(base.with_extension("csv")).expect("the CSV");
     let rows: Vec<&str> = csv.lines().collect();
@@ -117,7 +116,7 @@ fn run_until(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, sim: &Simul
             start.elapsed() < PATIENCE,
             "the plant's clock reached {hour}: {}; {:?}",
             format_local(*latest),
-            harness.state().model.log
+            harness.state().model().log
         );
         harness.step();
         std::thread::yield_now();
@@ -136,8 +135,8 @@ fn a_time_lapse_day_is_drawn_from_06_to_20_and_a_disconnection_breaks_its_line()
 
     // The plant as `mqtt-lab simulate pv --time-lapse` runs it, against the app's broker, but 40
     // times faster than the time-lapse (a day in 15 s, still 2.4 simulated minutes a reading).
-    let Some(EmbeddedStatus::Running(addr)) = harness.state().embedded_status else { panic!("the built-in broker") };
-    let settings = harness.state().profile().connect_settings(Some(addr.port())).unwrap();
+    let Some(addr) = harness.state().builtin_addr() else { panic!("the built-in broker") };
+    let settings = harness.state().selected_profile().connect_settings(Some(addr.port())).unwrap();
     let options = SimOptions { speed: TIME_LAPSE * 40.0, count: None };
     let mut sim = Simulator::start(runtime.handle(), Device::Pv, settings, options, Arc::new(|| {}));
     let mut latest = 0.0;
@@ -148,20 +147,20 @@ fn a_time_lapse_day_is_drawn_from_06_to_20_and_a_disconnection_breaks_its_line()
     // The app goes away for a while in the middle of the day, and comes back.
     run_until(&mut harness, &sim, &mut latest, 11.0);
     harness.get_by_role_and_label(Role::Button, "Disconnect").click();
-    step_until(&mut harness, "disconnected", |app| matches!(app.model.status, ConnectionStatus::Disconnected));
+    step_until(&mut harness, "disconnected", |app| matches!(app.status(), ConnectionStatus::Disconnected));
     let off = simulated_now(&sim, &mut latest);
     run_until(&mut harness, &sim, &mut latest, 13.0);
     harness.get_by_role_and_label(Role::Button, "Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     harness.get_by_role_and_label(Role::Button, "Subscribe").click();
     step_until(&mut harness, "the SUBACK", |app| {
-        app.model.subscriptions.list.iter().any(|s| matches!(s.state, SubscriptionState::Active(_)))
+        app.model().subscriptions.list.iter().any(|s| matches!(s.state, SubscriptionState::Active(_)))
     });
     let on = simulated_now(&sim, &mut latest);
     run_until(&mut harness, &sim, &mut latest, 18.75);
     sim.stop();
     step_until(&mut harness, "the evening's readings", |app| {
-        app.plot_view.segments.iter().any(|(_, pieces)| pieces.last().is_some_and(|p| p.1 >= six + 12.5 * 3_600.0))
+        app.plot_view().segments.iter().any(|(_, pieces)| pieces.last().is_some_and(|p| p.1 >= six + 12.5 * 3_600.0))
     });
     settle(&mut harness);
 
@@ -169,7 +168,7 @@ fn a_time_lapse_day_is_drawn_from_06_to_20_and_a_disconnection_breaks_its_line()
     harness.get_by_label("Fit data").click();
     settle(&mut harness);
     harness.step();
-    let view = &harness.state().plot_view;
+    let view = harness.state().plot_view();
     assert_eq!(view.x_labels.first().map(String::as_str), Some("06:00"), "{:?}", view.x_labels);
     assert_eq!(view.x_labels.last().map(String::as_str), Some("20:00"), "{:?}", view.x_labels);
     let (name, pieces) = &view.segments[0];
@@ -200,7 +199,7 @@ fn the_series_editor_fits_a_laptop_screen() {
         harness.get_by_label("Add series").click();
         settle(&mut harness);
         // The luminosity's JSON field: the widest row the course has.
-        assert!(matches!(harness.state().plot_view.editing[1].extractor, mqtt_lab::plot::Extractor::Json { .. }));
+        assert!(matches!(harness.state().plot_view().editing[1].extractor, mqtt_lab::plot::Extractor::Json { .. }));
         if std::env::var_os("KEEP_IMAGES").is_some() {
             let image = harness.render().expect("the software renderer draws the window");
             image.save(std::env::temp_dir().join(format!("series_{w}.png"))).unwrap();

@@ -17,17 +17,17 @@ fn the_led_form_writes_the_course_payload_and_broken_payloads_are_flagged() {
     set_field(&mut harness, "Topic", "lamp/cmd");
     assert!(harness.query_by_label("Course message (clients -> ESP32):").is_some());
     // "yes" is no LED command: the form's value replaces it, so the slider shows what is sent.
-    assert_eq!(harness.state().publish_form.payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
+    assert_eq!(harness.state().publish_form().payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
 
     // The brightness slider, moved one step with the keyboard, writes the payload.
     harness.get_by_role_and_label(Role::Slider, "Brightness").focus();
     settle(&mut harness);
     harness.key_press(egui::Key::ArrowRight);
     settle(&mut harness);
-    assert_eq!(harness.state().publish_form.payload, r#"{"control":"PWM","value":51,"unit":"%"}"#);
+    assert_eq!(harness.state().publish_form().payload, r#"{"control":"PWM","value":51,"unit":"%"}"#);
     assert!(harness.query_by_label("Matches led-command.schema.json").is_some());
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "the command back", |app| app.model.messages.total() == 1);
+    step_until(&mut harness, "the command back", |app| app.model().messages.total() == 1);
     settle(&mut harness);
     assert!(harness.query_by_label_contains("breaks the schema").is_none(), "a valid command is not flagged");
 
@@ -41,7 +41,7 @@ fn the_led_form_writes_the_course_payload_and_broken_payloads_are_flagged() {
             .is_some()
     );
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "the broken command back", |app| app.model.messages.total() == 2);
+    step_until(&mut harness, "the broken command back", |app| app.model().messages.total() == 2);
     settle(&mut harness);
     assert!(harness.query_by_label("breaks the schema (1 rule(s))").is_some(), "the received row is flagged");
 }

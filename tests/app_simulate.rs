@@ -15,8 +15,8 @@ use mqtt_lab::simulate::Device;
 use support::*;
 
 fn received(app: &mqtt_lab::App, topic: &str) -> Vec<String> {
-    (0..app.model.messages.len())
-        .filter_map(|i| app.model.messages.get(i))
+    (0..app.model().messages.len())
+        .filter_map(|i| app.model().messages.get(i))
         .filter(|m| m.topic == topic)
         .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
         .collect()
@@ -49,12 +49,12 @@ fn simulators_publish_schema_valid_messages_and_the_lamp_obeys_the_app() {
         received(app, "lamp/state").iter().any(|p| p == r#"{"control":"PWM","value":80,"unit":"%"}"#)
             && !received(app, "lamp/luminosity").is_empty()
     });
-    assert!(harness.state().model.log.iter().any(|l| l.text == "ESP32 lamp: LED at 80 %"));
+    assert!(harness.state().model().log.iter().any(|l| l.text == "ESP32 lamp: LED at 80 %"));
 
     // Every message on a course topic matches its schema.
     let app = harness.state();
     let mut checked = 0;
-    for m in (0..app.model.messages.len()).filter_map(|i| app.model.messages.get(i)) {
+    for m in (0..app.model().messages.len()).filter_map(|i| app.model().messages.get(i)) {
         match Catalogue::get().check(&m.topic, &m.payload) {
             Check::Valid(_) => checked += 1,
             Check::Invalid(e) => panic!("{} {:?} breaks the schema: {e:?}", m.topic, m.payload),
@@ -69,7 +69,7 @@ fn simulators_publish_schema_valid_messages_and_the_lamp_obeys_the_app() {
     step_until(&mut harness, "both stopped", |app| {
         !app.simulator_running(Device::Pv) && !app.simulator_running(Device::Lamp)
     });
-    assert!(harness.state().model.log.iter().any(|l| l.text == "ESP32 lamp: stopped."));
+    assert!(harness.state().model().log.iter().any(|l| l.text == "ESP32 lamp: stopped."));
 }
 
 #[test]

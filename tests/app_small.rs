@@ -44,7 +44,7 @@ fn secrets_are_hidden_until_shown_in_fields_wide_enough_to_read() {
         harness.get_by_label("Profile settings").click();
         settle(&mut harness);
         set_field(&mut harness, "Password", PASSWORD);
-        assert_eq!(harness.state().profiles[harness.state().selected].password.as_deref(), Some(PASSWORD));
+        assert_eq!(harness.state().selected_profile().password.as_deref(), Some(PASSWORD));
         assert_eq!(nodes_showing(&harness, PASSWORD), 0, "hidden by default at {size:?}");
         let width = harness.get_by_label("Password").rect().width();
         assert!(width >= 250.0, "the password field is {width} px wide at {size:?}");
@@ -57,9 +57,8 @@ fn secrets_are_hidden_until_shown_in_fields_wide_enough_to_read() {
         assert_eq!(nodes_showing(&harness, PASSWORD), 0, "hidden again at {size:?}");
 
         // The course's TLS-PSK profile: its key is hidden the same way, with its own switch.
-        let index = harness.state().profiles.iter().position(|p| p.name.contains("TLS-PSK")).unwrap();
-        harness.state_mut().selected = index;
-        settle(&mut harness);
+        let name = profile_name(&harness, |n| n.contains("TLS-PSK"));
+        choose_profile(&mut harness, &name);
         let key = "0123456789abcdef0123";
         assert_eq!(nodes_showing(&harness, key), 0, "the PSK key is hidden by default at {size:?}");
         let width = harness.get_by_label("PSK key (hex)").rect().width();
@@ -67,13 +66,13 @@ fn secrets_are_hidden_until_shown_in_fields_wide_enough_to_read() {
         harness.get_by_label("Show key").click();
         settle(&mut harness);
         assert_eq!(harness.get_by_label("PSK key (hex)").value().as_deref(), Some(key));
-        let log = &harness.state().model.log;
+        let log = &harness.state().model().log;
         assert!(!log.iter().any(|l| l.text.contains(PASSWORD) || l.text.contains(key)), "never logged: {log:?}");
     }
 }
 
 fn sys_in_list(app: &App) -> Vec<String> {
-    let messages = &app.model.messages;
+    let messages = &app.model().messages;
     (0..messages.len())
         .filter_map(|i| messages.get(i))
         .map(|m| m.topic.clone())
@@ -92,7 +91,7 @@ fn sys_figures_feed_the_status_panel_and_not_the_list_unless_subscribed() {
     harness.get_by_label("Watch $SYS/#").click();
     // The built-in broker's figures are retained: they come with the SUBACK.
     step_until(&mut harness, "the figures in the panel", |app| {
-        let figures = app.model.sys.figures();
+        let figures = app.model().sys.figures();
         ["Version", "Uptime", "Clients connected"].iter().all(|l| figures.iter().any(|(f, _)| f == l))
     });
     settle(&mut harness);
@@ -101,7 +100,7 @@ fn sys_figures_feed_the_status_panel_and_not_the_list_unless_subscribed() {
 
     // A message of the user's own subscription (PV/#) goes into the list and the history...
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "PV/sunshine in the list", |app| app.model.messages.total() >= 1);
+    step_until(&mut harness, "PV/sunshine in the list", |app| app.model().messages.total() >= 1);
     let history = dir.0.join("history.sqlite3");
     let start = std::time::Instant::now();
     let stored = loop {
@@ -148,15 +147,13 @@ fn the_lamp_form_sends_the_payload_its_slider_shows() {
     let runtime = runtime();
     let dir = ProfileDir::new("lamp-form");
     let mut harness = app_harness(&runtime, &dir);
-    step_until(&mut harness, "the built-in broker", |app| {
-        matches!(app.embedded_status, Some(mqtt_lab::embedded::EmbeddedStatus::Running(_)))
-    });
+    step_until(&mut harness, "the built-in broker", |app| app.builtin_addr().is_some());
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     set_field(&mut harness, "Filter", "lamp/#");
     harness.get_by_role_and_label(Role::Button, "Subscribe").click();
     step_until(&mut harness, "the SUBACK", |app| {
-        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+        app.model().subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
     });
 
     // The form starts on PV/sunshine with "yes"; choosing lamp/cmd puts the slider's value in
@@ -164,10 +161,10 @@ fn the_lamp_form_sends_the_payload_its_slider_shows() {
     set_field(&mut harness, "Topic", "lamp/cmd");
     let shown = brightness(&harness);
     assert_same(shown, 50.0, "the slider starts at 50 %");
-    assert_eq!(harness.state().publish_form.payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
+    assert_eq!(harness.state().publish_form().payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "lamp/cmd back", |app| app.model.messages.get(0).is_some_and(|m| m.topic == "lamp/cmd"));
-    let received = harness.state().model.messages.get(0).unwrap().payload.clone();
+    step_until(&mut harness, "lamp/cmd back", |app| app.model().messages.get(0).is_some_and(|m| m.topic == "lamp/cmd"));
+    let received = harness.state().model().messages.get(0).unwrap().payload.clone();
     assert_same(
         LedCommand::from_payload(&received).unwrap().value(),
         shown,
@@ -180,8 +177,8 @@ fn the_lamp_form_sends_the_payload_its_slider_shows() {
     let shown = brightness(&harness);
     assert_same(shown, 20.0, "the slider moved");
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(&mut harness, "the second lamp/cmd", |app| app.model.messages.total() == 2);
-    let received = harness.state().model.messages.get(0).unwrap().payload.clone();
+    step_until(&mut harness, "the second lamp/cmd", |app| app.model().messages.total() == 2);
+    let received = harness.state().model().messages.get(0).unwrap().payload.clone();
     assert_same(LedCommand::from_payload(&received).unwrap().value(), shown, "received and shown");
 
     // A payload typed by hand that the form cannot read (testing the firmware's errors): the
@@ -192,7 +189,7 @@ fn the_lamp_form_sends_the_payload_its_slider_shows() {
     harness.get_by_label("Use the form").click();
     settle(&mut harness);
     assert_same(brightness(&harness), 50.0, "the form's value");
-    assert_eq!(harness.state().publish_form.payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
+    assert_eq!(harness.state().publish_form().payload, r#"{"control":"PWM","value":50,"unit":"%"}"#);
 }
 
 #[test]

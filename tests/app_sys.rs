@@ -11,7 +11,7 @@ use support::*;
 fn connect_and_watch_sys(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, port: u16) {
     new_profile_at(harness, port);
     harness.get_by_label("Connect").click();
-    step_until(harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     harness.get_by_label("Broker status").click();
     settle(harness);
     harness.get_by_label("Watch $SYS/#").click();
@@ -26,7 +26,7 @@ fn one_click_shows_the_brokers_own_figures() {
     let mut harness = harness_with(&runtime, &dir, None);
     connect_and_watch_sys(&mut harness, port);
     step_until(&mut harness, "the figures", |app| {
-        let figures = app.model.sys.figures();
+        let figures = app.model().sys.figures();
         ["Version", "Uptime", "Clients connected", "Messages received"]
             .iter()
             .all(|l| figures.iter().any(|(f, _)| f == l))
@@ -36,7 +36,7 @@ fn one_click_shows_the_brokers_own_figures() {
     assert!(harness.query_all_by_label_contains("mqtt-lab-broker version").count() >= 1, "in the panel");
     // Not in the list: the panel's own subscription feeds the panel only (tests/app_small.rs
     // shows a $SYS filter of the user's filling the list).
-    let messages = &harness.state().model.messages;
+    let messages = &harness.state().model().messages;
     assert!(
         (0..messages.len()).filter_map(|i| messages.get(i)).all(|m| !m.topic.starts_with("$SYS")),
         "not in the list"
@@ -44,9 +44,9 @@ fn one_click_shows_the_brokers_own_figures() {
     assert!(harness.query_by_label("Clients connected").is_some());
     // The retained figure may predate this connection; the next one (a second later) counts it.
     step_until(&mut harness, "this app counted as the one client", |app| {
-        app.model.sys.figures().iter().any(|(l, v)| *l == "Clients connected" && *v == "1")
+        app.model().sys.figures().iter().any(|(l, v)| *l == "Clients connected" && *v == "1")
     });
-    let figures = harness.state().model.sys.figures();
+    let figures = harness.state().model().sys.figures();
     assert!(figures.iter().find(|(l, _)| *l == "Uptime").unwrap().1.ends_with(" seconds"));
 }
 
@@ -63,7 +63,7 @@ fn mosquittos_figures_fill_the_same_panel() {
     let mut harness = harness_with(&runtime, &dir, None);
     connect_and_watch_sys(&mut harness, port);
     step_until(&mut harness, "Mosquitto's figures", |app| {
-        let figures = app.model.sys.figures();
+        let figures = app.model().sys.figures();
         figures.iter().any(|(l, v)| *l == "Version" && v.starts_with("mosquitto version"))
             && figures.iter().any(|(l, v)| *l == "Clients connected" && *v == "1")
             && figures.iter().any(|(l, _)| *l == "Messages in per minute (1 min average)")

@@ -21,9 +21,8 @@ fn psk_broker(runtime: &tokio::runtime::Runtime, dir: &ProfileDir) -> (mqtt_lab_
 }
 
 fn select_psk_profile(harness: &mut Harness<'_, App>, port: u16) {
-    let index = harness.state().profiles.iter().position(|p| p.name.contains("TLS-PSK")).unwrap();
-    harness.state_mut().selected = index;
-    harness.step();
+    let name = profile_name(harness, |n| n.contains("TLS-PSK"));
+    choose_profile(harness, &name);
     set_field(harness, "Host", "127.0.0.1");
     set_field(harness, "Port", &port.to_string());
 }
@@ -37,7 +36,7 @@ fn the_course_tls_psk_profile_connects_publishes_and_receives() {
     select_psk_profile(&mut harness, port);
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "connected over TLS-PSK", |app| {
-        matches!(app.model.status, ConnectionStatus::Connected { .. })
+        matches!(app.status(), ConnectionStatus::Connected { .. })
     });
     harness.get_by_label_contains("TLS-PSK TLSv1.3, TLS_");
     round_trip(&mut harness);
@@ -50,13 +49,12 @@ fn a_wrong_psk_key_fails_in_words() {
     let (_broker, port) = psk_broker(&runtime, &dir);
     let mut harness = harness_with(&runtime, &dir, None);
     select_psk_profile(&mut harness, port);
-    let selected = harness.state().selected;
-    if let mqtt_lab::profile::TlsMode::Psk { key_hex, .. } = &mut harness.state_mut().profiles[selected].tls {
+    if let mqtt_lab::profile::TlsMode::Psk { key_hex, .. } = &mut harness.state_mut().selected_profile_mut().tls {
         *key_hex = "0123456789abcdef0124".into();
     }
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "the failure", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
-    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    step_until(&mut harness, "the failure", |app| matches!(app.status(), ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = harness.state().status() else { unreachable!() };
     assert!(
         reason.contains("the broker refused the pre-shared key: check the PSK identity") && reason.contains("psk_file"),
         "{reason}"
@@ -74,14 +72,14 @@ fn a_server_that_does_not_use_the_psk_is_refused_in_words_before_the_connect() {
     let mut harness = harness_with(&runtime, &dir, None);
     select_psk_profile(&mut harness, impostor.port());
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
+    step_until(&mut harness, "the refusal", |app| matches!(app.status(), ConnectionStatus::Failed(_)));
     let words = "the server did not use the pre-shared key: it is not the broker you configured, \
                  or its psk_file has no entry for this identity";
-    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    let ConnectionStatus::Failed(reason) = harness.state().status() else { unreachable!() };
     assert!(reason.contains(words), "{reason}");
     // The connection bar and the log say so.
     harness.get_by_label_contains(&format!("Failed: 127.0.0.1:{}: {words}", impostor.port()));
-    assert!(harness.state().model.log.iter().any(|l| l.text.contains(words)), "{:?}", harness.state().model.log);
+    assert!(harness.state().model().log.iter().any(|l| l.text.contains(words)), "{:?}", harness.state().model().log);
     let seen = impostor.after_connections(1);
     assert!(!seen.contains("MQTT") && !seen.contains("btsiot1"), "the CONNECT reached the impostor:\n{seen}");
 }
@@ -141,8 +139,7 @@ fn tls_broker(
 /// A new profile pointed at 127.0.0.1:`port` with the given security.
 fn tls_profile(harness: &mut Harness<'_, App>, port: u16, tls: mqtt_lab::profile::TlsMode) {
     new_profile_at(harness, port);
-    let selected = harness.state().selected;
-    harness.state_mut().profiles[selected].tls = tls;
+    harness.state_mut().selected_profile_mut().tls = tls;
     settle(harness);
 }
 
@@ -156,9 +153,7 @@ fn a_self_signed_ca_profile_connects_over_tls() {
     tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::SelfSignedCa { ca_file: String::new() });
     set_field(&mut harness, "CA file", pki.ca.to_str().unwrap());
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected over TLS", |app| {
-        matches!(app.model.status, ConnectionStatus::Connected { .. })
-    });
+    step_until(&mut harness, "connected over TLS", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     // The version and cipher stand next to the connection state, and verification was on.
     harness.get_by_label_contains("TLS TLSv1.3, TLS13_");
     assert!(harness.query_by_label_contains("UNSAFE").is_none());
@@ -181,7 +176,7 @@ fn a_client_certificate_gets_through_require_certificate() {
     tls_profile(&mut harness, port, tls);
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "connected with a client certificate", |app| {
-        matches!(app.model.status, ConnectionStatus::Connected { .. })
+        matches!(app.status(), ConnectionStatus::Connected { .. })
     });
 }
 
@@ -194,8 +189,8 @@ fn a_broker_with_an_unknown_ca_is_refused_with_advice() {
     let mut harness = harness_with(&runtime, &dir, None);
     tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::CaSigned);
     harness.get_by_label("Connect").click();
-    step_until(&mut harness, "the refusal", |app| matches!(app.model.status, ConnectionStatus::Failed(_)));
-    let ConnectionStatus::Failed(reason) = &harness.state().model.status else { unreachable!() };
+    step_until(&mut harness, "the refusal", |app| matches!(app.status(), ConnectionStatus::Failed(_)));
+    let ConnectionStatus::Failed(reason) = harness.state().status() else { unreachable!() };
     assert!(reason.contains("not signed by a trusted CA") || reason.contains("no trusted root"), "{reason}");
 }
 
@@ -215,7 +210,7 @@ fn do_not_verify_connects_to_an_unknown_ca_and_says_it_is_unsafe() {
     step_until(
         &mut harness,
         "connected without verification",
-        |app| matches!(&app.model.status, ConnectionStatus::Connected { session: Some(s), .. } if s.unverified),
+        |app| matches!(app.status(), ConnectionStatus::Connected { session: Some(s), .. } if s.unverified),
     );
     // ...and the connection state says so for as long as it lasts.
     harness.get_by_label("UNSAFE: certificate not verified");

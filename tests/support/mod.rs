@@ -11,7 +11,6 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::connection::ConnectionStatus;
-use mqtt_lab::embedded::EmbeddedStatus;
 use mqtt_lab::model::SubscriptionState;
 use mqtt_lab::{App, AppOptions};
 
@@ -75,7 +74,7 @@ pub fn app_harness(runtime: &tokio::runtime::Runtime, dir: &ProfileDir) -> Harne
 pub fn step_until(harness: &mut Harness<'_, App>, what: &str, done: impl Fn(&App) -> bool) {
     let start = Instant::now();
     while !done(harness.state()) {
-        assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}; log: {:?}", harness.state().model.log);
+        assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}; log: {:?}", harness.state().model().log);
         harness.step();
         // Let the I/O threads run between frames, as a real frame interval would.
         std::thread::yield_now();
@@ -103,17 +102,17 @@ pub fn settle(harness: &mut Harness<'_, App>) {
         }
         std::thread::yield_now();
     }
-    panic!("the app kept asking for frames; log: {:?}", harness.state().model.log);
+    panic!("the app kept asking for frames; log: {:?}", harness.state().model().log);
 }
 
 /// Waits for the built-in broker, connects, and subscribes with the filter in the form.
 pub fn connect_and_subscribe(harness: &mut Harness<'_, App>) {
-    step_until(harness, "the built-in broker", |app| matches!(app.embedded_status, Some(EmbeddedStatus::Running(_))));
+    step_until(harness, "the built-in broker", |app| app.builtin_addr().is_some());
     harness.get_by_label("Connect").click();
-    step_until(harness, "connected", |app| matches!(app.model.status, ConnectionStatus::Connected { .. }));
+    step_until(harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
     harness.get_by_role_and_label(Role::Button, "Subscribe").click();
     step_until(harness, "the SUBACK", |app| {
-        app.model.subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
+        app.model().subscriptions.list.iter().any(|s| matches!(s.state, mqtt_lab::model::SubscriptionState::Active(_)))
     });
 }
 
@@ -150,10 +149,10 @@ pub fn our_broker_at(
 pub fn round_trip(harness: &mut Harness<'_, App>) {
     harness.get_by_role_and_label(Role::Button, "Subscribe").click();
     step_until(harness, "the SUBACK", |app| {
-        app.model.subscriptions.list.iter().any(|s| matches!(s.state, SubscriptionState::Active(_)))
+        app.model().subscriptions.list.iter().any(|s| matches!(s.state, SubscriptionState::Active(_)))
     });
     harness.get_by_role_and_label(Role::Button, "Publish").click();
-    step_until(harness, "the message", |app| app.model.messages.total() == 1);
+    step_until(harness, "the message", |app| app.model().messages.total() == 1);
 }
 
 /// A new profile in the editor, pointed at 127.0.0.1:`port`.
@@ -166,6 +165,19 @@ pub fn new_profile_at(harness: &mut Harness<'_, App>, port: u16) {
     set_field(harness, "Port", &port.to_string());
 }
 
+/// The name of the first profile whose name passes `wanted`.
+pub fn profile_name(harness: &Harness<'_, App>, wanted: impl Fn(&str) -> bool) -> String {
+    harness.state().profiles().iter().map(|p| p.name.clone()).find(|n| wanted(n)).expect("the profile")
+}
+
+/// Chooses the profile `name` in the connection bar's picker, as a user does.
+pub fn choose_profile(harness: &mut Harness<'_, App>, name: &str) {
+    harness.get_by_label("Profile").click();
+    settle(harness);
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, name).click();
+    settle(harness);
+}
+
 /// One of our brokers that refuses anonymous clients, as the course's Raspberry Pi does, and the
 /// app with the course's "Raspberry Pi (password …)" example pointed at it: its login is refused.
 pub fn course_login_refused(
@@ -175,9 +187,8 @@ pub fn course_login_refused(
     let config = mqtt_lab_broker::Config { allow_anonymous: Some(false), ..Default::default() };
     let (broker, port) = our_broker(runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
     let mut harness = harness_with(runtime, dir, None);
-    let index = harness.state().profiles.iter().position(|p| p.name.starts_with("Raspberry Pi (password")).unwrap();
-    harness.state_mut().selected = index;
-    harness.step();
+    let name = profile_name(&harness, |n| n.starts_with("Raspberry Pi (password"));
+    choose_profile(&mut harness, &name);
     set_field(&mut harness, "Host", "127.0.0.1");
     set_field(&mut harness, "Port", &port.to_string());
     (broker, harness)
@@ -210,7 +221,7 @@ pub fn stored_history(dir: &ProfileDir, n: u64, ago: Duration, payload: impl Fn(
 
 /// In the profile editor: the course's user name and password, and a last will on `will_topic`.
 pub fn set_credentials_and_will(harness: &mut Harness<'_, App>, will_topic: &str) {
-    step_until(harness, "the built-in broker", |app| matches!(app.embedded_status, Some(EmbeddedStatus::Running(_))));
+    step_until(harness, "the built-in broker", |app| app.builtin_addr().is_some());
     harness.get_by_label("Profile settings").click();
     settle(harness);
     set_field(harness, "User name", "btsiot1");
