@@ -23,6 +23,8 @@ pub(super) struct Link {
     client: Client,
     pub(super) sink: EventSink,
     settings: ConnectSettings,
+    /// The keepalive in use: the profile's, or the one an MQTT 5 broker set in CONNACK.
+    keep_alive: std::time::Duration,
     online: bool,
     ever_online: bool,
     backoff: Backoff,
@@ -41,6 +43,7 @@ impl Link {
         Self {
             client,
             sink,
+            keep_alive: settings.keep_alive,
             settings,
             online: false,
             ever_online: false,
@@ -163,7 +166,11 @@ impl Link {
         if let Some(session) = &session {
             self.log(format!("Secured with {session}."));
         }
+        self.keep_alive = self.settings.keep_alive;
         if let Some(granted) = &granted {
+            if let Some(secs) = granted.server_keep_alive {
+                self.keep_alive = std::time::Duration::from_secs(u64::from(secs));
+            }
             for note in granted.notes(self.settings.keep_alive.as_secs()) {
                 self.log(note);
             }
@@ -253,7 +260,7 @@ impl Link {
             (Lost::Timeout, None) => "The broker stopped answering.".to_owned(),
             (Lost::NoPingResp, None) => format!(
                 "The broker stopped answering: no PINGRESP to the last PINGREQ within the keepalive of {} s (the network or the broker is stalled).",
-                self.settings.keep_alive.as_secs()
+                self.keep_alive.as_secs()
             ),
             (Lost::TooLarge(n), None) => {
                 format!(
