@@ -5,11 +5,13 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use mqtt_lab_broker::codec::v5::PropertyId;
 use mqtt_lab_broker::codec::{
     Ack, Connect, ConnectReturnCode, Decoded, PacketId, Protocol, Publish, QoS, QosPid, SubAckCode, Subscribe,
-    TopicFilter, TopicName, decode, v5::Properties,
+    TopicFilter, TopicName, decode,
+    v5::{PacketKind, Properties, Property},
 };
-use mqtt_lab_broker::codec::{Packet, SubAck};
+use mqtt_lab_broker::codec::{ConnAck, Packet, SubAck};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{CheckOptions, Step, check_client_id};
@@ -67,18 +69,74 @@ const fn protocol(settings: &ConnectSettings) -> Protocol {
     settings.version.protocol()
 }
 
-fn connect_packet(settings: &ConnectSettings, client_id: String) -> Packet {
-    Packet::Connect(Box::new(Connect {
+/// The profile's MQTT 5 CONNECT properties, so that a broker refusing one of them fails this
+/// step as the app's connection would. Two are left out on purpose: Session Expiry (the test's
+/// session must end with it, not linger on the broker) and Topic Alias Maximum (the round trip
+/// matches the message by its topic name, which an alias would replace).
+fn connect_properties(settings: &ConnectSettings) -> Result<Properties, String> {
+    if !settings.version.is_v5() {
+        return Ok(Properties::default());
+    }
+    let v5 = &settings.v5;
+    let mut list = Vec::new();
+    if let Some(n) = v5.receive_maximum {
+        let n = std::num::NonZeroU16::new(n)
+            .ok_or("Receive Maximum 0 is a Protocol Error [MQTT 5.0 section 3.1.2.11.3]")?;
+        list.push(Property::ReceiveMaximum(n));
+    }
+    if let Some(n) = v5.maximum_packet_size {
+        let n = std::num::NonZeroU32::new(n)
+            .ok_or("Maximum Packet Size 0 is a Protocol Error [MQTT 5.0 section 3.1.2.11.4]")?;
+        list.push(Property::MaximumPacketSize(n));
+    }
+    if v5.request_response_information {
+        list.push(Property::RequestResponseInformation(true));
+    }
+    if !v5.request_problem_information {
+        list.push(Property::RequestProblemInformation(false));
+    }
+    list.extend(v5.user_properties.iter().map(|u| Property::UserProperty(u.name.clone(), u.value.clone())));
+    Properties::new(PacketKind::Connect, list).map_err(|e| format!("the profile's CONNECT properties: {e}"))
+}
+
+fn connect_packet(settings: &ConnectSettings, client_id: String) -> Result<Packet, String> {
+    Ok(Packet::Connect(Box::new(Connect {
         protocol: protocol(settings),
         clean_session: true,
         keep_alive: u16::try_from(settings.keep_alive.as_secs()).unwrap_or(u16::MAX),
-        properties: Properties::default(),
+        properties: connect_properties(settings)?,
         client_id,
         // The self-test ends without DISCONNECT only if something breaks; no will is sent then.
         will: None,
         username: settings.username.clone(),
         password: settings.password.as_ref().map(|p| Bytes::copy_from_slice(p.as_bytes())),
-    }))
+    })))
+}
+
+/// What a CONNACK says, in words: the 3.1.1 explanation, and for MQTT 5 the reason code by
+/// its name, the broker's reason string and the client id it assigned.
+fn connack_outcome(ack: &ConnAck, client_id: &str, v5: bool) -> Result<String, String> {
+    let string = |id| {
+        ack.properties.get(id).and_then(|p| match p {
+            Property::ReasonString(s) | Property::AssignedClientIdentifier(s) => Some(s.clone()),
+            _ => None,
+        })
+    };
+    if ack.code() == ConnectReturnCode::Accepted {
+        let id = string(PropertyId::AssignedClientIdentifier).unwrap_or_else(|| client_id.to_owned());
+        return Ok(if v5 {
+            format!("accepted (CONNACK {}) as client id {id}, MQTT 5", ack.reason)
+        } else {
+            format!("accepted (CONNACK 0) as client id {id}")
+        });
+    }
+    let explained = explain_connack(ack.code() as u8, client_id.contains('-'));
+    if !v5 {
+        return Err(explained);
+    }
+    let hint = explained.split_once("): ").map_or(explained.as_str(), |(_, rest)| rest);
+    let said = string(PropertyId::ReasonString).map(|s| format!(" The broker says: {s}.")).unwrap_or_default();
+    Err(format!("Refused: CONNACK reason {}.{said} {hint}", ack.reason))
 }
 
 const fn pid(n: u16) -> PacketId {
@@ -105,12 +163,9 @@ pub(super) async fn mqtt_steps(
 
     let started = Instant::now();
     let connack = async {
-        wire.send(connect_packet(settings, client_id.clone())).await?;
+        wire.send(connect_packet(settings, client_id.clone())?).await?;
         match wire.next("CONNACK").await? {
-            Packet::ConnAck(a) if a.code() == ConnectReturnCode::Accepted => {
-                Ok(format!("accepted (CONNACK 0) as client id {client_id}"))
-            }
-            Packet::ConnAck(a) => Err(explain_connack(a.code() as u8, client_id.contains('-'))),
+            Packet::ConnAck(a) => connack_outcome(&a, &client_id, settings.version.is_v5()),
             other => Err(format!("[MQTT-3.2.0-1] the broker answered CONNECT with {:?}", other.packet_type())),
         }
     };
@@ -195,4 +250,48 @@ async fn round_trip(wire: &mut Wire, topic: &str) -> Result<String, String> {
         latency.as_secs_f64() * 1000.0,
         qos as u8
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mqtt::{MqttVersion, UserProperty};
+    use crate::profile::{Mqtt5Settings, Profile};
+
+    fn connect_of(profile: &Profile) -> Connect {
+        let settings = profile.connect_settings(None).unwrap();
+        let bytes = connect_packet(&settings, "c".into()).unwrap().to_bytes(settings.version.protocol()).unwrap();
+        match decode(&bytes, usize::MAX, settings.version.protocol()) {
+            Ok(Decoded::Packet(Packet::Connect(c), _)) => *c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_mqtt5_connect_carries_the_profiles_properties_but_no_session_or_aliases() {
+        let profile = Profile {
+            version: MqttVersion::V5,
+            mqtt5: Mqtt5Settings {
+                session_expiry_secs: 600,
+                receive_maximum: Some(7),
+                maximum_packet_size: Some(4096),
+                topic_alias_maximum: 9,
+                request_response_information: true,
+                request_problem_information: false,
+                user_properties: vec![UserProperty::new("room", "B12")],
+            },
+            ..Profile::default()
+        };
+        let connect = connect_of(&profile);
+        let p = &connect.properties;
+        assert_eq!(p.get(PropertyId::ReceiveMaximum), Some(&Property::ReceiveMaximum(7.try_into().unwrap())));
+        assert_eq!(p.get(PropertyId::MaximumPacketSize), Some(&Property::MaximumPacketSize(4096.try_into().unwrap())));
+        assert_eq!(p.get(PropertyId::RequestResponseInformation), Some(&Property::RequestResponseInformation(true)));
+        assert_eq!(p.get(PropertyId::RequestProblemInformation), Some(&Property::RequestProblemInformation(false)));
+        assert_eq!(p.user_properties().collect::<Vec<_>>(), [("room", "B12")]);
+        assert!(p.get(PropertyId::SessionExpiryInterval).is_none(), "the test's session ends with it");
+        assert!(p.get(PropertyId::TopicAliasMaximum).is_none());
+        let v311 = connect_of(&Profile { version: MqttVersion::V311, ..profile });
+        assert!(v311.properties.is_empty());
+    }
 }
