@@ -14,6 +14,15 @@ use mqtt_lab::profile::{MqttVersion, Profile, UserProperty};
 use support::mosquitto::{Mosquitto, free_port};
 use support::*;
 
+/// Clicks the widget `label` as a user does: scrolled into view first (the editor is taller
+/// than a 640-point window).
+fn press(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, label: &str) {
+    harness.get_by_label(label).scroll_to_me();
+    settle(harness);
+    harness.get_by_label(label).click();
+    settle(harness);
+}
+
 #[test]
 fn version_5_is_picked_filled_in_and_saved_to_the_profile_file() {
     let runtime = runtime();
@@ -30,26 +39,26 @@ fn version_5_is_picked_filled_in_and_saved_to_the_profile_file() {
     settle(&mut harness);
     harness.get_by_label("Clean start");
     set_field(&mut harness, "Session expiry (s)", "3600");
-    harness.get_by_label("Add user property").click();
-    settle(&mut harness);
+    press(&mut harness, "Add user property");
     set_field(&mut harness, "Property 1", "room");
     set_field(&mut harness, "Value 1", "B12");
     set_field(&mut harness, "Receive maximum", "0");
     harness.get_by_label_contains("Receive Maximum 0 is a Protocol Error [MQTT 5.0 section 3.1.2.11.3]");
     set_field(&mut harness, "Receive maximum", "20");
     assert!(harness.query_by_label_contains("Receive Maximum 0").is_none(), "the message goes with the mistake");
-    harness.get_by_label("Add user property").click();
-    settle(&mut harness);
+    press(&mut harness, "Add user property");
     set_field(&mut harness, "Property 2", "spare");
+    harness.get_all_by_label("Remove").nth(1).unwrap().scroll_to_me();
+    settle(&mut harness);
     harness.get_all_by_label("Remove").nth(1).unwrap().click();
     settle(&mut harness);
     assert!(harness.query_by_label("Property 2").is_none(), "removed");
-    harness.get_by_label("Last will").click();
-    settle(&mut harness);
+    press(&mut harness, "Last will");
     set_field(&mut harness, "Will topic", "lab/status");
     set_field(&mut harness, "Will delay (s)", "30");
     set_field(&mut harness, "Will correlation data", "cafe");
-    harness.get_by_label("hex").click();
+    press(&mut harness, "hex");
+    harness.get_by_label("Save profile").scroll_to_me();
     settle(&mut harness);
     harness.get_by_label("Save profile").click();
     step_until(&mut harness, "the save", |app| app.model().log.iter().any(|l| l.text == "Saved profile Lab five."));

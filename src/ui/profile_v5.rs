@@ -70,15 +70,21 @@ fn optional_text(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, wid
     }
 }
 
-/// Name / value rows with add and remove; `label` names each row ("Property 1", "Value 1").
+/// Name / value rows with add and remove, labelled "Property 1" / "Value 1" (or with `prefix`:
+/// "Will property 1" / "Will value 1") so that each field has a name of its own.
 fn user_property_rows(ui: &mut egui::Ui, prefix: &str, rows: &mut Vec<UserProperty>) {
     let mut remove = None;
     for (i, row) in rows.iter_mut().enumerate() {
         ui.horizontal_wrapped(|ui| {
             let n = i + 1;
-            labelled_field(ui, &format!("{prefix}property {n}"), &mut row.name, 90.0);
-            labelled_field(ui, &format!("{prefix}value {n}"), &mut row.value, 90.0);
-            if ui.small_button("✖").on_hover_text("Remove this user property").clicked() {
+            let (name, value) = if prefix.is_empty() {
+                (format!("Property {n}"), format!("Value {n}"))
+            } else {
+                (format!("{prefix}property {n}"), format!("{prefix}value {n}"))
+            };
+            labelled_field(ui, &name, &mut row.name, 90.0);
+            labelled_field(ui, &value, &mut row.value, 90.0);
+            if ui.small_button("Remove").on_hover_text("Remove this user property").clicked() {
                 remove = Some(i);
             }
         });
