@@ -35,11 +35,16 @@ struct Setup {
 
 impl Setup {
     fn new(name: &str, ours: bool) -> Self {
+        Self::with(name, ours, "allow_anonymous true\n")
+    }
+
+    /// With `access` (allow_anonymous, password_file lines) in place of anonymous access.
+    fn with(name: &str, ours: bool, access: &str) -> Self {
         let dir = ProfileDir::new(&format!("v5-{name}-{}", if ours { "ours" } else { "mosquitto" }));
         std::fs::create_dir_all(&dir.0).unwrap();
         let acl = dir.0.join("acl");
         std::fs::write(&acl, ACL).unwrap();
-        let common = format!("allow_anonymous true\nacl_file {}\nmax_keepalive 10\n", acl.display());
+        let common = format!("{access}acl_file {}\nmax_keepalive 10\n", acl.display());
         let runtime = support::runtime();
         if ours {
             let text = format!("{common}assign_topic_aliases true\n");
@@ -75,14 +80,19 @@ impl Setup {
         }
     }
 
-    /// A connected client; the CONNACK's properties with it.
-    fn client(&self, settings: ConnectSettings) -> (Client, Box<Granted>) {
+    /// A client connecting with `settings`.
+    fn open(&self, settings: ConnectSettings) -> Client {
         let (wake_tx, wake) = mpsc::channel();
         let repaint = Arc::new(move || {
             let _ = wake_tx.send(());
         });
         let connection = Connection::open(self.runtime.handle(), settings, repaint);
-        let mut client = Client { connection, wake, seen: Vec::new() };
+        Client { connection, wake, seen: Vec::new() }
+    }
+
+    /// A connected client; the CONNACK's properties with it.
+    fn client(&self, settings: ConnectSettings) -> (Client, Box<Granted>) {
+        let mut client = self.open(settings);
         let granted = client.wait("CONNACK", |e| match e {
             Event::Status(ConnectionStatus::Connected { granted, .. }) => Some(granted.clone()),
             _ => None,
@@ -105,7 +115,9 @@ impl Client {
         let deadline = Instant::now() + PATIENCE;
         loop {
             while let Some(event) = self.connection.try_event() {
-                if let Event::Status(ConnectionStatus::Failed(reason)) = &event {
+                if let Event::Status(ConnectionStatus::Failed(reason)) = &event
+                    && !what.starts_with("the end")
+                {
                     panic!("waiting for {what}, the connection failed: {reason}");
                 }
                 let picked = pick(&event);
@@ -259,6 +271,65 @@ fn assigned_client_id_and_server_keep_alive(setup: &Setup) {
     let logs = c.logs();
     assert!(logs.iter().any(|l| l.contains(&format!("assigned the client id {id:?}"))), "{logs:?}");
     assert!(logs.iter().any(|l| l.contains("set the keepalive to 10 s (asked: 30 s)")), "{logs:?}");
+}
+
+/// A refused CONNECT is explained with its MQTT 5 reason code and not tried again, even with
+/// automatic reconnection on. Both brokers answer an anonymous client, when anonymous access is
+/// off, with 0x87 Not authorized (Mosquitto 2.0.11 does so for a wrong password too).
+fn refused_connect(ours: bool) {
+    let setup = Setup::with("refused", ours, "allow_anonymous false\n");
+    let mut settings = setup.settings("v5-refused");
+    settings.auto_reconnect = true;
+    let mut c = setup.open(settings);
+    let reason = c.wait("the end of the attempt", |e| match e {
+        Event::Status(ConnectionStatus::Failed(reason)) => Some(reason.clone()),
+        Event::Status(ConnectionStatus::Reconnecting { reason, .. }) => panic!("a refusal was retried: {reason}"),
+        _ => None,
+    });
+    assert!(reason.starts_with("Refused: 0x87 Not authorized: "), "{reason}");
+    assert!(reason.contains("check the user name, the password and the broker's ACL"), "{reason}");
+}
+
+/// A second connection with the same client id takes the session over. Our broker sends the
+/// first one DISCONNECT 0x8E [MQTT-3.1.4-3], which the worker explains; Mosquitto 2.0.11 closes
+/// it without a DISCONNECT, so the worker can only say the broker closed it.
+fn session_taken_over(ours: bool) {
+    let setup = Setup::new("takeover", ours);
+    let (mut first, _) = setup.client(setup.settings("v5-twin"));
+    let (_second, _) = setup.client(setup.settings("v5-twin"));
+    let reason = first.wait("the end of the first connection", |e| match e {
+        Event::Status(ConnectionStatus::Failed(reason)) => Some(reason.clone()),
+        _ => None,
+    });
+    if ours {
+        assert!(
+            reason.starts_with("The broker closed the connection with DISCONNECT 0x8E Session taken over: "),
+            "{reason}"
+        );
+        assert!(reason.contains("give each client its own id"), "{reason}");
+    } else {
+        assert!(reason.starts_with("The connection to the broker was lost"), "{reason}");
+    }
+}
+
+#[test]
+fn ours_refused_connect() {
+    refused_connect(true);
+}
+
+#[test]
+fn mosquitto_refused_connect() {
+    refused_connect(false);
+}
+
+#[test]
+fn ours_session_taken_over() {
+    session_taken_over(true);
+}
+
+#[test]
+fn mosquitto_session_taken_over() {
+    session_taken_over(false);
 }
 
 macro_rules! on_both {

@@ -11,6 +11,7 @@
 //! No rumqttc type crosses this module's boundary.
 
 mod connack;
+mod disconnect;
 mod granted;
 mod psk;
 pub mod reason;

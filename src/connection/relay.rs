@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::disconnect::DisconnectWatch;
 use super::transport::{self, Session, Stream, Target};
 use super::{Event, EventSink, Tap};
 use crate::mqtt::MqttVersion;
@@ -44,6 +45,8 @@ pub struct Report {
     /// MQTT 5: the Reason String of a CONNACK that refused the connection (rumqttc reports
     /// the code only).
     pub connack_reason: Option<String>,
+    /// MQTT 5: the reason code and Reason String of the broker's DISCONNECT.
+    pub disconnect: Option<(u8, Option<String>)>,
 }
 
 pub type ReportSlot = Arc<std::sync::Mutex<Report>>;
@@ -250,9 +253,11 @@ async fn pump(
     mut to: impl AsyncWrite + Unpin,
     direction: Direction,
     sink: &EventSink,
-    mut first_answer: Option<(&ReportSlot, MqttVersion)>,
+    answers: Option<(&ReportSlot, MqttVersion)>,
 ) {
     let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut first_answer = answers;
+    let mut watch = answers.filter(|(_, v)| *v == MqttVersion::V5).map(|_| DisconnectWatch::default());
     loop {
         buf.clear();
         match from.read_buf(&mut buf).await {
@@ -262,6 +267,15 @@ async fn pump(
             }
             Ok(_) => {
                 let bytes: Bytes = buf.split().freeze();
+                // Noted before rumqttc can see the DISCONNECT or the close after it.
+                if let (Some(watch), Some((report, _))) = (&mut watch, answers) {
+                    watch.feed(&bytes);
+                    if let Some(reason) = watch.take_reason()
+                        && let Ok(mut report) = report.lock()
+                    {
+                        report.disconnect = Some(reason);
+                    }
+                }
                 if let Some((report, MqttVersion::V5)) = first_answer
                     && let Some(reason) = refusal_reason(&bytes)
                     && let Ok(mut report) = report.lock()

@@ -243,8 +243,20 @@ impl Link {
         let was_online = std::mem::replace(&mut self.online, false);
         self.pending_subscriptions.clear();
         self.pending_unsubscriptions.clear();
-        let (relay_reason, connack_reason) =
-            report.lock().ok().map(|mut r| (r.failure.take(), r.connack_reason.take())).unwrap_or_default();
+        let (relay_reason, connack_reason, disconnect) = report
+            .lock()
+            .ok()
+            .map(|mut r| (r.failure.take(), r.connack_reason.take(), r.disconnect.take()))
+            .unwrap_or_default();
+        // The relay saw the broker's DISCONNECT where rumqttc could not read it.
+        let seen;
+        let lost = match (lost, disconnect) {
+            (Lost::Other(_) | Lost::NotMqtt(_), Some((code, reason))) => {
+                seen = Lost::ServerDisconnect { code, reason };
+                &seen
+            }
+            _ => lost,
+        };
         let v5 = self.settings.version == MqttVersion::V5;
         let prefix_hint = self.settings.client_id.contains('-');
         let reason = match (lost, relay_reason) {
