@@ -11,10 +11,13 @@ mod packet_png;
 mod plot_tab;
 mod profile_editor;
 mod profile_v5;
+mod properties_form;
+mod properties_view;
 mod publish;
 mod schema_form;
 mod series_editor;
 mod simulators;
+mod sub_options_form;
 mod subscribe;
 mod sys_panel;
 
@@ -27,10 +30,13 @@ pub use messages::{MessagesOutput, MessagesView, messages_panel};
 pub use packet_png::write_packet_png;
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
+pub use properties_form::{PropertiesForm, properties_form, user_properties_table};
+pub use properties_view::properties_view;
 pub use publish::{PublishForm, publish_panel};
 use schema_form::{BROKEN, schema_form};
 use series_editor::series_editor;
 pub use simulators::{DEVICES, SimForm, simulators_panel};
+pub use sub_options_form::{SubOptionsForm, sub_options_form};
 pub use subscribe::{SubscribeForm, subscribe_panel};
 pub use sys_panel::sys_panel;
 
