@@ -391,4 +391,18 @@ fn a_topic_alias_our_broker_assigns_reaches_the_ui_with_its_topic() {
         at += len;
     }
     assert_eq!(empty_topics, 2, "the broker sent the topic once, then the alias only");
+    // An alias above the broker's Topic Alias Maximum is refused in words; rumqttc would have
+    // ended the connection over it.
+    let mut too_far = text("v5/alias", "4", Qos::AtLeastOnce);
+    too_far.properties.topic_alias = Some(u16::MAX);
+    publisher.publish(too_far);
+    publisher.publish(text("v5/alias", "5", Qos::AtLeastOnce));
+    assert_eq!(sub.message("v5/alias").payload, "5");
+    let mut publisher = publisher;
+    publisher.wait("the refusal", |e| match e {
+        Event::Log(l) if l.starts_with("Not sent: topic alias 65535 is above the broker's Topic Alias Maximum") => {
+            Some(())
+        }
+        _ => None,
+    });
 }

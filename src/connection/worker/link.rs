@@ -25,6 +25,10 @@ pub(super) struct Link {
     settings: ConnectSettings,
     /// The keepalive in use: the profile's, or the one an MQTT 5 broker set in CONNACK.
     keep_alive: std::time::Duration,
+    /// MQTT 5 limits from CONNACK that rumqttc enforces by ending the connection: Topic Alias
+    /// Maximum (0: no aliases) and Maximum Packet Size.
+    alias_max: u16,
+    broker_max_packet: Option<u32>,
     online: bool,
     ever_online: bool,
     backoff: Backoff,
@@ -44,6 +48,8 @@ impl Link {
             client,
             sink,
             keep_alive: settings.keep_alive,
+            alias_max: 0,
+            broker_max_packet: None,
             settings,
             online: false,
             ever_online: false,
@@ -120,6 +126,7 @@ impl Link {
                 ));
                 return true;
             }
+            Command::Publish(message) if self.refused_by_limits(&message) => return true,
             Command::Publish(message) => {
                 let published = self.client.publish(&message);
                 if published.is_ok() {
@@ -134,6 +141,32 @@ impl Link {
             self.log(format!("Not sent: the connection is too busy or closed ({e})."));
         }
         true
+    }
+
+    /// Whether `message` breaks a limit the broker's CONNACK set (and is logged instead of sent):
+    /// rumqttc would end the connection over it.
+    fn refused_by_limits(&self, message: &crate::mqtt::Outgoing) -> bool {
+        if let Some(alias) = message.properties.topic_alias
+            && alias > self.alias_max
+        {
+            self.log(format!(
+                "Not sent: topic alias {alias} is above the broker's Topic Alias Maximum of {} [MQTT-3.3.2-9].",
+                self.alias_max
+            ));
+            return true;
+        }
+        // A lower bound of the packet's size: payload, topic, fixed header and packet id.
+        let size = message.payload.len() + message.topic.len() + 7;
+        if let Some(max) = self.broker_max_packet
+            && size > max as usize
+        {
+            self.log(format!(
+                "Not sent: the message to {} is about {size} bytes; the broker accepts packets of {max} bytes at most (Maximum Packet Size) [MQTT-3.2.2-15].",
+                message.topic
+            ));
+            return true;
+        }
+        false
     }
 
     /// Acts on what one poll of rumqttc brought.
@@ -167,6 +200,8 @@ impl Link {
             self.log(format!("Secured with {session}."));
         }
         self.keep_alive = self.settings.keep_alive;
+        self.alias_max = granted.as_ref().and_then(|g| g.topic_alias_maximum).unwrap_or(0);
+        self.broker_max_packet = granted.as_ref().and_then(|g| g.maximum_packet_size);
         if let Some(granted) = &granted {
             if let Some(secs) = granted.server_keep_alive {
                 self.keep_alive = std::time::Duration::from_secs(u64::from(secs));
