@@ -145,3 +145,23 @@ fn check_speaks_mqtt5_with_mosquitto() {
     let _mosquitto = Mosquitto::start(&conf);
     check_v5_against(port, &dir, "mosquitto");
 }
+
+#[test]
+fn the_mqtt5_example_profile_passes_the_self_test_on_the_built_in_broker() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("self-test-v5");
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the built-in broker", |app| app.builtin_addr().is_some());
+    let name = profile_name(&harness, |n| n.contains("MQTT 5"));
+    choose_profile(&mut harness, &name);
+    assert_eq!(harness.state().selected_profile().version, MqttVersion::V5);
+    harness.get_by_label("Profile settings").click();
+    settle(&mut harness);
+    harness.get_by_label("Clean start");
+    harness.get_by_label("Test connection").click();
+    step_until(&mut harness, "the self-test", |app| app.self_test().is_some_and(|t| !t.running()));
+    settle(&mut harness);
+    let test = harness.state().self_test().unwrap();
+    assert_eq!(test.outcome, Some(Ok(())), "{test:?}");
+    harness.get_by_label_contains("ok: MQTT CONNECT: accepted (CONNACK 0x00 (Success))");
+}
