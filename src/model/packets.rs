@@ -7,9 +7,15 @@ use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use mqtt_lab_broker::codec::{Ack, Packet, PacketType, Protocol, QosPid, SubAckCode, UnsubAck, decode_header, inspect};
+use mqtt_lab_broker::codec::{Ack, Packet, PacketType, Protocol, QosPid, UnsubAck, decode_header, inspect};
 
 use crate::connection::{Direction, Tap};
+
+mod summary;
+#[cfg(test)]
+mod v5_tests;
+
+use summary::summary;
 
 /// Packets kept for the inspector.
 const KEEP: usize = 100_000;
@@ -158,61 +164,6 @@ impl PacketLog {
     }
 }
 
-/// One line about a packet: what a student looks for first.
-fn summary(packet: &Packet, protocol: Protocol) -> String {
-    match packet {
-        Packet::Connect(c) => format!(
-            "client id {:?}{}{}, keep alive {} s, clean session {}",
-            c.client_id,
-            c.username.as_ref().map_or_else(String::new, |u| format!(", user {u:?}")),
-            c.will.as_ref().map_or_else(String::new, |w| format!(", will on {}", w.topic.as_str())),
-            c.keep_alive,
-            u8::from(c.clean_session)
-        ),
-        Packet::ConnAck(a) => format!("{:?}, session present {}", a.code(), u8::from(a.session_present)),
-        Packet::Publish(p) => {
-            let (qos, id) = match p.qos_pid {
-                QosPid::AtMostOnce => (0, String::new()),
-                QosPid::AtLeastOnce(id) => (1, format!(", id {}", id.get())),
-                QosPid::ExactlyOnce(id) => (2, format!(", id {}", id.get())),
-            };
-            format!(
-                "{} QoS {qos}{id}{}{}, {} byte(s)",
-                p.topic.as_str(),
-                if p.retain { ", retain" } else { "" },
-                if p.dup { ", dup" } else { "" },
-                p.payload.len()
-            )
-        }
-        Packet::PubAck(Ack { pid, .. })
-        | Packet::PubRec(Ack { pid, .. })
-        | Packet::PubRel(Ack { pid, .. })
-        | Packet::PubComp(Ack { pid, .. })
-        | Packet::UnsubAck(UnsubAck { pid, .. }) => format!("id {}", pid.get()),
-        Packet::Subscribe(s) => {
-            let filters: Vec<String> =
-                s.filters.iter().map(|(f, o)| format!("{} (QoS {})", f.as_str(), o.qos as u8)).collect();
-            format!("id {}: {}", s.pid.get(), filters.join(", "))
-        }
-        Packet::SubAck(s) => {
-            let codes: Vec<String> = s
-                .codes
-                .iter()
-                .map(|c| match c {
-                    SubAckCode::Granted(q) => format!("granted QoS {}", *q as u8),
-                    SubAckCode::Failure(_) => format!("refused ({:#04x})", c.to_u8(protocol)),
-                })
-                .collect();
-            format!("id {}: {}", s.pid.get(), codes.join(", "))
-        }
-        Packet::Unsubscribe(u) => {
-            let filters: Vec<&str> = u.filters.iter().map(mqtt_lab_broker::codec::TopicFilter::as_str).collect();
-            format!("id {}: {}", u.pid.get(), filters.join(", "))
-        }
-        Packet::PingReq | Packet::PingResp | Packet::Disconnect(_) | Packet::Auth(_) => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,7 +246,7 @@ mod tests {
         log.tap(&tap(Direction::Sent, &publish));
         let p = &log.packets[1];
         assert_eq!((log.packets[0].protocol, p.protocol), (Protocol::V5, Protocol::V5));
-        assert_eq!((p.summary.as_str(), p.error.as_deref()), ("PV/energy QoS 0, 4 byte(s)", None));
+        assert_eq!((p.summary.as_str(), p.error.as_deref()), ("PV/energy QoS 0, 4 byte(s), 1 property", None));
         let fields = inspect(&p.bytes, p.protocol).fields;
         let field = |name: &str| fields.iter().find(|f| f.name == name).map(|f| (f.range.clone(), f.value.as_str()));
         // Topic "PV/energy" takes bytes 2-12; the property block follows it, then the payload.

@@ -2,9 +2,12 @@
 //! and its colour, and each field with its bytes, so the hex dump and the field tree share colours
 //! and hovering one highlights the other. The password's bytes stay masked until revealed.
 
+mod v5;
+
 use std::fmt::Write as _;
 
 use mqtt_lab_broker::codec::{Field, Inspection, Part, Protocol, inspect};
+pub use v5::Look;
 
 /// Field colours, readable on light and dark themes (the plot's palette).
 const COLOURS: [[u8; 3]; 8] = crate::palette::PALETTE;
@@ -23,6 +26,8 @@ pub struct Cell {
 pub struct Layout {
     pub cells: Vec<Cell>,
     pub fields: Vec<Field>,
+    /// How each field is drawn: its colour, and whether it sits under the one before.
+    pub looks: Vec<Look>,
     /// Why the packet is malformed, if it is (fields decoded before the error are listed).
     pub error: Option<String>,
 }
@@ -32,6 +37,7 @@ impl Layout {
     /// fields only in MQTT 5.0).
     pub fn of(bytes: &[u8], protocol: Protocol, reveal_password: bool) -> Self {
         let Inspection { packet, fields } = inspect(bytes, protocol);
+        let (fields, looks) = v5::explain(bytes, fields, protocol.is_v5());
         let mut cells: Vec<Cell> = bytes.iter().map(|b| Cell { text: format!("{b:02x}"), field: None }).collect();
         // The first field that covers a byte colours it: the packet type before the flag bits.
         for (i, f) in fields.iter().enumerate() {
@@ -44,11 +50,23 @@ impl Layout {
                 }
             }
         }
-        Self { cells, fields, error: packet.err().map(|e| e.to_string()) }
+        Self { cells, fields, looks, error: packet.err().map(|e| e.to_string()) }
     }
 
-    pub fn colour(field: usize) -> [u8; 3] {
-        COLOURS[field % COLOURS.len()]
+    /// The colour of field `field` (and of the bytes it colours).
+    pub fn colour(&self, field: usize) -> [u8; 3] {
+        self.colour_of_slot(self.looks.get(field).map_or(field, |l| l.slot))
+    }
+
+    /// The colour of slot `slot` of [`Look`].
+    pub const fn colour_of_slot(&self, slot: usize) -> [u8; 3] {
+        COLOURS[slot % COLOURS.len()]
+    }
+
+    /// Whether field `field` is drawn under the one before it (part of a property, a bit of a
+    /// subscription options byte).
+    pub fn nested(&self, field: usize) -> bool {
+        self.looks.get(field).is_some_and(|l| l.nested)
     }
 
     /// The fields that cover byte `at` (several for the flag bits of byte 0 and CONNECT's flags).
@@ -82,12 +100,13 @@ impl Layout {
             let _ = writeln!(out, "{:04x}  {}", row * 16, hex.join(" "));
         }
         let mut part = None;
-        for f in &self.fields {
+        for (i, f) in self.fields.iter().enumerate() {
             if part != Some(f.part) {
                 part = Some(f.part);
                 let _ = write!(out, "\n{}\n", Self::part_name(f.part));
             }
-            let _ = writeln!(out, "  {}", Self::describe(f));
+            let indent = if self.nested(i) { "    " } else { "  " };
+            let _ = writeln!(out, "{indent}{}", Self::describe(f));
         }
         if let Some(e) = &self.error {
             let _ = write!(out, "\nMalformed: {e}\n");

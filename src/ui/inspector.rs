@@ -149,7 +149,7 @@ pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &Captu
                         let lit = lit_bytes.contains(&at);
                         let mut text = egui::RichText::new(&cell.text).monospace();
                         if let Some(f) = cell.field {
-                            text = text.background_color(colour(Layout::colour(f), lit));
+                            text = text.background_color(colour(layout.colour(f), lit));
                         }
                         if ui.label(text).hovered() {
                             hovered_byte = Some(at);
@@ -166,8 +166,15 @@ pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &Captu
                     ui.strong(Layout::part_name(f.part));
                 }
                 let lit = lit_fields.contains(&i);
-                let text = egui::RichText::new(Layout::describe(f)).background_color(colour(Layout::colour(i), lit));
-                if ui.label(text).hovered() {
+                let text = egui::RichText::new(Layout::describe(f)).background_color(colour(layout.colour(i), lit));
+                // A property's length and value sit under its identifier, an options byte's
+                // bits under the byte.
+                let hovered = if layout.nested(i) {
+                    ui.indent(i, |ui| ui.label(text).hovered()).inner
+                } else {
+                    ui.label(text).hovered()
+                };
+                if hovered {
                     hovered_field = Some(i);
                 }
             }

@@ -99,31 +99,90 @@ fn as_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX / 4)
 }
 
-fn draw(layout: &Layout, title: &str) -> RgbImage {
-    let rows = as_i32(layout.cells.len().div_ceil(16));
-    let legend_top = TOP + rows * CELL_H + 30;
-    let mut lines: Vec<(String, [u8; 3], Option<usize>)> = layout
+/// The most rows of the dump drawn (2 KiB of packet); the rest is in the text export.
+const MAX_ROWS: usize = 128;
+/// The most legend lines drawn: a PUBLISH may carry thousands of user properties, each five
+/// fields, and the image would grow to gigabytes (200 lines are already 4,400 pixels).
+const MAX_LINES: usize = 200;
+/// The most characters of one legend line (a property's value may be 65,535 bytes long): the
+/// image stays a few thousand pixels wide.
+const MAX_CHARS: usize = 200;
+/// How far a property's length and value sit right of its identifier.
+const NESTED: i32 = 24;
+
+/// `text`, cut to `MAX_CHARS` characters.
+fn clipped(text: &str) -> String {
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// A line of the legend: its text, colour, the field whose colour it shows, and its indent.
+struct Line {
+    text: String,
+    colour: [u8; 3],
+    field: Option<usize>,
+    indent: i32,
+}
+
+fn legend(layout: &Layout) -> Vec<Line> {
+    let mut lines: Vec<Line> = layout
         .fields
         .iter()
         .enumerate()
-        .map(|(i, f)| (format!("{}: {}", Layout::part_name(f.part), Layout::describe(f)), BLACK, Some(i)))
+        .take(MAX_LINES)
+        .map(|(i, f)| {
+            let (text, indent) = if layout.nested(i) {
+                (Layout::describe(f), NESTED)
+            } else {
+                (format!("{}: {}", Layout::part_name(f.part), Layout::describe(f)), 0)
+            };
+            Line { text: clipped(&text), colour: BLACK, field: Some(i), indent }
+        })
         .collect();
-    if let Some(e) = &layout.error {
-        lines.push((format!("Malformed: {e}"), RED, None));
+    let rows = layout.cells.len().div_ceil(16);
+    let mut notes = Vec::new();
+    if layout.fields.len() > MAX_LINES {
+        notes.push(format!("… and {} more fields", layout.fields.len() - MAX_LINES));
     }
+    if rows > MAX_ROWS {
+        notes.push(format!("… and {} more bytes", layout.cells.len() - MAX_ROWS * 16));
+    }
+    if !notes.is_empty() {
+        notes.push("(the text export has them all)".to_owned());
+    }
+    lines.extend(notes.into_iter().map(|text| Line { text, colour: GREY, field: None, indent: 0 }));
+    if let Some(e) = &layout.error {
+        lines.push(Line { text: clipped(&format!("Malformed: {e}")), colour: RED, field: None, indent: 0 });
+    }
+    lines
+}
+
+fn draw(layout: &Layout, title: &str) -> RgbImage {
+    let cells = &layout.cells[..layout.cells.len().min(MAX_ROWS * 16)];
+    let rows = as_i32(cells.len().div_ceil(16));
+    let legend_top = TOP + rows * CELL_H + 30;
+    let lines = legend(layout);
     let height = legend_top + as_i32(lines.len()) * LINE + 20;
     // Lay out first: the image is as wide as the longest line needs.
     let mut canvas = Canvas::new(1, 1);
-    let title = canvas.layout(title, FontId::proportional(18.0));
-    let galleys: Vec<_> = lines.iter().map(|(text, ..)| canvas.layout(text, FontId::proportional(15.0))).collect();
+    let title = canvas.layout(&clipped(title), FontId::proportional(18.0));
+    let galleys: Vec<_> = lines.iter().map(|l| canvas.layout(&l.text, FontId::proportional(15.0))).collect();
     // Text widths are a few thousand pixels at most.
     #[allow(clippy::cast_possible_truncation)]
-    let widest = galleys.iter().chain([&title]).map(|g| g.size().x.ceil() as i32 + LEFT).max().unwrap_or(0);
+    let widest = galleys
+        .iter()
+        .zip(&lines)
+        .map(|(g, l)| g.size().x.ceil() as i32 + LEFT + l.indent)
+        .chain([title.size().x.ceil() as i32 + LEFT])
+        .max()
+        .unwrap_or(0);
     let width = widest.max(MIN_WIDTH);
     canvas.image = RgbImage::from_pixel(width.unsigned_abs(), height.unsigned_abs(), Rgb([255, 255, 255]));
 
     canvas.text(&title, (LEFT - 50, 14), BLACK);
-    for (i, cell) in layout.cells.iter().enumerate() {
+    for (i, cell) in cells.iter().enumerate() {
         let (row, col) = (as_i32(i / 16), as_i32(i % 16));
         let (x, y) = (LEFT + col * CELL_W, TOP + row * CELL_H);
         if col == 0 {
@@ -131,7 +190,7 @@ fn draw(layout: &Layout, title: &str) -> RgbImage {
             canvas.text(&offset, (LEFT - 50, y + 6), GREY);
         }
         if let Some(f) = cell.field {
-            canvas.fill((x + 1, y + 1), (x + CELL_W - 2, y + CELL_H - 2), Layout::colour(f), 0.35);
+            canvas.fill((x + 1, y + 1), (x + CELL_W - 2, y + CELL_H - 2), layout.colour(f), 0.35);
         }
         let byte = canvas.layout(&cell.text, FontId::monospace(14.0));
         let size = byte.size();
@@ -140,12 +199,13 @@ fn draw(layout: &Layout, title: &str) -> RgbImage {
         canvas.text(&byte, centred, BLACK);
     }
     let mut y = legend_top;
-    for ((_, colour, field), galley) in lines.iter().zip(&galleys) {
-        if let Some(i) = field {
-            canvas.fill((LEFT - 50, y + 3), (LEFT - 36, y + 17), Layout::colour(*i), 0.6);
-            canvas.text(galley, (LEFT - 28, y + 2), *colour);
+    for (line, galley) in lines.iter().zip(&galleys) {
+        let x = LEFT - 50 + line.indent;
+        if let Some(i) = line.field {
+            canvas.fill((x, y + 3), (x + 14, y + 17), layout.colour(i), 0.6);
+            canvas.text(galley, (x + 22, y + 2), line.colour);
         } else {
-            canvas.text(galley, (LEFT - 50, y + 2), *colour);
+            canvas.text(galley, (x, y + 2), line.colour);
         }
         y += LINE;
     }
@@ -225,5 +285,78 @@ mod tests {
         // The last column is still white: nothing is cut off.
         let right = image.width() - 1;
         assert!((0..image.height()).all(|y| image.get_pixel(right, y).0 == [255, 255, 255]));
+    }
+
+    /// An MQTT 5.0 PUBLISH to `topic` with `properties`, laid out as after an MQTT 5.0 CONNECT.
+    fn v5_publish(properties: Vec<mqtt_lab_broker::codec::v5::Property>) -> Layout {
+        use mqtt_lab_broker::codec::v5::{PacketKind, Properties};
+        use mqtt_lab_broker::codec::{Packet, Protocol, Publish, QosPid, TopicName};
+        let publish = Packet::Publish(Publish {
+            dup: false,
+            qos_pid: QosPid::AtMostOnce,
+            retain: false,
+            topic: TopicName::new("pv/energy".to_owned()).unwrap(),
+            payload: bytes::Bytes::from_static(b"4.25"),
+            properties: Properties::new(PacketKind::PublishToServer, properties).unwrap(),
+        });
+        let layout = Layout::of(&publish.to_bytes(Protocol::V5).unwrap(), Protocol::V5, false);
+        assert!(layout.error.is_none(), "{:?}", layout.error);
+        layout
+    }
+
+    fn written(layout: &Layout, name: &str) -> image::DynamicImage {
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-packet-png-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        write_packet_png(&path, layout, "PUBLISH").unwrap();
+        let png = image::open(&path).expect("a PNG that decodes");
+        std::fs::remove_dir_all(dir).unwrap();
+        png
+    }
+
+    #[test]
+    fn a_v5_publish_with_many_properties_has_a_line_for_each_and_nothing_cut_off() {
+        use mqtt_lab_broker::codec::v5::Property;
+        let mut properties = vec![
+            Property::PayloadFormatIndicator(true),
+            Property::MessageExpiryInterval(60),
+            Property::ContentType("application/json".into()),
+            Property::ResponseTopic("pv/energy/reply".into()),
+            Property::CorrelationData(bytes::Bytes::from_static(b"req-42")),
+        ];
+        properties.extend((0..8).map(|i| Property::UserProperty(format!("key-{i}"), "v".repeat(i * 20))));
+        let layout = v5_publish(properties);
+        // Type, 3 flags, length; topic (2), property length, 2 + 2 + 3 + 3 + 3, 8 user properties
+        // of 5, the payload.
+        assert_eq!(layout.fields.len(), 5 + 2 + 1 + 13 + 40 + 1);
+        let png = written(&layout, "v5-publish");
+        let rows = i32::try_from(layout.cells.len().div_ceil(16)).unwrap();
+        let expected = TOP + rows * CELL_H + 30 + i32::try_from(layout.fields.len()).unwrap() * LINE + 20;
+        assert_eq!(i32::try_from(png.height()).unwrap(), expected);
+        // The longest value (140 characters) widens the image; its last column is still white.
+        let png = png.to_rgb8();
+        assert!(png.width() > 880, "{}", png.width());
+        let right = png.width() - 1;
+        assert!((0..png.height()).all(|y| png.get_pixel(right, y).0 == [255, 255, 255]));
+    }
+
+    #[test]
+    fn thousands_of_user_properties_stay_a_picture_of_bounded_size() {
+        use mqtt_lab_broker::codec::v5::Property;
+        let long = "x".repeat(5000);
+        let properties: Vec<Property> = (0..2000)
+            .map(|i| Property::UserProperty(format!("key-{i}"), if i == 7 { long.clone() } else { "v".into() }))
+            .collect();
+        let layout = v5_publish(properties);
+        assert!(layout.fields.len() > 10_000 && layout.cells.len() > MAX_ROWS * 16);
+        let lines = legend(&layout);
+        assert_eq!(lines.len(), MAX_LINES + 3, "the fields drawn, two notes and where the rest is");
+        assert!(lines[MAX_LINES].text.starts_with("… and "), "{}", lines[MAX_LINES].text);
+        // Drawn, not saved: encoding a picture this size takes seconds in a debug build.
+        let png = draw(&layout, "PUBLISH");
+        let expected =
+            TOP + i32::try_from(MAX_ROWS).unwrap() * CELL_H + 30 + i32::try_from(lines.len()).unwrap() * LINE + 20;
+        assert_eq!(i32::try_from(png.height()).unwrap(), expected);
+        assert!(png.width() < 2200, "a 5000-character value is cut: {}", png.width());
     }
 }
