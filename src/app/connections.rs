@@ -44,6 +44,7 @@ impl App {
                 self.remember_topic(&message.topic);
                 self.session.send(Command::Publish(message));
             }
+            ConnIntent::Reply(message) => self.reply(&message),
         }
     }
 

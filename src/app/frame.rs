@@ -86,6 +86,7 @@ impl App {
                 let running = ui::DEVICES.map(|d| self.simulator_running(d));
                 intents.extend(ui::simulators_panel(ui, &mut self.tools.form, running, &self.tools.status));
             });
+            self.automation_tools(ui, intents);
             egui::CollapsingHeader::new("Screenshots and exports").show(ui, |ui| {
                 // The path on a row of its own, as wide as the sidebar: a long path must not
                 // widen the sidebar and push the tabs' buttons out of the window.
@@ -118,8 +119,18 @@ impl App {
         let connected = self.session.can_send();
         egui::Panel::bottom("publish").show(ui, |ui| {
             let profile = &self.profiles.list[self.view_index()];
-            let (favourites, recent) = (&profile.favourites, &profile.topic_history);
-            intents.extend(ui::publish_panel(ui, &mut self.session.publish_form, favourites, recent, connected));
+            let session = &mut self.session;
+            let counters = &session.automation.counters;
+            let preview = |topic: &str, payload: &str| counters.preview(ui::FORM_KEY, topic, payload);
+            let input = ui::PublishInput {
+                favourites: &profile.favourites,
+                recent_topics: &profile.topic_history,
+                connected,
+                version: profile.version,
+                preview: &preview,
+                last_request: session.automation.rows.first().map(ui::RequestRow::outcome_text),
+            };
+            intents.extend(ui::publish_panel(ui, &mut session.publish_form, &input));
         });
     }
 

@@ -13,6 +13,7 @@ use crate::model::Model;
 use crate::ui::{FileTarget, Intent};
 
 mod api;
+mod automation;
 mod builtin;
 mod capture;
 mod connections;
@@ -104,6 +105,7 @@ impl App {
             Intent::Tool(i) => self.apply_tool(i),
             Intent::History(i) => self.apply_history(i),
             Intent::Plot(i) => self.apply_plot(i),
+            Intent::Automation(i) => self.apply_automation(i),
             Intent::ChooseFile(target) => self.choose_file(target),
         }
     }
@@ -154,6 +156,7 @@ impl App {
             }
             match self.session.connection.as_ref().and_then(|c| c.handle.try_event()) {
                 Some(event) => {
+                    self.automation_event(&event);
                     if let Event::Message(m) = &event {
                         self.record(m);
                         self.plot_message(m);
@@ -172,6 +175,7 @@ impl eframe::App for App {
         if self.drain_events(DRAIN_BUDGET) {
             ctx.request_repaint();
         }
+        self.automation_tick(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

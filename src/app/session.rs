@@ -31,6 +31,8 @@ pub(super) struct Session {
     pub subscribe_form: SubscribeForm,
     /// The publish form: each connection keeps what was typed for it.
     pub publish_form: PublishForm,
+    /// Template counters, requests and auto-reply rules (see `automation`).
+    pub automation: super::automation::SessionAutomation,
 }
 
 impl Session {
@@ -41,6 +43,7 @@ impl Session {
             model,
             subscribe_form: SubscribeForm { filter: "PV/#".into(), ..SubscribeForm::default() },
             publish_form: PublishForm { topic: "PV/sunshine".into(), payload: "yes".into(), ..PublishForm::default() },
+            automation: super::automation::SessionAutomation::default(),
         }
     }
 

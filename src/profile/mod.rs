@@ -105,6 +105,9 @@ pub struct Profile {
     pub topic_history: Vec<String>,
     /// The plot tab's series.
     pub plot: Vec<SeriesDef>,
+    /// Auto-reply rules run while this profile's connection is open; left out of files while empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auto_replies: Vec<crate::automation::Rule>,
 }
 
 /// The course's plot: the plant's power in kW on the left, the ESP32's luminosity in % on the right.
@@ -145,6 +148,7 @@ impl Default for Profile {
             favourites: Vec::new(),
             topic_history: Vec::new(),
             plot: default_plot(),
+            auto_replies: Vec::new(),
         }
     }
 }

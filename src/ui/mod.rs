@@ -1,6 +1,7 @@
 //! The panels. Each takes the model (and its own form state) and returns what the user asked
 //! for as [`Intent`]s, grouped by feature; the app hands each group to that feature.
 
+mod autoreply_panel;
 mod connection_bar;
 mod help;
 mod hexview;
@@ -14,6 +15,8 @@ mod profile_v5;
 mod properties_form;
 mod properties_view;
 mod publish;
+mod publish_check;
+mod requests_panel;
 mod schema_form;
 mod series_editor;
 mod simulators;
@@ -21,6 +24,7 @@ mod sub_options_form;
 mod subscribe;
 mod sys_panel;
 
+pub use autoreply_panel::{AutoReplyForm, autoreply_panel};
 pub use connection_bar::{BarState, connection_bar, switch_question};
 pub use help::{SHORTCUTS, shortcuts_window, theme_picker};
 pub use hexview::{Cell, Layout};
@@ -32,7 +36,9 @@ pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
 pub use properties_form::{PropertiesForm, properties_form, user_properties_table};
 pub use properties_view::properties_view;
-pub use publish::{PublishForm, publish_panel};
+pub use publish::{FORM_KEY, PublishForm, PublishInput, publish_panel};
+pub use publish_check::Preview;
+pub use requests_panel::{RequestOutcome, RequestRow, requests_panel};
 use schema_form::{BROKEN, schema_form};
 use series_editor::series_editor;
 pub use simulators::{DEVICES, SimForm, simulators_panel};
@@ -53,6 +59,8 @@ pub enum Intent {
     Tool(ToolIntent),
     History(HistoryIntent),
     Plot(PlotIntent),
+    /// Templates, requests and auto-replies (applied by `app::automation`).
+    Automation(AutoIntent),
     /// Opens a file dialog to fill a file field (of any feature: see `FileTarget`).
     ChooseFile(FileTarget),
 }
@@ -93,6 +101,27 @@ pub enum ConnIntent {
     /// The broker status panel's own `$SYS/#` subscription: it feeds the panel, not the list.
     WatchSys,
     Publish(crate::mqtt::Outgoing),
+    /// Fills the publish form to answer a received MQTT 5 request: its Response Topic, its
+    /// Correlation Data copied (the detail pane's "Reply").
+    Reply(crate::connection::ReceivedMessage),
+}
+
+/// Publishing with variables, MQTT 5 requests and auto-reply rules, on the connection on view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoIntent {
+    /// Publishes `message` after expanding the variables of its topic and payload; `key` names
+    /// whose `{{counter}}` counts ("form", "favourite:NAME").
+    /// `payload_template`: the payload is text with variables (hex bytes are sent as they are).
+    Send { key: String, message: crate::mqtt::Outgoing, payload_template: bool },
+    /// Sends `message` as a request answered on its Response Topic (subscribed first), with
+    /// fresh Correlation Data, and follows it in the Requests list.
+    Request { key: String, message: crate::mqtt::Outgoing, payload_template: bool },
+    /// Saves these rules in the profile on view and runs them from now on.
+    SaveRules(Vec<crate::automation::Rule>),
+    /// Lets the rule the loop guard stopped answer again.
+    ResumeRule(usize),
+    /// Empties the Requests list (waiting requests are forgotten).
+    ClearRequests,
 }
 
 /// Files for the lab report.
