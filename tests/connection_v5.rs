@@ -312,6 +312,30 @@ fn session_taken_over(ours: bool) {
     }
 }
 
+/// With `max_qos 1` the CONNACK says Maximum QoS 1 and a QoS 2 subscription is granted QoS 1;
+/// the worker warns that messages arrive at QoS 1 at most.
+fn qos_downgraded(ours: bool) {
+    let setup = Setup::with("maxqos", ours, "allow_anonymous true\nmax_qos 1\n");
+    let (mut c, granted) = setup.client(setup.settings("v5-maxqos"));
+    assert_eq!(granted.maximum_qos, Some(Qos::AtLeastOnce));
+    assert_eq!(c.subscribe("v5/q", Qos::ExactlyOnce, SubOptions::default()), Ok(Qos::AtLeastOnce));
+    let logs = c.logs();
+    assert!(
+        logs.iter().any(|l| l.starts_with("Warning: the broker granted v5/q QoS 1 only (asked: QoS 2)")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn ours_qos_downgraded() {
+    qos_downgraded(true);
+}
+
+#[test]
+fn mosquitto_qos_downgraded() {
+    qos_downgraded(false);
+}
+
 #[test]
 fn ours_refused_connect() {
     refused_connect(true);
