@@ -93,3 +93,51 @@ fn choosing_another_profile_while_connected_leaves_the_connection_and_its_data_a
         app.connected_profile().is_none() && app.model().messages.is_empty()
     });
 }
+
+/// The history holds 10,003 messages; the newest 10,000 are reloaded into memory, and the oldest
+/// of those shares its millisecond with the three before it, which only the file holds. An export
+/// of the list writes each of the 10,003 once (a cut at "before the oldest in memory" loses the
+/// three; a cut taken before the messages arrived writes them twice).
+#[test]
+fn an_export_writes_each_message_once_across_the_cut_between_history_and_memory() {
+    use mqtt_lab::connection::{Qos, ReceivedMessage};
+    use mqtt_lab::history::{self, Record};
+    let runtime = runtime();
+    let dir = ProfileDir::new("export-cut");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let t0 = std::time::SystemTime::now() - std::time::Duration::from_hours(1);
+    let records: Vec<Record> = (0..10_003u64)
+        .map(|i| Record {
+            profile: BUILTIN.into(),
+            message: ReceivedMessage {
+                topic: "PV/data".into(),
+                payload: format!("m{i}").into(),
+                qos: Qos::AtMostOnce,
+                retain: false,
+                dup: false,
+                // Messages 0 to 3 in one millisecond, then one a millisecond.
+                at: t0 + std::time::Duration::from_millis(i.saturating_sub(3)),
+                properties: mqtt_lab::mqtt::PublishProperties::default(),
+            },
+        })
+        .collect();
+    history::insert(&mut history::open(&dir.0.join("history.sqlite3")).unwrap(), &records).unwrap();
+
+    let mut harness = app_harness(&runtime, &dir);
+    step_until(&mut harness, "the newest 10,000 reloaded", |app| app.model().messages.len() == 10_000);
+    settle(&mut harness);
+    harness.get_by_label("Screenshots and exports").click();
+    settle(&mut harness);
+    set_field(&mut harness, "Reports folder", &dir.0.join("reports").display().to_string());
+    harness.get_by_label("Export CSV").click();
+    step_until(&mut harness, "the export", |app| app.model().log.iter().any(|l| l.text.starts_with("Exported ")));
+    let exported = std::fs::read_dir(dir.0.join("reports")).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>();
+    let csv = std::fs::read_to_string(&exported[0]).unwrap();
+    let mut seen = vec![0u32; records.len()];
+    for line in csv.lines().skip(1) {
+        let payload = line.split(',').nth(6).unwrap_or_else(|| panic!("a CSV row: {line}"));
+        seen[payload.trim_start_matches('m').parse::<usize>().unwrap()] += 1;
+    }
+    let wrong: Vec<_> = seen.iter().enumerate().filter(|(_, n)| **n != 1).collect();
+    assert!(wrong.is_empty(), "(message, times exported) not once: {wrong:?}");
+}

@@ -152,12 +152,15 @@ impl App {
         let search = self.view.messages.search.clone();
         let profile = self.view_profile().name.clone();
         let model = &mut self.session.model;
-        let changed = model.stored.key().is_none_or(|k| k.search != search || k.profile != profile);
+        let before_ms = model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
+        // A boundary later than the oldest message in memory (taken while memory was empty) would
+        // list the messages that came since twice: that is checked at once, not in 2 s.
+        let changed =
+            model.stored.key().is_none_or(|k| k.search != search || k.profile != profile || k.before_ms > before_ms);
         if self.history.counting || !changed && self.history.checked.is_some_and(|t| t.elapsed() < STORED_RECHECK) {
             return;
         }
         self.history.checked = Some(Instant::now());
-        let before_ms = model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
         let key = StoredKey { profile, before_ms, search };
         if !model.stored.set_key(key.clone()) {
             return;
