@@ -7,29 +7,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use rusqlite::{Connection, params};
 
+use super::migrate;
 use crate::connection::{Qos, ReceivedMessage};
+use crate::mqtt::PublishProperties;
 
-/// The schema; `at_ms` is Unix time in milliseconds. The index serves "a profile's messages in a
-/// time range" (message list, reload) and "a profile's topic in a time range" (plots).
-const SCHEMA: &str = "
-    PRAGMA auto_vacuum = INCREMENTAL;
+/// How the file is kept, set on every open (the schema itself is in `migrate`).
+const PRAGMAS: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
-    CREATE TABLE IF NOT EXISTS messages (
-        id      INTEGER PRIMARY KEY,
-        profile TEXT    NOT NULL,
-        topic   TEXT    NOT NULL,
-        payload BLOB    NOT NULL,
-        qos     INTEGER NOT NULL,
-        retain  INTEGER NOT NULL,
-        at_ms   INTEGER NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS messages_by_time ON messages (profile, at_ms);
-    CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (profile, topic, at_ms);
-    CREATE TABLE IF NOT EXISTS settings (
-        key   TEXT PRIMARY KEY,
-        value INTEGER NOT NULL
-    );
 ";
 
 /// One stored message.
@@ -39,15 +24,27 @@ pub struct Record {
     pub message: ReceivedMessage,
 }
 
-/// Opens (creating if needed) the history file; the directory is created too.
+/// Opens (creating if needed) the history file; the directory is created too. An older file is
+/// brought to the current schema; a newer one is refused before anything is written to it.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     if let Some(dir) = path.parent() {
         // A missing directory shows up as SQLite's "unable to open" just below.
         let _ = std::fs::create_dir_all(dir);
     }
-    let db = Connection::open(path)?;
+    let mut db = Connection::open(path)?;
     db.busy_timeout(Duration::from_secs(5))?;
-    db.execute_batch(SCHEMA)?;
+    // Before the pragmas: switching to WAL would already write to a file this build must not touch.
+    let found = migrate::version(&db)?;
+    if found > migrate::CURRENT {
+        return Err(migrate::too_new(found));
+    }
+    if found == 0 {
+        // Only before the first table does this take effect; on any later open it would still
+        // rewrite the header, a write on every reader's open.
+        db.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
+    }
+    db.execute_batch(PRAGMAS)?;
+    migrate::migrate(&mut db)?;
     Ok(db)
 }
 
@@ -72,33 +69,56 @@ pub fn insert(db: &mut Connection, records: &[Record]) -> rusqlite::Result<()> {
     let tx = db.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO messages (profile, topic, payload, qos, retain, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO messages (profile, topic, payload, qos, retain, at_ms, dup, properties)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for r in records {
             let m = &r.message;
-            stmt.execute(params![r.profile, m.topic, &m.payload[..], m.qos.level(), m.retain, millis(m.at)])?;
+            // A 3.1.1 message (no properties) costs no JSON and a NULL.
+            let properties = if m.properties.is_empty() { None } else { Some(properties_json(&m.properties)?) };
+            stmt.execute(params![
+                r.profile,
+                m.topic,
+                &m.payload[..],
+                m.qos.level(),
+                m.retain,
+                millis(m.at),
+                m.dup,
+                properties
+            ])?;
         }
     }
     tx.commit()
 }
 
+fn properties_json(p: &PublishProperties) -> rusqlite::Result<String> {
+    serde_json::to_string(p).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// The columns `row_message` reads, in its order.
+const COLUMNS: &str = "topic, payload, qos, retain, at_ms, dup, properties";
+
 fn row_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedMessage> {
+    let properties = match row.get_ref(6)?.as_str_or_null()? {
+        None => PublishProperties::default(),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e)))?,
+    };
     Ok(ReceivedMessage {
         topic: row.get(0)?,
         payload: Bytes::from(row.get::<_, Vec<u8>>(1)?),
         qos: qos_of(row.get(2)?),
         retain: row.get(3)?,
-        dup: false,
+        dup: row.get(5)?,
         at: time_of(row.get(4)?),
-        properties: crate::mqtt::PublishProperties::default(),
+        properties,
     })
 }
 
 /// A profile's newest `limit` messages, newest first.
 pub fn newest(db: &Connection, profile: &str, limit: usize) -> rusqlite::Result<Vec<ReceivedMessage>> {
-    let mut stmt = db.prepare_cached(
-        "SELECT topic, payload, qos, retain, at_ms FROM messages WHERE profile = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2",
-    )?;
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE profile = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2");
+    let mut stmt = db.prepare_cached(&sql)?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     stmt.query_map(params![profile, limit], row_message)?.collect()
 }
@@ -160,10 +180,19 @@ pub fn each_in_range(
     Ok(())
 }
 
-/// The condition shared by `count_before` and `page_before`: a profile's messages received
-/// before `?2`, whose topic or (text) payload contains `?3` when it is not empty.
+/// The condition shared by `count_before`, `page_before` and `each_before`: a profile's messages
+/// received before `?2` that contain `?3` when it is not empty, as the list's search in memory
+/// matches them (`model::messages`): in the topic, the payload as text, or the MQTT 5 properties'
+/// text (content type, response topic, user property names and values, correlation data as
+/// text). Rows without properties (NULL) never reach the JSON functions.
 const BEFORE: &str = "FROM messages WHERE profile = ?1 AND at_ms < ?2
-    AND (?3 = '' OR instr(topic, ?3) > 0 OR instr(CAST(payload AS TEXT), ?3) > 0)";
+    AND (?3 = '' OR instr(topic, ?3) > 0 OR instr(CAST(payload AS TEXT), ?3) > 0
+        OR properties IS NOT NULL AND (
+            instr(properties ->> '$.content_type', ?3) > 0
+            OR instr(properties ->> '$.response_topic', ?3) > 0
+            OR instr(CAST(unhex(properties ->> '$.correlation_data') AS TEXT), ?3) > 0
+            OR EXISTS (SELECT 1 FROM json_each(properties, '$.user_properties') AS u
+                WHERE instr(u.value ->> '$.name', ?3) > 0 OR instr(u.value ->> '$.value', ?3) > 0)))";
 
 /// How many of a profile's messages were received before `before_ms` (and contain `search`).
 pub fn count_before(db: &Connection, profile: &str, before_ms: i64, search: &str) -> rusqlite::Result<u64> {
@@ -180,8 +209,7 @@ pub fn page_before(
     search: &str,
     (offset, limit): (u64, u64),
 ) -> rusqlite::Result<Vec<ReceivedMessage>> {
-    let sql =
-        format!("SELECT topic, payload, qos, retain, at_ms {BEFORE} ORDER BY at_ms DESC, id DESC LIMIT ?4 OFFSET ?5");
+    let sql = format!("SELECT {COLUMNS} {BEFORE} ORDER BY at_ms DESC, id DESC LIMIT ?4 OFFSET ?5");
     let mut stmt = db.prepare_cached(&sql)?;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     stmt.query_map(params![profile, before_ms, search, n(limit), n(offset)], row_message)?.collect()
@@ -196,7 +224,7 @@ pub fn each_before(
     search: &str,
     mut each: impl FnMut(ReceivedMessage) -> std::io::Result<()>,
 ) -> Result<(), String> {
-    let sql = format!("SELECT topic, payload, qos, retain, at_ms {BEFORE} ORDER BY at_ms, id");
+    let sql = format!("SELECT {COLUMNS} {BEFORE} ORDER BY at_ms, id");
     let mut stmt = db.prepare(&sql).map_err(|e| e.to_string())?;
     let mut rows = stmt.query(params![profile, before_ms, search]).map_err(|e| e.to_string())?;
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {

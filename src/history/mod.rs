@@ -1,7 +1,8 @@
 //! Message history on disk: every received message, per profile, in an SQLite file in the OS data
 //! directory, so the message list (and the plots) survive a restart.
 //!
-//! - `db`: the schema and the queries (plain functions over a connection).
+//! - `db`: opening the file and the queries (plain functions over a connection).
+//! - `migrate`: the schema's versions (`PRAGMA user_version`) and the steps between them.
 //! - `writer`: the named thread that owns the write connection and commits in batches.
 //! - `retention`: limits by age and size (kept in the file), and the figures shown.
 //!
@@ -9,6 +10,7 @@
 //! runtime's blocking pool, never on the UI thread.
 
 mod db;
+mod migrate;
 pub mod retention;
 mod writer;
 
@@ -26,5 +28,7 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("org", "MQTT Lab", "mqtt-lab").map(|d| d.data_dir().join("history.sqlite3"))
 }
 
+#[cfg(test)]
+mod migrate_tests;
 #[cfg(test)]
 mod tests;

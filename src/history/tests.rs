@@ -5,10 +5,11 @@ use bytes::Bytes;
 use super::*;
 use crate::connection::{Qos, ReceivedMessage};
 
-struct TempFile(std::path::PathBuf);
+/// A file in its own temporary directory, removed with it.
+pub(super) struct TempFile(pub(super) std::path::PathBuf);
 
 impl TempFile {
-    fn new(name: &str) -> Self {
+    pub(super) fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("mqtt-lab-history-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         Self(dir.join("history.sqlite3"))
@@ -23,7 +24,7 @@ impl Drop for TempFile {
     }
 }
 
-fn record(profile: &str, topic: &str, payload: &str, at: SystemTime) -> Record {
+pub(super) fn record(profile: &str, topic: &str, payload: &str, at: SystemTime) -> Record {
     Record {
         profile: profile.into(),
         message: ReceivedMessage {
