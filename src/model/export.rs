@@ -1,6 +1,8 @@
 //! The message list as CSV or JSON, for lab reports and spreadsheets: one row or object per
 //! message with local time, Unix milliseconds, topic, QoS, retain and the payload (UTF-8 text as
-//! is, anything else as hex, said in an `encoding` column).
+//! is, anything else as hex, said in an `encoding` column), then its MQTT 5 properties: in CSV a
+//! last `properties` column (their JSON, empty for none), in JSON a `properties` object when
+//! there are any. New columns go at the end, so what read the older files still reads these.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -48,7 +50,7 @@ pub struct Writer<W: Write> {
 impl<W: Write> Writer<W> {
     pub fn new(mut out: W, format: ExportFormat) -> std::io::Result<Self> {
         match format {
-            ExportFormat::Csv => writeln!(out, "time,unix_ms,topic,qos,retain,encoding,payload")?,
+            ExportFormat::Csv => writeln!(out, "time,unix_ms,topic,qos,retain,encoding,payload,properties")?,
             ExportFormat::Json => write!(out, "[")?,
         }
         Ok(Self { out, format, rows: 0 })
@@ -60,19 +62,27 @@ impl<W: Write> Writer<W> {
         let ms = crate::history::millis(m.at);
         let (payload, encoding) = payload(m);
         match self.format {
-            ExportFormat::Csv => writeln!(
-                self.out,
-                "{time},{ms},{},{},{},{encoding},{}",
-                csv_field(&m.topic),
-                m.qos.level(),
-                u8::from(m.retain),
-                csv_field(&payload)
-            )?,
+            ExportFormat::Csv => {
+                let properties =
+                    if m.properties.is_empty() { String::new() } else { serde_json::to_string(&m.properties)? };
+                writeln!(
+                    self.out,
+                    "{time},{ms},{},{},{},{encoding},{},{}",
+                    csv_field(&m.topic),
+                    m.qos.level(),
+                    u8::from(m.retain),
+                    csv_field(&payload),
+                    csv_field(&properties)
+                )?;
+            }
             ExportFormat::Json => {
-                let object = serde_json::json!({
+                let mut object = serde_json::json!({
                     "time": time, "unix_ms": ms, "topic": m.topic, "qos": m.qos.level(),
                     "retain": m.retain, "encoding": encoding, "payload": payload,
                 });
+                if !m.properties.is_empty() {
+                    object["properties"] = serde_json::to_value(&m.properties)?;
+                }
                 write!(self.out, "{}\n  {object}", if self.rows == 0 { "" } else { "," })?;
             }
         }
@@ -114,7 +124,10 @@ mod tests {
     fn export(format: ExportFormat) -> String {
         let mut out = Vec::new();
         let mut w = Writer::new(&mut out, format).unwrap();
-        w.write(&message("lamp/cmd", br#"{"control":"PWM","value":50,"unit":"%"}"#)).unwrap();
+        let mut v5 = message("lamp/cmd", br#"{"control":"PWM","value":50,"unit":"%"}"#);
+        v5.properties.content_type = Some("application/json".into());
+        v5.properties.user_properties.push(crate::mqtt::UserProperty::new("room", "B204"));
+        w.write(&v5).unwrap();
         w.write(&message("raw", &[0xff, 0x00])).unwrap();
         assert_eq!(w.finish().unwrap(), 2);
         String::from_utf8(out).unwrap()
@@ -124,14 +137,14 @@ mod tests {
     fn csv_quotes_json_payloads_and_binary_ones_are_hex() {
         let csv = export(ExportFormat::Csv);
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "time,unix_ms,topic,qos,retain,encoding,payload");
+        assert_eq!(lines[0], "time,unix_ms,topic,qos,retain,encoding,payload,properties");
         assert!(
             lines[1]
-                .ends_with(r#",1764000000123,lamp/cmd,1,1,text,"{""control"":""PWM"",""value"":50,""unit"":""%""}""#),
+                .ends_with(r#",1764000000123,lamp/cmd,1,1,text,"{""control"":""PWM"",""value"":50,""unit"":""%""}","{""content_type"":""application/json"",""user_properties"":[{""name"":""room"",""value"":""B204""}]}""#),
             "{}",
             lines[1]
         );
-        assert!(lines[2].ends_with(",raw,1,1,hex,ff00"), "{}", lines[2]);
+        assert!(lines[2].ends_with(",raw,1,1,hex,ff00,"), "no properties: an empty last column: {}", lines[2]);
     }
 
     #[test]
@@ -142,6 +155,11 @@ mod tests {
         assert_eq!(items[0]["payload"], r#"{"control":"PWM","value":50,"unit":"%"}"#);
         assert_eq!(items[0]["unix_ms"], 1_764_000_000_123_i64);
         assert_eq!(items[1]["encoding"], "hex");
+        assert_eq!(
+            items[0]["properties"],
+            serde_json::json!({"content_type": "application/json", "user_properties": [{"name": "room", "value": "B204"}]})
+        );
+        assert!(items[1].get("properties").is_none(), "no properties, no key: {}", items[1]);
         let empty = {
             let mut out = Vec::new();
             Writer::new(&mut out, ExportFormat::Json).unwrap().finish().unwrap();
