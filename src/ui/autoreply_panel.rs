@@ -2,8 +2,9 @@
 //! to TOPIC" (empty topic: the request's Response Topic), edited as a draft and saved with the
 //! profile. Each rule's mistake is named under it; a rule the loop guard stopped shows Resume.
 
-use super::{AutoIntent, Intent, labelled_field, qos_picker};
+use super::{AutoIntent, Intent, labelled_field};
 use crate::automation::Rule;
+use crate::connection::Qos;
 
 const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
 
@@ -40,7 +41,7 @@ pub fn autoreply_panel(ui: &mut egui::Ui, form: &mut AutoReplyForm, saved: &[Rul
                 .on_hover_text("Empty: the request's Response Topic (MQTT 5)");
             labelled_field(ui, &format!("Rule {n} reply payload"), &mut rule.payload, 160.0);
             ui.horizontal_wrapped(|ui| {
-                qos_picker(ui, &format!("rule-qos-{i}"), &mut rule.qos);
+                reply_qos(ui, n, &mut rule.qos);
                 ui.checkbox(&mut rule.retain, format!("Rule {n} retain"));
                 ui.checkbox(&mut rule.copy_correlation, "Copy correlation data");
             });
@@ -75,4 +76,19 @@ pub fn autoreply_panel(ui: &mut egui::Ui, form: &mut AutoReplyForm, saved: &[Rul
         }
     });
     intents
+}
+
+/// The reply's QoS, labelled with the rule's number (the sidebar has other QoS pickers).
+fn reply_qos(ui: &mut egui::Ui, n: usize, qos: &mut Qos) {
+    let label = ui.label(format!("Rule {n} reply QoS"));
+    egui::ComboBox::new(("rule-qos", n), "")
+        .selected_text(qos.level().to_string())
+        .width(40.0)
+        .show_ui(ui, |ui| {
+            for (q, meaning) in Qos::ALL.into_iter().zip(["at most once", "at least once", "exactly once"]) {
+                ui.selectable_value(qos, q, format!("{} ({meaning})", q.level()));
+            }
+        })
+        .response
+        .labelled_by(label.id);
 }

@@ -49,7 +49,7 @@ pub fn requests_panel(ui: &mut egui::Ui, rows: &[RequestRow]) -> Vec<Intent> {
         return intents;
     }
     for row in rows {
-        ui.add(egui::Label::new(format!("{} → {}  correlation {}", row.number, row.topic, row.correlation)).wrap());
+        ui.add(egui::Label::new(format!("{}. {}, correlation {}", row.number, row.topic, row.correlation)).wrap());
         let text = row.outcome_text();
         match row.outcome {
             RequestOutcome::TimedOut { .. } => {
