@@ -18,9 +18,9 @@ impl App {
                 self.connect();
             }
             ConnIntent::Disconnect => self.disconnect(),
-            ConnIntent::Subscribe { filter, qos } => {
-                self.session.model.subscriptions.add(&filter, qos);
-                self.session.send(Command::Subscribe { filter, qos, options: SubOptions::default() });
+            ConnIntent::Subscribe { filter, qos, options } => {
+                self.session.model.subscriptions.add_with(&filter, qos, options);
+                self.session.send(Command::Subscribe { filter, qos, options });
             }
             ConnIntent::WatchSys => {
                 let (filter, qos) = (crate::model::WATCH_FILTER, crate::connection::Qos::AtMostOnce);

@@ -68,13 +68,22 @@ impl App {
             let self_test = self.tools.self_test.as_ref().filter(|t| t.profile == profile.name);
             intents.extend(ui::profile_editor(ui, profile, &mut profiles.transfer, self_test));
             ui.separator();
+            let v5 = self.profiles.list[self.view_index()].version.is_v5();
             let session = &mut self.session;
             intents.extend(ui::subscribe_panel(
                 ui,
                 &mut session.subscribe_form,
                 &session.model.subscriptions,
                 connected,
+                v5,
             ));
+            if let crate::connection::ConnectionStatus::Connected { granted: Some(granted), .. } =
+                &self.session.model.status
+            {
+                egui::CollapsingHeader::new("Server granted (CONNACK)").id_salt("granted").show(ui, |ui| {
+                    ui::granted_panel(ui, granted);
+                });
+            }
             ui.separator();
             egui::CollapsingHeader::new("Broker status").show(ui, |ui| {
                 let model = &self.session.model;
@@ -131,6 +140,9 @@ impl App {
                 last_request: session.automation.rows.first().map(ui::RequestRow::outcome_text),
             };
             intents.extend(ui::publish_panel(ui, &mut session.publish_form, &input));
+            if let Some(refusal) = &session.model.publish_refusal {
+                ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), refusal);
+            }
         });
     }
 
@@ -200,6 +212,9 @@ impl App {
                     self.read_pages(out.missing);
                     if let Some(format) = out.export {
                         self.export_messages(format);
+                    }
+                    if let Some(request) = out.reply {
+                        intents.push(Intent::Connection(ConnIntent::Reply(request)));
                     }
                 }
                 Tab::Packets => {

@@ -72,7 +72,8 @@ fn load_profiles(options: &AppOptions, model: &mut Model) -> (Option<ProfileStor
         profiles.push(Profile { name: "Built-in broker".into(), builtin_broker: true, ..Profile::default() });
     }
     for p in &mut profiles {
-        if p.client_id.is_empty() {
+        // MQTT 5 with clean start: an empty id asks the broker to assign one [MQTT-3.1.3-6].
+        if p.client_id.is_empty() && !(p.version.is_v5() && p.clean_session) {
             p.client_id = generated_client_id();
         }
     }

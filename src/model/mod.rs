@@ -55,6 +55,8 @@ pub struct Model {
     pub sys: SysStatus,
     /// Messages published from this app.
     pub published: u64,
+    /// The last PUBACK/PUBREC refusal (MQTT 5), in words, until the next publish.
+    pub publish_refusal: Option<String>,
 }
 
 impl Default for Model {
@@ -69,6 +71,7 @@ impl Default for Model {
             packets: PacketLog::default(),
             sys: SysStatus::default(),
             published: 0,
+            publish_refusal: None,
         }
     }
 }
@@ -118,13 +121,18 @@ impl Model {
                     Ok(q) => self.note(format!("Subscribed to {filter} (granted QoS {}).", q.level())),
                     Err(r) => self.note(format!("The broker refused the subscription to {filter}: {}", r.text)),
                 }
-                self.subscriptions.acknowledged(&filter, granted.ok());
+                self.subscriptions.acknowledged(&filter, granted.map_err(|r| r.text));
             }
-            // The worker logs it with the topic; the publish form may show it later.
-            Event::PublishAcked { .. } => {}
+            // The worker logs every answer; a refusal also shows under the publish form.
+            Event::PublishAcked { topic, code, text, .. } => {
+                if code >= 0x80 {
+                    self.publish_refusal = Some(format!("The broker refused the message to {topic}: {text}"));
+                }
+            }
             Event::Unsubscribed { filter } => self.note(format!("Unsubscribed from {filter}.")),
             Event::Published { topic, qos } => {
                 self.published += 1;
+                self.publish_refusal = None;
                 self.note(format!("Published to {topic} (QoS {}).", qos.level()));
             }
             Event::Tap(tap) => {

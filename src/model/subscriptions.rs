@@ -3,6 +3,7 @@
 use mqtt_lab_broker::codec::matches;
 
 use crate::connection::Qos;
+use crate::mqtt::SubOptions;
 
 pub use crate::mqtt::validate_filter;
 pub use crate::palette::PALETTE;
@@ -12,14 +13,17 @@ pub enum SubscriptionState {
     /// SUBSCRIBE sent, no SUBACK yet.
     Pending,
     Active(Qos),
-    /// SUBACK 0x80.
-    Refused,
+    /// SUBACK 0x80 (3.1.1) or an MQTT 5 reason code >= 0x80: why, in words.
+    Refused(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     pub filter: String,
+    /// The QoS asked for (the broker may grant less: `state`).
     pub qos: Qos,
+    /// MQTT 5 options sent with it.
+    pub options: SubOptions,
     pub state: SubscriptionState,
     pub color: [u8; 3],
     pub muted: bool,
@@ -40,6 +44,14 @@ impl Subscriptions {
         self.insert(filter, qos, false);
     }
 
+    /// Adds a subscription with MQTT 5 options.
+    pub fn add_with(&mut self, filter: &str, qos: Qos, options: SubOptions) {
+        self.insert(filter, qos, false);
+        if let Some(s) = self.list.iter_mut().find(|s| s.filter == filter) {
+            s.options = options;
+        }
+    }
+
     /// Adds the broker status panel's subscription; one the user made with the same filter
     /// stays the user's.
     pub fn add_for_status(&mut self, filter: &str, qos: Qos) {
@@ -58,6 +70,7 @@ impl Subscriptions {
         self.list.push(Subscription {
             filter: filter.to_owned(),
             qos,
+            options: SubOptions::default(),
             state: SubscriptionState::Pending,
             color,
             muted: false,
@@ -70,9 +83,13 @@ impl Subscriptions {
         self.list.retain(|s| s.filter != filter);
     }
 
-    pub fn acknowledged(&mut self, filter: &str, granted: Option<Qos>) {
+    /// The SUBACK's answer for `filter`: the QoS granted, or why it was refused.
+    pub fn acknowledged(&mut self, filter: &str, granted: Result<Qos, String>) {
         if let Some(s) = self.list.iter_mut().find(|s| s.filter == filter) {
-            s.state = granted.map_or(SubscriptionState::Refused, SubscriptionState::Active);
+            s.state = match granted {
+                Ok(q) => SubscriptionState::Active(q),
+                Err(why) => SubscriptionState::Refused(why),
+            };
         }
     }
 

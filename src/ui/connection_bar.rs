@@ -50,7 +50,10 @@ pub fn connection_bar(
             labelled_field(ui, "Host", &mut profile.host, 130.0);
             labelled_field(ui, "Port", port_text, 52.0);
         }
-        labelled_field(ui, "Client id", &mut profile.client_id, 150.0);
+        let id = labelled_field(ui, "Client id", &mut profile.client_id, 150.0);
+        if profile.client_id.is_empty() && profile.version.is_v5() {
+            id.on_hover_text("Empty: the broker assigns one (MQTT 5, clean start)");
+        }
         if ui.small_button("Generate").on_hover_text("A new random client id").clicked() {
             profile.client_id = generated_client_id();
         }

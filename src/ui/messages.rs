@@ -28,6 +28,8 @@ pub struct MessagesOutput {
     pub missing: Vec<u64>,
     /// Export the listed messages.
     pub export: Option<ExportFormat>,
+    /// "Reply" was clicked on a message that carries a Response Topic (MQTT 5).
+    pub reply: Option<ReceivedMessage>,
 }
 
 /// Draws the list; `progress` is (done, total) of an export under way.
@@ -82,11 +84,20 @@ pub fn messages_panel(
                 for d in Decoder::ALL {
                     ui.radio_value(&mut view.decoder, d, d.name());
                 }
+                if let Some(topic) = &m.properties.response_topic
+                    && ui
+                        .button("Reply")
+                        .on_hover_text(format!("Answer in the publish form: to {topic}, with its correlation data"))
+                        .clicked()
+                {
+                    output.reply = Some(m.clone());
+                }
                 if ui.small_button("Close").clicked() {
                     view.selected = None;
                     view.selected_stored = None;
                 }
             });
+            super::properties_view(ui, "message-detail", &m.properties);
             if let Check::Invalid(errors) = Catalogue::get().check(&m.topic, &m.payload) {
                 for e in errors {
                     ui.colored_label(super::BROKEN, format!("Breaks the schema: {e}"));
@@ -156,6 +167,9 @@ fn row(ui: &mut egui::Ui, m: &ReceivedMessage, subscriptions: &Subscriptions, se
             m.payload.len()
         );
         let clicked = ui.selectable_label(selected, text).clicked();
+        if !m.properties.is_empty() {
+            ui.weak(m.properties.summary());
+        }
         // A course message that breaks its schema is flagged (details in the detail pane).
         if let Check::Invalid(errors) = Catalogue::get().check(&m.topic, &m.payload) {
             ui.colored_label(super::BROKEN, format!("breaks the schema ({} rule(s))", errors.len()));

@@ -3,6 +3,7 @@
 
 mod autoreply_panel;
 mod connection_bar;
+mod granted_panel;
 mod help;
 mod hexview;
 mod history_panel;
@@ -26,6 +27,7 @@ mod sys_panel;
 
 pub use autoreply_panel::{AutoReplyForm, autoreply_panel};
 pub use connection_bar::{BarState, connection_bar, switch_question};
+pub use granted_panel::{GrantedRow, granted_panel, granted_rows};
 pub use help::{SHORTCUTS, shortcuts_window, theme_picker};
 pub use hexview::{Cell, Layout};
 pub use history_panel::{HistoryForm, history_panel, size_text};
@@ -38,7 +40,7 @@ pub use properties_form::{PropertiesForm, properties_form, user_properties_table
 pub use properties_view::properties_view;
 pub use publish::{FORM_KEY, PublishForm, PublishInput, publish_panel};
 pub use publish_check::Preview;
-pub use requests_panel::{RequestOutcome, RequestRow, requests_panel};
+pub use requests_panel::{RequestOutcome, RequestRow, requests_panel, timeout_secs};
 use schema_form::{BROKEN, schema_form};
 use series_editor::series_editor;
 pub use simulators::{DEVICES, SimForm, simulators_panel};
@@ -91,6 +93,8 @@ pub enum ConnIntent {
     Subscribe {
         filter: String,
         qos: Qos,
+        /// MQTT 5 options (default for 3.1.1).
+        options: crate::mqtt::SubOptions,
     },
     Unsubscribe {
         filter: String,

@@ -186,7 +186,15 @@ impl Link {
             Polled::Sent(pkid) => self.publishes.sent(pkid),
             Polled::Collided(pkid) => self.publishes.collided(pkid),
             Polled::Acked { pkid, code, reason } => self.acked(pkid, code, reason),
-            Polled::Closed => return Next::Stop,
+            Polled::Closed if self.closing.is_some() => return Next::Stop,
+            // Not asked for: rumqttc ended the connection itself (a protocol error it found in
+            // what the broker sent). Never end silently: say so.
+            Polled::Closed => {
+                let reason = "The MQTT library closed the connection with DISCONNECT 0x82 (protocol error): the broker sent a packet it could not accept; the packet inspector shows it.".to_owned();
+                self.log(reason.clone());
+                self.sink.send(Event::Status(ConnectionStatus::Failed(reason)));
+                return Next::Stop;
+            }
             Polled::Nothing => {}
             Polled::Lost(lost) => return self.lost(&lost, report),
         }
