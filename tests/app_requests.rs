@@ -111,7 +111,7 @@ fn subscribe(harness: &mut Harness<'static, App>, filter: &str) {
 /// Steps the app until a label containing `text` shows (bounded like `step_until`).
 fn step_until_shown(harness: &mut Harness<'static, App>, text: &str) {
     let start = std::time::Instant::now();
-    while harness.query_by_label_contains(text).is_none() {
+    while harness.query_all(by().label_contains(text)).next().is_none() {
         assert!(start.elapsed() < PATIENCE, "timed out waiting for {text:?}; log: {:?}", harness.state().model().log);
         harness.step();
         std::thread::yield_now();
@@ -357,4 +357,50 @@ fn inside(harness: &Harness<'_, App>, size: egui::Vec2, label: &str) {
         found += 1;
     }
     assert!(found > 0, "at {size:?}, nothing labelled {label:?}");
+}
+
+#[test]
+fn an_unanswered_request_is_marked_after_the_timeout() {
+    let mut setup = connected_v5("req-timeout", false, egui::vec2(1280.0, 720.0));
+    let harness = &mut setup.harness;
+    press(harness, "Requests");
+    set_field(harness, "Request timeout (s)", "0");
+    assert!(harness.query_by_label_contains("The timeout must be a whole number of seconds from 1 to 3600").is_some());
+    set_field(harness, "Request timeout (s)", "1");
+    set_field(harness, "Topic", "lab/nobody");
+    open_properties(harness);
+    set_field(harness, "Response topic", "lab/never");
+    press(harness, "Send request");
+    step_until_shown(harness, "request 1 waiting for an answer on lab/never");
+    step_until_shown(harness, "request 1: no answer after 1 s");
+}
+
+#[test]
+fn two_rules_answering_each_other_are_stopped_by_the_loop_guard_and_resumed() {
+    let mut setup = connected_v5("req-loop", false, egui::vec2(1280.0, 900.0));
+    let (harness, port) = (&mut setup.harness, setup.port);
+    press(harness, "Auto-replies");
+    for (n, (filter, topic)) in [("lab/ping", "lab/pong"), ("lab/pong", "lab/ping")].into_iter().enumerate() {
+        press(harness, "Add rule");
+        set_field(harness, &format!("Rule {} filter", n + 1), filter);
+        set_field(harness, &format!("Rule {} reply topic", n + 1), topic);
+        set_field(harness, &format!("Rule {} reply payload", n + 1), "again");
+    }
+    press(harness, "Save rules");
+    step_until(harness, "both rules' SUBACKs", |app| {
+        let subs = &app.model().subscriptions.list;
+        subs.len() == 2 && subs.iter().all(|s| matches!(s.state, SubscriptionState::Active(_)))
+    });
+    mosquitto_client("mosquitto_pub", port, &["-t", "lab/ping", "-m", "go"]);
+    step_until(harness, "the loop guard", |app| {
+        app.model()
+            .log
+            .iter()
+            .any(|l| l.text.contains("stopped: it would answer more than 10 messages within a second"))
+    });
+    step_until_shown(harness, "Stopped by the loop guard");
+    let resume = if harness.query_by_label("Resume rule 1").is_some() { "Resume rule 1" } else { "Resume rule 2" };
+    press(harness, resume);
+    assert!(harness.query_by_label_contains("Stopped by the loop guard").is_none(), "running again");
+    assert!(harness.state().model().log.iter().any(|l| l.text.ends_with("resumed.")));
 }

@@ -38,6 +38,8 @@ pub(super) struct SessionAutomation {
     pub rules: Rules,
     /// The rules being edited in the sidebar.
     pub rules_form: AutoReplyForm,
+    /// The Requests list's timeout field, as typed (applied while it reads).
+    pub timeout_text: String,
 }
 
 impl Default for SessionAutomation {
@@ -48,6 +50,7 @@ impl Default for SessionAutomation {
             rows: Vec::new(),
             rules: Rules::default(),
             rules_form: AutoReplyForm::default(),
+            timeout_text: REQUEST_TIMEOUT.as_secs().to_string(),
         }
     }
 }
@@ -302,6 +305,9 @@ impl App {
     /// Each frame: requests that waited too long are marked; while some wait, frames keep coming.
     pub(super) fn automation_tick(&mut self, ctx: &egui::Context) {
         let a = &mut self.session.automation;
+        if let Ok(secs) = crate::ui::timeout_secs(&a.timeout_text) {
+            a.requests.set_timeout(Duration::from_secs(secs));
+        }
         for gone in a.requests.expire(Instant::now()) {
             if let Some(row) = a.rows.iter_mut().find(|r| r.number == gone.request.number) {
                 row.outcome = RequestOutcome::TimedOut { secs: gone.waited.as_secs() };
@@ -326,7 +332,8 @@ impl App {
     /// The sidebar's Requests and Auto-replies sections (collapsed at first).
     pub(super) fn automation_tools(&mut self, ui: &mut egui::Ui, intents: &mut Vec<crate::ui::Intent>) {
         egui::CollapsingHeader::new("Requests").show(ui, |ui| {
-            intents.extend(crate::ui::requests_panel(ui, &self.session.automation.rows));
+            let a = &mut self.session.automation;
+            intents.extend(crate::ui::requests_panel(ui, &a.rows, &mut a.timeout_text));
         });
         self.rules_form_follow();
         egui::CollapsingHeader::new("Auto-replies").show(ui, |ui| {

@@ -38,9 +38,22 @@ impl RequestRow {
     }
 }
 
-/// The rows, newest first, and a Clear button.
-pub fn requests_panel(ui: &mut egui::Ui, rows: &[RequestRow]) -> Vec<Intent> {
+/// The seconds typed in `text`, when they are a sensible timeout (1 s to an hour).
+pub fn timeout_secs(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(secs @ 1..=3600) => Ok(secs),
+        _ => Err(format!("The timeout must be a whole number of seconds from 1 to 3600, not {text:?}.")),
+    }
+}
+
+/// The timeout field, the rows (newest first) and a Clear button.
+pub fn requests_panel(ui: &mut egui::Ui, rows: &[RequestRow], timeout: &mut String) -> Vec<Intent> {
     let mut intents = Vec::new();
+    super::labelled_field(ui, "Request timeout (s)", timeout, 50.0)
+        .on_hover_text("A request not answered within this time is marked as such");
+    if let Err(e) = timeout_secs(timeout) {
+        ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), e);
+    }
     if rows.is_empty() {
         ui.weak(
             "No requests yet. On an MQTT 5 connection, type a response topic in the publish form's properties \
