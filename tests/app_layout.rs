@@ -158,3 +158,60 @@ fn every_tab_fits_a_laptop_screen() {
         inside(&harness, size, "Show sidebar");
     }
 }
+
+/// The MQTT 5 parts at each laptop size: the publish form with its properties open, a message
+/// with properties in the detail pane (with Reply), the subscribe form's options and what the
+/// broker granted, each scrolled to as a user would.
+#[test]
+fn mqtt5_sections_fit_a_laptop_screen() {
+    let runtime = runtime();
+    for size in SIZES {
+        let dir = ProfileDir::new(&format!("layout-v5-{}", size.x));
+        let mut harness = harness_sized(&runtime, &dir, size);
+        step_until(&mut harness, "the built-in broker", |app| app.builtin_addr().is_some());
+        choose_profile(&mut harness, "Built-in broker (MQTT 5)");
+        connect_and_subscribe(&mut harness);
+        harness.get_by_label("MQTT 5 properties").click();
+        settle(&mut harness);
+        set_field(&mut harness, "Response topic", "PV/answers");
+        set_field(&mut harness, "Correlation data", "req-1");
+        harness.get_by_label("Add user property").click();
+        settle(&mut harness);
+        harness.get_by_role_and_label(Role::Button, "Publish").click();
+        step_until(&mut harness, "the message", |app| app.model().messages.total() == 1);
+        harness.get_by_label_contains("reply to PV/answers");
+        harness.get_by_label_contains("PV/sunshine  yes").click();
+        settle(&mut harness);
+        for label in [
+            "Message expiry (s)",
+            "Content type",
+            "Response topic",
+            "Correlation data",
+            "Topic alias",
+            "Add user property",
+            "Publish",
+            "Reply",
+            "Response Topic",
+            "req-1 (5 bytes)",
+            "Messages",
+            "Screenshot tab",
+        ] {
+            inside(&harness, size, label);
+        }
+        keep_image(&mut harness, size, "mqtt5_messages");
+        for section in ["MQTT 5 options", "Server granted (CONNACK)"] {
+            harness.get_by_label(section).scroll_to_me();
+            settle(&mut harness);
+            harness.get_by_label(section).click();
+            settle(&mut harness);
+        }
+        for label in
+            ["No local", "Retain handling", "Subscription identifier", "Receive maximum", "Shared subscriptions"]
+        {
+            harness.get_by_label(label).scroll_to_me();
+            settle(&mut harness);
+            inside(&harness, size, label);
+        }
+        keep_image(&mut harness, size, "mqtt5_sidebar");
+    }
+}

@@ -128,8 +128,10 @@ pub fn user_properties_table(ui: &mut egui::Ui, id: &str, rows: &mut Vec<(String
     let mut remove = None;
     egui::Grid::new((id, "user-properties")).num_columns(3).show(ui, |ui| {
         for (i, (name, value)) in rows.iter_mut().enumerate() {
-            ui.add(egui::TextEdit::singleline(name).hint_text("name").desired_width(110.0));
-            ui.add(egui::TextEdit::singleline(value).hint_text("value").desired_width(150.0));
+            // Sized explicitly: a grid cell would otherwise shrink a field to its hint.
+            let height = ui.spacing().interact_size.y;
+            ui.add_sized([110.0, height], egui::TextEdit::singleline(name).hint_text("name"));
+            ui.add_sized([150.0, height], egui::TextEdit::singleline(value).hint_text("value"));
             if ui.small_button("Remove").on_hover_text("Remove this user property").clicked() {
                 remove = Some(i);
             }
