@@ -344,3 +344,38 @@ impl App {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(m: &Outgoing) -> (&str, &str) {
+        (m.topic.as_str(), std::str::from_utf8(&m.payload).unwrap())
+    }
+
+    #[test]
+    fn each_key_counts_its_own_sends_and_a_new_text_starts_again() {
+        let mut counters = Counters::default();
+        let fav = Outgoing::new("lab/{{counter}}", "n={{counter}}", Qos::AtMostOnce, false);
+        assert_eq!(counters.preview("favourite:a", &fav.topic, "n={{counter}}").unwrap().1, "n=1");
+        assert_eq!(text(&counters.expand("favourite:a", fav.clone(), true).unwrap()), ("lab/1", "n=1"));
+        assert_eq!(text(&counters.expand("favourite:a", fav.clone(), true).unwrap()), ("lab/2", "n=2"));
+        assert_eq!(counters.preview("favourite:a", &fav.topic, "n={{counter}}").unwrap().1, "n=3");
+        assert_eq!(text(&counters.expand("form", fav.clone(), true).unwrap()), ("lab/1", "n=1"), "another key");
+        let edited = Outgoing::new("lab/x", "m={{counter}}", Qos::AtMostOnce, false);
+        assert_eq!(text(&counters.expand("favourite:a", edited, true).unwrap()), ("lab/x", "m=1"));
+    }
+
+    #[test]
+    fn bytes_and_text_without_variables_go_as_they_are() {
+        let mut counters = Counters::default();
+        let hex = Outgoing::new("lab/hex", "{{counter}}", Qos::AtMostOnce, false);
+        assert_eq!(text(&counters.expand("form", hex, false).unwrap()), ("lab/hex", "{{counter}}"));
+        let plain = Outgoing::new("lab/plain", "yes", Qos::AtMostOnce, false);
+        assert_eq!(counters.expand("form", plain.clone(), true).unwrap(), plain);
+        let bad = Outgoing::new("lab/bad", "{{nope}}", Qos::AtMostOnce, false);
+        assert!(
+            counters.expand("form", bad, true).unwrap_err().starts_with("in the payload, unknown variable {{nope}}")
+        );
+    }
+}
