@@ -86,6 +86,9 @@ impl Simulator {
         settings.client_id = format!("{base}{}", device.suffix());
         settings.will = None;
         settings.clean_session = true;
+        // MQTT 5: a clean start alone leaves a session behind for the profile's expiry; a device
+        // that starts afresh each time keeps none [MQTT-3.1.2-23].
+        settings.v5.session_expiry = 0;
         let (stop, stop_rx) = oneshot::channel();
         let (tx, events) = mpsc::channel();
         let report = move |e: SimEvent| {
