@@ -4,7 +4,10 @@
 //! - ingest: the real App (egui_kittest harness, no window) connected to its built-in broker while
 //!   a publisher sends 50,000 msg/s for 5 s (PV/data numbers and PV/sunshine, so every message
 //!   reaches the list, the history file, the schema check and the plot); frames are stepped at
-//!   60 Hz and each one timed (wall clock and this thread's CPU time).
+//!   60 Hz and each one timed (wall clock and this thread's CPU time). `-- ingest --mqtt5` runs it
+//!   with MQTT 5 on both sides (issue 21): the app's profile set to version 5 before it connects,
+//!   and the publisher connecting with MQTT 5, its PUBLISHes carrying an empty property block
+//!   (no properties), so the app reads and stores MQTT 5 packets at the same rate.
 //! - scroll: 1,000,000 messages in a real history file; the message list is scrolled with the
 //!   mouse wheel through hundreds of thousands of older rows, each frame timed.
 //! - startup: the real `mqtt-lab` binary under Xvfb with a fresh home: time from spawning it to
@@ -23,6 +26,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use cpu_time::ThreadTime;
 use egui_kittest::kittest::Queryable;
+use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab_bench::client::{Client, Target};
 use mqtt_lab_bench::wire::put_publish;
 use support::{ProfileDir, app_harness, connect_and_subscribe, runtime, step_until, stored_history};
@@ -39,7 +43,8 @@ fn main() {
     if wants("ingest") {
         // Published in 1 ms batches: at least 1,000 msg/s.
         let rate = std::env::args().find_map(|a| a.strip_prefix("--rate=").and_then(|r| r.parse().ok()));
-        ingest(rate.filter(|r| *r >= 1000).unwrap_or(RATE));
+        let v5 = std::env::args().any(|a| a == "--mqtt5");
+        ingest(rate.filter(|r| *r >= 1000).unwrap_or(RATE), v5);
     }
     if wants("scroll") {
         scroll();
@@ -69,15 +74,17 @@ fn frames(label: &str, mut wall: Vec<Duration>, mut cpu: Vec<Duration>) {
     );
 }
 
-/// Publishes `rate` messages a second for `SECONDS` to the broker at `port`, in 1 ms batches.
-async fn publish(port: u16, rate: u64) -> u64 {
+/// Publishes `rate` messages a second for `SECONDS` to the broker at `port`, in 1 ms batches;
+/// with `v5` over MQTT 5, each PUBLISH with an empty property block.
+async fn publish(port: u16, rate: u64, v5: bool) -> u64 {
+    use mqtt_lab_broker::codec::Protocol;
     let target = Target {
         addr: ([127, 0, 0, 1], port).into(),
         username: None,
         password: None,
         client_prefix: String::new(),
         connector: mqtt_lab_bench::transport::Connector::plain(),
-        protocol: mqtt_lab_broker::codec::Protocol::V311,
+        protocol: if v5 { Protocol::V5 } else { Protocol::V311 },
     };
     let mut client = Client::connect(&target, "bench-publisher", 60).await.expect("the publisher connects");
     let per_ms = rate / 1000;
@@ -90,7 +97,7 @@ async fn publish(port: u16, rate: u64) -> u64 {
             if sent.is_multiple_of(10) {
                 put_publish(
                     &mut buf,
-                    false,
+                    v5,
                     "PV/sunshine",
                     0,
                     false,
@@ -99,7 +106,7 @@ async fn publish(port: u16, rate: u64) -> u64 {
                 );
             } else {
                 let kw = format!("{:.3}", (sent % 4500) as f64 / 1000.0);
-                put_publish(&mut buf, false, "PV/data", 0, false, 0, kw.as_bytes());
+                put_publish(&mut buf, v5, "PV/data", 0, false, 0, kw.as_bytes());
             }
             sent += 1;
         }
@@ -109,14 +116,19 @@ async fn publish(port: u16, rate: u64) -> u64 {
     sent
 }
 
-fn ingest(rate: u64) {
+fn ingest(rate: u64, v5: bool) {
     let rt = runtime();
     let dir = ProfileDir::new("bench-ingest");
     let mut harness = app_harness(&rt, &dir);
+    let version = if v5 { mqtt_lab::mqtt::MqttVersion::V5 } else { mqtt_lab::mqtt::MqttVersion::V311 };
+    harness.state_mut().selected_profile_mut().version = version;
     connect_and_subscribe(&mut harness);
+    // An MQTT 5 CONNACK is the only one with what the broker granted.
+    let granted = matches!(harness.state().status(), ConnectionStatus::Connected { granted: Some(_), .. });
+    assert_eq!(granted, v5, "the app connected with {version:?}");
     let Some(addr) = harness.state().builtin_addr() else { panic!("no broker") };
     let before = harness.state().model().messages.total();
-    let publisher = rt.spawn(publish(addr.port(), rate));
+    let publisher = rt.spawn(publish(addr.port(), rate, v5));
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     let start = Instant::now();
     let mut next = start;
@@ -138,7 +150,8 @@ fn ingest(rate: u64) {
     let sent = rt.block_on(publisher).expect("the publisher ran");
     let received = harness.state().model().messages.total() - before;
     println!(
-        "ingest: {sent} messages published at {rate}/s; the app took in {received} in {:.2} s ({:.0} msg/s)",
+        "ingest ({}): {sent} messages published at {rate}/s; the app took in {received} in {:.2} s ({:.0} msg/s)",
+        if v5 { "MQTT 5" } else { "MQTT 3.1.1" },
         took.as_secs_f64(),
         received as f64 / took.as_secs_f64()
     );
