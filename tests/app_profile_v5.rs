@@ -68,7 +68,7 @@ fn version_5_is_picked_filled_in_and_saved_to_the_profile_file() {
     assert!(text.contains(r#""session_expiry_secs": 3600"#), "{text}");
     let saved: Profile = serde_json::from_str(&text).unwrap();
     assert_eq!(saved.version, MqttVersion::V5);
-    assert_eq!(saved.mqtt5.session_expiry_secs, 3600);
+    assert_eq!(saved.mqtt5.session_expiry, 3600);
     assert_eq!(saved.mqtt5.receive_maximum, Some(20));
     assert_eq!(saved.mqtt5.user_properties, [UserProperty::new("room", "B12")]);
     let will = saved.last_will.as_ref().unwrap();

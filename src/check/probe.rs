@@ -256,7 +256,7 @@ async fn round_trip(wire: &mut Wire, topic: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use crate::mqtt::{MqttVersion, UserProperty};
-    use crate::profile::{Mqtt5Settings, Profile};
+    use crate::profile::{ConnectV5, Profile};
 
     fn connect_of(profile: &Profile) -> Connect {
         let settings = profile.connect_settings(None).unwrap();
@@ -271,8 +271,8 @@ mod tests {
     fn an_mqtt5_connect_carries_the_profiles_properties_but_no_session_or_aliases() {
         let profile = Profile {
             version: MqttVersion::V5,
-            mqtt5: Mqtt5Settings {
-                session_expiry_secs: 600,
+            mqtt5: ConnectV5 {
+                session_expiry: 600,
                 receive_maximum: Some(7),
                 maximum_packet_size: Some(4096),
                 topic_alias_maximum: 9,

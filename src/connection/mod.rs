@@ -33,8 +33,8 @@ pub use granted::Granted;
 pub use relay::Direction;
 pub use transport::Session;
 
-pub use crate::mqtt::{MqttVersion, Outgoing, Qos, SubOptions};
-use crate::mqtt::{PublishProperties, UserProperty};
+use crate::mqtt::PublishProperties;
+pub use crate::mqtt::{ConnectV5, MqttVersion, Outgoing, Qos, SubOptions};
 
 /// What a connection needs to know to connect.
 #[derive(Clone, PartialEq, Eq)]
@@ -142,37 +142,6 @@ pub struct Will {
     pub properties: PublishProperties,
     /// MQTT 5 Will Delay Interval in seconds (0: at once).
     pub delay_secs: u32,
-}
-
-/// An MQTT 5 CONNECT's properties, as the profile sets them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectV5 {
-    /// Seconds the broker keeps the session after the connection ends (0: ends with it).
-    pub session_expiry: u32,
-    /// QoS 1/2 messages the broker may have in flight to us; `None`: the default, 65,535.
-    pub receive_maximum: Option<u16>,
-    /// The largest packet we accept; `None`: the app's own limit.
-    pub maximum_packet_size: Option<u32>,
-    /// Topic aliases the broker may use toward us (0: none).
-    pub topic_alias_maximum: u16,
-    pub request_response_information: bool,
-    /// `false` asks the broker to leave reason strings and user properties out of errors.
-    pub request_problem_information: bool,
-    pub user_properties: Vec<UserProperty>,
-}
-
-impl Default for ConnectV5 {
-    fn default() -> Self {
-        Self {
-            session_expiry: 0,
-            receive_maximum: None,
-            maximum_packet_size: None,
-            topic_alias_maximum: 0,
-            request_response_information: false,
-            request_problem_information: true,
-            user_properties: Vec::new(),
-        }
-    }
 }
 
 /// What the UI asks of a connection.

@@ -7,10 +7,12 @@
 //! - `message`: [`Outgoing`], the one outgoing message (publish form, favourites, offline queue,
 //!   simulators, worker), and its MQTT 5 [`PublishProperties`].
 //! - `subscribe`: MQTT 5 subscription options.
+//! - `connect`: an MQTT 5 CONNECT's properties (profile and worker share them).
 //! - `filter`: topic filter checks, `$share/` groups explained.
 //! - `client_id`: generated client ids.
 
 mod client_id;
+mod connect;
 mod filter;
 mod hex;
 mod message;
@@ -19,6 +21,7 @@ mod subscribe;
 mod version;
 
 pub use client_id::generated_client_id;
+pub use connect::{ConnectV5, SESSION_NEVER_EXPIRES};
 pub use filter::{SharedFilter, shared_filter, validate_filter};
 pub use hex::{parse_hex, to_hex};
 pub use message::{Outgoing, PayloadFormat, PublishProperties, UserProperty, correlation_text};

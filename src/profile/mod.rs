@@ -9,8 +9,8 @@ mod v5;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::mqtt::{ConnectV5, SESSION_NEVER_EXPIRES};
 pub use store::{EXAMPLES, ProfileStore, StoreError, file_stem, write_private};
-pub use v5::{Mqtt5Settings, SESSION_NEVER_EXPIRES};
 
 use std::time::Duration;
 
@@ -84,8 +84,8 @@ pub struct Profile {
     /// Clean Session in 3.1 and 3.1.1, Clean Start in MQTT 5 (the file keeps one name).
     pub clean_session: bool,
     /// What an MQTT 5 CONNECT asks for; left out of files while it has its defaults.
-    #[serde(skip_serializing_if = "Mqtt5Settings::is_default")]
-    pub mqtt5: Mqtt5Settings,
+    #[serde(skip_serializing_if = "ConnectV5::is_default")]
+    pub mqtt5: ConnectV5,
     pub keep_alive_secs: u16,
     pub connect_timeout_secs: u16,
     pub auto_reconnect: bool,
@@ -134,7 +134,7 @@ impl Default for Profile {
             client_id: String::new(),
             version: MqttVersion::V311,
             clean_session: true,
-            mqtt5: Mqtt5Settings::default(),
+            mqtt5: ConnectV5::default(),
             keep_alive_secs: 60,
             connect_timeout_secs: 10,
             auto_reconnect: true,
@@ -322,7 +322,7 @@ impl Profile {
                 delay_secs: if v5 { w.delay_secs } else { 0 },
             }),
             version: self.version,
-            v5: if v5 { self.mqtt5.to_connect() } else { crate::connection::ConnectV5::default() },
+            v5: if v5 { self.mqtt5.clone() } else { crate::connection::ConnectV5::default() },
             security,
             tls_version: self.tls_version,
             auto_reconnect: self.auto_reconnect,
@@ -335,7 +335,7 @@ impl Profile {
         if !self.version.is_v5() {
             return Vec::new();
         }
-        self.last_will.iter().filter_map(|w| v5::will_delay_note(w, self.mqtt5.session_expiry_secs)).collect()
+        self.last_will.iter().filter_map(|w| v5::will_delay_note(w, self.mqtt5.session_expiry)).collect()
     }
 
     /// Remembers a topic published to, newest first, at most 20.

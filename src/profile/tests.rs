@@ -121,8 +121,8 @@ fn v5_profile() -> Profile {
     Profile {
         version: MqttVersion::V5,
         client_id: "lab-5".into(),
-        mqtt5: Mqtt5Settings {
-            session_expiry_secs: 3600,
+        mqtt5: ConnectV5 {
+            session_expiry: 3600,
             receive_maximum: Some(20),
             maximum_packet_size: Some(65_536),
             topic_alias_maximum: 5,
@@ -184,10 +184,8 @@ fn mqtt5_settings_and_will_properties_round_trip_through_json() {
     assert!(text.contains(r#""correlation_data": "cafe00""#), "binary as hex: {text}");
     assert!(text.contains(r#""delay_secs": 30"#), "{text}");
     assert_eq!(serde_json::from_str::<Profile>(&text).unwrap(), p);
-    let never = Profile {
-        mqtt5: Mqtt5Settings { session_expiry_secs: SESSION_NEVER_EXPIRES, ..Mqtt5Settings::default() },
-        ..v5_profile()
-    };
+    let never =
+        Profile { mqtt5: ConnectV5 { session_expiry: SESSION_NEVER_EXPIRES, ..ConnectV5::default() }, ..v5_profile() };
     let text = serde_json::to_string(&never).unwrap();
     assert!(text.contains("4294967295"), "{text}");
     assert_eq!(
@@ -252,10 +250,10 @@ fn an_empty_client_id_is_for_clean_start_in_mqtt5_and_clean_session_in_3_1_1() {
 #[test]
 fn a_will_delayed_past_the_session_is_noted_not_refused() {
     let mut p = v5_profile();
-    p.mqtt5.session_expiry_secs = 10;
+    p.mqtt5.session_expiry = 10;
     assert!(p.validate().is_empty());
     assert!(p.v5_notes()[0].contains("3.1.3.2.2"), "{:?}", p.v5_notes());
-    p.mqtt5.session_expiry_secs = SESSION_NEVER_EXPIRES;
+    p.mqtt5.session_expiry = SESSION_NEVER_EXPIRES;
     assert!(p.v5_notes().is_empty());
 }
 

@@ -102,14 +102,14 @@ fn user_property_rows(ui: &mut egui::Ui, prefix: &str, rows: &mut Vec<UserProper
 pub(super) fn mqtt5_section(ui: &mut egui::Ui, profile: &mut Profile) {
     egui::CollapsingHeader::new("MQTT 5").id_salt("profile-mqtt5").default_open(true).show(ui, |ui| {
         let v5 = &mut profile.mqtt5;
-        let mut never = v5.session_expiry_secs == SESSION_NEVER_EXPIRES;
+        let mut never = v5.session_expiry == SESSION_NEVER_EXPIRES;
         ui.horizontal_wrapped(|ui| {
             if !never {
-                u32_field(ui, "Session expiry (s)", &mut v5.session_expiry_secs, SESSION_NEVER_EXPIRES - 1, 80.0);
+                u32_field(ui, "Session expiry (s)", &mut v5.session_expiry, SESSION_NEVER_EXPIRES - 1, 80.0);
             }
             let tick = ui.checkbox(&mut never, "Never expire").on_hover_text("Session Expiry Interval 0xFFFFFFFF");
             if tick.changed() {
-                v5.session_expiry_secs = if never { SESSION_NEVER_EXPIRES } else { 0 };
+                v5.session_expiry = if never { SESSION_NEVER_EXPIRES } else { 0 };
             }
         });
         ui.weak(format!("{}.", capitalised(&v5.session_expiry_text())));
