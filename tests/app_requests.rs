@@ -343,6 +343,11 @@ fn the_new_sections_fit_a_laptop_screen() {
             settle(harness);
             inside(harness, size, label);
         }
+        // For review: target/tmp/layout/requests_<width>.png.
+        let image = harness.render().expect("the software renderer draws the window");
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("layout");
+        std::fs::create_dir_all(&dir).unwrap();
+        image.save(dir.join(format!("requests_{}.png", size.x))).unwrap();
     }
 }
 

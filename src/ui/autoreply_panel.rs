@@ -35,11 +35,17 @@ pub fn autoreply_panel(ui: &mut egui::Ui, form: &mut AutoReplyForm, saved: &[Rul
                     remove = Some(i);
                 }
             });
-            labelled_field(ui, &format!("Rule {n} filter"), &mut rule.filter, 160.0)
-                .on_hover_text("The messages this rule answers");
-            labelled_field(ui, &format!("Rule {n} reply topic"), &mut rule.topic, 160.0)
-                .on_hover_text("Empty: the request's Response Topic (MQTT 5)");
-            labelled_field(ui, &format!("Rule {n} reply payload"), &mut rule.payload, 160.0);
+            // Label and field side by side: the sidebar is narrow and the rules are many rows.
+            let width = (ui.available_width() - 130.0).max(100.0);
+            for (what, text, hover) in [
+                ("filter", &mut rule.filter, "The messages this rule answers"),
+                ("reply topic", &mut rule.topic, "Empty: the request's Response Topic (MQTT 5)"),
+                ("reply payload", &mut rule.payload, "What to answer; variables are expanded per reply"),
+            ] {
+                ui.horizontal(|ui| {
+                    labelled_field(ui, &format!("Rule {n} {what}"), text, width).on_hover_text(hover);
+                });
+            }
             ui.horizontal_wrapped(|ui| {
                 reply_qos(ui, n, &mut rule.qos);
                 ui.checkbox(&mut rule.retain, format!("Rule {n} retain"));
