@@ -141,6 +141,35 @@ fn plant_connect_line(log: &Path) -> String {
     }
 }
 
+/// Whether the broker on `port` kept a session for the plant's client id: an MQTT 5 connection
+/// with its id and a clean start off says (CONNACK's session present).
+fn plant_session_kept(runtime: &tokio::runtime::Runtime, port: u16) -> bool {
+    use mqtt_lab::connection::{Connection, ConnectionStatus, Event};
+    let profile = mqtt_lab::profile::Profile {
+        host: "127.0.0.1".into(),
+        port,
+        client_id: "btsiot-plant-pv".into(),
+        version: MqttVersion::V5,
+        clean_session: false,
+        ..mqtt_lab::profile::Profile::default()
+    };
+    let (wake, woken) = std::sync::mpsc::channel();
+    let repaint = std::sync::Arc::new(move || {
+        let _ = wake.send(());
+    });
+    let connection = Connection::open(runtime.handle(), profile.connect_settings(None).unwrap(), repaint);
+    loop {
+        woken.recv_timeout(PATIENCE).expect("the CONNACK");
+        while let Some(event) = connection.try_event() {
+            match event {
+                Event::Status(ConnectionStatus::Connected { session_present, .. }) => return session_present,
+                Event::Status(ConnectionStatus::Failed(why)) => panic!("{why}"),
+                _ => {}
+            }
+        }
+    }
+}
+
 #[test]
 fn the_command_line_plant_on_an_mqtt_5_profile_reaches_our_broker_and_mosquitto() {
     let runtime = runtime();
@@ -161,6 +190,9 @@ fn the_command_line_plant_on_an_mqtt_5_profile_reaches_our_broker_and_mosquitto(
     plant_heard_over_mqtt5(&dir, port);
     let line = plant_connect_line(&log);
     assert!(line.contains("(p5,"), "the plant spoke MQTT 5 to our broker: {line}");
+    // The profile asks for a 10-minute session; a simulated device, starting afresh each time,
+    // leaves none behind.
+    assert!(!plant_session_kept(&runtime, port), "the broker kept the simulated plant's session");
 
     // Debian's Mosquitto, logging to stderr (its start is read there) and to a file.
     let port = free_port();
