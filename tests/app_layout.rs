@@ -175,7 +175,7 @@ fn mqtt5_sections_fit_a_laptop_screen() {
         settle(&mut harness);
         set_field(&mut harness, "Response topic", "PV/answers");
         set_field(&mut harness, "Correlation data", "req-1");
-        harness.get_by_label("Add user property").click();
+        harness.get_by_label("Add message user property").click();
         settle(&mut harness);
         harness.get_by_role_and_label(Role::Button, "Publish").click();
         step_until(&mut harness, "the message", |app| app.model().messages.total() == 1);
@@ -188,7 +188,7 @@ fn mqtt5_sections_fit_a_laptop_screen() {
             "Response topic",
             "Correlation data",
             "Topic alias",
-            "Add user property",
+            "Add message user property",
             "Publish",
             "Reply",
             "Response Topic",

@@ -147,10 +147,6 @@ fn connack_panel_subscription_identifier_properties_in_the_detail_pane_and_reply
     let mut setup = connected("detail", &Broker::BuiltIn);
     let (harness, port) = (&mut setup.harness, setup.port);
     // What the built-in broker granted, in the sidebar.
-    for _ in 0..50 {
-        harness.step();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
     press(harness, "Server granted (CONNACK)");
     harness.get_by_label("Receive maximum");
     harness.get_by_label("Server keep alive");
@@ -339,4 +335,29 @@ fn message_expiry_on_a_queued_message_with_our_broker() {
 #[test]
 fn message_expiry_on_a_queued_message_with_mosquitto() {
     message_expiry_on_a_queued_message(&Broker::Mosquitto);
+}
+
+/// "Save as favourite" keeps the message's MQTT 5 properties, and the favourite's button sends
+/// them.
+#[test]
+fn a_favourite_keeps_its_properties() {
+    let mut setup = connected("favourite", &Broker::BuiltIn);
+    let harness = &mut setup.harness;
+    subscribe(harness, "lab/#", |_| {});
+    set_field(harness, "Topic", "lab/fav");
+    set_field(harness, "Payload", "kept");
+    press(harness, "MQTT 5 properties");
+    set_field(harness, "Content type", "text/plain");
+    press(harness, "Add message user property");
+    set_field(harness, "Message property 1", "room");
+    set_field(harness, "Message value 1", "B12");
+    press(harness, "Save as favourite");
+    let saved = harness.state().selected_profile().favourites.last().cloned().expect("the favourite");
+    assert_eq!(saved.message.properties.content_type.as_deref(), Some("text/plain"));
+    press(harness, &saved.name);
+    step_until(harness, "the favourite's message", |app| app.model().messages.total() == 1);
+    let m = harness.state().model().messages.get(0).cloned().unwrap();
+    assert_eq!((m.topic.as_str(), &m.payload[..]), ("lab/fav", &b"kept"[..]));
+    assert_eq!(m.properties.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(m.properties.user_properties[0].value, "B12");
 }

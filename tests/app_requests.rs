@@ -137,7 +137,8 @@ fn properties_typed_in_the_publish_form_reach_the_subscriber() {
     set_field(harness, "Correlation data", "ca fe 01");
     press(harness, "hex");
     // The table's rows have hint texts, no labels a test can find: filled as typed.
-    harness.state_mut().publish_form_mut().properties.user_properties = vec![("room".into(), "B12".into())];
+    harness.state_mut().publish_form_mut().properties.user_properties =
+        vec![mqtt_lab::mqtt::UserProperty::new("room", "B12")];
     settle(harness);
     harness.get_by_role_and_label(Role::Button, "Publish").click();
     step_until(harness, "the message", |app| app.model().messages.total() == 1);

@@ -267,7 +267,11 @@ impl App {
             Event::Status(ConnectionStatus::Connected { .. }) => {
                 let rules =
                     self.session.connection.as_ref().map(|c| c.profile.auto_replies.clone()).unwrap_or_default();
-                self.session.automation.rules = Rules::new(rules);
+                // A reconnect keeps the rules' counters and the loop guard's stops: rebuilt only
+                // when the rules are not the ones running.
+                if !self.session.automation.rules.rules().eq(rules.iter()) {
+                    self.session.automation.rules = Rules::new(rules);
+                }
                 self.subscribe_rules();
             }
             Event::Message(m) => self.automation_message(m),
@@ -282,7 +286,8 @@ impl App {
             && let Some(row) = a.rows.iter_mut().find(|r| r.number == answered.request.number)
         {
             row.outcome = RequestOutcome::Answered {
-                payload: String::from_utf8_lossy(&answered.response.payload).into_owned(),
+                // A preview: an answer of megabytes must not be laid out every frame.
+                payload: String::from_utf8_lossy(&answered.response.payload).chars().take(200).collect(),
                 millis: answered.round_trip.as_millis(),
             };
         }

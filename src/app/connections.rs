@@ -41,6 +41,8 @@ impl App {
                 model.messages.invalidate();
             }
             ConnIntent::Publish(message) => {
+                // The form's last refusal goes with its next message (not with an auto-reply's).
+                self.session.model.publish_refusal = None;
                 self.remember_topic(&message.topic);
                 self.session.send(Command::Publish(message));
             }

@@ -68,7 +68,8 @@ impl App {
             let self_test = self.tools.self_test.as_ref().filter(|t| t.profile == profile.name);
             intents.extend(ui::profile_editor(ui, profile, &mut profiles.transfer, self_test));
             ui.separator();
-            let v5 = self.profiles.list[self.view_index()].version.is_v5();
+            // The open connection's version, not the edited profile's: editing does not change it.
+            let v5 = self.view_profile().version.is_v5();
             let session = &mut self.session;
             intents.extend(ui::subscribe_panel(
                 ui,
@@ -128,6 +129,7 @@ impl App {
         let connected = self.session.can_send();
         egui::Panel::bottom("publish").show(ui, |ui| {
             let profile = &self.profiles.list[self.view_index()];
+            let version = self.session.connection.as_ref().map_or(profile.version, |c| c.profile.version);
             let session = &mut self.session;
             let counters = &session.automation.counters;
             let preview = |topic: &str, payload: &str| counters.preview(ui::FORM_KEY, topic, payload);
@@ -135,7 +137,7 @@ impl App {
                 favourites: &profile.favourites,
                 recent_topics: &profile.topic_history,
                 connected,
-                version: profile.version,
+                version,
                 preview: &preview,
                 last_request: session.automation.rows.first().map(ui::RequestRow::outcome_text),
             };

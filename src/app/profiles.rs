@@ -4,7 +4,7 @@
 use super::{App, AppOptions, Background};
 use crate::model::Model;
 use crate::mqtt::generated_client_id;
-use crate::profile::{Favourite, Profile, ProfileStore};
+use crate::profile::{Profile, ProfileStore};
 use crate::ui::{FileTarget, ProfileIntent, TransferForm};
 
 /// The profiles and the one being edited (which is not necessarily the connection's).
@@ -98,11 +98,9 @@ impl App {
             ProfileIntent::Export => self.export_profile(),
             ProfileIntent::Import => self.import_profile(),
             ProfileIntent::AddFavourite => {
-                let f = &self.session.publish_form;
-                let favourite = Favourite {
-                    name: format!("{} {}", f.topic, f.payload.chars().take(12).collect::<String>()),
-                    message: crate::mqtt::Outgoing::new(f.topic.clone(), f.payload.clone(), f.qos, f.retain),
-                };
+                // The form's message as it would be sent (properties, payload bytes), its
+                // variables kept for each click.
+                let favourite = self.session.publish_form.favourite(self.view_profile().version);
                 self.profiles.current_mut().favourites.push(favourite);
                 self.save_profile();
             }

@@ -12,7 +12,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use mqtt_lab_broker::codec::{TopicName, matches};
+use mqtt_lab_broker::codec::TopicName;
+
+use crate::mqtt::filter_matches as matches;
 use serde::{Deserialize, Serialize};
 
 use super::template::{Context, Env, Template};

@@ -55,7 +55,7 @@ pub struct Model {
     pub sys: SysStatus,
     /// Messages published from this app.
     pub published: u64,
-    /// The last PUBACK/PUBREC refusal (MQTT 5), in words, until the next publish.
+    /// The last PUBACK/PUBREC refusal (MQTT 5), in words, until the form publishes again.
     pub publish_refusal: Option<String>,
 }
 
@@ -132,7 +132,6 @@ impl Model {
             Event::Unsubscribed { filter } => self.note(format!("Unsubscribed from {filter}.")),
             Event::Published { topic, qos } => {
                 self.published += 1;
-                self.publish_refusal = None;
                 self.note(format!("Published to {topic} (QoS {}).", qos.level()));
             }
             Event::Tap(tap) => {

@@ -1,6 +1,6 @@
 //! The filters subscribed on a connection, each with a colour, a mute switch and a counter.
 
-use mqtt_lab_broker::codec::matches;
+use crate::mqtt::filter_matches as matches;
 
 use crate::connection::Qos;
 use crate::mqtt::SubOptions;

@@ -26,6 +26,13 @@ impl SharedFilter<'_> {
     }
 }
 
+/// Whether a message on `topic` matches `filter`; a `$share/{group}/` filter matches as the
+/// filter after its group (the codec's `matches` sees `$share` as a topic level).
+pub fn filter_matches(filter: &str, topic: &str) -> bool {
+    let filter = shared_filter(filter).map_or(filter, |s| s.filter);
+    mqtt_lab_broker::codec::matches(filter, topic)
+}
+
 /// The parts of a shared subscription, or `None` for an ordinary filter.
 pub fn shared_filter(filter: &str) -> Option<SharedFilter<'_>> {
     let rest = filter.strip_prefix("$share/")?;
@@ -43,6 +50,9 @@ mod tests {
         assert_eq!((shared.group, shared.filter), ("lab", "PV/#"));
         assert!(shared.explain().contains("one member of group \"lab\""));
         assert!(shared_filter("PV/#").is_none());
+        assert!(super::filter_matches("$share/lab/PV/#", "PV/data"));
+        assert!(super::filter_matches("PV/+", "PV/data"));
+        assert!(!super::filter_matches("$share/lab/PV/#", "lamp/cmd"));
         assert!(validate_filter("$share/lab/PV/#").is_ok());
         assert!(validate_filter("$share/l+b/PV").is_err());
         assert!(validate_filter("PV/#/x").unwrap_err().contains("4.7.1"));

@@ -22,7 +22,7 @@ mod version;
 
 pub use client_id::generated_client_id;
 pub use connect::{ConnectV5, SESSION_NEVER_EXPIRES};
-pub use filter::{SharedFilter, shared_filter, validate_filter};
+pub use filter::{SharedFilter, filter_matches, shared_filter, validate_filter};
 pub use hex::{parse_hex, to_hex};
 pub use message::{Outgoing, PayloadFormat, PublishProperties, UserProperty, correlation_text};
 pub use qos::Qos;

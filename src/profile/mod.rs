@@ -238,6 +238,15 @@ impl Profile {
             err("last_will", e.to_string());
         }
         if self.version.is_v5() {
+            if self.keep_alive_secs < 5 {
+                err(
+                    "keep_alive",
+                    format!(
+                        "a keepalive of {} s is valid MQTT, but the app's MQTT 5 client (rumqttc) needs at least 5 s: enter 5 or more",
+                        self.keep_alive_secs
+                    ),
+                );
+            }
             self.mqtt5.validate(&mut err);
             if let Some(will) = &self.last_will {
                 v5::validate_will(will, &mut err);

@@ -270,3 +270,12 @@ fn mqtt5_exports_leave_secrets_out_and_keep_the_rest() {
     assert!(!text.contains("btsiotpass1") && !text.contains("0123456789abcdef0123"), "{text}");
     assert_eq!((shared.mqtt5, shared.last_will), (p.mqtt5, p.last_will), "MQTT 5 settings hold no secret");
 }
+
+#[test]
+fn an_mqtt5_keepalive_under_5_s_is_refused_in_words() {
+    let p = Profile { version: MqttVersion::V5, keep_alive_secs: 2, client_id: "c".into(), ..Profile::default() };
+    let e = p.connect_settings(None).unwrap_err();
+    assert!(e.contains("needs at least 5 s"), "{e}");
+    let ok = Profile { keep_alive_secs: 2, client_id: "c".into(), ..Profile::default() };
+    assert!(ok.connect_settings(None).is_ok(), "3.1.1 allows it");
+}

@@ -36,7 +36,7 @@ pub use messages::{MessagesOutput, MessagesView, messages_panel};
 pub use packet_png::write_packet_png;
 pub use plot_tab::{PlotInput, PlotView, plot_tab};
 pub use profile_editor::{TransferForm, profile_editor};
-pub use properties_form::{PropertiesForm, properties_form, user_properties_table};
+pub use properties_form::{PropertiesForm, properties_form, user_property_rows};
 pub use properties_view::properties_view;
 pub use publish::{FORM_KEY, PublishForm, PublishInput, publish_panel};
 pub use publish_check::Preview;

@@ -5,9 +5,9 @@
 
 use bytes::Bytes;
 
-use super::labelled_field;
 use super::profile_editor::{RED, error_for};
-use crate::mqtt::{PayloadFormat, PublishProperties, UserProperty, parse_hex, to_hex};
+use super::{labelled_field, user_property_rows};
+use crate::mqtt::{PayloadFormat, PublishProperties, parse_hex, to_hex};
 use crate::profile::{LastWillSettings, Profile, SESSION_NEVER_EXPIRES};
 
 /// The text typed into a field and the value it was last in step with; when the profile
@@ -67,34 +67,6 @@ fn optional_text(ui: &mut egui::Ui, label: &str, value: &mut Option<String>, wid
     let mut text = value.clone().unwrap_or_default();
     if labelled_field(ui, label, &mut text, width).changed() {
         *value = (!text.is_empty()).then_some(text);
-    }
-}
-
-/// Name / value rows with add and remove, labelled "Property 1" / "Value 1" (or with `prefix`:
-/// "Will property 1" / "Will value 1") so that each field has a name of its own.
-fn user_property_rows(ui: &mut egui::Ui, prefix: &str, rows: &mut Vec<UserProperty>) {
-    let mut remove = None;
-    for (i, row) in rows.iter_mut().enumerate() {
-        ui.horizontal_wrapped(|ui| {
-            let n = i + 1;
-            let (name, value) = if prefix.is_empty() {
-                (format!("Property {n}"), format!("Value {n}"))
-            } else {
-                (format!("{prefix}property {n}"), format!("{prefix}value {n}"))
-            };
-            labelled_field(ui, &name, &mut row.name, 90.0);
-            labelled_field(ui, &value, &mut row.value, 90.0);
-            if ui.small_button("Remove").on_hover_text("Remove this user property").clicked() {
-                remove = Some(i);
-            }
-        });
-    }
-    if let Some(i) = remove {
-        rows.remove(i);
-    }
-    let add = if prefix.is_empty() { "Add user property".to_owned() } else { format!("Add {prefix}user property") };
-    if ui.small_button(add).clicked() {
-        rows.push(UserProperty::new("", ""));
     }
 }
 

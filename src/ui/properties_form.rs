@@ -19,7 +19,7 @@ pub struct PropertiesForm {
     pub correlation: String,
     /// The correlation data is typed as hex digits, not text.
     pub correlation_hex: bool,
-    pub user_properties: Vec<(String, String)>,
+    pub user_properties: Vec<UserProperty>,
     /// A topic alias to send under, or empty.
     pub topic_alias: String,
 }
@@ -41,7 +41,7 @@ impl PropertiesForm {
             response_topic: p.response_topic.clone().unwrap_or_default(),
             correlation,
             correlation_hex,
-            user_properties: p.user_properties.iter().map(|u| (u.name.clone(), u.value.clone())).collect(),
+            user_properties: p.user_properties.clone(),
             topic_alias: p.topic_alias.map(|a| a.to_string()).unwrap_or_default(),
         }
     }
@@ -78,8 +78,8 @@ impl PropertiesForm {
             user_properties: self
                 .user_properties
                 .iter()
-                .filter(|(n, v)| !(n.is_empty() && v.is_empty()))
-                .map(|(n, v)| UserProperty::new(n, v))
+                .filter(|u| !(u.name.is_empty() && u.value.is_empty()))
+                .cloned()
                 .collect(),
             topic_alias,
             subscription_ids: Vec::new(),
@@ -119,30 +119,35 @@ pub fn properties_form(ui: &mut egui::Ui, id: &str, form: &mut PropertiesForm) {
                 "A number that stands for the topic on this connection (at most the broker's Topic Alias Maximum)",
             );
         });
-        user_properties_table(ui, id, &mut form.user_properties);
+        user_property_rows(ui, "Message ", &mut form.user_properties);
     });
 }
 
-/// A small name/value table with add and remove.
-pub fn user_properties_table(ui: &mut egui::Ui, id: &str, rows: &mut Vec<(String, String)>) {
+/// Name / value rows with add and remove, labelled "Property 1" / "Value 1" (or with `prefix`:
+/// "Will property 1" / "Will value 1") so that each field has a name of its own.
+pub fn user_property_rows(ui: &mut egui::Ui, prefix: &str, rows: &mut Vec<UserProperty>) {
     let mut remove = None;
-    egui::Grid::new((id, "user-properties")).num_columns(3).show(ui, |ui| {
-        for (i, (name, value)) in rows.iter_mut().enumerate() {
-            // Sized explicitly: a grid cell would otherwise shrink a field to its hint.
-            let height = ui.spacing().interact_size.y;
-            ui.add_sized([110.0, height], egui::TextEdit::singleline(name).hint_text("name"));
-            ui.add_sized([150.0, height], egui::TextEdit::singleline(value).hint_text("value"));
+    for (i, row) in rows.iter_mut().enumerate() {
+        ui.horizontal_wrapped(|ui| {
+            let n = i + 1;
+            let (name, value) = if prefix.is_empty() {
+                (format!("Property {n}"), format!("Value {n}"))
+            } else {
+                (format!("{prefix}property {n}"), format!("{prefix}value {n}"))
+            };
+            labelled_field(ui, &name, &mut row.name, 90.0);
+            labelled_field(ui, &value, &mut row.value, 90.0);
             if ui.small_button("Remove").on_hover_text("Remove this user property").clicked() {
                 remove = Some(i);
             }
-            ui.end_row();
-        }
-    });
+        });
+    }
     if let Some(i) = remove {
         rows.remove(i);
     }
-    if ui.small_button("Add user property").clicked() {
-        rows.push((String::new(), String::new()));
+    let add = format!("Add {}user property", prefix.to_lowercase());
+    if ui.small_button(add).clicked() {
+        rows.push(UserProperty::new("", ""));
     }
 }
 
@@ -158,7 +163,7 @@ mod tests {
             response_topic: "lamp/reply".into(),
             correlation: "00ff".into(),
             correlation_hex: true,
-            user_properties: vec![("room".into(), "B12".into()), (String::new(), String::new())],
+            user_properties: vec![UserProperty::new("room", "B12"), UserProperty::new("", "")],
             ..PropertiesForm::default()
         };
         let p = form.properties().unwrap();

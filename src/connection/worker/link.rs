@@ -106,15 +106,23 @@ impl Link {
             return true;
         }
         let result = match command {
+            // Awaiting its SUBACK only once rumqttc took it: a refused request would otherwise
+            // have every later SUBACK named with the filter before it.
             Command::Subscribe { filter, qos, options } => {
                 self.wanted.subscribed(&filter, qos, options);
-                self.pending_subscriptions.push_back((filter.clone(), qos));
-                self.client.subscribe(&filter, qos, options)
+                let sent = self.client.subscribe(&filter, qos, options);
+                if sent.is_ok() {
+                    self.pending_subscriptions.push_back((filter, qos));
+                }
+                sent
             }
             Command::Unsubscribe { filter } => {
                 self.wanted.unsubscribed(&filter);
-                self.pending_unsubscriptions.push_back(filter.clone());
-                self.client.unsubscribe(&filter)
+                let sent = self.client.unsubscribe(&filter);
+                if sent.is_ok() {
+                    self.pending_unsubscriptions.push_back(filter);
+                }
+                sent
             }
             // Too large for the connection: refused here, or rumqttc would end the connection.
             Command::Publish(message) if message.payload.len() + message.topic.len() + 8 > MAX_PACKET => {
@@ -129,7 +137,9 @@ impl Link {
             Command::Publish(message) if self.refused_by_limits(&message) => return true,
             Command::Publish(message) => {
                 let published = self.client.publish(&message);
-                if published.is_ok() {
+                // Only MQTT 5 acknowledgements carry a reason to name a topic for; a 3.1.1
+                // connection keeps no list of what it published.
+                if published.is_ok() && self.settings.version.is_v5() {
                     self.publishes.handed(message.topic.clone(), message.qos);
                     self.sink.send(Event::Published { topic: message.topic, qos: message.qos });
                 }
@@ -155,8 +165,9 @@ impl Link {
             ));
             return true;
         }
-        // A lower bound of the packet's size: payload, topic, fixed header and packet id.
-        let size = message.payload.len() + message.topic.len() + 7;
+        // The packet's size as rumqttc will encode it (at most a few bytes over: the length
+        // fields are counted at their largest), properties included.
+        let size = message.payload.len() + message.topic.len() + 9 + properties_len(&message.properties);
         if let Some(max) = self.broker_max_packet
             && size > max as usize
         {
@@ -352,4 +363,17 @@ impl Link {
             Next::Stop
         }
     }
+}
+
+/// The encoded size of a PUBLISH's MQTT 5 properties with their length field, counted at its
+/// largest (4 bytes): what a broker's Maximum Packet Size is compared with.
+fn properties_len(p: &crate::mqtt::PublishProperties) -> usize {
+    let text = |t: &Option<String>| t.as_ref().map_or(0, |t| 3 + t.len());
+    4 + p.payload_format.map_or(0, |_| 2)
+        + p.message_expiry.map_or(0, |_| 5)
+        + text(&p.content_type)
+        + text(&p.response_topic)
+        + p.correlation_data.as_ref().map_or(0, |d| 3 + d.len())
+        + p.user_properties.iter().map(|u| 5 + u.name.len() + u.value.len()).sum::<usize>()
+        + p.topic_alias.map_or(0, |_| 3)
 }

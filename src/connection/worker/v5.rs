@@ -115,7 +115,9 @@ fn options(settings: &ConnectSettings, endpoint: &Endpoint, stall: Duration) -> 
             o
         }
     };
-    options.set_keep_alive(settings.keep_alive);
+    // rumqttc's MQTT 5 client panics below 5 s; profiles refuse that, and this keeps a worker
+    // given one anyway alive.
+    options.set_keep_alive(settings.keep_alive.max(std::time::Duration::from_secs(5)));
     options.set_clean_start(settings.clean_session);
     options.set_connection_timeout(stall.as_secs());
     if let Some(user) = &settings.username {
