@@ -16,19 +16,6 @@ use support::*;
 
 const SIZES: [egui::Vec2; 3] = [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0), egui::vec2(1920.0, 1080.0)];
 
-/// Every node whose label contains `label` lies inside the window; there is at least one.
-fn inside(harness: &Harness<'_, App>, size: egui::Vec2, label: &str) {
-    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
-    let mut found = 0;
-    for node in harness.query_all(by().label_contains(label)) {
-        let Some(b) = node.accesskit_node().bounding_box() else { continue };
-        let rect = egui::Rect::from_min_max(egui::pos2(b.x0 as f32, b.y0 as f32), egui::pos2(b.x1 as f32, b.y1 as f32));
-        assert!(window.contains_rect(rect), "at {size:?}, {label:?} is cut off: {rect:?}");
-        found += 1;
-    }
-    assert!(found > 0, "at {size:?}, nothing labelled {label:?}");
-}
-
 /// The plot's drawing area: egui_plot's canvas, the largest unlabelled node on the Plot tab.
 fn plot_area(harness: &Harness<'_, App>) -> egui::Rect {
     harness

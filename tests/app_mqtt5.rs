@@ -6,106 +6,16 @@
 
 mod support;
 
-use std::process::Command;
-
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::App;
 use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab::model::SubscriptionState;
-use support::mosquitto::{Mosquitto, free_port};
+use support::mqtt5::*;
 use support::*;
 
-/// Anonymous clients may use `lab/#`; `locked/in` may be written, not read; `locked/out` read,
-/// not written.
-const ACL: &str = "topic readwrite lab/#\ntopic write locked/in\ntopic read locked/out\n";
-
-/// The broker a test runs against: the app's built-in one, or ours or Mosquitto with `ACL`.
-enum Broker {
-    BuiltIn,
-    Ours,
-    Mosquitto,
-}
-
-struct Setup {
-    harness: Harness<'static, App>,
-    port: u16,
-    _mosquitto: Option<Mosquitto>,
-    _ours: Option<mqtt_lab_broker::Broker>,
-    _runtime: tokio::runtime::Runtime,
-    _dir: ProfileDir,
-}
-
-/// The app connected with MQTT 5 to `broker`.
-fn connected(name: &str, broker: &Broker) -> Setup {
-    let runtime = runtime();
-    let dir = ProfileDir::new(&format!("mqtt5-{name}"));
-    let (mut harness, port, mosquitto, ours) = match broker {
-        Broker::BuiltIn => {
-            let mut harness = harness_sized(&runtime, &dir, egui::vec2(1280.0, 720.0));
-            step_until(&mut harness, "the built-in broker", |app| app.builtin_addr().is_some());
-            let port = harness.state().builtin_addr().unwrap().port();
-            choose_profile(&mut harness, "Built-in broker (MQTT 5)");
-            (harness, port, None, None)
-        }
-        Broker::Ours | Broker::Mosquitto => {
-            std::fs::create_dir_all(&dir.0).unwrap();
-            let acl = dir.0.join("acl");
-            std::fs::write(&acl, ACL).unwrap();
-            let common = format!("allow_anonymous true\nacl_file {}\n", acl.display());
-            let (port, mosquitto, ours) = if matches!(broker, Broker::Ours) {
-                let config = mqtt_lab_broker::Config::parse(&common, &dir.0.join("ours.conf")).unwrap();
-                let listener = mqtt_lab_broker::config::ListenerConfig::on_port(0, Some("127.0.0.1"));
-                let (broker, port) = our_broker(&runtime, config, &listener);
-                (port, None, Some(broker))
-            } else {
-                let port = free_port();
-                let conf = dir.0.join("mosquitto.conf");
-                std::fs::write(&conf, format!("listener {port} 127.0.0.1\n{common}")).unwrap();
-                (port, Some(Mosquitto::start(&conf)), None)
-            };
-            let mut harness = harness_with(&runtime, &dir, None);
-            harness.set_size(egui::vec2(1280.0, 720.0));
-            new_profile_at(&mut harness, port);
-            harness.get_by_role_and_label(Role::RadioButton, "5").click();
-            settle(&mut harness);
-            harness.get_by_label("Profile settings").click();
-            settle(&mut harness);
-            (harness, port, mosquitto, ours)
-        }
-    };
-    harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
-    Setup { harness, port, _mosquitto: mosquitto, _ours: ours, _runtime: runtime, _dir: dir }
-}
-
-/// Runs one of Mosquitto's clients with MQTT 5 against `port` and waits for it.
-fn mosquitto_client(program: &str, port: u16, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-V", "5"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A `mosquitto_sub` session (`id`) subscribed to `topic` at QoS 1 and gone offline: the broker
-/// queues what arrives for it until [`heard`] fetches it, so nothing races the subscription.
-fn listener(port: u16, id: &str, topic: &str) {
-    mosquitto_client("mosquitto_sub", port, &["-c", "-i", id, "-x", "60", "-q", "1", "-t", topic, "-E"]);
-}
-
-/// The first `count` messages queued for the `listener` session `id`, printed with `format`.
-fn heard(port: u16, id: &str, topic: &str, count: u32, format: &str) -> String {
-    let count = count.to_string();
-    mosquitto_client(
-        "mosquitto_sub",
-        port,
-        &["-c", "-i", id, "-x", "60", "-q", "1", "-t", topic, "-C", &count, "-W", "20", "-F", format],
-    )
-}
+const SIZE: egui::Vec2 = egui::vec2(1280.0, 720.0);
 
 /// Fills the subscribe form (MQTT 5 options open) and subscribes; waits for the SUBACK.
 fn subscribe(harness: &mut Harness<'static, App>, filter: &str, options: impl FnOnce(&mut Harness<'static, App>)) {
@@ -126,25 +36,10 @@ fn subscribe(harness: &mut Harness<'static, App>, filter: &str, options: impl Fn
     });
 }
 
-/// Picks QoS 1 in the publish form.
-fn publish_qos_1(harness: &mut Harness<'static, App>) {
-    harness.get_all_by_label("QoS").last().unwrap().click();
-    settle(harness);
-    harness.get_by_label("1 (at least once)").click();
-    settle(harness);
-}
-
-fn press(harness: &mut Harness<'static, App>, label: &str) {
-    harness.get_by_label(label).scroll_to_me();
-    settle(harness);
-    harness.get_by_label(label).click();
-    settle(harness);
-}
-
 #[test]
 fn connack_panel_subscription_identifier_properties_in_the_detail_pane_and_reply() {
     // The runtime, broker and files live as long as `setup`.
-    let mut setup = connected("detail", &Broker::BuiltIn);
+    let mut setup = connected("detail", &Broker::BuiltIn, SIZE);
     let (harness, port) = (&mut setup.harness, setup.port);
     // What the built-in broker granted, in the sidebar.
     press(harness, "Server granted (CONNACK)");
@@ -215,7 +110,7 @@ fn connack_panel_subscription_identifier_properties_in_the_detail_pane_and_reply
     settle(harness);
     harness.get_by_role_and_label(Role::Button, "Publish").click();
     settle(harness);
-    assert_eq!(heard(port, "answer-listener", "lab/resp", 1, "%p|%D").trim(), "done|abc");
+    assert_eq!(queued(port, "answer-listener", "lab/resp", 1, "%p|%D").trim(), "done|abc");
 }
 
 /// A SUBSCRIBE the ACL forbids, and a QoS 1 PUBLISH it forbids, as the user sees them. Our broker
@@ -224,7 +119,7 @@ fn connack_panel_subscription_identifier_properties_in_the_detail_pane_and_reply
 /// PUBACK 0x87, shown in words under the publish form.
 fn refusals_in_words(broker: &Broker) {
     let name = if matches!(broker, Broker::Ours) { "refusals-ours" } else { "refusals-mosquitto" };
-    let mut setup = connected(name, broker);
+    let mut setup = connected(name, broker, SIZE);
     let harness = &mut setup.harness;
     subscribe(harness, "locked/in", |_| {});
     if matches!(broker, Broker::Ours) {
@@ -257,7 +152,7 @@ fn refusals_in_words_from_mosquitto() {
 /// own messages, which another client does receive.
 fn retain_handling_and_no_local(broker: &Broker) {
     let name = if matches!(broker, Broker::BuiltIn) { "options-ours" } else { "options-mosquitto" };
-    let mut setup = connected(name, broker);
+    let mut setup = connected(name, broker, SIZE);
     let (harness, port) = (&mut setup.harness, setup.port);
     mosquitto_client("mosquitto_pub", port, &["-t", "lab/state", "-m", "retained", "-r", "-q", "1"]);
     subscribe(harness, "lab/state", |h| {
@@ -286,7 +181,7 @@ fn retain_handling_and_no_local(broker: &Broker) {
     step_until(harness, "the marker", |app| app.model().messages.total() == 2);
     let topics: Vec<String> = (0..2).map(|i| harness.state().model().messages.get(i).unwrap().topic.clone()).collect();
     assert!(!topics.contains(&"lab/echo".to_owned()), "No Local: the app got its own message: {topics:?}");
-    assert_eq!(heard(port, "echo-listener", "lab/echo", 1, "%p").trim(), "mine", "another client did get it");
+    assert_eq!(queued(port, "echo-listener", "lab/echo", 1, "%p").trim(), "mine", "another client did get it");
 }
 
 #[test]
@@ -304,7 +199,7 @@ fn retain_handling_2_and_no_local_on_mosquitto() {
 /// the broker's clock must pass, not a race: a slower machine only makes it more certain.)
 fn message_expiry_on_a_queued_message(broker: &Broker) {
     let name = if matches!(broker, Broker::BuiltIn) { "expiry-ours" } else { "expiry-mosquitto" };
-    let mut setup = connected(name, broker);
+    let mut setup = connected(name, broker, SIZE);
     let (harness, port) = (&mut setup.harness, setup.port);
     listener(port, "expiry-listener", "lab/exp");
     set_field(harness, "Topic", "lab/exp");
@@ -320,7 +215,7 @@ fn message_expiry_on_a_queued_message(broker: &Broker) {
     // PUBACKs: both are queued at the broker once the app holds nothing in flight.
     mosquitto_client("mosquitto_pub", port, &["-t", "lab/exp-sync", "-m", "x", "-q", "1"]);
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let got = heard(port, "expiry-listener", "lab/exp", 1, "%p %E");
+    let got = queued(port, "expiry-listener", "lab/exp", 1, "%p %E");
     let (payload, left) = got.trim().split_once(' ').expect("payload and expiry");
     assert_eq!(payload, "long", "the 1 s message expired while queued");
     let left: u32 = left.parse().unwrap();
@@ -341,7 +236,7 @@ fn message_expiry_on_a_queued_message_with_mosquitto() {
 /// them.
 #[test]
 fn a_favourite_keeps_its_properties() {
-    let mut setup = connected("favourite", &Broker::BuiltIn);
+    let mut setup = connected("favourite", &Broker::BuiltIn, SIZE);
     let harness = &mut setup.harness;
     subscribe(harness, "lab/#", |_| {});
     set_field(harness, "Topic", "lab/fav");

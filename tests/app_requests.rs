@@ -6,92 +6,21 @@
 
 mod support;
 
-use std::process::Command;
-
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable, by};
+use egui_kittest::kittest::{Queryable, by};
 use mqtt_lab::App;
-use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab::model::SubscriptionState;
 use mqtt_lab::mqtt::{Outgoing, Qos, UserProperty};
 use mqtt_lab::profile::Favourite;
-use support::mosquitto::{Mosquitto, free_port};
+use support::mqtt5::*;
 use support::*;
-
-/// The app connected with an MQTT 5 profile, and what must live as long as it.
-struct Setup {
-    harness: Harness<'static, App>,
-    port: u16,
-    _mosquitto: Option<Mosquitto>,
-    _dir: ProfileDir,
-    _runtime: tokio::runtime::Runtime,
-}
-
-/// The app, MQTT 5, connected to the built-in broker or (`mosquitto`) to Debian's Mosquitto.
-fn connected_v5(name: &str, mosquitto: bool, size: egui::Vec2) -> Setup {
-    let runtime = runtime();
-    let dir = ProfileDir::new(name);
-    let (mut harness, port, broker) = if mosquitto {
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let port = free_port();
-        let conf = dir.0.join("mosquitto.conf");
-        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
-        let broker = Mosquitto::start(&conf);
-        let mut harness = harness_with(&runtime, &dir, None);
-        harness.set_size(size);
-        new_profile_at(&mut harness, port);
-        (harness, port, Some(broker))
-    } else {
-        let mut harness = harness_sized(&runtime, &dir, size);
-        step_until(&mut harness, "the built-in broker", |app| app.builtin_addr().is_some());
-        let port = harness.state().builtin_addr().unwrap().port();
-        harness.get_by_label("Profile settings").click();
-        settle(&mut harness);
-        (harness, port, None)
-    };
-    harness.get_by_role_and_label(Role::RadioButton, "5").click();
-    settle(&mut harness);
-    harness.get_by_label("Profile settings").click();
-    settle(&mut harness);
-    harness.get_by_label("Connect").click();
-    step_until(&mut harness, "connected", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
-    Setup { harness, port, _mosquitto: broker, _dir: dir, _runtime: runtime }
-}
-
-/// Runs one of Mosquitto's clients with MQTT 5 against `port` and waits for it.
-fn mosquitto_client(program: &str, port: u16, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-V", "5"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A `mosquitto_sub` session `id` subscribed to `topic` (QoS 1) and gone offline: the broker
-/// queues what arrives for it until [`heard`] fetches it, so nothing races the subscription.
-fn listener(port: u16, id: &str, topic: &str) {
-    mosquitto_client("mosquitto_sub", port, &["-c", "-i", id, "-x", "60", "-q", "1", "-t", topic, "-E"]);
-}
 
 /// The first message queued for the [`listener`] session `id`, as Mosquitto's JSON (with its
 /// MQTT 5 properties).
 fn heard(port: u16, id: &str, topic: &str) -> serde_json::Value {
-    let line = mosquitto_client(
-        "mosquitto_sub",
-        port,
-        &["-c", "-i", id, "-x", "60", "-q", "1", "-t", topic, "-C", "1", "-W", "20", "-F", "%j"],
-    );
+    let line = queued(port, id, topic, 1, "%j");
     serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("mosquitto_sub's JSON {line:?}: {e}"))
-}
-
-fn press(harness: &mut Harness<'static, App>, label: &str) {
-    harness.get_by_label(label).scroll_to_me();
-    settle(harness);
-    harness.get_by_label(label).click();
-    settle(harness);
 }
 
 /// Subscribes to `filter` with the sidebar's form and waits for the SUBACK.
@@ -127,7 +56,7 @@ fn open_properties(harness: &mut Harness<'static, App>) {
 
 #[test]
 fn properties_typed_in_the_publish_form_reach_the_subscriber() {
-    let mut setup = connected_v5("req-properties", false, egui::vec2(1280.0, 720.0));
+    let mut setup = connected("req-properties", &Broker::BuiltIn, egui::vec2(1280.0, 720.0));
     let harness = &mut setup.harness;
     subscribe(harness, "lab/#");
     set_field(harness, "Topic", "lab/props");
@@ -152,7 +81,8 @@ fn properties_typed_in_the_publish_form_reach_the_subscriber() {
 /// "Send request" on `broker`; Mosquitto's clients answer as the responder would, copying the
 /// correlation data from the request they read.
 fn request_answered(name: &str, mosquitto: bool) {
-    let mut setup = connected_v5(name, mosquitto, egui::vec2(1280.0, 720.0));
+    let mut setup =
+        connected(name, if mosquitto { &Broker::Mosquitto } else { &Broker::BuiltIn }, egui::vec2(1280.0, 720.0));
     let (harness, port) = (&mut setup.harness, setup.port);
     listener(port, "responder", "lab/req");
     set_field(harness, "Topic", "lab/req");
@@ -203,7 +133,8 @@ fn a_request_is_answered_and_timed_on_mosquitto() {
 
 /// A rule answers a `mosquitto_pub` request on its response topic with its correlation data.
 fn rule_answers(name: &str, mosquitto: bool) {
-    let mut setup = connected_v5(name, mosquitto, egui::vec2(1280.0, 720.0));
+    let mut setup =
+        connected(name, if mosquitto { &Broker::Mosquitto } else { &Broker::BuiltIn }, egui::vec2(1280.0, 720.0));
     let (harness, port) = (&mut setup.harness, setup.port);
     press(harness, "Auto-replies");
     press(harness, "Add rule");
@@ -266,7 +197,7 @@ fn an_auto_reply_rule_answers_a_mosquitto_request_on_mosquitto() {
 
 #[test]
 fn a_favourite_with_a_counter_sends_1_then_2_and_the_form_previews_variables() {
-    let mut setup = connected_v5("req-counter", false, egui::vec2(1280.0, 720.0));
+    let mut setup = connected("req-counter", &Broker::BuiltIn, egui::vec2(1280.0, 720.0));
     let harness = &mut setup.harness;
     harness.state_mut().selected_profile_mut().favourites.push(Favourite {
         name: "Count".into(),
@@ -301,7 +232,7 @@ fn a_favourite_with_a_counter_sends_1_then_2_and_the_form_previews_variables() {
 
 #[test]
 fn a_message_breaking_a_rule_is_refused_in_words_and_not_sent() {
-    let mut setup = connected_v5("req-refused", false, egui::vec2(1280.0, 720.0));
+    let mut setup = connected("req-refused", &Broker::BuiltIn, egui::vec2(1280.0, 720.0));
     let harness = &mut setup.harness;
     subscribe(harness, "lab/#");
     set_field(harness, "Topic", "lab/x");
@@ -329,7 +260,7 @@ fn a_message_breaking_a_rule_is_refused_in_words_and_not_sent() {
 #[test]
 fn the_new_sections_fit_a_laptop_screen() {
     for size in [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0), egui::vec2(1920.0, 1080.0)] {
-        let mut setup = connected_v5(&format!("req-layout-{}", size.x), false, size);
+        let mut setup = connected(&format!("req-layout-{}", size.x), &Broker::BuiltIn, size);
         let harness = &mut setup.harness;
         open_properties(harness);
         set_field(harness, "Response topic", "lab/resp");
@@ -352,22 +283,9 @@ fn the_new_sections_fit_a_laptop_screen() {
     }
 }
 
-/// Every node whose label contains `label` lies inside the window; there is at least one.
-fn inside(harness: &Harness<'_, App>, size: egui::Vec2, label: &str) {
-    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
-    let mut found = 0;
-    for node in harness.query_all(by().label_contains(label)) {
-        let Some(b) = node.accesskit_node().bounding_box() else { continue };
-        let rect = egui::Rect::from_min_max(egui::pos2(b.x0 as f32, b.y0 as f32), egui::pos2(b.x1 as f32, b.y1 as f32));
-        assert!(window.contains_rect(rect), "at {size:?}, {label:?} is cut off: {rect:?}");
-        found += 1;
-    }
-    assert!(found > 0, "at {size:?}, nothing labelled {label:?}");
-}
-
 #[test]
 fn an_unanswered_request_is_marked_after_the_timeout() {
-    let mut setup = connected_v5("req-timeout", false, egui::vec2(1280.0, 720.0));
+    let mut setup = connected("req-timeout", &Broker::BuiltIn, egui::vec2(1280.0, 720.0));
     let harness = &mut setup.harness;
     press(harness, "Requests");
     set_field(harness, "Request timeout (s)", "0");
@@ -383,7 +301,7 @@ fn an_unanswered_request_is_marked_after_the_timeout() {
 
 #[test]
 fn two_rules_answering_each_other_are_stopped_by_the_loop_guard_and_resumed() {
-    let mut setup = connected_v5("req-loop", false, egui::vec2(1280.0, 900.0));
+    let mut setup = connected("req-loop", &Broker::BuiltIn, egui::vec2(1280.0, 900.0));
     let (harness, port) = (&mut setup.harness, setup.port);
     press(harness, "Auto-replies");
     for (n, (filter, topic)) in [("lab/ping", "lab/pong"), ("lab/pong", "lab/ping")].into_iter().enumerate() {

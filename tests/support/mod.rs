@@ -5,11 +5,12 @@
 use std::time::{Duration, Instant};
 
 pub mod mosquitto;
+pub mod mqtt5;
 pub mod s_server;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable, by};
 use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab::model::SubscriptionState;
 use mqtt_lab::{App, AppOptions};
@@ -230,4 +231,17 @@ pub fn set_credentials_and_will(harness: &mut Harness<'_, App>, will_topic: &str
     settle(harness);
     set_field(harness, "Will topic", will_topic);
     set_field(harness, "Will message", "offline");
+}
+
+/// Every node whose label contains `label` lies inside the window; there is at least one.
+pub fn inside(harness: &Harness<'_, App>, size: egui::Vec2, label: &str) {
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
+    let mut found = 0;
+    for node in harness.query_all(by().label_contains(label)) {
+        let Some(b) = node.accesskit_node().bounding_box() else { continue };
+        let rect = egui::Rect::from_min_max(egui::pos2(b.x0 as f32, b.y0 as f32), egui::pos2(b.x1 as f32, b.y1 as f32));
+        assert!(window.contains_rect(rect), "at {size:?}, {label:?} is cut off: {rect:?}");
+        found += 1;
+    }
+    assert!(found > 0, "at {size:?}, nothing labelled {label:?}");
 }
