@@ -143,7 +143,7 @@ impl App {
             };
             intents.extend(ui::publish_panel(ui, &mut session.publish_form, &input));
             if let Some(refusal) = &session.model.publish_refusal {
-                ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), refusal);
+                ui.colored_label(ui::RED, refusal);
             }
         });
     }

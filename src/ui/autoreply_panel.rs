@@ -6,7 +6,7 @@ use super::{AutoIntent, Intent, labelled_field};
 use crate::automation::Rule;
 use crate::connection::Qos;
 
-const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+use super::RED;
 
 /// The rules being edited, and whose they are (the draft is reloaded when the profile on view
 /// changes).

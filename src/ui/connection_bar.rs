@@ -101,7 +101,7 @@ pub fn switch_question(ctx: &egui::Context, open: &str, selected: &str) -> Optio
 }
 
 const GREEN: egui::Color32 = egui::Color32::from_rgb(0x2c, 0xa0, 0x2c);
-const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+use super::RED;
 const ORANGE: egui::Color32 = egui::Color32::from_rgb(0xff, 0x7f, 0x0e);
 
 /// A state that may be long (a refusal, a TLS error): wrapped, never cut off.

@@ -187,6 +187,16 @@ pub enum FileTarget {
     ReportsFolder,
 }
 
+/// Errors and refusals, readable on light and dark themes.
+pub const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+
+/// A profile's problems with `field`, in red under the field.
+pub(crate) fn error_for(ui: &mut egui::Ui, profile: &crate::profile::Profile, field: &str) {
+    for e in profile.validate().iter().filter(|e| e.field == field) {
+        ui.colored_label(RED, &e.message);
+    }
+}
+
 /// A QoS picker, labelled for screen readers and tests.
 pub(crate) fn qos_picker(ui: &mut egui::Ui, id: &str, qos: &mut Qos) {
     let label = ui.label("QoS");

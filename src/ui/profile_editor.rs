@@ -1,6 +1,6 @@
 //! The selected profile's settings: credentials, session, last will, TLS, each field checked.
 
-use super::{Intent, ProfileIntent, ToolIntent, labelled_field, qos_picker};
+use super::{Intent, ProfileIntent, RED, ToolIntent, error_for, labelled_field, qos_picker};
 use crate::connection::TlsVersion;
 use crate::model::SelfTest;
 use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode};
@@ -42,14 +42,6 @@ fn optional_secret(ui: &mut egui::Ui, label: &str, show_label: &str, value: &mut
     let mut text = value.clone().unwrap_or_default();
     if secret_field(ui, label, show_label, &mut text).changed() {
         *value = (!text.is_empty()).then_some(text);
-    }
-}
-
-pub(super) const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
-
-pub(super) fn error_for(ui: &mut egui::Ui, profile: &Profile, field: &str) {
-    for e in profile.validate().iter().filter(|e| e.field == field) {
-        ui.colored_label(RED, &e.message);
     }
 }
 

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use super::profile_editor::{RED, error_for};
+use super::{RED, error_for};
 use super::{labelled_field, user_property_rows};
 use crate::mqtt::{PayloadFormat, PublishProperties, parse_hex, to_hex};
 use crate::profile::{LastWillSettings, Profile, SESSION_NEVER_EXPIRES};

@@ -13,7 +13,7 @@ use crate::profile::Favourite;
 /// The `{{counter}}` key of the form (favourites count under `favourite:NAME`).
 pub const FORM_KEY: &str = "form";
 
-const RED: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+use super::RED;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublishForm {

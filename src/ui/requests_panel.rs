@@ -52,7 +52,7 @@ pub fn requests_panel(ui: &mut egui::Ui, rows: &[RequestRow], timeout: &mut Stri
     super::labelled_field(ui, "Request timeout (s)", timeout, 50.0)
         .on_hover_text("A request not answered within this time is marked as such");
     if let Err(e) = timeout_secs(timeout) {
-        ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), e);
+        ui.colored_label(super::RED, e);
     }
     if rows.is_empty() {
         ui.weak(
@@ -66,7 +66,7 @@ pub fn requests_panel(ui: &mut egui::Ui, rows: &[RequestRow], timeout: &mut Stri
         let text = row.outcome_text();
         match row.outcome {
             RequestOutcome::TimedOut { .. } => {
-                ui.colored_label(egui::Color32::from_rgb(0xd6, 0x27, 0x28), text);
+                ui.colored_label(super::RED, text);
             }
             _ => {
                 ui.add(egui::Label::new(text).wrap());

@@ -6,7 +6,7 @@ use super::{ConnIntent, Intent, SubOptionsForm, labelled_field, qos_picker, sub_
 use crate::connection::Qos;
 use crate::model::{Subscription, SubscriptionState, Subscriptions, validate_filter};
 
-const WARNING: egui::Color32 = egui::Color32::from_rgb(0xd6, 0x27, 0x28);
+use super::RED as WARNING;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubscribeForm {
