@@ -7,7 +7,9 @@ use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
-use mqtt_lab_broker::codec::{Ack, Packet, PacketType, Protocol, QosPid, UnsubAck, decode_header, inspect};
+use mqtt_lab_broker::codec::{
+    Ack, DecodeError, Decoded, Packet, PacketType, Protocol, QosPid, UnsubAck, decode, decode_header,
+};
 
 use crate::connection::{Direction, Tap};
 
@@ -94,9 +96,15 @@ impl PacketLog {
 
     fn push(&mut self, direction: Direction, at: SystemTime, bytes: Bytes) {
         let protocol = self.protocol.unwrap_or(Protocol::V311);
-        let inspection = inspect(&bytes, protocol);
+        // Decoded only, not laid out field by field: that (`inspect`) waits until a packet is
+        // shown, since at 50,000 messages a second this runs on the UI thread for each one.
+        let packet = match decode(&bytes, usize::MAX, protocol) {
+            Ok(Decoded::Packet(packet, _)) => Ok(packet),
+            Ok(Decoded::Incomplete) => Err(DecodeError::LengthBeyondPacket { what: "packet", len: bytes.len() + 1 }),
+            Err(e) => Err(e),
+        };
         // A CONNECT says its own protocol (and is decoded in it whatever `protocol` is).
-        let protocol = match &inspection.packet {
+        let protocol = match &packet {
             Ok(Packet::Connect(c)) => {
                 self.protocol = Some(c.protocol);
                 c.protocol
@@ -104,7 +112,7 @@ impl PacketLog {
             _ => protocol,
         };
         let kind = bytes.first().and_then(|b| PacketType::from_nibble(b >> 4).ok());
-        let (summary, error, flow) = match &inspection.packet {
+        let (summary, error, flow) = match &packet {
             Ok(packet) => (summary(packet, protocol), None, self.flow_of(direction, packet)),
             Err(e) => (format!("malformed: {e}"), Some(e.to_string()), None),
         };
@@ -167,6 +175,7 @@ impl PacketLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mqtt_lab_broker::codec::inspect;
 
     fn tap(direction: Direction, bytes: &[u8]) -> Tap {
         Tap { direction, at: SystemTime::now(), bytes: Bytes::copy_from_slice(bytes) }
