@@ -86,15 +86,5 @@ pub fn autoreply_panel(ui: &mut egui::Ui, form: &mut AutoReplyForm, saved: &[Rul
 
 /// The reply's QoS, labelled with the rule's number (the sidebar has other QoS pickers).
 fn reply_qos(ui: &mut egui::Ui, n: usize, qos: &mut Qos) {
-    let label = ui.label(format!("Rule {n} reply QoS"));
-    egui::ComboBox::new(("rule-qos", n), "")
-        .selected_text(qos.level().to_string())
-        .width(40.0)
-        .show_ui(ui, |ui| {
-            for (q, meaning) in Qos::ALL.into_iter().zip(["at most once", "at least once", "exactly once"]) {
-                ui.selectable_value(qos, q, format!("{} ({meaning})", q.level()));
-            }
-        })
-        .response
-        .labelled_by(label.id);
+    super::labelled_qos_picker(ui, ("rule-qos", n), &format!("Rule {n} reply QoS"), qos);
 }

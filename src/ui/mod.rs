@@ -199,7 +199,12 @@ pub(crate) fn error_for(ui: &mut egui::Ui, profile: &crate::profile::Profile, fi
 
 /// A QoS picker, labelled for screen readers and tests.
 pub(crate) fn qos_picker(ui: &mut egui::Ui, id: &str, qos: &mut Qos) {
-    let label = ui.label("QoS");
+    labelled_qos_picker(ui, id, "QoS", qos);
+}
+
+/// A QoS picker with its own visible label (where several share a panel).
+pub(crate) fn labelled_qos_picker(ui: &mut egui::Ui, id: impl egui::AsIdSalt, label: &str, qos: &mut Qos) {
+    let label = ui.label(label);
     egui::ComboBox::new(id, "")
         .selected_text(qos.level().to_string())
         .width(40.0)

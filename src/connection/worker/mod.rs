@@ -199,3 +199,13 @@ pub(super) async fn run(settings: ConnectSettings, mut commands: UnboundedReceiv
         link.sink.send(Event::Status(ConnectionStatus::Disconnected));
     }
 }
+
+/// Where rumqttc (either client) connects: the relay's local endpoint as host, port and transport.
+fn address(endpoint: &super::relay::Endpoint) -> (String, u16, rumqttc::Transport) {
+    match endpoint {
+        #[cfg(unix)]
+        super::relay::Endpoint::Unix(path) => (path.to_string_lossy().into_owned(), 0, rumqttc::Transport::Unix),
+        #[cfg(not(unix))]
+        super::relay::Endpoint::Tcp(addr) => (addr.ip().to_string(), addr.port(), rumqttc::Transport::Tcp),
+    }
+}

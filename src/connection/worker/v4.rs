@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use rumqttc::mqttbytes::Error as MqttBytesError;
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event as MqttEvent, EventLoop, MqttOptions, NetworkOptions,
-    Outgoing as MqttOutgoing, Packet, QoS as MqttQos, StateError, SubscribeReasonCode, Transport,
+    Outgoing as MqttOutgoing, Packet, QoS as MqttQos, StateError, SubscribeReasonCode,
 };
 
 use super::super::relay::Endpoint;
@@ -39,20 +39,9 @@ const fn connack_code(code: ConnectReturnCode) -> u8 {
 }
 
 fn options(settings: &ConnectSettings, endpoint: &Endpoint) -> MqttOptions {
-    let mut options = match endpoint {
-        #[cfg(unix)]
-        Endpoint::Unix(path) => {
-            let mut o = MqttOptions::new(&settings.client_id, path.to_string_lossy(), 0);
-            o.set_transport(Transport::Unix);
-            o
-        }
-        #[cfg(not(unix))]
-        Endpoint::Tcp(addr) => {
-            let mut o = MqttOptions::new(&settings.client_id, addr.ip().to_string(), addr.port());
-            o.set_transport(Transport::Tcp);
-            o
-        }
-    };
+    let (host, port, transport) = super::address(endpoint);
+    let mut options = MqttOptions::new(&settings.client_id, host, port);
+    options.set_transport(transport);
     options.set_keep_alive(settings.keep_alive);
     options.set_max_packet_size(MAX_PACKET, MAX_PACKET);
     options.set_clean_session(settings.clean_session);

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use rumqttc::Outgoing as MqttOutgoing;
-use rumqttc::Transport;
 use rumqttc::v5::mqttbytes::v5::{
     ConnAckProperties, ConnectProperties, ConnectReturnCode, Filter, LastWill, LastWillProperties, Packet,
     PubAckReason, PubRecReason, Publish, PublishProperties as MqttProperties, RetainForwardRule, SubscribeProperties,
@@ -101,20 +100,9 @@ fn granted(p: ConnAckProperties) -> Granted {
 }
 
 fn options(settings: &ConnectSettings, endpoint: &Endpoint, stall: Duration) -> MqttOptions {
-    let mut options = match endpoint {
-        #[cfg(unix)]
-        Endpoint::Unix(path) => {
-            let mut o = MqttOptions::new(&settings.client_id, path.to_string_lossy(), 0);
-            o.set_transport(Transport::Unix);
-            o
-        }
-        #[cfg(not(unix))]
-        Endpoint::Tcp(addr) => {
-            let mut o = MqttOptions::new(&settings.client_id, addr.ip().to_string(), addr.port());
-            o.set_transport(Transport::Tcp);
-            o
-        }
-    };
+    let (host, port, transport) = super::address(endpoint);
+    let mut options = MqttOptions::new(&settings.client_id, host, port);
+    options.set_transport(transport);
     // rumqttc's MQTT 5 client panics below 5 s; profiles refuse that, and this keeps a worker
     // given one anyway alive.
     options.set_keep_alive(settings.keep_alive.max(std::time::Duration::from_secs(5)));
