@@ -21,7 +21,17 @@ const PRAGMAS: &str = "
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub profile: String,
+    /// The client id of the connection that received it: one profile may be open twice (a
+    /// publisher and a subscriber side by side), each with its own id. Empty when not known;
+    /// stored as NULL then, as rows from before schema 3 are.
+    pub client_id: String,
     pub message: ReceivedMessage,
+}
+
+impl Record {
+    pub fn new(profile: impl Into<String>, client_id: impl Into<String>, message: ReceivedMessage) -> Self {
+        Self { profile: profile.into(), client_id: client_id.into(), message }
+    }
 }
 
 /// Opens (creating if needed) the history file; the directory is created too. An older file is
@@ -69,8 +79,8 @@ pub fn insert(db: &mut Connection, records: &[Record]) -> rusqlite::Result<()> {
     let tx = db.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO messages (profile, topic, payload, qos, retain, at_ms, dup, properties)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO messages (profile, topic, payload, qos, retain, at_ms, dup, properties, client_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for r in records {
             let m = &r.message;
@@ -84,7 +94,8 @@ pub fn insert(db: &mut Connection, records: &[Record]) -> rusqlite::Result<()> {
                 m.retain,
                 millis(m.at),
                 m.dup,
-                properties
+                properties,
+                (!r.client_id.is_empty()).then_some(r.client_id.as_str())
             ])?;
         }
     }
@@ -96,21 +107,27 @@ fn properties_json(p: &PublishProperties) -> rusqlite::Result<String> {
 }
 
 /// The columns `row_message` reads, in its order.
-const COLUMNS: &str = "topic, payload, qos, retain, at_ms, dup, properties";
+pub(super) const COLUMNS: &str = "topic, payload, qos, retain, at_ms, dup, properties";
 
-fn row_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedMessage> {
-    let properties = match row.get_ref(6)?.as_str_or_null()? {
+pub(super) fn row_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReceivedMessage> {
+    row_message_from(row, 0)
+}
+
+/// `row_message` for a row whose `COLUMNS` start at index `first` (after columns of its own).
+pub(super) fn row_message_from(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<ReceivedMessage> {
+    let properties = match row.get_ref(first + 6)?.as_str_or_null()? {
         None => PublishProperties::default(),
-        Some(json) => serde_json::from_str(json)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, Box::new(e)))?,
+        Some(json) => serde_json::from_str(json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(first + 6, rusqlite::types::Type::Text, Box::new(e))
+        })?,
     };
     Ok(ReceivedMessage {
-        topic: row.get(0)?,
-        payload: Bytes::from(row.get::<_, Vec<u8>>(1)?),
-        qos: qos_of(row.get(2)?),
-        retain: row.get(3)?,
-        dup: row.get(5)?,
-        at: time_of(row.get(4)?),
+        topic: row.get(first)?,
+        payload: Bytes::from(row.get::<_, Vec<u8>>(first + 1)?),
+        qos: qos_of(row.get(first + 2)?),
+        retain: row.get(first + 3)?,
+        dup: row.get(first + 5)?,
+        at: time_of(row.get(first + 4)?),
         properties,
     })
 }

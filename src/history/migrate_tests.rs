@@ -1,6 +1,6 @@
-//! The schema's versions: a file from before versions is migrated and keeps its rows, MQTT 5
-//! properties go in and come back, stored rows are searched by them, and a newer file is refused
-//! untouched.
+//! The schema's versions: a file from before versions and one of version 2 are migrated and keep
+//! their rows, MQTT 5 properties go in and come back, stored rows are searched by them, and a
+//! newer file is refused untouched.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -34,6 +34,22 @@ const V1_FIXTURE: &str = "
         value INTEGER NOT NULL
     );
 ";
+
+/// What a version 2 build left: the schema of before versions, then step 2's columns.
+const V2_STEP: &str = "
+    ALTER TABLE messages ADD COLUMN properties TEXT;
+    ALTER TABLE messages ADD COLUMN dup INTEGER NOT NULL DEFAULT 0;
+    PRAGMA user_version = 2;
+";
+
+/// Creates a file as a version 2 build left it, empty.
+pub(super) fn v2_file(path: &Path) -> Connection {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let old = Connection::open(path).unwrap();
+    old.execute_batch(V1_FIXTURE).unwrap();
+    old.execute_batch(V2_STEP).unwrap();
+    old
+}
 
 const T0_MS: i64 = 1_795_000_000_000;
 
@@ -91,12 +107,46 @@ fn a_file_from_before_versions_is_migrated_once_and_keeps_every_row() {
     assert!(newest[0].properties.is_empty() && !newest[0].dup, "old rows read as 3.1.1 messages");
     assert_eq!(retention::load(&db).unwrap().max_age_days, 7, "the settings stay");
     drop(db);
-    assert_eq!(user_version(&file.0), 2);
+    assert_eq!(user_version(&file.0), 3);
 
     let migrated = bytes_of(&file.0);
     drop(open(&file.0).unwrap());
-    assert_eq!(user_version(&file.0), 2);
+    assert_eq!(user_version(&file.0), 3);
     assert!(bytes_of(&file.0) == migrated, "opening an up-to-date file writes nothing, not even its header");
+}
+
+#[test]
+fn a_version_2_file_gains_client_ids_keeping_its_rows_which_have_none() {
+    let file = TempFile::new("v2-fixture");
+    {
+        let mut old = v2_file(&file.0);
+        fill_for_tests(&mut old, Fill { profile: "Pi", rows: 1_000, topics: 10, start_ms: T0_MS }).unwrap();
+        fill_for_tests(&mut old, Fill { profile: "Lab", rows: 5, topics: 1, start_ms: T0_MS }).unwrap();
+        let json = serde_json::to_string(&v5_properties()).unwrap();
+        old.execute(
+            "INSERT INTO messages (profile, topic, payload, qos, retain, at_ms, properties, dup)
+             VALUES ('Pi', 'lamp/status', X'6F6E', 1, 0, ?1, ?2, 1)",
+            rusqlite::params![T0_MS + 5_000, json],
+        )
+        .unwrap();
+    }
+    assert_eq!(user_version(&file.0), 2);
+
+    let mut db = open(&file.0).unwrap();
+    assert_eq!(user_version(&file.0), 3);
+    assert_eq!((count(&db, "Pi").unwrap(), count(&db, "Lab").unwrap()), (1_001, 5), "every row stays");
+    let nulls: i64 = db.query_row("SELECT COUNT(*) FROM messages WHERE client_id IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(nulls, 1_006, "rows from before know no client id");
+    let v5 = newest(&db, "Pi", 1).unwrap().remove(0);
+    assert_eq!((v5.topic.as_str(), v5.properties.clone(), v5.dup), ("lamp/status", v5_properties(), true));
+    assert_eq!(newest_of_client(&db, "Pi", "", 2000).unwrap().len(), 1_001, "an empty id reads them");
+
+    let at = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(T0_MS).unwrap() + 9_000);
+    insert(&mut db, &[record("Pi", "lamp/status", "off", at)]).unwrap();
+    let mine = newest_of_client(&db, "Pi", super::tests::CLIENT, 10).unwrap();
+    assert_eq!(mine.len(), 1, "a new row carries its connection's id");
+    assert_eq!(&mine[0].payload[..], b"off");
+    assert_eq!(newest_of_client(&db, "Pi", "", 2000).unwrap().len(), 1_001, "and is not one of the old ones");
 }
 
 #[test]
@@ -159,14 +209,14 @@ fn a_file_from_a_newer_version_is_refused_and_left_untouched() {
         let newer = Connection::open(&file.0).unwrap();
         newer.execute_batch("CREATE TABLE messages (id INTEGER PRIMARY KEY, body TEXT NOT NULL);").unwrap();
         newer.execute("INSERT INTO messages (body) VALUES ('from the future')", []).unwrap();
-        newer.pragma_update(None, "user_version", 3).unwrap();
+        newer.pragma_update(None, "user_version", 4).unwrap();
     }
     let before = bytes_of(&file.0);
 
     let error = open(&file.0).unwrap_err().to_string();
     assert_eq!(
         error,
-        "this history was written by a newer MQTT Lab (schema 3); this version reads up to 2, so it is left as it is"
+        "this history was written by a newer MQTT Lab (schema 4); this version reads up to 3, so it is left as it is"
     );
 
     let (tx, rx) = std::sync::mpsc::channel();
@@ -175,10 +225,10 @@ fn a_file_from_a_newer_version_is_refused_and_left_untouched() {
     })
     .unwrap();
     let Report::Note(note) = rx.recv_timeout(Duration::from_secs(20)).unwrap() else { panic!("a note first") };
-    assert!(note.starts_with("History is off: cannot open") && note.contains("(schema 3)"), "{note}");
+    assert!(note.starts_with("History is off: cannot open") && note.contains("(schema 4)"), "{note}");
     writer.record(record("Pi", "a", "b", SystemTime::now()));
     drop(writer);
 
     assert!(bytes_of(&file.0) == before, "the newer file is byte for byte as it was");
-    assert_eq!(user_version(&file.0), 3);
+    assert_eq!(user_version(&file.0), 4);
 }

@@ -5,20 +5,27 @@
 //! - `migrate`: the schema's versions (`PRAGMA user_version`) and the steps between them.
 //! - `writer`: the named thread that owns the write connection and commits in batches.
 //! - `retention`: limits by age and size (kept in the file), and the figures shown.
+//! - `tree`: the topic tree's reads (each topic's count and last message, a topic's recent
+//!   messages) and one connection's newest messages.
+//! - `fill`: many rows fast, for benches and tests.
 //!
 //! Readers open their own connection (WAL lets them read while the writer writes) on the I/O
 //! runtime's blocking pool, never on the UI thread.
 
 mod db;
+mod fill;
 mod migrate;
 pub mod retention;
+mod tree;
 mod writer;
 
 pub use db::{
     Record, clear, count, count_before, delete_older, each_before, each_in_range, insert, millis, newest, open,
     page_before, size_bytes,
 };
+pub use fill::{Fill, fill_for_tests, fill_topic};
 pub use retention::{Retention, Stats};
+pub use tree::{TopicSummary, newest_of_client, recent, topics};
 pub use writer::{FLUSH_EVERY, HistoryWriter, Report};
 
 use std::path::PathBuf;
@@ -31,4 +38,8 @@ pub fn default_path() -> Option<PathBuf> {
 #[cfg(test)]
 mod migrate_tests;
 #[cfg(test)]
+mod scale_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;

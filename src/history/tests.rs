@@ -24,9 +24,13 @@ impl Drop for TempFile {
     }
 }
 
+/// The client id `record` gives: the profile's one connection.
+pub(super) const CLIENT: &str = "mqtt-lab-test";
+
 pub(super) fn record(profile: &str, topic: &str, payload: &str, at: SystemTime) -> Record {
     Record {
         profile: profile.into(),
+        client_id: CLIENT.into(),
         message: ReceivedMessage {
             topic: topic.into(),
             payload: Bytes::copy_from_slice(payload.as_bytes()),
@@ -40,7 +44,7 @@ pub(super) fn record(profile: &str, topic: &str, payload: &str, at: SystemTime) 
 }
 
 /// A writer's reports in a test: figures are fine, a note is a failure.
-fn no_failures(report: Report) {
+pub(super) fn no_failures(report: Report) {
     if let Report::Note(text) = report {
         panic!("{text}");
     }

@@ -1,0 +1,77 @@
+//! The topic tree's reads: what history knows of each topic of a profile (how many messages,
+//! the last one), a topic's recent messages for the detail pane, and one connection's newest
+//! messages when a profile is open twice. All of them run off the UI thread on a reader's own
+//! connection; on a file of 1,000,000 rows they are served by the `(profile, topic, at_ms)`
+//! index the file has had since schema 1 (figures in `scale_tests`).
+
+use rusqlite::{Connection, params};
+
+use super::db::{COLUMNS, row_message, row_message_from};
+use crate::connection::ReceivedMessage;
+
+/// One topic of a profile as history knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSummary {
+    pub topic: String,
+    /// Messages stored for this topic (the node's own count; the subtree's is the app's sum).
+    pub count: u64,
+    /// The newest of them (time, payload, retain flag, QoS; MQTT 5 properties when it had some).
+    /// Of two received in the same millisecond, the one stored last.
+    pub last: ReceivedMessage,
+}
+
+fn limit_of(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Every topic a profile has messages for, in topic order, with its count and last message.
+///
+/// Counting walks the topic index without touching the table; then each topic's newest row is
+/// one index seek and one read of that row, so the cost is the profile's rows in the index plus
+/// two seeks per topic.
+pub fn topics(db: &Connection, profile: &str) -> rusqlite::Result<Vec<TopicSummary>> {
+    let sql = format!(
+        "SELECT g.n, {COLUMNS}
+         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 GROUP BY topic) AS g
+         CROSS JOIN messages ON messages.id = (
+             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t ORDER BY at_ms DESC, id DESC LIMIT 1)
+         ORDER BY g.t"
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    stmt.query_map([profile], |row| {
+        let count = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
+        let last = row_message_from(row, 1)?;
+        Ok(TopicSummary { topic: last.topic.clone(), count, last })
+    })?
+    .collect()
+}
+
+/// A topic's newest `limit` messages of a profile, newest first (the node's detail pane).
+pub fn recent(db: &Connection, profile: &str, topic: &str, limit: usize) -> rusqlite::Result<Vec<ReceivedMessage>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE profile = ?1 AND topic = ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3"
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    stmt.query_map(params![profile, topic, limit_of(limit)], row_message)?.collect()
+}
+
+/// The newest `limit` messages one connection received (its profile and client id), newest
+/// first: for a profile open twice, each connection's own list. An empty client id reads the
+/// rows stored without one (from before schema 3).
+///
+/// There is no index on the client id (each insert would pay for it): the profile's rows are
+/// walked newest first until `limit` of this connection's are found, which is quick while the
+/// connection has received recently and at worst a walk of the profile's rows.
+pub fn newest_of_client(
+    db: &Connection,
+    profile: &str,
+    client_id: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<ReceivedMessage>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE profile = ?1 AND client_id IS ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3"
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    let client = (!client_id.is_empty()).then_some(client_id);
+    stmt.query_map(params![profile, client, limit_of(limit)], row_message)?.collect()
+}

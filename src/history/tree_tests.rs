@@ -1,0 +1,123 @@
+//! The topic tree's reads (each topic's count and last message, a topic's recent messages) and
+//! rows that belong to the connection that received them, through the writer.
+
+use std::time::{Duration, SystemTime};
+
+use super::tests::{TempFile, no_failures, record};
+use super::*;
+use crate::connection::Qos;
+
+fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000)
+}
+
+fn at(ms: u64) -> SystemTime {
+    t0() + Duration::from_millis(ms)
+}
+
+#[test]
+fn topics_count_each_topic_and_keep_its_last_message() {
+    let file = TempFile::new("topics");
+    let mut db = open(&file.0).unwrap();
+    let mut rows = Vec::new();
+    // 3 topics with 1, 2 and 7 messages, interleaved, and out of time order within a batch.
+    for (i, topic) in ["b/2", "a/1", "b/2", "c", "c", "c", "c", "c", "c", "c"].iter().enumerate() {
+        let i = i as u64;
+        rows.push(record("Pi", topic, &format!("p{i}"), at(1_000 - i * 10)));
+    }
+    let mut last_c = record("Pi", "c", "newest", at(5_000));
+    last_c.message.qos = Qos::ExactlyOnce;
+    last_c.message.retain = false;
+    rows.push(last_c.clone());
+    // Another profile's messages on the same topics are not counted.
+    rows.push(record("Lab", "a/1", "other", at(9_000)));
+    rows.push(record("Lab", "z", "other", at(9_000)));
+    insert(&mut db, &rows).unwrap();
+
+    let found = topics(&db, "Pi").unwrap();
+    let summary: Vec<(&str, u64, &[u8])> =
+        found.iter().map(|t| (t.topic.as_str(), t.count, &t.last.payload[..])).collect();
+    assert_eq!(summary, vec![("a/1", 1, &b"p1"[..]), ("b/2", 2, &b"p0"[..]), ("c", 8, &b"newest"[..])]);
+    let c = &found[2];
+    assert_eq!(c.last, last_c.message, "time, retain flag and QoS of the last one");
+    assert_eq!((c.last.qos, c.last.retain, c.last.at), (Qos::ExactlyOnce, false, at(5_000)));
+    assert_eq!(found[0].last.at, at(990), "the last one is the newest by time, not the last stored");
+    assert_eq!(topics(&db, "Lab").unwrap().len(), 2);
+    assert!(topics(&db, "Nobody").unwrap().is_empty());
+}
+
+#[test]
+fn of_two_messages_in_the_same_millisecond_the_last_stored_is_the_last() {
+    let file = TempFile::new("topics-tie");
+    let mut db = open(&file.0).unwrap();
+    insert(&mut db, &[record("Pi", "t", "first", at(7)), record("Pi", "t", "second", at(7))]).unwrap();
+    insert(&mut db, &[record("Pi", "t", "third", at(7))]).unwrap();
+    let found = topics(&db, "Pi").unwrap();
+    assert_eq!((found[0].count, &found[0].last.payload[..]), (3, &b"third"[..]));
+    let recent: Vec<Vec<u8>> = recent(&db, "Pi", "t", 10).unwrap().iter().map(|m| m.payload.to_vec()).collect();
+    assert_eq!(recent, [&b"third"[..], b"second", b"first"], "the same order for the detail pane");
+}
+
+#[test]
+fn recent_gives_one_topics_newest_messages_first_up_to_the_limit() {
+    let file = TempFile::new("recent");
+    let mut db = open(&file.0).unwrap();
+    let mut rows: Vec<Record> = (0..50u64).map(|i| record("Pi", "PV/data", &i.to_string(), at(i * 100))).collect();
+    rows.push(record("Pi", "PV/data/sub", "child", at(99_999)));
+    rows.push(record("Pi", "PV", "parent", at(99_999)));
+    rows.push(record("Lab", "PV/data", "other profile", at(99_999)));
+    rows.reverse();
+    insert(&mut db, &rows).unwrap();
+
+    let got = recent(&db, "Pi", "PV/data", 5).unwrap();
+    let payloads: Vec<String> = got.iter().map(|m| String::from_utf8_lossy(&m.payload).into_owned()).collect();
+    assert_eq!(payloads, ["49", "48", "47", "46", "45"]);
+    assert!(got.windows(2).all(|w| w[0].at > w[1].at), "newest first");
+    assert!(got.iter().all(|m| m.topic == "PV/data"), "only the topic itself, not its subtree");
+    assert_eq!(recent(&db, "Pi", "PV/data", 1_000).unwrap().len(), 50, "all when fewer than the limit");
+    assert!(recent(&db, "Pi", "PV/data", 0).unwrap().is_empty());
+    assert!(recent(&db, "Pi", "nowhere", 5).unwrap().is_empty());
+}
+
+#[test]
+fn topics_of_a_filled_file_match_what_the_fill_wrote() {
+    let file = TempFile::new("topics-fill");
+    let mut db = open(&file.0).unwrap();
+    let (rows, topic_count) = (1_003_u64, 10_u64);
+    fill_for_tests(&mut db, Fill { profile: "Pi", rows, topics: topic_count, start_ms: 1_000 }).unwrap();
+    let found = topics(&db, "Pi").unwrap();
+    assert_eq!(found.len(), 10);
+    assert_eq!(found.iter().map(|t| t.count).sum::<u64>(), rows);
+    for t in &found {
+        // The newest row of a topic is the highest i with that topic.
+        let i = (0..rows).rev().find(|&i| fill_topic(i, topic_count) == t.topic).unwrap();
+        assert_eq!(t.last.payload, i.to_string().as_bytes(), "{}", t.topic);
+        assert_eq!(t.count, (0..rows).filter(|&j| fill_topic(j, topic_count) == t.topic).count() as u64);
+    }
+}
+
+#[test]
+fn the_writer_stores_each_connections_client_id() {
+    let file = TempFile::new("client-ids");
+    let writer = HistoryWriter::start(file.0.clone(), no_failures).unwrap();
+    // One profile open twice: a publisher and a subscriber side by side.
+    let mut publisher = record("Pi", "lamp/set", "on", at(1));
+    publisher.client_id = "lab-publisher".into();
+    let mut subscriber = record("Pi", "lamp/set", "on", at(2));
+    subscriber.client_id = "lab-subscriber".into();
+    let unknown = Record::new("Pi", "", record("Pi", "lamp/set", "?", at(3)).message);
+    for r in [publisher.clone(), subscriber.clone(), subscriber.clone(), unknown] {
+        writer.record(r);
+    }
+    writer.flush().recv().unwrap();
+
+    let db = open(&file.0).unwrap();
+    let mut stmt = db.prepare("SELECT client_id FROM messages ORDER BY id").unwrap();
+    let ids: Vec<Option<String>> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let named = |s: &str| Some(s.to_owned());
+    assert_eq!(ids, [named("lab-publisher"), named("lab-subscriber"), named("lab-subscriber"), None]);
+    assert_eq!(newest_of_client(&db, "Pi", "lab-publisher", 10).unwrap(), [publisher.message]);
+    assert_eq!(newest_of_client(&db, "Pi", "lab-subscriber", 10).unwrap().len(), 2);
+    assert_eq!(newest_of_client(&db, "Other", "lab-subscriber", 10).unwrap().len(), 0, "per profile too");
+    assert_eq!(newest(&db, "Pi", 10).unwrap().len(), 4, "the profile's list has them all");
+}
