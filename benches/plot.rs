@@ -123,10 +123,18 @@ fn reload_time() {
     for s in 0..DAY {
         let at = start + f64::from(s);
         for (topic, payload) in payloads(s) {
-            batch.push(Record { profile: "Raspberry Pi".into(), message: message(topic, payload, at) });
+            batch.push(Record {
+                profile: "Raspberry Pi".into(),
+                client_id: String::new(),
+                message: message(topic, payload, at),
+            });
         }
         // Another profile's traffic in the same file, which the reload must skip.
-        batch.push(Record { profile: "Built-in broker".into(), message: message("PV/data", "1.0".into(), at) });
+        batch.push(Record {
+            profile: "Built-in broker".into(),
+            client_id: String::new(),
+            message: message("PV/data", "1.0".into(), at),
+        });
         if batch.len() >= 20_000 {
             history::insert(&mut db, &batch).expect("insert");
             batch.clear();

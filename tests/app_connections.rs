@@ -1,6 +1,7 @@
 //! A connection is its own thing: connected with one profile, choosing another in the picker
 //! changes what the editor shows, not the connection, the top bar's name for it, where its
 //! messages are recorded (the SQLite history) or what an export of the list names and holds.
+//! Disconnected, it stays listed with its messages until it is closed.
 
 mod support;
 
@@ -71,27 +72,20 @@ fn choosing_another_profile_while_connected_leaves_the_connection_and_its_data_a
     let csv = std::fs::read_to_string(&exported[0]).unwrap();
     assert_eq!(csv.lines().filter(|l| l.contains("PV/sunshine")).count(), 2, "{csv}");
 
-    // Connect asks before the open connection is replaced; Cancel leaves it.
-    harness.get_by_role_and_label(Role::Button, "Connect").click();
-    settle(&mut harness);
-    assert!(harness.state().confirm_switch());
-    assert!(
-        harness.query_by_label_contains(&format!("{BUILTIN} is connected. Disconnect it and connect {PI}?")).is_some()
-    );
-    harness.get_by_role_and_label(Role::Button, "Cancel").click();
-    settle(&mut harness);
-    assert!(!harness.state().confirm_switch());
-    assert!(matches!(harness.state().status(), ConnectionStatus::Connected { .. }));
-    assert_eq!(harness.state().connected_profile(), Some(BUILTIN));
-
     // Everything was recorded under the connection's profile, none under the one selected.
     assert_eq!(rows_per_profile(&mut harness, &dir, 2), vec![(BUILTIN.to_owned(), 2)]);
 
-    // Disconnected, the list shows the selected profile's history: none.
+    // Disconnected, the connection stays listed with what it showed, until it is closed.
     harness.get_by_role_and_label(Role::Button, "Disconnect").click();
+    step_until(&mut harness, "disconnected", |app| matches!(app.status(), ConnectionStatus::Disconnected));
+    assert_eq!(harness.state().connected_profile(), Some(BUILTIN));
+    assert_eq!(harness.state().model().messages.total(), 2, "its messages stay on view");
+    // Closed, the list shows the selected profile's history: none.
+    harness.get_by_label(&format!("Close {BUILTIN}")).click();
     step_until(&mut harness, "the selected profile's (empty) history", |app| {
         app.connected_profile().is_none() && app.model().messages.is_empty()
     });
+    assert!(harness.query_by_label_contains("Connections (").is_none(), "no connection is listed");
 }
 
 /// The history holds 10,003 messages; the newest 10,000 are reloaded into memory, and the oldest
@@ -109,6 +103,7 @@ fn an_export_writes_each_message_once_across_the_cut_between_history_and_memory(
     let records: Vec<Record> = (0..10_003u64)
         .map(|i| Record {
             profile: BUILTIN.into(),
+            client_id: String::new(),
             message: ReceivedMessage {
                 topic: "PV/data".into(),
                 payload: format!("m{i}").into(),

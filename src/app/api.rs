@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use super::App;
+use super::{App, session};
 use crate::connection::ConnectionStatus;
 use crate::embedded::EmbeddedStatus;
 use crate::history::Stats;
@@ -16,22 +16,23 @@ use crate::ui::{PlotView, PublishForm};
 impl App {
     /// Adds a line to the Log (of the connection on view).
     pub fn note(&mut self, text: impl Into<String>) {
-        self.session.model.note(text);
+        self.sessions.shown_mut().model.note(text);
     }
 
     /// The status of the connection on view.
     pub fn status(&self) -> &ConnectionStatus {
-        &self.session.model.status
+        &self.sessions.shown().model.status
     }
 
     /// What the connection on view has shown: messages, subscriptions, packets, log, `$SYS`.
     pub fn model(&self) -> &Model {
-        &self.session.model
+        &self.sessions.shown().model
     }
 
-    /// The name of the open connection's profile, if one is open (not necessarily the selected).
+    /// The profile of the connection on view, if it was opened (not necessarily the selected one;
+    /// a disconnected session keeps it until it is closed).
     pub fn connected_profile(&self) -> Option<&str> {
-        self.session.profile_name()
+        self.sessions.shown().profile_name()
     }
 
     /// Where the built-in broker listens, once running.
@@ -62,19 +63,25 @@ impl App {
         self.profiles.current_mut()
     }
 
-    /// Whether the "switch connection?" question is showing.
-    pub fn confirm_switch(&self) -> bool {
-        self.view.confirm_switch
+    /// The listed connections as the connections list names them ("Raspberry Pi #2"), and
+    /// which is on view.
+    pub fn connections(&self) -> (Vec<String>, usize) {
+        (self.sessions.list().iter().map(session::Session::label).collect(), self.sessions.shown_index())
+    }
+
+    /// What session `i` of the list has shown (the one on view is `model()`).
+    pub fn model_of(&self, i: usize) -> Option<&Model> {
+        self.sessions.list().get(i).map(|s| &s.model)
     }
 
     /// The publish form of the connection on view (what a schema form wrote into it).
     pub fn publish_form(&self) -> &PublishForm {
-        &self.session.publish_form
+        &self.sessions.shown().publish_form
     }
 
     /// The publish form, for choices a test cannot click reliably (one of two QoS pickers).
     pub fn publish_form_mut(&mut self) -> &mut PublishForm {
-        &mut self.session.publish_form
+        &mut self.sessions.shown_mut().publish_form
     }
 
     /// The history writer's last figures.

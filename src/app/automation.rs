@@ -1,7 +1,8 @@
 //! The app's side of automation (see `crate::automation` for the pure logic): variables
 //! expanded at each send with a `{{counter}}` per favourite and per form, MQTT 5 requests
 //! followed to their answer or timeout, the "Reply" action, and the profile's auto-reply rules
-//! answering received messages. All of it belongs to the session on view.
+//! answering received messages. Each session has its own; the forms act on the session on view, events on the session
+//! that received them.
 //!
 //! Choices: "Send request" always generates the correlation data (`req-N-<salt>`), ignoring a
 //! typed one, so every answer matches exactly one request in the list; a plain Publish sends
@@ -134,11 +135,11 @@ impl App {
             AutoIntent::Request { key, message, payload_template } => self.request(&key, message, payload_template),
             AutoIntent::SaveRules(rules) => self.save_rules(rules),
             AutoIntent::ResumeRule(i) => {
-                self.session.automation.rules.resume(i);
-                self.session.model.note(format!("Auto-reply rule {} resumed.", i + 1));
+                self.sessions.shown_mut().automation.rules.resume(i);
+                self.sessions.shown_mut().model.note(format!("Auto-reply rule {} resumed.", i + 1));
             }
             AutoIntent::ClearRequests => {
-                let a = &mut self.session.automation;
+                let a = &mut self.sessions.shown_mut().automation;
                 a.rows.clear();
                 a.requests.clear();
             }
@@ -148,14 +149,14 @@ impl App {
     /// `message` expanded and checked for the connection's version, or `None` with the reason logged.
     fn expanded(&mut self, key: &str, message: Outgoing, payload_template: bool) -> Option<Outgoing> {
         let version = self.view_profile().version;
-        let out = self.session.automation.counters.expand(key, message, payload_template).and_then(|m| {
+        let out = self.sessions.shown_mut().automation.counters.expand(key, message, payload_template).and_then(|m| {
             m.check(version)?;
             Ok(m)
         });
         match out {
             Ok(m) => Some(m),
             Err(e) => {
-                self.session.model.note(format!("Not sent: {e}"));
+                self.sessions.shown_mut().model.note(format!("Not sent: {e}"));
                 None
             }
         }
@@ -164,10 +165,10 @@ impl App {
     fn request(&mut self, key: &str, message: Outgoing, payload_template: bool) {
         let Some(message) = self.expanded(key, message, payload_template) else { return };
         let Some(response_topic) = message.properties.response_topic.clone() else {
-            self.session.model.note("Not sent: a request needs a response topic.");
+            self.sessions.shown_mut().model.note("Not sent: a request needs a response topic.");
             return;
         };
-        let a = &mut self.session.automation;
+        let a = &mut self.sessions.shown_mut().automation;
         match a.requests.send_message(message, response_topic.as_str(), Instant::now()) {
             Ok(request) => {
                 let number = a.requests.pending().last().map_or(0, |p| p.number);
@@ -188,27 +189,11 @@ impl App {
                 );
                 a.rows.truncate(MAX_ROWS);
                 // The subscription goes first: the worker sends commands in order.
-                self.subscribe_for(&response_topic, "the answers to requests");
+                self.sessions.shown_mut().subscribe_for(&response_topic, "the answers to requests");
                 self.apply_connection(ConnIntent::Publish(request));
             }
-            Err(e) => self.session.model.note(format!("Not sent: {e}")),
+            Err(e) => self.sessions.shown_mut().model.note(format!("Not sent: {e}")),
         }
-    }
-
-    /// Subscribes to `filter` unless a subscription already covers it; says why in the log.
-    fn subscribe_for(&mut self, filter: &str, why: &str) {
-        let model = &mut self.session.model;
-        let literal = !filter.contains(['+', '#']);
-        if model.subscriptions.list.iter().any(|s| s.filter == filter || (literal && matches(&s.filter, filter))) {
-            return;
-        }
-        model.subscriptions.add(filter, Qos::AtLeastOnce);
-        model.note(format!("Subscribed to {filter} for {why}."));
-        self.session.send(Command::Subscribe {
-            filter: filter.to_owned(),
-            qos: Qos::AtLeastOnce,
-            options: SubOptions::default(),
-        });
     }
 
     /// "Reply" on a received request: the publish form answers it (its Response Topic, its
@@ -216,19 +201,19 @@ impl App {
     pub(super) fn reply(&mut self, message: &ReceivedMessage) {
         match reply_to(message, Bytes::new()) {
             Ok(reply) => {
-                let form = &mut self.session.publish_form;
+                let form = &mut self.sessions.shown_mut().publish_form;
                 form.topic.clone_from(&reply.topic);
                 form.qos = reply.qos;
                 form.retain = false;
                 form.properties = PropertiesForm::of(&reply.properties);
                 form.focus_payload = true;
                 self.view.tab = Tab::Messages;
-                self.session.model.note(format!(
+                self.sessions.shown_mut().model.note(format!(
                     "The publish form now answers the message on {}: topic {}, its correlation data copied.",
                     message.topic, reply.topic
                 ));
             }
-            Err(e) => self.session.model.note(e),
+            Err(e) => self.sessions.shown_mut().model.note(e),
         }
     }
 
@@ -238,78 +223,20 @@ impl App {
         self.profiles.list[i].auto_replies.clone_from(&rules);
         self.save_profile_at(i);
         let name = self.profiles.list[i].name.clone();
-        let a = &mut self.session.automation;
-        a.rules_form = AutoReplyForm { profile: name.clone(), rules: rules.clone() };
-        if let Some(c) = self.session.connection.as_mut().filter(|c| c.profile.name == name) {
+        let s = self.sessions.shown_mut();
+        s.automation.rules_form = AutoReplyForm { profile: name.clone(), rules: rules.clone() };
+        if let Some(c) = s.connection.as_mut().filter(|c| c.profile.name == name) {
             c.profile.auto_replies.clone_from(&rules);
-            self.session.automation.rules = Rules::new(rules);
-            if matches!(self.session.model.status, ConnectionStatus::Connected { .. }) {
-                self.subscribe_rules();
+            s.automation.rules = Rules::new(rules);
+            if matches!(s.model.status, ConnectionStatus::Connected { .. }) {
+                s.subscribe_rules();
             }
-        }
-    }
-
-    /// Subscribes to the filter of every enabled rule that can run, unless already covered.
-    fn subscribe_rules(&mut self) {
-        let errors: Vec<usize> = self.session.automation.rules.errors().into_iter().map(|(i, _)| i).collect();
-        let wanted: Vec<(String, String)> = (self.session.automation.rules.rules().enumerate())
-            .filter(|(i, r)| r.enabled && !errors.contains(i))
-            .map(|(_, r)| (r.name.clone(), r.filter.clone()))
-            .collect();
-        for (name, filter) in wanted {
-            self.subscribe_for(&filter, &format!("auto-reply \"{name}\""));
-        }
-    }
-
-    /// What a connection event means for automation; called before the model applies it.
-    pub(super) fn automation_event(&mut self, event: &Event) {
-        match event {
-            Event::Status(ConnectionStatus::Connected { .. }) => {
-                let rules =
-                    self.session.connection.as_ref().map(|c| c.profile.auto_replies.clone()).unwrap_or_default();
-                // A reconnect keeps the rules' counters and the loop guard's stops: rebuilt only
-                // when the rules are not the ones running.
-                if !self.session.automation.rules.rules().eq(rules.iter()) {
-                    self.session.automation.rules = Rules::new(rules);
-                }
-                self.subscribe_rules();
-            }
-            Event::Message(m) => self.automation_message(m),
-            _ => {}
-        }
-    }
-
-    fn automation_message(&mut self, m: &ReceivedMessage) {
-        let now = Instant::now();
-        let a = &mut self.session.automation;
-        if let Some(answered) = a.requests.on_message(m, now)
-            && let Some(row) = a.rows.iter_mut().find(|r| r.number == answered.request.number)
-        {
-            row.outcome = RequestOutcome::Answered {
-                // A preview: an answer of megabytes must not be laid out every frame.
-                payload: String::from_utf8_lossy(&answered.response.payload).chars().take(200).collect(),
-                millis: answered.round_trip.as_millis(),
-            };
-        }
-        let replies = a.rules.on_message(m, &SystemEnv, now);
-        let notes = a.rules.take_notes();
-        let version = self.session.connection.as_ref().map(|c| c.profile.version);
-        for note in notes {
-            self.session.model.note(note);
-        }
-        for reply in replies {
-            if let Some(Err(e)) = version.map(|v| reply.check(v)) {
-                self.session.model.note(format!("Auto-reply to {} not sent: {e}", m.topic));
-                continue;
-            }
-            self.session.model.note(format!("Auto-reply to {}: published on {}.", m.topic, reply.topic));
-            self.session.send(Command::Publish(reply));
         }
     }
 
     /// Each frame: requests that waited too long are marked; while some wait, frames keep coming.
     pub(super) fn automation_tick(&mut self, ctx: &egui::Context) {
-        let a = &mut self.session.automation;
+        let a = &mut self.sessions.shown_mut().automation;
         if let Ok(secs) = crate::ui::timeout_secs(&a.timeout_text) {
             a.requests.set_timeout(Duration::from_secs(secs));
         }
@@ -326,9 +253,85 @@ impl App {
     /// The rules draft shows the profile on view's rules (reloaded when that profile changes).
     pub(super) fn rules_form_follow(&mut self) {
         let profile = &self.profiles.list[self.view_index()];
-        let form = &mut self.session.automation.rules_form;
+        let form = &mut self.sessions.shown_mut().automation.rules_form;
         if form.profile != profile.name {
             *form = AutoReplyForm { profile: profile.name.clone(), rules: profile.auto_replies.clone() };
+        }
+    }
+}
+
+/// What belongs to one session, whichever is on view: its events answered by its rules.
+impl super::session::Session {
+    /// Subscribes to `filter` unless a subscription already covers it; says why in the log.
+    pub(super) fn subscribe_for(&mut self, filter: &str, why: &str) {
+        let model = &mut self.model;
+        let literal = !filter.contains(['+', '#']);
+        if model.subscriptions.list.iter().any(|s| s.filter == filter || (literal && matches(&s.filter, filter))) {
+            return;
+        }
+        model.subscriptions.add(filter, Qos::AtLeastOnce);
+        model.note(format!("Subscribed to {filter} for {why}."));
+        self.send(Command::Subscribe {
+            filter: filter.to_owned(),
+            qos: Qos::AtLeastOnce,
+            options: SubOptions::default(),
+        });
+    }
+
+    /// Subscribes to the filter of every enabled rule that can run, unless already covered.
+    pub(super) fn subscribe_rules(&mut self) {
+        let errors: Vec<usize> = self.automation.rules.errors().into_iter().map(|(i, _)| i).collect();
+        let wanted: Vec<(String, String)> = (self.automation.rules.rules().enumerate())
+            .filter(|(i, r)| r.enabled && !errors.contains(i))
+            .map(|(_, r)| (r.name.clone(), r.filter.clone()))
+            .collect();
+        for (name, filter) in wanted {
+            self.subscribe_for(&filter, &format!("auto-reply \"{name}\""));
+        }
+    }
+
+    /// What a connection event means for automation; called before the model applies it.
+    pub(super) fn automation_event(&mut self, event: &Event) {
+        match event {
+            Event::Status(ConnectionStatus::Connected { .. }) => {
+                let rules = self.connection.as_ref().map(|c| c.profile.auto_replies.clone()).unwrap_or_default();
+                // A reconnect keeps the rules' counters and the loop guard's stops: rebuilt only
+                // when the rules are not the ones running.
+                if !self.automation.rules.rules().eq(rules.iter()) {
+                    self.automation.rules = Rules::new(rules);
+                }
+                self.subscribe_rules();
+            }
+            Event::Message(m) => self.automation_message(m),
+            _ => {}
+        }
+    }
+
+    fn automation_message(&mut self, m: &ReceivedMessage) {
+        let now = Instant::now();
+        let a = &mut self.automation;
+        if let Some(answered) = a.requests.on_message(m, now)
+            && let Some(row) = a.rows.iter_mut().find(|r| r.number == answered.request.number)
+        {
+            row.outcome = RequestOutcome::Answered {
+                // A preview: an answer of megabytes must not be laid out every frame.
+                payload: String::from_utf8_lossy(&answered.response.payload).chars().take(200).collect(),
+                millis: answered.round_trip.as_millis(),
+            };
+        }
+        let replies = a.rules.on_message(m, &SystemEnv, now);
+        let notes = a.rules.take_notes();
+        let version = self.connection.as_ref().map(|c| c.profile.version);
+        for note in notes {
+            self.model.note(note);
+        }
+        for reply in replies {
+            if let Some(Err(e)) = version.map(|v| reply.check(v)) {
+                self.model.note(format!("Auto-reply to {} not sent: {e}", m.topic));
+                continue;
+            }
+            self.model.note(format!("Auto-reply to {}: published on {}.", m.topic, reply.topic));
+            self.send(Command::Publish(reply));
         }
     }
 }
@@ -337,13 +340,13 @@ impl App {
     /// The sidebar's Requests and Auto-replies sections (collapsed at first).
     pub(super) fn automation_tools(&mut self, ui: &mut egui::Ui, intents: &mut Vec<crate::ui::Intent>) {
         egui::CollapsingHeader::new("Requests").show(ui, |ui| {
-            let a = &mut self.session.automation;
+            let a = &mut self.sessions.shown_mut().automation;
             intents.extend(crate::ui::requests_panel(ui, &a.rows, &mut a.timeout_text));
         });
         self.rules_form_follow();
         egui::CollapsingHeader::new("Auto-replies").show(ui, |ui| {
             let saved = &self.profiles.list[self.view_index()].auto_replies;
-            let a = &mut self.session.automation;
+            let a = &mut self.sessions.shown_mut().automation;
             let stopped = a.rules.stopped();
             intents.extend(crate::ui::autoreply_panel(ui, &mut a.rules_form, saved, &stopped));
         });

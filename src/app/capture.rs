@@ -71,7 +71,7 @@ impl App {
             return;
         }
         let what = if kind == CaptureKind::Window { "window" } else { tab_name(self.view.tab) };
-        let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, what, "png");
+        let name = reports::file_name(&chrono::Local::now(), &self.view_label(), what, "png");
         self.reports.capture =
             Some(Capture { kind, region: None, pixels_per_point: 1.0, name, drawn: false, requested: None });
         (self.io.repaint)();
@@ -86,7 +86,7 @@ impl App {
             if at.elapsed() > PIXELS_WITHIN {
                 self.reports.capture = None;
                 let why = "The screenshot could not be taken: the renderer gave no pixels.";
-                self.session.model.note(why);
+                self.sessions.shown_mut().model.note(why);
                 let _ = self.notice_sender().send(reports::Notice::Failed(why.into()));
             } else {
                 ctx.request_repaint_after(PIXELS_WITHIN);
@@ -122,6 +122,14 @@ impl App {
 
     /// The caption line under a screenshot: date, broker, client id.
     pub(super) fn caption(&self) -> String {
+        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
+        let s = self.sessions.shown();
+        if let Some(c) = &s.connection {
+            // The connection's own name, address and id: "#2" and its "-2" id say which of two.
+            let broker = if c.profile.builtin_broker { "built-in broker" } else { "broker" };
+            let id = if c.client_id.is_empty() { "(assigned by the broker)" } else { &c.client_id };
+            return format!("MQTT Lab, {now}, {}, {broker} {}, client id {id}", s.label(), c.address);
+        }
         let p = self.view_profile();
         let broker = if p.builtin_broker {
             self.builtin
@@ -131,10 +139,16 @@ impl App {
             format!("broker {}:{}", p.host, p.port)
         };
         format!(
-            "MQTT Lab, {}, {broker}, client id {}",
-            chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
+            "MQTT Lab, {now}, {broker}, client id {}",
             if p.client_id.is_empty() { "(generated)" } else { &p.client_id }
         )
+    }
+
+    /// What files saved from the view are named after: the connection ("Raspberry Pi #2"),
+    /// otherwise the selected profile.
+    pub(super) fn view_label(&self) -> String {
+        let s = self.sessions.shown();
+        if s.connection.is_some() { s.label() } else { self.profiles.current().name.clone() }
     }
 }
 
@@ -142,13 +156,13 @@ impl App {
     /// Writes a captured packet as an annotated PNG or as text, password masked unless revealed
     /// (`..._packets-connect-3.png`: the packet's type and its number in the list).
     pub(super) fn export_packet(&mut self, seq: u64, png: bool) {
-        let Some(packet) = self.session.model.packets.by_seq(seq) else { return };
+        let Some(packet) = self.sessions.shown().model.packets.by_seq(seq) else { return };
         let layout = crate::ui::Layout::of(&packet.bytes, packet.protocol, self.view.inspector.reveal_password);
         let title = crate::ui::row_text(packet);
         let kind = packet.kind.map_or("reserved", |k| k.name()).to_lowercase();
         let extension = if png { "png" } else { "txt" };
         let what = format!("packets-{kind}-{seq}");
-        let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, &what, extension);
+        let name = reports::file_name(&chrono::Local::now(), &self.view_label(), &what, extension);
         self.save_file("packet", self.reports_folder(), name, move |path| {
             if png {
                 crate::ui::write_packet_png(path, &layout, &title)?;

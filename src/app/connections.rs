@@ -1,5 +1,6 @@
-//! The app's side of connecting: which profile a connection is opened with (the selected one,
-//! after asking when another profile's connection is up), what the top bar calls it, and the
+//! The app's side of connecting: which session a connection opens in (the blank one on view,
+//! the profile's own listed one, or a new one beside the others), the connections list's
+//! intents (show, close, open again), what the top bar calls the session on view, and the
 //! connection intents, applied to the session on view.
 
 use super::App;
@@ -12,29 +13,38 @@ use crate::ui::ConnIntent;
 impl App {
     pub(super) fn apply_connection(&mut self, intent: ConnIntent) {
         match intent {
-            ConnIntent::Connect => self.connect_or_ask(),
-            ConnIntent::Switch => {
-                self.view.confirm_switch = false;
-                self.connect();
+            ConnIntent::Connect => self.connect(false),
+            ConnIntent::OpenAgain => self.connect(true),
+            ConnIntent::Disconnect => {
+                self.sessions.shown_mut().close();
             }
-            ConnIntent::Disconnect => self.disconnect(),
+            ConnIntent::Show(id) => {
+                if let Some(i) = self.sessions.index_of(id) {
+                    self.show_session(i);
+                }
+            }
+            ConnIntent::Close(id) => self.close_session(id),
             ConnIntent::Subscribe { filter, qos, options } => {
-                self.session.model.subscriptions.add_with(&filter, qos, options);
-                self.session.send(Command::Subscribe { filter, qos, options });
+                self.sessions.shown_mut().model.subscriptions.add_with(&filter, qos, options);
+                self.sessions.shown_mut().send(Command::Subscribe { filter, qos, options });
             }
             ConnIntent::WatchSys => {
                 let (filter, qos) = (crate::model::WATCH_FILTER, crate::connection::Qos::AtMostOnce);
-                self.session.model.subscriptions.add_for_status(filter, qos);
-                self.session.send(Command::Subscribe { filter: filter.into(), qos, options: SubOptions::default() });
+                self.sessions.shown_mut().model.subscriptions.add_for_status(filter, qos);
+                self.sessions.shown_mut().send(Command::Subscribe {
+                    filter: filter.into(),
+                    qos,
+                    options: SubOptions::default(),
+                });
             }
             ConnIntent::Unsubscribe { filter } => {
-                let model = &mut self.session.model;
+                let model = &mut self.sessions.shown_mut().model;
                 model.subscriptions.remove(&filter);
                 model.messages.invalidate();
-                self.session.send(Command::Unsubscribe { filter });
+                self.sessions.shown_mut().send(Command::Unsubscribe { filter });
             }
             ConnIntent::ToggleMute { filter } => {
-                let model = &mut self.session.model;
+                let model = &mut self.sessions.shown_mut().model;
                 if let Some(s) = model.subscriptions.list.iter_mut().find(|s| s.filter == filter) {
                     s.muted = !s.muted;
                 }
@@ -42,77 +52,118 @@ impl App {
             }
             ConnIntent::Publish(message) => {
                 // The form's last refusal goes with its next message (not with an auto-reply's).
-                self.session.model.publish_refusal = None;
+                self.sessions.shown_mut().model.publish_refusal = None;
                 self.remember_topic(&message.topic);
-                self.session.send(Command::Publish(message));
+                self.sessions.shown_mut().send(Command::Publish(message));
             }
             ConnIntent::Reply(message) => self.reply(&message),
         }
     }
 
-    /// The profile whose data the app shows: the open connection's, otherwise the selected one.
+    /// The profile whose data the app shows: the session on view's, otherwise the selected one.
     pub(super) fn view_profile(&self) -> &Profile {
-        self.session.connection.as_ref().map_or_else(|| self.profiles.current(), |c| &c.profile)
+        self.sessions.shown().connection.as_ref().map_or_else(|| self.profiles.current(), |c| &c.profile)
     }
 
     /// Where the profile on view is in the list (the connection's profile may have been renamed
     /// or deleted since: then the selected one).
     pub(super) fn view_index(&self) -> usize {
-        self.session
+        self.sessions
+            .shown()
             .profile_name()
             .and_then(|name| self.profiles.list.iter().position(|p| p.name == name))
             .unwrap_or(self.profiles.selected)
     }
 
-    /// The open connection as the top bar names it: "Raspberry Pi (192.168.1.10:8883)".
+    /// The session on view as the top bar names it: "Raspberry Pi #2 (192.168.1.10:8883)".
     pub(super) fn connection_title(&self) -> Option<String> {
-        let c = self.session.connection.as_ref()?;
-        let address = match (c.profile.builtin_broker, self.builtin.port()) {
-            (true, Some(port)) => format!("127.0.0.1:{port}"),
-            _ => format!("{}:{}", c.profile.host, c.profile.port),
-        };
-        Some(format!("{} ({address})", c.profile.name))
+        let s = self.sessions.shown();
+        let c = s.connection.as_ref()?;
+        Some(format!("{} ({})", s.label(), c.address))
     }
 
-    /// Connect asked for: with another profile's connection up, ask first.
-    fn connect_or_ask(&mut self) {
-        match self.session.profile_name() {
-            Some(open) if open != self.profiles.current().name && self.session.is_active() => {
-                self.view.confirm_switch = true;
-            }
-            _ => self.connect(),
-        }
-    }
-
-    fn connect(&mut self) {
+    /// Connects the selected profile. `again`: beside its open connection, with a distinct
+    /// client id. Otherwise in the blank session on view, or in the profile's own session when
+    /// it is listed but down, or else in a new session; an active one is only shown.
+    fn connect(&mut self, again: bool) {
         if !self.apply_port() {
             return;
         }
-        match self.profiles.current().connect_settings(self.builtin.port()) {
-            Ok(settings) => {
-                if self.session.connection.is_some() {
-                    self.disconnect();
-                    // The list showed the old connection's messages; the new one starts empty.
-                    self.session.model.messages.clear();
-                    self.session.model.stored.reset();
-                }
-                self.session.model.subscriptions.list.clear();
-                let handle = Connection::open(&self.io.runtime, settings, self.io.repaint.clone());
-                self.session.connection = Some(OpenConnection { profile: self.profiles.current().clone(), handle });
-            }
-            Err(reason) => {
-                self.session.model.note(reason.clone());
-                self.session.model.status = ConnectionStatus::Failed(reason);
-            }
+        let name = self.profiles.current().name.clone();
+        let listed: Vec<(usize, bool)> = self.sessions.of_profile(&name).map(|(i, s)| (i, s.is_active())).collect();
+        if !again && let Some(&(i, _)) = listed.iter().find(|(_, active)| *active) {
+            self.show_session(i);
+            return;
         }
+        let reuse = if again { None } else { self.sessions.blank_shown().or_else(|| listed.first().map(|&(i, _)| i)) };
+        let instance = match reuse {
+            Some(i) if self.sessions.list()[i].connection.is_some() => self.sessions.list()[i].instance,
+            _ => self.sessions.instance_number(&name),
+        };
+        let mut profile = self.profiles.current().clone();
+        if instance > 1 && !profile.client_id.is_empty() {
+            // Distinct ids, so the broker keeps both: the same id would take the other's place.
+            profile.client_id = format!("{}-{instance}", profile.client_id);
+        }
+        let settings = match profile.connect_settings(self.builtin.port()) {
+            Ok(settings) => settings,
+            Err(reason) => {
+                let s = self.sessions.shown_mut();
+                s.model.note(reason.clone());
+                if s.connection.is_none() {
+                    s.model.status = ConnectionStatus::Failed(reason);
+                }
+                return;
+            }
+        };
+        let i = reuse.unwrap_or_else(|| self.sessions.add());
+        let address = format!("{}:{}", settings.host, settings.port);
+        let client_id = settings.client_id.clone();
+        let handle = Connection::open(&self.io.runtime, settings, self.io.repaint.clone());
+        let s = self.sessions.at_mut(i);
+        s.close();
+        s.model.subscriptions.list.clear();
+        s.instance = instance;
+        s.connection = Some(OpenConnection { profile, address, client_id, handle: Some(handle) });
+        if again {
+            s.model.note(format!(
+                "Opened {} beside the first, as client id {:?}.",
+                s.label(),
+                s.connection.as_ref().map_or("", |c| c.client_id.as_str())
+            ));
+        }
+        self.show_session(i);
     }
 
-    fn disconnect(&mut self) {
-        if let Some((profile, _)) = self.session.close()
-            && profile.name != self.profiles.current().name
-        {
-            // The list showed the connection's messages: now it shows the selected profile's.
-            self.reload_history();
+    /// Puts session `i` on view: the plot, the list's scroll and selection and the inspector's
+    /// selection belong to what was shown before.
+    pub(super) fn show_session(&mut self, i: usize) {
+        if i == self.sessions.shown_index() {
+            return;
+        }
+        self.sessions.show(i);
+        self.view.messages = crate::ui::MessagesView::default();
+        self.view.inspector = crate::ui::InspectorView::default();
+        self.reset_plot();
+    }
+
+    /// Removes a session from the list, disconnecting it; with none left, the blank session
+    /// shows the selected profile's history.
+    fn close_session(&mut self, id: u64) {
+        let Some(i) = self.sessions.index_of(id) else { return };
+        let shown = self.sessions.shown_index() == i;
+        let Some(gone) = self.sessions.remove(i) else { return };
+        if let Some(c) = &gone.connection {
+            let label = gone.label();
+            let address = &c.address;
+            self.sessions.shown_mut().model.note(format!("Closed {label} ({address})."));
+        }
+        if shown || self.sessions.list().iter().all(|s| s.connection.is_none()) {
+            self.view.messages = crate::ui::MessagesView::default();
+            self.view.inspector = crate::ui::InspectorView::default();
+            if self.sessions.shown().connection.is_none() {
+                self.reload_history();
+            }
             self.reset_plot();
         }
     }

@@ -52,7 +52,7 @@ impl App {
             return;
         }
         let profile = self.view_profile().name.clone();
-        let model = &mut self.session.model;
+        let model = &mut self.sessions.shown_mut().model;
         let subscriptions = model.subscriptions.clone();
         let search = self.view.messages.search.clone();
         let oldest_ms = model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
@@ -77,7 +77,7 @@ impl App {
         let progress = Arc::new(Progress::default());
         progress.total.store(recent.len() as u64 + model.stored.len(), Ordering::Relaxed);
         self.reports.export = Some(progress.clone());
-        let name = reports::file_name(&chrono::Local::now(), &self.view_profile().name, "messages", format.extension());
+        let name = reports::file_name(&chrono::Local::now(), &self.view_label(), "messages", format.extension());
         let folder = self.reports_folder();
         let notices = self.notice_sender();
         let repaint = self.io.repaint.clone();

@@ -16,23 +16,21 @@ impl App {
         let names: Vec<String> = self.profiles.list.iter().map(|p| p.name.clone()).collect();
         let open = self.connection_title();
         let selected_name = self.profiles.current().name.as_str();
-        let open_is_selected = self.session.profile_name() == Some(selected_name);
-        if self.view.confirm_switch
-            && let Some(open) = self.session.profile_name()
-        {
-            match ui::switch_question(ui.ctx(), open, selected_name) {
-                Some(true) => intents.push(Intent::Connection(ConnIntent::Switch)),
-                Some(false) => self.view.confirm_switch = false,
-                None => {}
-            }
-        }
+        let shown = self.sessions.shown();
+        let open_is_selected = shown.profile_name() == Some(selected_name);
+        let selected_elsewhere = if open_is_selected && shown.is_active() {
+            None
+        } else {
+            self.sessions.of_profile(selected_name).find(|(_, s)| s.is_active()).map(|(_, s)| s.id)
+        };
         egui::Panel::top("connection").show(ui, |ui| {
             let state = ui::BarState {
                 names: &names,
                 selected: self.profiles.selected,
                 open: open.as_deref(),
                 open_is_selected,
-                status: &self.session.model.status,
+                selected_elsewhere,
+                status: &self.sessions.shown().model.status,
                 embedded: &summary,
             };
             let profiles = &mut self.profiles;
@@ -47,11 +45,40 @@ impl App {
         });
     }
 
+    /// The listed connections (none before the first is opened).
+    fn connections_ui(&self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        let shown = self.sessions.shown_index();
+        let rows: Vec<ui::ConnRow> = (self.sessions.list().iter().enumerate())
+            .filter_map(|(i, s)| {
+                let c = s.connection.as_ref()?;
+                let (status, status_colour) = ui::state_word(&s.model.status);
+                Some(ui::ConnRow {
+                    id: s.id,
+                    label: s.label(),
+                    address: c.address.clone(),
+                    status,
+                    status_colour,
+                    colour: s.colour(),
+                    messages: s.model.messages.total(),
+                    shown: i == shown,
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        egui::CollapsingHeader::new(format!("Connections ({})", rows.len()))
+            .id_salt("connections")
+            .default_open(true)
+            .show(ui, |ui| intents.extend(ui::connections_list(ui, &rows)));
+        ui.separator();
+    }
+
     pub(super) fn left_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
         if !self.view.sidebar {
             return;
         }
-        let connected = self.session.can_send();
+        let connected = self.sessions.shown().can_send();
         let widest = (ui.available_width() * 0.45).max(240.0);
         egui::Panel::left("sidebar").resizable(true).default_size(300.0).size_range(220.0..=widest).show(ui, |ui| {
             egui::ScrollArea::vertical()
@@ -62,6 +89,7 @@ impl App {
 
     fn sidebar_ui(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>, connected: bool) {
         {
+            self.connections_ui(ui, intents);
             // A test's steps show under the profile it tested, not whichever is selected now.
             let profiles = &mut self.profiles;
             let profile = &mut profiles.list[profiles.selected];
@@ -70,7 +98,7 @@ impl App {
             ui.separator();
             // The open connection's version, not the edited profile's: editing does not change it.
             let v5 = self.view_profile().version.is_v5();
-            let session = &mut self.session;
+            let session = self.sessions.shown_mut();
             intents.extend(ui::subscribe_panel(
                 ui,
                 &mut session.subscribe_form,
@@ -79,7 +107,7 @@ impl App {
                 v5,
             ));
             if let crate::connection::ConnectionStatus::Connected { granted: Some(granted), .. } =
-                &self.session.model.status
+                &self.sessions.shown().model.status
             {
                 egui::CollapsingHeader::new("Server granted (CONNACK)").id_salt("granted").show(ui, |ui| {
                     ui::granted_panel(ui, granted);
@@ -87,14 +115,18 @@ impl App {
             }
             ui.separator();
             egui::CollapsingHeader::new("Broker status").show(ui, |ui| {
-                let model = &self.session.model;
+                let model = &self.sessions.shown().model;
                 let watching =
                     model.subscriptions.list.iter().any(|s| s.for_status || s.filter == crate::model::WATCH_FILTER);
                 intents.extend(ui::sys_panel(ui, &model.sys, watching, connected));
             });
             egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
                 let running = ui::DEVICES.map(|d| self.simulator_running(d));
-                intents.extend(ui::simulators_panel(ui, &mut self.tools.form, running, &self.tools.status));
+                let targets: Vec<(u64, String)> = (self.sessions.list().iter())
+                    .filter(|s| s.connection.is_some())
+                    .map(|s| (s.id, s.label()))
+                    .collect();
+                intents.extend(ui::simulators_panel(ui, &mut self.tools.form, running, &self.tools.status, &targets));
             });
             self.automation_tools(ui, intents);
             egui::CollapsingHeader::new("Screenshots and exports").show(ui, |ui| {
@@ -126,11 +158,11 @@ impl App {
         if self.view.tab != Tab::Messages {
             return;
         }
-        let connected = self.session.can_send();
+        let connected = self.sessions.shown().can_send();
         egui::Panel::bottom("publish").show(ui, |ui| {
             let profile = &self.profiles.list[self.view_index()];
-            let version = self.session.connection.as_ref().map_or(profile.version, |c| c.profile.version);
-            let session = &mut self.session;
+            let version = self.sessions.shown().connection.as_ref().map_or(profile.version, |c| c.profile.version);
+            let session = self.sessions.shown_mut();
             let counters = &session.automation.counters;
             let preview = |topic: &str, payload: &str| counters.preview(ui::FORM_KEY, topic, payload);
             let input = ui::PublishInput {
@@ -151,7 +183,7 @@ impl App {
     /// The Log tab: every line, newest at the bottom, wrapped in full.
     fn log_tab(&self, ui: &mut egui::Ui) {
         egui::ScrollArea::vertical().auto_shrink([false, false]).stick_to_bottom(true).show(ui, |ui| {
-            for line in self.session.model.log.iter().rev().take(500).rev() {
+            for line in self.sessions.shown().model.log.iter().rev().take(500).rev() {
                 let time = chrono::DateTime::<chrono::Local>::from(line.at).format("%H:%M:%S");
                 ui.add(egui::Label::new(format!("{time}  {}", line.text)).wrap());
             }
@@ -202,7 +234,7 @@ impl App {
                 Tab::Messages => {
                     self.stored_logic();
                     let progress = self.export_progress();
-                    let (view, model) = (&mut self.view.messages, &mut self.session.model);
+                    let (view, model) = (&mut self.view.messages, &mut self.sessions.shown_mut().model);
                     let out = ui::messages_panel(
                         ui,
                         view,
@@ -220,7 +252,11 @@ impl App {
                     }
                 }
                 Tab::Packets => {
-                    intents.extend(ui::inspector_panel(ui, &mut self.view.inspector, &self.session.model.packets));
+                    intents.extend(ui::inspector_panel(
+                        ui,
+                        &mut self.view.inspector,
+                        &self.sessions.shown().model.packets,
+                    ));
                 }
                 Tab::Log => self.log_tab(ui),
                 Tab::Plot => {

@@ -59,18 +59,20 @@ impl App {
         let report = self.io.reporter();
         match HistoryWriter::start(path, move |r: Report| report(Background::Writer(r))) {
             Ok(writer) => self.history.writer = Some(writer),
-            Err(e) => self.session.model.note(format!("History is off: {e}")),
+            Err(e) => self.sessions.shown_mut().model.note(format!("History is off: {e}")),
         }
         self.reload_history();
     }
 
-    pub(super) fn record(&self, message: &ReceivedMessage) {
+    /// Records a message session `i` received, under its profile.
+    pub(super) fn record(&self, i: usize, message: &ReceivedMessage) {
+        let session = &self.sessions.list()[i];
         // The status panel's $SYS figures stay out of the history, as out of the list.
-        if !self.session.model.subscriptions.listed(&message.topic) {
+        if !session.model.subscriptions.listed(&message.topic) {
             return;
         }
-        if let (Some(writer), Some(profile)) = (&self.history.writer, self.session.profile_name()) {
-            writer.record(Record { profile: profile.to_owned(), message: message.clone() });
+        if let (Some(writer), Some(c)) = (&self.history.writer, &session.connection) {
+            writer.record(Record::new(c.profile.name.as_str(), c.client_id.as_str(), message.clone()));
         }
     }
 
@@ -93,10 +95,10 @@ impl App {
 
     /// Shows reloaded messages, unless the user has moved on (another profile, or connected).
     pub(super) fn history_loaded(&mut self, profile: &str, messages: Vec<ReceivedMessage>) {
-        if profile != self.profiles.current().name || self.session.connection.is_some() {
+        if profile != self.profiles.current().name || self.sessions.shown().connection.is_some() {
             return;
         }
-        let model = &mut self.session.model;
+        let model = &mut self.sessions.shown_mut().model;
         model.messages.clear();
         // The boundary between memory and history moved: count the stored rows again now.
         self.history.checked = None;
@@ -114,12 +116,19 @@ impl App {
     /// What the history writer reports: log lines, figures, a cleared profile.
     pub(super) fn writer_report(&mut self, report: Report) {
         match report {
-            Report::Note(text) => self.session.model.note(text),
+            Report::Note(text) => self.sessions.shown_mut().model.note(text),
             Report::Stats(stats) => self.history.stats = Some(stats),
             Report::Cleared(profile) => {
-                if profile == self.profiles.current().name {
-                    self.session.model.messages.clear();
-                    self.session.model.stored.reset();
+                // Every session showing that profile's messages: the blank one shows the selected's.
+                let selected = self.profiles.current().name.clone();
+                for i in 0..self.sessions.len() {
+                    let s = self.sessions.at_mut(i);
+                    if s.profile_name().unwrap_or(&selected) == profile {
+                        s.model.messages.clear();
+                        s.model.stored.reset();
+                    }
+                }
+                if self.view_profile().name == profile {
                     self.reset_plot();
                 }
             }
@@ -129,7 +138,7 @@ impl App {
     fn set_retention(&mut self, retention: history::Retention) {
         match &self.history.writer {
             Some(writer) => writer.set_retention(retention),
-            None => self.session.model.note("History is off: there is nothing to limit."),
+            None => self.sessions.shown_mut().model.note("History is off: there is nothing to limit."),
         }
     }
 
@@ -151,7 +160,7 @@ impl App {
         let Some(path) = self.history.path.clone() else { return };
         let search = self.view.messages.search.clone();
         let profile = self.view_profile().name.clone();
-        let model = &mut self.session.model;
+        let model = &mut self.sessions.shown_mut().model;
         let before_ms = model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
         // A boundary later than the oldest message in memory (taken while memory was empty) would
         // list the messages that came since twice: that is checked at once, not in 2 s.
@@ -176,11 +185,12 @@ impl App {
 
     /// Reads pages of stored rows that came into view.
     pub(super) fn read_pages(&mut self, pages: Vec<u64>) {
-        let (Some(path), Some(key)) = (self.history.path.clone(), self.session.model.stored.key().cloned()) else {
+        let (Some(path), Some(key)) = (self.history.path.clone(), self.sessions.shown().model.stored.key().cloned())
+        else {
             return;
         };
         for page in pages {
-            self.session.model.stored.asked(page);
+            self.sessions.shown_mut().model.stored.asked(page);
             let (path, key) = (path.clone(), key.clone());
             self.io.off_thread(move || {
                 let rows = history::open(&path).and_then(|db| {

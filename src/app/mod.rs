@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::connection::Event;
+use crate::connection::{ConnectionStatus, Event};
 use crate::model::Model;
 use crate::ui::{FileTarget, Intent};
 
@@ -25,6 +25,7 @@ mod plot;
 mod profiles;
 mod reports;
 mod session;
+mod sessions;
 mod simulators;
 mod tools;
 mod view;
@@ -56,8 +57,10 @@ impl Default for AppOptions {
 pub struct App {
     /// The runtime, the repaint hook and the channel background work reports on.
     io: io::Io,
-    /// The connection on view and what belongs to it (one today; a list in issue 22).
-    session: session::Session,
+    /// The open connections, each with what belongs to it, and which one is on view.
+    sessions: sessions::Sessions,
+    /// Where `drain_events` starts next frame, so every connection gets its turn.
+    drain_next: usize,
     /// The profiles, the selected one, its port field and the import/export form.
     profiles: profiles::Profiles,
     /// The embedded broker, its status and log.
@@ -82,7 +85,8 @@ impl App {
         let profiles = profiles::Profiles::load(options, &mut model);
         let mut app = Self {
             io,
-            session: session::Session::new(model),
+            sessions: sessions::Sessions::new(model),
+            drain_next: 0,
             profiles,
             builtin,
             reports: reports::Reports::default(),
@@ -113,7 +117,7 @@ impl App {
     /// What work off the UI thread reported, handed to its feature.
     fn background(&mut self, done: Background) {
         match done {
-            Background::Note(line) => self.session.model.note(line),
+            Background::Note(line) => self.sessions.shown_mut().model.note(line),
             Background::Chosen(target, path) => {
                 let field = match target {
                     FileTarget::Profile => &mut self.profiles.transfer.path,
@@ -126,7 +130,7 @@ impl App {
             Background::Screenshot(image) => self.screenshot_taken(image),
             Background::Exported(text) => {
                 self.reports.export = None;
-                self.session.model.note(text);
+                self.sessions.shown_mut().model.note(text);
             }
             Background::Imported(profile) => self.imported(*profile),
             Background::Reloaded { profile, messages } => self.history_loaded(&profile, messages),
@@ -134,11 +138,13 @@ impl App {
             Background::StoredCount(key, count) => {
                 self.history.counted();
                 match count {
-                    Ok(n) => self.session.model.stored.counted(&key, n),
-                    Err(e) => self.session.model.note(e),
+                    Ok(n) => self.sessions.shown_mut().model.stored.counted(&key, n),
+                    Err(e) => self.sessions.shown_mut().model.note(e),
                 }
             }
-            Background::StoredPage(key, page, rows) => self.session.model.stored.page_read(&key, page, rows),
+            Background::StoredPage(key, page, rows) => {
+                self.sessions.shown_mut().model.stored.page_read(&key, page, rows)
+            }
             step @ (Background::SelfTestStep(_) | Background::SelfTestDone(_)) => self.self_test_step(step),
         }
     }
@@ -150,23 +156,60 @@ impl App {
             self.background(done);
         }
         self.drain_simulators();
+        // One event per connection in turn: a busy connection cannot starve the others.
+        let n = self.sessions.len();
+        let (mut i, mut empty) = (self.drain_next % n, 0);
         while start.elapsed() < budget {
             if self.builtin.drain_one() {
                 continue;
             }
-            match self.session.connection.as_ref().and_then(|c| c.handle.try_event()) {
+            match self.sessions.list()[i].handle().and_then(crate::connection::Connection::try_event) {
                 Some(event) => {
-                    self.automation_event(&event);
-                    if let Event::Message(m) = &event {
-                        self.record(m);
-                        self.plot_message(m);
-                    }
-                    self.session.model.apply(event);
+                    self.session_event(i, event);
+                    empty = 0;
                 }
-                None => return false,
+                None => {
+                    empty += 1;
+                    if empty >= n {
+                        return false;
+                    }
+                }
+            }
+            i = (i + 1) % n;
+        }
+        self.drain_next = i;
+        true
+    }
+
+    /// One event of session `i`'s connection: automation, history, the plot (for the session on
+    /// view), then the session's model.
+    fn session_event(&mut self, i: usize, mut event: Event) {
+        if let Event::Status(ConnectionStatus::Reconnecting { reason, .. } | ConnectionStatus::Failed(reason)) =
+            &mut event
+            && let Some(why) = self.takeover(i)
+        {
+            reason.push_str(&why);
+        }
+        self.sessions.at_mut(i).automation_event(&event);
+        if let Event::Message(m) = &event {
+            self.record(i, m);
+            if i == self.sessions.shown_index() {
+                self.plot_message(m);
             }
         }
-        true
+        self.sessions.at_mut(i).model.apply(event);
+    }
+
+    /// Why session `i` lost its connection when another session uses its client id on the same
+    /// broker: a broker keeps one connection per client id and closes the other (takeover).
+    fn takeover(&self, i: usize) -> Option<String> {
+        let other = self.sessions.same_client_as(i)?;
+        let id = other.connection.as_ref().map_or("", |c| c.client_id.as_str());
+        Some(format!(
+            " ({} uses the same client id {id:?} on this broker, which keeps one connection per client id and \
+             closes the other: a takeover, MQTT-3.1.4-2. \"Open again\" gives a second connection its own id.)",
+            other.label()
+        ))
     }
 }
 

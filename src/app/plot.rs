@@ -197,7 +197,7 @@ impl App {
 
     /// A received message on the plot, if it belongs to the profile shown.
     pub(super) fn plot_message(&mut self, m: &ReceivedMessage) {
-        if self.session.profile_name() != Some(self.profiles.current().name.as_str()) {
+        if self.sessions.shown().profile_name() != Some(self.profiles.current().name.as_str()) {
             return;
         }
         let at = secs(m.at);

@@ -86,7 +86,7 @@ impl App {
             ProfileIntent::Select(i) => {
                 self.profiles.selected = i.min(self.profiles.list.len() - 1);
                 self.profiles.port_text = self.profiles.current().port.to_string();
-                if self.session.connection.is_none() {
+                if self.sessions.shown().connection.is_none() {
                     self.reload_history();
                 }
                 self.reset_plot();
@@ -100,7 +100,8 @@ impl App {
             ProfileIntent::AddFavourite => {
                 // The form's message as it would be sent (properties, payload bytes), its
                 // variables kept for each click.
-                let favourite = self.session.publish_form.favourite(self.view_profile().version);
+                let version = self.view_profile().version;
+                let favourite = self.sessions.shown().publish_form.favourite(version);
                 self.profiles.current_mut().favourites.push(favourite);
                 self.save_profile();
             }
@@ -170,7 +171,7 @@ impl App {
             }
             _ => {
                 let text = self.profiles.port_text.clone();
-                self.session.model.note(format!("The port {text:?} is not a number from 1 to 65535."));
+                self.sessions.shown_mut().model.note(format!("The port {text:?} is not a number from 1 to 65535."));
                 false
             }
         }
@@ -206,7 +207,7 @@ impl App {
         while self.profiles.list.iter().any(|p| p.name == profile.name) {
             profile.name.push_str(" (imported)");
         }
-        self.session.model.note(format!("Imported profile {}.", profile.name));
+        self.sessions.shown_mut().model.note(format!("Imported profile {}.", profile.name));
         self.profiles.list.push(profile);
         self.profiles.select_last();
         self.save_profile();
@@ -229,7 +230,7 @@ impl App {
 
     fn delete_profile(&mut self) {
         if self.profiles.list.len() == 1 {
-            self.session.model.note("The last profile cannot be deleted.");
+            self.sessions.shown_mut().model.note("The last profile cannot be deleted.");
             return;
         }
         let removed = self.profiles.list.remove(self.profiles.selected);

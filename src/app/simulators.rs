@@ -1,5 +1,6 @@
 //! The app's simulated devices: started against the selected profile's broker (the built-in one
-//! by default), their events drained with the others, what they last did shown in their section.
+//! by default) or an open connection's, their events drained with the others, what they last did
+//! shown in their section and in the log of the connection on view.
 
 use super::App;
 use crate::simulate::{Device, SimEvent, SimOptions, Simulator, TIME_LAPSE};
@@ -14,10 +15,15 @@ impl App {
         if !self.apply_port() {
             return;
         }
-        let settings = match self.profiles.current().connect_settings(self.builtin.port()) {
+        let target = self.tools.form.target.and_then(|id| self.sessions.index_of(id));
+        let profile = match target.and_then(|i| self.sessions.list()[i].connection.as_ref()) {
+            Some(c) => c.profile.clone(),
+            None => self.profiles.current().clone(),
+        };
+        let settings = match profile.connect_settings(self.builtin.port()) {
             Ok(s) => s,
             Err(e) => {
-                self.session.model.note(format!("{}: {e}", device.name()));
+                self.sessions.shown_mut().model.note(format!("{}: {e}", device.name()));
                 return;
             }
         };
@@ -25,8 +31,8 @@ impl App {
         let options = SimOptions { speed, count: None };
         let sim = Simulator::start(&self.io.runtime, device, settings, options, self.io.repaint.clone());
         self.tools.simulators[index(device)] = Some(sim);
-        let name = &self.profiles.current().name;
-        self.session.model.note(format!("{} started against {name}.", device.name()));
+        let name = target.map_or(profile.name, |i| self.sessions.list()[i].label());
+        self.sessions.shown_mut().model.note(format!("{} started against {name}'s broker.", device.name()));
     }
 
     pub(super) fn stop_simulator(&mut self, device: Device) {
@@ -49,14 +55,14 @@ impl App {
                     SimEvent::Status(text) => tools.status[i] = text,
                     SimEvent::Log(text) => {
                         tools.status[i].clone_from(&text);
-                        self.session.model.note(text);
+                        self.sessions.shown_mut().model.note(text);
                     }
                     SimEvent::Published { topic, payload } => {
                         tools.status[i] = format!("{}: sent {topic} {payload}", device.name());
                     }
                     SimEvent::Ended(text) => {
                         tools.status[i].clone_from(&text);
-                        self.session.model.note(text);
+                        self.sessions.shown_mut().model.note(text);
                         tools.simulators[i] = None;
                     }
                 }

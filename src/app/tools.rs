@@ -60,7 +60,7 @@ impl App {
             Background::SelfTestStep(report) => t.steps.push(report),
             Background::SelfTestDone(result) => {
                 t.finished(result);
-                self.session.model.note(t.summary());
+                self.sessions.shown_mut().model.note(t.summary());
             }
             _ => {}
         }

@@ -12,8 +12,6 @@ pub(super) struct View {
     pub sidebar: bool,
     /// The keyboard shortcuts window is open.
     pub show_shortcuts: bool,
-    /// Connect was asked for with another profile's connection open: the question is showing.
-    pub confirm_switch: bool,
     /// The central panel's area last frame: what "Screenshot tab" captures.
     pub tab_rect: egui::Rect,
     /// The message list's search, selection and scroll.
@@ -30,7 +28,6 @@ impl Default for View {
             tab: Tab::Messages,
             sidebar: true,
             show_shortcuts: false,
-            confirm_switch: false,
             tab_rect: egui::Rect::NOTHING,
             messages: MessagesView::default(),
             inspector: InspectorView::default(),

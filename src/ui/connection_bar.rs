@@ -1,6 +1,7 @@
 //! The top bar. First row: the profile being edited (picker, host, port, client id) and its
-//! Connect button. Second row: the open connection, named by the profile it was opened with,
-//! its state in words (errors wrap, in full) and the built-in broker.
+//! Connect button (Disconnect and "Open again" when its connection is on view; "Show" when it is
+//! open but another is on view). Second row: the connection on view, named by the profile it was
+//! opened with, its state in words (errors wrap, in full) and the built-in broker.
 
 use super::{ConnIntent, Intent, ProfileIntent, labelled_field};
 use crate::connection::ConnectionStatus;
@@ -13,8 +14,10 @@ pub struct BarState<'a> {
     pub selected: usize,
     /// The open connection's profile and address ("Built-in broker (127.0.0.1:1883)"), if any.
     pub open: Option<&'a str>,
-    /// Whether the open connection is the selected profile's.
+    /// Whether the connection on view is the selected profile's.
     pub open_is_selected: bool,
+    /// A connection of the selected profile that is up but not on view: its session id.
+    pub selected_elsewhere: Option<u64>,
     pub status: &'a ConnectionStatus,
     pub embedded: &'a str,
 }
@@ -61,8 +64,20 @@ pub fn connection_bar(
             if ui.button("Disconnect").clicked() {
                 intents.push(Intent::Connection(ConnIntent::Disconnect));
             }
+        } else if let Some(id) = state.selected_elsewhere {
+            if ui.button("Show").on_hover_text("This profile's connection is open: show it").clicked() {
+                intents.push(Intent::Connection(ConnIntent::Show(id)));
+            }
         } else if ui.button("Connect").clicked() {
             intents.push(Intent::Connection(ConnIntent::Connect));
+        }
+        if (active && state.open_is_selected || state.selected_elsewhere.is_some())
+            && ui
+                .button("Open again")
+                .on_hover_text("A second connection of this profile beside the first, with its own client id (-2)")
+                .clicked()
+        {
+            intents.push(Intent::Connection(ConnIntent::OpenAgain));
         }
     });
     ui.horizontal_wrapped(|ui| {
@@ -79,25 +94,6 @@ pub fn connection_bar(
         view(ui);
     });
     intents
-}
-
-/// Asks before the open connection is replaced by the selected profile's.
-pub fn switch_question(ctx: &egui::Context, open: &str, selected: &str) -> Option<bool> {
-    let mut answer = None;
-    egui::Modal::new(egui::Id::unique("switch-connection")).show(ctx, |ui| {
-        ui.set_max_width(420.0);
-        ui.label(format!("{open} is connected. Disconnect it and connect {selected}?"));
-        ui.weak("Its messages stay in its history; the list then shows the new connection's.");
-        ui.horizontal(|ui| {
-            if ui.button(format!("Disconnect and connect {selected}")).clicked() {
-                answer = Some(true);
-            }
-            if ui.button("Cancel").clicked() {
-                answer = Some(false);
-            }
-        });
-    });
-    answer
 }
 
 const GREEN: egui::Color32 = egui::Color32::from_rgb(0x2c, 0xa0, 0x2c);
@@ -144,5 +140,16 @@ fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
             );
         }
         ConnectionStatus::Failed(reason) => wrapped(ui, RED, format!("Failed: {reason}")),
+    }
+}
+
+/// A connection's state in one coloured word, for the connections list.
+pub fn state_word(status: &ConnectionStatus) -> (&'static str, egui::Color32) {
+    match status {
+        ConnectionStatus::Disconnected => ("disconnected", egui::Color32::GRAY),
+        ConnectionStatus::Connecting => ("connecting", ORANGE),
+        ConnectionStatus::Connected { .. } => ("connected", GREEN),
+        ConnectionStatus::Reconnecting { .. } => ("reconnecting", ORANGE),
+        ConnectionStatus::Failed(_) => ("failed", RED),
     }
 }

@@ -3,6 +3,7 @@
 
 mod autoreply_panel;
 mod connection_bar;
+mod connections_list;
 mod granted_panel;
 mod help;
 mod hexview;
@@ -26,7 +27,8 @@ mod subscribe;
 mod sys_panel;
 
 pub use autoreply_panel::{AutoReplyForm, autoreply_panel};
-pub use connection_bar::{BarState, connection_bar, switch_question};
+pub use connection_bar::{BarState, connection_bar, state_word};
+pub use connections_list::{ConnRow, connections_list};
 pub use granted_panel::{GrantedRow, granted_panel, granted_rows};
 pub use help::{SHORTCUTS, shortcuts_window, theme_picker};
 pub use hexview::{Cell, Layout};
@@ -86,10 +88,18 @@ pub enum ProfileIntent {
 /// One connection: opening and closing it, what it subscribes to and publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnIntent {
+    /// Connects the selected profile: in the blank session on view, again in its own listed
+    /// session, or in a new session beside the others.
     Connect,
-    /// Disconnect the open connection and connect the selected profile (after asking).
-    Switch,
+    /// Opens the selected profile once more beside its open connection, with a distinct client
+    /// id (a publisher and a subscriber side by side).
+    OpenAgain,
+    /// Disconnects the session on view; it stays listed with what it showed.
     Disconnect,
+    /// Shows the session with this id.
+    Show(u64),
+    /// Disconnects and removes the session with this id from the list.
+    Close(u64),
     Subscribe {
         filter: String,
         qos: Qos,

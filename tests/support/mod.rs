@@ -206,6 +206,7 @@ pub fn stored_history(dir: &ProfileDir, n: u64, ago: Duration, payload: impl Fn(
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
             profile: "Built-in broker".into(),
+            client_id: String::new(),
             message: ReceivedMessage {
                 topic: "PV/data".into(),
                 payload: payload(i).into(),
