@@ -19,5 +19,5 @@ pub mod config;
 pub mod log;
 pub mod store;
 
-pub use broker::{Broker, BrokerError, run, serve};
+pub use broker::{Broker, BrokerError, InspectError, Inspector, RetainedInfo, SubscriberInfo, TopicInfo, run, serve};
 pub use config::Config;

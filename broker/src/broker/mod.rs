@@ -1,6 +1,7 @@
 //! The running broker: shared state, connection tasks, listeners and `$SYS`.
 
 mod connection;
+mod inspect;
 mod keepalive;
 mod router;
 mod server;
@@ -18,7 +19,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
-pub use router::{Attached, Login, Routed, Router, RouterFigures, WillOutcome};
+pub use inspect::{InspectError, Inspector, RetainedInfo, SubscriberInfo, TopicInfo};
+pub use router::{Attached, Login, Origin, Retained, Routed, Router, RouterFigures, WillOutcome};
 pub use server::{Broker, BrokerError, run, serve};
 pub use session::{Delivery, Limits, Link, Message, Session};
 pub use stats::Stats;

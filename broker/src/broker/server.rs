@@ -13,7 +13,9 @@ use tokio::time::Instant;
 
 use super::connection::{self, Ending};
 use super::transport::{self, Transport, TransportError};
-use super::{RouterFigures, Shared, Stats, WillOutcome, keepalive, sys};
+use super::{
+    InspectError, Inspector, RetainedInfo, RouterFigures, Shared, Stats, TopicInfo, WillOutcome, keepalive, sys,
+};
 use crate::auth::{Auth, AuthError};
 use crate::config::{Config, ListenerConfig};
 use crate::log::{LogType, Logger};
@@ -159,6 +161,33 @@ impl Broker {
     /// Clients, subscriptions and the messages held now (what `$SYS` reports).
     pub fn figures(&self) -> RouterFigures {
         self.shared.router().figures()
+    }
+
+    /// A handle for inspecting this broker from any thread (issue 22), e.g. the embedding app's
+    /// topic tree; it does not keep the broker's state alive once it has stopped.
+    pub fn inspector(&self) -> Inspector {
+        Inspector::new(&self.shared)
+    }
+
+    /// The subscriptions matching `topic` and its retained message: [`Inspector::topic_info`].
+    pub fn topic_info(&self, topic: &str) -> TopicInfo {
+        self.inspector().topic_info(topic)
+    }
+
+    /// The retained messages `filter` matches: [`Inspector::retained_under`].
+    ///
+    /// # Errors
+    /// The filter is not a valid, non-shared topic filter.
+    pub fn retained_under(&self, filter: &str) -> Result<Vec<(String, RetainedInfo)>, InspectError> {
+        self.inspector().retained_under(filter)
+    }
+
+    /// Deletes the retained messages `filter` matches at once: [`Inspector::clear_retained`].
+    ///
+    /// # Errors
+    /// The filter is not a valid, non-shared topic filter.
+    pub fn clear_retained(&self, filter: &str) -> Result<usize, InspectError> {
+        self.inspector().clear_retained(filter)
     }
 
     /// Reads the password, ACL and PSK files again (SIGHUP). A file that cannot be read leaves the

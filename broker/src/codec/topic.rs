@@ -151,6 +151,14 @@ impl TryFrom<&str> for TopicName {
     }
 }
 
+/// Looks a retained message up, or ranges over them, by a plain string: the derived order
+/// and equality are those of the string itself.
+impl std::borrow::Borrow<str> for TopicName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl TryFrom<&str> for TopicFilter {
     type Error = TopicError;
     fn try_from(s: &str) -> Result<Self, TopicError> {

@@ -14,7 +14,7 @@ use rusqlite::{Connection, params};
 
 use super::Change;
 use super::columns::{Clock, from_ms, options_of, properties_blob, properties_of, sub_id, to_ms};
-use crate::broker::Message;
+use crate::broker::{Message, Origin, Retained};
 use crate::codec::{PacketId, QoS, SubOptions, TopicFilter, TopicName};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,8 @@ impl Default for RestoredSession {
 /// Everything loaded at startup.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Restored {
-    pub retained: Vec<Message>,
+    /// With who stored each and when.
+    pub retained: Vec<Retained>,
     pub sessions: BTreeMap<Arc<str>, RestoredSession>,
 }
 
@@ -101,6 +102,10 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // The subscription options byte (MQTT 5.0 3.8.3.1) and the Subscription Identifier.
     ("subscriptions", "options", "INTEGER"),
     ("subscriptions", "sub_id", "INTEGER"),
+    // Who stored a retained message (its client id; NULL: the broker) and when: milliseconds
+    // since the Unix epoch (NULL in rows saved before issue 22: read as the time of loading).
+    ("retained", "publisher", "TEXT"),
+    ("retained", "stored_ms", "INTEGER"),
 ];
 
 /// Adds the columns an older database lacks; its data stays readable.
@@ -172,25 +177,28 @@ impl Store {
         self.conn.execute("DELETE FROM retained WHERE expires_ms <= ?1", [wall])?;
         self.conn.execute("DELETE FROM messages WHERE pid IS NULL AND expires_ms <= ?1", [wall])?;
         let mut restored = Restored::default();
-        let mut stmt =
-            self.conn.prepare("SELECT topic, payload, qos, properties, expires_ms FROM retained ORDER BY topic")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT topic, payload, qos, properties, expires_ms, publisher, stored_ms FROM retained ORDER BY topic",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<Vec<u8>>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
+                (r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?),
+                (r.get::<_, Option<Vec<u8>>>(3)?, r.get::<_, Option<i64>>(4)?),
+                (r.get::<_, Option<String>>(5)?, r.get::<_, Option<i64>>(6)?),
             ))
         })?;
+        let loaded_ms = u64::try_from(wall).unwrap_or(0);
         for row in rows {
-            let (topic, payload, q, properties, expires) = row?;
+            let ((topic, payload, q), (properties, expires), (publisher, stored)) = row?;
             let expires_at = expires.map(|ms| clock.instant_of(ms));
             if let (Ok(topic), Some(properties), None | Some(Some(_))) =
                 (TopicName::new(topic), properties_of(properties.as_deref()), expires_at)
             {
                 let message = Message::new(topic, Bytes::from(payload), qos(q), true);
-                restored.retained.push(Message { properties, expires_at: expires_at.flatten(), ..message });
+                let message = Message { properties, expires_at: expires_at.flatten(), ..message };
+                let stored_ms = stored.map_or(loaded_ms, |ms| u64::try_from(ms).unwrap_or(0));
+                let origin = Origin { publisher: publisher.map(Into::into), stored_ms };
+                restored.retained.push(Retained { message, origin });
             }
         }
         let mut stmt = self.conn.prepare("SELECT client_id, username, expiry, disconnected_ms FROM sessions")?;
@@ -278,11 +286,27 @@ fn seq(n: u64) -> i64 {
 fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change, clock: &Clock) -> Result<(), rusqlite::Error> {
     let deadline = |m: &Message| m.expires_at.map(|at| clock.wall_ms(at));
     match change {
-        Change::Retain { topic, message: Some(m) } => tx.execute(
-            "INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![topic.as_str(), &m.payload[..], m.qos as u8, properties_blob(&m.properties), deadline(m)],
+        Change::Retain { topic, message: Some(Retained { message: m, origin }) } => tx.execute(
+            "INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_ms, publisher, stored_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                topic.as_str(),
+                &m.payload[..],
+                m.qos as u8,
+                properties_blob(&m.properties),
+                deadline(m),
+                origin.publisher.as_deref(),
+                i64::try_from(origin.stored_ms).unwrap_or(i64::MAX)
+            ],
         ),
         Change::Retain { topic, message: None } => tx.execute("DELETE FROM retained WHERE topic = ?1", [topic.as_str()]),
+        Change::RetainCleared { topics } => {
+            let mut delete = tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?;
+            for topic in topics {
+                delete.execute([topic.as_str()])?;
+            }
+            Ok(0)
+        }
         // A session resumed keeps its expiry columns: the Expiry change that follows sets them.
         Change::Session { client, username } => tx.execute(
             "INSERT INTO sessions (client_id, username) VALUES (?1, ?2)

@@ -5,16 +5,21 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::SystemTime;
 
-use crate::broker::Message;
+use crate::broker::{Message, Retained};
 use crate::codec::{Packet, PacketId, SubOptions, TopicFilter, TopicName};
 
 /// One change to what must survive a restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// A retained message set (`Some`) or cleared (`None`).
+    /// A retained message set (`Some`, with who stored it and when) or cleared (`None`).
     Retain {
         topic: TopicName,
-        message: Option<Message>,
+        message: Option<Retained>,
+    },
+    /// Retained messages cleared together (the embedding app's "clear this subtree"): one
+    /// change, so one transaction deletes all of them or none.
+    RetainCleared {
+        topics: Vec<TopicName>,
     },
     /// A persistent session exists (created, or resumed by a user).
     Session {

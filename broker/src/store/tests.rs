@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::columns::Clock;
 use super::{Change, Store};
-use crate::broker::Message;
+use crate::broker::{Message, Origin, Retained};
 use crate::codec::v5::{PacketKind, Properties, Property};
 use crate::codec::{PacketId, QoS, RetainHandling, SubOptions, TopicFilter, TopicName};
 
@@ -49,7 +49,10 @@ fn changes_survive_reopening_the_file() {
             .apply(&[
                 Change::Retain {
                     topic: TopicName::new("PV/sunshine").unwrap(),
-                    message: Some(Message { retain: true, ..message("PV/sunshine", b"yes", QoS::AtLeastOnce) }),
+                    message: Some(Retained {
+                        message: Message { retain: true, ..message("PV/sunshine", b"yes", QoS::AtLeastOnce) },
+                        origin: Origin { publisher: Some(c.clone()), stored_ms: 1_765_000_000_123 },
+                    }),
                 },
                 Change::Session { client: c.clone(), username: Some("btsiot1".into()) },
                 Change::Subscribe {
@@ -70,6 +73,8 @@ fn changes_survive_reopening_the_file() {
     }
     let restored = Store::open(path).unwrap().load().unwrap();
     assert_eq!(restored.retained.len(), 1);
+    let origin = &restored.retained[0].origin;
+    assert_eq!((origin.publisher.as_deref(), origin.stored_ms), (Some("pv-logger"), 1_765_000_000_123), "who and when");
     let s = &restored.sessions[&c];
     assert_eq!(s.username.as_deref(), Some("btsiot1"));
     assert_eq!(s.subscriptions, [(TopicFilter::new("PV/#").unwrap(), SubOptions::from(QoS::ExactlyOnce), None)]);
@@ -116,7 +121,10 @@ fn mqtt5_properties_expiry_and_subscription_options_survive_with_the_downtime_co
         retain_handling: RetainHandling::OnNewSubscription,
     };
     let filter = TopicFilter::new("PV/#").unwrap();
-    let retained = |topic: &str, expiry| Message { retain: true, ..v5_message(&saved_at, topic, b"r", expiry) };
+    let retained = |topic: &str, expiry| Retained {
+        message: Message { retain: true, ..v5_message(&saved_at, topic, b"r", expiry) },
+        origin: Origin::default(),
+    };
     let mut store = Store::open(&file.0).unwrap();
     store
         .apply(&[
@@ -139,7 +147,7 @@ fn mqtt5_properties_expiry_and_subscription_options_survive_with_the_downtime_co
     let left = |m: &Message| m.expires_at.map(|at| at.saturating_duration_since(later.instant));
     let close_to_500 = |d: Option<Duration>| d.is_some_and(|d| d <= Duration::from_secs(500) && d.as_secs() >= 499);
     assert_eq!(restored.retained.len(), 1, "the expired retained message is gone");
-    let r = &restored.retained[0];
+    let r = &restored.retained[0].message;
     assert_eq!((r.topic.as_str(), r.retain, &r.properties), ("PV/keep", true, &v5_properties(600)));
     assert!(close_to_500(left(r)), "{:?}", left(r));
     let s = &restored.sessions[&c];
@@ -180,7 +188,11 @@ fn a_database_from_before_mqtt5_opens_and_reads_as_before() {
     drop(conn);
     let mut store = Store::open(&file.0).unwrap();
     let restored = store.load().unwrap();
-    assert_eq!(restored.retained, [Message { retain: true, ..message("PV/sunshine", b"yes", QoS::AtLeastOnce) }]);
+    let retained: Vec<_> = restored.retained.iter().map(|r| &r.message).collect();
+    assert_eq!(retained, [&Message { retain: true, ..message("PV/sunshine", b"yes", QoS::AtLeastOnce) }]);
+    let origin = &restored.retained[0].origin;
+    assert_eq!(origin.publisher, None, "an old row names no publisher");
+    assert!(origin.stored_ms > 0, "and reads as stored when loaded");
     let s = &restored.sessions["pv-logger"];
     assert_eq!(s.subscriptions, [(TopicFilter::new("PV/#").unwrap(), SubOptions::from(QoS::ExactlyOnce), None)]);
     assert_eq!(s.messages.len(), 1);
@@ -213,4 +225,24 @@ fn a_property_block_that_no_longer_decodes_skips_its_row() {
     let restored = store.load().unwrap();
     let seqs: Vec<u64> = restored.sessions[&c].messages.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, [2], "a Session Expiry Interval in a PUBLISH block: not delivered changed");
+}
+
+#[test]
+fn clearing_retained_messages_deletes_each_named_topic_and_no_other() {
+    let file = TempFile::new("clear");
+    let mut store = Store::open(&file.0).unwrap();
+    let retain = |t: &str| Change::Retain {
+        topic: TopicName::new(t).unwrap(),
+        message: Some(Retained {
+            message: Message { retain: true, ..message(t, b"1", QoS::AtMostOnce) },
+            origin: Origin::default(),
+        }),
+    };
+    store.apply(&[retain("a/1"), retain("a/2"), retain("b/1")]).unwrap();
+    let topics = vec![TopicName::new("a/1").unwrap(), TopicName::new("a/2").unwrap()];
+    store.apply(&[Change::RetainCleared { topics }]).unwrap();
+    drop(store);
+    let restored = Store::open(&file.0).unwrap().load().unwrap();
+    let left: Vec<_> = restored.retained.iter().map(|r| r.message.topic.as_str()).collect();
+    assert_eq!(left, ["b/1"]);
 }

@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use tokio::time::Instant;
 
-use super::Router;
-use crate::broker::session::{Message, Session, expiry as session_expiry};
+use super::{Retained, Router};
+use crate::broker::session::{Session, expiry as session_expiry};
 use crate::codec::{Packet, TopicName};
 use crate::store::{Change, Restored};
 
@@ -19,8 +19,8 @@ impl Router {
     }
 
     /// `$SYS` messages are the broker's own and are made anew after a restart.
-    pub(super) fn record_retained(&self, topic: &TopicName, message: Option<&Message>) {
-        if message.is_some_and(|m| m.expires_at.is_some()) {
+    pub(super) fn record_retained(&self, topic: &TopicName, message: Option<&Retained>) {
+        if message.is_some_and(|r| r.message.expires_at.is_some()) {
             self.deadline_set.notify_one();
         }
         if !topic.is_system() {
@@ -32,8 +32,8 @@ impl Router {
     /// expiring as long after its disconnect as its Session Expiry Interval says.
     /// Call [`Self::set_persistent_expiry`] first: it bounds what is restored too.
     pub fn restore(&mut self, restored: Restored) {
-        for message in restored.retained {
-            self.retained.insert(message.topic.clone(), message);
+        for retained in restored.retained {
+            self.retained.insert(retained.message.topic.clone(), retained);
         }
         let Some(journal) = self.journal.clone() else { return };
         let (now, wall) = (Instant::now(), SystemTime::now());

@@ -76,14 +76,15 @@ impl Router {
                 expired.sessions.push(client);
             }
         }
-        let stale: Vec<_> = self.retained.iter().filter(|(_, m)| m.expired(now)).map(|(t, _)| t.clone()).collect();
+        let stale: Vec<_> =
+            self.retained.iter().filter(|(_, r)| r.message.expired(now)).map(|(t, _)| t.clone()).collect();
         for topic in stale {
             self.retained.remove(&topic);
             self.record_retained(&topic, None);
             expired.retained += 1;
         }
         let sessions = self.sessions.values().filter(|s| !s.is_online()).filter_map(|s| s.next_deadline());
-        expired.next = sessions.chain(self.retained.values().filter_map(|m| m.expires_at)).min();
+        expired.next = sessions.chain(self.retained.values().filter_map(|r| r.message.expires_at)).min();
         expired
     }
 }

@@ -6,6 +6,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::{Instant, advance};
 
 use super::*;
+use crate::broker::Message;
 use crate::broker::wake::Wake;
 use crate::codec::v5::{PacketKind, Property, PropertyId};
 use crate::codec::{Decoded, PacketId, QoS, SubOptions, Subscribe, TopicFilter, decode};

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::FastMap as HashMap;
 use super::session::expiry as session_expiry;
-use super::session::{Limits, Link, Message, Session};
+use super::session::{Limits, Link, Session};
 use super::subscriptions::{Matched, SubscriptionTree};
 use crate::auth::Acl;
 use crate::codec::v5::{Properties, ReasonCode};
@@ -69,8 +69,9 @@ pub struct Router {
     /// matters with thousands of idle clients (the table is sized in powers of two).
     sessions: HashMap<Arc<str>, Box<Session>>,
     subscriptions: SubscriptionTree,
-    /// Ordered so that a new subscriber receives retained messages in topic order.
-    retained: BTreeMap<TopicName, Message>,
+    /// Ordered so that a new subscriber receives retained messages in topic order, and a
+    /// filter's messages are found under its literal prefix (retained.rs).
+    retained: BTreeMap<TopicName, Retained>,
     limits: Limits,
     clients_maximum: usize,
     /// Reused for every PUBLISH to avoid an allocation per message.
@@ -249,7 +250,8 @@ impl Router {
     }
 
     pub fn figures(&self) -> RouterFigures {
-        let stored = self.sessions.values().flat_map(|s| s.stored_messages()).chain(self.retained.values());
+        let stored =
+            self.sessions.values().flat_map(|s| s.stored_messages()).chain(self.retained.values().map(|r| &r.message));
         let (stored_messages, stored_bytes) = stored.fold((0, 0), |(n, b), m| (n + 1, b + m.payload.len()));
         RouterFigures {
             clients_connected: self.sessions.values().filter(|s| s.is_online()).count(),
@@ -269,8 +271,14 @@ mod expiry;
 #[cfg(test)]
 mod expiry_tests;
 mod publish;
+mod readers;
+mod retained;
+#[cfg(test)]
+mod retained_tests;
 mod subscribe;
 mod will;
+pub use readers::Reader;
+pub use retained::{Origin, Retained};
 pub use will::WillOutcome;
 #[cfg(test)]
 mod tests;

@@ -18,16 +18,15 @@ impl Router {
     /// and its link; subscribers it leaves over their limits take the message and note the
     /// link as waiting for room; [`Self::take_congested`] names them.
     pub fn publish_from(&mut self, message: &Message, from: Option<(&str, &Link)>) -> Routed {
+        self.route(message, from, from.map(|(id, _)| id))
+    }
+
+    /// [`Self::publish_from`], with the client a retained message is recorded as stored by
+    /// (a will's own client, which has no link any more).
+    pub(super) fn route(&mut self, message: &Message, from: Option<(&str, &Link)>, publisher: Option<&str>) -> Routed {
         self.congested.clear();
         if message.retain {
-            if message.payload.is_empty() {
-                // A zero-byte retained message clears the topic [MQTT-3.3.1-10].
-                self.retained.remove(&message.topic);
-                self.record_retained(&message.topic, None);
-            } else {
-                self.retained.insert(message.topic.clone(), message.clone());
-                self.record_retained(&message.topic, Some(message));
-            }
+            self.retain(message, publisher);
         }
         let mut targets = std::mem::take(&mut self.scratch);
         self.subscriptions.matches(message.topic.as_str(), from.map(|(id, _)| id), &mut targets);

@@ -5,7 +5,7 @@ use super::{Routed, Router};
 use crate::broker::session::{Delivery, Message};
 use crate::broker::subscriptions::Sub;
 use crate::codec::v5::{Properties, Property, PropertyId, ReasonCode};
-use crate::codec::{Packet, RetainHandling, SubAck, SubAckCode, Subscribe, TopicName, UnsubAck, Unsubscribe};
+use crate::codec::{Packet, RetainHandling, SubAck, SubAckCode, Subscribe, UnsubAck, Unsubscribe};
 use crate::store::Change;
 
 impl Router {
@@ -55,11 +55,8 @@ impl Router {
         }
         session.send(Packet::SubAck(SubAck { pid: s.pid, properties: Properties::default(), codes: codes.clone() }));
         for (filter, sub) in retained_for {
-            let matching: Box<dyn Iterator<Item = &Message>> = if filter.has_wildcards() {
-                Box::new(self.retained.values().filter(|m| filter.matches(&m.topic)))
-            } else {
-                Box::new(TopicName::new(filter.as_str()).ok().and_then(|t| self.retained.get(&t)).into_iter())
-            };
+            // Only the part of the store under the filter's literal prefix is looked at.
+            let matching = super::retained::matching(&self.retained, filter).map(|r| &r.message);
             // An expired retained message waits for the sweep to delete it: it is not sent.
             let readable: Vec<Message> =
                 matching.filter(|m| !m.expired_now() && session.may_read(&m.topic)).cloned().collect();

@@ -4,6 +4,7 @@ use crate::broker::wake::Wake;
 use bytes::{Bytes, BytesMut};
 
 use super::*;
+use crate::broker::Message;
 use crate::codec::{Decoded, PacketId, Protocol, QoS, QosPid, SubOptions, Subscribe, TopicFilter, decode};
 
 /// The CONNECT properties of a 3.1.1 client: none.
@@ -11,7 +12,7 @@ static NO_PROPERTIES: std::sync::LazyLock<Properties> = std::sync::LazyLock::new
 
 const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
 
-fn link(id: u64) -> Link {
+pub(super) fn link(id: u64) -> Link {
     Link { id, wake: Arc::new(Wake::default()) }
 }
 
@@ -26,11 +27,11 @@ fn out(r: &mut Router, client: &str) -> Vec<Packet> {
     v
 }
 
-fn message(topic: &str, payload: &'static [u8], qos: QoS, retain: bool) -> Message {
+pub(super) fn message(topic: &str, payload: &'static [u8], qos: QoS, retain: bool) -> Message {
     Message::new(TopicName::new(topic).unwrap(), Bytes::from_static(payload), qos, retain)
 }
 
-fn sub(r: &mut Router, client: &str, filter: &str, qos: QoS) {
+pub(super) fn sub(r: &mut Router, client: &str, filter: &str, qos: QoS) {
     let filters = vec![(TopicFilter::new(filter).unwrap(), SubOptions::from(qos))];
     r.subscribe(client, &Subscribe { pid: PacketId::new(1).unwrap(), properties: Properties::default(), filters });
 }
@@ -115,7 +116,12 @@ fn delivery_qos_is_the_lower_of_publish_and_subscription() {
     assert_eq!(qos, [QoS::AtLeastOnce, QoS::AtMostOnce]);
 }
 
-fn login<'a>(client_id: &'a str, username: Option<&'a str>, clean: bool, will: Option<&'a LastWill>) -> Login<'a> {
+pub(super) fn login<'a>(
+    client_id: &'a str,
+    username: Option<&'a str>,
+    clean: bool,
+    will: Option<&'a LastWill>,
+) -> Login<'a> {
     Login {
         client_id,
         username,

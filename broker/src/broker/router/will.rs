@@ -79,7 +79,8 @@ impl Router {
             properties
         };
         let expires_at = expiry::deadline(&properties, Instant::now());
-        WillOutcome::Published(self.publish(&Message { topic, payload, qos, retain, properties, expires_at }))
+        let message = Message { topic, payload, qos, retain, properties, expires_at };
+        WillOutcome::Published(self.route(&message, None, Some(client_id)))
     }
 
     /// The will of a session that a new connection finds: published unless the session goes
