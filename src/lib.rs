@@ -19,6 +19,7 @@
 //! - [`palette`], [`localtime`]: colours and local clock time, leaves shared by plot and model.
 //! - [`automation`]: publish templates (`{{now}}`, `{{counter}}`…), request/response, auto-reply rules.
 //! - [`settings`]: the theme and window geometry kept across restarts.
+//! - [`tree`]: the topic tree of a connection (counts, rates, retained, staleness), its view and rows.
 
 pub mod app;
 pub mod automation;
@@ -35,6 +36,7 @@ pub mod plot;
 pub mod schema;
 pub mod settings;
 pub mod simulate;
+pub mod tree;
 pub mod ui;
 
 pub use app::{App, AppOptions};
