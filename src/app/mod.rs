@@ -184,11 +184,16 @@ impl App {
     /// One event of session `i`'s connection: automation, history, the plot (for the session on
     /// view), then the session's model.
     fn session_event(&mut self, i: usize, mut event: Event) {
-        if let Event::Status(ConnectionStatus::Reconnecting { reason, .. } | ConnectionStatus::Failed(reason)) =
-            &mut event
+        if let Event::Status(ConnectionStatus::Reconnecting { reason, .. } | ConnectionStatus::Failed(reason)) = &event
             && let Some(why) = self.takeover(i)
         {
-            reason.push_str(&why);
+            // Reconnecting would take the id back, and the two would take turns forever: this
+            // one stops, and says why.
+            let s = self.sessions.at_mut(i);
+            s.close();
+            let reason = format!("{reason}{why} Not reconnecting, so that the two do not take turns.");
+            s.model.note(format!("{} lost its connection: {reason}", s.label()));
+            event = Event::Status(ConnectionStatus::Failed(reason));
         }
         self.sessions.at_mut(i).automation_event(&event);
         if let Event::Message(m) = &event {
