@@ -37,7 +37,7 @@ fn a_million_rows_figures() {
         });
         old.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
     }
-    eprintln!("file size {:.1} MB", retention::file_bytes(&file.0) as f64 / 1e6);
+    eprintln!("file size {} MB", retention::file_bytes(&file.0) / 1_000_000);
 
     let mut db = timed("open + migrate 2 -> 3", || open(&file.0).unwrap());
     drop(timed("open again (up to date)", || open(&file.0).unwrap()));
