@@ -45,6 +45,7 @@ pub fn default_folder() -> String {
 const fn tab_name(tab: Tab) -> &'static str {
     match tab {
         Tab::Messages => "messages-tab",
+        Tab::Topics => "topics-tab",
         Tab::Plot => "plot-tab",
         Tab::Packets => "packets-tab",
         Tab::Log => "log-tab",

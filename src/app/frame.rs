@@ -217,6 +217,7 @@ impl App {
                     view.sidebar = !view.sidebar;
                 }
                 ui.selectable_value(&mut view.tab, Tab::Messages, "Messages");
+                ui.selectable_value(&mut view.tab, Tab::Topics, "Topics");
                 ui.selectable_value(&mut view.tab, Tab::Plot, "Plot");
                 ui.selectable_value(&mut view.tab, Tab::Packets, "Packets");
                 ui.selectable_value(&mut view.tab, Tab::Log, "Log");
@@ -259,6 +260,7 @@ impl App {
                     ));
                 }
                 Tab::Log => self.log_tab(ui),
+                Tab::Topics => self.topics_tab(ui, intents),
                 Tab::Plot => {
                     let now = plot::now_secs();
                     self.plot_logic(now);

@@ -28,6 +28,7 @@ mod session;
 mod sessions;
 mod simulators;
 mod tools;
+mod topics;
 mod view;
 
 use io::Background;
@@ -110,6 +111,7 @@ impl App {
             Intent::History(i) => self.apply_history(i),
             Intent::Plot(i) => self.apply_plot(i),
             Intent::Automation(i) => self.apply_automation(i),
+            Intent::Tree(i) => self.apply_tree(i),
             Intent::ChooseFile(target) => self.choose_file(target),
         }
     }

@@ -25,6 +25,7 @@ mod simulators;
 mod sub_options_form;
 mod subscribe;
 mod sys_panel;
+mod tree_intent;
 
 pub use autoreply_panel::{AutoReplyForm, autoreply_panel};
 pub use connection_bar::{BarState, connection_bar, state_word};
@@ -49,6 +50,7 @@ pub use simulators::{DEVICES, SimForm, simulators_panel};
 pub use sub_options_form::{SubOptionsForm, sub_options_form};
 pub use subscribe::{SubscribeForm, subscribe_panel};
 pub use sys_panel::sys_panel;
+pub use tree_intent::TreeIntent;
 
 use crate::connection::Qos;
 
@@ -65,6 +67,8 @@ pub enum Intent {
     Plot(PlotIntent),
     /// Templates, requests and auto-replies (applied by `app::automation`).
     Automation(AutoIntent),
+    /// On the topic tree of the connection on view.
+    Tree(TreeIntent),
     /// Opens a file dialog to fill a file field (of any feature: see `FileTarget`).
     ChooseFile(FileTarget),
 }
@@ -181,6 +185,8 @@ pub enum PlotIntent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Messages,
+    /// Every topic seen on the connection, as a tree.
+    Topics,
     Plot,
     Packets,
     Log,
