@@ -89,7 +89,7 @@ fn info_of(retained: &Retained) -> RetainedInfo {
     }
 }
 
-fn subscriber_of(reader: Reader) -> SubscriberInfo {
+fn subscriber_of(reader: &Reader) -> SubscriberInfo {
     let (share_group, filter) = match reader.filter.share() {
         Some((group, filter)) => (Some(group.to_owned()), filter.to_owned()),
         None => (None, reader.filter.as_str().to_owned()),
@@ -120,7 +120,7 @@ impl Inspector {
         };
         TopicInfo {
             topic: topic.to_owned(),
-            subscribers: readers.into_iter().map(subscriber_of).collect(),
+            subscribers: readers.iter().map(subscriber_of).collect(),
             retained: retained.as_ref().map(info_of),
         }
     }

@@ -172,11 +172,9 @@ impl Store {
         self.load_inner(&clock).map_err(|e| self.error(e))
     }
 
-    fn load_inner(&self, clock: &Clock) -> Result<Restored, rusqlite::Error> {
-        let wall = to_ms(clock.wall);
-        self.conn.execute("DELETE FROM retained WHERE expires_ms <= ?1", [wall])?;
-        self.conn.execute("DELETE FROM messages WHERE pid IS NULL AND expires_ms <= ?1", [wall])?;
-        let mut restored = Restored::default();
+    /// The retained messages whose expiry has not passed, with who stored them and when.
+    fn load_retained(&self, clock: &Clock, wall: i64) -> Result<Vec<Retained>, rusqlite::Error> {
+        let mut retained = Vec::new();
         let mut stmt = self.conn.prepare(
             "SELECT topic, payload, qos, properties, expires_ms, publisher, stored_ms FROM retained ORDER BY topic",
         )?;
@@ -198,9 +196,17 @@ impl Store {
                 let message = Message { properties, expires_at: expires_at.flatten(), ..message };
                 let stored_ms = stored.map_or(loaded_ms, |ms| u64::try_from(ms).unwrap_or(0));
                 let origin = Origin { publisher: publisher.map(Into::into), stored_ms };
-                restored.retained.push(Retained { message, origin });
+                retained.push(Retained { message, origin });
             }
         }
+        Ok(retained)
+    }
+
+    fn load_inner(&self, clock: &Clock) -> Result<Restored, rusqlite::Error> {
+        let wall = to_ms(clock.wall);
+        self.conn.execute("DELETE FROM retained WHERE expires_ms <= ?1", [wall])?;
+        self.conn.execute("DELETE FROM messages WHERE pid IS NULL AND expires_ms <= ?1", [wall])?;
+        let mut restored = Restored { retained: self.load_retained(clock, wall)?, ..Restored::default() };
         let mut stmt = self.conn.prepare("SELECT client_id, username, expiry, disconnected_ms FROM sessions")?;
         let rows = stmt.query_map([], |r| {
             Ok((

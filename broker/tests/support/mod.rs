@@ -92,6 +92,11 @@ impl TestBroker {
         self.broker.figures()
     }
 
+    /// The running broker, for its inspection API (issue 22).
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
