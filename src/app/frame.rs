@@ -264,7 +264,7 @@ impl App {
                 Tab::Plot => {
                     let now = plot::now_secs();
                     self.plot_logic(now);
-                    let defs = &self.profiles.current().plot;
+                    let defs = &self.profiles.list[self.view_index()].plot;
                     let input = self.plot.input(defs, self.history.path.is_some(), now);
                     intents.extend(ui::plot_tab(ui, &mut self.view.plot, &input));
                     if self.view.plot.range.follows() {

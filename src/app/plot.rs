@@ -111,7 +111,8 @@ impl App {
     /// Forgets the points (another profile, other series): the next frame loads again.
     pub(super) fn reset_plot(&mut self) {
         self.plot = PlotData { axis: self.view.plot.time_axis, ..PlotData::default() };
-        self.view.plot.editing.clone_from(&self.profiles.current().plot);
+        let i = self.view_index();
+        self.view.plot.editing.clone_from(&self.profiles.list[i].plot);
         self.view.plot.error = None;
     }
 
@@ -142,12 +143,12 @@ impl App {
         self.load_history(path, range, TimeAxis::Received);
     }
 
-    /// Reads `range` (up to now) of the selected profile's history on `axis`, off the UI thread.
+    /// Reads `range` (up to now) of the plotted profile's history on `axis`, off the UI thread.
     fn load_history(&mut self, path: PathBuf, range: (f64, f64), axis: TimeAxis) {
         self.plot.loading = Some(range);
         self.plot.waiting.clear();
-        let profile = self.profiles.current().name.clone();
-        let defs = self.profiles.current().plot.clone();
+        let profile = self.plot_profile().name.clone();
+        let defs = self.plot_profile().plot.clone();
         let flushed = self.history.flush();
         self.io.off_thread(move || {
             if let Some(flushed) = flushed {
@@ -178,7 +179,7 @@ impl App {
     }
 
     pub(super) fn plot_loaded(&mut self, loaded: Loaded) {
-        let profile = self.profiles.current();
+        let profile = self.plot_profile();
         if loaded.profile != profile.name || loaded.defs != profile.plot || loaded.axis != self.plot.axis {
             return;
         }
@@ -189,30 +190,34 @@ impl App {
         self.plot.loaded = Some(loaded.range);
         self.plot.traces = loaded.traces;
         self.plot.clock = loaded.clock;
-        let defs = &self.profiles.current().plot;
+        let defs = &self.profiles.list[self.view_index()].plot;
         for (topic, payload, at) in std::mem::take(&mut self.plot.waiting) {
             self.plot.add_live(defs, &topic, &payload, at);
         }
     }
 
-    /// A received message on the plot, if it belongs to the profile shown.
+    /// A received message of the connection on view, on the plot.
     pub(super) fn plot_message(&mut self, m: &ReceivedMessage) {
-        if self.sessions.shown().profile_name() != Some(self.profiles.current().name.as_str()) {
-            return;
-        }
         let at = secs(m.at);
         if self.plot.loading.is_some() {
             self.plot.waiting.push((m.topic.clone(), m.payload.clone(), at));
         } else if self.plot.loaded.is_some() {
-            let defs = &self.profiles.current().plot;
+            let defs = &self.profiles.list[self.view_index()].plot;
             self.plot.add_live(defs, &m.topic, &m.payload, at);
         }
     }
 
     fn apply_series(&mut self, defs: Vec<SeriesDef>) {
-        self.profiles.current_mut().plot = defs;
-        self.save_profile();
+        let i = self.view_index();
+        self.profiles.list[i].plot = defs;
+        self.save_profile_at(i);
         self.reset_plot();
+    }
+
+    /// The profile whose series and history the plot shows: the connection on view's (as it is
+    /// in the list now, series edited since connecting included), otherwise the selected one.
+    pub(super) fn plot_profile(&self) -> &crate::profile::Profile {
+        &self.profiles.list[self.view_index()]
     }
 
     /// Writes the CSV or the PNG of what is in view, off the UI thread, into the reports folder
@@ -222,8 +227,8 @@ impl App {
         let view: &PlotView = &self.view.plot;
         let extension = if png { "png" } else { "csv" };
         let chosen = view.export_path.trim();
-        let profile = self.profiles.current();
-        let described = super::reports::file_name(&chrono::Local::now(), &profile.name, "plot", extension);
+        let profile = self.plot_profile();
+        let described = super::reports::file_name(&chrono::Local::now(), &self.view_label(), "plot", extension);
         let (folder, name) = if chosen.is_empty() {
             (self.reports_folder(), described)
         } else if chosen.ends_with(['/', '\\']) {

@@ -86,10 +86,11 @@ impl App {
             ProfileIntent::Select(i) => {
                 self.profiles.selected = i.min(self.profiles.list.len() - 1);
                 self.profiles.port_text = self.profiles.current().port.to_string();
+                // The blank session shows the selected profile; a connection keeps its own.
                 if self.sessions.shown().connection.is_none() {
                     self.reload_history();
+                    self.reset_plot();
                 }
-                self.reset_plot();
             }
             ProfileIntent::Save => self.save_profile(),
             ProfileIntent::New => self.new_profile(),
