@@ -22,9 +22,13 @@ mod requests_panel;
 mod schema_form;
 mod series_editor;
 mod simulators;
+mod sparkline;
 mod sub_options_form;
 mod subscribe;
 mod sys_panel;
+mod topic_detail;
+mod topic_rows;
+mod topics_tab;
 mod tree_intent;
 
 pub use autoreply_panel::{AutoReplyForm, autoreply_panel};
@@ -50,6 +54,8 @@ pub use simulators::{DEVICES, SimForm, simulators_panel};
 pub use sub_options_form::{SubOptionsForm, sub_options_form};
 pub use subscribe::{SubscribeForm, subscribe_panel};
 pub use sys_panel::sys_panel;
+pub use topic_detail::{BrokerFacts, RetainedFact, Subscriber};
+pub use topics_tab::{DeleteAsk, TopicsInput, TopicsView, topics_tab};
 pub use tree_intent::TreeIntent;
 
 use crate::connection::Qos;
