@@ -13,8 +13,12 @@ use super::retention::{self, Retention, Stats};
 
 /// Longest a received message waits before it is committed.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
-/// A batch this large is committed at once.
-const BATCH_MAX: usize = 5_000;
+/// A batch this large is committed at once. Each commit writes every index page the batch
+/// touched, and with many topics the `(profile, topic, at_ms)` index is touched all over: over a
+/// file of 1,000,000 rows and 100,000 topics a row cost 46 µs in batches of 5,000 and 27 µs in
+/// batches of 25,000 (3 µs without that index). 25,000 is also what `FLUSH_EVERY` gathers at
+/// 50,000 messages a second.
+const BATCH_MAX: usize = 25_000;
 /// How often retention is applied and the figures refreshed.
 const MAINTAIN_EVERY: Duration = Duration::from_mins(1);
 
