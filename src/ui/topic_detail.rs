@@ -93,15 +93,18 @@ pub fn detail_pane(
     ui.add(egui::Label::new(egui::RichText::new(topic).heading()).wrap());
     let recent = recent_of(input, topic);
     let last_payload = recent.and_then(|m| m.first()).map(|m| &m.payload[..]);
-    figures(ui, node, input.now, last_payload);
-    if input.builtin {
-        facts(ui, input.facts);
-    }
     let fields = last_payload.map(numeric_fields).unwrap_or_default();
     if fields.is_empty() {
         view.field = None;
     } else if !view.field.as_ref().is_some_and(|f| fields.contains(f)) {
         view.field = fields.first().cloned();
+    }
+    // The actions first: in the narrow layout the pane is short, and they must stay in view.
+    actions(ui, tree, node, view, input, &fields, &mut intents);
+    ui.separator();
+    figures(ui, node, input.now, last_payload);
+    if input.builtin {
+        facts(ui, input.facts);
     }
     if let Some(messages) = recent {
         let values: Vec<f64> =
@@ -116,8 +119,6 @@ pub fn detail_pane(
             });
         }
     }
-    ui.separator();
-    actions(ui, tree, node, view, input, &fields, &mut intents);
     ui.separator();
     match recent {
         None if node.has_messages() => _ = ui.weak("Loading recent messages…"),

@@ -1,0 +1,358 @@
+//! The Topics tab's panel alone (issue 22), driven by egui_kittest: a tree fed by a scripted burst
+//! (PV/data numbers, PV/sunshine yes/no, lamp/status JSON, 200 sensor topics, a `$SYS` topic,
+//! retained ones) shows its counts and last values; the filter, "Only retained" and the keyboard
+//! move over it; selecting asks for the recent messages once; the detail shows a changed JSON
+//! field; "Plot this" takes the picked JSON field; deleting a retained subtree asks with the count
+//! and says how; every button lies inside the window at 1024x640, 1280x720 and 1920x1080 (beside
+//! a 320-point sidebar, as in the app). At 1280x720 the tab is compared with
+//! tests/snapshots/topics_*.png (`UPDATE_SNAPSHOTS=1 cargo test --test ui_topics` writes them).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable, by};
+use mqtt_lab::connection::{Qos, ReceivedMessage};
+use mqtt_lab::tree::{Seen, TopicTree};
+use mqtt_lab::ui::{BrokerFacts, Intent, RetainedFact, Subscriber, TopicsInput, TopicsView, TreeIntent, topics_tab};
+
+/// 2026-12-06 12:00:00 UTC: the burst's start.
+fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_796_558_400)
+}
+
+/// Topics, messages and retained topics the burst makes (counted from its script below).
+const TOPICS: usize = 204;
+const MESSAGES: u64 = 10 + 5 + 3 + 200 + 1;
+const RETAINED: u32 = 1 + 1 + 4;
+
+fn seen(tree: &mut TopicTree, topic: &str, payload: &[u8], retain: bool, secs: u64) {
+    tree.record(Seen { topic, payload, qos: 1, retain, at: t0() + Duration::from_secs(secs) });
+}
+
+fn burst() -> TopicTree {
+    let mut tree = TopicTree::new();
+    for i in 0..10u64 {
+        seen(&mut tree, "PV/data", format!("4.{i}").as_bytes(), false, i);
+    }
+    for i in 0..5u64 {
+        seen(&mut tree, "PV/sunshine", if i % 2 == 0 { b"yes" } else { b"no" }, true, i * 2);
+    }
+    for i in 0..3u64 {
+        seen(&mut tree, "lamp/status", format!(r#"{{"state":"on","value":{i}}}"#).as_bytes(), true, 5 + i);
+    }
+    for i in 0..200u64 {
+        seen(&mut tree, &format!("sensors/room{i}/temp"), format!("{}.5", 18 + i % 7).as_bytes(), i % 50 == 0, 9);
+    }
+    seen(&mut tree, "$SYS/broker/uptime", b"1234 seconds", false, 9);
+    tree
+}
+
+fn message(topic: &str, payload: &str, secs: u64) -> ReceivedMessage {
+    ReceivedMessage {
+        topic: topic.into(),
+        payload: payload.as_bytes().to_vec().into(),
+        qos: Qos::AtLeastOnce,
+        retain: false,
+        dup: false,
+        at: t0() + Duration::from_secs(secs),
+        properties: Default::default(),
+    }
+}
+
+/// The panel and what the app would give it.
+struct Tab {
+    tree: TopicTree,
+    view: TopicsView,
+    connected: bool,
+    builtin: bool,
+    recent: Option<(String, Vec<ReceivedMessage>)>,
+    facts: Option<BrokerFacts>,
+    intents: Vec<Intent>,
+    /// Draw a 320-point sidebar first, as the app does.
+    sidebar: bool,
+}
+
+impl Tab {
+    fn new() -> Self {
+        Self {
+            tree: burst(),
+            view: TopicsView::default(),
+            connected: true,
+            builtin: false,
+            recent: None,
+            facts: None,
+            intents: Vec::new(),
+            sidebar: false,
+        }
+    }
+
+    fn draw(&mut self, ui: &mut egui::Ui) {
+        let input = TopicsInput {
+            now: t0() + Duration::from_secs(20),
+            connected: self.connected,
+            builtin: self.builtin,
+            recent: self.recent.as_ref().map(|(t, m)| (t.as_str(), m.as_slice())),
+            facts: self.facts.as_ref(),
+            last_delete: None,
+        };
+        let intents = topics_tab(ui, &mut self.tree, &mut self.view, &input);
+        self.intents.extend(intents);
+    }
+
+    fn selected_topic(&self) -> String {
+        self.view.tree.selected().map(|id| self.tree.topic_of(id)).unwrap_or_default()
+    }
+
+    fn tree_intents(&self) -> Vec<TreeIntent> {
+        self.intents.iter().filter_map(|i| if let Intent::Tree(t) = i { Some(t.clone()) } else { None }).collect()
+    }
+}
+
+fn harness(tab: Tab, size: egui::Vec2) -> Harness<'static, Tab> {
+    let mut harness = Harness::builder().with_size(size).build_ui_state(
+        |ui, tab: &mut Tab| {
+            if tab.sidebar {
+                egui::Panel::left("sidebar").exact_size(320.0).resizable(false).show(ui, |ui| {
+                    ui.label("Profiles");
+                });
+                egui::CentralPanel::default().show(ui, |ui| tab.draw(ui));
+            } else {
+                tab.draw(ui);
+            }
+        },
+        tab,
+    );
+    harness.run();
+    harness
+}
+
+fn shows(harness: &Harness<'_, Tab>, text: &str) -> bool {
+    harness.query_by_label(text).is_some()
+}
+
+fn click_row(harness: &mut Harness<'_, Tab>, name: &str) {
+    harness.get_by_role_and_label(Role::Button, name).click();
+    harness.run();
+}
+
+fn expand(harness: &mut Harness<'_, Tab>, topic: &str) {
+    harness.get_by_label(&format!("Expand {topic}")).click();
+    harness.run();
+}
+
+#[test]
+fn counts_and_last_values_show_after_a_burst() {
+    let mut harness = harness(Tab::new(), egui::vec2(1280.0, 720.0));
+    assert!(shows(&harness, &format!("{TOPICS} topics, {MESSAGES} messages, {RETAINED} retained")));
+    assert!(shows(&harness, "0 / 15"), "PV: no message of its own, 15 below");
+    assert!(shows(&harness, "$ topics"), "the $ branch has its own row");
+    assert!(!shows(&harness, "data"), "collapsed at first");
+    expand(&mut harness, "PV");
+    assert!(shows(&harness, "data") && shows(&harness, "4.9"), "PV/data's count and last value");
+    assert!(shows(&harness, "10"));
+    assert!(shows(&harness, "sunshine") && shows(&harness, "yes"));
+    expand(&mut harness, "sensors");
+    assert!(shows(&harness, "room0") && shows(&harness, "room2"), "sensor rows, sorted naturally");
+    assert!(harness.query_by_label("Collapse PV").is_some());
+    harness.get_by_label("Collapse all").click();
+    harness.run();
+    assert!(!shows(&harness, "data"));
+}
+
+#[test]
+fn the_filter_and_only_retained_narrow_the_rows() {
+    let mut harness = harness(Tab::new(), egui::vec2(1280.0, 720.0));
+    harness.get_by_label("Filter topics").focus();
+    harness.run();
+    harness.get_by_label("Filter topics").type_text("room17");
+    harness.run();
+    assert_eq!(harness.state().view.tree.filter(), "room17");
+    assert!(shows(&harness, "room17") && shows(&harness, "room170"), "matches show with their ancestors open");
+    assert!(!shows(&harness, "room18") && !shows(&harness, "PV"));
+    harness.state_mut().view.tree.set_filter("");
+    harness.run();
+    harness.get_by_label("Only retained").click();
+    harness.run();
+    expand(&mut harness, "PV");
+    expand(&mut harness, "sensors");
+    assert!(shows(&harness, "sunshine") && !shows(&harness, "data"), "PV/data holds nothing retained");
+    assert!(shows(&harness, "room50") && !shows(&harness, "room51"));
+    assert!(!shows(&harness, "$ topics"));
+}
+
+#[test]
+fn arrow_keys_move_over_the_tree() {
+    let mut harness = harness(Tab::new(), egui::vec2(1280.0, 720.0));
+    click_row(&mut harness, "PV");
+    assert_eq!(harness.state().selected_topic(), "PV");
+    let mut press = |key, expected: &str| {
+        harness.key_press(key);
+        harness.run();
+        assert_eq!(harness.state().selected_topic(), expected, "after {key:?}");
+    };
+    press(egui::Key::ArrowDown, "lamp");
+    press(egui::Key::ArrowUp, "PV");
+    press(egui::Key::ArrowRight, "PV");
+    press(egui::Key::ArrowRight, "PV/data");
+    press(egui::Key::ArrowDown, "PV/sunshine");
+    press(egui::Key::ArrowLeft, "PV");
+    press(egui::Key::ArrowLeft, "PV");
+    press(egui::Key::ArrowDown, "lamp");
+    assert!(!harness.state().view.tree.is_expanded(harness.state().tree.find("PV").unwrap()));
+}
+
+#[test]
+fn selecting_asks_for_recent_messages_once() {
+    let mut tab = Tab::new();
+    tab.builtin = true;
+    let mut harness = harness(tab, egui::vec2(1280.0, 720.0));
+    expand(&mut harness, "lamp");
+    click_row(&mut harness, "status");
+    harness.run();
+    click_row(&mut harness, "status");
+    let asked = harness.state().tree_intents();
+    let load = TreeIntent::LoadRecent { topic: "lamp/status".into() };
+    let facts = TreeIntent::LoadBrokerFacts { topic: "lamp/status".into() };
+    assert_eq!(asked.iter().filter(|i| **i == load).count(), 1, "{asked:?}");
+    assert_eq!(asked.iter().filter(|i| **i == facts).count(), 1, "{asked:?}");
+    click_row(&mut harness, "lamp");
+    assert!(harness.state().tree_intents().contains(&TreeIntent::LoadRecent { topic: "lamp".into() }));
+}
+
+/// lamp/status selected with two JSON messages loaded.
+fn lamp_selected(builtin: bool, size: egui::Vec2, sidebar: bool) -> Harness<'static, Tab> {
+    let mut tab = Tab::new();
+    tab.sidebar = sidebar;
+    tab.builtin = builtin;
+    tab.recent = Some((
+        "lamp/status".into(),
+        vec![
+            message("lamp/status", r#"{"state":"on","value":2}"#, 7),
+            message("lamp/status", r#"{"state":"on","value":1}"#, 6),
+            message("lamp/status", r#"{"state":"off","value":0,"fault":"none"}"#, 5),
+        ],
+    ));
+    if builtin {
+        tab.facts = Some(BrokerFacts {
+            subscribers: vec![
+                Subscriber { client_id: "esp32-lamp".into(), qos: 1, filter: "lamp/#".into(), share_group: None },
+                Subscriber {
+                    client_id: "dashboard".into(),
+                    qos: 0,
+                    filter: "+/status".into(),
+                    share_group: Some("ui".into()),
+                },
+            ],
+            retained: Some(RetainedFact {
+                publisher: Some("esp32-lamp".into()),
+                stored_at: t0() + Duration::from_secs(7),
+                qos: 1,
+                payload: br#"{"state":"on","value":2}"#.to_vec(),
+            }),
+        });
+    }
+    let mut harness = harness(tab, size);
+    expand(&mut harness, "lamp");
+    click_row(&mut harness, "status");
+    harness
+}
+
+#[test]
+fn the_detail_shows_the_changed_json_field() {
+    let harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
+    assert!(shows(&harness, "~ $.value: 1 → 2"), "newest against the one before");
+    assert!(shows(&harness, "~ $.state: \"off\" → \"on\""));
+    assert!(shows(&harness, "- $.fault: \"none\""), "a removed field");
+    assert!(harness.query_by_label("Sparkline").is_some());
+}
+
+#[test]
+fn plot_this_takes_the_picked_json_field() {
+    let mut harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
+    harness.get_by_role_and_label(Role::ComboBox, "JSON field").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "$.value").click();
+    harness.run();
+    harness.get_by_label("Plot this").click();
+    harness.run();
+    let plot = TreeIntent::PlotThis { topic: "lamp/status".into(), field: Some("$.value".into()) };
+    assert!(harness.state().tree_intents().contains(&plot), "{:?}", harness.state().tree_intents());
+}
+
+fn delete_subtree(builtin: bool) -> (Harness<'static, Tab>, Vec<TreeIntent>) {
+    let mut tab = Tab::new();
+    tab.builtin = builtin;
+    let mut harness = harness(tab, egui::vec2(1280.0, 720.0));
+    click_row(&mut harness, "sensors");
+    harness.get_by_label("Delete retained…").click();
+    harness.run();
+    assert!(shows(&harness, "4 retained messages under sensors/# will be deleted."));
+    let how = if builtin {
+        "The broker clears its store under sensors/# at once."
+    } else {
+        "An empty retained message is published to each of the 4 topics this tree knows to be retained (topics \
+         this connection never saw keep theirs)."
+    };
+    assert!(shows(&harness, how));
+    harness.get_by_label("Confirm delete").click();
+    harness.run();
+    assert!(harness.state().view.delete.is_none(), "the confirmation closes");
+    let intents = harness.state().tree_intents();
+    (harness, intents)
+}
+
+#[test]
+fn deleting_a_retained_subtree_asks_with_the_count() {
+    for builtin in [false, true] {
+        let (_, intents) = delete_subtree(builtin);
+        let topics: Vec<String> = [0, 50, 100, 150].iter().map(|i| format!("sensors/room{i}/temp")).collect();
+        let expected = TreeIntent::DeleteRetained { filter: "sensors/#".into(), topics };
+        assert!(intents.contains(&expected), "{intents:?}");
+    }
+    let mut tab = Tab::new();
+    tab.connected = false;
+    let mut harness = harness(tab, egui::vec2(1280.0, 720.0));
+    click_row(&mut harness, "sensors");
+    harness.get_by_label("Delete retained…").click();
+    harness.run();
+    assert!(harness.state().view.delete.is_none(), "disabled while not connected");
+    assert!(harness.get_by_label("Delete retained…").accesskit_node().is_disabled());
+}
+
+/// The tab's own controls (toolbar and actions) lie wholly inside the window.
+fn inside(harness: &Harness<'_, Tab>, size: egui::Vec2) {
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
+    let controls = [
+        "Filter topics",
+        "Only retained",
+        "Collapse all",
+        "Plot this",
+        "Publish here",
+        "Copy topic",
+        "Subscribe to this subtree",
+        "Pin",
+        "Delete retained…",
+    ];
+    for name in controls {
+        let node = harness.query_all_by_label(name).find(|n| n.accesskit_node().role() != Role::Label);
+        let rect = node.unwrap_or_else(|| panic!("{name} at {size:?}")).rect();
+        assert!(window.contains_rect(rect), "{name} at {rect:?} outside {size:?}");
+    }
+    for role in [Role::ComboBox] {
+        for node in harness.query_all(by().role(role)) {
+            assert!(window.contains_rect(node.rect()), "a {role:?} at {:?} outside {size:?}", node.rect());
+        }
+    }
+}
+
+#[test]
+fn the_tab_fits_laptop_screens() {
+    for size in [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0), egui::vec2(1920.0, 1080.0)] {
+        for sidebar in [true, false] {
+            let harness = lamp_selected(true, size, sidebar);
+            assert!(harness.query_by_role_and_label(Role::ComboBox, "JSON field").is_some(), "{size:?}");
+            inside(&harness, size);
+        }
+    }
+}
