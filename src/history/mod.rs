@@ -25,7 +25,7 @@ pub use db::{
 };
 pub use fill::{Fill, fill_for_tests, fill_topic};
 pub use retention::{Retention, Stats};
-pub use tree::{TopicSummary, newest_of_client, recent, topics};
+pub use tree::{TopicSummary, newest_of_client, recent, topics, topics_before};
 pub use writer::{FLUSH_EVERY, HistoryWriter, Report};
 
 use std::path::PathBuf;

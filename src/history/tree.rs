@@ -25,20 +25,28 @@ fn limit_of(limit: usize) -> i64 {
 }
 
 /// Every topic a profile has messages for, in topic order, with its count and last message.
+pub fn topics(db: &Connection, profile: &str) -> rusqlite::Result<Vec<TopicSummary>> {
+    topics_before(db, profile, i64::MAX)
+}
+
+/// `topics` of the messages received before `before_ms` (Unix milliseconds): a tree that counts
+/// what arrives live from a moment on seeds itself with what history holds from before it, so
+/// a message committed in between is not counted twice.
 ///
 /// Counting walks the topic index without touching the table; then each topic's newest row is
 /// one index seek and one read of that row, so the cost is the profile's rows in the index plus
 /// two seeks per topic.
-pub fn topics(db: &Connection, profile: &str) -> rusqlite::Result<Vec<TopicSummary>> {
+pub fn topics_before(db: &Connection, profile: &str, before_ms: i64) -> rusqlite::Result<Vec<TopicSummary>> {
     let sql = format!(
         "SELECT g.n, {COLUMNS}
-         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 GROUP BY topic) AS g
+         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 AND at_ms < ?2 GROUP BY topic) AS g
          CROSS JOIN messages ON messages.id = (
-             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t ORDER BY at_ms DESC, id DESC LIMIT 1)"
+             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t AND at_ms < ?2
+             ORDER BY at_ms DESC, id DESC LIMIT 1)"
     );
     let mut stmt = db.prepare_cached(&sql)?;
     let mut found = stmt
-        .query_map([profile], |row| {
+        .query_map(params![profile, before_ms], |row| {
             let count = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
             let last = row_message_from(row, 1)?;
             Ok(TopicSummary { topic: last.topic.clone(), count, last })

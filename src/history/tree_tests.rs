@@ -47,6 +47,25 @@ fn topics_count_each_topic_and_keep_its_last_message() {
 }
 
 #[test]
+fn topics_before_a_moment_leave_out_what_came_at_or_after_it() {
+    let file = TempFile::new("topics-before");
+    let mut db = open(&file.0).unwrap();
+    let rows = [
+        record("Pi", "a", "1", at(10)),
+        record("Pi", "a", "2", at(20)),
+        record("Pi", "a", "live", at(30)),
+        record("Pi", "b", "live only", at(31)),
+    ];
+    insert(&mut db, &rows).unwrap();
+    let cut = db::millis(at(30));
+    let found = topics_before(&db, "Pi", cut).unwrap();
+    let summary: Vec<(&str, u64, &[u8])> =
+        found.iter().map(|t| (t.topic.as_str(), t.count, &t.last.payload[..])).collect();
+    assert_eq!(summary, vec![("a", 2, &b"2"[..])], "the last one before the cut, counted without the live one");
+    assert_eq!(topics(&db, "Pi").unwrap().len(), 2, "without a cut, all of them");
+}
+
+#[test]
 fn of_two_messages_in_the_same_millisecond_the_last_stored_is_the_last() {
     let file = TempFile::new("topics-tie");
     let mut db = open(&file.0).unwrap();
