@@ -9,8 +9,10 @@
 //!   touch the network; `connection` is the task per client; `server` owns listeners and
 //!   shutdown; `sys` publishes `$SYS`.
 //!
-//! The app embeds the broker with [`run`]: bind a listener (port 0 in tests), pass a config
-//! and a shutdown future.
+//! The app embeds the broker with [`Broker::start`] and [`Broker::listen`] (or [`run`]: bind a
+//! listener, port 0 in tests, pass a config and a shutdown future), and asks it through an
+//! [`Inspector`] what no client can know: a topic's subscribers, who stored its retained
+//! message and when; it clears a retained subtree at once.
 
 pub mod auth;
 pub mod broker;

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use super::Shared;
 use super::router::{Reader, Retained};
-use crate::codec::{QoS, TopicError, TopicFilter};
+use crate::codec::{QoS, TopicError, TopicFilter, TopicName};
 use crate::log::LogType;
 
 /// Everything the broker knows about one topic.
@@ -111,9 +111,11 @@ impl Inspector {
     /// The subscriptions matching `topic` and its retained message. A string that is no
     /// topic name (empty, with a wildcard) has neither.
     pub fn topic_info(&self, topic: &str) -> TopicInfo {
-        let Some(shared) = self.shared.upgrade() else {
-            return TopicInfo { topic: topic.to_owned(), ..TopicInfo::default() };
-        };
+        let nothing = || TopicInfo { topic: topic.to_owned(), ..TopicInfo::default() };
+        let Some(shared) = self.shared.upgrade() else { return nothing() };
+        if TopicName::parse(topic).is_err() {
+            return nothing();
+        }
         let (readers, retained) = {
             let router = shared.router();
             (router.readers_of(topic), router.retained_at(topic).cloned())

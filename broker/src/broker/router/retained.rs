@@ -90,8 +90,7 @@ impl Router {
 
     /// The retained message of `topic`, if one is stored and its expiry has not passed.
     pub fn retained_at(&self, topic: &str) -> Option<&Retained> {
-        let topic = TopicName::parse(topic).ok()?;
-        self.retained.get(&topic).filter(|r| !r.message.expired_now())
+        self.retained.get(topic).filter(|r| !r.message.expired_now())
     }
 
     /// Every retained message `filter` matches, in topic order (expired ones included: the

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::tests::{link, login, message, sub};
 use super::*;
+use crate::broker::Message;
 use crate::codec::v5::Properties;
 use crate::codec::{PacketId, QoS, TopicFilter, Unsubscribe};
 use crate::store::Entry;
@@ -41,6 +42,12 @@ fn a_retained_message_names_its_publisher_and_when_it_was_stored() {
     assert!(Arc::ptr_eq(stored.origin.publisher.as_ref().unwrap(), session_id), "the session's id, not a copy");
     assert_eq!(r.retained_at("PV/sys").unwrap().origin.publisher, None);
     assert!(r.retained_at("PV/none").is_none());
+}
+
+#[test]
+fn the_origin_adds_24_bytes_per_retained_message() {
+    assert_eq!(std::mem::size_of::<Origin>(), 24, "a pointer to the session's id and a u64");
+    assert_eq!(std::mem::size_of::<Retained>(), std::mem::size_of::<Message>() + 24);
 }
 
 #[test]
