@@ -10,13 +10,56 @@ use crate::tree::{NodeId, NodeRef, Row, TopicTree, TreeView};
 /// Indentation per level, in points.
 const INDENT: f32 = 14.0;
 /// Fixed columns on the right of a row: counts, rate, last change, flags, pin.
-const COUNTS_W: f32 = 88.0;
-const RATE_W: f32 = 56.0;
-const AGO_W: f32 = 72.0;
-const FLAGS_W: f32 = 44.0;
-const PIN_W: f32 = 22.0;
+const COUNTS_W: f32 = 76.0;
+const RATE_W: f32 = 52.0;
+const AGO_W: f32 = 64.0;
+const FLAGS_W: f32 = 40.0;
+const PIN_W: f32 = 30.0;
 /// Below this width the rate and last-change columns make room for the value (hover shows them).
-const NARROW: f32 = 620.0;
+const NARROW: f32 = 500.0;
+
+/// The widths of a row's columns, the same for the header and every row.
+#[derive(Clone, Copy)]
+struct Columns {
+    name: f32,
+    value: f32,
+    /// Rate and last change left out.
+    narrow: bool,
+}
+
+impl Columns {
+    fn new(ui: &egui::Ui) -> Self {
+        let width = ui.available_width();
+        let narrow = width < NARROW;
+        let right = COUNTS_W + FLAGS_W + PIN_W + if narrow { 0.0 } else { RATE_W + AGO_W };
+        let spacing = ui.spacing().item_spacing.x * 8.0;
+        let left = (width - right - spacing).max(120.0);
+        let name = (left * 0.45).clamp(90.0, 280.0);
+        Self { name, value: left - name, narrow }
+    }
+}
+
+/// The column names above the rows.
+fn header(ui: &mut egui::Ui, cols: Columns) {
+    ui.horizontal(|ui| {
+        let head = |ui: &mut egui::Ui, width: f32, text: &str, hover: &str| {
+            cell(ui, width, |ui| {
+                let label = ui.add(egui::Label::new(egui::RichText::new(text).small().weak()).truncate());
+                if !hover.is_empty() {
+                    label.on_hover_text(hover);
+                }
+            });
+        };
+        head(ui, cols.name, "Topic", "");
+        head(ui, cols.value, "Last value", "");
+        head(ui, COUNTS_W, "Messages", "Of the topic itself / of its whole subtree");
+        if !cols.narrow {
+            head(ui, RATE_W, "Rate", "Messages a second in the subtree");
+            head(ui, AGO_W, "Changed", "Since the value last changed");
+        }
+        head(ui, FLAGS_W, "R, QoS", "R: a retained message is stored; r: some below; Q: QoS of the last message");
+    });
+}
 
 /// What the user did to the rows this frame.
 #[derive(Debug, Default)]
@@ -40,6 +83,9 @@ pub fn rows_panel(
     scroll_to: Option<usize>,
 ) -> RowClicks {
     let mut clicks = RowClicks::default();
+    let cols = Columns::new(ui);
+    header(ui, cols);
+    let height = height - ui.spacing().interact_size.y - ui.spacing().item_spacing.y;
     let row_height = ui.spacing().interact_size.y;
     let total = tree.rows(view, now).len();
     let mut area = egui::ScrollArea::vertical().id_salt("topic-rows").auto_shrink([false, false]).max_height(height);
@@ -60,12 +106,11 @@ pub fn rows_panel(
     area.show_rows(ui, row_height, total, |ui, range| {
         let shown: Vec<Row> = tree.rows(view, now).get(range.clone()).map(<[Row]>::to_vec).unwrap_or_default();
         let selected = view.selected_index(tree.rows(view, now));
-        let narrow = ui.available_width() < NARROW;
         for (index, row) in range.zip(shown) {
             let Some(node) = tree.node(row.id) else { continue };
             ui.horizontal(|ui| {
                 ui.set_height(row_height);
-                draw_row(ui, node, row, index, selected == Some(index), view, now, narrow, &mut clicks);
+                draw_row(ui, node, row, index, selected == Some(index), view, now, cols, &mut clicks);
             });
         }
     });
@@ -91,17 +136,13 @@ fn draw_row(
     selected: bool,
     view: &TreeView,
     now: SystemTime,
-    narrow: bool,
+    cols: Columns,
     clicks: &mut RowClicks,
 ) {
     let stale = node.is_stale(now);
     let weak = ui.visuals().weak_text_color();
     let topic = node.topic();
-    let right = COUNTS_W + FLAGS_W + PIN_W + if narrow { 0.0 } else { RATE_W + AGO_W };
-    let spacing = ui.spacing().item_spacing.x * 8.0;
-    let left = (ui.available_width() - right - spacing).max(120.0);
-    let name_width = (left * 0.45).clamp(90.0, 280.0);
-    cell(ui, name_width, |ui| {
+    cell(ui, cols.name, |ui| {
         ui.add_space(f32::from(row.depth) * INDENT);
         if row.has_children {
             if arrow(ui, row.expanded, topic_or_branch(node)).clicked() {
@@ -123,7 +164,7 @@ fn draw_row(
     });
     let mut value = egui::RichText::new(node.preview()).monospace();
     value = if stale { value.color(weak) } else { value.weak() };
-    cell(ui, left - name_width, |ui| {
+    cell(ui, cols.value, |ui| {
         ui.add(egui::Label::new(value).truncate());
     });
     cell(ui, COUNTS_W, |ui| {
@@ -134,7 +175,7 @@ fn draw_row(
         };
         ui.label(counts).on_hover_text("Messages of this topic / of its whole subtree");
     });
-    if !narrow {
+    if !cols.narrow {
         cell(ui, RATE_W, |ui| {
             ui.label(super::sparkline::rate(node.subtree_rate(now)));
         });

@@ -18,6 +18,10 @@ use crate::tree::{NodeId, SortBy, TopicTree, TreeView};
 const BESIDE_MIN_WIDTH: f32 = 860.0;
 /// The tree's share of the width (beside) or of the height (below).
 const TREE_SHARE: f32 = 0.55;
+/// The detail pane's width beside the tree: room for the actions in two lines, no more than
+/// what its text needs (the tree's columns want the rest).
+const DETAIL_MIN_WIDTH: f32 = 380.0;
+const DETAIL_MAX_WIDTH: f32 = 560.0;
 
 /// What the app tells the tab each frame.
 pub struct TopicsInput<'a> {
@@ -76,7 +80,7 @@ pub fn topics_tab(
     let rect = ui.available_rect_before_wrap();
     let beside = rect.width() >= BESIDE_MIN_WIDTH;
     let (tree_rect, detail_rect) = if beside {
-        let split = rect.left() + rect.width() * TREE_SHARE;
+        let split = rect.right() - (rect.width() * (1.0 - TREE_SHARE)).clamp(DETAIL_MIN_WIDTH, DETAIL_MAX_WIDTH);
         (
             egui::Rect::from_min_max(rect.min, egui::pos2(split - 4.0, rect.bottom())),
             egui::Rect::from_min_max(egui::pos2(split + 4.0, rect.top()), rect.max),
