@@ -398,3 +398,50 @@ fn snapshot_of_a_narrow_panel() {
     let mut harness = lamp_selected(false, egui::vec2(1024.0, 640.0), true);
     snapshot(&mut harness, "topics_narrow_1024");
 }
+
+#[test]
+fn pins_go_on_top_and_stale_topics_say_so() {
+    let mut harness = harness(Tab::new(), egui::vec2(1280.0, 720.0));
+    expand(&mut harness, "PV");
+    harness.get_by_label("Pin PV/data").click();
+    harness.run();
+    assert_eq!(harness.state().view.tree.pinned(), ["PV/data"]);
+    let pinned_row = harness.get_by_role_and_label(Role::Button, "PV/data").rect();
+    let tree_row = harness.get_by_role_and_label(Role::Button, "PV").rect();
+    assert!(pinned_row.top() < tree_row.top(), "the pinned row comes first");
+    // PV/data came every second until 11 s before now: stale; lamp/status has too few intervals.
+    click_row(&mut harness, "data");
+    assert!(harness.query(by().label_contains(", stale")).is_some(), "the detail says stale");
+    let unpins = harness.query_all_by_label("Unpin PV/data").count();
+    assert_eq!(unpins, 2, "the pinned row and the tree row");
+    harness.query_all_by_label("Unpin PV/data").next().unwrap().click();
+    harness.run();
+    assert!(harness.state().view.tree.pinned().is_empty());
+    expand(&mut harness, "lamp");
+    click_row(&mut harness, "status");
+    assert!(harness.query(by().label_contains(", stale")).is_none());
+}
+
+#[test]
+fn an_empty_tree_says_how_to_fill_it() {
+    let mut tab = Tab::new();
+    tab.tree = TopicTree::new();
+    let harness = harness(tab, egui::vec2(1024.0, 640.0));
+    assert!(shows(&harness, "No topics yet."));
+    assert!(harness.query(by().label_contains("Subscribe to # to see every topic")).is_some());
+    assert!(shows(&harness, "0 topics, 0 messages, 0 retained"));
+}
+
+#[test]
+fn the_keyboard_scrolls_the_selection_into_view() {
+    let mut harness = harness(Tab::new(), egui::vec2(1024.0, 640.0));
+    expand(&mut harness, "sensors");
+    click_row(&mut harness, "sensors");
+    for _ in 0..60 {
+        harness.key_press(egui::Key::ArrowDown);
+        harness.run();
+    }
+    assert_eq!(harness.state().selected_topic(), "sensors/room59");
+    let row = harness.get_by_role_and_label(Role::Button, "room59").rect();
+    assert!(row.bottom() <= 640.0, "the selected row is on screen: {row:?}");
+}

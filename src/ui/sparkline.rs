@@ -95,14 +95,14 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100_000);
         assert_eq!(ago(now, now), "just now");
         assert_eq!(ago(now, now - Duration::from_secs(3)), "3 s ago");
-        assert_eq!(ago(now, now - Duration::from_secs(300)), "5 min ago");
+        assert_eq!(ago(now, now - Duration::from_mins(5)), "5 min ago");
         assert_eq!(ago(now, now - Duration::from_secs(7300)), "2 h ago");
         assert_eq!(ago(now, now + Duration::from_secs(5)), "just now");
         assert_eq!(rate(0.0), "–");
         assert_eq!(rate(0.5), "0.50/s");
         assert_eq!(rate(12.34), "12.3/s");
         assert_eq!(span(Duration::from_millis(500)), "0.5 s");
-        assert_eq!(span(Duration::from_secs(300)), "5 min");
+        assert_eq!(span(Duration::from_mins(5)), "5 min");
         assert_eq!((number(4.25), number(3.0), number(-0.0001)), ("4.25".into(), "3".into(), "0".into()));
     }
 }

@@ -138,8 +138,9 @@ pub fn topics_tab(
 fn toolbar(ui: &mut egui::Ui, tree: &TopicTree, view: &mut TopicsView) {
     // Wrapped: on a narrow panel the summary goes to a second line, never out of view.
     ui.horizontal_wrapped(|ui| {
-        if view.filter != view.tree.filter() {
-            view.filter = view.tree.filter().to_owned();
+        // The tree view's filter may be set from elsewhere (the app, a test): follow it.
+        if view.filter.trim() != view.tree.filter() {
+            view.tree.filter().clone_into(&mut view.filter);
         }
         let filter = super::labelled_field(ui, "Filter topics", &mut view.filter, 160.0);
         if filter.changed() {
