@@ -18,7 +18,7 @@ use mqtt_lab::ui::{BrokerFacts, Intent, RetainedFact, Subscriber, TopicsInput, T
 
 /// 2026-12-06 12:00:00 UTC: the burst's start.
 fn t0() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_796_558_400)
+    UNIX_EPOCH + Duration::from_hours(499_044)
 }
 
 /// Topics, messages and retained topics the burst makes (counted from its script below).
@@ -56,7 +56,7 @@ fn message(topic: &str, payload: &str, secs: u64) -> ReceivedMessage {
         retain: false,
         dup: false,
         at: t0() + Duration::from_secs(secs),
-        properties: Default::default(),
+        properties: mqtt_lab::mqtt::PublishProperties::default(),
     }
 }
 
@@ -147,17 +147,17 @@ fn counts_and_last_values_show_after_a_burst() {
     assert!(shows(&harness, &format!("{TOPICS} topics, {MESSAGES} messages, {RETAINED} retained")));
     assert!(shows(&harness, "0 / 15"), "PV: no message of its own, 15 below");
     assert!(shows(&harness, "$ topics"), "the $ branch has its own row");
-    assert!(!shows(&harness, "data"), "collapsed at first");
+    assert!(!shows(&harness, "PV/data"), "collapsed at first");
     expand(&mut harness, "PV");
-    assert!(shows(&harness, "data") && shows(&harness, "4.9"), "PV/data's count and last value");
+    assert!(shows(&harness, "PV/data") && shows(&harness, "4.9"), "PV/data's count and last value");
     assert!(shows(&harness, "10"));
-    assert!(shows(&harness, "sunshine") && shows(&harness, "yes"));
+    assert!(shows(&harness, "PV/sunshine") && shows(&harness, "yes"));
     expand(&mut harness, "sensors");
-    assert!(shows(&harness, "room0") && shows(&harness, "room2"), "sensor rows, sorted naturally");
+    assert!(shows(&harness, "sensors/room0") && shows(&harness, "sensors/room2"), "sensor rows, sorted naturally");
     assert!(harness.query_by_label("Collapse PV").is_some());
     harness.get_by_label("Collapse all").click();
     harness.run();
-    assert!(!shows(&harness, "data"));
+    assert!(!shows(&harness, "PV/data"));
 }
 
 #[test]
@@ -168,16 +168,19 @@ fn the_filter_and_only_retained_narrow_the_rows() {
     harness.get_by_label("Filter topics").type_text("room17");
     harness.run();
     assert_eq!(harness.state().view.tree.filter(), "room17");
-    assert!(shows(&harness, "room17") && shows(&harness, "room170"), "matches show with their ancestors open");
-    assert!(!shows(&harness, "room18") && !shows(&harness, "PV"));
+    assert!(
+        shows(&harness, "sensors/room17") && shows(&harness, "sensors/room170"),
+        "matches show with their ancestors open"
+    );
+    assert!(!shows(&harness, "sensors/room18") && !shows(&harness, "PV"));
     harness.state_mut().view.tree.set_filter("");
     harness.run();
     harness.get_by_label("Only retained").click();
     harness.run();
     expand(&mut harness, "PV");
     expand(&mut harness, "sensors");
-    assert!(shows(&harness, "sunshine") && !shows(&harness, "data"), "PV/data holds nothing retained");
-    assert!(shows(&harness, "room50") && !shows(&harness, "room51"));
+    assert!(shows(&harness, "PV/sunshine") && !shows(&harness, "PV/data"), "PV/data holds nothing retained");
+    assert!(shows(&harness, "sensors/room50") && !shows(&harness, "sensors/room51"));
     assert!(!shows(&harness, "$ topics"));
 }
 
@@ -208,9 +211,9 @@ fn selecting_asks_for_recent_messages_once() {
     tab.builtin = true;
     let mut harness = harness(tab, egui::vec2(1280.0, 720.0));
     expand(&mut harness, "lamp");
-    click_row(&mut harness, "status");
+    click_row(&mut harness, "lamp/status");
     harness.run();
-    click_row(&mut harness, "status");
+    click_row(&mut harness, "lamp/status");
     let asked = harness.state().tree_intents();
     let load = TreeIntent::LoadRecent { topic: "lamp/status".into() };
     let facts = TreeIntent::LoadBrokerFacts { topic: "lamp/status".into() };
@@ -254,7 +257,7 @@ fn lamp_selected(builtin: bool, size: egui::Vec2, sidebar: bool) -> Harness<'sta
     }
     let mut harness = harness(tab, size);
     expand(&mut harness, "lamp");
-    click_row(&mut harness, "status");
+    click_row(&mut harness, "lamp/status");
     harness
 }
 
@@ -406,11 +409,14 @@ fn pins_go_on_top_and_stale_topics_say_so() {
     harness.get_by_label("Pin PV/data").click();
     harness.run();
     assert_eq!(harness.state().view.tree.pinned(), ["PV/data"]);
-    let pinned_row = harness.get_by_role_and_label(Role::Button, "PV/data").rect();
+    let rows: Vec<egui::Rect> = harness.query_all(by().role(Role::Button).label("PV/data")).map(|n| n.rect()).collect();
+    assert_eq!(rows.len(), 2, "the pinned row and the tree row");
+    let pinned_row = rows[0];
     let tree_row = harness.get_by_role_and_label(Role::Button, "PV").rect();
     assert!(pinned_row.top() < tree_row.top(), "the pinned row comes first");
     // PV/data came every second until 11 s before now: stale; lamp/status has too few intervals.
-    click_row(&mut harness, "data");
+    harness.query_all(by().role(Role::Button).label("PV/data")).last().unwrap().click();
+    harness.run();
     assert!(harness.query(by().label_contains(", stale")).is_some(), "the detail says stale");
     let unpins = harness.query_all_by_label("Unpin PV/data").count();
     assert_eq!(unpins, 2, "the pinned row and the tree row");
@@ -418,7 +424,7 @@ fn pins_go_on_top_and_stale_topics_say_so() {
     harness.run();
     assert!(harness.state().view.tree.pinned().is_empty());
     expand(&mut harness, "lamp");
-    click_row(&mut harness, "status");
+    click_row(&mut harness, "lamp/status");
     assert!(harness.query(by().label_contains(", stale")).is_none());
 }
 
@@ -442,6 +448,6 @@ fn the_keyboard_scrolls_the_selection_into_view() {
         harness.run();
     }
     assert_eq!(harness.state().selected_topic(), "sensors/room59");
-    let row = harness.get_by_role_and_label(Role::Button, "room59").rect();
+    let row = harness.get_by_role_and_label(Role::Button, "sensors/room59").rect();
     assert!(row.bottom() <= 640.0, "the selected row is on screen: {row:?}");
 }

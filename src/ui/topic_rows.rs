@@ -157,6 +157,9 @@ fn draw_row(
             text = text.color(weak);
         }
         let response = ui.add(egui::Button::selectable(selected, text).truncate());
+        // Named by the full topic: level names repeat across the tree (`a/status`, `b/status`).
+        let full = topic_or_branch(node);
+        response.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, selected, full));
         if response.clicked() {
             clicks.selected = Some(index);
         }
