@@ -9,6 +9,7 @@
 //!   lookup and a walk up the topic's levels), [`TopicTree::seed`] from history, and the accessors.
 //! - `view`: [`TreeView`], the panel's state, and keyboard navigation over the rows.
 //! - `rows`: [`TopicTree::rows`], the visible rows, rebuilt only when the view or the tree changed.
+//! - `hash`: the fast seeded hasher of the tree's maps.
 //! - `diff`: a JSON-aware diff of a payload against the previous one, the numeric fields of a JSON
 //!   payload ("Plot this") and a payload's sparkline value, through [`crate::plot::Extractor`].
 //!
@@ -16,6 +17,7 @@
 //! integrator feeds it from each connection's events with a [`Seen`] per message.
 
 mod diff;
+mod hash;
 mod node;
 mod rows;
 mod topics;

@@ -3,9 +3,10 @@
 //! node (one hash lookup per message for a known topic), and the stats of topics with messages.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use super::hash::Seeded;
 use super::node::{NONE, Node, NodeRef, Stats, decay, millis, preview, weight};
 use super::rows::RowCache;
 use super::{NodeId, Seen, Summary};
@@ -22,7 +23,7 @@ pub struct TopicTree {
     pub(crate) nodes: Vec<Node>,
     pub(crate) stats: Vec<Stats>,
     /// Full topic of every level (root and `$` branch excluded) -> node.
-    index: HashMap<Arc<str>, u32>,
+    index: HashMap<Arc<str>, u32, Seeded>,
     /// The `$` branch's node, `NONE` until a `$` topic arrives.
     pub(crate) dollar: u32,
     /// Bumped when a node is created: the rows may have changed shape.
@@ -39,9 +40,7 @@ impl Default for TopicTree {
 }
 
 fn payload_hash(payload: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    payload.hash(&mut hasher);
-    hasher.finish()
+    Seeded::FIXED.hash_one(payload)
 }
 
 impl TopicTree {
@@ -49,7 +48,7 @@ impl TopicTree {
         Self {
             nodes: vec![Node::new(Arc::from(""), 0, 0, NONE)],
             stats: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             dollar: NONE,
             structure_gen: 0,
             data_gen: 0,
@@ -260,11 +259,11 @@ impl TopicTree {
         self.nodes[ROOT as usize].retained_under
     }
 
-    /// The heap this tree holds, estimated from capacities and string lengths (an allocator's
-    /// rounding to 16 bytes and its 16-byte header counted): O(nodes), for benches and the
+    /// The heap this tree holds, estimated from capacities and string lengths (glibc's malloc
+    /// chunks counted: 8 bytes of header, 16-byte steps, 32 at least): O(nodes), for benches and the
     /// status line, not for every frame.
     pub fn memory_bytes(&self) -> usize {
-        let alloc = |len: usize| len.div_ceil(16) * 16 + 16;
+        let alloc = |len: usize| ((len + 8).div_ceil(16) * 16).max(32);
         let nodes = self.nodes.capacity() * size_of::<Node>();
         let stats = self.stats.capacity() * size_of::<Stats>();
         // hashbrown: a key-value slot and a control byte per bucket, buckets 8/7 of capacity.
