@@ -68,6 +68,7 @@ struct Tab {
     builtin: bool,
     recent: Option<(String, Vec<ReceivedMessage>)>,
     facts: Option<BrokerFacts>,
+    last_delete: Option<String>,
     intents: Vec<Intent>,
     /// Draw a 320-point sidebar first, as the app does.
     sidebar: bool,
@@ -82,6 +83,7 @@ impl Tab {
             builtin: false,
             recent: None,
             facts: None,
+            last_delete: None,
             intents: Vec::new(),
             sidebar: false,
         }
@@ -94,7 +96,7 @@ impl Tab {
             builtin: self.builtin,
             recent: self.recent.as_ref().map(|(t, m)| (t.as_str(), m.as_slice())),
             facts: self.facts.as_ref(),
-            last_delete: None,
+            last_delete: self.last_delete.as_deref(),
         };
         let intents = topics_tab(ui, &mut self.tree, &mut self.view, &input);
         self.intents.extend(intents);
@@ -450,4 +452,43 @@ fn the_keyboard_scrolls_the_selection_into_view() {
     assert_eq!(harness.state().selected_topic(), "sensors/room59");
     let row = harness.get_by_role_and_label(Role::Button, "sensors/room59").rect();
     assert!(row.bottom() <= 640.0, "the selected row is on screen: {row:?}");
+}
+
+#[test]
+fn the_actions_ask_the_app_and_copy_the_topic() {
+    let mut harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
+    harness.get_by_label("Publish here").click();
+    harness.run();
+    harness.get_by_label("Subscribe to this subtree").click();
+    harness.run();
+    let asked = harness.state().tree_intents();
+    assert!(asked.contains(&TreeIntent::PublishHere { topic: "lamp/status".into() }), "{asked:?}");
+    assert!(asked.contains(&TreeIntent::SubscribeSubtree { filter: "lamp/status/#".into() }), "{asked:?}");
+    harness.get_by_label("Copy topic").click();
+    harness.step();
+    let copied = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == "lamp/status"));
+    assert!(copied, "{:?}", harness.output().platform_output.commands);
+    harness.state_mut().last_delete = Some("Deleted 4 retained messages under sensors/#".into());
+    harness.state_mut().connected = false;
+    harness.run();
+    assert!(shows(&harness, "Deleted 4 retained messages under sensors/#"));
+    assert!(harness.get_by_label("Subscribe to this subtree").accesskit_node().is_disabled());
+}
+
+#[test]
+fn the_sort_puts_the_busiest_first() {
+    let mut harness = harness(Tab::new(), egui::vec2(1280.0, 720.0));
+    let top = |h: &Harness<'_, Tab>, topic: &str| h.get_by_role_and_label(Role::Button, topic).rect().top();
+    assert!(top(&harness, "PV") < top(&harness, "sensors"), "by name first");
+    harness.get_by_role_and_label(Role::ComboBox, "Sort").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "rate").click();
+    harness.run();
+    assert_eq!(harness.state().view.tree.sort(), mqtt_lab::tree::SortBy::Rate);
+    assert!(top(&harness, "sensors") < top(&harness, "PV"), "200 topics at once make the busiest subtree");
 }
