@@ -21,6 +21,12 @@ impl BuiltIn {
         Self { status: broker.as_ref().map(|_| EmbeddedStatus::Starting), broker, log: Vec::new() }
     }
 
+    /// A handle on the broker's state (subscribers, retained messages), once running: for work
+    /// off the UI thread.
+    pub fn inspector(&self) -> Option<mqtt_lab_broker::Inspector> {
+        self.broker.as_ref().and_then(EmbeddedBroker::inspector)
+    }
+
     /// The port it listens on, once running.
     pub fn port(&self) -> Option<u16> {
         match &self.status {

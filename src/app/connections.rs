@@ -116,6 +116,8 @@ impl App {
                 return;
             }
         };
+        // Its own listed session keeps its tree; a new or blank one is seeded with the profile's.
+        let seed = reuse.is_none_or(|i| self.sessions.list()[i].connection.is_none());
         let i = reuse.unwrap_or_else(|| self.sessions.add());
         let address = format!("{}:{}", settings.host, settings.port);
         let client_id = settings.client_id.clone();
@@ -131,6 +133,9 @@ impl App {
                 s.label(),
                 s.connection.as_ref().map_or("", |c| c.client_id.as_str())
             ));
+        }
+        if seed {
+            self.seed_topics(i);
         }
         self.show_session(i);
     }
@@ -163,6 +168,7 @@ impl App {
             self.view.inspector = crate::ui::InspectorView::default();
             if self.sessions.shown().connection.is_none() {
                 self.reload_history();
+                self.seed_topics(self.sessions.shown_index());
             }
             self.reset_plot();
         }

@@ -28,6 +28,7 @@ pub(super) enum Background {
         messages: Vec<ReceivedMessage>,
     },
     Writer(crate::history::Report),
+    Topics(super::topics::TopicsDone),
 }
 
 /// The runtime, the repaint hook and the channel background work reports on.

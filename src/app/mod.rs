@@ -98,6 +98,7 @@ impl App {
         };
         app.reset_plot();
         app.start_history();
+        app.seed_topics(0);
         app
     }
 
@@ -147,6 +148,7 @@ impl App {
             Background::StoredPage(key, page, rows) => {
                 self.sessions.shown_mut().model.stored.page_read(&key, page, rows)
             }
+            Background::Topics(done) => self.topics_done(done),
             step @ (Background::SelfTestStep(_) | Background::SelfTestDone(_)) => self.self_test_step(step),
         }
     }
@@ -200,6 +202,7 @@ impl App {
         self.sessions.at_mut(i).automation_event(&event);
         if let Event::Message(m) = &event {
             self.record(i, m);
+            self.sessions.at_mut(i).topics.record(m);
             if i == self.sessions.shown_index() {
                 self.plot_message(m);
             }
@@ -222,7 +225,7 @@ impl App {
 
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        if self.drain_events(DRAIN_BUDGET) {
+        if self.drain_events(DRAIN_BUDGET) | self.topics_logic() {
             ctx.request_repaint();
         }
         self.automation_tick(ctx);

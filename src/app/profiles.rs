@@ -90,6 +90,7 @@ impl App {
                 if self.sessions.shown().connection.is_none() {
                     self.reload_history();
                     self.reset_plot();
+                    self.seed_topics(self.sessions.shown_index());
                 }
             }
             ProfileIntent::Save => self.save_profile(),

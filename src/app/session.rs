@@ -43,6 +43,8 @@ pub(super) struct Session {
     pub publish_form: PublishForm,
     /// Template counters, requests and auto-reply rules (see `automation`).
     pub automation: super::automation::SessionAutomation,
+    /// Every topic it has seen, as a tree, and the Topics tab's state.
+    pub topics: super::topics::SessionTopics,
 }
 
 impl Session {
@@ -56,6 +58,7 @@ impl Session {
             subscribe_form: SubscribeForm { filter: "PV/#".into(), ..SubscribeForm::default() },
             publish_form: PublishForm { topic: "PV/sunshine".into(), payload: "yes".into(), ..PublishForm::default() },
             automation: super::automation::SessionAutomation::default(),
+            topics: super::topics::SessionTopics::default(),
         }
     }
 

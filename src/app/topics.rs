@@ -1,19 +1,284 @@
-//! The app's side of the topic tree: each session's tree fed from its messages, the Topics tab's
-//! intents applied (placeholder until the tab lands).
+//! The app's side of the topic tree: each session's tree is fed by its messages as they are
+//! drained and seeded from its profile's history (read off the UI thread, applied within the
+//! frame's budget); the Topics tab's intents: a node's recent messages from history, the
+//! built-in broker's facts about it, "Plot this", "Publish here", "Subscribe to this subtree"
+//! and deleting retained messages (atomic in the built-in broker, an empty retained message per
+//! topic elsewhere).
 
-use super::App;
-use crate::ui::TreeIntent;
+use std::time::{Duration, Instant, SystemTime};
 
-impl App {
-    pub(super) fn apply_tree(&mut self, intent: TreeIntent) {
-        let _ = intent;
+use super::{App, Background};
+use crate::connection::{Command, ReceivedMessage};
+use crate::history::{self, TopicSummary};
+use crate::mqtt::{Outgoing, Qos, SubOptions};
+use crate::plot::{Extractor, SeriesDef};
+use crate::tree::{Seen, Summary, TopicTree};
+use crate::ui::{self, BrokerFacts, ConnIntent, Intent, Tab, TreeIntent};
+
+/// Recent messages of a node shown in its detail pane.
+const RECENT: usize = 50;
+/// Longest a frame spends seeding trees from history.
+const SEED_BUDGET: Duration = Duration::from_millis(3);
+
+/// One session's topic tree and what its detail pane shows.
+#[derive(Default)]
+pub(super) struct SessionTopics {
+    pub tree: TopicTree,
+    /// Expanded nodes, selection, filter, sort, pins, the delete question.
+    pub view: ui::TopicsView,
+    /// The selected node's recent messages, newest first (history, then live ones in front).
+    pub recent: Option<(String, Vec<ReceivedMessage>)>,
+    /// The built-in broker's facts about the selected node, and the topic they are about.
+    pub facts: Option<(String, BrokerFacts)>,
+    /// What the last delete of retained messages did.
+    pub last_delete: Option<String>,
+    /// Topics from history not yet in the tree, taken a few thousand per frame.
+    seeding: Vec<TopicSummary>,
+}
+
+impl SessionTopics {
+    /// A message received: into the tree, and in front of the detail's list when it is its topic.
+    pub fn record(&mut self, m: &ReceivedMessage) {
+        self.tree.record(Seen { topic: &m.topic, payload: &m.payload, qos: m.qos as u8, retain: m.retain, at: m.at });
+        if let Some((topic, list)) = &mut self.recent
+            && *topic == m.topic
+        {
+            list.insert(0, m.clone());
+            list.truncate(RECENT);
+        }
+    }
+
+    /// Seeds from `summaries` until `deadline`; returns whether some remain.
+    fn seed_until(&mut self, deadline: Instant) -> bool {
+        while let Some(s) = self.seeding.pop() {
+            let last = &s.last;
+            self.tree.seed(&Summary {
+                topic: s.topic,
+                count: s.count,
+                last_payload: last.payload.to_vec(),
+                last_at: last.at,
+                last_retain: last.retain,
+                last_qos: last.qos as u8,
+            });
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        !self.seeding.is_empty()
     }
 }
 
+/// What topic-tree work off the UI thread reports, for the session with `session` id.
+pub(super) enum TopicsDone {
+    Seed { session: u64, summaries: Vec<TopicSummary> },
+    Recent { session: u64, topic: String, messages: Vec<ReceivedMessage> },
+    Facts { session: u64, topic: String, facts: BrokerFacts },
+    Deleted { session: u64, text: String, topics: Vec<String> },
+}
+
 impl App {
-    /// The Topics tab (drawn by `ui::topics_tab` once it lands).
-    pub(super) fn topics_tab(&mut self, ui: &mut egui::Ui, intents: &mut Vec<crate::ui::Intent>) {
-        let _ = intents;
-        ui.label("Topics");
+    pub(super) fn apply_tree(&mut self, intent: TreeIntent) {
+        match intent {
+            TreeIntent::LoadRecent { topic } => self.load_recent(topic),
+            TreeIntent::LoadBrokerFacts { topic } => self.load_facts(topic),
+            TreeIntent::PlotThis { topic, field } => self.plot_this(topic, field),
+            TreeIntent::PublishHere { topic } => {
+                let form = &mut self.sessions.shown_mut().publish_form;
+                form.topic = topic;
+                form.focus_payload = true;
+                self.view.tab = Tab::Messages;
+            }
+            TreeIntent::SubscribeSubtree { filter } => {
+                let qos = self.sessions.shown().subscribe_form.qos;
+                self.apply_connection(ConnIntent::Subscribe { filter, qos, options: SubOptions::default() });
+            }
+            TreeIntent::DeleteRetained { filter, topics } => self.delete_retained(filter, topics),
+        }
+    }
+
+    /// Seeds session `i`'s tree with its profile's history (the selected one's for a blank
+    /// session), read off the UI thread. The tree starts again empty.
+    pub(super) fn seed_topics(&mut self, i: usize) {
+        let selected = self.profiles.current().name.clone();
+        let s = self.sessions.at_mut(i);
+        s.topics = SessionTopics::default();
+        let Some(path) = self.history.path.clone() else { return };
+        let (session, profile) = (s.id, s.profile_name().unwrap_or(&selected).to_owned());
+        // Only what was stored before now: what arrives from now on is recorded live.
+        let before = history::millis(SystemTime::now());
+        let flushed = self.history.flush();
+        self.io.off_thread(move || {
+            if let Some(flushed) = flushed {
+                let _ = flushed.recv_timeout(Duration::from_secs(5));
+            }
+            match history::open(&path).and_then(|db| history::topics_before(&db, &profile, before)) {
+                Ok(mut summaries) => {
+                    // Popped from the end: the first topics go in first.
+                    summaries.reverse();
+                    Background::Topics(TopicsDone::Seed { session, summaries })
+                }
+                Err(e) => Background::Note(format!("The topics of {profile} could not be read from history: {e}")),
+            }
+        });
+    }
+
+    /// Each frame: history's topics into the trees, within a small budget.
+    pub(super) fn topics_logic(&mut self) -> bool {
+        let deadline = Instant::now() + SEED_BUDGET;
+        let mut more = false;
+        for i in 0..self.sessions.len() {
+            more |= self.sessions.at_mut(i).topics.seed_until(deadline);
+        }
+        more
+    }
+
+    pub(super) fn topics_done(&mut self, done: TopicsDone) {
+        let id = match &done {
+            TopicsDone::Seed { session, .. }
+            | TopicsDone::Recent { session, .. }
+            | TopicsDone::Facts { session, .. }
+            | TopicsDone::Deleted { session, .. } => *session,
+        };
+        // A session closed meanwhile: its answer goes nowhere.
+        let Some(i) = self.sessions.index_of(id) else { return };
+        let topics = &mut self.sessions.at_mut(i).topics;
+        match done {
+            TopicsDone::Seed { summaries, .. } => topics.seeding = summaries,
+            TopicsDone::Recent { topic, messages, .. } => topics.recent = Some((topic, messages)),
+            TopicsDone::Facts { topic, facts, .. } => topics.facts = Some((topic, facts)),
+            TopicsDone::Deleted { text, topics: cleared, .. } => {
+                for topic in &cleared {
+                    let _ = topic; // PENDING forget_retained
+                }
+                self.sessions.at_mut(i).model.note(text.clone());
+                self.sessions.at_mut(i).topics.last_delete = Some(text);
+            }
+        }
+    }
+
+    /// The selected node's newest messages: from history when it is on, else from the list.
+    fn load_recent(&mut self, topic: String) {
+        let s = self.sessions.shown();
+        let session = s.id;
+        let Some(path) = self.history.path.clone() else {
+            let messages = s.model.messages.newest_of(&topic, RECENT);
+            self.sessions.shown_mut().topics.recent = Some((topic, messages));
+            return;
+        };
+        let profile = self.view_profile().name.clone();
+        let flushed = self.history.flush();
+        self.io.off_thread(move || {
+            if let Some(flushed) = flushed {
+                let _ = flushed.recv_timeout(Duration::from_secs(5));
+            }
+            match history::open(&path).and_then(|db| history::recent(&db, &profile, &topic, RECENT)) {
+                Ok(messages) => Background::Topics(TopicsDone::Recent { session, topic, messages }),
+                Err(e) => Background::Note(format!("The messages of {topic} could not be read from history: {e}")),
+            }
+        });
+    }
+
+    /// What the built-in broker knows of `topic`, read off the UI thread.
+    fn load_facts(&mut self, topic: String) {
+        let (Some(inspector), true) = (self.builtin.inspector(), self.view_profile().builtin_broker) else { return };
+        let session = self.sessions.shown().id;
+        self.io.off_thread(move || {
+            let info = inspector.topic_info(&topic);
+            let facts = BrokerFacts {
+                subscribers: (info.subscribers.into_iter())
+                    .map(|s| ui::Subscriber {
+                        client_id: s.client_id,
+                        qos: s.qos as u8,
+                        filter: s.filter,
+                        share_group: s.share_group,
+                    })
+                    .collect(),
+                retained: info.retained.map(|r| ui::RetainedFact {
+                    publisher: r.publisher,
+                    stored_at: r.stored_at,
+                    qos: r.qos as u8,
+                    payload: {
+                        let _ = r.payload_len;
+                        Vec::new()
+                    }, // PENDING payload_len
+                }),
+            };
+            Background::Topics(TopicsDone::Facts { session, topic, facts })
+        });
+    }
+
+    /// A series for `topic` on the plot of the profile on view, then the Plot tab.
+    fn plot_this(&mut self, topic: String, field: Option<String>) {
+        let i = self.view_index();
+        let defs = &mut self.profiles.list[i].plot;
+        let extractor = match field {
+            Some(path) => Extractor::Json { path },
+            None => (self.sessions.shown().topics.recent.as_ref())
+                .filter(|(t, _)| *t == topic)
+                .and_then(|(_, list)| list.first())
+                .and_then(|m| crate::tree::default_extractor(&m.payload))
+                .unwrap_or(Extractor::Number),
+        };
+        let color = crate::palette::PALETTE[defs.len() % crate::palette::PALETTE.len()];
+        let def = SeriesDef { filter: topic.clone(), extractor, color, split: false, ..SeriesDef::default() };
+        if defs.contains(&def) {
+            self.sessions.shown_mut().model.note(format!("{topic} is already on the plot."));
+        } else {
+            defs.push(def);
+            self.save_profile_at(i);
+            self.sessions.shown_mut().model.note(format!("{topic} added to the plot."));
+        }
+        self.reset_plot();
+        self.view.tab = Tab::Plot;
+    }
+
+    /// Deletes retained messages: in the built-in broker, its store under `filter` at once
+    /// (exact: what the broker holds, not what the tree saw; atomic: a message published after
+    /// it is kept); elsewhere an empty retained message to each topic the tree knows retained.
+    fn delete_retained(&mut self, filter: String, topics: Vec<String>) {
+        let s = self.sessions.shown();
+        let session = s.id;
+        if !s.can_send() {
+            self.sessions.shown_mut().model.note("Not connected: connect first.");
+            return;
+        }
+        if self.view_profile().builtin_broker
+            && let Some(inspector) = self.builtin.inspector()
+        {
+            self.io.off_thread(move || {
+                let text = match inspector.clear_retained(&filter) {
+                    Ok(n) => format!("The built-in broker deleted {n} retained message(s) under {filter}."),
+                    Err(e) => format!("Retained messages under {filter} were not deleted: {e}"),
+                };
+                Background::Topics(TopicsDone::Deleted { session, text, topics })
+            });
+            return;
+        }
+        let n = topics.len();
+        for topic in &topics {
+            let message = Outgoing::new(topic, "", Qos::AtLeastOnce, true);
+            self.sessions.shown_mut().send(Command::Publish(message));
+        }
+        let text = format!("Published an empty retained message (QoS 1) to each of {n} topic(s) under {filter}.");
+        self.topics_done(TopicsDone::Deleted { session, text, topics });
+    }
+
+    /// The Topics tab of the connection on view.
+    pub(super) fn topics_tab(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        let builtin = self.view_profile().builtin_broker && self.builtin.inspector().is_some();
+        let s = self.sessions.shown_mut();
+        let connected = s.can_send();
+        let t = &mut s.topics;
+        let input = ui::TopicsInput {
+            now: SystemTime::now(),
+            connected,
+            builtin,
+            recent: t.recent.as_ref().map(|(topic, list)| (topic.as_str(), list.as_slice())),
+            facts: t.facts.as_ref().filter(|(topic, _)| Some(topic) == t.view.requested.as_ref()).map(|(_, f)| f),
+            last_delete: t.last_delete.as_deref(),
+        };
+        intents.extend(ui::topics_tab(ui, &mut t.tree, &mut t.view, &input));
+        // Rates and "last changed" move with the clock.
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
 }

@@ -71,6 +71,11 @@ impl MessageStore {
         self.items.get(usize::try_from(i).ok()?)
     }
 
+    /// The newest `n` messages on `topic`, newest first (the topic tree's detail without history).
+    pub fn newest_of(&self, topic: &str, n: usize) -> Vec<ReceivedMessage> {
+        self.items.iter().filter(|m| m.topic == topic).take(n).cloned().collect()
+    }
+
     pub fn clear(&mut self) {
         self.items.clear();
         self.cache = None;
