@@ -492,3 +492,13 @@ fn the_sort_puts_the_busiest_first() {
     assert_eq!(harness.state().view.tree.sort(), mqtt_lab::tree::SortBy::Rate);
     assert!(top(&harness, "sensors") < top(&harness, "PV"), "200 topics at once make the busiest subtree");
 }
+
+#[test]
+fn the_built_in_brokers_facts_show() {
+    let harness = lamp_selected(true, egui::vec2(1280.0, 720.0), false);
+    assert!(harness.query(by().label_contains("Retained by esp32-lamp at ")).is_some());
+    assert!(harness.query(by().label_contains("QoS 1, 24 bytes")).is_some());
+    assert!(shows(&harness, "2 live subscribers") && shows(&harness, "dashboard") && shows(&harness, "+/status"));
+    let harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
+    assert!(harness.query(by().label_contains("Retained by")).is_none(), "only the built-in broker knows");
+}

@@ -51,6 +51,7 @@ pub struct RetainedFact {
     pub publisher: Option<String>,
     pub stored_at: SystemTime,
     pub qos: u8,
+    /// The stored payload (a retained message is never empty: empty here means not read).
     pub payload: Vec<u8>,
 }
 
@@ -179,7 +180,12 @@ fn facts(ui: &mut egui::Ui, facts: Option<&BrokerFacts>) {
     match &facts.retained {
         Some(r) => {
             let by = r.publisher.as_deref().unwrap_or("an unknown client");
-            ui.label(format!("Retained by {by} at {} (QoS {}, {} bytes)", clock(r.stored_at), r.qos, r.payload.len()));
+            let size = if r.payload.is_empty() { String::new() } else { format!(", {} bytes", r.payload.len()) };
+            ui.label(format!("Retained by {by} at {} (QoS {}{size})", clock(r.stored_at), r.qos));
+            if !r.payload.is_empty() {
+                let stored = payload_text(&r.payload, RECENT_CHARS);
+                ui.add(egui::Label::new(egui::RichText::new(format!("Stored value: {stored}")).monospace()).wrap());
+            }
         }
         None => _ = ui.label("The broker stores no retained message for this topic."),
     }
