@@ -116,7 +116,8 @@ pub fn detail_pane(
                 let (lo, hi) =
                     values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
                 let last = values.last().copied().unwrap_or_default();
-                ui.weak(format!("last {}, min {}, max {}", number(last), number(lo), number(hi)));
+                let what = view.field.as_deref().unwrap_or("value");
+                ui.weak(format!("{what}: last {}, min {}, max {}", number(last), number(lo), number(hi)));
             });
         }
     }
