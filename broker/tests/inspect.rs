@@ -118,7 +118,7 @@ async fn topic_info_names_the_subscribers_and_who_stored_the_retained_message_an
     let retained = info.retained.expect("PV/power has a retained message");
     assert_eq!(retained.publisher.as_deref(), Some("pv-logger"));
     assert!(retained.stored_at >= before && retained.stored_at <= after, "{:?}", retained.stored_at);
-    assert_eq!((retained.qos, retained.payload_len), (QoS::AtLeastOnce, 4));
+    assert_eq!((retained.qos, retained.payload_len, &retained.payload[..]), (QoS::AtLeastOnce, 4, &b"1234"[..]));
 
     // Off the runtime, from another thread, as the app calls it.
     let inspector = broker.broker().inspector();

@@ -10,6 +10,8 @@
 use std::sync::{Arc, Weak};
 use std::time::SystemTime;
 
+use bytes::Bytes;
+
 use super::Shared;
 use super::router::{Reader, Retained};
 use crate::codec::{QoS, TopicError, TopicFilter, TopicName};
@@ -42,7 +44,7 @@ pub struct SubscriberInfo {
     pub online: bool,
 }
 
-/// A retained message, without its payload.
+/// A retained message: who stored it, when, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetainedInfo {
     /// The client id that stored it; `None` for the broker's own (`$SYS`) and messages saved
@@ -52,6 +54,9 @@ pub struct RetainedInfo {
     pub stored_at: SystemTime,
     pub qos: QoS,
     pub payload_len: usize,
+    /// The stored payload itself: shared with the broker's copy (a reference count, not a
+    /// copy), so answering many costs no payload bytes.
+    pub payload: Bytes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +91,7 @@ fn info_of(retained: &Retained) -> RetainedInfo {
         stored_at: retained.origin.stored_at(),
         qos: retained.message.qos,
         payload_len: retained.message.payload.len(),
+        payload: retained.message.payload.clone(),
     }
 }
 
