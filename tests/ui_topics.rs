@@ -61,6 +61,7 @@ fn message(topic: &str, payload: &str, secs: u64) -> ReceivedMessage {
 }
 
 /// The panel and what the app would give it.
+#[derive(Default)]
 struct Tab {
     tree: TopicTree,
     view: TopicsView,
@@ -76,17 +77,7 @@ struct Tab {
 
 impl Tab {
     fn new() -> Self {
-        Self {
-            tree: burst(),
-            view: TopicsView::default(),
-            connected: true,
-            builtin: false,
-            recent: None,
-            facts: None,
-            last_delete: None,
-            intents: Vec::new(),
-            sidebar: false,
-        }
+        Self { tree: burst(), connected: true, ..Self::default() }
     }
 
     fn draw(&mut self, ui: &mut egui::Ui) {
@@ -160,6 +151,14 @@ fn counts_and_last_values_show_after_a_burst() {
     harness.get_by_label("Collapse all").click();
     harness.run();
     assert!(!shows(&harness, "PV/data"));
+    let top = |h: &Harness<'_, Tab>, topic: &str| h.get_by_role_and_label(Role::Button, topic).rect().top();
+    assert!(top(&harness, "PV") < top(&harness, "sensors"), "by name first");
+    harness.get_by_role_and_label(Role::ComboBox, "Sort").click();
+    harness.run();
+    harness.get_by_role_and_label(Role::Button, "rate").click();
+    harness.run();
+    assert_eq!(harness.state().view.tree.sort(), mqtt_lab::tree::SortBy::Rate);
+    assert!(top(&harness, "sensors") < top(&harness, "PV"), "200 topics at once make the busiest subtree");
 }
 
 #[test]
@@ -264,17 +263,12 @@ fn lamp_selected(builtin: bool, size: egui::Vec2, sidebar: bool) -> Harness<'sta
 }
 
 #[test]
-fn the_detail_shows_the_changed_json_field() {
-    let harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
+fn the_detail_shows_the_changed_json_field_and_plot_this_takes_the_picked_one() {
+    let mut harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
     assert!(shows(&harness, "~ $.value: 1 → 2"), "newest against the one before");
     assert!(shows(&harness, "~ $.state: \"off\" → \"on\""));
     assert!(shows(&harness, "- $.fault: \"none\""), "a removed field");
     assert!(harness.query_by_label("Sparkline").is_some());
-}
-
-#[test]
-fn plot_this_takes_the_picked_json_field() {
-    let mut harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
     harness.get_by_role_and_label(Role::ComboBox, "JSON field").click();
     harness.run();
     harness.get_by_role_and_label(Role::Button, "$.value").click();
@@ -285,35 +279,32 @@ fn plot_this_takes_the_picked_json_field() {
     assert!(harness.state().tree_intents().contains(&plot), "{:?}", harness.state().tree_intents());
 }
 
-fn delete_subtree(builtin: bool) -> (Harness<'static, Tab>, Vec<TreeIntent>) {
-    let mut tab = Tab::new();
-    tab.builtin = builtin;
-    let mut harness = harness(tab, egui::vec2(1280.0, 720.0));
-    click_row(&mut harness, "sensors");
-    harness.get_by_label("Delete retained…").click();
-    harness.run();
-    assert!(shows(&harness, "4 retained messages under sensors/# will be deleted."));
-    let how = if builtin {
-        "The broker clears its store under sensors/# at once."
-    } else {
-        "An empty retained message is published to each of the 4 topics this tree knows to be retained (topics \
-         this connection never saw keep theirs)."
-    };
-    assert!(shows(&harness, how));
-    harness.get_by_label("Confirm delete").click();
-    harness.run();
-    assert!(harness.state().view.delete.is_none(), "the confirmation closes");
-    let intents = harness.state().tree_intents();
-    (harness, intents)
-}
-
 #[test]
 fn deleting_a_retained_subtree_asks_with_the_count() {
     for builtin in [false, true] {
-        let (_, intents) = delete_subtree(builtin);
+        let mut tab = Tab::new();
+        (tab.builtin, tab.sidebar) = (builtin, true);
+        let mut harness = harness(tab, egui::vec2(1280.0, 720.0));
+        click_row(&mut harness, "sensors");
+        harness.get_by_label("Delete retained…").click();
+        harness.run();
+        assert!(shows(&harness, "4 retained messages under sensors/# will be deleted."));
+        let how = if builtin {
+            "The broker clears its store under sensors/# at once."
+        } else {
+            "An empty retained message is published to each of the 4 topics this tree knows to be retained (topics \
+             this connection never saw keep theirs)."
+        };
+        assert!(shows(&harness, how));
+        if !builtin {
+            snapshot(&mut harness, "topics_delete_confirm");
+        }
+        harness.get_by_label("Confirm delete").click();
+        harness.run();
+        assert!(harness.state().view.delete.is_none(), "the confirmation closes");
         let topics: Vec<String> = [0, 50, 100, 150].iter().map(|i| format!("sensors/room{i}/temp")).collect();
         let expected = TreeIntent::DeleteRetained { filter: "sensors/#".into(), topics };
-        assert!(intents.contains(&expected), "{intents:?}");
+        assert!(harness.state().tree_intents().contains(&expected), "{:?}", harness.state().tree_intents());
     }
     let mut tab = Tab::new();
     tab.connected = false;
@@ -328,26 +319,12 @@ fn deleting_a_retained_subtree_asks_with_the_count() {
 /// The tab's own controls (toolbar and actions) lie wholly inside the window.
 fn inside(harness: &Harness<'_, Tab>, size: egui::Vec2) {
     let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size).expand(0.5);
-    let controls = [
-        "Filter topics",
-        "Only retained",
-        "Collapse all",
-        "Plot this",
-        "Publish here",
-        "Copy topic",
-        "Subscribe to this subtree",
-        "Pin",
-        "Delete retained…",
-    ];
-    for name in controls {
+    let controls = "Filter topics|Only retained|Sort|Collapse all|JSON field|Plot this|Publish here|Copy topic|\
+                    Subscribe to this subtree|Pin|Delete retained…";
+    for name in controls.split('|') {
         let node = harness.query_all_by_label(name).find(|n| n.accesskit_node().role() != Role::Label);
         let rect = node.unwrap_or_else(|| panic!("{name} at {size:?}")).rect();
         assert!(window.contains_rect(rect), "{name} at {rect:?} outside {size:?}");
-    }
-    for role in [Role::ComboBox] {
-        for node in harness.query_all(by().role(role)) {
-            assert!(window.contains_rect(node.rect()), "a {role:?} at {:?} outside {size:?}", node.rect());
-        }
     }
 }
 
@@ -355,9 +332,12 @@ fn inside(harness: &Harness<'_, Tab>, size: egui::Vec2) {
 fn the_tab_fits_laptop_screens() {
     for size in [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0), egui::vec2(1920.0, 1080.0)] {
         for sidebar in [true, false] {
-            let harness = lamp_selected(true, size, sidebar);
+            let mut harness = lamp_selected(true, size, sidebar);
             assert!(harness.query_by_role_and_label(Role::ComboBox, "JSON field").is_some(), "{size:?}");
             inside(&harness, size);
+            if sidebar && size.x < 1100.0 {
+                snapshot(&mut harness, "topics_narrow_1024");
+            }
         }
     }
 }
@@ -375,33 +355,6 @@ fn snapshot(harness: &mut Harness<'_, Tab>, name: &str) {
         image.save(dir.join(format!("{name}.png"))).unwrap();
         eprintln!("{name}: not compared (the local time zone is not UTC)");
     }
-}
-
-#[test]
-fn snapshot_of_the_tree_and_the_detail() {
-    let mut harness = lamp_selected(true, egui::vec2(1280.0, 720.0), false);
-    expand(&mut harness, "PV");
-    expand(&mut harness, "sensors");
-    harness.get_by_label("Pin PV/data").click();
-    harness.run();
-    snapshot(&mut harness, "topics_builtin_detail");
-}
-
-#[test]
-fn snapshot_of_the_delete_confirmation_beside_a_sidebar() {
-    let mut tab = Tab::new();
-    tab.sidebar = true;
-    let mut harness = harness(tab, egui::vec2(1280.0, 720.0));
-    click_row(&mut harness, "sensors");
-    harness.get_by_label("Delete retained…").click();
-    harness.run();
-    snapshot(&mut harness, "topics_delete_confirm");
-}
-
-#[test]
-fn snapshot_of_a_narrow_panel() {
-    let mut harness = lamp_selected(false, egui::vec2(1024.0, 640.0), true);
-    snapshot(&mut harness, "topics_narrow_1024");
 }
 
 #[test]
@@ -481,24 +434,16 @@ fn the_actions_ask_the_app_and_copy_the_topic() {
 }
 
 #[test]
-fn the_sort_puts_the_busiest_first() {
-    let mut harness = harness(Tab::new(), egui::vec2(1280.0, 720.0));
-    let top = |h: &Harness<'_, Tab>, topic: &str| h.get_by_role_and_label(Role::Button, topic).rect().top();
-    assert!(top(&harness, "PV") < top(&harness, "sensors"), "by name first");
-    harness.get_by_role_and_label(Role::ComboBox, "Sort").click();
-    harness.run();
-    harness.get_by_role_and_label(Role::Button, "rate").click();
-    harness.run();
-    assert_eq!(harness.state().view.tree.sort(), mqtt_lab::tree::SortBy::Rate);
-    assert!(top(&harness, "sensors") < top(&harness, "PV"), "200 topics at once make the busiest subtree");
-}
-
-#[test]
 fn the_built_in_brokers_facts_show() {
-    let harness = lamp_selected(true, egui::vec2(1280.0, 720.0), false);
+    let mut harness = lamp_selected(true, egui::vec2(1280.0, 720.0), false);
     assert!(harness.query(by().label_contains("Retained by esp32-lamp at ")).is_some());
     assert!(harness.query(by().label_contains("QoS 1, 24 bytes")).is_some());
     assert!(shows(&harness, "2 live subscribers") && shows(&harness, "dashboard") && shows(&harness, "+/status"));
+    expand(&mut harness, "PV");
+    expand(&mut harness, "sensors");
+    harness.get_by_label("Pin PV/data").click();
+    harness.run();
+    snapshot(&mut harness, "topics_builtin_detail");
     let harness = lamp_selected(false, egui::vec2(1280.0, 720.0), false);
     assert!(harness.query(by().label_contains("Retained by")).is_none(), "only the built-in broker knows");
 }
