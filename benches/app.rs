@@ -1,5 +1,5 @@
-//! The app's targets (issue 9), one command: `cargo bench --bench app` (or `-- ingest`,
-//! `-- scroll`, `-- startup` for one of them).
+//! The app's targets, one command: `cargo bench --bench app` (or `-- <name>` for one of them;
+//! issue 9: `ingest`, `scroll`, `startup`; issue 22: `tree`, `three`, `cold`).
 //!
 //! - ingest: the real App (egui_kittest harness, no window) connected to its built-in broker while
 //!   a publisher sends 50,000 msg/s for 5 s (PV/data numbers and PV/sunshine, so every message
@@ -11,21 +11,28 @@
 //! - scroll: 1,000,000 messages in a real history file; the message list is scrolled with the
 //!   mouse wheel through hundreds of thousands of older rows, each frame timed.
 //! - startup: the real `mqtt-lab` binary under Xvfb with a fresh home: time from spawning it to
-//!   its first frame, and its resident memory after 5 s idle (5 runs).
+//!   its first frame, and its resident memory after 5 s idle (5 runs). See `app/real.rs`.
+//! - tree, three: 100,000 distinct topics into the Topics tab, at 50,000 msg/s over one
+//!   connection, and at 20,000 msg/s to each of three connections. See `app/topics.rs`.
+//! - cold: `startup` with 10 profiles and 1,000,000 messages in history. See `app/real.rs`.
 
 // Counts become rates and sizes: f64 precision is plenty.
 #![allow(clippy::cast_precision_loss)]
 
+#[path = "app/real.rs"]
+mod real;
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "app/topics.rs"]
+mod topics;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use cpu_time::ThreadTime;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use mqtt_lab::App;
 use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab_bench::client::{Client, Target};
 use mqtt_lab_bench::wire::put_publish;
@@ -50,7 +57,16 @@ fn main() {
         scroll();
     }
     if wants("startup") {
-        startup();
+        real::startup();
+    }
+    if wants("tree") {
+        topics::tree();
+    }
+    if wants("three") {
+        topics::three();
+    }
+    if wants("cold") {
+        real::cold();
     }
 }
 
@@ -75,8 +91,8 @@ fn frames(label: &str, mut wall: Vec<Duration>, mut cpu: Vec<Duration>) {
 }
 
 /// Publishes `rate` messages a second for `SECONDS` to the broker at `port`, in 1 ms batches;
-/// with `v5` over MQTT 5, each PUBLISH with an empty property block.
-async fn publish(port: u16, rate: u64, v5: bool) -> u64 {
+/// `put` writes message `n` (from 0) into the batch. With `v5` the publisher connects with MQTT 5.
+async fn publish_with(port: u16, rate: u64, v5: bool, mut put: impl FnMut(&mut BytesMut, u64)) -> u64 {
     use mqtt_lab_broker::codec::Protocol;
     let target = Target {
         addr: ([127, 0, 0, 1], port).into(),
@@ -94,26 +110,55 @@ async fn publish(port: u16, rate: u64, v5: bool) -> u64 {
     for ms in 0..SECONDS * 1000 {
         tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
         for _ in 0..per_ms {
-            if sent.is_multiple_of(10) {
-                put_publish(
-                    &mut buf,
-                    v5,
-                    "PV/sunshine",
-                    0,
-                    false,
-                    0,
-                    if sent.is_multiple_of(20) { b"yes" } else { b"no" },
-                );
-            } else {
-                let kw = format!("{:.3}", (sent % 4500) as f64 / 1000.0);
-                put_publish(&mut buf, v5, "PV/data", 0, false, 0, kw.as_bytes());
-            }
+            put(&mut buf, sent);
             sent += 1;
         }
         client.stream.write_all(&buf).await.expect("the broker takes the messages");
         buf.clear();
     }
     sent
+}
+
+/// Issue 9's traffic: PV/data numbers and, one in ten, PV/sunshine yes/no; with `v5` each
+/// PUBLISH carries an empty property block.
+async fn publish(port: u16, rate: u64, v5: bool) -> u64 {
+    publish_with(port, rate, v5, move |buf, n| {
+        if n.is_multiple_of(10) {
+            put_publish(buf, v5, "PV/sunshine", 0, false, 0, if n.is_multiple_of(20) { b"yes" } else { b"no" });
+        } else {
+            let kw = format!("{:.3}", (n % 4500) as f64 / 1000.0);
+            put_publish(buf, v5, "PV/data", 0, false, 0, kw.as_bytes());
+        }
+    })
+    .await
+}
+
+/// Steps frames at 60 Hz until `done` holds (at most a minute), calling `between` before each
+/// (what a user does meanwhile); each step timed by wall clock and by this thread's CPU time.
+/// Returns those times and how long it took.
+fn timed_frames(
+    harness: &mut Harness<'_, App>,
+    done: impl Fn(&App) -> bool,
+    mut between: impl FnMut(&mut Harness<'_, App>),
+) -> (Vec<Duration>, Vec<Duration>, Duration) {
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    let start = Instant::now();
+    let mut next = start;
+    while !done(harness.state()) && start.elapsed() < Duration::from_mins(1) {
+        between(harness);
+        let (w, c) = (Instant::now(), ThreadTime::now());
+        harness.step();
+        wall.push(w.elapsed());
+        cpu.push(c.elapsed());
+        next += FRAME;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+    (wall, cpu, start.elapsed())
 }
 
 fn ingest(rate: u64, v5: bool) {
@@ -129,24 +174,8 @@ fn ingest(rate: u64, v5: bool) {
     let Some(addr) = harness.state().builtin_addr() else { panic!("no broker") };
     let before = harness.state().model().messages.total();
     let publisher = rt.spawn(publish(addr.port(), rate, v5));
-    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
-    let start = Instant::now();
-    let mut next = start;
     let expected = rate * SECONDS;
-    while harness.state().model().messages.total() - before < expected && start.elapsed() < Duration::from_mins(1) {
-        let (w, c) = (Instant::now(), ThreadTime::now());
-        harness.step();
-        wall.push(w.elapsed());
-        cpu.push(c.elapsed());
-        next += FRAME;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
-        }
-    }
-    let took = start.elapsed();
+    let (wall, cpu, took) = timed_frames(&mut harness, |app| app.model().messages.total() - before >= expected, |_| {});
     let sent = rt.block_on(publisher).expect("the publisher ran");
     let received = harness.state().model().messages.total() - before;
     println!(
@@ -198,95 +227,4 @@ fn scroll() {
         harness.state().model().stored.held()
     );
     frames("scroll frames", wall, cpu);
-}
-
-/// An X server for the real window: the one in DISPLAY, or Xvfb on a free display number.
-fn x_server() -> (String, Option<Child>) {
-    if let Ok(display) = std::env::var("DISPLAY") {
-        return (display, None);
-    }
-    let n = (90..200).find(|n| !std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).unwrap_or(99);
-    let child = Command::new("Xvfb")
-        .args([format!(":{n}"), "-screen".into(), "0".into(), "1280x1024x24".into()])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb (apt-get install xvfb) or a DISPLAY");
-    let socket = format!("/tmp/.X11-unix/X{n}");
-    let start = Instant::now();
-    while !std::path::Path::new(&socket).exists() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (format!(":{n}"), Some(child))
-}
-
-/// Resident memory in MiB: all of it, and the part in the graphics driver's libraries (Mesa's
-/// software renderer under Xvfb: libLLVM, the DRI and Vulkan drivers), which a machine with a
-/// GPU replaces with its own driver.
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
-    let (mut all, mut driver, mut in_driver) = (0u64, 0u64, false);
-    for line in smaps.lines() {
-        if let Some(kb) = line.strip_prefix("Rss:") {
-            let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
-            all += kb;
-            if in_driver {
-                driver += kb;
-            }
-        } else if line.split_whitespace().next().is_some_and(|r| r.contains('-') && !r.ends_with(':')) {
-            let path = line.split_whitespace().nth(5).unwrap_or("");
-            in_driver = ["libLLVM", "/dri/", "libvulkan", "libgallium", "libGLX_mesa", "libglapi"]
-                .iter()
-                .any(|p| path.contains(p));
-        }
-    }
-    (all as f64 / 1024.0, driver as f64 / 1024.0)
-}
-
-fn startup() {
-    let (display, mut xvfb) = x_server();
-    let (mut starts, mut memory, mut own) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..5 {
-        let home = ProfileDir::new(&format!("bench-startup-{run}"));
-        std::fs::create_dir_all(&home.0).expect("a home folder");
-        let spawned = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mqtt-lab"))
-            .env("DISPLAY", &display)
-            .env("HOME", &home.0)
-            .env("XDG_CONFIG_HOME", home.0.join("config"))
-            .env("XDG_DATA_HOME", home.0.join("data"))
-            .env("MQTT_LAB_STARTUP_PROBE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the app starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let said = lines.find_map(|l| l.ok().filter(|l| l.contains("first frame after")));
-        let to_first_frame = spawned.elapsed();
-        let said = said.unwrap_or_else(|| panic!("the app drew no frame"));
-        std::thread::sleep(Duration::from_secs(5));
-        let (rss, driver) = rss_mib(child.id());
-        let _ = child.kill();
-        let _ = child.wait();
-        println!(
-            "startup run {run}: {said}; {:.0} ms from spawn; RSS after 5 s idle {rss:.1} MiB \
-             ({driver:.1} MiB of it in the graphics driver)",
-            to_first_frame.as_secs_f64() * 1000.0
-        );
-        starts.push(to_first_frame.as_secs_f64() * 1000.0);
-        memory.push(rss);
-        own.push(rss - driver);
-    }
-    if let Some(x) = xvfb.as_mut() {
-        let _ = x.kill();
-        let _ = x.wait();
-    }
-    starts.sort_by(f64::total_cmp);
-    memory.sort_by(f64::total_cmp);
-    own.sort_by(f64::total_cmp);
-    println!(
-        "startup: spawn to first frame median {:.0} ms (max {:.0}); idle RSS median {:.1} MiB (max {:.1}), \
-         without the graphics driver median {:.1} MiB",
-        starts[2], starts[4], memory[2], memory[4], own[2]
-    );
 }

@@ -11,6 +11,7 @@ use crate::embedded::EmbeddedStatus;
 use crate::history::Stats;
 use crate::model::{Model, SelfTest};
 use crate::profile::Profile;
+use crate::tree::TopicTree;
 use crate::ui::{PlotView, PublishForm};
 
 impl App {
@@ -102,5 +103,16 @@ impl App {
     /// Points on the plot.
     pub fn plot_points(&self) -> usize {
         self.plot.traces.points()
+    }
+
+    /// The topic tree of the connection on view, read-only (its topics, counts and memory, for
+    /// the bench's targets: what the Topics tab shows is checked through the UI).
+    pub fn tree(&self) -> &TopicTree {
+        &self.sessions.shown().topics.tree
+    }
+
+    /// The topic tree of session `i` of the list (the one on view is `tree()`).
+    pub fn tree_of(&self, i: usize) -> Option<&TopicTree> {
+        self.sessions.list().get(i).map(|s| &s.topics.tree)
     }
 }
