@@ -252,7 +252,7 @@ fn lamp_selected(builtin: bool, size: egui::Vec2, sidebar: bool) -> Harness<'sta
                 publisher: Some("esp32-lamp".into()),
                 stored_at: t0() + Duration::from_secs(7),
                 qos: 1,
-                payload: br#"{"state":"on","value":2}"#.to_vec(),
+                payload_len: br#"{"state":"on","value":2}"#.len(),
             }),
         });
     }

@@ -148,7 +148,7 @@ impl App {
             TopicsDone::Facts { topic, facts, .. } => topics.facts = Some((topic, facts)),
             TopicsDone::Deleted { text, topics: cleared, .. } => {
                 for topic in &cleared {
-                    let _ = topic; // PENDING forget_retained
+                    topics.tree.forget_retained(topic);
                 }
                 self.sessions.at_mut(i).model.note(text.clone());
                 self.sessions.at_mut(i).topics.last_delete = Some(text);
@@ -185,7 +185,9 @@ impl App {
         self.io.off_thread(move || {
             let info = inspector.topic_info(&topic);
             let facts = BrokerFacts {
+                // Live ones: a persistent session away holds its subscriptions but reads nothing now.
                 subscribers: (info.subscribers.into_iter())
+                    .filter(|s| s.online)
                     .map(|s| ui::Subscriber {
                         client_id: s.client_id,
                         qos: s.qos as u8,
@@ -197,10 +199,7 @@ impl App {
                     publisher: r.publisher,
                     stored_at: r.stored_at,
                     qos: r.qos as u8,
-                    payload: {
-                        let _ = r.payload_len;
-                        Vec::new()
-                    }, // PENDING payload_len
+                    payload_len: r.payload_len,
                 }),
             };
             Background::Topics(TopicsDone::Facts { session, topic, facts })

@@ -179,3 +179,21 @@ fn memory_grows_with_topics() {
     assert!(full > empty + 1000 * 100, "{empty} -> {full}");
     assert!(full < 1000 * 1000, "{full} bytes for 1000 topics");
 }
+
+#[test]
+fn a_forgotten_retained_message_leaves_the_counts_and_the_value() {
+    let mut tree = TopicTree::new();
+    let at = std::time::SystemTime::now();
+    for (topic, retain) in [("a/x", true), ("a/y", true), ("a/z", false)] {
+        tree.record(Seen { topic, payload: b"1", qos: 1, retain, at });
+    }
+    let a = tree.find("a").unwrap();
+    assert_eq!(tree.node(a).unwrap().retained_under(), 2);
+    tree.forget_retained("a/x");
+    tree.forget_retained("a/x");
+    tree.forget_retained("a/z");
+    tree.forget_retained("nowhere");
+    let x = tree.node(tree.find("a/x").unwrap()).unwrap();
+    assert_eq!((x.retained(), x.count(), x.preview()), (false, 1, "1"));
+    assert_eq!((tree.node(a).unwrap().retained_under(), tree.retained_count()), (1, 1));
+}

@@ -124,6 +124,18 @@ impl TopicTree {
         self.data_gen += 1;
     }
 
+    /// The retained message of `topic` is known to be gone (deleted through the Topics tab: an
+    /// empty retained PUBLISH reaches a live subscriber with RETAIN 0 in MQTT 3.1.1, so the
+    /// message itself cannot say so). Counts and values stay.
+    pub fn forget_retained(&mut self, topic: &str) {
+        let Some(&id) = self.index.get(topic) else { return };
+        let stats = self.nodes[id as usize].stats;
+        let Some(stats) = self.stats.get_mut(stats as usize).filter(|s| s.retained) else { return };
+        stats.retained = false;
+        self.update_ancestors(id, 0, i64::MIN, false, -1, false);
+        self.data_gen += 1;
+    }
+
     /// Adds a message's effect to the node and every ancestor (the root included: tree totals).
     fn update_ancestors(&mut self, id: u32, count: u64, at: i64, changed: bool, retained: i64, live: bool) {
         let mut n = id;

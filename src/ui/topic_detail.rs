@@ -51,8 +51,8 @@ pub struct RetainedFact {
     pub publisher: Option<String>,
     pub stored_at: SystemTime,
     pub qos: u8,
-    /// The stored payload (a retained message is never empty: empty here means not read).
-    pub payload: Vec<u8>,
+    /// The stored payload's size (the node's last value shows what it holds).
+    pub payload_len: usize,
 }
 
 /// Cuts `text` at `max` characters with "…".
@@ -181,12 +181,8 @@ fn facts(ui: &mut egui::Ui, facts: Option<&BrokerFacts>) {
     match &facts.retained {
         Some(r) => {
             let by = r.publisher.as_deref().unwrap_or("an unknown client");
-            let size = if r.payload.is_empty() { String::new() } else { format!(", {} bytes", r.payload.len()) };
-            ui.label(format!("Retained by {by} at {} (QoS {}{size})", clock(r.stored_at), r.qos));
-            if !r.payload.is_empty() {
-                let stored = payload_text(&r.payload, RECENT_CHARS);
-                ui.add(egui::Label::new(egui::RichText::new(format!("Stored value: {stored}")).monospace()).wrap());
-            }
+            let size = r.payload_len;
+            ui.label(format!("Retained by {by} at {} (QoS {}, {size} bytes)", clock(r.stored_at), r.qos));
         }
         None => _ = ui.label("The broker stores no retained message for this topic."),
     }
