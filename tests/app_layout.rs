@@ -79,6 +79,7 @@ fn every_tab_fits_a_laptop_screen() {
             "Built-in broker (127.0.0.1:",
             "Hide sidebar",
             "Messages",
+            "Topics",
             "Plot",
             "Packets",
             "Log",
@@ -133,6 +134,29 @@ fn every_tab_fits_a_laptop_screen() {
             inside(&harness, size, label);
         }
         keep_image(&mut harness, size, "packets");
+
+        tab(&mut harness, "Topics");
+        harness.get_by_label("Expand PV").click();
+        settle(&mut harness);
+        harness.get_by_role_and_label(Role::Button, "PV/sunshine").click();
+        settle(&mut harness);
+        for label in [
+            "Filter topics",
+            "Only retained",
+            "Collapse all",
+            "1 topics, 1 messages",
+            "PV/sunshine",
+            "Plot this",
+            "Publish here",
+            "Copy topic",
+            "Subscribe to this subtree",
+            "Delete retained…",
+            "Connections (2)",
+            "Close Built-in broker",
+        ] {
+            inside(&harness, size, label);
+        }
+        keep_image(&mut harness, size, "topics");
 
         tab(&mut harness, "Log");
         inside(&harness, size, "Connected (session present: false).");

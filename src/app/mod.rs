@@ -146,7 +146,7 @@ impl App {
                 }
             }
             Background::StoredPage(key, page, rows) => {
-                self.sessions.shown_mut().model.stored.page_read(&key, page, rows)
+                self.sessions.shown_mut().model.stored.page_read(&key, page, rows);
             }
             Background::Topics(done) => self.topics_done(done),
             step @ (Background::SelfTestStep(_) | Background::SelfTestDone(_)) => self.self_test_step(step),
@@ -167,16 +167,13 @@ impl App {
             if self.builtin.drain_one() {
                 continue;
             }
-            match self.sessions.list()[i].handle().and_then(crate::connection::Connection::try_event) {
-                Some(event) => {
-                    self.session_event(i, event);
-                    empty = 0;
-                }
-                None => {
-                    empty += 1;
-                    if empty >= n {
-                        return false;
-                    }
+            if let Some(event) = self.sessions.list()[i].handle().and_then(crate::connection::Connection::try_event) {
+                self.session_event(i, event);
+                empty = 0;
+            } else {
+                empty += 1;
+                if empty >= n {
+                    return false;
                 }
             }
             i = (i + 1) % n;

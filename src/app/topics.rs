@@ -81,7 +81,7 @@ impl App {
         match intent {
             TreeIntent::LoadRecent { topic } => self.load_recent(topic),
             TreeIntent::LoadBrokerFacts { topic } => self.load_facts(topic),
-            TreeIntent::PlotThis { topic, field } => self.plot_this(topic, field),
+            TreeIntent::PlotThis { topic, field } => self.plot_this(&topic, field),
             TreeIntent::PublishHere { topic } => {
                 let form = &mut self.sessions.shown_mut().publish_form;
                 form.topic = topic;
@@ -207,19 +207,19 @@ impl App {
     }
 
     /// A series for `topic` on the plot of the profile on view, then the Plot tab.
-    fn plot_this(&mut self, topic: String, field: Option<String>) {
+    fn plot_this(&mut self, topic: &str, field: Option<String>) {
         let i = self.view_index();
         let defs = &mut self.profiles.list[i].plot;
         let extractor = match field {
             Some(path) => Extractor::Json { path },
             None => (self.sessions.shown().topics.recent.as_ref())
-                .filter(|(t, _)| *t == topic)
+                .filter(|(t, _)| t == topic)
                 .and_then(|(_, list)| list.first())
                 .and_then(|m| crate::tree::default_extractor(&m.payload))
                 .unwrap_or(Extractor::Number),
         };
         let color = crate::palette::PALETTE[defs.len() % crate::palette::PALETTE.len()];
-        let def = SeriesDef { filter: topic.clone(), extractor, color, split: false, ..SeriesDef::default() };
+        let def = SeriesDef { filter: topic.to_owned(), extractor, color, split: false, ..SeriesDef::default() };
         if defs.contains(&def) {
             self.sessions.shown_mut().model.note(format!("{topic} is already on the plot."));
         } else {
@@ -276,7 +276,8 @@ impl App {
             facts: t.facts.as_ref().filter(|(topic, _)| Some(topic) == t.view.requested.as_ref()).map(|(_, f)| f),
             last_delete: t.last_delete.as_deref(),
         };
-        intents.extend(ui::topics_tab(ui, &mut t.tree, &mut t.view, &input));
+        // Each connection's tab keeps its own scroll positions and focus.
+        ui.push_id(("topics", s.id), |ui| intents.extend(ui::topics_tab(ui, &mut t.tree, &mut t.view, &input)));
         // Rates and "last changed" move with the clock.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
