@@ -181,3 +181,51 @@ fn one_profile_opened_twice_publishes_to_itself_and_one_client_id_twice_is_a_tak
     settle(&mut harness);
     assert!(harness.query_by_label_contains("takeover, MQTT-3.1.4-2").is_some(), "the reason is on screen");
 }
+
+/// The simulated plant pointed at the first connection's broker (the built-in one) while the
+/// selected profile is Mosquitto's: its readings reach that connection, not Mosquitto's.
+#[test]
+fn a_simulator_runs_against_the_broker_of_any_open_connection() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("several-sim");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mosquitto_port = free_port();
+    let conf = dir.0.join("mosquitto.conf");
+    std::fs::write(&conf, format!("listener {mosquitto_port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
+    let _mosquitto = Mosquitto::start(&conf);
+
+    let mut harness = app_harness(&runtime, &dir);
+    connect_and_subscribe(&mut harness);
+    new_profile_at(&mut harness, mosquitto_port);
+    let other = harness.state().selected_profile().name.clone();
+    harness.get_by_role_and_label(Role::Button, "Connect").click();
+    step_until(&mut harness, "both connected", |app| connected(app, 0) && connected(app, 1));
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "Mosquitto's SUBACK", subscribed);
+
+    // The profile editor shows Mosquitto's profile (the simulators' default broker); the
+    // simulators' own choice sends them to the built-in broker's connection instead.
+    harness.get_by_label("Simulators").click();
+    settle(&mut harness);
+    harness.get_by_label("Broker").click();
+    settle(&mut harness);
+    harness.get_by_role_and_label(Role::Button, &format!("{BUILTIN}'s broker")).click();
+    settle(&mut harness);
+    harness.get_by_label("Start PV plant").click();
+    step_until(&mut harness, "the plant's readings on the built-in connection", |app| {
+        app.model_of(0).unwrap().messages.total() >= 2
+    });
+    harness.get_by_label("Stop PV plant").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().model_of(1).unwrap().messages.total(), 0, "none on Mosquitto");
+    assert!(
+        harness
+            .state()
+            .model()
+            .log
+            .iter()
+            .any(|l| l.text.contains(&format!("PV plant started against {BUILTIN}'s broker"))),
+        "{:?}",
+        harness.state().model().log
+    );
+}
