@@ -11,7 +11,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab::model::SubscriptionState;
-use support::mosquitto::{Mosquitto, free_port};
+use support::mosquitto::Mosquitto;
 use support::*;
 
 const BUILTIN: &str = "Built-in broker";
@@ -64,11 +64,7 @@ fn history_rows(
 fn the_built_in_broker_and_mosquitto_open_at_once_each_keep_their_own_messages() {
     let runtime = runtime();
     let dir = ProfileDir::new("several");
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let mosquitto_port = free_port();
-    let conf = dir.0.join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {mosquitto_port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
-    let _mosquitto = Mosquitto::start(&conf);
+    let (_mosquitto, mosquitto_port) = Mosquitto::anonymous(&dir.0);
 
     let mut harness = app_harness(&runtime, &dir);
     connect_and_subscribe(&mut harness);
@@ -188,11 +184,7 @@ fn one_profile_opened_twice_publishes_to_itself_and_one_client_id_twice_is_a_tak
 fn a_simulator_runs_against_the_broker_of_any_open_connection() {
     let runtime = runtime();
     let dir = ProfileDir::new("several-sim");
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let mosquitto_port = free_port();
-    let conf = dir.0.join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {mosquitto_port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
-    let _mosquitto = Mosquitto::start(&conf);
+    let (_mosquitto, mosquitto_port) = Mosquitto::anonymous(&dir.0);
 
     let mut harness = app_harness(&runtime, &dir);
     connect_and_subscribe(&mut harness);

@@ -13,7 +13,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::App;
 use mqtt_lab::plot::Extractor;
-use support::mosquitto::{Mosquitto, free_port};
+use support::mosquitto::Mosquitto;
 use support::*;
 
 /// Publishes as client id `lab-<first level>` (so a broker can say who stored a retained message).
@@ -169,11 +169,7 @@ fn the_tree_counts_a_burst_and_deletes_a_retained_subtree_in_the_built_in_broker
 fn the_tree_deletes_a_retained_subtree_on_mosquitto_with_empty_retained_messages() {
     let runtime = runtime();
     let dir = ProfileDir::new("topics-mosquitto");
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let port = free_port();
-    let conf = dir.0.join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
-    let _mosquitto = Mosquitto::start(&conf);
+    let (_mosquitto, port) = Mosquitto::anonymous(&dir.0);
     let mut harness = harness_with(&runtime, &dir, None);
     new_profile_at(&mut harness, port);
     harness.get_by_role_and_label(Role::Button, "Connect").click();

@@ -37,6 +37,16 @@ pub fn free_port() -> u16 {
 pub struct Mosquitto(Child);
 
 impl Mosquitto {
+    /// Debian's Mosquitto with anonymous access on a free port of 127.0.0.1, its config file in
+    /// `dir` (created): the other broker of tests that open two at once.
+    pub fn anonymous(dir: &Path) -> (Self, u16) {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
+        (Self::start(&conf), port)
+    }
+
     pub fn pid(&self) -> u32 {
         self.0.id()
     }
