@@ -189,7 +189,6 @@ fn a_simulator_runs_against_the_broker_of_any_open_connection() {
     let mut harness = app_harness(&runtime, &dir);
     connect_and_subscribe(&mut harness);
     new_profile_at(&mut harness, mosquitto_port);
-    let other = harness.state().selected_profile().name.clone();
     harness.get_by_role_and_label(Role::Button, "Connect").click();
     step_until(&mut harness, "both connected", |app| connected(app, 0) && connected(app, 1));
     harness.get_by_role_and_label(Role::Button, "Subscribe").click();

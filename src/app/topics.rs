@@ -201,6 +201,7 @@ impl App {
                     qos: r.qos as u8,
                     payload_len: r.payload_len,
                 }),
+                ..BrokerFacts::default()
             };
             Background::Topics(TopicsDone::Facts { session, topic, facts })
         });
