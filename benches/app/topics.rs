@@ -13,6 +13,7 @@
 //! growth over the run (the app, its built-in broker and the publisher share the process).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -20,6 +21,7 @@ use egui_kittest::kittest::Queryable;
 use mqtt_lab::App;
 use mqtt_lab::connection::ConnectionStatus;
 use mqtt_lab::model::SubscriptionState;
+use mqtt_lab::tree::TopicTree;
 use mqtt_lab_bench::wire::put_publish;
 
 use crate::support::{ProfileDir, app_harness, runtime, set_field, settle, step_until};
@@ -94,7 +96,15 @@ fn run(harness: &mut Harness<'_, App>, label: &str, n: usize, expected: u64) {
     let done = |app: &App| (0..n).all(|i| app.model_of(i).map_or(0, |m| m.messages.total()) - before[i] >= expected);
     let mut expand = EXPAND.iter().peekable();
     let mut expanded = 0;
+    // Before each frame: messages taken in and topics in the trees so far, to say what the
+    // slowest frames did.
+    let mut seen: Vec<(u64, usize)> = Vec::new();
+    // When each frame began (CLOCK_MONOTONIC, as `perf record -k CLOCK_MONOTONIC` stamps its
+    // samples), to find a slow frame's samples with `perf script --time`.
+    let mut began = Vec::new();
     let (wall, cpu, took) = timed_frames(harness, done, |h| {
+        seen.push(intake(h.state(), n));
+        began.push(Instant::now());
         if let Some(topic) = expand.peek()
             && let Some(arrow) = h.query_by_label(&format!("Expand {topic}"))
         {
@@ -117,9 +127,31 @@ fn run(harness: &mut Harness<'_, App>, label: &str, n: usize, expected: u64) {
             tree.memory_bytes() as f64 / 1e6
         );
     }
+    seen.push(intake(harness.state(), n));
+    let mut slowest: Vec<usize> = (0..cpu.len()).collect();
+    slowest.sort_by_key(|&k| std::cmp::Reverse(cpu[k]));
+    for &k in slowest.iter().take(5) {
+        let ((m0, t0), (m1, t1)) = (seen[k], seen[k + 1]);
+        println!(
+            "{label}: frame {k}: {:.2} ms CPU, {:.2} ms wall; took in {} messages, {} new topics ({t1} in all); \
+             began at {:?}",
+            cpu[k].as_secs_f64() * 1000.0,
+            wall[k].as_secs_f64() * 1000.0,
+            m1 - m0,
+            t1 - t0,
+            began[k]
+        );
+    }
     let drawn = harness.query_all_by_label_contains("Expand site/b0/floor0/dev").count();
     println!("{label}: {expanded} of {} levels expanded by clicks; {drawn} device rows drawn at the end", EXPAND.len());
     frames(&format!("{label} frames"), wall, cpu);
+}
+
+/// Messages taken in and topics in the trees of the first `n` sessions, all together.
+fn intake(app: &App, n: usize) -> (u64, usize) {
+    (0..n).fold((0, 0), |(m, t), i| {
+        (m + app.model_of(i).map_or(0, |x| x.messages.total()), t + app.tree_of(i).map_or(0, TopicTree::len))
+    })
 }
 
 /// Waits for the history writer to hold `n` messages and says how many it holds.
@@ -158,8 +190,7 @@ pub fn three() {
     run(&mut harness, "three", 3, RATE * SECONDS);
     let grown = resident().saturating_sub(rss);
     let sent = rt.block_on(publisher).expect("the publisher ran");
-    let memory: usize =
-        (0..3).filter_map(|i| harness.state().tree_of(i)).map(mqtt_lab::tree::TopicTree::memory_bytes).sum();
+    let memory: usize = (0..3).filter_map(|i| harness.state().tree_of(i)).map(TopicTree::memory_bytes).sum();
     println!(
         "three: {sent} messages published at {RATE}/s, each received by 3 connections; trees' memory_bytes \
          together {:.1} MB; process RSS grew {:.1} MB",
