@@ -123,7 +123,6 @@ fn harness(tab: Tab, size: egui::Vec2) -> Harness<'static, Tab> {
 fn shows(harness: &Harness<'_, Tab>, text: &str) -> bool {
     harness.query_by_label(text).is_some()
 }
-
 fn click_row(harness: &mut Harness<'_, Tab>, name: &str) {
     harness.get_by_role_and_label(Role::Button, name).click();
     harness.run();
@@ -254,6 +253,7 @@ fn lamp_selected(builtin: bool, size: egui::Vec2, sidebar: bool) -> Harness<'sta
                 qos: 1,
                 payload_len: br#"{"state":"on","value":2}"#.len(),
             }),
+            ..BrokerFacts::default()
         });
     }
     let mut harness = harness(tab, size);

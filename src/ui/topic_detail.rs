@@ -8,17 +8,12 @@ use std::time::SystemTime;
 use super::sparkline::{ago, clock, number, rate, span, sparkline};
 use super::topics_tab::{TopicsInput, TopicsView};
 use super::{Intent, TreeIntent};
-use crate::connection::ReceivedMessage;
-use crate::tree::{Change, ChangeKind, Diff, NodeRef, TopicTree, diff, numeric_fields, sparkline_value};
+use crate::tree::{ChangeKind, NodeRef, TopicTree};
+use topic_cache::{Compared, DetailCache};
 
-/// Characters of the last value shown in full (wrapped); longer values end in "…".
-const VALUE_CHARS: usize = 1000;
-/// Characters of a recent message's payload shown.
-const RECENT_CHARS: usize = 300;
-/// Recent messages listed (the app may load more).
-const RECENT_SHOWN: usize = 50;
-/// Changed fields listed per message.
-const CHANGES_SHOWN: usize = 12;
+// Declared here rather than in `ui/mod.rs` (not this pane's file): the pane is its only user.
+#[path = "topic_cache.rs"]
+pub(super) mod topic_cache;
 
 const GREEN: egui::Color32 = egui::Color32::from_rgb(0x2c, 0xa0, 0x2c);
 const ORANGE: egui::Color32 = egui::Color32::from_rgb(0xe0, 0x80, 0x10);
@@ -31,6 +26,10 @@ pub struct BrokerFacts {
     pub subscribers: Vec<Subscriber>,
     /// The retained message stored for the topic, if any.
     pub retained: Option<RetainedFact>,
+    /// Retained messages the broker stores at the topic or below it (filter `topic/#`): what
+    /// its delete clears, which the tree may not know (topics this connection never saw, or saw
+    /// without RETAIN). `None` while unknown: the tree's count stands in.
+    pub retained_under: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,24 +54,37 @@ pub struct RetainedFact {
     pub payload_len: usize,
 }
 
-/// Cuts `text` at `max` characters with "…".
-fn bounded(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
-}
-
-fn payload_text(payload: &[u8], max: usize) -> String {
-    match std::str::from_utf8(payload) {
-        Ok(text) => bounded(text, max),
-        Err(_) => bounded(&format!("0x{}", crate::mqtt::to_hex(payload)), max),
-    }
-}
-
 /// The selected node's recent messages, when the ones loaded are for it.
-fn recent_of<'a>(input: &TopicsInput<'a>, topic: &str) -> Option<&'a [ReceivedMessage]> {
+fn recent_of<'a>(input: &TopicsInput<'a>, topic: &str) -> Option<&'a [crate::connection::ReceivedMessage]> {
     input.recent.filter(|(t, _)| *t == topic).map(|(_, m)| m)
+}
+
+/// Retained messages at and under a node: the built-in broker's count once read, else the tree's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RetainedCount {
+    /// One is stored at the node's own topic.
+    pub here: bool,
+    /// At the topic and below it.
+    pub under: usize,
+    /// The broker's count (exact), not the tree's.
+    pub broker: bool,
+}
+
+impl RetainedCount {
+    /// For `node`; `input.facts` are about the selected node, which `node` must be.
+    pub(super) fn of(node: NodeRef<'_>, input: &TopicsInput<'_>) -> Self {
+        let broker =
+            input.facts.filter(|_| input.builtin).and_then(|f| Some((f.retained.is_some(), f.retained_under?)));
+        match broker {
+            Some((here, under)) => Self { here, under, broker: true },
+            None => Self::of_tree(node),
+        }
+    }
+
+    /// What the tree knows (exact only for what this connection saw retained).
+    pub(super) fn of_tree(node: NodeRef<'_>) -> Self {
+        Self { here: node.retained(), under: node.retained_under() as usize, broker: false }
+    }
 }
 
 /// Draws the pane for `node`; the delete confirmation is drawn by the tab (it outlives the pane).
@@ -93,49 +105,48 @@ pub fn detail_pane(
     }
     ui.add(egui::Label::new(egui::RichText::new(topic).heading()).wrap());
     let recent = recent_of(input, topic);
-    let last_payload = recent.and_then(|m| m.first()).map(|m| &m.payload[..]);
-    let fields = last_payload.map(numeric_fields).unwrap_or_default();
-    if fields.is_empty() {
-        view.field = None;
-    } else if !view.field.as_ref().is_some_and(|f| fields.contains(f)) {
-        view.field = fields.first().cloned();
+    // Out of the view while drawing (the actions change the view); put back at the end.
+    let mut cache = std::mem::take(&mut view.cache);
+    match recent {
+        Some(messages) => cache.refresh(topic, messages, &mut view.field),
+        None => view.field = None,
     }
+    let fields: &[String] = if recent.is_some() { &cache.fields } else { &[] };
     // The actions first: in the narrow layout the pane is short, and they must stay in view.
-    actions(ui, tree, node, view, input, &fields, &mut intents);
+    actions(ui, tree, node, view, input, fields, &mut intents);
     ui.separator();
-    figures(ui, node, input.now, last_payload);
+    figures(ui, node, input.now, recent.and(cache.last_value.as_deref()));
     if input.builtin {
-        facts(ui, input.facts);
+        facts(ui, input.facts, topic);
     }
-    if let Some(messages) = recent {
-        let values: Vec<f64> =
-            messages.iter().rev().filter_map(|m| sparkline_value(&m.payload, view.field.as_deref())).collect();
-        if values.len() >= 2 {
-            ui.horizontal(|ui| {
-                sparkline(ui, &values, 220.0, 36.0);
-                let (lo, hi) =
-                    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-                let last = values.last().copied().unwrap_or_default();
-                let what = view.field.as_deref().unwrap_or("value");
-                ui.weak(format!("{what}: last {}, min {}, max {}", number(last), number(lo), number(hi)));
-            });
-        }
+    let values = &cache.values;
+    if recent.is_some() && values.len() >= 2 {
+        ui.horizontal(|ui| {
+            sparkline(ui, values, 220.0, 36.0);
+            let (lo, hi) =
+                values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+            let last = values.last().copied().unwrap_or_default();
+            let what = view.field.as_deref().unwrap_or("value");
+            ui.weak(format!("{what}: last {}, min {}, max {}", number(last), number(lo), number(hi)));
+        });
     }
     ui.separator();
     match recent {
         None if node.has_messages() => _ = ui.weak("Loading recent messages…"),
         None => {}
         Some([]) => _ = ui.weak("No messages of this topic in history."),
-        Some(messages) => recent_list(ui, messages),
+        Some(messages) => recent_list(ui, messages, &cache),
     }
+    view.cache = cache;
     intents
 }
 
-fn figures(ui: &mut egui::Ui, node: NodeRef<'_>, now: SystemTime, last_payload: Option<&[u8]>) {
+/// `last_value`: the newest loaded payload as shown (the tree's short preview stands in).
+fn figures(ui: &mut egui::Ui, node: NodeRef<'_>, now: SystemTime, last_value: Option<&str>) {
     egui::Grid::new("topic-figures").num_columns(2).striped(true).show(ui, |ui| {
         if node.has_messages() {
             ui.label("Last value");
-            let value = last_payload.map_or_else(|| node.preview().to_owned(), |p| payload_text(p, VALUE_CHARS));
+            let value = last_value.unwrap_or_else(|| node.preview());
             ui.add(egui::Label::new(egui::RichText::new(value).monospace()).wrap());
             ui.end_row();
         }
@@ -173,7 +184,7 @@ fn figures(ui: &mut egui::Ui, node: NodeRef<'_>, now: SystemTime, last_payload: 
     });
 }
 
-fn facts(ui: &mut egui::Ui, facts: Option<&BrokerFacts>) {
+fn facts(ui: &mut egui::Ui, facts: Option<&BrokerFacts>, topic: &str) {
     let Some(facts) = facts else {
         ui.weak("Reading the broker's facts…");
         return;
@@ -185,6 +196,10 @@ fn facts(ui: &mut egui::Ui, facts: Option<&BrokerFacts>) {
             ui.label(format!("Retained by {by} at {} (QoS {}, {size} bytes)", clock(r.stored_at), r.qos));
         }
         None => _ = ui.label("The broker stores no retained message for this topic."),
+    }
+    if let Some(n) = facts.retained_under {
+        let plural = if n == 1 { "" } else { "s" };
+        ui.label(format!("It stores {n} retained message{plural} under {topic}/#."));
     }
     if facts.subscribers.is_empty() {
         ui.label("No client is subscribed to this topic right now.");
@@ -260,16 +275,17 @@ fn actions(
                 view.tree.pin(topic);
             }
         }
-        let retained = node.retained_under();
-        let button = ui.add_enabled(input.connected && retained > 0, egui::Button::new("Delete retained…"));
-        let why = if retained == 0 {
-            "No retained message is known under this topic".to_owned()
-        } else {
-            format!("{retained} retained under this topic")
+        let count = RetainedCount::of(node, input);
+        let button = ui.add_enabled(input.connected && count.under > 0, egui::Button::new("Delete retained…"));
+        let why = match (count.under, count.broker) {
+            (0, true) => "The broker stores no retained message under this topic".to_owned(),
+            (0, false) => "No retained message is known under this topic".to_owned(),
+            (n, true) => format!("The broker stores {n} retained under this topic"),
+            (n, false) => format!("{n} retained under this topic"),
         };
-        if button.on_hover_text(why).on_disabled_hover_text("Connect first").clicked() {
-            view.delete =
-                Some(super::topics_tab::DeleteAsk { id: node.id(), subtree: !node.retained() || retained > 1 });
+        let disabled_why = if input.connected { why.clone() } else { "Connect first".to_owned() };
+        if button.on_hover_text(why).on_disabled_hover_text(disabled_why).clicked() {
+            view.delete = Some(super::topics_tab::DeleteAsk { id: node.id(), subtree: !count.here || count.under > 1 });
         }
     });
     if let Some(done) = input.last_delete {
@@ -277,47 +293,44 @@ fn actions(
     }
 }
 
-fn recent_list(ui: &mut egui::Ui, messages: &[ReceivedMessage]) {
+fn recent_list(ui: &mut egui::Ui, messages: &[crate::connection::ReceivedMessage], cache: &DetailCache) {
     ui.strong(format!("Recent messages ({}), newest first", messages.len()));
-    for (i, m) in messages.iter().take(RECENT_SHOWN).enumerate() {
+    for (m, entry) in messages.iter().zip(&cache.entries) {
         ui.horizontal_wrapped(|ui| {
             ui.weak(clock(m.at));
             ui.weak(format!("QoS {}", m.qos.level()));
             if m.retain {
                 ui.weak("retained");
             }
-            ui.add(egui::Label::new(egui::RichText::new(payload_text(&m.payload, RECENT_CHARS)).monospace()).wrap());
+            ui.add(egui::Label::new(egui::RichText::new(&entry.preview).monospace()).wrap());
         });
-        if let Some(before) = messages.get(i + 1) {
-            diff_view(ui, &diff(&before.payload, &m.payload));
+        if let Some(compared) = &entry.compared {
+            compared_view(ui, compared);
         }
         ui.add_space(4.0);
     }
+    if messages.len() > cache.entries.len() {
+        ui.weak(format!("and {} older ones", messages.len() - cache.entries.len()));
+    }
 }
 
-fn diff_view(ui: &mut egui::Ui, d: &Diff) {
-    ui.indent("diff", |ui| match d {
-        Diff::Unchanged => _ = ui.weak("same value as before"),
-        Diff::Text { before, .. } => {
-            ui.label(format!("was {}", bounded(before, 80)));
-        }
-        Diff::Json(changes) => {
-            for change in changes.iter().take(CHANGES_SHOWN) {
-                change_line(ui, change);
+fn compared_view(ui: &mut egui::Ui, compared: &Compared) {
+    ui.indent("diff", |ui| match compared {
+        Compared::Unchanged => _ = ui.weak("same value as before"),
+        Compared::Was(before) => _ = ui.label(format!("was {before}")),
+        Compared::TooLarge(bytes) => _ = ui.weak(format!("too large to compare, {bytes} bytes")),
+        Compared::Changes { lines, more } => {
+            for (kind, line) in lines {
+                let color = match kind {
+                    ChangeKind::Changed => ORANGE,
+                    ChangeKind::Added => GREEN,
+                    ChangeKind::Removed => super::RED,
+                };
+                ui.colored_label(color, egui::RichText::new(line).monospace());
             }
-            if changes.len() > CHANGES_SHOWN {
-                ui.weak(format!("and {} more fields", changes.len() - CHANGES_SHOWN));
+            if *more > 0 {
+                ui.weak(format!("and {more} more fields"));
             }
         }
     });
-}
-
-fn change_line(ui: &mut egui::Ui, c: &Change) {
-    let show = |v: &Option<String>| bounded(v.as_deref().unwrap_or(""), 60);
-    let (color, text) = match c.kind {
-        ChangeKind::Changed => (ORANGE, format!("~ {}: {} → {}", c.path, show(&c.before), show(&c.after))),
-        ChangeKind::Added => (GREEN, format!("+ {}: {}", c.path, show(&c.after))),
-        ChangeKind::Removed => (super::RED, format!("- {}: {}", c.path, show(&c.before))),
-    };
-    ui.colored_label(color, egui::RichText::new(text).monospace());
 }

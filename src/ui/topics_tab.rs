@@ -9,7 +9,8 @@
 
 use std::time::SystemTime;
 
-use super::topic_detail::{BrokerFacts, detail_pane};
+use super::topic_detail::topic_cache::DetailCache;
+use super::topic_detail::{BrokerFacts, RetainedCount, detail_pane};
 use super::topic_rows::rows_panel;
 use super::{Intent, TreeIntent};
 use crate::tree::{NodeId, SortBy, TopicTree, TreeView};
@@ -58,6 +59,28 @@ pub struct TopicsView {
     pub delete: Option<DeleteAsk>,
     /// The filter box's text (applied to the tree view as typed).
     filter: String,
+    /// The detail pane's previews, diffs, field list and sparkline values of the recent
+    /// messages, worked out once per change of the list or of `field`, not every frame.
+    pub(super) cache: DetailCache,
+}
+
+impl TopicsView {
+    /// Tells the tab the recent messages were replaced. Optional: the tab notices a new topic, a
+    /// message put in front and the oldest dropped by itself; this covers any other change.
+    pub fn recent_changed(&mut self) {
+        self.cache.clear();
+    }
+
+    /// Payload diffs, field lists and sparkline values the detail pane has worked out so far
+    /// (each parses payloads): a hook for tests that drawing again does no work.
+    pub fn detail_computations(&self) -> u64 {
+        self.cache.computations
+    }
+
+    /// Frames whose detail pane found its work done.
+    pub fn detail_cache_hits(&self) -> u64 {
+        self.cache.hits
+    }
 }
 
 /// Draws the tab and returns what the user asked for.
@@ -251,26 +274,42 @@ fn delete_modal(
         return;
     };
     let topic = node.topic().to_owned();
+    // The facts are about the selected node: the broker's count only for it.
+    let count = if view.tree.selected() == Some(ask.id) {
+        RetainedCount::of(node, input)
+    } else {
+        RetainedCount::of_tree(node)
+    };
     let mut ask = ask;
     let mut close = false;
     let modal = egui::Modal::new(ui.make_persistent_id("topic-delete-retained")).show(ui.ctx(), |ui| {
         ui.set_max_width(460.0);
         ui.heading("Delete retained messages");
-        if node.retained() && node.has_children() && node.retained_under() > 1 {
+        if count.here && node.has_children() && count.under > 1 {
             ui.radio_value(&mut ask.subtree, false, format!("Only {topic}"));
             ui.radio_value(&mut ask.subtree, true, format!("The whole subtree {topic}/#"));
         }
-        let subtree = ask.subtree || !node.retained();
-        let (filter, count) = if subtree { (format!("{topic}/#"), node.retained_under()) } else { (topic.clone(), 1) };
-        let plural = if count == 1 { "" } else { "s" };
-        ui.label(format!("{count} retained message{plural} under {filter} will be deleted."));
-        let how = if input.builtin {
-            format!("The broker clears its store under {filter} at once.")
+        let subtree = ask.subtree || !count.here;
+        let (filter, count_n) =
+            if subtree { (format!("{topic}/#"), count.under) } else { (topic.clone(), usize::from(count.here)) };
+        let plural = if count_n == 1 { "" } else { "s" };
+        let how = if count.broker {
+            let (at, it) = match (subtree, count_n) {
+                (false, _) => ("at", "it"),
+                (true, 1) => ("under", "it"),
+                (true, _) => ("under", "them"),
+            };
+            format!("The broker stores {count_n} retained message{plural} {at} {filter}: it clears {it} at once.")
         } else {
-            format!(
-                "An empty retained message is published to each of the {count} topic{plural} this tree knows to be \
-                 retained (topics this connection never saw keep theirs)."
-            )
+            ui.label(format!("{count_n} retained message{plural} under {filter} will be deleted."));
+            if input.builtin {
+                format!("The broker clears its store under {filter} at once.")
+            } else {
+                format!(
+                    "An empty retained message is published to each of the {count_n} topic{plural} this tree knows \
+                     to be retained (topics this connection never saw keep theirs)."
+                )
+            }
         };
         ui.add(egui::Label::new(how).wrap());
         ui.horizontal(|ui| {
