@@ -113,9 +113,9 @@ fn run(harness: &mut Harness<'_, App>, label: &str, n: usize, expected: u64) {
             expanded += 1;
         }
     });
-    for i in 0..n {
+    for (i, first) in before.iter().enumerate() {
         let app = harness.state();
-        let received = app.model_of(i).map_or(0, |m| m.messages.total()) - before[i];
+        let received = app.model_of(i).map_or(0, |m| m.messages.total()) - first;
         let tree = app.tree_of(i).expect("the session's tree");
         println!(
             "{label}: connection {i}: took in {received} in {:.2} s ({:.0} msg/s); its tree: {} topics, {} messages, \
