@@ -44,13 +44,12 @@ pub fn bounded(text: &str, max: usize) -> String {
 /// At most `max` characters of a payload (hex for one that is not UTF-8), with its size when cut;
 /// only the bytes shown are converted.
 pub fn preview(payload: &[u8], max: usize) -> String {
-    let shown = match std::str::from_utf8(payload) {
-        Ok(text) => bounded(text, max),
-        Err(_) => {
-            let bytes = &payload[..payload.len().min(max / 2)];
-            let cut = if bytes.len() < payload.len() { "…" } else { "" };
-            format!("0x{}{cut}", crate::mqtt::to_hex(bytes))
-        }
+    let shown = if let Ok(text) = std::str::from_utf8(payload) {
+        bounded(text, max)
+    } else {
+        let bytes = &payload[..payload.len().min(max / 2)];
+        let cut = if bytes.len() < payload.len() { "…" } else { "" };
+        format!("0x{}{cut}", crate::mqtt::to_hex(bytes))
     };
     if shown.ends_with('…') { format!("{shown} ({} bytes)", payload.len()) } else { shown }
 }
@@ -95,8 +94,10 @@ pub struct Entry {
     pub preview: String,
     /// Against the next older message (none for the oldest one listed).
     pub compared: Option<Compared>,
-    /// The sparkline's value for the cache's field, once extracted (`Some(None)`: it has none).
-    value: Option<Option<f64>>,
+    /// The sparkline's value for the cache's field, once `read`.
+    value: Option<f64>,
+    /// `value` was extracted (a payload without one is not read again).
+    read: bool,
 }
 
 /// What the list looked like when the cache was filled.
@@ -174,12 +175,12 @@ impl DetailCache {
             return;
         }
         for (entry, m) in self.entries.iter_mut().zip(messages) {
-            if field_changed || entry.value.is_none() {
-                entry.value = Some(sparkline_value(&m.payload, self.field.as_deref()));
+            if field_changed || !entry.read {
+                (entry.value, entry.read) = (sparkline_value(&m.payload, self.field.as_deref()), true);
                 self.computations += 1;
             }
         }
-        self.values = self.entries.iter().rev().filter_map(|e| e.value.flatten()).collect();
+        self.values = self.entries.iter().rev().filter_map(|e| e.value).collect();
     }
 
     /// New entries for `messages`, keeping those of pairs still listed when the topic is the same.
@@ -189,22 +190,29 @@ impl DetailCache {
         let stamps: Vec<Stamp> = messages.iter().take(RECENT_SHOWN + 1).map(Stamp::of).collect();
         for (i, m) in messages.iter().take(RECENT_SHOWN).enumerate() {
             let (stamp, before) = (stamps[i], stamps.get(i + 1).copied());
-            if let Some(kept) = old.iter().find(|e| e.stamp == stamp && e.before == before) {
-                self.entries.push(kept.clone());
-                continue;
-            }
-            let compared = messages.get(i + 1).map(|b| {
-                self.computations += 1;
-                compare(&b.payload, &m.payload)
-            });
-            // The value is extracted in `refresh`, for the field picked.
-            self.entries.push(Entry {
-                stamp,
-                before,
-                preview: preview(&m.payload, PREVIEW_CHARS),
-                compared,
-                value: None,
-            });
+            // The same message: its preview and value stay; its comparison too if the one
+            // before it is the same (the oldest listed loses its one before when the list is cut).
+            let kept = old.iter().find(|e| e.stamp == stamp);
+            let compared = match kept {
+                Some(e) if e.before == before => e.compared.clone(),
+                _ => messages.get(i + 1).map(|b| {
+                    self.computations += 1;
+                    compare(&b.payload, &m.payload)
+                }),
+            };
+            let entry = match kept {
+                Some(e) => Entry { before, compared, ..e.clone() },
+                // The value is extracted in `refresh`, for the field picked.
+                None => Entry {
+                    stamp,
+                    before,
+                    preview: preview(&m.payload, PREVIEW_CHARS),
+                    compared,
+                    value: None,
+                    read: false,
+                },
+            };
+            self.entries.push(entry);
         }
         let newest = messages.first().map(|m| &m.payload[..]);
         let newest_kept = same_topic && old.first().map(|e| e.stamp) == stamps.first().copied();
