@@ -112,7 +112,100 @@ fn topics_of_a_filled_file_match_what_the_fill_wrote() {
         let i = (0..rows).rev().find(|&i| fill_topic(i, topic_count) == t.topic).unwrap();
         assert_eq!(t.last.payload, i.to_string().as_bytes(), "{}", t.topic);
         assert_eq!(t.count, (0..rows).filter(|&j| fill_topic(j, topic_count) == t.topic).count() as u64);
+        // Odd rows are retained, and no payload is empty: retained when the topic has an odd row.
+        let odd = (0..rows).any(|j| j % 2 == 1 && fill_topic(j, topic_count) == t.topic);
+        assert_eq!(t.retained, odd, "{}", t.topic);
     }
+}
+
+/// A row of `topic` with the RETAIN flag as given.
+fn flagged(topic: &str, payload: &str, retain: bool, ms: u64) -> Record {
+    let mut r = record("Pi", topic, payload, at(ms));
+    r.message.retain = retain;
+    r
+}
+
+/// `(topic, retained)` of each topic of "Pi" with messages before `before_ms`.
+fn retained_flags(db: &rusqlite::Connection, before_ms: i64) -> Vec<(String, bool)> {
+    topics_before(db, "Pi", before_ms).unwrap().into_iter().map(|t| (t.topic, t.retained)).collect()
+}
+
+#[test]
+fn a_retained_message_stays_retained_under_the_live_rows_after_it() {
+    let file = TempFile::new("retained-live");
+    let mut db = open(&file.0).unwrap();
+    // What a subscriber stores: the broker's replay (RETAIN 1), then live messages (RETAIN 0).
+    let mut rows = vec![flagged("sensor", "20.5", true, 10)];
+    rows.extend((0..5).map(|i| flagged("sensor", &format!("2{i}.0"), false, 20 + i)));
+    rows.push(flagged("stream", "1", false, 10));
+    rows.push(flagged("stream", "2", false, 20));
+    rows.push(flagged("state", "on", true, 10));
+    insert(&mut db, &rows).unwrap();
+
+    let found = topics(&db, "Pi").unwrap();
+    let sensor = &found[0];
+    assert_eq!((sensor.topic.as_str(), sensor.last.retain, sensor.retained), ("sensor", false, true));
+    assert_eq!(
+        retained_flags(&db, i64::MAX),
+        [("sensor".into(), true), ("state".into(), true), ("stream".into(), false)],
+        "retained then live, retained last, never retained"
+    );
+}
+
+#[test]
+fn a_retained_empty_payload_deletes_the_retained_message() {
+    let file = TempFile::new("retained-deleted");
+    let mut db = open(&file.0).unwrap();
+    insert(
+        &mut db,
+        &[
+            flagged("a", "on", true, 10),
+            flagged("a", "", true, 20),
+            // Deleted, then live rows: still nothing retained.
+            flagged("b", "on", true, 10),
+            flagged("b", "", true, 20),
+            flagged("b", "off", false, 30),
+            // Deleted, then stored again.
+            flagged("c", "on", true, 10),
+            flagged("c", "", true, 20),
+            flagged("c", "again", true, 30),
+            flagged("c", "live", false, 40),
+        ],
+    )
+    .unwrap();
+    assert_eq!(retained_flags(&db, i64::MAX), [("a".into(), false), ("b".into(), false), ("c".into(), true)]);
+    let cut = db::millis(at(20));
+    assert_eq!(
+        retained_flags(&db, cut),
+        [("a".into(), true), ("b".into(), true), ("c".into(), true)],
+        "a delete at or after the cut is not counted"
+    );
+}
+
+#[test]
+fn an_empty_live_payload_after_a_retained_one_is_taken_as_its_delete() {
+    let file = TempFile::new("retained-empty-live");
+    let mut db = open(&file.0).unwrap();
+    // "Delete retained…" as the deleting subscriber stores it: the empty payload with RETAIN 0.
+    insert(
+        &mut db,
+        &[
+            flagged("deleted", "on", true, 10),
+            flagged("deleted", "", false, 20),
+            flagged("deleted", "live after", false, 30),
+            flagged("empty-first", "", false, 10),
+            flagged("empty-first", "stored", true, 20),
+            flagged("empty-first", "live", false, 30),
+        ],
+    )
+    .unwrap();
+    let found = topics(&db, "Pi").unwrap();
+    assert_eq!(
+        found.iter().map(|t| (t.topic.as_str(), t.retained)).collect::<Vec<_>>(),
+        [("deleted", false), ("empty-first", true)],
+        "only an empty payload after the newest retained one deletes it"
+    );
+    assert_eq!(found[0].last.payload, &b"live after"[..], "the last message is still the newest row");
 }
 
 #[test]
