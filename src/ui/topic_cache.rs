@@ -98,6 +98,9 @@ pub struct Entry {
     value: Option<f64>,
     /// `value` was extracted (a payload without one is not read again).
     read: bool,
+    /// The width it was drawn at and the height it took: off screen at that width, the pane
+    /// leaves the room without laying it out (50 messages with their diffs are many widgets).
+    pub drawn: Option<(f32, f32)>,
 }
 
 /// What the list looked like when the cache was filled.
@@ -201,7 +204,10 @@ impl DetailCache {
                 }),
             };
             let entry = match kept {
-                Some(e) => Entry { before, compared, ..e.clone() },
+                Some(e) => {
+                    let drawn = if e.before == before { e.drawn } else { None };
+                    Entry { before, compared, drawn, ..e.clone() }
+                }
                 // The value is extracted in `refresh`, for the field picked.
                 None => Entry {
                     stamp,
@@ -210,6 +216,7 @@ impl DetailCache {
                     compared,
                     value: None,
                     read: false,
+                    drawn: None,
                 },
             };
             self.entries.push(entry);

@@ -135,7 +135,7 @@ pub fn detail_pane(
         None if node.has_messages() => _ = ui.weak("Loading recent messages…"),
         None => {}
         Some([]) => _ = ui.weak("No messages of this topic in history."),
-        Some(messages) => recent_list(ui, messages, &cache),
+        Some(messages) => recent_list(ui, messages, &mut cache),
     }
     view.cache = cache;
     intents
@@ -293,9 +293,21 @@ fn actions(
     }
 }
 
-fn recent_list(ui: &mut egui::Ui, messages: &[crate::connection::ReceivedMessage], cache: &DetailCache) {
+/// The messages with their comparisons; one whose height is known and that lies outside the
+/// visible part of the pane only takes its room.
+fn recent_list(ui: &mut egui::Ui, messages: &[crate::connection::ReceivedMessage], cache: &mut DetailCache) {
     ui.strong(format!("Recent messages ({}), newest first", messages.len()));
-    for (m, entry) in messages.iter().zip(&cache.entries) {
+    let (width, clip) = (ui.available_width(), ui.clip_rect());
+    let listed = cache.entries.len();
+    for (m, entry) in messages.iter().zip(&mut cache.entries) {
+        let top = ui.cursor().top();
+        if let Some((w, height)) = entry.drawn
+            && w == width
+            && (top > clip.bottom() || top + height < clip.top())
+        {
+            ui.add_space(height);
+            continue;
+        }
         ui.horizontal_wrapped(|ui| {
             ui.weak(clock(m.at));
             ui.weak(format!("QoS {}", m.qos.level()));
@@ -308,9 +320,10 @@ fn recent_list(ui: &mut egui::Ui, messages: &[crate::connection::ReceivedMessage
             compared_view(ui, compared);
         }
         ui.add_space(4.0);
+        entry.drawn = Some((width, ui.cursor().top() - top));
     }
-    if messages.len() > cache.entries.len() {
-        ui.weak(format!("and {} older ones", messages.len() - cache.entries.len()));
+    if messages.len() > listed {
+        ui.weak(format!("and {} older ones", messages.len() - listed));
     }
 }
 
