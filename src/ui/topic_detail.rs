@@ -302,7 +302,7 @@ fn recent_list(ui: &mut egui::Ui, messages: &[crate::connection::ReceivedMessage
     for (m, entry) in messages.iter().zip(&mut cache.entries) {
         let top = ui.cursor().top();
         if let Some((w, height)) = entry.drawn
-            && w == width
+            && (w - width).abs() < 0.5
             && (top > clip.bottom() || top + height < clip.top())
         {
             ui.add_space(height);
