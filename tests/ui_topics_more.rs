@@ -75,8 +75,10 @@ fn with_recent(topic: &str, messages: Vec<ReceivedMessage>) -> Harness<'static, 
 }
 
 fn open(tab: Tab) -> Harness<'static, Tab> {
-    let mut harness =
-        Harness::builder().with_size(egui::vec2(1280.0, 720.0)).build_ui_state(|ui, tab: &mut Tab| tab.draw(ui), tab);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .with_max_steps(1000)
+        .build_ui_state(|ui, tab: &mut Tab| tab.draw(ui), tab);
     harness.run();
     harness
 }

@@ -11,13 +11,15 @@
 //! messages that are still there, so a live message costs one diff, not fifty.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::connection::ReceivedMessage;
 use crate::tree::{Change, ChangeKind, Diff, diff, numeric_fields, sparkline_value};
 
 /// Payloads above this size are not compared: a JSON diff parses both sides.
 pub const DIFF_MAX_BYTES: usize = 64 * 1024;
+/// Longest a frame spends comparing payloads and extracting values (at least one is done).
+const WORK_BUDGET: Duration = Duration::from_millis(8);
 /// Messages the pane lists and draws the sparkline of (the app may load more).
 pub const RECENT_SHOWN: usize = 50;
 /// Characters of a recent message's payload shown.
@@ -83,6 +85,8 @@ pub enum Compared {
     Changes { lines: Vec<(ChangeKind, String)>, more: usize },
     /// One of the two payloads is above [`DIFF_MAX_BYTES`]: the larger size.
     TooLarge(usize),
+    /// Not worked out yet (it will be within a few frames).
+    Pending,
 }
 
 /// What the pane shows of one recent message.
@@ -143,6 +147,8 @@ pub struct DetailCache {
     pub computations: u64,
     /// Frames that found the work done.
     pub hits: u64,
+    /// `computations` when the frame began: each frame does at least one.
+    at_frame_start: u64,
 }
 
 impl DetailCache {
@@ -156,7 +162,11 @@ impl DetailCache {
     /// Brings the cache up to date with `messages` (newest first) of `topic`, and `field` (the
     /// JSON field picked) with it: reset to the newest payload's first numeric field when the
     /// one picked is not among them, to `None` when there is none.
-    pub fn refresh(&mut self, topic: &str, messages: &[ReceivedMessage], field: &mut Option<String>) {
+    ///
+    /// The comparisons and values are worked out within a few milliseconds a frame, newest
+    /// first: returns whether some remain (the pane asks for another frame).
+    pub fn refresh(&mut self, topic: &str, messages: &[ReceivedMessage], field: &mut Option<String>) -> bool {
+        self.at_frame_start = self.computations;
         let key = Key::of(topic, messages);
         let listed_changed = self.key.as_ref() != Some(&key);
         if listed_changed {
@@ -169,21 +179,41 @@ impl DetailCache {
         } else if !field.as_ref().is_some_and(|f| self.fields.contains(f)) {
             *field = self.fields.first().cloned();
         }
-        let field_changed = self.field != *field;
-        if field_changed {
+        if self.field != *field {
             self.field.clone_from(field);
+            for entry in &mut self.entries {
+                entry.read = false;
+            }
         }
-        if !listed_changed && !field_changed {
-            self.hits += 1;
-            return;
+        let pending = |e: &Entry| !e.read || e.compared == Some(Compared::Pending);
+        if !self.entries.iter().any(pending) {
+            if !listed_changed {
+                self.hits += 1;
+            }
+            return false;
         }
-        for (entry, m) in self.entries.iter_mut().zip(messages) {
-            if field_changed || !entry.read {
+        // Newest first (on screen first); at least one a frame, then until the budget is spent.
+        let deadline = Instant::now() + WORK_BUDGET;
+        for (i, m) in messages.iter().take(self.entries.len()).enumerate() {
+            if Instant::now() >= deadline && self.computations > self.at_frame_start {
+                break;
+            }
+            let entry = &mut self.entries[i];
+            if entry.compared == Some(Compared::Pending)
+                && let Some(before) = messages.get(i + 1)
+            {
+                entry.compared = Some(compare(&before.payload, &m.payload));
+                entry.drawn = None;
+                self.computations += 1;
+            }
+            if !entry.read {
                 (entry.value, entry.read) = (sparkline_value(&m.payload, self.field.as_deref()), true);
                 self.computations += 1;
             }
         }
+        self.at_frame_start = self.computations;
         self.values = self.entries.iter().rev().filter_map(|e| e.value).collect();
+        self.entries.iter().any(pending)
     }
 
     /// New entries for `messages`, keeping those of pairs still listed when the topic is the same.
@@ -198,10 +228,8 @@ impl DetailCache {
             let kept = old.iter().find(|e| e.stamp == stamp);
             let compared = match kept {
                 Some(e) if e.before == before => e.compared.clone(),
-                _ => messages.get(i + 1).map(|b| {
-                    self.computations += 1;
-                    compare(&b.payload, &m.payload)
-                }),
+                // Compared in `refresh`, within the frame's budget.
+                _ => messages.get(i + 1).map(|_| Compared::Pending),
             };
             let entry = match kept {
                 Some(e) => {

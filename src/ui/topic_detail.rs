@@ -108,7 +108,11 @@ pub fn detail_pane(
     // Out of the view while drawing (the actions change the view); put back at the end.
     let mut cache = std::mem::take(&mut view.cache);
     match recent {
-        Some(messages) => cache.refresh(topic, messages, &mut view.field),
+        Some(messages) => {
+            if cache.refresh(topic, messages, &mut view.field) {
+                ui.ctx().request_repaint();
+            }
+        }
         None => view.field = None,
     }
     let fields: &[String] = if recent.is_some() { &cache.fields } else { &[] };
@@ -332,6 +336,7 @@ fn compared_view(ui: &mut egui::Ui, compared: &Compared) {
         Compared::Unchanged => _ = ui.weak("same value as before"),
         Compared::Was(before) => _ = ui.label(format!("was {before}")),
         Compared::TooLarge(bytes) => _ = ui.weak(format!("too large to compare, {bytes} bytes")),
+        Compared::Pending => _ = ui.weak("comparing…"),
         Compared::Changes { lines, more } => {
             for (kind, line) in lines {
                 let color = match kind {
