@@ -128,7 +128,9 @@ mod tests {
     fn the_inspector_appears_with_running_and_names_a_retained_messages_publisher() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let (wake, woken) = mpsc::channel();
-        let repaint: Repaint = Arc::new(move || drop(wake.send(())));
+        let repaint: Repaint = Arc::new(move || {
+            let _ = wake.send(());
+        });
         let broker = EmbeddedBroker::start(runtime.handle(), 0, repaint);
         let EmbeddedStatus::Running(addr) = next_status(&broker, &woken) else { panic!("not running") };
         let inspector = broker.inspector().expect("set before Running is sent");

@@ -45,6 +45,32 @@ fn keep_image(harness: &mut Harness<'_, App>, size: egui::Vec2, name: &str) {
     }
 }
 
+/// The Topics tab with a node selected, and the connections list beside it.
+fn topics_tab_fits(harness: &mut Harness<'_, App>, size: egui::Vec2) {
+    tab(harness, "Topics");
+    harness.get_by_label("Expand PV").click();
+    settle(harness);
+    harness.get_by_role_and_label(Role::Button, "PV/sunshine").click();
+    settle(harness);
+    for label in [
+        "Filter topics",
+        "Only retained",
+        "Collapse all",
+        "1 topics, 1 messages",
+        "PV/sunshine",
+        "Plot this",
+        "Publish here",
+        "Copy topic",
+        "Subscribe to this subtree",
+        "Delete retained…",
+        "Connections (2)",
+        "Close Built-in broker",
+    ] {
+        inside(harness, size, label);
+    }
+    keep_image(harness, size, "topics");
+}
+
 #[test]
 fn every_tab_fits_a_laptop_screen() {
     let runtime = runtime();
@@ -135,28 +161,7 @@ fn every_tab_fits_a_laptop_screen() {
         }
         keep_image(&mut harness, size, "packets");
 
-        tab(&mut harness, "Topics");
-        harness.get_by_label("Expand PV").click();
-        settle(&mut harness);
-        harness.get_by_role_and_label(Role::Button, "PV/sunshine").click();
-        settle(&mut harness);
-        for label in [
-            "Filter topics",
-            "Only retained",
-            "Collapse all",
-            "1 topics, 1 messages",
-            "PV/sunshine",
-            "Plot this",
-            "Publish here",
-            "Copy topic",
-            "Subscribe to this subtree",
-            "Delete retained…",
-            "Connections (2)",
-            "Close Built-in broker",
-        ] {
-            inside(&harness, size, label);
-        }
-        keep_image(&mut harness, size, "topics");
+        topics_tab_fits(&mut harness, size);
 
         tab(&mut harness, "Log");
         inside(&harness, size, "Connected (session present: false).");

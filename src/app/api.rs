@@ -115,4 +115,9 @@ impl App {
     pub fn tree_of(&self, i: usize) -> Option<&TopicTree> {
         self.sessions.list().get(i).map(|s| &s.topics.tree)
     }
+
+    /// Whether the topic tree on view has taken in all it asked history for (seeding is over).
+    pub fn tree_settled(&self) -> bool {
+        self.sessions.shown().topics.settled()
+    }
 }

@@ -234,19 +234,23 @@ impl App {
         }
     }
 
-    /// Each frame: requests that waited too long are marked; while some wait, frames keep coming.
+    /// Each frame: requests that waited too long are marked (in every connection); while some
+    /// wait, frames keep coming.
     pub(super) fn automation_tick(&mut self, ctx: &egui::Context) {
-        let a = &mut self.sessions.shown_mut().automation;
-        if let Ok(secs) = crate::ui::timeout_secs(&a.timeout_text) {
-            a.requests.set_timeout(Duration::from_secs(secs));
-        }
-        for gone in a.requests.expire(Instant::now()) {
-            if let Some(row) = a.rows.iter_mut().find(|r| r.number == gone.request.number) {
-                row.outcome = RequestOutcome::TimedOut { secs: gone.waited.as_secs() };
+        // Every connection's requests time out, shown or not.
+        for i in 0..self.sessions.len() {
+            let a = &mut self.sessions.at_mut(i).automation;
+            if let Ok(secs) = crate::ui::timeout_secs(&a.timeout_text) {
+                a.requests.set_timeout(Duration::from_secs(secs));
             }
-        }
-        if a.requests.pending().len() > 0 {
-            ctx.request_repaint_after(Duration::from_millis(250));
+            for gone in a.requests.expire(Instant::now()) {
+                if let Some(row) = a.rows.iter_mut().find(|r| r.number == gone.request.number) {
+                    row.outcome = RequestOutcome::TimedOut { secs: gone.waited.as_secs() };
+                }
+            }
+            if a.requests.pending().len() > 0 {
+                ctx.request_repaint_after(Duration::from_millis(250));
+            }
         }
     }
 

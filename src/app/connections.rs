@@ -91,11 +91,24 @@ impl App {
         }
         let name = self.profiles.current().name.clone();
         let listed: Vec<(usize, bool)> = self.sessions.of_profile(&name).map(|(i, s)| (i, s.is_active())).collect();
-        if !again && let Some(&(i, _)) = listed.iter().find(|(_, active)| *active) {
+        // The session on view when it is this profile's and down: reconnected in place.
+        let shown = self.sessions.shown_index();
+        let shown_down = listed.iter().any(|&(i, active)| i == shown && !active);
+        if !again
+            && !shown_down
+            && let Some(&(i, _)) = listed.iter().find(|(_, active)| *active)
+        {
             self.show_session(i);
             return;
         }
-        let reuse = if again { None } else { self.sessions.blank_shown().or_else(|| listed.first().map(|&(i, _)| i)) };
+        // Else the blank one on view, else the profile's first listed one, else a new one.
+        let reuse = if again {
+            None
+        } else if shown_down {
+            Some(shown)
+        } else {
+            self.sessions.blank_shown().or_else(|| listed.first().map(|&(i, _)| i))
+        };
         let instance = match reuse {
             Some(i) if self.sessions.list()[i].connection.is_some() => self.sessions.list()[i].instance,
             _ => self.sessions.instance_number(&name),
@@ -124,6 +137,9 @@ impl App {
         let handle = Connection::open(&self.io.runtime, settings, self.io.repaint.clone());
         let s = self.sessions.at_mut(i);
         s.close();
+        // On its way from now (before the worker's first event): another session taken over by
+        // this one's client id must see it as up.
+        s.model.status = ConnectionStatus::Connecting;
         s.model.subscriptions.list.clear();
         s.instance = instance;
         s.connection = Some(OpenConnection { profile, address, client_id, handle: Some(handle) });

@@ -18,7 +18,9 @@ impl App {
         let selected_name = self.profiles.current().name.as_str();
         let shown = self.sessions.shown();
         let open_is_selected = shown.profile_name() == Some(selected_name);
-        let selected_elsewhere = if open_is_selected && shown.is_active() {
+        // "Show" another session of the selected profile only when the one on view is not the
+        // selected profile's (a down one on view is reconnected in place by Connect).
+        let selected_elsewhere = if open_is_selected {
             None
         } else {
             self.sessions.of_profile(selected_name).find(|(_, s)| s.is_active()).map(|(_, s)| s.id)

@@ -160,6 +160,7 @@ impl App {
         let Some(path) = self.history.path.clone() else { return };
         let search = self.view.messages.search.clone();
         let profile = self.view_profile().name.clone();
+        let session = self.sessions.shown().id;
         let model = &mut self.sessions.shown_mut().model;
         let before_ms = model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
         // A boundary later than the oldest message in memory (taken while memory was empty) would
@@ -179,7 +180,7 @@ impl App {
             let count = history::open(&path)
                 .and_then(|db| history::count_before(&db, &key.profile, key.before_ms, &key.search))
                 .map_err(|e| format!("The stored messages could not be counted: {e}"));
-            Background::StoredCount(key, count)
+            Background::StoredCount(session, key, count)
         });
     }
 
@@ -189,6 +190,7 @@ impl App {
         else {
             return;
         };
+        let session = self.sessions.shown().id;
         for page in pages {
             self.sessions.shown_mut().model.stored.asked(page);
             let (path, key) = (path.clone(), key.clone());
@@ -197,7 +199,7 @@ impl App {
                     history::page_before(&db, &key.profile, key.before_ms, &key.search, (page * PAGE, PAGE))
                 });
                 match rows {
-                    Ok(rows) => Background::StoredPage(key, page, rows),
+                    Ok(rows) => Background::StoredPage(session, key, page, rows),
                     Err(e) => Background::Note(format!("Stored messages could not be read: {e}")),
                 }
             });

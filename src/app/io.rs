@@ -20,8 +20,10 @@ pub(super) enum Background {
     Exported(String),
     Imported(Box<Profile>),
     SelfTestStep(StepReport),
-    StoredCount(crate::model::StoredKey, Result<u64, String>),
-    StoredPage(crate::model::StoredKey, u64, Vec<ReceivedMessage>),
+    /// A count of stored rows for session `.0`'s list.
+    StoredCount(u64, crate::model::StoredKey, Result<u64, String>),
+    /// A page of stored rows for session `.0`'s list.
+    StoredPage(u64, crate::model::StoredKey, u64, Vec<ReceivedMessage>),
     SelfTestDone(Result<(), Step>),
     Reloaded {
         profile: String,

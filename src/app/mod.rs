@@ -138,15 +138,21 @@ impl App {
             Background::Imported(profile) => self.imported(*profile),
             Background::Reloaded { profile, messages } => self.history_loaded(&profile, messages),
             Background::Writer(report) => self.writer_report(report),
-            Background::StoredCount(key, count) => {
+            // For the session that asked, wherever the view went meanwhile.
+            Background::StoredCount(id, key, count) => {
                 self.history.counted();
-                match count {
-                    Ok(n) => self.sessions.shown_mut().model.stored.counted(&key, n),
-                    Err(e) => self.sessions.shown_mut().model.note(e),
+                if let Some(i) = self.sessions.index_of(id) {
+                    let model = &mut self.sessions.at_mut(i).model;
+                    match count {
+                        Ok(n) => model.stored.counted(&key, n),
+                        Err(e) => model.note(e),
+                    }
                 }
             }
-            Background::StoredPage(key, page, rows) => {
-                self.sessions.shown_mut().model.stored.page_read(&key, page, rows);
+            Background::StoredPage(id, key, page, rows) => {
+                if let Some(i) = self.sessions.index_of(id) {
+                    self.sessions.at_mut(i).model.stored.page_read(&key, page, rows);
+                }
             }
             Background::Topics(done) => self.topics_done(done),
             step @ (Background::SelfTestStep(_) | Background::SelfTestDone(_)) => self.self_test_step(step),

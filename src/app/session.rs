@@ -116,15 +116,10 @@ impl Session {
     /// returns whether it was up or on its way.
     pub fn close(&mut self) -> bool {
         let active = self.is_active();
-        if let Some(c) = &mut self.connection
-            && let Some(handle) = c.handle.take()
-        {
+        if let Some(handle) = self.connection.as_mut().and_then(|c| c.handle.take()) {
             handle.send(Command::Disconnect);
             if active {
-                let label = match self.instance {
-                    1 => c.profile.name.clone(),
-                    n => format!("{} #{n}", c.profile.name),
-                };
+                let label = self.label();
                 self.model.note(format!("Disconnected from {label}."));
             }
         }

@@ -72,14 +72,20 @@ impl Sessions {
     /// A new session after the others, carrying over the forms of the one on view (what was
     /// typed is not lost by opening another connection); returns its index.
     pub fn add(&mut self) -> usize {
+        let session = self.fresh(self.shown);
+        self.list.push(session);
+        self.list.len() - 1
+    }
+
+    /// A new session with the next id, its forms as session `from` has them.
+    fn fresh(&mut self, from: usize) -> Session {
         let id = self.next_id;
         self.next_id += 1;
         let mut session = Session::new(id, Model::default());
-        let from = &self.list[self.shown];
+        let from = &self.list[from];
         session.subscribe_form = from.subscribe_form.clone();
         session.publish_form = from.publish_form.clone();
-        self.list.push(session);
-        self.list.len() - 1
+        session
     }
 
     /// A session that can take a new connection in place: the one on view when blank.
@@ -93,16 +99,12 @@ impl Sessions {
         if i >= self.list.len() {
             return None;
         }
-        let mut gone = self.list.remove(i);
-        gone.close();
-        if self.list.is_empty() {
-            let id = self.next_id;
-            self.next_id += 1;
-            let mut blank = Session::new(id, Model::default());
-            blank.subscribe_form = gone.subscribe_form.clone();
-            blank.publish_form = gone.publish_form.clone();
+        self.list[i].close();
+        if self.list.len() == 1 {
+            let blank = self.fresh(i);
             self.list.push(blank);
         }
+        let gone = self.list.remove(i);
         if self.shown > i || self.shown >= self.list.len() {
             self.shown = self.shown.saturating_sub(1);
         }

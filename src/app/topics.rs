@@ -34,9 +34,19 @@ pub(super) struct SessionTopics {
     pub last_delete: Option<String>,
     /// Topics from history not yet in the tree, taken a few thousand per frame.
     seeding: Vec<TopicSummary>,
+    /// Which history read the tree waits for: an older one's answer (the profile switched
+    /// meanwhile, or a connection began) would count its topics a second time.
+    seed_generation: u64,
+    /// History reads under way (for tests to know when seeding is over).
+    seeds_in_flight: u32,
 }
 
 impl SessionTopics {
+    /// No history read under way and nothing left to seed.
+    pub fn settled(&self) -> bool {
+        self.seeds_in_flight == 0 && self.seeding.is_empty()
+    }
+
     /// A message received: into the tree, and in front of the detail's list when it is its topic.
     pub fn record(&mut self, m: &ReceivedMessage) {
         self.tree.record(Seen { topic: &m.topic, payload: &m.payload, qos: m.qos as u8, retain: m.retain, at: m.at });
@@ -57,7 +67,9 @@ impl SessionTopics {
                 count: s.count,
                 last_payload: last.payload.to_vec(),
                 last_at: last.at,
-                last_retain: last.retain,
+                // Whether history holds a retained message not deleted since (the last row is
+                // usually a live one, RETAIN 0, after the retained copy).
+                last_retain: s.retained,
                 last_qos: last.qos as u8,
             });
             if Instant::now() >= deadline {
@@ -70,10 +82,27 @@ impl SessionTopics {
 
 /// What topic-tree work off the UI thread reports, for the session with `session` id.
 pub(super) enum TopicsDone {
-    Seed { session: u64, summaries: Vec<TopicSummary> },
-    Recent { session: u64, topic: String, messages: Vec<ReceivedMessage> },
-    Facts { session: u64, topic: String, facts: BrokerFacts },
-    Deleted { session: u64, text: String, topics: Vec<String> },
+    /// History's topics (or why they could not be read).
+    Seed {
+        session: u64,
+        generation: u64,
+        summaries: Result<Vec<TopicSummary>, String>,
+    },
+    Recent {
+        session: u64,
+        topic: String,
+        messages: Vec<ReceivedMessage>,
+    },
+    Facts {
+        session: u64,
+        topic: String,
+        facts: BrokerFacts,
+    },
+    Deleted {
+        session: u64,
+        text: String,
+        topics: Vec<String>,
+    },
 }
 
 impl App {
@@ -101,8 +130,12 @@ impl App {
     pub(super) fn seed_topics(&mut self, i: usize) {
         let selected = self.profiles.current().name.clone();
         let s = self.sessions.at_mut(i);
-        s.topics = SessionTopics::default();
+        let generation = s.topics.seed_generation + 1;
+        let in_flight = s.topics.seeds_in_flight;
+        s.topics =
+            SessionTopics { seed_generation: generation, seeds_in_flight: in_flight, ..SessionTopics::default() };
         let Some(path) = self.history.path.clone() else { return };
+        s.topics.seeds_in_flight += 1;
         let (session, profile) = (s.id, s.profile_name().unwrap_or(&selected).to_owned());
         // Only what was stored before now: what arrives from now on is recorded live.
         let before = history::millis(SystemTime::now());
@@ -115,9 +148,12 @@ impl App {
                 Ok(mut summaries) => {
                     // Popped from the end: the first topics go in first.
                     summaries.reverse();
-                    Background::Topics(TopicsDone::Seed { session, summaries })
+                    Background::Topics(TopicsDone::Seed { session, generation, summaries: Ok(summaries) })
                 }
-                Err(e) => Background::Note(format!("The topics of {profile} could not be read from history: {e}")),
+                Err(e) => {
+                    let why = format!("The topics of {profile} could not be read from history: {e}");
+                    Background::Topics(TopicsDone::Seed { session, generation, summaries: Err(why) })
+                }
             }
         });
     }
@@ -142,16 +178,33 @@ impl App {
         // A session closed meanwhile: its answer goes nowhere.
         let Some(i) = self.sessions.index_of(id) else { return };
         let topics = &mut self.sessions.at_mut(i).topics;
+        // Answers for a node the user has left are dropped: the pane shows the selected one's.
+        let current = |topic: &str| topics.view.requested.as_deref() == Some(topic);
         match done {
-            TopicsDone::Seed { summaries, .. } => topics.seeding = summaries,
-            TopicsDone::Recent { topic, messages, .. } => topics.recent = Some((topic, messages)),
-            TopicsDone::Facts { topic, facts, .. } => topics.facts = Some((topic, facts)),
+            TopicsDone::Seed { generation, summaries, .. } => {
+                topics.seeds_in_flight = topics.seeds_in_flight.saturating_sub(1);
+                match summaries {
+                    Ok(summaries) if generation == topics.seed_generation => topics.seeding = summaries,
+                    Ok(_) => {}
+                    Err(why) => self.sessions.at_mut(i).model.note(why),
+                }
+            }
+            TopicsDone::Recent { topic, messages, .. } if current(&topic) => topics.recent = Some((topic, messages)),
+            TopicsDone::Facts { topic, facts, .. } if current(&topic) => topics.facts = Some((topic, facts)),
+            TopicsDone::Recent { .. } | TopicsDone::Facts { .. } => {}
             TopicsDone::Deleted { text, topics: cleared, .. } => {
                 for topic in &cleared {
                     topics.tree.forget_retained(topic);
                 }
+                // What the broker now stores for the selected node: read again.
+                let refresh = topics.facts.take().map(|(topic, _)| topic);
                 self.sessions.at_mut(i).model.note(text.clone());
                 self.sessions.at_mut(i).topics.last_delete = Some(text);
+                if let Some(topic) = refresh
+                    && i == self.sessions.shown_index()
+                {
+                    self.load_facts(topic);
+                }
             }
         }
     }
@@ -219,12 +272,11 @@ impl App {
                 .and_then(|m| crate::tree::default_extractor(&m.payload))
                 .unwrap_or(Extractor::Number),
         };
-        let color = crate::palette::PALETTE[defs.len() % crate::palette::PALETTE.len()];
-        let def = SeriesDef { filter: topic.to_owned(), extractor, color, split: false, ..SeriesDef::default() };
-        if defs.contains(&def) {
+        if defs.iter().any(|d| d.filter == topic && d.extractor == extractor) {
             self.sessions.shown_mut().model.note(format!("{topic} is already on the plot."));
         } else {
-            defs.push(def);
+            let color = crate::palette::PALETTE[defs.len() % crate::palette::PALETTE.len()];
+            defs.push(SeriesDef { filter: topic.to_owned(), extractor, color, split: false, ..SeriesDef::default() });
             self.save_profile_at(i);
             self.sessions.shown_mut().model.note(format!("{topic} added to the plot."));
         }
@@ -281,5 +333,51 @@ impl App {
         ui.push_id(("topics", s.id), |ui| intents.extend(ui::topics_tab(ui, &mut t.tree, &mut t.view, &input)));
         // Rates and "last changed" move with the clock.
         ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::Qos;
+
+    fn summary(topic: &str, count: u64) -> TopicSummary {
+        let last = ReceivedMessage {
+            topic: topic.into(),
+            payload: "1".into(),
+            qos: Qos::AtMostOnce,
+            retain: false,
+            dup: false,
+            at: SystemTime::now(),
+            properties: crate::mqtt::PublishProperties::default(),
+        };
+        TopicSummary { topic: topic.into(), count, last, retained: false }
+    }
+
+    /// Two reads of history's topics under way (the profile changed, or a connection began):
+    /// the earlier one's answer, landing last, is dropped instead of counted again.
+    #[test]
+    fn an_earlier_seed_answering_late_is_not_counted() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = std::env::temp_dir().join(format!("mqtt-lab-seed-{}", std::process::id()));
+        let options = super::super::AppOptions {
+            embedded_port: None,
+            profile_dir: Some(dir.clone()),
+            history_file: Some(dir.join("history.sqlite3")),
+        };
+        let mut app = App::new(&egui::Context::default(), runtime.handle().clone(), &options);
+        app.seed_topics(0);
+        let (first, id) = (app.sessions.shown().topics.seed_generation, app.sessions.shown().id);
+        app.seed_topics(0);
+        let second = app.sessions.shown().topics.seed_generation;
+        assert_ne!(first, second);
+        let answer =
+            |generation| TopicsDone::Seed { session: id, generation, summaries: Ok(vec![summary("PV/data", 7)]) };
+        app.topics_done(answer(second));
+        app.topics_done(answer(first));
+        while app.topics_logic() {}
+        let tree = &app.sessions.shown().topics.tree;
+        assert_eq!(tree.node(tree.find("PV/data").unwrap()).unwrap().count(), 7);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -39,6 +39,7 @@ pub struct Mosquitto(Child);
 impl Mosquitto {
     /// Debian's Mosquitto with anonymous access on a free port of 127.0.0.1, its config file in
     /// `dir` (created): the other broker of tests that open two at once.
+    #[allow(dead_code)] // not every test binary that includes this file opens two brokers
     pub fn anonymous(dir: &Path) -> (Self, u16) {
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
