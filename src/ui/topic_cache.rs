@@ -8,7 +8,10 @@
 //! loaded from history), or puts a live message in front and drops the oldest past 50. The cache
 //! notices both from a key read each frame without parsing (topic, length, and a stamp of the
 //! newest and oldest messages), and on a change keeps the work already done for the pairs of
-//! messages that are still there, so a live message costs one diff, not fifty.
+//! messages that are still there, so a live message costs one diff, not fifty. The diffs and
+//! values are worked out newest first within a few milliseconds a frame (a newly selected topic
+//! of large payloads would otherwise freeze the window for a moment), and each entry keeps the
+//! height it was drawn at so the pane can skip laying out the ones off screen.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant, SystemTime};
@@ -147,8 +150,6 @@ pub struct DetailCache {
     pub computations: u64,
     /// Frames that found the work done.
     pub hits: u64,
-    /// `computations` when the frame began: each frame does at least one.
-    at_frame_start: u64,
 }
 
 impl DetailCache {
@@ -166,7 +167,7 @@ impl DetailCache {
     /// The comparisons and values are worked out within a few milliseconds a frame, newest
     /// first: returns whether some remain (the pane asks for another frame).
     pub fn refresh(&mut self, topic: &str, messages: &[ReceivedMessage], field: &mut Option<String>) -> bool {
-        self.at_frame_start = self.computations;
+        let at_start = self.computations;
         let key = Key::of(topic, messages);
         let listed_changed = self.key.as_ref() != Some(&key);
         if listed_changed {
@@ -195,7 +196,7 @@ impl DetailCache {
         // Newest first (on screen first); at least one a frame, then until the budget is spent.
         let deadline = Instant::now() + WORK_BUDGET;
         for (i, m) in messages.iter().take(self.entries.len()).enumerate() {
-            if Instant::now() >= deadline && self.computations > self.at_frame_start {
+            if Instant::now() >= deadline && self.computations > at_start {
                 break;
             }
             let entry = &mut self.entries[i];
@@ -211,7 +212,6 @@ impl DetailCache {
                 self.computations += 1;
             }
         }
-        self.at_frame_start = self.computations;
         self.values = self.entries.iter().rev().filter_map(|e| e.value).collect();
         self.entries.iter().any(pending)
     }
