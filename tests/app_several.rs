@@ -151,6 +151,31 @@ fn one_profile_opened_twice_publishes_to_itself_and_one_client_id_twice_is_a_tak
     assert_eq!(harness.state().model().messages.total(), 0, "the publisher is not subscribed");
     assert!(connected(harness.state(), 0) && connected(harness.state(), 1), "distinct ids: no takeover");
 
+    // The second subscribes and hears its own next message; the first hears it too. The
+    // second's export holds its own message only, not the first's older one of the same profile
+    // (which history holds under the same profile name, another client id).
+    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    step_until(&mut harness, "the second's SUBACK", subscribed);
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "one message on the second, two on the first", |app| {
+        app.model().messages.total() == 1 && app.model_of(0).unwrap().messages.total() == 2
+    });
+    let _ = history_rows(&mut harness, &dir, 3);
+    harness.get_by_label("Screenshots and exports").click();
+    settle(&mut harness);
+    set_field(&mut harness, "Reports folder", &dir.0.join("reports").display().to_string());
+    harness.get_by_label("Export CSV").click();
+    step_until(&mut harness, "the export", |app| app.model().log.iter().any(|l| l.text.starts_with("Exported ")));
+    let exported: Vec<_> = std::fs::read_dir(dir.0.join("reports")).unwrap().map(|e| e.unwrap().path()).collect();
+    let csv = std::fs::read_to_string(&exported[0]).unwrap();
+    assert_eq!(csv.lines().filter(|l| l.contains("PV/sunshine")).count(), 1, "{csv}");
+    assert!(
+        exported[0].to_string_lossy().contains("built-in-broker-2_"),
+        "named after the second connection: {exported:?}"
+    );
+    harness.get_by_label("Screenshots and exports").click();
+    settle(&mut harness);
+
     // Another profile with the first one's client id, on the same broker: the broker keeps one
     // connection per client id. The app says so where the connection's state is shown.
     let port = harness.state().builtin_addr().unwrap().port();

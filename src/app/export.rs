@@ -31,6 +31,8 @@ pub struct Progress {
 struct Stored {
     db_path: std::path::PathBuf,
     profile: String,
+    /// The connection's own rows only, when its profile is open more than once.
+    client: Option<String>,
     search: String,
     /// Rows received before this (Unix ms) come from the file.
     cut_ms: i64,
@@ -52,6 +54,7 @@ impl App {
             return;
         }
         let profile = self.view_profile().name.clone();
+        let client = self.sessions.history_client(self.sessions.shown_index());
         let model = &mut self.sessions.shown_mut().model;
         let subscriptions = model.subscriptions.clone();
         let search = self.view.messages.search.clone();
@@ -59,6 +62,7 @@ impl App {
         let stored = self.history.path.clone().map(|db_path| Stored {
             db_path,
             profile,
+            client,
             search: search.clone(),
             cut_ms: oldest_ms.saturating_add(1),
             from_memory_ms: oldest_ms,
@@ -102,10 +106,11 @@ impl App {
                         let _ = flushed.recv_timeout(Duration::from_secs(5));
                     }
                     let db = history::open(&stored.db_path).map_err(|e| e.to_string())?;
-                    let Stored { profile, search, cut_ms, from_memory_ms, .. } = &stored;
-                    let older = history::count_before(&db, profile, *cut_ms, search).map_err(|e| e.to_string())?;
+                    let Stored { profile, client, search, cut_ms, from_memory_ms, .. } = &stored;
+                    let whose = history::Whose { profile, client: client.as_deref() };
+                    let older = history::count_before(&db, whose, *cut_ms, search).map_err(|e| e.to_string())?;
                     progress.total.store(older + recent.len() as u64, Ordering::Relaxed);
-                    history::each_before(&db, profile, *cut_ms, search, |m| {
+                    history::each_before(&db, whose, *cut_ms, search, |m| {
                         if history::millis(m.at) >= *from_memory_ms && subscriptions.is_hidden(&m.topic) {
                             return Ok(());
                         }

@@ -161,24 +161,26 @@ impl App {
         let search = self.view.messages.search.clone();
         let profile = self.view_profile().name.clone();
         let session = self.sessions.shown().id;
+        let client = self.sessions.history_client(self.sessions.shown_index());
         let model = &mut self.sessions.shown_mut().model;
         let before_ms = model.messages.oldest().map_or(i64::MAX, |m| history::millis(m.at));
         // A boundary later than the oldest message in memory (taken while memory was empty) would
         // list the messages that came since twice: that is checked at once, not in 2 s.
-        let changed =
-            model.stored.key().is_none_or(|k| k.search != search || k.profile != profile || k.before_ms > before_ms);
+        let changed = model.stored.key().is_none_or(|k| {
+            k.search != search || k.profile != profile || k.client != client || k.before_ms > before_ms
+        });
         if self.history.counting || !changed && self.history.checked.is_some_and(|t| t.elapsed() < STORED_RECHECK) {
             return;
         }
         self.history.checked = Some(Instant::now());
-        let key = StoredKey { profile, before_ms, search };
+        let key = StoredKey { profile, client, before_ms, search };
         if !model.stored.set_key(key.clone()) {
             return;
         }
         self.history.counting = true;
         self.io.off_thread(move || {
             let count = history::open(&path)
-                .and_then(|db| history::count_before(&db, &key.profile, key.before_ms, &key.search))
+                .and_then(|db| history::count_before(&db, whose(&key), key.before_ms, &key.search))
                 .map_err(|e| format!("The stored messages could not be counted: {e}"));
             Background::StoredCount(session, key, count)
         });
@@ -196,7 +198,7 @@ impl App {
             let (path, key) = (path.clone(), key.clone());
             self.io.off_thread(move || {
                 let rows = history::open(&path).and_then(|db| {
-                    history::page_before(&db, &key.profile, key.before_ms, &key.search, (page * PAGE, PAGE))
+                    history::page_before(&db, whose(&key), key.before_ms, &key.search, (page * PAGE, PAGE))
                 });
                 match rows {
                     Ok(rows) => Background::StoredPage(session, key, page, rows),
@@ -205,4 +207,9 @@ impl App {
             });
         }
     }
+}
+
+/// Whose rows a stored-rows key reads.
+fn whose(key: &StoredKey) -> history::Whose<'_> {
+    history::Whose { profile: &key.profile, client: key.client.as_deref() }
 }

@@ -100,6 +100,11 @@ impl Session {
             && matches!(self.model.status, ConnectionStatus::Connected { .. } | ConnectionStatus::Reconnecting { .. })
     }
 
+    /// The client id that names this connection's own rows in history.
+    pub fn client_id(&self) -> Option<&str> {
+        self.connection.as_ref().map(|c| c.client_id.as_str())
+    }
+
     /// The worker's handle, while there is one.
     pub fn handle(&self) -> Option<&Connection> {
         self.connection.as_ref().and_then(|c| c.handle.as_ref())

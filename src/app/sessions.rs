@@ -69,6 +69,14 @@ impl Sessions {
         self.list.iter().enumerate().filter(move |(_, s)| s.profile_name() == Some(name))
     }
 
+    /// Whose history session `i` lists: its profile's, or only its own rows (its client id)
+    /// while another listed session has the same profile (a profile open twice).
+    pub fn history_client(&self, i: usize) -> Option<String> {
+        let s = &self.list[i];
+        let name = s.profile_name()?;
+        (self.of_profile(name).count() > 1).then(|| s.client_id().unwrap_or_default().to_owned())
+    }
+
     /// A new session after the others, carrying over the forms of the one on view (what was
     /// typed is not lost by opening another connection); returns its index.
     pub fn add(&mut self) -> usize {

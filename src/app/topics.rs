@@ -189,7 +189,10 @@ impl App {
                     Err(why) => self.sessions.at_mut(i).model.note(why),
                 }
             }
-            TopicsDone::Recent { topic, messages, .. } if current(&topic) => topics.recent = Some((topic, messages)),
+            TopicsDone::Recent { topic, messages, .. } if current(&topic) => {
+                topics.recent = Some((topic, messages));
+                topics.view.recent_changed();
+            }
             TopicsDone::Facts { topic, facts, .. } if current(&topic) => topics.facts = Some((topic, facts)),
             TopicsDone::Recent { .. } | TopicsDone::Facts { .. } => {}
             TopicsDone::Deleted { text, topics: cleared, .. } => {
@@ -237,6 +240,8 @@ impl App {
         let session = self.sessions.shown().id;
         self.io.off_thread(move || {
             let info = inspector.topic_info(&topic);
+            // What the broker stores at and below the node (`a/#` covers `a`): the delete's count.
+            let retained_under = inspector.retained_under(&format!("{topic}/#")).ok().map(|found| found.len());
             let facts = BrokerFacts {
                 // Live ones: a persistent session away holds its subscriptions but reads nothing now.
                 subscribers: (info.subscribers.into_iter())
@@ -254,7 +259,7 @@ impl App {
                     qos: r.qos as u8,
                     payload_len: r.payload_len,
                 }),
-                ..BrokerFacts::default()
+                retained_under,
             };
             Background::Topics(TopicsDone::Facts { session, topic, facts })
         });

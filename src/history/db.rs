@@ -198,11 +198,12 @@ pub fn each_in_range(
 }
 
 /// The condition shared by `count_before`, `page_before` and `each_before`: a profile's messages
+/// (of one connection, the client id `?4`, when it is not NULL: a profile open twice)
 /// received before `?2` that contain `?3` when it is not empty, as the list's search in memory
 /// matches them (`model::messages`): in the topic, the payload as text, or the MQTT 5 properties'
 /// text (content type, response topic, user property names and values, correlation data as
 /// text). Rows without properties (NULL) never reach the JSON functions.
-const BEFORE: &str = "FROM messages WHERE profile = ?1 AND at_ms < ?2
+const BEFORE: &str = "FROM messages WHERE profile = ?1 AND at_ms < ?2 AND (?4 IS NULL OR client_id IS ?4)
     AND (?3 = '' OR instr(topic, ?3) > 0 OR instr(CAST(payload AS TEXT), ?3) > 0
         OR properties IS NOT NULL AND (
             instr(properties ->> '$.content_type', ?3) > 0
@@ -211,39 +212,47 @@ const BEFORE: &str = "FROM messages WHERE profile = ?1 AND at_ms < ?2
             OR EXISTS (SELECT 1 FROM json_each(properties, '$.user_properties') AS u
                 WHERE instr(u.value ->> '$.name', ?3) > 0 OR instr(u.value ->> '$.value', ?3) > 0)))";
 
+/// Whose rows a read takes: a profile's (`client: None`), or one connection's of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Whose<'a> {
+    pub profile: &'a str,
+    /// The receiving connection's client id, when the profile is open more than once.
+    pub client: Option<&'a str>,
+}
+
 /// How many of a profile's messages were received before `before_ms` (and contain `search`).
-pub fn count_before(db: &Connection, profile: &str, before_ms: i64, search: &str) -> rusqlite::Result<u64> {
+pub fn count_before(db: &Connection, whose: Whose<'_>, before_ms: i64, search: &str) -> rusqlite::Result<u64> {
     let sql = format!("SELECT COUNT(*) {BEFORE}");
-    db.query_row(&sql, params![profile, before_ms, search], |r| r.get::<_, i64>(0))
+    db.query_row(&sql, params![whose.profile, before_ms, search, whose.client], |r| r.get::<_, i64>(0))
         .map(|n| u64::try_from(n).unwrap_or(0))
 }
 
 /// One page of those messages, newest first: `limit` of them after skipping `offset`.
 pub fn page_before(
     db: &Connection,
-    profile: &str,
+    whose: Whose<'_>,
     before_ms: i64,
     search: &str,
     (offset, limit): (u64, u64),
 ) -> rusqlite::Result<Vec<ReceivedMessage>> {
-    let sql = format!("SELECT {COLUMNS} {BEFORE} ORDER BY at_ms DESC, id DESC LIMIT ?4 OFFSET ?5");
+    let sql = format!("SELECT {COLUMNS} {BEFORE} ORDER BY at_ms DESC, id DESC LIMIT ?5 OFFSET ?6");
     let mut stmt = db.prepare_cached(&sql)?;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    stmt.query_map(params![profile, before_ms, search, n(limit), n(offset)], row_message)?.collect()
+    stmt.query_map(params![whose.profile, before_ms, search, whose.client, n(limit), n(offset)], row_message)?.collect()
 }
 
 /// Calls `each` for a profile's messages received before `before_ms` (and containing `search`),
 /// oldest first: an export streams them without holding them all.
 pub fn each_before(
     db: &Connection,
-    profile: &str,
+    whose: Whose<'_>,
     before_ms: i64,
     search: &str,
     mut each: impl FnMut(ReceivedMessage) -> std::io::Result<()>,
 ) -> Result<(), String> {
     let sql = format!("SELECT {COLUMNS} {BEFORE} ORDER BY at_ms, id");
     let mut stmt = db.prepare(&sql).map_err(|e| e.to_string())?;
-    let mut rows = stmt.query(params![profile, before_ms, search]).map_err(|e| e.to_string())?;
+    let mut rows = stmt.query(params![whose.profile, before_ms, search, whose.client]).map_err(|e| e.to_string())?;
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {
         each(row_message(row).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     }

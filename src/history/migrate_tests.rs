@@ -75,6 +75,8 @@ fn v5_properties() -> PublishProperties {
     }
 }
 
+/// The profile the migrated rows belong to, all its connections.
+const PI: super::Whose<'static> = super::Whose { profile: "Pi", client: None };
 #[test]
 fn a_file_from_before_versions_is_migrated_once_and_keeps_every_row() {
     let file = TempFile::new("v1-fixture");
@@ -166,9 +168,9 @@ fn properties_and_dup_round_trip_and_a_3_1_1_row_stores_null() {
     assert_eq!(nulls, 1, "only the 3.1.1 message has none");
     let want = vec![plain.message.clone(), binary.message.clone(), v5.message.clone()];
     assert_eq!(newest(&db, "Pi", 10).unwrap(), want, "reload");
-    assert_eq!(page_before(&db, "Pi", i64::MAX, "", (0, 10)).unwrap(), want, "the list's stored pages");
+    assert_eq!(page_before(&db, PI, i64::MAX, "", (0, 10)).unwrap(), want, "the list's stored pages");
     let mut exported = Vec::new();
-    each_before(&db, "Pi", i64::MAX, "", |m| {
+    each_before(&db, PI, i64::MAX, "", |m| {
         exported.push(m);
         Ok(())
     })
@@ -185,7 +187,7 @@ fn stored_rows_are_found_by_the_text_of_their_properties() {
     v5.message.properties = v5_properties();
     let plain = record("Pi", "PV/data", "1.5", at);
     insert(&mut db, &[v5, plain]).unwrap();
-    let found = |query: &str| count_before(&db, "Pi", i64::MAX, query).unwrap();
+    let found = |query: &str| count_before(&db, PI, i64::MAX, query).unwrap();
     assert_eq!(found(""), 2);
     assert_eq!(found("B204"), 1, "a user property value");
     assert_eq!(found("lab \"2\""), 1, "a value with quotes, which JSON escapes");
@@ -195,7 +197,7 @@ fn stored_rows_are_found_by_the_text_of_their_properties() {
     assert_eq!(found("req-7"), 1, "correlation data as text, though stored as hex");
     assert_eq!(found("user_properties"), 0, "the JSON's keys are not text the user sees");
     assert_eq!(found("nowhere"), 0);
-    let page = page_before(&db, "Pi", i64::MAX, "B204", (0, 10)).unwrap();
+    let page = page_before(&db, PI, i64::MAX, "B204", (0, 10)).unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].topic, "lamp/status");
 }

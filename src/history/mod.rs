@@ -20,7 +20,7 @@ mod tree;
 mod writer;
 
 pub use db::{
-    Record, clear, count, count_before, delete_older, each_before, each_in_range, insert, millis, newest, open,
+    Record, Whose, clear, count, count_before, delete_older, each_before, each_in_range, insert, millis, newest, open,
     page_before, size_bytes,
 };
 pub use fill::{Fill, fill_for_tests, fill_topic};

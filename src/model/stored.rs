@@ -18,6 +18,8 @@ const KEEP_PAGES: usize = 40;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredKey {
     pub profile: String,
+    /// One connection's rows (its client id) when its profile is open more than once.
+    pub client: Option<String>,
     /// Rows received before this time (Unix ms).
     pub before_ms: i64,
     pub search: String,
@@ -112,7 +114,7 @@ mod tests {
     use crate::connection::Qos;
 
     fn key(search: &str) -> StoredKey {
-        StoredKey { profile: "Pi".into(), before_ms: 1_000, search: search.into() }
+        StoredKey { profile: "Pi".into(), client: None, before_ms: 1_000, search: search.into() }
     }
 
     fn rows(n: u64) -> Vec<ReceivedMessage> {
