@@ -18,6 +18,7 @@
 
 mod diff;
 mod hash;
+mod index;
 mod node;
 mod rows;
 mod topics;

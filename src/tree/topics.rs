@@ -2,11 +2,11 @@
 //! parent, so a child's id is always larger), an index from every level's full topic to its
 //! node (one hash lookup per message for a known topic), and the stats of topics with messages.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use super::hash::Seeded;
+use super::index::TopicIndex;
 use super::node::{NONE, Node, NodeRef, Stats, decay, millis, preview, weight};
 use super::rows::RowCache;
 use super::{NodeId, Seen, Summary};
@@ -23,7 +23,7 @@ pub struct TopicTree {
     pub(crate) nodes: Vec<Node>,
     pub(crate) stats: Vec<Stats>,
     /// Full topic of every level (root and `$` branch excluded) -> node.
-    index: HashMap<Arc<str>, u32, Seeded>,
+    index: TopicIndex,
     /// The `$` branch's node, `NONE` until a `$` topic arrives.
     pub(crate) dollar: u32,
     /// Bumped when a node is created: the rows may have changed shape.
@@ -48,7 +48,7 @@ impl TopicTree {
         Self {
             nodes: vec![Node::new(Arc::from(""), 0, 0, NONE)],
             stats: Vec::new(),
-            index: HashMap::default(),
+            index: TopicIndex::default(),
             dollar: NONE,
             structure_gen: 0,
             data_gen: 0,
@@ -128,7 +128,7 @@ impl TopicTree {
     /// empty retained PUBLISH reaches a live subscriber with RETAIN 0 in MQTT 3.1.1, so the
     /// message itself cannot say so). Counts and values stay.
     pub fn forget_retained(&mut self, topic: &str) {
-        let Some(&id) = self.index.get(topic) else { return };
+        let Some(id) = self.index.get(&self.nodes, topic) else { return };
         let stats = self.nodes[id as usize].stats;
         let Some(stats) = self.stats.get_mut(stats as usize).filter(|s| s.retained) else { return };
         stats.retained = false;
@@ -155,7 +155,7 @@ impl TopicTree {
     }
 
     fn find_or_insert(&mut self, topic: &str) -> u32 {
-        if let Some(&id) = self.index.get(topic) {
+        if let Some(id) = self.index.get(&self.nodes, topic) {
             return id;
         }
         let mut parent = ROOT;
@@ -169,12 +169,12 @@ impl TopicTree {
         loop {
             let end = topic[start..].find('/').map_or(topic.len(), |i| start + i);
             let prefix = &topic[..end];
-            parent = if let Some(&id) = self.index.get(prefix) {
+            parent = if let Some(id) = self.index.get(&self.nodes, prefix) {
                 id
             } else {
                 let shared: Arc<str> = Arc::from(prefix);
                 let id = self.push_node(shared.clone(), start, parent);
-                self.index.insert(shared, id);
+                self.index.insert(&shared, id);
                 id
             };
             if end == topic.len() {
@@ -207,7 +207,7 @@ impl TopicTree {
 
     /// The node of a topic (or of an intermediate level: `a/b` of `a/b/c`).
     pub fn find(&self, topic: &str) -> Option<NodeId> {
-        self.index.get(topic).map(|&id| NodeId(id))
+        self.index.get(&self.nodes, topic).map(NodeId)
     }
 
     /// The full topic of a node ("" for the `$` branch or an unknown id).
@@ -278,8 +278,7 @@ impl TopicTree {
         let alloc = |len: usize| ((len + 8).div_ceil(16) * 16).max(32);
         let nodes = self.nodes.capacity() * size_of::<Node>();
         let stats = self.stats.capacity() * size_of::<Stats>();
-        // hashbrown: a key-value slot and a control byte per bucket, buckets 8/7 of capacity.
-        let index = self.index.capacity() * 8 / 7 * (size_of::<(Arc<str>, u32)>() + 1);
+        let index = self.index.memory_bytes();
         // Arc<str>: two counters before the text.
         let topics: usize = self.nodes.iter().map(|n| alloc(16 + n.topic.len())).sum();
         let previews: usize =
