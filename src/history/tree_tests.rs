@@ -106,6 +106,9 @@ fn topics_of_a_filled_file_match_what_the_fill_wrote() {
     fill_for_tests(&mut db, Fill { profile: "Pi", rows, topics: topic_count, start_ms: 1_000 }).unwrap();
     let found = topics(&db, "Pi").unwrap();
     assert_eq!(found.len(), 10);
+    for how in [tree::Settle::Walk, tree::Settle::Scan] {
+        assert_eq!(tree::topics_settled(&db, "Pi", i64::MAX, Some(how)).unwrap(), found, "{how:?}");
+    }
     assert_eq!(found.iter().map(|t| t.count).sum::<u64>(), rows);
     for t in &found {
         // The newest row of a topic is the highest i with that topic.
@@ -125,9 +128,17 @@ fn flagged(topic: &str, payload: &str, retain: bool, ms: u64) -> Record {
     r
 }
 
-/// `(topic, retained)` of each topic of "Pi" with messages before `before_ms`.
+/// `(topic, retained)` of each topic of "Pi" with messages before `before_ms`, the same whether
+/// the topics are settled by walks, by a scan or the cheaper way.
 fn retained_flags(db: &rusqlite::Connection, before_ms: i64) -> Vec<(String, bool)> {
-    topics_before(db, "Pi", before_ms).unwrap().into_iter().map(|t| (t.topic, t.retained)).collect()
+    let of = |how| -> Vec<(String, bool)> {
+        let found = tree::topics_settled(db, "Pi", before_ms, how).unwrap();
+        found.into_iter().map(|t| (t.topic, t.retained)).collect()
+    };
+    let walked = of(Some(tree::Settle::Walk));
+    assert_eq!(of(Some(tree::Settle::Scan)), walked, "a scan settles as the walks do");
+    assert_eq!(of(None), walked);
+    walked
 }
 
 #[test]
@@ -199,13 +210,12 @@ fn an_empty_live_payload_after_a_retained_one_is_taken_as_its_delete() {
         ],
     )
     .unwrap();
-    let found = topics(&db, "Pi").unwrap();
     assert_eq!(
-        found.iter().map(|t| (t.topic.as_str(), t.retained)).collect::<Vec<_>>(),
-        [("deleted", false), ("empty-first", true)],
+        retained_flags(&db, i64::MAX),
+        [("deleted".into(), false), ("empty-first".into(), true)],
         "only an empty payload after the newest retained one deletes it"
     );
-    assert_eq!(found[0].last.payload, &b"live after"[..], "the last message is still the newest row");
+    assert_eq!(topics(&db, "Pi").unwrap()[0].last.payload, &b"live after"[..], "the last message is the newest row");
 }
 
 #[test]
