@@ -5,7 +5,7 @@
 //! connection; on a file of 1,000,000 rows they are served by the `(profile, topic, at_ms)`
 //! index the file has had since schema 1 (figures in `scale_tests`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -98,7 +98,7 @@ pub(super) fn topics_settled(
              ORDER BY at_ms DESC, id DESC LIMIT 1)"
     );
     let mut stmt = db.prepare_cached(&sql)?;
-    let mut unsettled = Vec::new();
+    let (mut unsettled, mut walk) = (Vec::new(), 0);
     let mut found = stmt
         .query_map(params![profile, before_ms], |row| {
             let count = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
@@ -110,6 +110,7 @@ pub(super) fn topics_settled(
             r.map(|(summary, retained)| {
                 if retained.is_none() {
                     unsettled.push(summary.topic.clone());
+                    walk += summary.count;
                 }
                 summary
             })
@@ -119,7 +120,7 @@ pub(super) fn topics_settled(
     // ORDER BY would have SQLite sort it again in a temporary tree (a fifth of the time).
     found.sort_by(|a, b| a.topic.cmp(&b.topic));
     if !unsettled.is_empty() {
-        let settled = settle_retained(db, profile, before_ms, &found, unsettled, how)?;
+        let settled = settle_retained(db, profile, before_ms, unsettled, walk, how)?;
         for t in &mut found {
             t.retained = settled.get(t.topic.as_str()).copied().unwrap_or(t.retained);
         }
@@ -127,33 +128,27 @@ pub(super) fn topics_settled(
     Ok(found)
 }
 
-/// `retained` of each of `topics` (whose newest row said nothing): whether its newest row that
-/// is retained or empty is retained with a payload; absent when it has none (never retained).
+/// `Walk` while the walks (at most `walk` rows) are shorter than an eighth of the table.
+fn cheaper(db: &Connection, walk: u64) -> rusqlite::Result<Settle> {
+    // Ids are handed out in order and retention deletes the oldest: their span is the table's
+    // size (every profile's rows, which a scan reads), found in two seeks.
+    let span: i64 = db.query_row("SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM messages", [], |r| r.get(0))?;
+    let scan = walk.saturating_mul(WALK_STEPS_PER_SCAN_STEP) > u64::try_from(span).unwrap_or(0);
+    Ok(if scan { Settle::Scan } else { Settle::Walk })
+}
+
+/// `retained` of each of `topics` (whose newest row said nothing; `walk` rows between them):
+/// whether its newest row that is retained or empty is retained with a payload.
 fn settle_retained(
     db: &Connection,
     profile: &str,
     before_ms: i64,
-    found: &[TopicSummary],
     topics: Vec<String>,
+    walk: u64,
     how: Option<Settle>,
 ) -> rusqlite::Result<HashMap<String, bool>> {
     let says_something = "(retain <> 0 OR length(payload) = 0)";
-    let how = match how {
-        Some(how) => how,
-        None => {
-            let wanted: HashSet<&str> = topics.iter().map(String::as_str).collect();
-            let walk: u64 = found.iter().filter(|t| wanted.contains(t.topic.as_str())).map(|t| t.count).sum();
-            // Ids are handed out in order and retention deletes the oldest: their span is the
-            // table's size (every profile's rows), read in two seeks.
-            let span: i64 =
-                db.query_row("SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM messages", [], |r| r.get(0))?;
-            if walk.saturating_mul(WALK_STEPS_PER_SCAN_STEP) > u64::try_from(span).unwrap_or(0) {
-                Settle::Scan
-            } else {
-                Settle::Walk
-            }
-        }
-    };
+    let how = if let Some(how) = how { how } else { cheaper(db, walk)? };
     let mut settled = HashMap::with_capacity(topics.len());
     if how == Settle::Scan {
         // NOT INDEXED: the table in storage order, not the time index and a seek per row.
