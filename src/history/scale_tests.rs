@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::migrate_tests::v2_file;
 use super::tests::{TempFile, record};
 use super::*;
+use crate::connection::ReceivedMessage;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -42,7 +43,28 @@ fn a_million_rows_figures() {
     let mut db = timed("open + migrate 2 -> 3", || open(&file.0).unwrap());
     drop(timed("open again (up to date)", || open(&file.0).unwrap()));
 
+    // `topics` as it was before `retained` (counts and last rows only): what settling
+    // `retained` adds to it.
+    let before_retained = format!(
+        "SELECT g.n, {}
+         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 GROUP BY topic) AS g
+         CROSS JOIN messages ON messages.id = (
+             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t ORDER BY at_ms DESC, id DESC LIMIT 1)",
+        db::COLUMNS
+    );
+    let counts_and_last = || {
+        let mut stmt = db.prepare(&before_retained).unwrap();
+        let mut last: Vec<(i64, ReceivedMessage)> = stmt
+            .query_map(["Pi"], |r| Ok((r.get(0)?, db::row_message_from(r, 1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        last.sort_by(|a, b| a.1.topic.cmp(&b.1.topic));
+        assert_eq!(last.len() as u64, topic_count.min(rows));
+    };
+    timed("counts and last rows only (the query before `retained`)", counts_and_last);
     let found = timed("topics(Pi)", || topics(&db, "Pi").unwrap());
+    timed("counts and last rows only, again", counts_and_last);
     assert_eq!(found.len() as u64, topic_count.min(rows));
     assert_eq!(found.iter().map(|t| t.count).sum::<u64>(), rows);
     // Odd rows are retained (none empty): topic `t` has rows `t + k * topic_count`, so it is
@@ -52,6 +74,12 @@ fn a_million_rows_figures() {
     let retained = (0..topic_count.min(rows)).filter(|&t| has_odd_row(t)).count();
     assert_eq!(found.iter().filter(|t| t.retained).count(), retained);
     eprintln!("  of which retained: {retained}");
+    for how in [tree::Settle::Walk, tree::Settle::Scan] {
+        let settled = timed(&format!("topics(Pi), retained settled by {how:?} only"), || {
+            tree::topics_settled(&db, "Pi", i64::MAX, Some(how)).unwrap()
+        });
+        assert_eq!(settled, found);
+    }
     // What a partial index of the rows that say something of the retained message would save
     // `retained` (one seek per topic instead of a walk), and what it costs to build: measured
     // for a possible schema step, dropped again so the writer's figures below are the schema's.
