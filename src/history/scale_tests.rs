@@ -42,57 +42,7 @@ fn a_million_rows_figures() {
 
     let mut db = timed("open + migrate 2 -> 3", || open(&file.0).unwrap());
     drop(timed("open again (up to date)", || open(&file.0).unwrap()));
-
-    // `topics` as it was before `retained` (counts and last rows only): what settling
-    // `retained` adds to it.
-    let before_retained = format!(
-        "SELECT g.n, {}
-         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 GROUP BY topic) AS g
-         CROSS JOIN messages ON messages.id = (
-             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t ORDER BY at_ms DESC, id DESC LIMIT 1)",
-        db::COLUMNS
-    );
-    let counts_and_last = || {
-        let mut stmt = db.prepare(&before_retained).unwrap();
-        let mut last: Vec<(i64, ReceivedMessage)> = stmt
-            .query_map(["Pi"], |r| Ok((r.get(0)?, db::row_message_from(r, 1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        last.sort_by(|a, b| a.1.topic.cmp(&b.1.topic));
-        assert_eq!(last.len() as u64, topic_count.min(rows));
-    };
-    timed("counts and last rows only (the query before `retained`)", counts_and_last);
-    let found = timed("topics(Pi)", || topics(&db, "Pi").unwrap());
-    timed("counts and last rows only, again", counts_and_last);
-    assert_eq!(found.len() as u64, topic_count.min(rows));
-    assert_eq!(found.iter().map(|t| t.count).sum::<u64>(), rows);
-    // Odd rows are retained (none empty): topic `t` has rows `t + k * topic_count`, so it is
-    // retained when one of them is odd. With an even topic count, half the topics never are,
-    // and finding that out walks all their rows: the worst case of `retained`.
-    let has_odd_row = |t: u64| t % 2 == 1 || (topic_count % 2 == 1 && t + topic_count < rows);
-    let retained = (0..topic_count.min(rows)).filter(|&t| has_odd_row(t)).count();
-    assert_eq!(found.iter().filter(|t| t.retained).count(), retained);
-    eprintln!("  of which retained: {retained}");
-    for how in [tree::Settle::Walk, tree::Settle::Scan] {
-        let settled = timed(&format!("topics(Pi), retained settled by {how:?} only"), || {
-            tree::topics_settled(&db, "Pi", i64::MAX, Some(how)).unwrap()
-        });
-        assert_eq!(settled, found);
-    }
-    // What a partial index of the rows that say something of the retained message would save
-    // `retained` (one seek per topic instead of a walk), and what it costs to build: measured
-    // for a possible schema step, dropped again so the writer's figures below are the schema's.
-    timed("CREATE INDEX (profile, topic, at_ms) WHERE retain or empty", || {
-        db.execute_batch(
-            "CREATE INDEX messages_retained ON messages (profile, topic, at_ms)
-             WHERE retain <> 0 OR length(payload) = 0;",
-        )
-        .unwrap();
-    });
-    let indexed = timed("topics(Pi) with that index", || topics(&db, "Pi").unwrap());
-    assert_eq!(indexed, found);
-    db.execute_batch("DROP INDEX messages_retained;").unwrap();
+    topics_figures(&db, rows, topic_count);
     let busiest = fill_topic(rows - 1, topic_count);
     let recent = timed("recent(Pi, a topic, 100)", || recent(&db, "Pi", &busiest, 100).unwrap());
     assert_eq!(recent[0].payload, (rows - 1).to_string().as_bytes());
@@ -149,4 +99,59 @@ fn a_million_rows_figures() {
     eprintln!("{:<58} {:>9.1} ms", "writer's first report (open + figures)", started.elapsed().as_secs_f64() * 1e3);
     assert!(matches!(first, Report::Stats(_)), "{first:?}");
     drop(writer);
+}
+
+/// `topics` timed against the query it replaced, each way of settling `retained`, and with a
+/// partial index of the rows that say something of a retained message; checked against the fill.
+fn topics_figures(db: &rusqlite::Connection, rows: u64, topic_count: u64) {
+    // `topics` as it was before `retained` (counts and last rows only): what settling
+    // `retained` adds to it.
+    let before_retained = format!(
+        "SELECT g.n, {}
+         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 GROUP BY topic) AS g
+         CROSS JOIN messages ON messages.id = (
+             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t ORDER BY at_ms DESC, id DESC LIMIT 1)",
+        db::COLUMNS
+    );
+    let counts_and_last = || {
+        let mut stmt = db.prepare(&before_retained).unwrap();
+        let mut last: Vec<(i64, ReceivedMessage)> = stmt
+            .query_map(["Pi"], |r| Ok((r.get(0)?, db::row_message_from(r, 1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        last.sort_by(|a, b| a.1.topic.cmp(&b.1.topic));
+        assert_eq!(last.len() as u64, topic_count.min(rows));
+    };
+    timed("counts and last rows only (the query before `retained`)", counts_and_last);
+    let found = timed("topics(Pi)", || topics(db, "Pi").unwrap());
+    timed("counts and last rows only, again", counts_and_last);
+    assert_eq!(found.len() as u64, topic_count.min(rows));
+    assert_eq!(found.iter().map(|t| t.count).sum::<u64>(), rows);
+    // Odd rows are retained (none empty): topic `t` has rows `t + k * topic_count`, so it is
+    // retained when one of them is odd. With an even topic count, half the topics never are,
+    // and finding that out walks all their rows: the worst case of `retained`.
+    let has_odd_row = |t: u64| t % 2 == 1 || (topic_count % 2 == 1 && t + topic_count < rows);
+    let retained = (0..topic_count.min(rows)).filter(|&t| has_odd_row(t)).count();
+    assert_eq!(found.iter().filter(|t| t.retained).count(), retained);
+    eprintln!("  of which retained: {retained}");
+    for how in [tree::Settle::Walk, tree::Settle::Scan] {
+        let settled = timed(&format!("topics(Pi), retained settled by {how:?} only"), || {
+            tree::topics_settled(db, "Pi", i64::MAX, Some(how)).unwrap()
+        });
+        assert_eq!(settled, found);
+    }
+    // What a partial index of the rows that say something of the retained message would save
+    // `retained` (one seek per topic instead of a walk), and what it costs to build: measured
+    // for a possible schema step, dropped again so the writer's figures below are the schema's.
+    timed("CREATE INDEX (profile, topic, at_ms) WHERE retain or empty", || {
+        db.execute_batch(
+            "CREATE INDEX messages_retained ON messages (profile, topic, at_ms)
+             WHERE retain <> 0 OR length(payload) = 0;",
+        )
+        .unwrap();
+    });
+    let indexed = timed("topics(Pi) with that index", || topics(db, "Pi").unwrap());
+    assert_eq!(indexed, found);
+    db.execute_batch("DROP INDEX messages_retained;").unwrap();
 }
