@@ -64,8 +64,9 @@ pub struct Summary {
     pub count: u64,
     pub last_payload: Vec<u8>,
     pub last_at: SystemTime,
-    /// The last message's RETAIN flag: with a non-empty payload the tree takes the topic as
-    /// holding a retained message (history cannot know whether it was deleted since).
+    /// Whether history says a retained message is stored: the newest retained row with a
+    /// payload came after any empty one (`history::TopicSummary::retained`). With a non-empty
+    /// last payload the tree takes the topic as holding a retained message.
     pub last_retain: bool,
     pub last_qos: u8,
 }
