@@ -57,7 +57,7 @@ fn topics_tab_fits(harness: &mut Harness<'_, App>, size: egui::Vec2) {
         "Only retained",
         "Collapse all",
         "1 topics, 1 messages",
-        "PV/sunshine",
+        "Last value",
         "Plot this",
         "Publish here",
         "Copy topic",

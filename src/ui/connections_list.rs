@@ -29,7 +29,14 @@ pub fn connections_list(ui: &mut egui::Ui, rows: &[ConnRow]) -> Vec<Intent> {
             let text = egui::RichText::new(&row.label);
             let text = if row.shown { text.strong() } else { text };
             let hover = format!("{} at {}: {} message(s) received", row.label, row.address, row.messages);
-            if ui.selectable_label(row.shown, text).on_hover_text(hover).clicked() && !row.shown {
+            // A long profile name is cut ("…", in full on hover), not allowed to widen the sidebar
+            // and squeeze the tabs: the state, count and close button keep their room.
+            let name_width = (ui.available_width() - 130.0).max(60.0);
+            let name = ui.scope(|ui| {
+                ui.set_max_width(name_width);
+                ui.add(egui::Button::selectable(row.shown, text).truncate())
+            });
+            if name.inner.on_hover_text(hover).clicked() && !row.shown {
                 intents.push(Intent::Connection(ConnIntent::Show(row.id)));
             }
             ui.colored_label(row.status_colour, row.status);
