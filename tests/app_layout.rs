@@ -56,7 +56,7 @@ fn topics_tab_fits(harness: &mut Harness<'_, App>, size: egui::Vec2) {
         "Filter topics",
         "Only retained",
         "Collapse all",
-        "1 topics, 1 messages",
+        "1 topic, 1 message, 0 retained",
         "Last value",
         "Plot this",
         "Publish here",

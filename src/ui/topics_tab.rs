@@ -195,10 +195,12 @@ fn toolbar(ui: &mut egui::Ui, tree: &TopicTree, view: &mut TopicsView) {
         if ui.button("Collapse all").clicked() {
             view.tree.collapse_all();
         }
+        let (topics, messages) = (tree.len(), tree.message_count());
+        let s = |n: u64| if n == 1 { "" } else { "s" };
         ui.weak(format!(
-            "{} topics, {} messages, {} retained",
-            tree.len(),
-            tree.message_count(),
+            "{topics} topic{}, {messages} message{}, {} retained",
+            s(topics as u64),
+            s(messages),
             tree.retained_count()
         ));
     });
