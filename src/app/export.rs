@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::time::Duration;
 
 use super::reports::{self, Notice};
 use super::{App, Background};
@@ -101,10 +100,7 @@ impl App {
                     Ok(())
                 };
                 if let Some(stored) = stored {
-                    if let Some(flushed) = &stored.flushed {
-                        // A stopped writer answers at once; a stuck one is not waited for forever.
-                        let _ = flushed.recv_timeout(Duration::from_secs(5));
-                    }
+                    super::history::await_flush(stored.flushed.as_ref());
                     let db = history::open(&stored.db_path).map_err(|e| e.to_string())?;
                     let Stored { profile, client, search, cut_ms, from_memory_ms, .. } = &stored;
                     let whose = history::Whose { profile, client: client.as_deref() };

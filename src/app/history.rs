@@ -83,9 +83,7 @@ impl App {
         // What was received a moment ago may still wait in the writer's batch.
         let flushed = self.history.flush();
         self.io.off_thread(move || {
-            if let Some(flushed) = flushed {
-                let _ = flushed.recv_timeout(Duration::from_secs(5));
-            }
+            await_flush(flushed.as_ref());
             match history::open(&path).and_then(|db| history::newest(&db, &profile, RELOAD)) {
                 Ok(messages) => Background::Reloaded { profile, messages },
                 Err(e) => Background::Note(format!("The history of {profile} could not be read: {e}")),
@@ -146,6 +144,14 @@ impl App {
         if let Some(writer) = &self.history.writer {
             writer.clear(&self.profiles.current().name);
         }
+    }
+}
+
+/// Waits (off the UI thread) for the writer's commit asked for by `HistoryState::flush`: a
+/// stopped writer answers at once; a stuck one is not waited for forever.
+pub(super) fn await_flush(flushed: Option<&std::sync::mpsc::Receiver<()>>) {
+    if let Some(flushed) = flushed {
+        let _ = flushed.recv_timeout(Duration::from_secs(5));
     }
 }
 

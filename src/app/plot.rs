@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -151,9 +151,7 @@ impl App {
         let defs = self.plot_profile().plot.clone();
         let flushed = self.history.flush();
         self.io.off_thread(move || {
-            if let Some(flushed) = flushed {
-                let _ = flushed.recv_timeout(Duration::from_secs(5));
-            }
+            super::history::await_flush(flushed.as_ref());
             let read = (range.0, range.1.min(now_secs()));
             match plot::load_on(&path, &profile, &defs, read, axis) {
                 Ok(mut loaded) => {

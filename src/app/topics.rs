@@ -141,9 +141,7 @@ impl App {
         let before = history::millis(SystemTime::now());
         let flushed = self.history.flush();
         self.io.off_thread(move || {
-            if let Some(flushed) = flushed {
-                let _ = flushed.recv_timeout(Duration::from_secs(5));
-            }
+            super::history::await_flush(flushed.as_ref());
             match history::open(&path).and_then(|db| history::topics_before(&db, &profile, before)) {
                 Ok(mut summaries) => {
                     // Popped from the end: the first topics go in first.
@@ -224,9 +222,7 @@ impl App {
         let profile = self.view_profile().name.clone();
         let flushed = self.history.flush();
         self.io.off_thread(move || {
-            if let Some(flushed) = flushed {
-                let _ = flushed.recv_timeout(Duration::from_secs(5));
-            }
+            super::history::await_flush(flushed.as_ref());
             match history::open(&path).and_then(|db| history::recent(&db, &profile, &topic, RECENT)) {
                 Ok(messages) => Background::Topics(TopicsDone::Recent { session, topic, messages }),
                 Err(e) => Background::Note(format!("The messages of {topic} could not be read from history: {e}")),
