@@ -26,6 +26,11 @@ mod support;
 #[path = "app/topics.rs"]
 mod topics;
 
+/// The allocator of the app's binary (src/main.rs), so the frames timed are the ones users get.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;

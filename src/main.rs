@@ -11,6 +11,14 @@ use mqtt_lab::cli::{self, Invocation};
 use mqtt_lab::settings;
 use mqtt_lab::{App, AppOptions};
 
+/// jemalloc rather than the system allocator where it builds (not MSVC): glibc's malloc merges
+/// its fast bins in one go when a large block is asked for, 10-20 ms of one frame at 50,000
+/// messages a second; jemalloc has no such pause. Measured in docs/PERFORMANCE.md ("Issue 22");
+/// the app bench declares the same allocator, so it times what users run.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let started = Instant::now();
     match cli::parse(std::env::args().skip(1)) {

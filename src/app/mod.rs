@@ -3,7 +3,7 @@
 //! `session` (one connection: its model and its forms), `profiles`, `builtin` (the embedded
 //! broker), `reports` (screenshots, exports, notices), `tools` (simulators, self-test),
 //! `history`, `plot` and `view` (tab, sidebar, each tab's view state). `logic()` drains their
-//! events within a time budget; `ui()` draws the panels (`frame`) and hands each intent to its
+//! events within a time budget (`pace`: what the last frame's drawing left of 12 ms); `ui()` draws the panels (`frame`) and hands each intent to its
 //! feature's `apply_*`. Outside code reads the app through the small API in `api`.
 
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ mod export;
 mod frame;
 mod history;
 mod io;
+mod pace;
 mod plot;
 mod profiles;
 mod reports;
@@ -32,9 +33,6 @@ mod topics;
 mod view;
 
 use io::Background;
-
-/// The longest `logic()` spends on events per frame; the rest waits for the next frame.
-const DRAIN_BUDGET: Duration = Duration::from_millis(10);
 
 /// How the app starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +60,8 @@ pub struct App {
     sessions: sessions::Sessions,
     /// Where `drain_events` starts next frame, so every connection gets its turn.
     drain_next: usize,
+    /// How long this frame may spend on events (`pace`).
+    pace: pace::FramePace,
     /// The profiles, the selected one, its port field and the import/export form.
     profiles: profiles::Profiles,
     /// The embedded broker, its status and log.
@@ -88,6 +88,7 @@ impl App {
             io,
             sessions: sessions::Sessions::new(model),
             drain_next: 0,
+            pace: pace::FramePace::default(),
             profiles,
             builtin,
             reports: reports::Reports::default(),
@@ -228,7 +229,11 @@ impl App {
 
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        if self.drain_events(DRAIN_BUDGET) | self.topics_logic() {
+        let budget = self.pace.begin();
+        let started = Instant::now();
+        let more = self.drain_events(budget);
+        self.pace.drained(started.elapsed());
+        if more | self.topics_logic() {
             ctx.request_repaint();
         }
         self.automation_tick(ctx);
@@ -244,5 +249,6 @@ impl eframe::App for App {
             self.apply(intent);
         }
         self.capture_frame(ui.ctx());
+        self.pace.end();
     }
 }

@@ -21,6 +21,8 @@ use summary::summary;
 
 /// Packets kept for the inspector.
 const KEEP: usize = 100_000;
+/// Past this many packets the log takes its whole room (see `push`).
+const GROW_ALL_AT: usize = 4_096;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturedPacket {
@@ -77,20 +79,29 @@ impl PacketLog {
         self.protocol = None;
     }
 
-    /// Adds a chunk of bytes; every packet it completes is listed.
+    /// Adds a chunk of bytes; every packet it completes is listed. The packets are cut out of
+    /// the chunk without copying (`Bytes` slices); only a packet split across chunks is copied
+    /// into `partial`: at 50,000 messages a second this runs on the UI thread.
     pub fn tap(&mut self, tap: &Tap) {
         let d = index(tap.direction);
-        self.partial[d].extend_from_slice(&tap.bytes);
-        loop {
-            let buffer = &self.partial[d];
-            let len = match decode_header(buffer) {
-                Ok(Some(h)) if buffer.len() >= h.packet_len() => h.packet_len(),
-                Ok(_) => return,
+        let mut chunk = if self.partial[d].is_empty() {
+            tap.bytes.clone()
+        } else {
+            self.partial[d].extend_from_slice(&tap.bytes);
+            std::mem::take(&mut self.partial[d]).freeze()
+        };
+        while !chunk.is_empty() {
+            let len = match decode_header(&chunk) {
+                Ok(Some(h)) if chunk.len() >= h.packet_len() => h.packet_len(),
+                Ok(_) => break,
                 // A broken header: the rest of the stream cannot be cut into packets.
-                Err(_) => buffer.len(),
+                Err(_) => chunk.len(),
             };
-            let bytes = self.partial[d].split_to(len).freeze();
+            let bytes = chunk.split_to(len);
             self.push(tap.direction, tap.at, bytes);
+        }
+        if !chunk.is_empty() {
+            self.partial[d] = BytesMut::from(&chunk[..]);
         }
     }
 
@@ -118,6 +129,10 @@ impl PacketLog {
         };
         if self.packets.len() == KEEP {
             self.packets.pop_front();
+        } else if self.packets.len() == self.packets.capacity() && self.packets.len() >= GROW_ALL_AT {
+            // A busy connection: its room for all `KEEP` at once, while the copy is still small.
+            // Doubling on to 100,000 would copy up to 6 MB in one frame (`three` bench: 13 ms).
+            self.packets.reserve_exact(KEEP - self.packets.len());
         }
         self.packets.push_back(CapturedPacket {
             seq: self.next_seq,

@@ -1,15 +1,17 @@
 //! The index from a level's full topic to its node, keyed by the topic's 64-bit hash. A map
 //! keyed by the strings themselves reads every topic again when it grows (hashbrown rehashes
 //! all at once): at 57,000 topics that was one 17 ms frame in the bench. Keyed by the hash it
-//! moves 12-byte entries only. A hit is confirmed against the node's topic; a topic whose hash
+//! moves 12-byte entries only, and `griddle` moves them a few at a time on the inserts that follow
+//! a growth instead of all at once (hashbrown's rehash of 131,072 entries still took 10 ms of
+//! one frame in the `three` bench with three trees, 2026-12-07). A hit is confirmed against the node's topic; a topic whose hash
 //! another took first (rare: 64 bits, seeded per tree) goes to a small map of its own.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use super::hash::Seeded;
+use super::chunked::Chunked;
 use super::node::Node;
 
 /// The key is already a good hash: it is used as it is.
@@ -33,13 +35,13 @@ impl Hasher for Identity {
 #[derive(Debug, Default)]
 pub(crate) struct TopicIndex {
     seed: Seeded,
-    by_hash: HashMap<u64, u32, BuildHasherDefault<Identity>>,
+    by_hash: griddle::HashMap<u64, u32, BuildHasherDefault<Identity>>,
     /// Topics whose hash was taken by another topic first.
     collided: HashMap<Arc<str>, u32, Seeded>,
 }
 
 impl TopicIndex {
-    pub fn get(&self, nodes: &[Node], topic: &str) -> Option<u32> {
+    pub fn get(&self, nodes: &Chunked<Node>, topic: &str) -> Option<u32> {
         let id = *self.by_hash.get(&self.seed.hash_one(topic))?;
         if nodes.get(id as usize).is_some_and(|n| &*n.topic == topic) {
             Some(id)
@@ -50,13 +52,11 @@ impl TopicIndex {
 
     /// Adds a topic not in the index yet.
     pub fn insert(&mut self, topic: &Arc<str>, id: u32) {
-        match self.by_hash.entry(self.seed.hash_one(&**topic)) {
-            Entry::Vacant(e) => {
-                e.insert(id);
-            }
-            Entry::Occupied(_) => {
-                self.collided.insert(topic.clone(), id);
-            }
+        let hash = self.seed.hash_one(&**topic);
+        if self.by_hash.contains_key(&hash) {
+            self.collided.insert(topic.clone(), id);
+        } else {
+            self.by_hash.insert(hash, id);
         }
     }
 
@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn a_collision_is_told_apart_by_the_topic() {
-        let nodes: Vec<Node> = ["a", "b"].iter().map(|t| Node::new(Arc::from(*t), 0, 0, 0)).collect();
+        let nodes: Chunked<Node> = ["a", "b"].iter().map(|t| Node::new(Arc::from(*t), 0, 0, 0)).collect();
         let mut index = TopicIndex::default();
         index.insert(&nodes[0].topic, 0);
         // "b" filed under "a"'s hash, as a collision would.

@@ -10,12 +10,15 @@
 //! - `view`: [`TreeView`], the panel's state, and keyboard navigation over the rows.
 //! - `rows`: [`TopicTree::rows`], the visible rows, rebuilt only when the view or the tree changed.
 //! - `hash`: the fast seeded hasher of the tree's maps.
+//! - `index`: the topic -> node index, keyed by each topic's 64-bit hash.
+//! - `chunked`: `Chunked`, the nodes' append-only storage that never moves them when it grows.
 //! - `diff`: a JSON-aware diff of a payload against the previous one, the numeric fields of a JSON
 //!   payload ("Plot this") and a payload's sparkline value, through [`crate::plot::Extractor`].
 //!
 //! A leaf: it depends on `crate::plot` (extractors) and `crate::mqtt` (hex) only, so the
 //! integrator feeds it from each connection's events with a [`Seen`] per message.
 
+mod chunked;
 mod diff;
 mod hash;
 mod index;

@@ -6,6 +6,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use super::hash::Seeded;
+use super::chunked::Chunked;
 use super::index::TopicIndex;
 use super::node::{NONE, Node, NodeRef, Stats, decay, millis, preview, weight};
 use super::rows::RowCache;
@@ -20,8 +21,9 @@ const ROOT: u32 = 0;
 #[derive(Debug)]
 pub struct TopicTree {
     /// Node 0 is the invisible root; the `$` branch is created with the first `$` topic.
-    pub(crate) nodes: Vec<Node>,
-    pub(crate) stats: Vec<Stats>,
+    /// Chunked, not a `Vec`: growing never copies the nodes (see `chunked`).
+    pub(crate) nodes: Chunked<Node>,
+    pub(crate) stats: Chunked<Stats>,
     /// Full topic of every level (root and `$` branch excluded) -> node.
     index: TopicIndex,
     /// The `$` branch's node, `NONE` until a `$` topic arrives.
@@ -46,8 +48,8 @@ fn payload_hash(payload: &[u8]) -> u64 {
 impl TopicTree {
     pub fn new() -> Self {
         Self {
-            nodes: vec![Node::new(Arc::from(""), 0, 0, NONE)],
-            stats: Vec::new(),
+            nodes: std::iter::once(Node::new(Arc::from(""), 0, 0, NONE)).collect(),
+            stats: Chunked::default(),
             index: TopicIndex::default(),
             dollar: NONE,
             structure_gen: 0,
@@ -276,8 +278,8 @@ impl TopicTree {
     /// status line, not for every frame.
     pub fn memory_bytes(&self) -> usize {
         let alloc = |len: usize| ((len + 8).div_ceil(16) * 16).max(32);
-        let nodes = self.nodes.capacity() * size_of::<Node>();
-        let stats = self.stats.capacity() * size_of::<Stats>();
+        let nodes = self.nodes.capacity_bytes();
+        let stats = self.stats.capacity_bytes();
         let index = self.index.memory_bytes();
         // Arc<str>: two counters before the text.
         let topics: usize = self.nodes.iter().map(|n| alloc(16 + n.topic.len())).sum();
