@@ -53,13 +53,26 @@ impl HistoryWriter {
     pub fn start(path: PathBuf, report: impl Fn(Report) + Send + 'static) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel();
         let thread =
-            std::thread::Builder::new().name("mqtt-lab-history".into()).spawn(move || match db::open(&path) {
-                Ok(conn) => Writer { conn, path: &path, report: &report, stats: Stats::default() }.run(&rx),
-                Err(e) => report(Report::Note(format!("History is off: cannot open {}: {e}", path.display()))),
+            std::thread::Builder::new().name("mqtt-lab-history".into()).spawn(move || {
+                // Below the UI thread: on a machine of 2 cores shared with the built-in broker,
+                // a frame waited for a core the writer held (docs/PERFORMANCE.md, "Issue 22").
+                // The writer only lags, and catches up when the burst is over. Refused (some
+                // platforms ask for privileges): it runs as before.
+                let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+                write(&path, &report, &rx);
             })?;
         Ok(Self { jobs: Some(jobs), thread: Some(thread) })
     }
+}
 
+fn write(path: &std::path::Path, report: &impl Fn(Report), rx: &Receiver<Job>) {
+    match db::open(path) {
+        Ok(conn) => Writer { conn, path, report, stats: Stats::default() }.run(rx),
+        Err(e) => report(Report::Note(format!("History is off: cannot open {}: {e}", path.display()))),
+    }
+}
+
+impl HistoryWriter {
     fn send(&self, job: Job) {
         if let Some(jobs) = &self.jobs {
             // After a failed open the thread is gone and jobs are dropped: history is off.
