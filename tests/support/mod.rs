@@ -4,8 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+pub mod dir_lock;
 pub mod mosquitto;
 pub mod mqtt5;
+pub mod node;
 pub mod s_server;
 
 use egui::accesskit::Role;

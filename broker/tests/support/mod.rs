@@ -19,10 +19,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 pub mod brokers;
+/// The app tests' cross-process lock for one-time set-ups, shared.
+#[path = "../../../tests/support/dir_lock.rs"]
+pub mod dir_lock;
 /// The app tests' Mosquitto starter and free-port rule, shared.
 #[path = "../../../tests/support/mosquitto.rs"]
 #[allow(dead_code)]
 pub mod mosquitto;
+/// node and MQTT.js / aedes for the WebSocket tests, shared with the app's tests.
+#[path = "../../../tests/support/node.rs"]
+#[allow(dead_code)]
+pub mod node;
 pub mod persistent;
 pub mod python;
 pub mod v5client;

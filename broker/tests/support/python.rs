@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::dir_lock::DirLock;
 
 /// How long a test binary waits for another one that is making the venv (pip downloads).
 const LOCK_PATIENCE: Duration = Duration::from_mins(10);
@@ -26,7 +28,7 @@ fn find() -> PathBuf {
     let python = venv.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });
     let requirements = root.join("broker/tests/requirements-python.txt");
     // Checked under the lock: another binary may be halfway through pip.
-    let _lock = DirLock::acquire(&root.join("target").join("py-venv.lock"));
+    let _lock = DirLock::acquire(&root.join("target").join("py-venv.lock"), LOCK_PATIENCE);
     if !has_paho(&python) {
         make_venv(&venv, &python, &requirements);
     }
@@ -71,40 +73,5 @@ fn make_venv(venv: &Path, python: &Path, requirements: &Path) {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-}
-
-/// A lock across processes: a directory, which only one creator can make. A lock left by a
-/// killed test binary is taken over once it is older than any venv build.
-struct DirLock(PathBuf);
-
-impl DirLock {
-    fn acquire(path: &Path) -> Self {
-        let start = Instant::now();
-        loop {
-            match std::fs::create_dir(path) {
-                Ok(()) => return Self(path.to_owned()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let age = std::fs::metadata(path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-                    if age.is_some_and(|age| age > LOCK_PATIENCE) {
-                        let _ = std::fs::remove_dir(path);
-                        continue;
-                    }
-                    assert!(
-                        start.elapsed() < LOCK_PATIENCE,
-                        "{} stays locked; remove it if no test runs",
-                        path.display()
-                    );
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => panic!("cannot make the lock {} ({e})", path.display()),
-            }
-        }
-    }
-}
-
-impl Drop for DirLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
     }
 }
