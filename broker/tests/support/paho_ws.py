@@ -38,7 +38,7 @@ PRINT = threading.Lock()
 
 def emit(**event):
     with PRINT:
-        print(json.dumps(event), flush=True)
+        print(json.dumps(event, separators=(",", ":")), flush=True)
 
 
 def left():
