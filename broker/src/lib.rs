@@ -5,6 +5,8 @@
 //!   app's packet inspector.
 //! - [`config`]: mosquitto.conf parsing into [`Config`].
 //! - [`log`]: Mosquitto-style log lines, to stdout, stderr, a file or the embedding app.
+//! - [`websocket`]: MQTT over WebSocket without I/O: frame headers, unmasking, the upgrade
+//!   handshake, `http_dir` paths; the broker's transport runs it on sockets.
 //! - [`broker`]: the running broker. `session` and `router` hold the protocol state and never
 //!   touch the network; `connection` is the task per client; `server` owns listeners and
 //!   shutdown; `sys` publishes `$SYS`.
@@ -20,6 +22,7 @@ pub mod codec;
 pub mod config;
 pub mod log;
 pub mod store;
+pub mod websocket;
 
 pub use broker::{Broker, BrokerError, InspectError, Inspector, RetainedInfo, SubscriberInfo, TopicInfo, run, serve};
 pub use config::Config;
