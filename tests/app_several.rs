@@ -203,6 +203,30 @@ fn one_profile_opened_twice_publishes_to_itself_and_one_client_id_twice_is_a_tak
     assert!(harness.query_by_label_contains("takeover, MQTT-3.1.4-2").is_some(), "the reason is on screen");
 }
 
+/// A profile open twice: the second connection's topic tree is seeded from its own rows of
+/// history, not from what the first one received (both are stored under the same profile).
+#[test]
+fn a_profile_opened_again_seeds_its_tree_from_its_own_history_only() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("several-tree-seed");
+    let mut harness = app_harness(&runtime, &dir);
+    connect_and_subscribe(&mut harness);
+    harness.get_by_role_and_label(Role::Button, "Publish").click();
+    step_until(&mut harness, "the first connection's message", |app| app.model().messages.total() == 1);
+    let _ = history_rows(&mut harness, &dir, 1);
+
+    harness.get_by_role_and_label(Role::Button, "Open again").click();
+    step_until(&mut harness, "the second connected and its tree seeded", |app| {
+        connected(app, 1) && app.tree_settled()
+    });
+    assert_eq!(harness.state().tree_of(0).map(mqtt_lab::tree::TopicTree::message_count), Some(1));
+    assert_eq!(
+        harness.state().tree_of(1).map(mqtt_lab::tree::TopicTree::message_count),
+        Some(0),
+        "the first connection's message is not the second's"
+    );
+}
+
 /// The simulated plant pointed at the first connection's broker (the built-in one) while the
 /// selected profile is Mosquitto's: its readings reach that connection, not Mosquitto's.
 #[test]

@@ -183,6 +183,23 @@ fn the_tree_counts_a_burst_and_deletes_a_retained_subtree_in_the_built_in_broker
     let id = harness.state().selected_profile().client_id.clone();
     assert!(harness.query_by_label(&id).is_some(), "the app's own client id among the subscribers");
     assert!(harness.query_by_label_contains("1 live subscribers").is_some());
+
+    // Another client subscribes while the node is shown: the facts are read again on their own.
+    let port = port.to_string();
+    let mut watcher = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port, "-i", "watcher", "-t", "lab/#", "-W", "60"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("mosquitto_sub runs");
+    let start = std::time::Instant::now();
+    while harness.query_by_label_contains("2 live subscribers").is_none() {
+        assert!(start.elapsed() < PATIENCE, "the new subscriber shown without selecting the node again");
+        harness.step();
+        std::thread::yield_now();
+    }
+    assert!(harness.query_by_label("watcher").is_some(), "its client id among the subscribers");
+    let _ = watcher.kill();
+    let _ = watcher.wait();
 }
 
 #[test]

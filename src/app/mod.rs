@@ -236,6 +236,9 @@ impl eframe::App for App {
         if more | self.topics_logic() {
             ctx.request_repaint();
         }
+        if let Some(next) = self.refresh_facts() {
+            ctx.request_repaint_after(next);
+        }
         self.automation_tick(ctx);
     }
 

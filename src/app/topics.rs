@@ -19,6 +19,9 @@ use crate::ui::{self, BrokerFacts, ConnIntent, Intent, Tab, TreeIntent};
 const RECENT: usize = 50;
 /// Longest a frame spends seeding trees from history.
 const SEED_BUDGET: Duration = Duration::from_millis(3);
+/// How often the built-in broker's facts about the selected node are read again while shown:
+/// subscribers come and go, retained messages are replaced.
+const FACTS_REFRESH: Duration = Duration::from_secs(2);
 
 /// One session's topic tree and what its detail pane shows.
 #[derive(Default)]
@@ -30,6 +33,8 @@ pub(super) struct SessionTopics {
     pub recent: Option<(String, Vec<ReceivedMessage>)>,
     /// The built-in broker's facts about the selected node, and the topic they are about.
     pub facts: Option<(String, BrokerFacts)>,
+    /// When the facts were last asked for: they are read again every `FACTS_REFRESH`.
+    facts_asked: Option<Instant>,
     /// What the last delete of retained messages did.
     pub last_delete: Option<String>,
     /// Topics from history not yet in the tree, taken a few thousand per frame.
@@ -137,12 +142,16 @@ impl App {
         let Some(path) = self.history.path.clone() else { return };
         s.topics.seeds_in_flight += 1;
         let (session, profile) = (s.id, s.profile_name().unwrap_or(&selected).to_owned());
+        // A profile open twice: this connection's own rows, as its list shows.
+        let client = self.sessions.history_client(i);
         // Only what was stored before now: what arrives from now on is recorded live.
         let before = history::millis(SystemTime::now());
         let flushed = self.history.flush();
         self.io.off_thread(move || {
             super::history::await_flush(flushed.as_ref());
-            match history::open(&path).and_then(|db| history::topics_before(&db, &profile, before)) {
+            match history::open(&path).and_then(|db| {
+                history::topics_before(&db, history::Whose { profile: &profile, client: client.as_deref() }, before)
+            }) {
                 Ok(mut summaries) => {
                     // Popped from the end: the first topics go in first.
                     summaries.reverse();
@@ -220,19 +229,39 @@ impl App {
             return;
         };
         let profile = self.view_profile().name.clone();
+        let client = self.sessions.history_client(self.sessions.shown_index());
         let flushed = self.history.flush();
         self.io.off_thread(move || {
             super::history::await_flush(flushed.as_ref());
-            match history::open(&path).and_then(|db| history::recent(&db, &profile, &topic, RECENT)) {
+            let whose = history::Whose { profile: &profile, client: client.as_deref() };
+            match history::open(&path).and_then(|db| history::recent(&db, whose, &topic, RECENT)) {
                 Ok(messages) => Background::Topics(TopicsDone::Recent { session, topic, messages }),
                 Err(e) => Background::Note(format!("The messages of {topic} could not be read from history: {e}")),
             }
         });
     }
 
+    /// While the Topics tab shows a node's facts from the built-in broker, they are read again
+    /// every `FACTS_REFRESH`; the time until the next read, for the repaint that makes it.
+    pub(super) fn refresh_facts(&mut self) -> Option<Duration> {
+        let topics = &self.sessions.shown().topics;
+        let (Tab::Topics, Some((topic, _))) = (self.view.tab, &topics.facts) else { return None };
+        if topics.view.requested.as_ref() != Some(topic) {
+            return None;
+        }
+        let since = topics.facts_asked.map_or(FACTS_REFRESH, |asked| asked.elapsed());
+        if since < FACTS_REFRESH {
+            return Some(FACTS_REFRESH - since);
+        }
+        let topic = topic.clone();
+        self.load_facts(topic);
+        Some(FACTS_REFRESH)
+    }
+
     /// What the built-in broker knows of `topic`, read off the UI thread.
     fn load_facts(&mut self, topic: String) {
         let (Some(inspector), true) = (self.builtin.inspector(), self.view_profile().builtin_broker) else { return };
+        self.sessions.shown_mut().topics.facts_asked = Some(Instant::now());
         let session = self.sessions.shown().id;
         self.io.off_thread(move || {
             let info = inspector.topic_info(&topic);

@@ -10,6 +10,8 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::migrate_tests::v2_file;
+
+const PI: Whose<'static> = Whose { profile: "Pi", client: None };
 use super::tests::{TempFile, record};
 use super::*;
 use crate::connection::ReceivedMessage;
@@ -44,7 +46,7 @@ fn a_million_rows_figures() {
     drop(timed("open again (up to date)", || open(&file.0).unwrap()));
     topics_figures(&db, rows, topic_count);
     let busiest = fill_topic(rows - 1, topic_count);
-    let recent = timed("recent(Pi, a topic, 100)", || recent(&db, "Pi", &busiest, 100).unwrap());
+    let recent = timed("recent(Pi, a topic, 100)", || recent(&db, PI, &busiest, 100).unwrap());
     assert_eq!(recent[0].payload, (rows - 1).to_string().as_bytes());
     let newest = timed("newest(Pi, 10000)", || newest(&db, "Pi", 10_000).unwrap());
     assert_eq!(newest.len() as u64, rows.min(10_000));
@@ -137,7 +139,7 @@ fn topics_figures(db: &rusqlite::Connection, rows: u64, topic_count: u64) {
     eprintln!("  of which retained: {retained}");
     for how in [tree::Settle::Walk, tree::Settle::Scan] {
         let settled = timed(&format!("topics(Pi), retained settled by {how:?} only"), || {
-            tree::topics_settled(db, "Pi", i64::MAX, Some(how)).unwrap()
+            tree::topics_settled(db, PI, i64::MAX, Some(how)).unwrap()
         });
         assert_eq!(settled, found);
     }

@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
-use super::db::{COLUMNS, row_message, row_message_from};
+use super::db::{COLUMNS, Whose, row_message, row_message_from};
 use crate::connection::ReceivedMessage;
 
 /// One topic of a profile as history knows it.
@@ -46,7 +46,7 @@ fn limit_of(limit: usize) -> i64 {
 
 /// Every topic a profile has messages for, in topic order, with its count and last message.
 pub fn topics(db: &Connection, profile: &str) -> rusqlite::Result<Vec<TopicSummary>> {
-    topics_before(db, profile, i64::MAX)
+    topics_before(db, Whose { profile, client: None }, i64::MAX)
 }
 
 /// `topics` of the messages received before `before_ms` (Unix milliseconds): a tree that counts
@@ -59,8 +59,25 @@ pub fn topics(db: &Connection, profile: &str) -> rusqlite::Result<Vec<TopicSumma
 ///
 /// `retained` is read off the newest row when it is retained or empty (no further cost); the
 /// other topics are settled by `settle_retained`.
-pub fn topics_before(db: &Connection, profile: &str, before_ms: i64) -> rusqlite::Result<Vec<TopicSummary>> {
-    topics_settled(db, profile, before_ms, None)
+///
+/// With `whose.client` (a profile open twice), only that connection's rows count: the profile's
+/// index is walked as before and each row's client id read from the table.
+pub fn topics_before(db: &Connection, whose: Whose<'_>, before_ms: i64) -> rusqlite::Result<Vec<TopicSummary>> {
+    topics_settled(db, whose, before_ms, None)
+}
+
+/// The SQL condition on the client id, `?{n}`, when `whose` names one; none for a whole profile,
+/// so its reads stay within the (profile, topic, at_ms) index.
+fn client_clause(whose: Whose<'_>, n: usize) -> String {
+    if whose.client.is_some() { format!(" AND client_id IS ?{n}") } else { String::new() }
+}
+
+/// `fixed` then the client id when `whose` names one (the parameter `client_clause` refers to).
+fn with_client<'a>(mut fixed: Vec<&'a dyn ToSql>, whose: &'a Whose<'a>) -> Vec<&'a dyn ToSql> {
+    if let Some(client) = &whose.client {
+        fixed.push(client);
+    }
+    fixed
 }
 
 /// How the topics whose newest row says nothing of a retained message are settled.
@@ -82,25 +99,27 @@ const WALK_STEPS_PER_SCAN_STEP: u64 = 8;
 /// while those topics hold fewer rows than an eighth of the table, else `Scan` (tests run both).
 pub(super) fn topics_settled(
     db: &Connection,
-    profile: &str,
+    whose: Whose<'_>,
     before_ms: i64,
     how: Option<Settle>,
 ) -> rusqlite::Result<Vec<TopicSummary>> {
+    let client = client_clause(whose, 3);
     // `length` of a BLOB comes from the row's header: the payload itself is not read. NULL when
     // the newest row says nothing.
     let sql = format!(
         "SELECT g.n, CASE WHEN messages.retain <> 0 OR length(messages.payload) = 0
                      THEN messages.retain <> 0 AND length(messages.payload) > 0 END,
                 {COLUMNS}
-         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 AND at_ms < ?2 GROUP BY topic) AS g
+         FROM (SELECT topic AS t, COUNT(*) AS n FROM messages WHERE profile = ?1 AND at_ms < ?2{client}
+               GROUP BY topic) AS g
          CROSS JOIN messages ON messages.id = (
-             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t AND at_ms < ?2
+             SELECT id FROM messages WHERE profile = ?1 AND topic = g.t AND at_ms < ?2{client}
              ORDER BY at_ms DESC, id DESC LIMIT 1)"
     );
     let mut stmt = db.prepare_cached(&sql)?;
     let (mut unsettled, mut walk) = (Vec::new(), 0);
     let mut found = stmt
-        .query_map(params![profile, before_ms], |row| {
+        .query_map(&*with_client(vec![&whose.profile, &before_ms], &whose), |row| {
             let count = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
             let retained = row.get::<_, Option<bool>>(1)?;
             let last = row_message_from(row, 2)?;
@@ -120,7 +139,7 @@ pub(super) fn topics_settled(
     // ORDER BY would have SQLite sort it again in a temporary tree (a fifth of the time).
     found.sort_by(|a, b| a.topic.cmp(&b.topic));
     if !unsettled.is_empty() {
-        let settled = settle_retained(db, profile, before_ms, unsettled, walk, how)?;
+        let settled = settle_retained(db, whose, before_ms, unsettled, walk, how)?;
         for t in &mut found {
             t.retained = settled.get(t.topic.as_str()).copied().unwrap_or(t.retained);
         }
@@ -141,13 +160,14 @@ fn cheaper(db: &Connection, walk: u64) -> rusqlite::Result<Settle> {
 /// whether its newest row that is retained or empty is retained with a payload.
 fn settle_retained(
     db: &Connection,
-    profile: &str,
+    whose: Whose<'_>,
     before_ms: i64,
     topics: Vec<String>,
     walk: u64,
     how: Option<Settle>,
 ) -> rusqlite::Result<HashMap<String, bool>> {
     let says_something = "(retain <> 0 OR length(payload) = 0)";
+    let profile = whose.profile;
     let how = if let Some(how) = how { how } else { cheaper(db, walk)? };
     let mut settled = HashMap::with_capacity(topics.len());
     if how == Settle::Scan {
@@ -156,9 +176,10 @@ fn settle_retained(
             topics.into_iter().map(|t| (t, (i64::MIN, i64::MIN, false))).collect();
         let mut stmt = db.prepare_cached(&format!(
             "SELECT topic, at_ms, id, retain <> 0 AND length(payload) > 0 FROM messages NOT INDEXED
-             WHERE profile = ?1 AND at_ms < ?2 AND {says_something}"
+             WHERE profile = ?1 AND at_ms < ?2 AND {says_something}{}",
+            client_clause(whose, 3)
         ))?;
-        let mut rows = stmt.query(params![profile, before_ms])?;
+        let mut rows = stmt.query(&*with_client(vec![&profile, &before_ms], &whose))?;
         while let Some(row) = rows.next()? {
             let Some(seen) = newest.get_mut(row.get_ref(0)?.as_str()?) else { continue };
             let (at, id) = (row.get::<_, i64>(1)?, row.get::<_, i64>(2)?);
@@ -170,24 +191,30 @@ fn settle_retained(
     } else {
         let mut stmt = db.prepare_cached(&format!(
             "SELECT retain <> 0 AND length(payload) > 0 FROM messages
-             WHERE profile = ?1 AND topic = ?2 AND at_ms < ?3 AND {says_something}
-             ORDER BY at_ms DESC, id DESC LIMIT 1"
+             WHERE profile = ?1 AND topic = ?2 AND at_ms < ?3 AND {says_something}{}
+             ORDER BY at_ms DESC, id DESC LIMIT 1",
+            client_clause(whose, 4)
         ))?;
         for topic in topics {
-            let retained = stmt.query_row(params![profile, topic, before_ms], |r| r.get(0)).optional()?;
+            let retained =
+                stmt.query_row(&*with_client(vec![&profile, &topic, &before_ms], &whose), |r| r.get(0)).optional()?;
             settled.insert(topic, retained.unwrap_or(false));
         }
     }
     Ok(settled)
 }
 
-/// A topic's newest `limit` messages of a profile, newest first (the node's detail pane).
-pub fn recent(db: &Connection, profile: &str, topic: &str, limit: usize) -> rusqlite::Result<Vec<ReceivedMessage>> {
+/// A topic's newest `limit` messages of a profile (or of one connection of it), newest first
+/// (the node's detail pane).
+pub fn recent(db: &Connection, whose: Whose<'_>, topic: &str, limit: usize) -> rusqlite::Result<Vec<ReceivedMessage>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM messages WHERE profile = ?1 AND topic = ?2 ORDER BY at_ms DESC, id DESC LIMIT ?3"
+        "SELECT {COLUMNS} FROM messages WHERE profile = ?1 AND topic = ?2{}
+         ORDER BY at_ms DESC, id DESC LIMIT ?3",
+        client_clause(whose, 4)
     );
     let mut stmt = db.prepare_cached(&sql)?;
-    stmt.query_map(params![profile, topic, limit_of(limit)], row_message)?.collect()
+    let limit = limit_of(limit);
+    stmt.query_map(&*with_client(vec![&whose.profile, &topic, &limit], &whose), row_message)?.collect()
 }
 
 /// The newest `limit` messages one connection received (its profile and client id), newest

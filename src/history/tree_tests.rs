@@ -7,6 +7,8 @@ use super::tests::{TempFile, no_failures, record};
 use super::*;
 use crate::connection::Qos;
 
+const PI: Whose<'static> = Whose { profile: "Pi", client: None };
+
 fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000)
 }
@@ -58,7 +60,7 @@ fn topics_before_a_moment_leave_out_what_came_at_or_after_it() {
     ];
     insert(&mut db, &rows).unwrap();
     let cut = db::millis(at(30));
-    let found = topics_before(&db, "Pi", cut).unwrap();
+    let found = topics_before(&db, PI, cut).unwrap();
     let summary: Vec<(&str, u64, &[u8])> =
         found.iter().map(|t| (t.topic.as_str(), t.count, &t.last.payload[..])).collect();
     assert_eq!(summary, vec![("a", 2, &b"2"[..])], "the last one before the cut, counted without the live one");
@@ -73,7 +75,7 @@ fn of_two_messages_in_the_same_millisecond_the_last_stored_is_the_last() {
     insert(&mut db, &[record("Pi", "t", "third", at(7))]).unwrap();
     let found = topics(&db, "Pi").unwrap();
     assert_eq!((found[0].count, &found[0].last.payload[..]), (3, &b"third"[..]));
-    let recent: Vec<Vec<u8>> = recent(&db, "Pi", "t", 10).unwrap().iter().map(|m| m.payload.to_vec()).collect();
+    let recent: Vec<Vec<u8>> = recent(&db, PI, "t", 10).unwrap().iter().map(|m| m.payload.to_vec()).collect();
     assert_eq!(recent, [&b"third"[..], b"second", b"first"], "the same order for the detail pane");
 }
 
@@ -88,14 +90,14 @@ fn recent_gives_one_topics_newest_messages_first_up_to_the_limit() {
     rows.reverse();
     insert(&mut db, &rows).unwrap();
 
-    let got = recent(&db, "Pi", "PV/data", 5).unwrap();
+    let got = recent(&db, PI, "PV/data", 5).unwrap();
     let payloads: Vec<String> = got.iter().map(|m| String::from_utf8_lossy(&m.payload).into_owned()).collect();
     assert_eq!(payloads, ["49", "48", "47", "46", "45"]);
     assert!(got.windows(2).all(|w| w[0].at > w[1].at), "newest first");
     assert!(got.iter().all(|m| m.topic == "PV/data"), "only the topic itself, not its subtree");
-    assert_eq!(recent(&db, "Pi", "PV/data", 1_000).unwrap().len(), 50, "all when fewer than the limit");
-    assert!(recent(&db, "Pi", "PV/data", 0).unwrap().is_empty());
-    assert!(recent(&db, "Pi", "nowhere", 5).unwrap().is_empty());
+    assert_eq!(recent(&db, PI, "PV/data", 1_000).unwrap().len(), 50, "all when fewer than the limit");
+    assert!(recent(&db, PI, "PV/data", 0).unwrap().is_empty());
+    assert!(recent(&db, PI, "nowhere", 5).unwrap().is_empty());
 }
 
 #[test]
@@ -107,7 +109,7 @@ fn topics_of_a_filled_file_match_what_the_fill_wrote() {
     let found = topics(&db, "Pi").unwrap();
     assert_eq!(found.len(), 10);
     for how in [tree::Settle::Walk, tree::Settle::Scan] {
-        assert_eq!(tree::topics_settled(&db, "Pi", i64::MAX, Some(how)).unwrap(), found, "{how:?}");
+        assert_eq!(tree::topics_settled(&db, PI, i64::MAX, Some(how)).unwrap(), found, "{how:?}");
     }
     assert_eq!(found.iter().map(|t| t.count).sum::<u64>(), rows);
     for t in &found {
@@ -132,7 +134,7 @@ fn flagged(topic: &str, payload: &str, retain: bool, ms: u64) -> Record {
 /// the topics are settled by walks, by a scan or the cheaper way.
 fn retained_flags(db: &rusqlite::Connection, before_ms: i64) -> Vec<(String, bool)> {
     let of = |how| -> Vec<(String, bool)> {
-        let found = tree::topics_settled(db, "Pi", before_ms, how).unwrap();
+        let found = tree::topics_settled(db, PI, before_ms, how).unwrap();
         found.into_iter().map(|t| (t.topic, t.retained)).collect()
     };
     let walked = of(Some(tree::Settle::Walk));
@@ -242,4 +244,44 @@ fn the_writer_stores_each_connections_client_id() {
     assert_eq!(newest_of_client(&db, "Pi", "lab-subscriber", 10).unwrap().len(), 2);
     assert_eq!(newest_of_client(&db, "Other", "lab-subscriber", 10).unwrap().len(), 0, "per profile too");
     assert_eq!(newest(&db, "Pi", 10).unwrap().len(), 4, "the profile's list has them all");
+}
+
+#[test]
+fn a_connection_of_a_profile_open_twice_has_the_topics_and_messages_of_its_own_rows() {
+    let (file, mut db) = (TempFile::new("tree-clients"), None);
+    let mut rows = Vec::new();
+    for (client, topic, payload, retain, ms) in [
+        ("lab-sub", "PV/data", "1.0", false, 1),
+        ("lab-sub", "PV/data", "2.0", false, 2),
+        ("lab-pub", "lamp/set", "on", true, 3),
+        ("lab-pub", "PV/data", "9.9", false, 4),
+        ("", "PV/sunshine", "yes", false, 5),
+    ] {
+        let mut r = flagged(topic, payload, retain, ms);
+        r.client_id = client.into();
+        rows.push(r);
+    }
+    let db = db.insert(open(&file.0).unwrap());
+    insert(db, &rows).unwrap();
+    let of = |client: Option<&str>| -> Vec<(String, u64, String, bool)> {
+        let whose = Whose { profile: "Pi", client };
+        let found = topics_before(db, whose, i64::MAX).unwrap();
+        found.into_iter().map(|t| (t.topic, t.count, String::from_utf8_lossy(&t.last.payload).into_owned(), t.retained)).collect()
+    };
+    let row = |t: &str, n: u64, p: &str, r: bool| (t.to_owned(), n, p.to_owned(), r);
+    assert_eq!(of(Some("lab-sub")), [row("PV/data", 2, "2.0", false)]);
+    assert_eq!(of(Some("lab-pub")), [row("PV/data", 1, "9.9", false), row("lamp/set", 1, "on", true)]);
+    assert!(of(Some("nobody")).is_empty());
+    assert_eq!(
+        of(None),
+        [row("PV/data", 3, "9.9", false), row("PV/sunshine", 1, "yes", false), row("lamp/set", 1, "on", true)],
+        "the whole profile"
+    );
+    let payloads = |client| -> Vec<String> {
+        let found = recent(db, Whose { profile: "Pi", client }, "PV/data", 10).unwrap();
+        found.iter().map(|m| String::from_utf8_lossy(&m.payload).into_owned()).collect()
+    };
+    assert_eq!(payloads(Some("lab-sub")), ["2.0", "1.0"]);
+    assert_eq!(payloads(Some("lab-pub")), ["9.9"]);
+    assert_eq!(payloads(None), ["9.9", "2.0", "1.0"]);
 }

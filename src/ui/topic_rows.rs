@@ -28,13 +28,16 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(ui: &egui::Ui) -> Self {
+    /// `depth`: the deepest row drawn last frame. Its indent is added to the name column (up
+    /// to 70% of what the name and value share), so a deep level's name is not cut to "sta…".
+    fn new(ui: &egui::Ui, depth: u16) -> Self {
         let width = ui.available_width();
         let narrow = width < NARROW;
         let right = COUNTS_W + FLAGS_W + PIN_W + if narrow { 0.0 } else { RATE_W + AGO_W };
         let spacing = ui.spacing().item_spacing.x * 8.0;
         let left = (width - right - spacing).max(120.0);
-        let name = (left * 0.45).clamp(90.0, 280.0);
+        let indent = f32::from(depth) * INDENT;
+        let name = (left * 0.45 + indent).clamp(90.0, (280.0 + indent).min(left * 0.7).max(90.0));
         Self { name, value: left - name, narrow }
     }
 }
@@ -83,7 +86,8 @@ pub fn rows_panel(
     scroll_to: Option<usize>,
 ) -> RowClicks {
     let mut clicks = RowClicks::default();
-    let cols = Columns::new(ui);
+    let depth_id = ui.make_persistent_id("topic-rows-depth");
+    let cols = Columns::new(ui, ui.data(|d| d.get_temp::<u16>(depth_id)).unwrap_or(0));
     header(ui, cols);
     let height = height - ui.spacing().interact_size.y - ui.spacing().item_spacing.y;
     let row_height = ui.spacing().interact_size.y;
@@ -106,6 +110,8 @@ pub fn rows_panel(
     area.show_rows(ui, row_height, total, |ui, range| {
         let shown: Vec<Row> = tree.rows(view, now).get(range.clone()).map(<[Row]>::to_vec).unwrap_or_default();
         let selected = view.selected_index(tree.rows(view, now));
+        let deepest = shown.iter().map(|r| r.depth).max().unwrap_or(0);
+        ui.data_mut(|d| d.insert_temp(depth_id, deepest));
         for (index, row) in range.zip(shown) {
             let Some(node) = tree.node(row.id) else { continue };
             ui.horizontal(|ui| {
