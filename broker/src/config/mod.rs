@@ -6,6 +6,8 @@
 
 mod options;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +22,18 @@ pub enum TlsVersion {
     Tls12,
     Tls13,
 }
+
+/// What clients speak on a listener (`protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListenerProtocol {
+    #[default]
+    Mqtt,
+    /// MQTT over WebSocket: ws://, or wss:// with `certfile`/`keyfile`, or over TLS-PSK.
+    WebSockets,
+}
+
+/// Mosquitto's `websockets_headers_size` when unset or 0 (mosquitto.conf(5)).
+pub const DEFAULT_WEBSOCKETS_HEADERS_SIZE: usize = 1024;
 
 /// One `listener PORT [ADDRESS]` (or the default listener set by `port` / `bind_address`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,6 +57,9 @@ pub struct ListenerConfig {
     pub tls_version: Option<TlsVersion>,
     /// OpenSSL cipher list for TLS 1.2 on a PSK listener.
     pub ciphers: Option<String>,
+    pub protocol: ListenerProtocol,
+    /// Files served to plain HTTP GETs on a WebSocket listener, as Mosquitto does.
+    pub http_dir: Option<PathBuf>,
 }
 
 impl ListenerConfig {
@@ -136,6 +153,12 @@ pub struct Config {
     /// (paho-mqtt 2.1 hands the application an empty topic; libmosquitto 2.0.11, so
     /// mosquitto_sub, closes with a protocol error).
     pub assign_topic_aliases: bool,
+    /// The most bytes of HTTP request headers a WebSocket client may send (global, as in
+    /// Mosquitto): the handshake's buffer is bounded by it.
+    pub websockets_headers_size: usize,
+    /// Read for Mosquitto's sake (a libwebsockets bit mask); WebSocket log lines follow
+    /// `log_type websockets`.
+    pub websockets_log_level: u32,
     pub log: LogConfig,
 }
 
@@ -168,6 +191,8 @@ impl Default for Config {
             clientid_prefixes: None,
             connack_codes: ConnackCodes::Mosquitto,
             assign_topic_aliases: false,
+            websockets_headers_size: DEFAULT_WEBSOCKETS_HEADERS_SIZE,
+            websockets_log_level: 0,
             log: LogConfig::default(),
         }
     }

@@ -1,24 +1,33 @@
-//! How bytes reach a listener: plain TCP, TLS-PSK (OpenSSL: rustls has no PSK and will not add
-//! the TLS 1.2 PSK suites an ESP32 offers) or certificate TLS (rustls). The handshake runs in
-//! the connection's own task, bounded in time; a failed one is logged and ends only that
+//! How bytes reach a listener: a security layer (plain TCP, TLS-PSK with OpenSSL, certificate
+//! TLS with rustls) times a framing (MQTT as is, or MQTT over WebSocket), so ws://, wss:// and
+//! WebSocket over TLS-PSK are combinations, not copies. rustls has no PSK and will not add the
+//! TLS 1.2 PSK suites an ESP32 offers, hence OpenSSL for those. Each handshake runs in the
+//! connection's own task, bounded in time; a failed one is logged and ends only that
 //! connection.
+//!
+//! - `psk`, `tls`: the security handshakes.
+//! - `websocket`: the HTTP upgrade (and `http_dir`), then the framing adapter the connection
+//!   reads and writes through.
 
 mod psk;
 mod tls;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::Shared;
 use super::connection::{self, Ending};
-use crate::config::ListenerConfig;
+use crate::config::{ListenerConfig, ListenerProtocol};
 use crate::log::LogType;
+use websocket::WsSettings;
 
-/// How long a TLS handshake may take.
+/// How long a TLS handshake, and then a WebSocket upgrade request, may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the transport proved about a client.
@@ -37,34 +46,74 @@ pub enum TransportError {
     Setup { port: u16, message: String },
 }
 
-pub(crate) enum Transport {
+/// A listener's transport: its security times its framing.
+pub(crate) struct Transport {
+    security: Security,
+    framing: Framing,
+}
+
+/// The layer under the framing. Cheap clones: both contexts hold their configuration behind a
+/// reference count.
+#[derive(Clone)]
+enum Security {
     Plain,
     Psk(openssl::ssl::SslContext),
     Tls(tokio_rustls::TlsAcceptor),
 }
 
+/// How MQTT packets travel over the secured stream.
+#[derive(Clone)]
+enum Framing {
+    /// As they are (MQTT's own framing).
+    Mqtt,
+    /// In binary WebSocket frames, after an HTTP upgrade (MQTT 3.1.1 / 5.0 section 6).
+    WebSocket(Arc<WsSettings>),
+}
+
+/// An accepted connection and what its task needs besides the stream.
+pub(crate) struct Accepted {
+    pub shared: Arc<Shared>,
+    pub peer: SocketAddr,
+    pub stop: watch::Receiver<bool>,
+    pub ending: Ending,
+}
+
 impl Transport {
     pub(crate) fn for_listener(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<Self, TransportError> {
         let setup = |message: String| TransportError::Setup { port: l.port, message };
-        if l.psk_hint.is_some() {
-            psk::context(l, shared).map(Self::Psk).map_err(setup)
+        let security = if l.psk_hint.is_some() {
+            psk::context(l, shared).map(Security::Psk).map_err(setup)?
         } else if l.certfile.is_some() || l.keyfile.is_some() {
-            tls::acceptor(l).map(Self::Tls).map_err(setup)
+            tls::acceptor(l).map(Security::Tls).map_err(setup)?
         } else {
-            Ok(Self::Plain)
-        }
+            Security::Plain
+        };
+        let framing = match l.protocol {
+            ListenerProtocol::Mqtt if l.http_dir.is_some() => {
+                return Err(setup("http_dir is served on a \"protocol websockets\" listener only".into()));
+            }
+            ListenerProtocol::Mqtt => Framing::Mqtt,
+            ListenerProtocol::WebSockets => {
+                Framing::WebSocket(Arc::new(WsSettings::new(l, &shared.config).map_err(setup)?))
+            }
+        };
+        Ok(Self { security, framing })
     }
 
+    /// What the startup line adds after the address: " (TLS)", " (WebSocket, TLS-PSK)"...
     pub(crate) fn describe(&self) -> &'static str {
-        match self {
-            Self::Plain => "",
-            Self::Psk(_) => " (TLS-PSK)",
-            Self::Tls(_) => " (TLS)",
+        match (&self.framing, &self.security) {
+            (Framing::Mqtt, Security::Plain) => "",
+            (Framing::Mqtt, Security::Psk(_)) => " (TLS-PSK)",
+            (Framing::Mqtt, Security::Tls(_)) => " (TLS)",
+            (Framing::WebSocket(_), Security::Plain) => " (WebSocket)",
+            (Framing::WebSocket(_), Security::Psk(_)) => " (WebSocket, TLS-PSK)",
+            (Framing::WebSocket(_), Security::Tls(_)) => " (WebSocket, TLS)",
         }
     }
 }
 
-/// Spawns the connection's task: the transport's handshake, then MQTT over it.
+/// Spawns the connection's task: the transport's handshakes, then MQTT over it.
 pub(crate) fn spawn(
     transport: &Transport,
     use_identity: bool,
@@ -74,20 +123,40 @@ pub(crate) fn spawn(
     stop: watch::Receiver<bool>,
     ending: Ending,
 ) {
-    match transport {
+    // One spawn per security: a task's future is as large as its largest state, and the plain
+    // connections must not carry room for a TLS handshake.
+    match (&transport.security, &transport.framing) {
         // A plain connection's task is the connection itself: the smallest task for the
         // thousands of idle clients a broker may hold.
-        Transport::Plain => {
+        (Security::Plain, Framing::Mqtt) => {
             tokio::spawn(connection::serve(shared, tcp, peer, stop, None).ending(ending));
         }
-        // Cheap clones: both hold their configuration behind a reference count.
-        Transport::Psk(ctx) => {
-            let ctx = ctx.clone();
-            tokio::spawn(async move { serve_psk(&ctx, use_identity, shared, tcp, peer, stop, ending).await });
+        (Security::Plain, Framing::WebSocket(settings)) => {
+            let accepted = Accepted { shared, peer, stop, ending };
+            tokio::spawn(websocket::serve(settings.clone(), tcp, None, accepted));
         }
-        Transport::Tls(acceptor) => {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move { serve_tls(&acceptor, use_identity, shared, tcp, peer, stop, ending).await });
+        (Security::Psk(ctx), framing) => {
+            let (ctx, framing) = (ctx.clone(), framing.clone());
+            let accepted = Accepted { shared, peer, stop, ending };
+            tokio::spawn(async move { serve_psk(&ctx, framing, use_identity, tcp, accepted).await });
+        }
+        (Security::Tls(acceptor), framing) => {
+            let (acceptor, framing) = (acceptor.clone(), framing.clone());
+            let accepted = Accepted { shared, peer, stop, ending };
+            tokio::spawn(async move { serve_tls(&acceptor, framing, use_identity, tcp, accepted).await });
+        }
+    }
+}
+
+impl Framing {
+    /// Serves the secured stream to its end.
+    async fn serve<S>(self, stream: S, identity: Option<Identity>, a: Accepted)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match self {
+            Self::Mqtt => connection::serve(a.shared, stream, a.peer, a.stop, identity).ending(a.ending).await,
+            Self::WebSocket(settings) => websocket::serve(settings, stream, identity, a).await,
         }
     }
 }
@@ -100,49 +169,39 @@ fn failed(shared: &Shared, peer: SocketAddr, kind: &str, e: &str) {
     shared.log.log(LogType::Notice, format_args!("Client connection from {peer} failed: {kind} handshake: {e}."));
 }
 
-async fn serve_psk(
-    ctx: &openssl::ssl::SslContext,
-    use_identity: bool,
-    shared: Arc<Shared>,
-    tcp: TcpStream,
-    peer: SocketAddr,
-    stop: watch::Receiver<bool>,
-    ending: Ending,
-) {
+async fn serve_psk(ctx: &openssl::ssl::SslContext, framing: Framing, use_identity: bool, tcp: TcpStream, a: Accepted) {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, psk::accept(ctx, tcp)).await {
         Ok(Ok((stream, name))) => {
             log_session(
-                &shared,
-                peer,
+                &a.shared,
+                a.peer,
                 stream.ssl().version_str(),
                 stream.ssl().current_cipher().map(openssl::ssl::SslCipherRef::name),
             );
-            connection::serve(shared, stream, peer, stop, identity(name, use_identity)).ending(ending).await;
+            framing.serve(stream, identity(name, use_identity), a).await;
         }
-        Ok(Err(e)) => failed(&shared, peer, "TLS-PSK", &e),
-        Err(_) => failed(&shared, peer, "TLS-PSK", "no handshake within 10 seconds"),
+        Ok(Err(e)) => failed(&a.shared, a.peer, "TLS-PSK", &e),
+        Err(_) => failed(&a.shared, a.peer, "TLS-PSK", "no handshake within 10 seconds"),
     }
 }
 
 async fn serve_tls(
     acceptor: &tokio_rustls::TlsAcceptor,
+    framing: Framing,
     use_identity: bool,
-    shared: Arc<Shared>,
     tcp: TcpStream,
-    peer: SocketAddr,
-    stop: watch::Receiver<bool>,
-    ending: Ending,
+    a: Accepted,
 ) {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls::accept(acceptor, tcp)).await {
         Ok(Ok((stream, name))) => {
             let (_, conn) = stream.get_ref();
             let version = conn.protocol_version().map(|v| format!("{v:?}"));
             let suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
-            log_session(&shared, peer, version.as_deref().unwrap_or("?"), suite.as_deref());
-            connection::serve(shared, stream, peer, stop, identity(name, use_identity)).ending(ending).await;
+            log_session(&a.shared, a.peer, version.as_deref().unwrap_or("?"), suite.as_deref());
+            framing.serve(stream, identity(name, use_identity), a).await;
         }
-        Ok(Err(e)) => failed(&shared, peer, "TLS", &e),
-        Err(_) => failed(&shared, peer, "TLS", "no handshake within 10 seconds"),
+        Ok(Err(e)) => failed(&a.shared, a.peer, "TLS", &e),
+        Err(_) => failed(&a.shared, a.peer, "TLS", "no handshake within 10 seconds"),
     }
 }
 

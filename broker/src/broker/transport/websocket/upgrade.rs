@@ -1,0 +1,122 @@
+//! The opening handshake on the wire: the request read within `websockets_headers_size`, then
+//! 101, an HTTP error, or a file from `http_dir` for a plain GET.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::{WsSettings, refused};
+use crate::broker::Shared;
+use crate::log::LogType;
+use crate::websocket::{
+    HandshakeError, content_type, error_response, parse_upgrade, reason_phrase, static_path, switching_protocols,
+};
+
+/// Reads and answers the upgrade request. `Some(bytes)`: upgraded, and the bytes the client
+/// sent after its request (WebSocket frames already); `None`: answered otherwise, and logged.
+pub(super) async fn run<S>(settings: &WsSettings, stream: &mut S, shared: &Shared, peer: SocketAddr) -> Option<Vec<u8>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let max = settings.headers_size;
+    let mut buf = Vec::with_capacity(max.min(1024));
+    let refusal = loop {
+        // One byte over the limit at most: enough to tell a request that is too large.
+        let room = (max + 1).saturating_sub(buf.len());
+        buf.reserve(room.min(1024));
+        match (&mut *stream).take(room as u64).read_buf(&mut buf).await {
+            Ok(0) if buf.is_empty() => {
+                refused(shared, peer, "closed before sending an upgrade request");
+                return None;
+            }
+            Ok(0) => {
+                refused(
+                    shared,
+                    peer,
+                    format_args!("closed in the middle of its upgrade request ({} bytes)", buf.len()),
+                );
+                return None;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                refused(shared, peer, format_args!("reading the upgrade request: {e}"));
+                return None;
+            }
+        }
+        match parse_upgrade(&buf, max) {
+            Ok(None) => {}
+            Ok(Some(upgrade)) => {
+                if let Err(e) = stream.write_all(switching_protocols(&upgrade).as_bytes()).await {
+                    refused(shared, peer, format_args!("writing the 101 answer: {e}"));
+                    return None;
+                }
+                let _ = stream.flush().await;
+                shared.log.log(
+                    LogType::Websockets,
+                    format_args!("WebSocket upgrade from {peer}: {} ({}).", upgrade.path, upgrade.subprotocol.as_str()),
+                );
+                buf.drain(..upgrade.len);
+                return Some(if buf.is_empty() { Vec::new() } else { buf });
+            }
+            Err(HandshakeError::NotUpgrade { method, path, .. }) if settings.http_dir.is_some() && method == "GET" => {
+                let dir = settings.http_dir.as_deref().unwrap_or(Path::new("."));
+                serve_file(dir, &path, stream, shared, peer).await;
+                return None;
+            }
+            Err(e) => break e,
+        }
+    };
+    let _ = stream.write_all(error_response(refusal.status(), &refusal.to_string()).as_bytes()).await;
+    let _ = stream.shutdown().await;
+    refused(shared, peer, &refusal);
+    None
+}
+
+/// Answers a plain GET from `http_dir` and closes; refusals are logged.
+async fn serve_file<S>(dir: &Path, path: &str, stream: &mut S, shared: &Shared, peer: SocketAddr)
+where
+    S: AsyncWrite + Unpin,
+{
+    let (status, why) = match find(dir, path) {
+        Ok(file) => {
+            let read = tokio::task::spawn_blocking({
+                let file = file.clone();
+                move || std::fs::read(file)
+            })
+            .await;
+            if let Ok(Ok(body)) = read {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    content_type(&file),
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+                let _ = stream.shutdown().await;
+                shared.log.log(LogType::Websockets, format_args!("http_dir: GET {path} from {peer}: 200."));
+                return;
+            }
+            (404, "cannot be read")
+        }
+        Err(refusal) => refusal,
+    };
+    let text = format!("http_dir: GET {path}: {status} {} ({why})", reason_phrase(status));
+    let _ = stream.write_all(error_response(status, &text).as_bytes()).await;
+    let _ = stream.shutdown().await;
+    refused(shared, peer, text);
+}
+
+/// The file a GET names under `dir` (resolved), or the status that refuses it.
+fn find(dir: &Path, path: &str) -> Result<std::path::PathBuf, (u16, &'static str)> {
+    let relative = static_path(path).ok_or((403, "a path outside http_dir"))?;
+    let file = dir.join(relative).canonicalize().map_err(|_| (404, "no such file"))?;
+    // A symbolic link may point out of the directory.
+    if !file.starts_with(dir) {
+        return Err((403, "a path outside http_dir"));
+    }
+    if !file.is_file() {
+        return Err((404, "no such file"));
+    }
+    Ok(file)
+}
