@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::connection::ConnectSettings;
 use crate::connection::transport::{self, Target};
+use crate::connection::websocket;
 
 /// The steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,26 +19,37 @@ pub enum Step {
     Dns,
     Tcp,
     Handshake,
+    /// MQTT over WebSocket only: the HTTP upgrade after the TLS step.
+    WebSocket,
     Connect,
     Subscribe,
     RoundTrip,
 }
 
 impl Step {
-    pub const ALL: [Self; 6] = [Self::Dns, Self::Tcp, Self::Handshake, Self::Connect, Self::Subscribe, Self::RoundTrip];
+    pub const ALL: [Self; 7] =
+        [Self::Dns, Self::Tcp, Self::Handshake, Self::WebSocket, Self::Connect, Self::Subscribe, Self::RoundTrip];
+
+    /// The steps a connection with these settings goes through (the upgrade for WebSocket only).
+    pub fn all_for(settings: &ConnectSettings) -> impl Iterator<Item = Self> {
+        let websocket = settings.websocket.is_some();
+        Self::ALL.into_iter().filter(move |s| websocket || *s != Self::WebSocket)
+    }
 
     pub const fn name(self) -> &'static str {
         match self {
             Self::Dns => "DNS lookup",
             Self::Tcp => "TCP connection",
             Self::Handshake => "TLS",
+            Self::WebSocket => "WebSocket upgrade",
             Self::Connect => "MQTT CONNECT",
             Self::Subscribe => "SUBSCRIBE",
             Self::RoundTrip => "Publish and receive",
         }
     }
 
-    /// The command line's exit code when this step fails (1 is a bad profile or argument).
+    /// The command line's exit code when this step fails (1 is a bad profile or argument). The
+    /// WebSocket upgrade, added later, has the next free code, so scripts keep theirs.
     pub const fn exit_code(self) -> u8 {
         match self {
             Self::Dns => 2,
@@ -46,6 +58,7 @@ impl Step {
             Self::Connect => 5,
             Self::Subscribe => 6,
             Self::RoundTrip => 7,
+            Self::WebSocket => 8,
         }
     }
 }
@@ -124,6 +137,20 @@ pub async fn run(
         None => "none: plain MQTT, not encrypted".to_owned(),
     };
     step(Step::Handshake, started, Ok(detail))?;
+
+    let stream = match &target.websocket {
+        None => stream,
+        Some(path) => {
+            let started = Instant::now();
+            match websocket::upgrade(stream, &target, path).await {
+                Ok((framed, upgraded)) => {
+                    step(Step::WebSocket, started, Ok(format!("WebSocket upgrade to {path}: {upgraded}")))?;
+                    framed
+                }
+                Err(e) => return step(Step::WebSocket, started, Err(e)),
+            }
+        }
+    };
 
     probe::mqtt_steps(stream, settings, options, &mut step).await
 }

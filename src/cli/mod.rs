@@ -131,20 +131,21 @@ pub fn check(path: &Path, topic: Option<String>, out: &mut impl Write) -> u8 {
             return 1;
         }
     };
-    let _ = writeln!(
-        out,
-        "Checking {:?}: {}:{} as client id {}",
-        profile.name,
-        settings.host,
-        settings.port,
-        check::check_client_id(&settings)
-    );
+    let address = match &settings.websocket {
+        // ws:// or wss://, as the broker's console would print it.
+        Some(path) => {
+            let scheme = if settings.security == crate::connection::Security::Plain { "ws" } else { "wss" };
+            format!("{scheme}://{}:{}{path}", settings.host, settings.port)
+        }
+        None => format!("{}:{}", settings.host, settings.port),
+    };
+    let _ = writeln!(out, "Checking {:?}: {address} as client id {}", profile.name, check::check_client_id(&settings));
     let mut reached = 0;
     let result = runtime.block_on(check::run(&settings, &CheckOptions { topic }, |report| {
         reached += 1;
         let _ = writeln!(out, "{}", format_step(&report));
     }));
-    for step in Step::ALL.iter().skip(reached) {
+    for step in Step::all_for(&settings).skip(reached) {
         let _ = writeln!(out, "  -     {:<20} not reached", step.name());
     }
     match result {

@@ -2,6 +2,7 @@
 //! that carries it out on the tokio runtime.
 //!
 //! - `transport`: resolve, dial, TLS or TLS-PSK handshake, each with a deadline and errors in words.
+//! - `websocket`: MQTT over WebSocket: the HTTP upgrade, then frames read and written as MQTT bytes.
 //! - `relay`: the local endpoint rumqttc connects to; it dials the broker and taps every byte.
 //! - `worker`: drives rumqttc, turns its events into ours, reports failures in words.
 //! - `reconnect`: backoff, the offline queue and the subscriptions to renew (pure state).
@@ -19,6 +20,7 @@ mod reconnect;
 mod relay;
 mod tls;
 pub mod transport;
+pub mod websocket;
 mod worker;
 
 use std::sync::Arc;
@@ -54,6 +56,9 @@ pub struct ConnectSettings {
     pub v5: ConnectV5,
     pub security: Security,
     pub tls_version: TlsVersion,
+    /// MQTT over WebSocket (ws://, or wss:// with any `security`): the upgrade's request path,
+    /// such as "/mqtt". `None`: MQTT straight over TCP.
+    pub websocket: Option<String>,
     /// Reconnect with backoff after a connection that worked is lost.
     pub auto_reconnect: bool,
 }
@@ -127,6 +132,7 @@ impl std::fmt::Debug for ConnectSettings {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<REDACTED>"))
             .field("security", &self.security)
+            .field("websocket", &self.websocket)
             .finish_non_exhaustive()
     }
 }

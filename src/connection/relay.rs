@@ -1,7 +1,9 @@
 //! The transport relay. rumqttc cannot be handed a stream, so it connects to a local endpoint
 //! here (a Unix socket; a 127.0.0.1 ephemeral port on Windows) and the relay dials the broker,
 //! pumps bytes both ways, and records every chunk for the packet inspector. Reaching the broker
-//! (DNS, TCP, TLS or TLS-PSK) is `transport`'s; failures are left in the `Report` for the worker.
+//! (DNS, TCP, TLS or TLS-PSK, the WebSocket upgrade) is `transport`'s; failures are left in the
+//! `Report` for the worker. Over WebSocket the remote stream is `websocket::Frames`, which
+//! reads and writes MQTT bytes, so the tap records packets, never frames.
 
 #[cfg(not(unix))]
 use std::net::SocketAddr;
@@ -230,7 +232,7 @@ async fn connect_as_v31(
                 let Ok(mut rewritten) = Packet::Connect(connect).to_bytes(Protocol::V31) else { return false };
                 rewritten.extend_from_slice(&buf[len..]);
                 let bytes = rewritten.freeze();
-                if to.write_all(&bytes).await.is_err() {
+                if to.write_all(&bytes).await.is_err() || to.flush().await.is_err() {
                     return false;
                 }
                 sink.send(Event::Tap(Tap { direction: Direction::Sent, at: SystemTime::now(), bytes }));
@@ -294,7 +296,8 @@ async fn pump(
                     let _ = to.shutdown().await;
                     return;
                 }
-                if to.write_all(&bytes).await.is_err() {
+                // Flushed at once: a TLS or WebSocket layer must not hold a packet back.
+                if to.write_all(&bytes).await.is_err() || to.flush().await.is_err() {
                     return;
                 }
                 sink.send(Event::Tap(Tap { direction, at: SystemTime::now(), bytes }));

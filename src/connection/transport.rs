@@ -1,5 +1,5 @@
-//! Reaching a broker step by step: resolve its name, open TCP, secure the stream (TLS or TLS-PSK).
-//! Every step has a deadline and reports its failure in words a student can act on. The relay and
+//! Reaching a broker step by step: resolve its name, open TCP, secure the stream (TLS or TLS-PSK),
+//! and for MQTT over WebSocket, upgrade it (`websocket`: ws:// and wss://). Every step has a deadline and reports its failure in words a student can act on. The relay and
 //! the connection self-test both go through here, so they fail the same way.
 
 use std::net::SocketAddr;
@@ -23,6 +23,8 @@ pub struct Target {
     pub connect_timeout: Duration,
     pub security: Security,
     pub tls_version: TlsVersion,
+    /// MQTT over WebSocket: the upgrade's request path; `None`: MQTT straight over the stream.
+    pub websocket: Option<String>,
 }
 
 impl Target {
@@ -33,6 +35,7 @@ impl Target {
             connect_timeout: settings.connect_timeout,
             security: settings.security.clone(),
             tls_version: settings.tls_version,
+            websocket: settings.websocket.clone(),
         }
     }
 
@@ -141,11 +144,25 @@ pub async fn secure(target: &Target, tcp: TcpStream) -> Result<(Box<dyn Stream>,
     }
 }
 
-/// All three steps: the stream to speak MQTT on and the secured session, if any.
+/// For a WebSocket target, the HTTP upgrade on the secured stream (with its own deadline): the
+/// framed stream and what the broker answered; any other target passes through.
+pub async fn upgrade(
+    target: &Target,
+    stream: Box<dyn Stream>,
+) -> Result<(Box<dyn Stream>, Option<super::websocket::Upgraded>), String> {
+    match &target.websocket {
+        None => Ok((stream, None)),
+        Some(path) => super::websocket::upgrade(stream, target, path).await.map(|(s, u)| (s, Some(u))),
+    }
+}
+
+/// Every step: the stream to speak MQTT on (MQTT bytes, framed or not) and the secured session.
 pub async fn connect(target: &Target) -> Result<(Box<dyn Stream>, Option<Session>), String> {
     let addrs = resolve(target).await?;
     let tcp = dial(target, &addrs).await?;
-    secure(target, tcp).await
+    let (stream, session) = secure(target, tcp).await?;
+    let (stream, _) = upgrade(target, stream).await?;
+    Ok((stream, session))
 }
 
 #[cfg(test)]
@@ -159,6 +176,7 @@ mod tests {
             connect_timeout: Duration::from_secs(3),
             security: Security::Plain,
             tls_version: TlsVersion::Any,
+            websocket: None,
         }
     }
 

@@ -3,13 +3,16 @@
 //!
 //! - `store`: one JSON file per profile in the OS config directory, written atomically.
 //! - `v5`: the MQTT 5 CONNECT properties and their checks.
+//! - `address`: TCP or WebSocket (with its path), and broker URLs pasted into the host field.
 
+mod address;
 mod store;
 mod v5;
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::mqtt::{ConnectV5, SESSION_NEVER_EXPIRES};
+pub use address::{BrokerUrl, DEFAULT_PATH, Transport, check_path, looks_like_url, parse_url};
 pub use store::{EXAMPLES, ProfileStore, StoreError, file_stem, write_private};
 
 use std::time::Duration;
@@ -79,6 +82,13 @@ pub struct Profile {
     pub name: String,
     pub host: String,
     pub port: u16,
+    /// MQTT straight over TCP, or in WebSocket frames (ws://; wss:// with the TLS settings).
+    /// Left out of files for TCP, so files stay as older versions wrote and read them.
+    #[serde(skip_serializing_if = "Transport::is_tcp")]
+    pub transport: Transport,
+    /// The WebSocket upgrade's request path (with any query), used with WebSocket only.
+    #[serde(skip_serializing_if = "address::is_default_path")]
+    pub websocket_path: String,
     pub client_id: String,
     pub version: MqttVersion,
     /// Clean Session in 3.1 and 3.1.1, Clean Start in MQTT 5 (the file keeps one name).
@@ -131,6 +141,8 @@ impl Default for Profile {
             name: "New profile".into(),
             host: "127.0.0.1".into(),
             port: 1883,
+            transport: Transport::Tcp,
+            websocket_path: address::default_path(),
             client_id: String::new(),
             version: MqttVersion::V311,
             clean_session: true,
@@ -212,6 +224,17 @@ impl Profile {
         }
         if !self.builtin_broker && self.host.trim().is_empty() {
             err("host", "enter the broker's host name or IP address".into());
+        } else if !self.builtin_broker
+            && looks_like_url(&self.host)
+            && let Err(e) = parse_url(&self.host)
+        {
+            err("host", e);
+        }
+        if !self.builtin_broker
+            && self.transport == Transport::WebSocket
+            && let Err(e) = check_path(&self.websocket_path)
+        {
+            err("websocket_path", e);
         }
         if !self.builtin_broker && self.port == 0 {
             err("port", "the port must be 1 to 65535 (1883 for MQTT, 8883 for MQTT over TLS)".into());
@@ -288,6 +311,13 @@ impl Profile {
 
     /// What the connection worker needs; `builtin_port` is where the built-in broker runs.
     pub fn connect_settings(&self, builtin_port: Option<u16>) -> Result<ConnectSettings, String> {
+        if looks_like_url(&self.host) && !self.builtin_broker {
+            // A URL left in the host field (a hand-written file, `mqtt-lab check`): as the editor reads it.
+            let mut read = self.clone();
+            if read.apply_url().is_ok() {
+                return read.connect_settings(builtin_port);
+            }
+        }
         if let Some(first) = self.validate().first() {
             return Err(format!("The profile cannot connect: {}: {}.", first.field, first.message));
         }
@@ -334,6 +364,9 @@ impl Profile {
             v5: if v5 { self.mqtt5.clone() } else { crate::connection::ConnectV5::default() },
             security,
             tls_version: self.tls_version,
+            // The built-in broker listens on TCP only.
+            websocket: (self.transport == Transport::WebSocket && !self.builtin_broker)
+                .then(|| self.websocket_path.trim().to_owned()),
             auto_reconnect: self.auto_reconnect,
         })
     }

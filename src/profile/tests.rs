@@ -279,3 +279,73 @@ fn an_mqtt5_keepalive_under_5_s_is_refused_in_words() {
     let ok = Profile { keep_alive_secs: 2, client_id: "c".into(), ..Profile::default() };
     assert!(ok.connect_settings(None).is_ok(), "3.1.1 allows it");
 }
+
+#[test]
+fn files_written_before_websocket_load_as_tcp_and_tcp_profiles_are_written_as_before() {
+    let old = include_str!("../../profiles/raspberry-pi.json");
+    let p: Profile = serde_json::from_str(old).unwrap();
+    assert_eq!((p.transport, p.websocket_path.as_str()), (Transport::Tcp, DEFAULT_PATH));
+    assert_eq!(p.connect_settings(None).unwrap().websocket, None);
+    let written = serde_json::to_string(&p).unwrap();
+    assert!(!written.contains("transport") && !written.contains("websocket_path"), "{written}");
+}
+
+#[test]
+fn websocket_profiles_round_trip_through_their_file() {
+    let p = Profile { transport: Transport::WebSocket, websocket_path: "/ws?token=a".into(), ..Profile::default() };
+    let written = serde_json::to_string(&p).unwrap();
+    assert!(written.contains(r#""transport":"websocket""#) && written.contains(r#""websocket_path":"/ws?token=a""#));
+    assert_eq!(serde_json::from_str::<Profile>(&written).unwrap(), p);
+    let default_path = Profile { transport: Transport::WebSocket, ..Profile::default() };
+    let written = serde_json::to_string(&default_path).unwrap();
+    assert!(!written.contains("websocket_path"), "the default path is left out: {written}");
+    assert_eq!(serde_json::from_str::<Profile>(&written).unwrap().websocket_path, "/mqtt");
+}
+
+#[test]
+fn websocket_goes_with_every_security_option() {
+    let ws = |tls: TlsMode| Profile { transport: Transport::WebSocket, tls, ..Profile::default() };
+    let plain = ws(TlsMode::None).connect_settings(None).unwrap();
+    assert_eq!((plain.websocket.as_deref(), &plain.security), (Some("/mqtt"), &Security::Plain));
+    let ca = ws(TlsMode::SelfSignedCa { ca_file: "ca.pem".into() }).connect_settings(None).unwrap();
+    assert!(matches!(&ca.security, Security::Tls(t) if t.ca_file.as_deref() == Some("ca.pem")));
+    let psk = ws(TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() });
+    assert!(matches!(psk.connect_settings(None).unwrap().security, Security::Psk { .. }));
+    let builtin = Profile { builtin_broker: true, ..ws(TlsMode::None) };
+    assert_eq!(builtin.connect_settings(Some(1883)).unwrap().websocket, None, "the built-in broker is TCP");
+    let bad = Profile { websocket_path: "mqtt".into(), ..ws(TlsMode::None) };
+    assert_eq!(bad.validate()[0].field, "websocket_path");
+}
+
+#[test]
+fn a_url_in_the_host_field_fills_port_transport_path_and_tls() {
+    let mut p = Profile { host: "wss://broker.example:8884/mqtt".into(), ..Profile::default() };
+    p.apply_url().unwrap();
+    assert_eq!((p.host.as_str(), p.port, p.transport), ("broker.example", 8884, Transport::WebSocket));
+    assert_eq!(p.tls, TlsMode::CaSigned, "wss:// turns TLS on with the system's roots");
+    assert_eq!(p.url(), "wss://broker.example:8884/mqtt");
+    let psk = TlsMode::Psk { identity: "a".into(), key_hex: "00".into() };
+    let mut p = Profile { host: "wss://pi.local:8884/".into(), tls: psk.clone(), ..Profile::default() };
+    p.apply_url().unwrap();
+    assert_eq!((p.tls, p.websocket_path.as_str()), (psk, "/"), "wss:// keeps the TLS mode chosen");
+    let mut p = Profile { host: "ws://pi.local".into(), tls: TlsMode::CaSigned, ..Profile::default() };
+    p.apply_url().unwrap();
+    assert_eq!((p.tls, p.port, p.websocket_path.as_str()), (TlsMode::None, 80, "/mqtt"));
+    let mut p = Profile { host: "mqtts://pi.local".into(), transport: Transport::WebSocket, ..Profile::default() };
+    p.apply_url().unwrap();
+    assert_eq!((p.transport, p.port, p.url()), (Transport::Tcp, 8883, "mqtts://pi.local:8883".to_owned()));
+
+    // Left in the field (a hand-written file): read when connecting; a bad one is named.
+    let url = Profile { host: "ws://127.0.0.1:9001/mqtt".into(), port: 1883, ..Profile::default() };
+    let settings = url.connect_settings(None).unwrap();
+    assert_eq!(
+        (settings.host.as_str(), settings.port, settings.websocket.as_deref()),
+        ("127.0.0.1", 9001, Some("/mqtt"))
+    );
+    let bad = Profile { host: "http://pi.local/mqtt".into(), ..Profile::default() };
+    assert_eq!(bad.validate()[0].field, "host");
+    assert!(bad.connect_settings(None).unwrap_err().contains("ws:// or wss://"));
+    let mut unchanged = bad.clone();
+    assert!(unchanged.apply_url().is_err());
+    assert_eq!(unchanged, bad);
+}

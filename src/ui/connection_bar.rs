@@ -50,7 +50,19 @@ pub fn connection_bar(
             .response
             .labelled_by(label.id);
         if !profile.builtin_broker {
-            labelled_field(ui, "Host", &mut profile.host, 130.0);
+            let before = profile.host.len();
+            let host = labelled_field(ui, "Host", &mut profile.host, 130.0).on_hover_text(
+                "A host name or IP address, or a broker URL: ws://host:9001/mqtt, wss://host/mqtt, mqtts://host",
+            );
+            // A URL fills the port, the transport, the path and TLS: when pasted (more than one
+            // character at once), or when typed, once the field is left (not halfway through).
+            let pasted = host.changed() && profile.host.len() > before + 1;
+            if (pasted || host.lost_focus())
+                && crate::profile::looks_like_url(&profile.host)
+                && profile.apply_url().is_ok()
+            {
+                *port_text = profile.port.to_string();
+            }
             labelled_field(ui, "Port", port_text, 52.0);
         }
         let id = labelled_field(ui, "Client id", &mut profile.client_id, 150.0);

@@ -1,9 +1,10 @@
-//! The selected profile's settings: credentials, session, last will, TLS, each field checked.
+//! The selected profile's settings: credentials, session, last will, transport (TCP or
+//! WebSocket with its path), TLS, each field checked.
 
 use super::{Intent, ProfileIntent, RED, ToolIntent, error_for, labelled_field, qos_picker};
 use crate::connection::TlsVersion;
 use crate::model::SelfTest;
-use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode};
+use crate::profile::{LastWillSettings, MqttVersion, Profile, TlsMode, Transport};
 
 fn optional_field(ui: &mut egui::Ui, label: &str, value: &mut Option<String>) {
     let mut text = value.clone().unwrap_or_default();
@@ -103,6 +104,9 @@ pub fn profile_editor(
         for note in profile.v5_notes() {
             ui.weak(note);
         }
+        if !profile.builtin_broker {
+            transport_fields(ui, profile);
+        }
         security_fields(ui, profile);
         error_for(ui, profile, "psk_identity");
         error_for(ui, profile, "psk_key");
@@ -166,6 +170,27 @@ fn version_picker(ui: &mut egui::Ui, profile: &mut Profile) {
             ui.radio_value(&mut profile.version, version, version.label());
         }
     });
+}
+
+/// TCP or WebSocket; for WebSocket the request path and the URL it makes (ws:// or wss://,
+/// which follows the security chosen below).
+fn transport_fields(ui: &mut egui::Ui, profile: &mut Profile) {
+    ui.horizontal(|ui| {
+        // Each radio button is named by its transport alone ("TCP", "WebSocket").
+        ui.label("Transport");
+        for transport in Transport::ALL {
+            ui.radio_value(&mut profile.transport, transport, transport.label());
+        }
+    });
+    if profile.transport == Transport::WebSocket {
+        ui.horizontal(|ui| {
+            let width = (ui.available_width() - 50.0).max(MIN_FIELD);
+            labelled_field(ui, "Path", &mut profile.websocket_path, width)
+                .on_hover_text("The WebSocket request path: often /mqtt (HiveMQ, EMQX); Mosquitto accepts any");
+        });
+        error_for(ui, profile, "websocket_path");
+        ui.add(egui::Label::new(egui::RichText::new(profile.url()).weak()).truncate());
+    }
 }
 
 /// Transport security, with each mode's fields.

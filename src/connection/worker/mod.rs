@@ -35,10 +35,12 @@ pub const MAX_PACKET: usize = 16 * 1024 * 1024;
 /// How long a disconnect waits for queued messages and DISCONNECT to reach the broker.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// How long rumqttc waits for CONNACK. The relay resolves, dials and runs the handshake first,
-/// each within `connect_timeout`, and reports its own failures, so this comes after all three.
+/// How long rumqttc waits for CONNACK. The relay resolves, dials, runs the handshake and (for
+/// WebSocket) the upgrade first, each within `connect_timeout`, and reports its own failures, so
+/// this comes after all of them.
 fn stall_timeout(settings: &ConnectSettings) -> Duration {
-    settings.connect_timeout * 3 + Duration::from_secs(2)
+    let steps = if settings.websocket.is_some() { 4 } else { 3 };
+    settings.connect_timeout * steps + Duration::from_secs(2)
 }
 
 /// A SUBACK's answer for one filter: the granted QoS, or the refusing reason code.
