@@ -171,3 +171,43 @@ fn check_reports_the_upgrade_as_its_own_step() {
     assert!(report.contains("refused the WebSocket upgrade to /other"), "{report}");
     assert!(report.contains("MQTT CONNECT") && report.contains("not reached"), "{report}");
 }
+
+/// The transport row, the path and the URL under it, and a wss:// CA file, at 1024x640 and
+/// 1280x720: wholly inside the window, and the side panel no wider than with TCP.
+#[test]
+fn the_websocket_fields_fit_a_laptop_screen() {
+    let runtime = runtime();
+    for size in [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0)] {
+        let dir = ProfileDir::new(&format!("ws-layout-{}", size.x));
+        let mut harness = harness_sized(&runtime, &dir, size);
+        new_profile_with_url(&mut harness, "wss://broker.example.org:8884/mqtt");
+        let panel_width = |h: &Harness<'_, App>| h.get_by_label("Save profile").rect().right();
+        harness.get_by_label("Security").scroll_to_me();
+        settle(&mut harness);
+        harness.get_by_label("Security").click();
+        settle(&mut harness);
+        harness.get_by_label("Self-signed CA").click();
+        settle(&mut harness);
+        set_field(&mut harness, "CA file", "/home/student/course/certs/ca.crt");
+        let with_websocket = panel_width(&harness);
+        for label in ["Transport", "WebSocket", "Path", "wss://broker.example.org:8884/mqtt", "CA file"] {
+            harness.get_by_label(label).scroll_to_me();
+            settle(&mut harness);
+            inside(&harness, size, label);
+        }
+        if size.x < 1100.0 {
+            let image = harness.render().expect("the software renderer draws the window");
+            let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("layout");
+            std::fs::create_dir_all(&out).unwrap();
+            image.save(out.join("layout_websocket_1024.png")).unwrap();
+        }
+        harness.get_by_label("TCP").click();
+        settle(&mut harness);
+        assert!(harness.query_by_label("Path").is_none(), "the path belongs to WebSocket");
+        assert!(
+            (panel_width(&harness) - with_websocket).abs() < 1.0,
+            "the panel keeps its width at {size:?}: {} vs {with_websocket}",
+            panel_width(&harness)
+        );
+    }
+}
