@@ -9,7 +9,8 @@
 //!   message); CONNECT and SUBSCRIBE go through the broker's codec.
 //! - [`payload`]: the stamp every message carries (publisher, sequence number, send time) and
 //!   the tracker that counts lost and duplicated messages from it.
-//! - [`transport`]: TCP, TLS or TLS-PSK (OpenSSL), as `mosquitto_pub`'s options say.
+//! - [`transport`]: TCP, TLS or TLS-PSK (OpenSSL), as `mosquitto_pub`'s options say, times the
+//!   framing: MQTT straight on the connection or in [`websocket`] frames (`--ws`).
 //! - [`client`]: connecting and subscribing; [`publisher`] and [`subscriber`]: the loops.
 //! - [`scenario`]: conn, pub/sub/fanin/fanout, latency, retained.
 //! - [`report`]: one JSON line and a table per run; [`summary`]: medians and ratios of many.
@@ -26,6 +27,7 @@ pub mod scenario;
 pub mod subscriber;
 pub mod summary;
 pub mod transport;
+pub mod websocket;
 pub mod wire;
 
 pub use options::{Options, Scenario};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mqtt_lab_broker::codec::Protocol;
 
-use crate::transport::{Security, parse_hex_key};
+use crate::transport::{Framing, Security, parse_hex_key};
 
 pub const USAGE: &str = "\
 mqtt-lab-bench: load generator for MQTT 3.1.1 and MQTT 5 brokers
@@ -33,7 +33,7 @@ a free port, and the address is printed.
 
 Options:
   --host HOST          broker host (default 127.0.0.1)
-  --port PORT          broker port (default 1883; 8883 with TLS or TLS-PSK)
+  --port PORT          broker port (default 1883; 8883 with TLS or TLS-PSK; 9001 with --ws)
   --label NAME         the broker's name in the results (default: host:port)
   --qos 0|1|2          QoS of publishes and subscriptions (default 0)
   --mqtt-version V     3.1.1 (also 4 or 311, the default) or 5: every packet in that version
@@ -53,6 +53,9 @@ Options:
   --psk-identity ID --psk HEX   TLS-PSK with this identity and key (hex, as in psk_file)
   --cafile FILE        TLS, the broker's certificate checked against this CA (PEM)
   --insecure           TLS without checking the broker's certificate
+  --ws                 MQTT over WebSocket (subprotocol mqtt): ws://, or wss:// with --cafile or
+                       --insecure, or WebSocket over TLS-PSK with --psk-identity and --psk
+  --path P             --ws: the upgrade's request path (default /mqtt)
   --quiet              the JSON line only, no table
 
 Each run prints one JSON line on stdout and a readable table on stderr.";
@@ -120,6 +123,8 @@ pub struct Options {
     pub host: String,
     /// TCP, TLS or TLS-PSK.
     pub security: Security,
+    /// MQTT straight on the connection, or in WebSocket frames (`--ws`).
+    pub framing: Framing,
     pub quiet: bool,
 }
 
@@ -160,6 +165,7 @@ impl Options {
             client_prefix: String::new(),
             host: addr.ip().to_string(),
             security: Security::Plain,
+            framing: Framing::Raw,
             quiet: false,
         }
     }
@@ -172,6 +178,7 @@ impl Options {
         let mut port = None;
         let (mut cafile, mut insecure, mut identity, mut key) = (None, false, None, None);
         let mut label = None;
+        let (mut ws, mut path) = (false, None);
         let mut o = Self::new(scenario, SocketAddr::from(([127, 0, 0, 1], 1883)));
         let mut it = args[1..].iter();
         while let Some(flag) = it.next() {
@@ -179,9 +186,10 @@ impl Options {
             match flag.as_str() {
                 "--quiet" => o.quiet = true,
                 "--insecure" => insecure = true,
+                "--ws" => ws = true,
                 _ => {}
             }
-            if matches!(flag.as_str(), "--quiet" | "--insecure") {
+            if matches!(flag.as_str(), "--quiet" | "--insecure" | "--ws") {
                 continue;
             }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -226,6 +234,8 @@ impl Options {
                 "--password" => o.password = Some(value.clone()),
                 "--client-prefix" => o.client_prefix.clone_from(value),
                 "--cafile" => cafile = Some(value.into()),
+                "--path" if value.starts_with('/') => path = Some(value.clone()),
+                "--path" => return Err(bad("a path starting with /")),
                 "--psk-identity" => identity = Some(value.clone()),
                 // Not `bad`: the message would show the key.
                 "--psk" => key = Some(parse_hex_key(value).map_err(|e| format!("--psk: {e}"))?),
@@ -242,7 +252,16 @@ impl Options {
             (None, None) if cafile.is_some() || insecure => Security::Tls { cafile, insecure },
             (None, None) => Security::Plain,
         };
-        let port = port.unwrap_or(if o.security == Security::Plain { 1883 } else { 8883 });
+        o.framing = match (ws, path) {
+            (true, path) => Framing::WebSocket { path: path.unwrap_or_else(|| "/mqtt".into()) },
+            (false, Some(_)) => return Err("--path needs --ws (the path of the WebSocket upgrade)".into()),
+            (false, None) => Framing::Raw,
+        };
+        let port = port.unwrap_or(match (&o.framing, &o.security) {
+            (Framing::WebSocket { .. }, _) => 9001,
+            (Framing::Raw, Security::Plain) => 1883,
+            (Framing::Raw, _) => 8883,
+        });
         o.addr = (host.as_str(), port)
             .to_socket_addrs()
             .map_err(|e| format!("cannot resolve {host}: {e}"))?
@@ -331,5 +350,26 @@ mod tests {
         assert_eq!((o.addr.port(), o.security.name()), (9000, "tls"));
         assert_eq!(Options::parse(&args("pub --insecure")).unwrap().security.name(), "tls");
         assert_eq!(Options::parse(&args("pub")).unwrap().addr.port(), 1883);
+    }
+
+    #[test]
+    fn ws_frames_any_security_on_any_path() {
+        let o = Options::parse(&args("fanin --ws")).unwrap();
+        assert_eq!((o.addr.port(), &o.framing), (9001, &Framing::WebSocket { path: "/mqtt".into() }));
+        assert_eq!(o.security, Security::Plain);
+        let o = Options::parse(&args("conn --ws --path /ws/mqtt --insecure --port 8443")).unwrap();
+        assert_eq!((o.addr.port(), &o.framing), (8443, &Framing::WebSocket { path: "/ws/mqtt".into() }));
+        assert_eq!(o.security.name(), "tls");
+        let o = Options::parse(&args("pub --psk-identity a --psk 00 --ws")).unwrap();
+        assert_eq!(crate::transport::transport_name(&o.security, &o.framing), "ws-psk");
+        assert_eq!(Options::parse(&args("pub")).unwrap().framing, Framing::Raw);
+        assert_eq!(
+            Options::parse(&args("pub --path /mqtt")).unwrap_err(),
+            "--path needs --ws (the path of the WebSocket upgrade)"
+        );
+        assert_eq!(
+            Options::parse(&args("pub --ws --path mqtt")).unwrap_err(),
+            "--path \"mqtt\": a path starting with /"
+        );
     }
 }

@@ -1,8 +1,10 @@
-//! How benchmark clients reach the broker: plain TCP, TLS (`--cafile`, `--insecure`) or TLS-PSK
-//! (`--psk-identity`, `--psk`), with the options of `mosquitto_pub`. TLS goes through OpenSSL,
-//! the only TLS library here that speaks TLS-PSK (see the broker's transport); TLS-PSK through the
-//! app's own client (`mqtt_lab_psk_hint::PskClient`), which refuses a server that does not use
-//! the key.
+//! How benchmark clients reach the broker: security (plain TCP, TLS with `--cafile` or
+//! `--insecure`, TLS-PSK with `--psk-identity` and `--psk`, the options of `mosquitto_pub`)
+//! times framing (MQTT straight on the connection, or inside WebSocket frames with `--ws`).
+//! TLS goes through OpenSSL, the only TLS library here that speaks TLS-PSK (see the broker's
+//! transport); TLS-PSK through the app's own client (`mqtt_lab_psk_hint::PskClient`), which
+//! refuses a server that does not use the key. WebSocket framing is [`crate::websocket`], on
+//! top of whichever security: ws, wss, or WebSocket over TLS-PSK.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -14,6 +16,8 @@ use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
+
+use crate::websocket::WebSocket;
 
 /// What the command line asked for.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -35,6 +39,27 @@ impl Security {
             Self::Tls { .. } => "tls",
             Self::Psk { .. } => "tls-psk",
         }
+    }
+}
+
+/// How MQTT bytes travel on the connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Framing {
+    /// MQTT bytes straight on the connection.
+    #[default]
+    Raw,
+    /// Inside WebSocket frames, after an upgrade on `path` (`/mqtt` by default).
+    WebSocket { path: String },
+}
+
+/// The name results carry for a security and a framing: "tcp", "tls", "tls-psk", "ws", "wss"
+/// or "ws-psk".
+pub const fn transport_name(security: &Security, framing: &Framing) -> &'static str {
+    match (framing, security) {
+        (Framing::Raw, s) => s.name(),
+        (Framing::WebSocket { .. }, Security::Plain) => "ws",
+        (Framing::WebSocket { .. }, Security::Tls { .. }) => "wss",
+        (Framing::WebSocket { .. }, Security::Psk { .. }) => "ws-psk",
     }
 }
 
@@ -67,8 +92,10 @@ pub fn parse_hex_key(hex: &str) -> Result<Vec<u8>, String> {
 #[derive(Clone)]
 pub struct Connector {
     kind: Kind,
-    /// The broker's host name: SNI, and the name its certificate must carry.
+    /// The broker's host name: SNI, the name its certificate must carry, and the WebSocket
+    /// upgrade's `Host`.
     host: String,
+    framing: Framing,
 }
 
 #[derive(Clone)]
@@ -96,6 +123,7 @@ impl fmt::Debug for Connector {
             .field("host", &self.host)
             .field("verify_host", &verify_host)
             .field("psk", &psk)
+            .field("framing", &self.framing)
             .finish()
     }
 }
@@ -103,12 +131,19 @@ impl fmt::Debug for Connector {
 impl Connector {
     /// A plain TCP connector (what tests and the default command line use).
     pub fn plain() -> Self {
-        Self { kind: Kind::Plain, host: String::new() }
+        Self { kind: Kind::Plain, host: String::new(), framing: Framing::Raw }
+    }
+
+    /// The same connector with MQTT in `framing` (WebSocket frames, or not).
+    #[must_use]
+    pub fn framed(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
     }
 
     pub fn new(security: &Security, host: &str) -> Result<Self, String> {
         let kind = match security {
-            Security::Plain => return Ok(Self::plain()),
+            Security::Plain => Kind::Plain,
             Security::Tls { cafile, insecure } => {
                 let setup = |e: openssl::error::ErrorStack| format!("TLS setup failed: {e}");
                 let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
@@ -126,16 +161,39 @@ impl Connector {
                 Kind::Psk(PskClient::new(identity, key, PskVersions::Any).map_err(|e| e.to_string())?)
             }
         };
-        Ok(Self { kind, host: host.to_owned() })
+        Ok(Self { kind, host: host.to_owned(), framing: Framing::Raw })
     }
 
-    /// Connects, with the TLS handshake when there is one.
+    /// Connects: the TLS handshake when there is one, then the WebSocket upgrade when framed.
     pub async fn connect(&self, tcp: TcpStream) -> Result<Stream, String> {
+        let peer = tcp.peer_addr().map_err(|e| format!("the connection has no peer address: {e}"))?;
+        let mut link = self.secure(tcp).await?;
+        let ws = match &self.framing {
+            Framing::Raw => None,
+            Framing::WebSocket { path } => {
+                let host = match self.host.as_str() {
+                    "" => peer.ip().to_string(),
+                    h => h.to_owned(),
+                };
+                let host = if host.contains(':') {
+                    format!("[{host}]:{}", peer.port())
+                } else {
+                    format!("{host}:{}", peer.port())
+                };
+                let leftover = crate::websocket::handshake::upgrade(&mut link, &host, path).await?;
+                Some(Box::new(WebSocket::new(leftover)))
+            }
+        };
+        Ok(Stream { link, ws })
+    }
+
+    /// The TLS handshake, when there is one.
+    async fn secure(&self, tcp: TcpStream) -> Result<Link, String> {
         match &self.kind {
-            Kind::Plain => Ok(Stream::Tcp(tcp)),
+            Kind::Plain => Ok(Link::Tcp(tcp)),
             Kind::Psk(client) => {
                 let stream = client.connect(tcp, &self.host).await.map_err(|e| e.to_string())?;
-                Ok(Stream::Tls(Box::new(stream)))
+                Ok(Link::Tls(Box::new(stream)))
             }
             Kind::Tls { connector, verify_host } => {
                 let ssl = connector
@@ -144,14 +202,21 @@ impl Connector {
                     .map_err(|e| format!("TLS setup failed: {e}"))?;
                 let mut stream = SslStream::new(ssl, tcp).map_err(|e| format!("TLS setup failed: {e}"))?;
                 Pin::new(&mut stream).connect().await.map_err(|e| format!("the TLS handshake failed: {e}"))?;
-                Ok(Stream::Tls(Box::new(stream)))
+                Ok(Link::Tls(Box::new(stream)))
             }
         }
     }
 }
 
-/// A client's connection.
-pub enum Stream {
+/// A client's connection: its security (the link) and its framing.
+pub struct Stream {
+    link: Link,
+    /// WebSocket framing state (boxed: a TCP connection pays one pointer for it).
+    ws: Option<Box<WebSocket>>,
+}
+
+/// The connection under the framing: TCP, or TLS (certificate or PSK) over TCP.
+enum Link {
     Tcp(TcpStream),
     Tls(Box<SslStream<TcpStream>>),
 }
@@ -162,7 +227,21 @@ pub type WriteHalf<'a> = Box<dyn AsyncWrite + Unpin + Send + 'a>;
 impl Stream {
     /// Reading and writing halves for the loops that wait on both at once. TCP splits without a
     /// lock, as before TLS existed; a TLS stream shares one session, so its halves take turns.
+    /// WebSocket framing splits with the link: each half keeps its own side's state.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        let (r, w) = self.link.split();
+        match &mut self.ws {
+            None => (r, w),
+            Some(ws) => {
+                let (r, w) = ws.split(r, w);
+                (Box::new(r), Box::new(w))
+            }
+        }
+    }
+}
+
+impl Link {
+    fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         match self {
             Self::Tcp(s) => {
                 let (r, w) = s.split();
@@ -178,6 +257,42 @@ impl Stream {
 
 impl AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let Self { link, ws } = self.get_mut();
+        match ws {
+            Some(ws) => ws.poll_read(link, cx, buf),
+            None => Pin::new(link).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let Self { link, ws } = self.get_mut();
+        match ws {
+            Some(ws) => ws.poll_write(link, cx, buf),
+            None => Pin::new(link).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let Self { link, ws } = self.get_mut();
+        match ws {
+            Some(ws) => ws.poll_flush(link, cx),
+            None => Pin::new(link).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let Self { link, ws } = self.get_mut();
+        match ws {
+            Some(ws) => ws.poll_shutdown(link, cx),
+            None => Pin::new(link).poll_shutdown(cx),
+        }
+    }
+}
+
+impl AsyncRead for Link {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Self::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
@@ -185,7 +300,7 @@ impl AsyncRead for Stream {
     }
 }
 
-impl AsyncWrite for Stream {
+impl AsyncWrite for Link {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
@@ -218,6 +333,18 @@ mod tests {
         for bad in ["", "abc", "zz", "0x12"] {
             assert!(parse_hex_key(bad).unwrap_err().contains("hex digits"), "{bad}");
         }
+    }
+
+    #[test]
+    fn results_name_security_times_framing() {
+        let ws = Framing::WebSocket { path: "/mqtt".into() };
+        let psk = Security::Psk { identity: "a".into(), key: vec![1] };
+        let tls = Security::Tls { cafile: None, insecure: true };
+        let names: Vec<_> = [&Security::Plain, &tls, &psk]
+            .into_iter()
+            .flat_map(|s| [transport_name(s, &Framing::Raw), transport_name(s, &ws)])
+            .collect();
+        assert_eq!(names, ["tcp", "ws", "tls", "wss", "tls-psk", "ws-psk"]);
     }
 
     #[test]

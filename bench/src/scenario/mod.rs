@@ -9,7 +9,7 @@ mod throughput;
 use crate::client::{ClientError, Target};
 use crate::options::{Options, Scenario};
 use crate::report::Outcome;
-use crate::transport::Connector;
+use crate::transport::{Connector, transport_name};
 
 pub async fn run(o: &Options) -> Result<Outcome, ClientError> {
     match o.scenario {
@@ -27,7 +27,7 @@ fn target(o: &Options) -> Result<Target, ClientError> {
         username: o.username.clone(),
         password: o.password.clone(),
         client_prefix: o.client_prefix.clone(),
-        connector: Connector::new(&o.security, &o.host).map_err(ClientError::Tls)?,
+        connector: Connector::new(&o.security, &o.host).map_err(ClientError::Tls)?.framed(o.framing.clone()),
         protocol: o.protocol,
     })
 }
@@ -46,7 +46,7 @@ fn outcome(o: &Options) -> Outcome {
         publishers: o.publishers,
         subscribers: o.subscribers,
         payload: o.payload,
-        transport: o.security.name().into(),
+        transport: transport_name(&o.security, &o.framing).into(),
         mqtt_version: crate::options::version_name(o.protocol).into(),
         ..Outcome::default()
     }

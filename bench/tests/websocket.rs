@@ -1,0 +1,186 @@
+//! mqtt-lab-bench over WebSocket (`--ws`) against WebSocket brokers we did not write: Debian's
+//! Mosquitto (`protocol websockets`, ws and wss) and aedes behind the `ws` package (node, from
+//! interop/node). Every delivery counted exactly; a server that refuses the upgrade named.
+
+use std::io::BufRead as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use mqtt_lab_bench::transport::{Framing, Security};
+use mqtt_lab_bench::{Options, Outcome, Scenario, scenario};
+
+/// Bounds the wait for Mosquitto, node and npm (used by the shared helpers too).
+const PATIENCE: Duration = Duration::from_secs(20);
+
+#[path = "../../tests/support/mosquitto.rs"]
+mod mosquitto;
+use mosquitto::{Mosquitto, free_port};
+
+#[path = "../../tests/support/dir_lock.rs"]
+mod dir_lock;
+#[path = "../../tests/support/node.rs"]
+mod node;
+
+fn ws(scenario: Scenario, addr: SocketAddr, count: u64) -> Options {
+    let mut o = Options::new(scenario, addr);
+    o.count = count;
+    o.duration = Duration::from_secs(30);
+    o.label = "test".into();
+    o.framing = Framing::WebSocket { path: "/mqtt".into() };
+    o
+}
+
+fn assert_complete(o: &Outcome, expected: u64) {
+    assert_eq!((o.expected, o.received, o.lost, o.duplicated), (expected, expected, 0, 0), "{o:?}");
+    assert!(o.rate > 0.0 && o.seconds > 0.0, "{o:?}");
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Mosquitto with one websockets listener on a free port of loopback; `extra`: more lines for
+/// that listener (certificates). Mosquitto 2.0.11 with only websockets listeners exits ("Unable
+/// to start any listening sockets"), so a TCP one comes first; and libwebsockets takes the
+/// bind address as an interface name ("127.0.0.1" fails, "lo" binds 127.0.0.1).
+fn mosquitto_ws(dir: &Path, extra: &str) -> (Mosquitto, SocketAddr) {
+    let (tcp, port) = (free_port(), free_port());
+    let conf = dir.join("mosquitto.conf");
+    let text =
+        format!("listener {tcp} 127.0.0.1\nlistener {port} lo\nprotocol websockets\n{extra}allow_anonymous true\n");
+    std::fs::write(&conf, text).unwrap();
+    (Mosquitto::start(&conf), SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_in_fan_out_retained_and_conn_over_ws_against_mosquitto() {
+    let dir = scratch("ws-mosquitto");
+    let (mosquitto, addr) = mosquitto_ws(&dir, "");
+    // QoS 1: Mosquitto 2.0.11 stalls at QoS 2 with many in flight (docs/PERFORMANCE.md).
+    let mut o = ws(Scenario::FanIn, addr, 2000);
+    o.qos = 1;
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!(out.transport, "ws");
+    assert_complete(&out, 8000);
+    let mut o = ws(Scenario::FanOut, addr, 200);
+    o.subscribers = 10;
+    assert_complete(&scenario::run(&o).await.unwrap(), 2000);
+    let out = scenario::run(&ws(Scenario::Retained, addr, 300)).await.unwrap();
+    assert_complete(&out, 300);
+    assert_eq!(out.retained, Some(300));
+    let mut o = ws(Scenario::Conn, addr, 100);
+    o.pid = Some(mosquitto.pid());
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!((out.sent, out.transport.as_str()), (100, "ws"), "{out:?}");
+    assert!(out.rss_after_kb.unwrap() >= out.rss_before_kb.unwrap(), "{out:?}");
+    drop(mosquitto);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A CA and a certificate for localhost signed by it, as PEM files in `dir`: (ca, cert, key).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "bench-ws-ca");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    let files = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&files.0, ca.pem()).unwrap();
+    std::fs::write(&files.1, cert.pem()).unwrap();
+    std::fs::write(&files.2, key.serialize_pem()).unwrap();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_against_mosquitto_checks_the_certificate_and_loses_nothing() {
+    let dir = scratch("wss-mosquitto");
+    let (ca, cert, key) = certificates(&dir);
+    // Mosquitto started as root reads the files as the user "mosquitto".
+    for f in [&dir, &ca, &cert, &key] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = if f.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    // Unbounded queues: over TLS the subscriber falls behind, and Mosquitto drops QoS 1
+    // messages past its default 1000 queued (plain TLS without WebSocket loses them too).
+    let extra = format!("certfile {}\nkeyfile {}\nmax_queued_messages 0\n", cert.display(), key.display());
+    let (mosquitto, addr) = mosquitto_ws(&dir, &extra);
+    let mut o = ws(Scenario::FanIn, addr, 500);
+    o.qos = 1;
+    o.host = "localhost".into();
+    o.security = Security::Tls { cafile: Some(ca), insecure: false };
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!(out.transport, "wss");
+    assert_complete(&out, 2000);
+    // Plain ws to a wss listener: no 101 ever comes.
+    let mut o = ws(Scenario::Pub, addr, 10);
+    o.duration = Duration::from_secs(5);
+    assert!(scenario::run(&o).await.is_err());
+    drop(mosquitto);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// aedes behind `ws`, serving only `path`, until dropped (node exits when its stdin closes).
+struct Aedes(Child);
+
+impl Aedes {
+    fn start(path: &str) -> (Self, SocketAddr) {
+        let mut child = node::node()
+            .args(["aedes-ws.js", path])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs (Debian: nodejs)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let port =
+                lines.next().and_then(Result::ok).and_then(|l| l.strip_prefix("listening ")?.trim().parse().ok());
+            let _ = tx.send(port);
+            // Keep reading so that node never blocks on a full pipe.
+            lines.for_each(drop);
+        });
+        let port: u16 = rx.recv_timeout(PATIENCE).ok().flatten().expect("aedes-ws.js prints \"listening PORT\"");
+        (Self(child), SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+}
+
+impl Drop for Aedes {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_in_and_fan_out_over_ws_against_aedes_and_a_wrong_path_is_named() {
+    let (aedes, addr) = Aedes::start("/mqtt");
+    for qos in [0, 1] {
+        let mut o = ws(Scenario::FanIn, addr, 500);
+        o.qos = qos;
+        let out = scenario::run(&o).await.unwrap();
+        assert_eq!(out.transport, "ws");
+        assert_complete(&out, 2000);
+    }
+    let mut o = ws(Scenario::FanOut, addr, 100);
+    o.subscribers = 5;
+    assert_complete(&scenario::run(&o).await.unwrap(), 500);
+    let mut o = ws(Scenario::Latency, addr, 100);
+    (o.qos, o.rate) = (1, 1000.0);
+    assert_complete(&scenario::run(&o).await.unwrap(), 100);
+
+    let mut o = ws(Scenario::Pub, addr, 10);
+    o.framing = Framing::WebSocket { path: "/elsewhere".into() };
+    let e = scenario::run(&o).await.unwrap_err().to_string();
+    assert!(e.contains("upgrade of /elsewhere") && e.contains("400"), "{e}");
+    drop(aedes);
+}
