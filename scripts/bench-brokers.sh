@@ -10,6 +10,12 @@
 #                                                 # (the setting where Mosquitto's p99 is ~3 ms)
 #   SECURITY=psk scripts/bench-brokers.sh         # over TLS-PSK, as the course's port 8883
 #                                                 # (ours and Mosquitto: rumqttd has no TLS-PSK)
+#   WS=1 scripts/bench-brokers.sh                 # MQTT over WebSocket (--ws, path /mqtt): ours with
+#                                                 # `protocol websockets`, Mosquitto's websockets
+#                                                 # listener, aedes behind `ws` (node, interop/node)
+#                                                 # and rumqttd's [ws.1] when installed; scenarios
+#                                                 # default to "fanin-q1 conn". With SECURITY=psk:
+#                                                 # WebSocket over TLS-PSK, ours only
 #   MQTT_VERSION=5 scripts/bench-brokers.sh      # every client speaks MQTT 5 (--mqtt-version 5);
 #                                                 # rumqttd gets a [v5.1] listener instead of
 #                                                 # [v4.1]; the floor relay is 3.1.1 only
@@ -20,7 +26,7 @@
 #                                                 # latency floor (plain TCP only)
 #
 # Needs: mosquitto (apt-get install mosquitto), rumqttd (cargo install rumqttd --version ^0.20),
-# taskset (util-linux), python3 (to find free ports).
+# taskset (util-linux), python3 (to find free ports); WS=1: node and `npm ci --prefix interop/node`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +34,18 @@ REPS=${REPS:-5}
 BROKER_CORE=${BROKER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
 SECURITY=${SECURITY:-tcp}
-case "$SECURITY" in
-    tcp) BROKERS=${BROKERS:-"mqtt-lab mosquitto rumqttd"} ;;
-    psk) BROKERS=${BROKERS:-"mqtt-lab mosquitto"} ;;
-    *) echo "SECURITY is tcp or psk" >&2; exit 2 ;;
+WS=${WS:-0}
+# rumqttd serves WebSocket only when built with its websocket feature: in the list when
+# installed, and a run it fails is reported as failed.
+WS_PEERS="mosquitto aedes"
+command -v rumqttd >/dev/null && WS_PEERS="$WS_PEERS rumqttd"
+case "$SECURITY/$WS" in
+    tcp/0) BROKERS=${BROKERS:-"mqtt-lab mosquitto rumqttd"} ;;
+    psk/0) BROKERS=${BROKERS:-"mqtt-lab mosquitto"} ;;
+    tcp/1) BROKERS=${BROKERS:-"mqtt-lab $WS_PEERS"} ;;
+    # Mosquitto's websockets (libwebsockets) has no TLS-PSK; aedes and rumqttd neither.
+    psk/1) BROKERS=${BROKERS:-"mqtt-lab"} ;;
+    *) echo "SECURITY is tcp or psk, WS is 0 or 1" >&2; exit 2 ;;
 esac
 # The course's identity and a 20-digit key (a test key, not a secret).
 PSK_IDENTITY=btsiot1
@@ -45,7 +59,11 @@ esac
 case " $BROKERS " in
     *" floor "*) [ "$MQTT_VERSION" = 5 ] && { echo "the floor relay speaks MQTT 3.1.1 only" >&2; exit 2; } ;;
 esac
-SCENARIOS=${SCENARIOS:-"fanin-q0 fanin-q1 fanin-q2 fanout-q0 latency-q1 conn retained"}
+if [ "$WS" = 1 ]; then
+    SCENARIOS=${SCENARIOS:-"fanin-q1 conn"}
+else
+    SCENARIOS=${SCENARIOS:-"fanin-q0 fanin-q1 fanin-q2 fanout-q0 latency-q1 conn retained"}
+fi
 OUT=${OUT:-target/bench-brokers/results-$(date +%Y%m%d-%H%M%S).jsonl}
 WORK=$(mktemp -d)
 LOAD_SPIN=${LOAD_SPIN:-0}
@@ -72,7 +90,17 @@ start_broker() {
     local name=$1 port=$2
     case "$name" in
         mqtt-lab | mosquitto)
-            printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
+            if [ "$WS" = 0 ]; then
+                printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
+            elif [ "$name" = mqtt-lab ]; then
+                printf 'listener %s 127.0.0.1\nprotocol websockets\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
+            else
+                # Mosquitto 2.0.11 exits when every listener is websockets ("Unable to start any
+                # listening sockets"): a TCP one first. libwebsockets takes the bind address as
+                # an interface name: "lo" is 127.0.0.1 ("127.0.0.1" fails).
+                printf 'listener %s 127.0.0.1\nlistener %s lo\nprotocol websockets\nallow_anonymous true\n' \
+                    "$(free_port)" "$port" >"$WORK/$name.conf"
+            fi
             if [ "$SECURITY" = psk ]; then
                 printf '%s:%s\n' "$PSK_IDENTITY" "$PSK_KEY" >"$WORK/pskfile"
                 # Mosquitto started as root reads it as the user "mosquitto".
@@ -83,6 +111,21 @@ start_broker() {
             [ "$name" = mqtt-lab ] && bin=target/release/mqtt-lab-broker
             taskset -c "$BROKER_CORE" "$bin" -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
             ;;
+        aedes)
+            # aedes-ws.js picks its own port and prints it; it stops when its stdin closes, so
+            # stdin is a FIFO held open on fd 4 until stop_broker.
+            rm -f "$WORK/aedes.in" "$WORK/aedes.out"
+            mkfifo "$WORK/aedes.in"
+            taskset -c "$BROKER_CORE" node interop/node/aedes-ws.js /mqtt <"$WORK/aedes.in" >"$WORK/aedes.out" 2>"$WORK/aedes.log" &
+            BROKER_PID=$!
+            exec 4>"$WORK/aedes.in"
+            for _ in $(seq 200); do
+                port=$(sed -n 's/^listening //p' "$WORK/aedes.out")
+                [ -n "$port" ] && break
+                sleep 0.05
+            done
+            BROKER_PORT=$port
+            ;;
         floor)
             taskset -c "$BROKER_CORE" target/release/mqtt-lab-bench relay --port "$port" >"$WORK/floor.log" 2>&1 &
             ;;
@@ -90,6 +133,7 @@ start_broker() {
             # rumqttd 0.20 serves MQTT 3.1.1 on [v4.N] listeners and MQTT 5 on [v5.N] ones.
             local v=v4
             [ "$MQTT_VERSION" = 5 ] && v=v5
+            [ "$WS" = 1 ] && v=ws
             cat >"$WORK/rumqttd.toml" <<TOML
 id = 0
 [router]
@@ -111,7 +155,8 @@ TOML
             taskset -c "$BROKER_CORE" rumqttd -q -c "$WORK/rumqttd.toml" >"$WORK/rumqttd.log" 2>&1 &
             ;;
     esac
-    BROKER_PID=$!
+    [ "$name" = aedes ] || BROKER_PID=$!
+    BROKER_PORT=$port
     for _ in $(seq 200); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
         sleep 0.05
@@ -127,9 +172,14 @@ stop_broker() {
         wait "$BROKER_PID" 2>/dev/null || true
         BROKER_PID=""
     fi
+    # aedes' stdin (see start_broker); closing an fd that is not open is harmless.
+    exec 4>&- 2>/dev/null || true
 }
 
 cargo build --release -p mqtt-lab-broker -p mqtt-lab-bench
+case " $BROKERS " in
+    *" aedes "*) [ -f interop/node/node_modules/aedes/package.json ] || npm ci --prefix interop/node --no-audit --no-fund ;;
+esac
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$(dirname "$OUT")"
 echo "mosquitto: $(/usr/sbin/mosquitto -h 2>&1 | head -1); rumqttd: $(rumqttd -V 2>&1 || echo missing)" >&2
@@ -139,17 +189,18 @@ if [ "$LOAD_SPIN" = 1 ]; then
 fi
 EXTRA_ARGS=()
 [ "$SECURITY" = psk ] && EXTRA_ARGS=(--psk-identity "$PSK_IDENTITY" --psk "$PSK_KEY")
+[ "$WS" = 1 ] && EXTRA_ARGS+=(--ws --path /mqtt)
 EXTRA_ARGS+=(--mqtt-version "$MQTT_VERSION")
-echo "MQTT $MQTT_VERSION" >&2
+echo "MQTT $MQTT_VERSION$([ "$WS" = 1 ] && echo ' over WebSocket'); load: $(cat /proc/loadavg)" >&2
 for rep in $(seq "$REPS"); do
     for scenario in $SCENARIOS; do
         for broker in $BROKERS; do
             port=$(free_port)
             start_broker "$broker" "$port"
-            echo "== run $rep/$REPS: $scenario on $broker" >&2
+            echo "== run $rep/$REPS: $scenario on $broker (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
             # shellcheck disable=SC2046
             taskset -c "$LOAD_CORE" target/release/mqtt-lab-bench $(args_of "$scenario") \
-                --port "$port" --label "$broker" --pid "$BROKER_PID" "${EXTRA_ARGS[@]}" --quiet >>"$OUT" ||
+                --port "$BROKER_PORT" --label "$broker" --pid "$BROKER_PID" "${EXTRA_ARGS[@]}" --quiet >>"$OUT" ||
                 echo "   (failed: $scenario on $broker)" >&2
             stop_broker
         done
