@@ -15,7 +15,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::App;
 use mqtt_lab::connection::{ConnectionStatus, Direction};
-use mqtt_lab::profile::Transport;
+use mqtt_lab::profile::{TlsMode, Transport};
 use mqtt_lab_broker::codec::PacketType;
 use support::*;
 
@@ -210,4 +210,166 @@ fn the_websocket_fields_fit_a_laptop_screen() {
             panel_width(&harness)
         );
     }
+}
+
+/// Our broker with `protocol websockets` listeners on free ports: plain (ws://), with an rcgen
+/// certificate (wss://, and one that requires a client certificate), and over TLS-PSK.
+struct Ours {
+    _broker: mqtt_lab_broker::Broker,
+    ws: u16,
+    wss: u16,
+    wss_client_cert: u16,
+    ws_psk: u16,
+    pki: Pki,
+}
+
+/// A classroom CA, a broker certificate for 127.0.0.1 and a client certificate, as PEM files.
+struct Pki {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+}
+
+fn make_pki(dir: &Path) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "Classroom CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params.distinguished_name.push(DnType::CommonName, "btsiot-student");
+    let client = client_params.signed_by(&client_key, &ca).unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    Pki {
+        ca: write("ca.pem", ca.pem()),
+        cert: write("server.pem", cert.pem()),
+        key: write("server.key", key.serialize_pem()),
+        client_cert: write("client.pem", client.pem()),
+        client_key: write("client.key", client_key.serialize_pem()),
+    }
+}
+
+fn our_ws_broker(runtime: &tokio::runtime::Runtime, dir: &Path) -> Ours {
+    use mqtt_lab_broker::config::{ListenerConfig, ListenerProtocol};
+    let pki = make_pki(dir);
+    let psk_file = dir.join("pskfile");
+    std::fs::write(&psk_file, "btsiot1:0123456789abcdef0123\n").unwrap();
+    let mut config =
+        mqtt_lab_broker::Config { allow_anonymous: Some(true), psk_file: Some(psk_file), ..Default::default() };
+    config.log.set_dest(mqtt_lab_broker::log::LogDest::None);
+    let ws = ListenerConfig { protocol: ListenerProtocol::WebSockets, ..ListenerConfig::default() };
+    let wss = ListenerConfig { certfile: Some(pki.cert.clone()), keyfile: Some(pki.key.clone()), ..ws.clone() };
+    let client_cert = ListenerConfig { cafile: Some(pki.ca.clone()), require_certificate: true, ..wss.clone() };
+    let psk = ListenerConfig { psk_hint: Some("btsiot".into()), ..ws.clone() };
+    runtime.block_on(async {
+        let broker = mqtt_lab_broker::Broker::start(config).unwrap();
+        let mut ports = Vec::new();
+        for settings in [&ws, &wss, &client_cert, &psk] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ports.push(listener.local_addr().unwrap().port());
+            broker.listen(listener, settings).unwrap();
+        }
+        Ours { _broker: broker, ws: ports[0], wss: ports[1], wss_client_cert: ports[2], ws_psk: ports[3], pki }
+    })
+}
+
+fn path_text(p: &Path) -> String {
+    p.to_str().expect("a UTF-8 temporary path").to_owned()
+}
+
+/// The app connects with `url` and `tls`, says how it is secured, and a message goes round.
+fn app_round_trip(runtime: &tokio::runtime::Runtime, dir: &ProfileDir, url: &str, tls: TlsMode, secured: &str) {
+    let mut harness = harness_with(runtime, dir, None);
+    new_profile_with_url(&mut harness, url);
+    harness.state_mut().selected_profile_mut().tls = tls;
+    settle(&mut harness);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, url, |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
+    harness.get_by_label_contains(secured);
+    round_trip(&mut harness);
+    let sent = harness.state().model().packets.packets.iter().find(|p| p.direction == Direction::Sent);
+    assert_eq!(sent.and_then(|p| p.kind), Some(PacketType::Connect), "{url}: MQTT bytes in the tap");
+}
+
+#[test]
+fn the_app_reaches_our_broker_over_ws_wss_and_websocket_over_tls_psk() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("ws-ours");
+    let ours = our_ws_broker(&runtime, &dir.0);
+    app_round_trip(&runtime, &dir, &format!("ws://127.0.0.1:{}/mqtt", ours.ws), TlsMode::None, "Connected");
+    let ca = TlsMode::SelfSignedCa { ca_file: path_text(&ours.pki.ca) };
+    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.wss), ca, "TLS TLSv1.3, TLS13_");
+    let client = TlsMode::ClientCertificate {
+        ca_file: path_text(&ours.pki.ca),
+        cert_file: path_text(&ours.pki.client_cert),
+        key_file: path_text(&ours.pki.client_key),
+    };
+    let url = format!("wss://127.0.0.1:{}/mqtt", ours.wss_client_cert);
+    app_round_trip(&runtime, &dir, &url, client, "TLS TLSv1.3, TLS13_");
+    let psk = TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() };
+    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.ws_psk), psk, "TLS-PSK TLSv1.3, TLS_");
+}
+
+/// A profile file for `mqtt-lab check` with the given security (the profile file's own form).
+fn tls_profile(dir: &Path, name: &str, url: &str, tls: &serde_json::Value, skip_verify: bool) -> PathBuf {
+    let profile = serde_json::json!({
+        "name": name, "host": url, "client_id": name, "connect_timeout_secs": 3,
+        "tls": tls, "tls_skip_verify": skip_verify,
+    });
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, profile.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn check_passes_against_our_ws_and_wss_listeners_with_every_security_option() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("ws-ours-check");
+    let ours = our_ws_broker(&runtime, &dir.0);
+    let ca = path_text(&ours.pki.ca);
+    let cases = [
+        ("ws", ours.ws, serde_json::json!({ "mode": "none" }), false, "none: plain MQTT"),
+        ("wss-ca", ours.wss, serde_json::json!({ "mode": "self_signed_ca", "ca_file": ca }), false, "TLS TLSv1.3"),
+        ("wss-unverified", ours.wss, serde_json::json!({ "mode": "ca_signed" }), true, "certificate NOT verified"),
+        (
+            "wss-client",
+            ours.wss_client_cert,
+            serde_json::json!({ "mode": "client_certificate", "ca_file": ca,
+                "cert_file": path_text(&ours.pki.client_cert), "key_file": path_text(&ours.pki.client_key) }),
+            false,
+            "TLS TLSv1.3",
+        ),
+        (
+            "ws-psk",
+            ours.ws_psk,
+            serde_json::json!({ "mode": "psk", "identity": "btsiot1", "key_hex": "0123456789abcdef0123" }),
+            false,
+            "TLS-PSK",
+        ),
+    ];
+    for (name, port, tls, skip_verify, secured) in cases {
+        let scheme = if name == "ws" { "ws" } else { "wss" };
+        let url = format!("{scheme}://127.0.0.1:{port}/mqtt");
+        let (code, report) = check(&tls_profile(&dir.0, name, &url, &tls, skip_verify));
+        assert_eq!(code, 0, "{name}: {report}");
+        assert!(report.contains(secured), "{name}: {report}");
+        assert!(report.contains("WebSocket upgrade to /mqtt: 101, subprotocol mqtt"), "{name}: {report}");
+        assert!(report.contains("All steps passed."), "{name}: {report}");
+    }
+    // wss:// to the plain ws listener: the TLS step names it, the upgrade is not reached.
+    let url = format!("wss://127.0.0.1:{}/mqtt", ours.ws);
+    let (code, report) =
+        check(&tls_profile(&dir.0, "wss-plain", &url, &serde_json::json!({ "mode": "ca_signed" }), true));
+    assert_eq!(code, 4, "{report}");
+    assert!(report.contains("WebSocket upgrade") && report.contains("not reached"), "{report}");
 }
