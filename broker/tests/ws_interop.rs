@@ -59,9 +59,10 @@ enum Client {
     Paho,
 }
 
-/// Runs the scenario: `version` 3, 4 or 5 (MQTT 3.1, 3.1.1, 5). The scripts bound every wait
-/// (20 s) and exit, so the blocking call ends.
-async fn run(client: Client, url: String, version: u8, ca: Option<&Path>) -> Vec<String> {
+/// Runs the scenario: `version` 3, 4 or 5 (MQTT 3.1, 3.1.1, 5); `tls` the CA file of wss://
+/// (or, for MQTT.js, `psk:IDENTITY:HEXKEY`). The scripts bound every wait (20 s) and exit, so
+/// the blocking call ends.
+async fn run(client: Client, url: String, version: u8, tls: Option<&Path>) -> Vec<String> {
     let mut cmd = match client {
         Client::MqttJs => {
             let mut cmd = node();
@@ -75,8 +76,8 @@ async fn run(client: Client, url: String, version: u8, ca: Option<&Path>) -> Vec
         }
     };
     cmd.arg(&url).arg(version.to_string());
-    if let Some(ca) = ca {
-        cmd.arg(ca);
+    if let Some(tls) = tls {
+        cmd.arg(tls);
     }
     let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap();
     let out = out.unwrap_or_else(|e| panic!("{client:?} does not start: {e}"));
@@ -239,4 +240,48 @@ async fn the_scenario_passes_against_aedes_a_broker_we_did_not_write() {
         let lines = run(client, format!("ws://127.0.0.1:{}/mqtt", aedes.port), 4, None).await;
         judge(&lines, &|| "(aedes)".to_owned());
     }
+}
+
+/// The PSK file's key for `btsiot1`.
+const PSK_KEY: &str = "0123456789abcdef0123";
+
+/// A `protocol websockets` listener over TLS-PSK, the key from `psk_file`.
+async fn psk_broker(dir: &TempDir) -> TestBroker {
+    let psk_file = dir.file("pskfile", &format!("btsiot1:{PSK_KEY}\n"));
+    let listener = ws_listener("psk_hint btsiot\n");
+    TestBroker::with(move |c| {
+        c.psk_file = Some(psk_file);
+        c.listeners.push(listener);
+    })
+    .await
+}
+
+/// WebSocket over TLS-PSK (which Mosquitto cannot serve): MQTT.js with node's PSK support
+/// (TLS 1.2). paho is left out: Python's ssl module has PSK only from 3.13.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_js_over_websocket_over_tls_psk() {
+    for version in [4, 5] {
+        let dir = TempDir::new("ws-interop-psk");
+        let broker = psk_broker(&dir).await;
+        let url = format!("wss://127.0.0.1:{}/mqtt", broker.port());
+        let psk = format!("psk:btsiot1:{PSK_KEY}");
+        let lines = run(Client::MqttJs, url, version, Some(Path::new(&psk))).await;
+        judge(&lines, &|| broker.logs());
+        broker.stop().await;
+    }
+}
+
+/// A wrong key gets no MQTT session: the TLS handshake fails, and the broker says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_js_with_a_wrong_psk_is_refused() {
+    let dir = TempDir::new("ws-interop-psk-wrong");
+    let broker = psk_broker(&dir).await;
+    let mut cmd = node();
+    cmd.args(["ws-client.js", &format!("wss://127.0.0.1:{}/mqtt", broker.port()), "4"]);
+    cmd.arg(format!("psk:btsiot1:{}", "f".repeat(PSK_KEY.len())));
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && !stdout.contains("connack"), "a wrong key connected:\n{stdout}");
+    broker.wait_for_log("handshake").await;
+    broker.stop().await;
 }

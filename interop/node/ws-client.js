@@ -2,10 +2,11 @@
 // printing one JSON line per thing it saw, so the Rust test judges the broker by what a real
 // client received. Every wait is bounded: the whole run gives up after TIMEOUT_MS and says so.
 //
-// Usage: node ws-client.js URL VERSION [CA_FILE]
-//   URL      ws://127.0.0.1:PORT/mqtt or wss://localhost:PORT/mqtt
+// Usage: node ws-client.js URL VERSION [CA_FILE | psk:IDENTITY:HEXKEY]
+//   URL      ws://127.0.0.1:PORT/mqtt or wss://127.0.0.1:PORT/mqtt
 //   VERSION  3 (MQTT 3.1, subprotocol mqttv3.1), 4 (3.1.1) or 5
 //   CA_FILE  PEM of the CA that signed a wss:// server's certificate
+//   psk:...  wss:// over TLS-PSK instead (TLS 1.2, as node supports PSK there only)
 //
 // Scenario, under the topic prefix lab/:
 //   "sub" subscribes to lab/# at QoS 2; "pub" publishes lab/q0, lab/q1, lab/q2 at QoS 0, 1, 2, a
@@ -41,7 +42,16 @@ function options(clientId, extra) {
   if (version === 3) {
     opts.protocolId = 'MQIsdp';
   }
-  if (caFile) {
+  if (caFile && caFile.startsWith('psk:')) {
+    const [, identity, key] = caFile.split(':');
+    opts.wsOptions = {
+      pskCallback: () => ({ identity, psk: Buffer.from(key, 'hex') }),
+      ciphers: 'PSK',
+      maxVersion: 'TLSv1.2',
+      // No certificate: the key authenticates the server.
+      checkServerIdentity: () => undefined,
+    };
+  } else if (caFile) {
     opts.ca = fs.readFileSync(caFile);
   }
   return opts;
