@@ -29,7 +29,8 @@ pub struct Outcome {
     pub publishers: u32,
     pub subscribers: u32,
     pub payload: usize,
-    /// "tcp", "tls" or "tls-psk" (lines written before TLS existed are TCP).
+    /// "tcp", "tls", "tls-psk", or over WebSocket "ws", "wss", "ws-psk" (lines written before
+    /// TLS existed are TCP).
     #[serde(default = "tcp")]
     pub transport: String,
     /// "3.1.1" or "5" (lines written before MQTT 5 existed are 3.1.1).

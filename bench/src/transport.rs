@@ -32,7 +32,8 @@ pub enum Security {
 }
 
 impl Security {
-    /// The name results carry: "tcp", "tls" or "tls-psk".
+    /// The name results carry without WebSocket framing: "tcp", "tls" or "tls-psk" (with it:
+    /// [`transport_name`]).
     pub const fn name(&self) -> &'static str {
         match self {
             Self::Plain => "tcp",
