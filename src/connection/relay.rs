@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::disconnect::DisconnectWatch;
 use super::transport::{self, Session, Stream, Target};
+use super::websocket::FramingError;
 use super::{Event, EventSink, Tap};
 use crate::mqtt::MqttVersion;
 
@@ -263,7 +264,17 @@ async fn pump(
     loop {
         buf.clear();
         match from.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => {
+            Err(e) => {
+                // Over WebSocket: frames that are not MQTT's are why the connection ends.
+                if let (Some(framing), Some((report, _))) = (FramingError::of(&e), answers)
+                    && let Ok(mut report) = report.lock()
+                {
+                    report.failure = Some(framing.to_string());
+                }
+                let _ = to.shutdown().await;
+                return;
+            }
+            Ok(0) => {
                 let _ = to.shutdown().await;
                 return;
             }

@@ -30,11 +30,29 @@ impl Frames {
     }
 }
 
-/// A WebSocket error as an I/O error, keeping the socket's own error as it was.
+/// Why the broker's frames could not be read as MQTT bytes (a text frame, a broken frame), in
+/// words. Carried inside the I/O error, so the relay can tell it from a dropped connection and
+/// report it as the reason the connection was lost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FramingError(pub String);
+
+impl FramingError {
+    /// The framing error inside an I/O error, if that is what it is.
+    pub fn of(e: &io::Error) -> Option<&Self> {
+        e.get_ref().and_then(|inner| inner.downcast_ref::<Self>())
+    }
+}
+
+/// A WebSocket error as an I/O error: the socket's own error as it was, a protocol error as a
+/// `FramingError`.
 fn io_error(e: Error) -> io::Error {
     match e {
         Error::Io(e) => e,
-        other => io::Error::other(other),
+        other => io::Error::new(
+            io::ErrorKind::InvalidData,
+            FramingError(format!("the broker's WebSocket frames broke the protocol ({other})")),
+        ),
     }
 }
 
@@ -49,7 +67,10 @@ impl AsyncRead for Frames {
                 Some(Ok(Message::Text(_))) => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        "the broker sent a WebSocket text frame: MQTT travels in binary frames only [MQTT-6.0.0-1]",
+                        FramingError(
+                            "the broker sent a WebSocket text frame: MQTT travels in binary frames only [MQTT-6.0.0-1]"
+                                .into(),
+                        ),
                     )));
                 }
                 Some(Err(e)) => return Poll::Ready(Err(io_error(e))),

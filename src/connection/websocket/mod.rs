@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::{
 
 use super::transport::{Stream, Target};
 
-pub use frames::Frames;
+pub use frames::{Frames, FramingError};
 
 /// The request path a profile uses unless it says otherwise (HiveMQ, EMQX, Mosquitto's examples).
 pub const DEFAULT_PATH: &str = "/mqtt";
