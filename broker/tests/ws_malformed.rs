@@ -329,65 +329,84 @@ fn the_ws_frame_fuzz_inputs_replay_without_a_finding() {
 
 /// A client that sends pings and never reads: the broker may answer only the most recent
 /// (RFC 6455 5.5.3) or stop reading, but must not keep a pong for every ping. The client's
-/// receive buffer is made small, so the kernel can hold at most the broker's send buffer
-/// (`tcp_wmem`'s maximum) and ours of the pongs; any pong bytes received beyond that, before
-/// the CONNACK sent after the pings, were held in the broker's memory.
+/// receive buffer is made small, so the kernel holds at most the broker's send buffer
+/// (`tcp_wmem`'s maximum) of pongs. After the pings, a PUBLISH that a second client receives
+/// shows the broker has read them all; then a PINGREQ: every pong before its PINGRESP was
+/// held by the kernel or by the broker, and more than the kernel can hold was the broker's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails on the broker as committed (WsStream queues a pong per ping read): un-ignore with the fix"]
+#[ignore = "fails on the broker as committed at 7e47d29 (a pong queued per ping read): un-ignore with the fix"]
 async fn pings_from_a_client_that_never_reads_do_not_pile_up_pongs() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    const PINGS: usize = 100_000;
+    const PINGS: usize = 200_000;
     let broker = ws_broker("").await;
+    let mut watcher = WsClient::upgraded(broker.addr).await;
+    watcher.send_packet(&connect("watcher")).await;
+    assert!(matches!(watcher.recv().await, Packet::ConnAck(_)));
+    watcher.send_packet(&subscribe("lab/sync")).await;
+    assert!(matches!(watcher.recv().await, Packet::SubAck(_)));
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
-    let mut stream = socket.connect(broker.addr).await.unwrap();
+    let stream = socket.connect(broker.addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
-    stream.write_all(upgrade_request("/mqtt", Some("mqtt"), "").as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0];
-        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "the 101 answer");
-        head.push(byte[0]);
-    }
-    let (mut reader, mut writer) = stream.into_split();
+    let mut pinger = WsClient::over(stream);
+    assert_eq!(pinger.upgrade(&upgrade_request("/mqtt", Some("mqtt"), "")).await.status, 101);
+    pinger.send_packet(&connect("pinger")).await;
+    assert!(matches!(pinger.recv().await, Packet::ConnAck(_)));
     let ping = frame(true, PING, &[b'p'; 125]);
     let mut sent = 0;
     for _ in 0..PINGS {
         // A broker that stops reading while its pongs cannot go out is bounded too: stop here.
-        match tokio::time::timeout(std::time::Duration::from_secs(2), writer.write_all(&ping)).await {
+        match tokio::time::timeout(std::time::Duration::from_secs(2), pinger.stream.write_all(&ping)).await {
             Ok(Ok(())) => sent += 1,
             _ => break,
         }
     }
-    let _ = writer.write_all(&frame(true, BINARY, &mqtt(&connect("after-pings")))).await;
-    let mut wire = Vec::new();
+    pinger.send_packet(&publish("lab/sync", b"all read", QosPid::AtMostOnce, false)).await;
+    assert!(matches!(watcher.recv().await, Packet::Publish(_)), "the broker read every ping");
+    pinger.send_packet(&Packet::PingReq).await;
     let mut pong_bytes = 0usize;
-    let connack = loop {
-        if let Some((f, len)) = ws_wire::parse_server_frame(&wire) {
-            wire.drain(..len);
-            match f.opcode {
-                PONG => pong_bytes += f.payload.len() + 2,
-                BINARY => break true,
-                _ => break false,
-            }
-            continue;
+    loop {
+        let f = pinger.recv_frame().await.expect("frames until the PINGRESP");
+        match f.opcode {
+            PONG => pong_bytes += f.payload.len() + 2,
+            BINARY => break,
+            other => panic!("unexpected frame {other:#x}"),
         }
-        let mut chunk = vec![0; 64 * 1024];
-        match tokio::time::timeout(support::PATIENCE, reader.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => wire.extend_from_slice(&chunk[..n]),
-            _ => break false,
-        }
-    };
+    }
     let wmem_max: usize = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
         .ok()
         .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
         .unwrap_or(4 << 20);
     let kernel = wmem_max + 64 * 1024;
-    assert!(connack, "no CONNACK after {sent} pings ({pong_bytes} bytes of pongs)");
     assert!(
         pong_bytes <= kernel,
         "{sent} pings sent without reading: {pong_bytes} bytes of pongs came back, more than the kernel's \
-         buffers can hold ({kernel}): the broker kept a pong for each ping in its memory"
+         buffers can hold ({kernel}): the broker kept pongs in its memory"
     );
+    broker.stop().await;
+}
+
+fn subscribe(filter: &str) -> Packet {
+    Packet::Subscribe(mqtt_lab_broker::codec::Subscribe {
+        pid: support::pid(1),
+        properties: mqtt_lab_broker::codec::v5::Properties::default(),
+        filters: vec![(mqtt_lab_broker::codec::TopicFilter::new(filter).unwrap(), QoS::AtMostOnce.into())],
+    })
+}
+
+/// MQTT-6.0.0-2: packets may be joined in a frame any way. Two 60-byte PUBLISHes under
+/// `max_packet_size 100`, joined in one 120-byte frame, are two legal packets; the deframer
+/// streams data frames without buffering them, so the frame's size costs nothing.
+#[tokio::test]
+#[ignore = "fails on the broker as committed (close 1009: the frame limit is max_packet_size): un-ignore with the fix"]
+async fn packets_under_max_packet_size_joined_in_a_frame_over_it_are_served() {
+    let broker = ws_broker("max_packet_size 100\n").await;
+    let mut c = WsClient::upgraded(broker.addr).await;
+    c.send_packet(&connect("joined-small")).await;
+    assert!(matches!(c.recv().await, Packet::ConnAck(_)));
+    let one = mqtt(&publish("lab/x", &[b'p'; 51], QosPid::AtMostOnce, false));
+    assert_eq!(one.len(), 60);
+    c.send(&frame(true, BINARY, &[one.clone(), one, mqtt(&Packet::PingReq)].concat())).await;
+    assert_eq!(c.recv().await, Packet::PingResp, "{}", broker.logs());
     broker.stop().await;
 }

@@ -118,6 +118,11 @@ impl WsClient {
         Self { stream, buf: BytesMut::new(), mqtt: BytesMut::new() }
     }
 
+    /// A client over a stream connected by the test (e.g. with a small receive buffer).
+    pub fn over(stream: TcpStream) -> Self {
+        Self { stream, buf: BytesMut::new(), mqtt: BytesMut::new() }
+    }
+
     /// Connects, upgrades with the `mqtt` subprotocol, and expects 101.
     pub async fn upgraded(addr: SocketAddr) -> Self {
         let mut c = Self::connect(addr).await;
