@@ -157,7 +157,11 @@ async fn an_unmasked_frame_mosquitto_accepts_we_close_with_1002() {
 /// connection with its HTTP protocol, which drops MQTT bytes: not asserted here, as only a
 /// timeout could show it); we answer 400 [MQTT-6.0.0-3]. An unknown subprotocol, or `MQTT` in
 /// capitals: Mosquitto closes the connection without an answer; we answer 400 to the unknown
-/// one, and accept the capitals as mqtt (our documented choice: header tokens in any case).
+/// one, and accept the capitals as mqtt (the codec's documented choice: header tokens in any
+/// case). But our 101 then names `mqtt`, a value the client did not offer (RFC 6455 4.2.2 says
+/// the server selects one of the client's values), and a strict client refuses it: node's `ws`
+/// fails with "Server sent an invalid subprotocol". Reported to the integrator: answer with the
+/// client's own spelling, or match case-sensitively as Mosquitto does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_unknown_subprotocol_mosquitto_ignores_or_drops_we_answer_400() {
     let dir = TempDir::new("ws-diff-proto");
