@@ -29,7 +29,7 @@ struct Columns {
 
 impl Columns {
     /// `depth`: the deepest row drawn last frame. The name column keeps room for its indent and
-    /// about 12 characters (up to 70% of what name and value share), so a deep level's name is
+    /// about 20 characters (up to 70% of what name and value share), so a deep level's name is
     /// not cut to "sta…"; shallow trees keep the width for the value.
     fn new(ui: &egui::Ui, depth: u16) -> Self {
         let width = ui.available_width();
@@ -37,8 +37,9 @@ impl Columns {
         let right = COUNTS_W + FLAGS_W + PIN_W + if narrow { 0.0 } else { RATE_W + AGO_W };
         let spacing = ui.spacing().item_spacing.x * 8.0;
         let left = (width - right - spacing).max(120.0);
-        // The arrow, the indent and room for about 12 characters of the level's name.
-        let deep = (f32::from(depth) * INDENT + 130.0).min(left * 0.7);
+        // The arrow, the indent and room for about 20 characters of the level's name
+        // (zigbee2mqtt's "sensor_temperature", a device's "0x00158d0001a2b3c4").
+        let deep = (f32::from(depth) * INDENT + 190.0).min(left * 0.7);
         let name = (left * 0.45).clamp(90.0, 280.0).max(deep);
         Self { name, value: left - name, narrow }
     }
