@@ -1,5 +1,6 @@
-//! mqtt-lab-bench over WebSocket (`--ws`) against WebSocket brokers we did not write: Debian's
-//! Mosquitto (`protocol websockets`, ws and wss) and aedes behind the `ws` package (node, from
+//! mqtt-lab-bench over WebSocket (`--ws`) against our broker's `protocol websockets` listener
+//! (ws and WebSocket over TLS-PSK, in-process on port 0) and WebSocket brokers we did not
+//! write: Debian's Mosquitto (ws and wss) and aedes behind the `ws` package (node, from
 //! interop/node). Every delivery counted exactly; a server that refuses the upgrade named.
 
 use std::io::BufRead as _;
@@ -8,8 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use mqtt_lab_bench::transport::{Framing, Security};
+use mqtt_lab_bench::transport::{Framing, Security, parse_hex_key};
 use mqtt_lab_bench::{Options, Outcome, Scenario, scenario};
+use mqtt_lab_broker::Broker;
+use mqtt_lab_broker::config::{Config, ListenerConfig, ListenerProtocol};
+use mqtt_lab_broker::log::LogDest;
+use tokio::net::TcpListener;
 
 /// Bounds the wait for Mosquitto, node and npm (used by the shared helpers too).
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -183,4 +188,66 @@ async fn fan_in_and_fan_out_over_ws_against_aedes_and_a_wrong_path_is_named() {
     let e = scenario::run(&o).await.unwrap_err().to_string();
     assert!(e.contains("upgrade of /elsewhere") && e.contains("400"), "{e}");
     drop(aedes);
+}
+
+/// Our broker with one WebSocket listener on 127.0.0.1:0 (`psk`: over TLS-PSK with this
+/// psk_file).
+async fn our_ws_broker(psk_file: Option<PathBuf>) -> (Broker, SocketAddr) {
+    let mut config = Config { allow_anonymous: Some(true), psk_file: psk_file.clone(), ..Config::default() };
+    config.log.set_dest(LogDest::None);
+    let broker = Broker::start(config).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let settings = ListenerConfig {
+        protocol: ListenerProtocol::WebSockets,
+        psk_hint: psk_file.map(|_| "btsiot".to_owned()),
+        ..ListenerConfig::default()
+    };
+    broker.listen(listener, &settings).unwrap();
+    (broker, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_qos_and_conn_over_ws_against_our_broker() {
+    let (broker, addr) = our_ws_broker(None).await;
+    for qos in [0, 1, 2] {
+        let mut o = ws(Scenario::FanIn, addr, 2000);
+        o.qos = qos;
+        let out = scenario::run(&o).await.unwrap();
+        assert_eq!(out.transport, "ws");
+        assert_complete(&out, 8000);
+    }
+    let mut o = ws(Scenario::FanOut, addr, 200);
+    o.subscribers = 10;
+    assert_complete(&scenario::run(&o).await.unwrap(), 2000);
+    // Our own process holds the broker: its memory grows with 200 connections.
+    let mut o = ws(Scenario::Conn, addr, 200);
+    o.pid = Some(std::process::id());
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!(out.sent, 200, "{out:?}");
+    assert!(out.bytes_per_connection.is_some(), "{out:?}");
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_over_tls_psk_against_our_broker_and_a_wrong_key_is_named() {
+    let dir = scratch("ws-psk");
+    let psk_file = dir.join("pskfile");
+    std::fs::write(&psk_file, "btsiot1:0123456789abcdef0123\n").unwrap();
+    let (broker, addr) = our_ws_broker(Some(psk_file)).await;
+    let psk = |o: &mut Options, key: &str| {
+        o.security = Security::Psk { identity: "btsiot1".into(), key: parse_hex_key(key).unwrap() };
+    };
+    let mut o = ws(Scenario::FanIn, addr, 500);
+    o.qos = 2;
+    psk(&mut o, "0123456789abcdef0123");
+    let out = scenario::run(&o).await.unwrap();
+    assert_eq!(out.transport, "ws-psk");
+    assert_complete(&out, 2000);
+    let mut o = ws(Scenario::Pub, addr, 10);
+    psk(&mut o, "00112233");
+    let e = scenario::run(&o).await.unwrap_err().to_string();
+    assert!(e.contains("pre-shared key"), "{e}");
+    broker.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
