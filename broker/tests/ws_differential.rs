@@ -21,10 +21,15 @@ use ws_wire::{ACCEPT, BINARY, CLOSE, CONTINUATION, PING, PONG, Response, TEXT, W
 
 /// Both brokers, each on the same text with `globals` and a plain listener of its own.
 fn both(dir: &TempDir, globals: &str) -> [BrokerProcess; 2] {
+    both_with(dir, globals, "")
+}
+
+/// Both brokers, with `listener_lines` for the websockets listener.
+fn both_with(dir: &TempDir, globals: &str, listener_lines: &str) -> [BrokerProcess; 2] {
     [Kind::Mosquitto, Kind::Ours].map(|kind| {
         let plain = free_port();
         let conf = format!(
-            "allow_anonymous true\n{globals}listener {plain} 127.0.0.1\nlistener PORT 127.0.0.1\nprotocol websockets\n"
+            "allow_anonymous true\n{globals}listener {plain} 127.0.0.1\nlistener PORT 127.0.0.1\nprotocol websockets\n{listener_lines}"
         );
         BrokerProcess::start(kind, dir, &conf)
     })
@@ -200,4 +205,51 @@ async fn plain_http_and_oversized_headers_mosquitto_drops_we_answer_400_and_431(
     }
     assert_eq!(answers[..3], [None, None, Some(101)], "Mosquitto");
     assert_eq!(answers[3..], [Some(400), Some(431), Some(101)], "ours");
+}
+
+/// A plain GET on the listener, its status and body (`None`: closed without an answer).
+async fn http_get(broker: &BrokerProcess, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(broker.addr()).await.expect("the listener accepts");
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(support::PATIENCE, stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "{:?} kept the connection open after answering GET {path}", broker.kind);
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// `http_dir` (a dashboard served next to the broker): both serve `/` and `/index.html` with
+/// the file's bytes. Neither serves a file outside the directory, by `..`, by `%2e%2e` or by
+/// a symbolic link; Mosquitto answers 404 to the first two and 403 to the link, we answer 403
+/// to all three (a path outside http_dir), and both 404 to a missing file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_dir_serves_the_same_files_and_nothing_outside() {
+    let dir = TempDir::new("ws-diff-http-dir");
+    let www = dir.0.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "<h1>dashboard</h1>\n").unwrap();
+    let secret = dir.file("secret.txt", "the broker's secret\n");
+    std::os::unix::fs::symlink(&secret, www.join("link.txt")).unwrap();
+    let [mosquitto, ours] = both_with(&dir, "", &format!("http_dir {}\n", www.display()));
+    let paths = ["/", "/index.html", "/../secret.txt", "/%2e%2e/secret.txt", "/link.txt", "/missing.html"];
+    let mut statuses = Vec::new();
+    for broker in [&mosquitto, &ours] {
+        for path in paths {
+            let (status, body) = http_get(broker, path).await.unwrap_or_else(|| panic!("{:?}: no answer", broker.kind));
+            if status == 200 {
+                assert_eq!(body, "<h1>dashboard</h1>\n", "{:?} GET {path}", broker.kind);
+            }
+            assert!(
+                !body.contains("the broker's secret"),
+                "{:?} GET {path} served a file outside http_dir",
+                broker.kind
+            );
+            statuses.push(status);
+        }
+    }
+    assert_eq!(statuses[..6], [200, 200, 404, 404, 403, 404], "Mosquitto");
+    assert_eq!(statuses[6..], [200, 200, 403, 403, 403, 404], "ours");
 }
