@@ -336,7 +336,7 @@ fn the_ws_frame_fuzz_inputs_replay_without_a_finding() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fails on the broker as committed at 7e47d29 (a pong queued per ping read): un-ignore with the fix"]
 async fn pings_from_a_client_that_never_reads_do_not_pile_up_pongs() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     const PINGS: usize = 200_000;
     let broker = ws_broker("").await;
     let mut watcher = WsClient::upgraded(broker.addr).await;
