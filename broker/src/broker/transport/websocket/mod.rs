@@ -11,13 +11,15 @@ mod upgrade;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Accepted, HANDSHAKE_TIMEOUT, Identity};
 use crate::broker::Shared;
-use crate::broker::connection;
+use crate::broker::connection::{self, ConnectionTask};
 use crate::config::{Config, ListenerConfig};
 use crate::log::LogType;
 pub(crate) use stream::WsStream;
@@ -57,22 +59,71 @@ fn refused(shared: &Shared, peer: SocketAddr, reason: impl fmt::Display) {
 }
 
 /// Runs the upgrade on `stream` (bounded by the handshake timeout), then the connection.
-pub(super) async fn serve<S>(settings: Arc<WsSettings>, mut stream: S, identity: Option<Identity>, a: Accepted)
+pub(super) fn serve<S>(settings: Arc<WsSettings>, stream: S, identity: Option<Identity>, a: Accepted) -> WsTask<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    // Boxed: the request's buffer and the answer live on the heap and only during the upgrade,
-    // not in the connection task's future for its whole life.
-    let upgrade = Box::pin(upgrade::run(&settings, &mut stream, &a.shared, a.peer));
-    let early = match tokio::time::timeout(HANDSHAKE_TIMEOUT, upgrade).await {
-        Ok(Some(early)) => early,
-        // Answered (a file, a refusal) and logged.
-        Ok(None) => return,
-        Err(_) => {
-            let secs = HANDSHAKE_TIMEOUT.as_secs();
-            return refused(&a.shared, a.peer, format_args!("no upgrade request within {secs} seconds"));
+    WsTask::Upgrading(Box::pin(upgrade(settings, stream, identity, a)))
+}
+
+/// The upgrade's future: the connection's task when it succeeded.
+type Upgrading<S> = Pin<Box<dyn Future<Output = Option<ConnectionTask<WsStream<S>>>> + Send>>;
+
+/// The upgrade, then the connection's own task: what it needs for the upgrade (the request's
+/// buffer, a timer, the listener's settings, the stream before it is wrapped) is boxed and
+/// gone once the connection runs, so an idle WebSocket client's task is its connection's task
+/// and nothing more (an `async fn` keeps room for its arguments for its whole life).
+#[expect(clippy::large_enum_variant, reason = "the large variant is what an idle client holds; boxing it adds")]
+pub(crate) enum WsTask<S> {
+    Upgrading(Upgrading<S>),
+    Connected(ConnectionTask<WsStream<S>>),
+    Ended,
+}
+
+impl<S> Future for WsTask<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            match this {
+                Self::Upgrading(upgrade) => {
+                    let Some(task) = ready!(upgrade.as_mut().poll(cx)) else {
+                        *this = Self::Ended;
+                        return Poll::Ready(());
+                    };
+                    *this = Self::Connected(task);
+                }
+                Self::Connected(task) => {
+                    ready!(Pin::new(task).poll(cx));
+                    *this = Self::Ended;
+                    return Poll::Ready(());
+                }
+                Self::Ended => return Poll::Ready(()),
+            }
         }
+    }
+}
+
+async fn upgrade<S>(
+    settings: Arc<WsSettings>,
+    mut stream: S,
+    identity: Option<Identity>,
+    a: Accepted,
+) -> Option<ConnectionTask<WsStream<S>>>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let upgrade = upgrade::run(&settings, &mut stream, &a.shared, a.peer);
+    let Ok(early) = tokio::time::timeout(HANDSHAKE_TIMEOUT, upgrade).await else {
+        let secs = HANDSHAKE_TIMEOUT.as_secs();
+        refused(&a.shared, a.peer, format_args!("no upgrade request within {secs} seconds"));
+        return None;
     };
-    let ws = WsStream::new(stream, settings.max_payload, early, a.shared.clone(), a.peer);
-    connection::serve(a.shared, ws, a.peer, a.stop, identity).ending(a.ending).await;
+    // None: answered (a file, a refusal) and logged.
+    let ws = WsStream::new(stream, settings.max_payload, early?, a.shared.clone(), a.peer);
+    Some(connection::serve(a.shared, ws, a.peer, a.stop, identity).ending(a.ending))
 }

@@ -168,7 +168,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
                 }
             };
             buf.set_filled(start + unframed.data);
-            if let Some(payload) = unframed.ping {
+            // While a frame waits to go out, further pings go unanswered (RFC 6455 5.5.3 asks
+            // for the most recent only): a client that pings without reading cannot grow this.
+            if let Some(payload) = unframed.ping
+                && this.extra.as_ref().is_none_or(|e| e.outgoing.is_empty())
+            {
                 this.queue(&control_frame(Opcode::Pong, &payload));
                 let _ = this.poll_outgoing(cx);
             }
