@@ -85,6 +85,10 @@ impl AsyncRead for Frames {
 
 impl AsyncWrite for Frames {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        if data.is_empty() {
+            // Nothing to carry: no empty frame on the wire.
+            return Poll::Ready(Ok(0));
+        }
         let socket = Pin::new(&mut self.socket);
         ready!(socket.poll_ready(cx)).map_err(io_error)?;
         Pin::new(&mut self.socket).start_send(Message::Binary(Bytes::copy_from_slice(data))).map_err(io_error)?;
