@@ -334,7 +334,6 @@ fn the_ws_frame_fuzz_inputs_replay_without_a_finding() {
 /// shows the broker has read them all; then a PINGREQ: every pong before its PINGRESP was
 /// held by the kernel or by the broker, and more than the kernel can hold was the broker's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails on the broker as committed at 7e47d29 (a pong queued per ping read): un-ignore with the fix"]
 async fn pings_from_a_client_that_never_reads_do_not_pile_up_pongs() {
     use tokio::io::AsyncWriteExt;
     const PINGS: usize = 200_000;
