@@ -371,3 +371,22 @@ async fn websocket_over_tls_psk_carries_mqtt() {
     assert_eq!(ws.frame().await, Some((0x88, Vec::new())), "an empty close is answered empty");
     broker.wait_for_log("Client psk-ws closed its connection.").await;
 }
+
+async fn listen(broker: &mqtt_lab_broker::Broker, l: &ListenerConfig) -> Result<(), String> {
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    broker.listen(socket, l).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn http_dir_is_a_startup_error_off_a_websocket_listener_or_when_missing() {
+    let broker = mqtt_lab_broker::Broker::start(mqtt_lab_broker::Config::default()).unwrap();
+    let dir = TempDir::new("ws-http-dir-errors");
+    let plain = ListenerConfig { http_dir: Some(dir.0.clone()), ..ListenerConfig::on_port(0, None) };
+    let e = listen(&broker, &plain).await.unwrap_err();
+    assert!(e.contains("http_dir is served on a \"protocol websockets\" listener only"), "{e}");
+    let missing = ListenerConfig { http_dir: Some(dir.0.join("nowhere")), ..ws_listener() };
+    let e = listen(&broker, &missing).await.unwrap_err();
+    assert!(e.contains("http_dir") && e.contains("nowhere"), "{e}");
+    let good = ListenerConfig { http_dir: Some(dir.0.clone()), ..ws_listener() };
+    listen(&broker, &good).await.unwrap();
+}
