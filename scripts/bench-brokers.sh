@@ -172,8 +172,9 @@ stop_broker() {
         wait "$BROKER_PID" 2>/dev/null || true
         BROKER_PID=""
     fi
-    # aedes' stdin (see start_broker); closing an fd that is not open is harmless.
-    exec 4>&- 2>/dev/null || true
+    # aedes' stdin (see start_broker); closing an fd that is not open is harmless. (No
+    # redirection on this exec: it would stay on the shell.)
+    exec 4>&-
 }
 
 cargo build --release -p mqtt-lab-broker -p mqtt-lab-bench
