@@ -76,6 +76,7 @@ impl Setup {
             v5: ConnectV5::default(),
             security: Security::Plain,
             tls_version: TlsVersion::Any,
+            websocket: None,
             auto_reconnect: false,
         }
     }

@@ -251,7 +251,7 @@ impl App {
         }
         let since = topics.facts_asked.map_or(FACTS_REFRESH, |asked| asked.elapsed());
         if since < FACTS_REFRESH {
-            return Some(FACTS_REFRESH - since);
+            return Some(FACTS_REFRESH.saturating_sub(since));
         }
         let topic = topic.clone();
         self.load_facts(topic);
