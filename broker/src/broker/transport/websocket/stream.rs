@@ -266,3 +266,84 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsStream<S> {
         Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    fn shared() -> Arc<Shared> {
+        let auth = crate::auth::Auth::default();
+        Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None))
+    }
+
+    /// Reads server frames until `total` payload bytes came; checks each is a final, unmasked
+    /// binary frame.
+    async fn read_frames(mut r: impl AsyncRead + Unpin, total: usize) -> Vec<u8> {
+        let mut payload = Vec::new();
+        while payload.len() < total {
+            let mut head = [0; 2];
+            r.read_exact(&mut head).await.unwrap();
+            assert_eq!(head[0], 0x82, "a final binary frame");
+            assert_eq!(head[1] & 0x80, 0, "not masked");
+            let len = match head[1] {
+                126 => usize::from(r.read_u16().await.unwrap()),
+                127 => usize::try_from(r.read_u64().await.unwrap()).unwrap(),
+                n => usize::from(n),
+            };
+            let start = payload.len();
+            payload.resize(start + len, 0);
+            r.read_exact(&mut payload[start..]).await.unwrap();
+        }
+        payload
+    }
+
+    /// A pipe that takes a few bytes at a time: headers and payloads are cut anywhere, and a
+    /// header may go out alone, yet every frame arrives whole and in order.
+    #[tokio::test]
+    async fn writes_cut_anywhere_still_make_whole_frames() {
+        for (pipe, size) in [(1, 100usize), (3, 2000), (7, 70_000), (4096, 300_000)] {
+            let (ours, theirs) = tokio::io::duplex(pipe);
+            let peer = "127.0.0.1:1".parse().unwrap();
+            let mut ws = WsStream::new(ours, 1 << 20, Vec::new(), shared(), peer);
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let expected = [data.clone(), data.clone()].concat();
+            let reader = tokio::spawn(read_frames(theirs, expected.len()));
+            ws.write_all(&data).await.unwrap();
+            ws.write_all(&data).await.unwrap();
+            assert_eq!(reader.await.unwrap(), expected, "pipe of {pipe}, {size} bytes");
+        }
+    }
+
+    fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+        let mask = [9, 8, 7, 6];
+        let mut f = vec![b0, 0x80 | payload.len() as u8];
+        f.extend_from_slice(&mask);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        f
+    }
+
+    /// Bytes sent along with the upgrade request are read first; a ping is answered, a close
+    /// frame answered and then reads end; nothing is held once idle.
+    #[tokio::test]
+    async fn early_bytes_pings_and_close_are_handled() {
+        let (ours, mut theirs) = tokio::io::duplex(1024);
+        let early = [client_frame(0x82, b"abc"), client_frame(0x89, b"hi")].concat();
+        let mut ws = WsStream::new(ours, 1000, early, shared(), "127.0.0.1:1".parse().unwrap());
+        let mut buf = [0; 64];
+        assert_eq!(ws.read(&mut buf).await.unwrap(), 3);
+        assert_eq!(&buf[..3], b"abc");
+        let mut pong = [0; 4];
+        theirs.read_exact(&mut pong).await.unwrap();
+        assert_eq!(pong, [0x8A, 2, b'h', b'i']);
+        assert!(ws.extra.is_none(), "idle again: nothing held");
+        theirs.write_all(&[client_frame(0x82, b"de"), client_frame(0x88, &[0x03, 0xE8])].concat()).await.unwrap();
+        assert_eq!(ws.read(&mut buf).await.unwrap(), 2);
+        assert_eq!(ws.read(&mut buf).await.unwrap(), 0, "EOF after the close frame");
+        let mut close = [0; 4];
+        theirs.read_exact(&mut close).await.unwrap();
+        assert_eq!(close, [0x88, 2, 0x03, 0xE8]);
+        assert!(ws.write_all(b"late").await.is_err(), "nothing after a close frame");
+    }
+}
