@@ -306,18 +306,18 @@ fn the_app_reaches_our_broker_over_ws_wss_and_websocket_over_tls_psk() {
     let runtime = runtime();
     let dir = ProfileDir::new("ws-ours");
     let ours = our_ws_broker(&runtime, &dir.0);
-    app_round_trip(&runtime, &dir, &format!("ws://127.0.0.1:{}/mqtt", ours.ws), TlsMode::None, "Connected");
+    app_round_trip(&runtime, &dir, &format!("ws://127.0.0.1:{}/mqtt", ours.ws), TlsMode::None, "WebSocket, not encrypted");
     let ca = TlsMode::SelfSignedCa { ca_file: path_text(&ours.pki.ca) };
-    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.wss), ca, "TLS TLSv1.3, TLS13_");
+    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.wss), ca, "WebSocket over TLS TLSv1.3, TLS13_");
     let client = TlsMode::ClientCertificate {
         ca_file: path_text(&ours.pki.ca),
         cert_file: path_text(&ours.pki.client_cert),
         key_file: path_text(&ours.pki.client_key),
     };
     let url = format!("wss://127.0.0.1:{}/mqtt", ours.wss_client_cert);
-    app_round_trip(&runtime, &dir, &url, client, "TLS TLSv1.3, TLS13_");
+    app_round_trip(&runtime, &dir, &url, client, "WebSocket over TLS TLSv1.3, TLS13_");
     let psk = TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() };
-    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.ws_psk), psk, "TLS-PSK TLSv1.3, TLS_");
+    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.ws_psk), psk, "WebSocket over TLS-PSK TLSv1.3, TLS_");
 }
 
 /// A profile file for `mqtt-lab check` with the given security (the profile file's own form).

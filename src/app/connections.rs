@@ -132,7 +132,15 @@ impl App {
         // Its own listed session keeps its tree; a new or blank one is seeded with the profile's.
         let seed = reuse.is_none_or(|i| self.sessions.list()[i].connection.is_none());
         let i = reuse.unwrap_or_else(|| self.sessions.add());
-        let address = format!("{}:{}", settings.host, settings.port);
+        // A WebSocket connection is named by its URL: "ws://host:9001/mqtt" says what the bar's
+        // "not encrypted" is about.
+        let address = match &settings.websocket {
+            Some(path) => {
+                let scheme = if settings.security == crate::connection::Security::Plain { "ws" } else { "wss" };
+                format!("{scheme}://{}:{}{path}", settings.host, settings.port)
+            }
+            None => format!("{}:{}", settings.host, settings.port),
+        };
         let client_id = settings.client_id.clone();
         let handle = Connection::open(&self.io.runtime, settings, self.io.repaint.clone());
         let s = self.sessions.at_mut(i);

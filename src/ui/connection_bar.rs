@@ -96,7 +96,8 @@ pub fn connection_bar(
         if let Some(open) = state.open {
             ui.label(format!("{open}:"));
         }
-        status_label(ui, state.status);
+        let websocket = state.open.is_some_and(|open| open.contains("ws://") || open.contains("wss://"));
+        status_label(ui, state.status, websocket);
         if active && !state.open_is_selected && ui.small_button("Disconnect").clicked() {
             intents.push(Intent::Connection(ConnIntent::Disconnect));
         }
@@ -118,7 +119,8 @@ fn wrapped(ui: &mut egui::Ui, color: egui::Color32, text: String) {
 }
 
 /// The connection's state in words and colour; TLS version and cipher once connected.
-fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
+/// `websocket`: the connection is a ws:// or wss:// one (its address, in `open`, says so).
+fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus, websocket: bool) {
     match status {
         ConnectionStatus::Disconnected => {
             ui.colored_label(egui::Color32::GRAY, "Disconnected");
@@ -130,7 +132,8 @@ fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
             ui.colored_label(GREEN, "Connected");
             match session {
                 Some(session) => {
-                    ui.label(format!("{} {}, {}", session.kind, session.version, session.cipher))
+                    let over = if websocket { "WebSocket over " } else { "" };
+                    ui.label(format!("{over}{} {}, {}", session.kind, session.version, session.cipher))
                         .on_hover_text("The protocol version and cipher suite this connection uses");
                     if session.unverified {
                         ui.colored_label(RED, "UNSAFE: certificate not verified").on_hover_text(
@@ -139,7 +142,7 @@ fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus) {
                     }
                 }
                 None => {
-                    ui.label("plain TCP, not encrypted");
+                    ui.label(if websocket { "WebSocket, not encrypted" } else { "plain TCP, not encrypted" });
                 }
             }
         }
