@@ -221,6 +221,8 @@ async fn mqtt_5_connects_on_the_same_listener_and_options_apply() {
     other.send(&binary(&bytes(&Packet::Connect(Box::new(connect_packet("intruder", true, 60)))))).await;
     let Packet::ConnAck(refusal) = other.packet().await else { panic!("expected CONNACK") };
     assert!(refusal.reason != ReasonCode::Success);
+    // The startup line in Mosquitto's words ("Opening websockets listen socket on port 9001.").
+    broker.wait_for_log(&format!("Opening websockets listen socket on port {}.", broker.addr.port())).await;
 }
 
 #[tokio::test]

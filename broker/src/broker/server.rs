@@ -137,7 +137,7 @@ impl Broker {
         if let Ok(addr) = listener.local_addr() {
             self.shared
                 .log
-                .log(LogType::Notice, format_args!("Opening listen socket on {addr}{}.", transport.describe()));
+                .log(LogType::Notice, format_args!("{}", transport.opening_line(addr)));
         }
         let accepting = Accepting {
             shared: self.shared.clone(),

@@ -114,7 +114,6 @@ impl Transport {
 
     /// The startup line for a listener bound to `addr`, in Mosquitto's words for a WebSocket
     /// one ("Opening websockets listen socket on port 9001.").
-    #[expect(dead_code, reason = "for Broker::listen (server.rs), which still writes its own line")]
     pub(crate) fn opening_line(&self, addr: SocketAddr) -> String {
         match self.framing {
             Framing::Mqtt => format!("Opening listen socket on {addr}{}.", self.describe()),
