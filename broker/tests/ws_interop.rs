@@ -3,11 +3,10 @@
 //! (support/paho_ws.py), against our broker's `protocol websockets` listener over ws:// and
 //! wss:// (and MQTT.js over WebSocket over TLS-PSK), MQTT 3.1, 3.1.1 and 5; the same scenario
 //! against aedes (a WebSocket broker we did not write) is the control. Each client runs one
-//! scenario and prints what it received;
-//! the test judges the broker by those lines: QoS 0/1/2 round trips at the granted QoS, a
-//! 70000-byte payload (a frame with a 64-bit length, both ways), a retained message delivered
-//! with the retain flag to a later subscriber, and a will published when its client is killed
-//! (SIGKILL: its socket dropped with no DISCONNECT).
+//! scenario and prints what it received; the test judges the broker by those lines: QoS 0/1/2
+//! round trips at the granted QoS, a 70000-byte payload (the client sends it in a frame with a
+//! 64-bit length), a retained message delivered with the retain flag to a later subscriber, and
+//! a will published when its client is killed (SIGKILL: its socket dropped, no DISCONNECT).
 
 mod support;
 
