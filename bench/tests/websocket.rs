@@ -251,3 +251,37 @@ async fn websocket_over_tls_psk_against_our_broker_and_a_wrong_key_is_named() {
     broker.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A server that answers every upgrade with a correct 101 that chooses no subprotocol (as a
+/// WebSocket server that does not know MQTT would), on 127.0.0.1:0.
+async fn server_without_subprotocol() -> SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                if stream.read_buf(&mut request).await.unwrap_or(0) == 0 {
+                    break;
+                }
+            }
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let key = text.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap_or_default();
+            let accept = mqtt_lab_bench::websocket::handshake::accept_for(key.trim());
+            let answer = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {accept}\r\n\r\n"
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_chooses_no_subprotocol_is_refused_before_the_connect() {
+    let addr = server_without_subprotocol().await;
+    let e = scenario::run(&ws(Scenario::Pub, addr, 10)).await.unwrap_err().to_string();
+    assert!(e.contains("names no subprotocol") && e.contains("\"mqtt\""), "{e}");
+}
