@@ -162,11 +162,9 @@ async fn an_unmasked_frame_mosquitto_accepts_we_close_with_1002() {
 /// connection with its HTTP protocol, which drops MQTT bytes: not asserted here, as only a
 /// timeout could show it); we answer 400 [MQTT-6.0.0-3]. An unknown subprotocol, or `MQTT` in
 /// capitals: Mosquitto closes the connection without an answer; we answer 400 to the unknown
-/// one, and accept the capitals as mqtt (the codec's documented choice: header tokens in any
-/// case). But our 101 then names `mqtt`, a value the client did not offer (RFC 6455 4.2.2 says
-/// the server selects one of the client's values), and a strict client refuses it: node's `ws`
-/// fails with "Server sent an invalid subprotocol". Reported to the integrator: answer with the
-/// client's own spelling, or match case-sensitively as Mosquitto does.
+/// one, and accept the capitals as mqtt (header tokens in any case), answering with the
+/// client's own spelling: RFC 6455 4.2.2 has the server select one of the client's values, and
+/// a strict client (node's `ws`) refuses any other ("Server sent an invalid subprotocol").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_unknown_subprotocol_mosquitto_ignores_or_drops_we_answer_400() {
     let dir = TempDir::new("ws-diff-proto");
@@ -180,7 +178,11 @@ async fn a_missing_or_unknown_subprotocol_mosquitto_ignores_or_drops_we_answer_4
     assert_eq!(answer(&mosquitto, Some("chat")).await, None, "Mosquitto, chat");
     assert_eq!(answer(&ours, Some("chat")).await, Some((400, None)), "ours, chat");
     assert_eq!(answer(&mosquitto, Some("MQTT")).await, None, "Mosquitto, MQTT");
-    assert_eq!(answer(&ours, Some("MQTT")).await, Some((101, Some("mqtt".into()))), "ours, MQTT");
+    assert_eq!(
+        answer(&ours, Some("MQTT")).await,
+        Some((101, Some("MQTT".into()))),
+        "ours, MQTT: as the client spelled it"
+    );
     // Both offered: Mosquitto takes the client's first, we prefer mqtt (RFC 6455 4.2.2 lets
     // the server choose).
     assert_eq!(answer(&mosquitto, Some("mqttv3.1, mqtt")).await, Some((101, Some("mqttv3.1".into()))));

@@ -35,6 +35,9 @@ pub struct Upgrade {
     /// Sec-WebSocket-Key as sent.
     pub key: String,
     pub subprotocol: Subprotocol,
+    /// The subprotocol as the client spelled it: the 101 repeats it exactly, since a client
+    /// accepts only a value it offered (RFC 6455 4.2.2; browsers and Node's `ws` check).
+    pub offered: String,
     /// The request's length: bytes after it are already WebSocket frames.
     pub len: usize,
 }
@@ -117,11 +120,11 @@ pub fn parse_upgrade(request: &[u8], max_headers: usize) -> Result<Option<Upgrad
     let offered: Vec<String> = values("sec-websocket-protocol")
         .flat_map(|v| v.split(',').map(|t| t.trim().to_owned()).collect::<Vec<_>>())
         .collect();
-    let subprotocol = [Subprotocol::Mqtt, Subprotocol::MqttV31]
+    let (subprotocol, spelled) = [Subprotocol::Mqtt, Subprotocol::MqttV31]
         .into_iter()
-        .find(|p| offered.iter().any(|o| o.eq_ignore_ascii_case(p.as_str())))
+        .find_map(|p| offered.iter().find(|o| o.eq_ignore_ascii_case(p.as_str())).map(|o| (p, o.clone())))
         .ok_or_else(|| HandshakeError::NoSubprotocol(offered.join(", ")))?;
-    Ok(Some(Upgrade { path: path.to_owned(), key, subprotocol, len }))
+    Ok(Some(Upgrade { path: path.to_owned(), key, subprotocol, offered: spelled, len }))
 }
 
 /// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2): the base64 of the SHA-1 of
@@ -139,7 +142,7 @@ pub fn switching_protocols(upgrade: &Upgrade) -> String {
     format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: {}\r\n\r\n",
         accept_key(&upgrade.key),
-        upgrade.subprotocol.as_str()
+        upgrade.offered
     )
 }
 
@@ -204,7 +207,12 @@ mod tests {
     #[test]
     fn token_lists_in_any_case_are_understood() {
         let text = "GET / HTTP/1.1\r\nupgrade: WebSocket\r\nconnection: keep-alive, Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\nsec-websocket-protocol: MQTT\r\n\r\n";
-        assert!(parse_upgrade(text.as_bytes(), 1024).unwrap().is_some());
+        let upgrade = parse_upgrade(text.as_bytes(), 1024).unwrap().unwrap();
+        assert_eq!((upgrade.subprotocol, upgrade.offered.as_str()), (Subprotocol::Mqtt, "MQTT"));
+        assert!(
+            switching_protocols(&upgrade).contains("\r\nSec-WebSocket-Protocol: MQTT\r\n"),
+            "the client's own spelling comes back"
+        );
     }
 
     #[test]
