@@ -312,6 +312,12 @@ async fn http_dir_serves_files_and_refuses_paths_outside_it() {
     refused_request(&broker, &get("/../secret.txt"), "HTTP/1.1 403", "http_dir: GET /../secret.txt: 403").await;
     refused_request(&broker, &get("/%2e%2e/secret.txt"), "HTTP/1.1 403", "http_dir: GET /%2e%2e/secret.txt: 403").await;
     refused_request(&broker, &get("/missing.css"), "HTTP/1.1 404", "http_dir: GET /missing.css: 404").await;
+    // An upgrade that lost its Connection header (a proxy without `proxy_set_header Connection`)
+    // is told what is missing, not sent to the files.
+    let no_connection =
+        request("/mqtt", "Sec-WebSocket-Protocol: mqtt\r\n").replace("Connection: keep-alive, Upgrade\r\n", "");
+    assert!(!no_connection.contains("Connection:"), "{no_connection}");
+    refused_request(&broker, &no_connection, "HTTP/1.1 400", "not a WebSocket upgrade").await;
     // The same listener still upgrades.
     upgraded(&broker).await.connect("after-files").await;
 }

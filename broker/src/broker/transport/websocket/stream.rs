@@ -177,9 +177,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
                 let _ = this.poll_outgoing(cx);
             }
             if let Some(payload) = unframed.close {
-                // The answer echoes the status code (RFC 6455 5.5.1); then reads end.
+                // The answer echoes the status code (RFC 6455 5.5.1), or says 1002 for a code
+                // no endpoint may send (7.4) or a 1-byte payload; then reads end.
                 if !this.close_sent {
-                    this.queue(&control_frame(Opcode::Close, payload.get(..2).unwrap_or_default()));
+                    this.queue(&control_frame(Opcode::Close, &close_answer(&payload)));
                     this.close_sent = true;
                     let _ = this.poll_outgoing(cx);
                 }
@@ -267,8 +268,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsStream<S> {
     }
 }
 
+/// The status code a close frame is answered with: the peer's own when it is one an endpoint
+/// may send (RFC 6455 7.4.1 and 7.4.2: 1000-1003, 1007-1014, 3000-4999), none for an empty
+/// close, else 1002 (protocol error).
+fn close_answer(payload: &[u8]) -> Vec<u8> {
+    match payload {
+        [] => Vec::new(),
+        [a, b, ..] => {
+            let code = u16::from_be_bytes([*a, *b]);
+            let sendable = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+            if sendable { vec![*a, *b] } else { 1002u16.to_be_bytes().to_vec() }
+        }
+        [_] => 1002u16.to_be_bytes().to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
@@ -345,5 +362,16 @@ mod tests {
         theirs.read_exact(&mut close).await.unwrap();
         assert_eq!(close, [0x88, 2, 0x03, 0xE8]);
         assert!(ws.write_all(b"late").await.is_err(), "nothing after a close frame");
+    }
+
+    #[test]
+    fn a_close_is_answered_with_its_code_or_1002() {
+        assert_eq!(close_answer(&[]), Vec::<u8>::new());
+        assert_eq!(close_answer(&[0x03, 0xE8, b'b', b'y', b'e']), [0x03, 0xE8], "1000 echoed, reason left out");
+        assert_eq!(close_answer(&[0x0F, 0xA0]), [0x0F, 0xA0], "4000, an application's code");
+        for bad in [1005u16, 1006, 1015, 999, 2000, 5000] {
+            assert_eq!(close_answer(&bad.to_be_bytes()), [0x03, 0xEA], "{bad}");
+        }
+        assert_eq!(close_answer(&[0x03]), [0x03, 0xEA], "a 1-byte payload");
     }
 }

@@ -59,7 +59,12 @@ where
                 buf.drain(..upgrade.len);
                 return Some(if buf.is_empty() { Vec::new() } else { buf });
             }
-            Err(HandshakeError::NotUpgrade { method, path, .. }) if settings.http_dir.is_some() && method == "GET" => {
+            // A plain GET (no Upgrade: websocket) is a page; a GET that asks for the upgrade but
+            // leaves out what it needs (a proxy that drops Connection, a bad key) is answered 400
+            // with what is missing, not 404.
+            Err(HandshakeError::NotUpgrade { method, path, missing, .. })
+                if settings.http_dir.is_some() && method == "GET" && missing == "Upgrade: websocket" =>
+            {
                 let dir = settings.http_dir.as_deref().unwrap_or(Path::new("."));
                 serve_file(dir, &path, stream, shared, peer).await;
                 return None;
