@@ -1,9 +1,11 @@
 //! A WebSocket connection seen as a byte stream: what is written goes out as one binary frame
 //! per write, and binary frames from the broker are read back as the bytes they carry, however
 //! MQTT packets are split across them or joined in them (MQTT over WebSocket is a byte stream
-//! [MQTT-6.0.0-2]). Ping and pong are answered by tungstenite while reading; a close frame
-//! reads as the end of the stream. So everything above (the relay's pump and tap, the
-//! self-test's probe) handles MQTT bytes exactly as over TCP.
+//! [MQTT-6.0.0-2]). Ping and pong are answered by tungstenite while reading. A close frame
+//! without a code, and a TCP close without any close frame (as many brokers do), end the stream
+//! as over TCP; a close frame with a code ("1009, message too big") ends it with that code and
+//! the broker's reason in words, for the relay to report. So everything above (the relay's pump
+//! and tap) handles MQTT bytes exactly as over TCP.
 
 use std::io;
 use std::pin::Pin;
@@ -13,6 +15,8 @@ use bytes::{Buf, Bytes};
 use futures_util::{Sink, Stream as _};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
 
 use super::super::transport::Stream;
@@ -30,9 +34,10 @@ impl Frames {
     }
 }
 
-/// Why the broker's frames could not be read as MQTT bytes (a text frame, a broken frame), in
-/// words. Carried inside the I/O error, so the relay can tell it from a dropped connection and
-/// report it as the reason the connection was lost.
+/// Why the WebSocket ended the connection, in words: frames that cannot be MQTT bytes (a text
+/// frame, a broken frame, a message over the limit) or the broker's close frame with its code.
+/// Carried inside the I/O error, so the relay can tell it from a dropped connection and report it
+/// as the reason the connection was lost.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct FramingError(pub String);
@@ -44,11 +49,23 @@ impl FramingError {
     }
 }
 
-/// A WebSocket error as an I/O error: the socket's own error as it was, a protocol error as a
+/// A WebSocket error as an I/O error: the socket's own error as it was; the connection closed
+/// without a close frame as a plain reset (a broker that stops, or drops the TCP connection, is
+/// a lost connection, not a protocol error); a message over the limit and a protocol error as a
 /// `FramingError`.
 fn io_error(e: Error) -> io::Error {
     match e {
         Error::Io(e) => e,
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+        | Error::ConnectionClosed
+        | Error::AlreadyClosed => io::Error::new(io::ErrorKind::ConnectionReset, "the broker closed the connection"),
+        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => io::Error::new(
+            io::ErrorKind::InvalidData,
+            FramingError(format!(
+                "the broker sent a WebSocket message of {size} bytes, more than the {max_size} bytes the app accepts (an MQTT packet of {} MiB)",
+                super::super::worker::MAX_PACKET >> 20
+            )),
+        ),
         other => io::Error::new(
             io::ErrorKind::InvalidData,
             FramingError(format!("the broker's WebSocket frames broke the protocol ({other})")),
@@ -56,12 +73,41 @@ fn io_error(e: Error) -> io::Error {
     }
 }
 
+/// The broker's close frame in words: "the broker closed the WebSocket: 1009 (message too big),
+/// saying \"…\"".
+pub(super) fn describe_close(frame: &CloseFrame) -> String {
+    let code = u16::from(frame.code);
+    let name = match code {
+        1000 => " (normal closure)",
+        1001 => " (going away: the broker is stopping or restarting)",
+        1002 => " (protocol error)",
+        1003 => " (unsupported data)",
+        1007 => " (invalid data)",
+        1008 => " (policy violation)",
+        1009 => " (message too big)",
+        1010 => " (an extension is missing)",
+        1011 => " (server error)",
+        1012 => " (service restart)",
+        1013 => " (try again later)",
+        _ => "",
+    };
+    let reason = frame.reason.trim();
+    let saying = if reason.is_empty() { String::new() } else { format!(", saying {reason:?}") };
+    format!("the broker closed the WebSocket: {code}{name}{saying}")
+}
+
 impl AsyncRead for Frames {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         while this.pending.is_empty() {
             match ready!(Pin::new(&mut this.socket).poll_next(cx)) {
-                None | Some(Ok(Message::Close(_))) => return Poll::Ready(Ok(())),
+                None | Some(Ok(Message::Close(None))) => return Poll::Ready(Ok(())),
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        FramingError(describe_close(&frame)),
+                    )));
+                }
                 Some(Ok(Message::Binary(data))) => this.pending = data,
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Text(_))) => {

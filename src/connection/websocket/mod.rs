@@ -27,8 +27,11 @@ pub const DEFAULT_PATH: &str = "/mqtt";
 /// The subprotocol asked for: MQTT 3.1.1 and 5 both register `mqtt` [MQTT-6.0.0-3].
 const SUBPROTOCOL: &str = "mqtt";
 
-/// The largest MQTT packet (256 MB plus its fixed header): a frame or message may carry one whole.
-const MAX_MESSAGE: usize = 268_435_455 + 5;
+/// The largest WebSocket message or frame taken from the broker: the largest packet the app
+/// accepts (the worker's `MAX_PACKET`, 16 MiB) plus its fixed header, so one frame may carry one
+/// whole packet. Larger ones are refused while they arrive, not buffered up to tungstenite's
+/// default of 64 MiB a message.
+const MAX_MESSAGE: usize = super::worker::MAX_PACKET + 5;
 
 /// What the broker answered to the upgrade: "101, subprotocol mqtt".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +63,7 @@ fn request_uri(target: &Target, path: &str) -> Result<Uri, String> {
         .map_err(|e| format!("the WebSocket address {text:?} is not valid ({e}): check the host and the path"))
 }
 
-/// The framing's limits: MQTT's own packet size, and every frame written out at once (the relay
+/// The framing's limits: the app's own packet size, and every frame written out at once (the relay
 /// pumps one chunk at a time; nothing waits in a buffer for a flush that may not come).
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
@@ -162,5 +165,7 @@ fn describe_status(code: u16, reason: Option<&str>, path: &str) -> String {
     }
 }
 
+#[cfg(test)]
+mod lost_tests;
 #[cfg(test)]
 mod tests;

@@ -171,3 +171,21 @@ fn the_request_names_the_host_as_browsers_do() {
     t.host = "::1".into();
     assert_eq!(request_uri(&t, "/").unwrap().to_string(), "wss://[::1]/");
 }
+
+#[tokio::test]
+async fn a_message_over_the_apps_packet_size_is_refused_in_words() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(ws_server(l, true, |mut ws| async move {
+        let big = vec![0u8; super::MAX_MESSAGE + 1];
+        let _ = ws.send(Message::Binary(big.into())).await;
+        let _ = ws.next().await;
+    }));
+    let (mut stream, _) = transport::connect(&target(port)).await.expect("the upgrade works");
+    let mut buf = [0u8; 16];
+    let e = stream.read(&mut buf).await.expect_err("a message over the limit");
+    let framing = super::FramingError::of(&e).expect("a framing error, for the relay to report");
+    assert!(framing.0.contains(&format!("more than the {} bytes the app accepts", super::MAX_MESSAGE)), "{e}");
+    assert_eq!(super::MAX_MESSAGE, super::super::worker::MAX_PACKET + 5);
+    drop(stream);
+    let _ = server.await;
+}

@@ -313,6 +313,9 @@ impl Link {
         };
         let v5 = self.settings.version == MqttVersion::V5;
         let prefix_hint = self.settings.client_id.contains('-');
+        // What the broker said in MQTT (a refused CONNACK, a DISCONNECT) outranks what the relay
+        // saw below it (a WebSocket close frame that followed, frames that broke the protocol).
+        let relay_reason = relay_reason.filter(|_| !matches!(lost, Lost::Refused(_) | Lost::ServerDisconnect { .. }));
         let reason = match (lost, relay_reason) {
             (_, Some(reason)) => format!("{reason}."),
             (Lost::Refused(code), None) if v5 => {
