@@ -43,7 +43,9 @@ fn upgrade(data: &[u8], max: usize) {
             let answer = switching_protocols(&up);
             assert!(answer.starts_with("HTTP/1.1 101 "), "{answer}");
             assert!(answer.contains(&format!("Sec-WebSocket-Accept: {}\r\n", accept_key(&up.key))), "{answer}");
-            assert!(answer.contains(&format!("Sec-WebSocket-Protocol: {}\r\n", up.subprotocol.as_str())), "{answer}");
+            // The subprotocol as the client spelled it (RFC 6455 4.2.2), one of the MQTT ones.
+            assert!(up.offered.eq_ignore_ascii_case(up.subprotocol.as_str()), "{up:?}");
+            assert!(answer.contains(&format!("Sec-WebSocket-Protocol: {}\r\n", up.offered)), "{answer}");
             // A client's bytes cannot end the header block early or add a header.
             assert_eq!(answer.find("\r\n\r\n"), Some(answer.len() - 4), "{answer:?}");
             assert!(!answer.replace("\r\n", "").contains(['\r', '\n']), "a bare CR or LF: {answer:?}");
