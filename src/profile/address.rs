@@ -64,10 +64,13 @@ pub fn looks_like_url(text: &str) -> bool {
     text.trim().contains("://")
 }
 
-/// Reads a broker URL; the error says what is wrong with it.
+/// Reads a broker URL; the error says what is wrong with it, never quoting the user info
+/// (shown as `***`). The user info is everything before the authority's last `@`, read
+/// percent-decoded (`p%40ss` is `p@ss`).
 pub fn parse_url(text: &str) -> Result<BrokerUrl, String> {
     let text = text.trim();
-    let (scheme, rest) = text.split_once("://").ok_or_else(|| format!("{text:?} is not a URL (scheme://host)"))?;
+    let shown = super::secrets::redact_userinfo(text);
+    let (scheme, rest) = text.split_once("://").ok_or_else(|| format!("{shown:?} is not a URL (scheme://host)"))?;
     let (transport, secure, default_port) = match scheme.to_ascii_lowercase().as_str() {
         "ws" => (Transport::WebSocket, false, 80),
         "wss" => (Transport::WebSocket, true, 443),
@@ -79,25 +82,24 @@ pub fn parse_url(text: &str) -> Result<BrokerUrl, String> {
             ));
         }
     };
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], Some(&rest[i..])),
-        None => (rest, None),
-    };
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((user, hostport)) => (Some(user), hostport),
-        None => (None, authority),
-    };
+    let (userinfo, hostport, path) = super::secrets::split_rest(rest);
     let (host, port) = split_host_port(hostport)?;
     if host.is_empty() {
-        return Err(format!("the URL {text:?} has no host name"));
+        return Err(format!("the URL {shown:?} has no host name"));
     }
+    // A fragment is never sent; a query is part of the request path.
     let path = path
+        .map(|p| p.split_once('#').map_or(p, |(before, _)| before))
         .filter(|p| !p.is_empty() && transport == Transport::WebSocket)
         .map(|p| if p.starts_with('?') { format!("/{p}") } else { p.to_owned() });
+    let decode = |part: &str, what: &str| {
+        super::secrets::percent_decode(part)
+            .ok_or_else(|| format!("the {what} in the URL {shown:?} is not valid UTF-8 once percent-decoded"))
+    };
     let (username, password) = match userinfo {
         Some(info) => match info.split_once(':') {
-            Some((u, p)) => (Some(u.to_owned()), Some(p.to_owned())),
-            None => (Some(info.to_owned()), None),
+            Some((u, p)) => (Some(decode(u, "user name")?), Some(decode(p, "password")?)),
+            None => (Some(decode(info, "user name")?), None),
         },
         None => (None, None),
     };
@@ -227,6 +229,27 @@ mod tests {
         assert!(parse_url("ws://:9001/mqtt").unwrap_err().contains("no host"));
         assert!(parse_url("ws://[::1:9001").unwrap_err().contains(']'));
         assert!(!looks_like_url("pi.local") && looks_like_url("ws://pi.local"));
+    }
+
+    #[test]
+    fn errors_never_quote_the_user_info() {
+        for bad in ["ws://u:secret@:9001", "ws://u:secret@h:99999/mqtt", "ws://u:secret@[::1:9001", "u:secret@h"] {
+            let e = parse_url(bad).unwrap_err();
+            assert!(!e.contains("secret") && !e.contains("u:"), "{bad}: {e}");
+        }
+        assert!(parse_url("ws://u:secret@:9001").unwrap_err().contains("ws://***@:9001"));
+        let e = parse_url("ws://u:p%FFsecret@h").unwrap_err();
+        assert!(e.contains("password") && !e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn a_password_holding_slashes_or_at_signs_is_taken_whole() {
+        let u = url("wss://user:pa/ss?w#rd@broker.io:8884/mqtt?token=a");
+        assert_eq!((u.username.as_deref(), u.password.as_deref()), (Some("user"), Some("pa/ss?w#rd")));
+        assert_eq!((u.host.as_str(), u.port, u.path.as_deref()), ("broker.io", 8884, Some("/mqtt?token=a")));
+        let u = url("ws://me%40home:p%40ss%2F1%3A2@h/mqtt#top");
+        assert_eq!((u.username.as_deref(), u.password.as_deref()), (Some("me@home"), Some("p@ss/1:2")));
+        assert_eq!(u.path.as_deref(), Some("/mqtt"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - `address`: TCP or WebSocket (with its path), and broker URLs pasted into the host field.
 
 mod address;
+mod secrets;
 mod store;
 mod v5;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::mqtt::{ConnectV5, SESSION_NEVER_EXPIRES};
 pub use address::{BrokerUrl, DEFAULT_PATH, Transport, check_path, looks_like_url, parse_url};
+pub use secrets::{hide_query_values, redact_userinfo, url_without_secrets};
 pub use store::{EXAMPLES, ProfileStore, StoreError, file_stem, write_private};
 
 use std::time::Duration;
@@ -298,11 +300,15 @@ impl Profile {
         errors
     }
 
-    /// A copy without secrets, for export unless the user asks for them.
+    /// A copy without secrets, for export unless the user asks for them: no password or PSK
+    /// key, no `user:password@` in a URL left in the host field, and the values of the
+    /// WebSocket path's query (tokens) hidden as `***`.
     #[must_use]
     pub fn without_secrets(&self) -> Self {
         let mut p = self.clone();
         p.password = None;
+        p.host = url_without_secrets(&p.host);
+        p.websocket_path = hide_query_values(&p.websocket_path);
         if let TlsMode::Psk { key_hex, .. } = &mut p.tls {
             key_hex.clear();
         }

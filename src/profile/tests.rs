@@ -349,3 +349,20 @@ fn a_url_in_the_host_field_fills_port_transport_path_and_tls() {
     assert!(unchanged.apply_url().is_err());
     assert_eq!(unchanged, bad);
 }
+
+#[test]
+fn exports_hide_user_info_left_in_the_host_and_query_values_of_the_path() {
+    let p = Profile {
+        host: "wss://me:hunter/2@broker.io:8884/mqtt?token=abc123".into(),
+        transport: Transport::WebSocket,
+        websocket_path: "/mqtt?token=abc123&v=5".into(),
+        ..Profile::default()
+    };
+    let shared = p.without_secrets();
+    assert_eq!(shared.host, "wss://broker.io:8884/mqtt?token=***");
+    assert_eq!(shared.websocket_path, "/mqtt?token=***&v=***");
+    let text = serde_json::to_string(&shared).unwrap();
+    assert!(!text.contains("hunter") && !text.contains("abc123"), "{text}");
+    let plain = Profile { host: "pi.local".into(), ..Profile::default() }.without_secrets();
+    assert_eq!((plain.host.as_str(), plain.websocket_path.as_str()), ("pi.local", DEFAULT_PATH));
+}
