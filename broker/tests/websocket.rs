@@ -281,9 +281,17 @@ async fn frames_that_break_the_rules_are_refused_with_their_close_code() {
     let broker = ws_broker(|c, _| c.max_packet_size = 100).await;
     refused_frame(&broker, &frame(0x81, b"{\"json\":1}", true), 1003, "text frame (MQTT-6.0.0-1)").await;
     refused_frame(&broker, &frame(0x82, b"\x10", false), 1002, "unmasked client frame (RFC 6455 5.1)").await;
-    // Refused from the header alone: no payload is sent at all.
-    let claim = &frame(0x82, &[0; 1000], true)[..8];
-    refused_frame(&broker, claim, 1009, "frame over max_packet_size (1000 bytes declared, 100 allowed)").await;
+    // Refused from the header alone, no payload sent: more than any MQTT packet can be.
+    let mut claim = vec![0x82, 0x80 | 127];
+    claim.extend_from_slice(&(1u64 << 32).to_be_bytes());
+    claim.extend_from_slice(&[1, 2, 3, 4]);
+    refused_frame(
+        &broker,
+        &claim,
+        1009,
+        "frame over the largest MQTT packet (4294967296 bytes declared, 268435460 allowed)",
+    )
+    .await;
     refused_frame(&broker, &frame(0xC2, b"x", true), 1002, "bad frame: reserved bits set").await;
     refused_frame(&broker, &frame(0x83, b"x", true), 1002, "bad frame: reserved opcode").await;
     refused_frame(&broker, &frame(0x09, b"x", true), 1002, "bad frame: fragmented control frame").await;

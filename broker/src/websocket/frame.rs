@@ -76,7 +76,7 @@ pub enum FrameError {
     #[error("unmasked client frame (RFC 6455 5.1)")]
     Unmasked,
     /// Refused from the header, before any of the payload is buffered.
-    #[error("frame over max_packet_size ({len} bytes declared, {max} allowed)")]
+    #[error("frame over the largest MQTT packet ({len} bytes declared, {max} allowed)")]
     TooLarge { len: u64, max: u64 },
     /// Reserved bits or opcodes, an oversized or fragmented control frame, a continuation of
     /// nothing, a 64-bit length with its top bit set.

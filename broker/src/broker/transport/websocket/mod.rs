@@ -20,6 +20,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::{Accepted, HANDSHAKE_TIMEOUT, Identity};
 use crate::broker::Shared;
 use crate::broker::connection::{self, ConnectionTask};
+
+/// The most a data frame may declare: MQTT's largest packet (a remaining length of
+/// 268,435,455 and its 5-byte fixed header).
+const MQTT_LARGEST: usize = crate::codec::MAX_REMAINING_LENGTH + 5;
 use crate::config::{Config, ListenerConfig};
 use crate::log::LogType;
 pub(crate) use stream::WsStream;
@@ -49,7 +53,12 @@ impl WsSettings {
             }
             None => None,
         };
-        Ok(Self { headers_size: config.websockets_headers_size, max_payload: config.packet_size_limit(), http_dir })
+        // Frames are limited by MQTT's largest packet, not by max_packet_size: packets may be
+        // joined in one frame any way [MQTT-6.0.0-2] (MQTT.js joins the writes it corks), and
+        // frames are streamed, never buffered whole, so the MQTT decoder's own max_packet_size
+        // check ([MQTT-2.2.3], per packet, as on TCP) is what bounds memory. A frame declaring
+        // more than any MQTT packet is still refused from its header (1009).
+        Ok(Self { headers_size: config.websockets_headers_size, max_payload: MQTT_LARGEST, http_dir })
     }
 }
 
