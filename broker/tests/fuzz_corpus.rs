@@ -7,6 +7,8 @@
 mod checks;
 #[path = "../../fuzz/checks/corpus.rs"]
 mod corpus;
+#[path = "../../fuzz/checks/broker_ws.rs"]
+mod ws_checks;
 
 #[test]
 fn codec_bytes() {
@@ -26,4 +28,9 @@ fn config() {
 #[test]
 fn auth_files() {
     corpus::replay("auth_files", checks::auth_files);
+}
+
+#[test]
+fn ws_frame() {
+    corpus::replay("ws_frame", ws_checks::ws_frame);
 }

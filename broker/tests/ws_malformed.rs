@@ -326,18 +326,6 @@ async fn a_close_frame_is_answered_and_the_will_is_published() {
     broker.stop().await;
 }
 
-/// The `ws_frame` fuzz target's committed inputs (fuzz/seeds/ws_frame and whatever the fuzzer
-/// adds under fuzz/corpus and fuzz/regressions) through its check, in the normal test run.
-#[path = "../../fuzz/checks/corpus.rs"]
-mod corpus;
-#[path = "../../fuzz/checks/broker_ws.rs"]
-mod ws_fuzz_checks;
-
-#[test]
-fn the_ws_frame_fuzz_inputs_replay_without_a_finding() {
-    corpus::replay("ws_frame", ws_fuzz_checks::ws_frame);
-}
-
 /// A client that sends pings and never reads: the broker may answer only the most recent
 /// (RFC 6455 5.5.3) or stop reading, but must not keep a pong for every ping. The client's
 /// receive buffer is made small, so the kernel holds at most the broker's send buffer
