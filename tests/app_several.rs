@@ -216,9 +216,7 @@ fn a_profile_opened_again_seeds_its_tree_from_its_own_history_only() {
     let _ = history_rows(&mut harness, &dir, 1);
 
     harness.get_by_role_and_label(Role::Button, "Open again").click();
-    step_until(&mut harness, "the second connected and its tree seeded", |app| {
-        connected(app, 1) && app.tree_settled()
-    });
+    step_until(&mut harness, "the second connected and its tree seeded", |app| connected(app, 1) && app.tree_settled());
     assert_eq!(harness.state().tree_of(0).map(mqtt_lab::tree::TopicTree::message_count), Some(1));
     assert_eq!(
         harness.state().tree_of(1).map(mqtt_lab::tree::TopicTree::message_count),

@@ -266,7 +266,10 @@ fn a_connection_of_a_profile_open_twice_has_the_topics_and_messages_of_its_own_r
     let of = |client: Option<&str>| -> Vec<(String, u64, String, bool)> {
         let whose = Whose { profile: "Pi", client };
         let found = topics_before(db, whose, i64::MAX).unwrap();
-        found.into_iter().map(|t| (t.topic, t.count, String::from_utf8_lossy(&t.last.payload).into_owned(), t.retained)).collect()
+        found
+            .into_iter()
+            .map(|t| (t.topic, t.count, String::from_utf8_lossy(&t.last.payload).into_owned(), t.retained))
+            .collect()
     };
     let row = |t: &str, n: u64, p: &str, r: bool| (t.to_owned(), n, p.to_owned(), r);
     assert_eq!(of(Some("lab-sub")), [row("PV/data", 2, "2.0", false)]);

@@ -52,15 +52,14 @@ impl HistoryWriter {
     /// the app goes on without history.
     pub fn start(path: PathBuf, report: impl Fn(Report) + Send + 'static) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel();
-        let thread =
-            std::thread::Builder::new().name("mqtt-lab-history".into()).spawn(move || {
-                // Below the UI thread: on a machine of 2 cores shared with the built-in broker,
-                // a frame waited for a core the writer held (docs/PERFORMANCE.md, "Issue 22").
-                // The writer only lags, and catches up when the burst is over. Refused (some
-                // platforms ask for privileges): it runs as before.
-                let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
-                write(&path, &report, &rx);
-            })?;
+        let thread = std::thread::Builder::new().name("mqtt-lab-history".into()).spawn(move || {
+            // Below the UI thread: on a machine of 2 cores shared with the built-in broker,
+            // a frame waited for a core the writer held (docs/PERFORMANCE.md, "Issue 22").
+            // The writer only lags, and catches up when the burst is over. Refused (some
+            // platforms ask for privileges): it runs as before.
+            let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+            write(&path, &report, &rx);
+        })?;
         Ok(Self { jobs: Some(jobs), thread: Some(thread) })
     }
 }

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use super::hash::Seeded;
 use super::chunked::Chunked;
+use super::hash::Seeded;
 use super::node::Node;
 
 /// The key is already a good hash: it is used as it is.

@@ -5,8 +5,8 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use super::hash::Seeded;
 use super::chunked::Chunked;
+use super::hash::Seeded;
 use super::index::TopicIndex;
 use super::node::{NONE, Node, NodeRef, Stats, decay, millis, preview, weight};
 use super::rows::RowCache;

@@ -135,9 +135,7 @@ impl Broker {
     pub fn listen(&self, listener: TcpListener, settings: &ListenerConfig) -> Result<(), BrokerError> {
         let transport = Arc::new(Transport::for_listener(settings, &self.shared)?);
         if let Ok(addr) = listener.local_addr() {
-            self.shared
-                .log
-                .log(LogType::Notice, format_args!("{}", transport.opening_line(addr)));
+            self.shared.log.log(LogType::Notice, format_args!("{}", transport.opening_line(addr)));
         }
         let accepting = Accepting {
             shared: self.shared.clone(),
