@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use mqtt_lab::App;
 use mqtt_lab::connection::{ConnectionStatus, Direction};
 use mqtt_lab::profile::{TlsMode, Transport};
@@ -306,9 +306,21 @@ fn the_app_reaches_our_broker_over_ws_wss_and_websocket_over_tls_psk() {
     let runtime = runtime();
     let dir = ProfileDir::new("ws-ours");
     let ours = our_ws_broker(&runtime, &dir.0);
-    app_round_trip(&runtime, &dir, &format!("ws://127.0.0.1:{}/mqtt", ours.ws), TlsMode::None, "WebSocket, not encrypted");
+    app_round_trip(
+        &runtime,
+        &dir,
+        &format!("ws://127.0.0.1:{}/mqtt", ours.ws),
+        TlsMode::None,
+        "WebSocket, not encrypted",
+    );
     let ca = TlsMode::SelfSignedCa { ca_file: path_text(&ours.pki.ca) };
-    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.wss), ca, "WebSocket over TLS TLSv1.3, TLS13_");
+    app_round_trip(
+        &runtime,
+        &dir,
+        &format!("wss://127.0.0.1:{}/mqtt", ours.wss),
+        ca,
+        "WebSocket over TLS TLSv1.3, TLS13_",
+    );
     let client = TlsMode::ClientCertificate {
         ca_file: path_text(&ours.pki.ca),
         cert_file: path_text(&ours.pki.client_cert),
@@ -317,7 +329,13 @@ fn the_app_reaches_our_broker_over_ws_wss_and_websocket_over_tls_psk() {
     let url = format!("wss://127.0.0.1:{}/mqtt", ours.wss_client_cert);
     app_round_trip(&runtime, &dir, &url, client, "WebSocket over TLS TLSv1.3, TLS13_");
     let psk = TlsMode::Psk { identity: "btsiot1".into(), key_hex: "0123456789abcdef0123".into() };
-    app_round_trip(&runtime, &dir, &format!("wss://127.0.0.1:{}/mqtt", ours.ws_psk), psk, "WebSocket over TLS-PSK TLSv1.3, TLS_");
+    app_round_trip(
+        &runtime,
+        &dir,
+        &format!("wss://127.0.0.1:{}/mqtt", ours.ws_psk),
+        psk,
+        "WebSocket over TLS-PSK TLSv1.3, TLS_",
+    );
 }
 
 /// A profile file for `mqtt-lab check` with the given security (the profile file's own form).
@@ -372,4 +390,43 @@ fn check_passes_against_our_ws_and_wss_listeners_with_every_security_option() {
         check(&tls_profile(&dir.0, "wss-plain", &url, &serde_json::json!({ "mode": "ca_signed" }), true));
     assert_eq!(code, 4, "{report}");
     assert!(report.contains("WebSocket upgrade") && report.contains("not reached"), "{report}");
+}
+
+/// The label of the bar's title: "<profile> (<address>):".
+fn title(harness: &Harness<'_, App>, profile: &str) -> String {
+    let start = format!("{profile} (");
+    let node = harness.get_by_label_contains(&start);
+    let n = node.accesskit_node();
+    format!("{}{}", n.label().unwrap_or_default(), n.value().unwrap_or_default())
+}
+
+/// The title shown in the bar and the log names the broker without the URL's user info or the
+/// query's values; the connection is WebSocket because its settings say so, not its name.
+#[test]
+fn the_title_hides_secrets_and_a_tcp_profile_named_like_a_url_is_tcp() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("ws-title");
+    let mut harness = harness_with(&runtime, &dir, Some(0));
+    // Port 1 refuses at once: the title is set when connecting, whatever the outcome.
+    new_profile_with_url(&mut harness, "ws://student:hun/ter2@127.0.0.1:1/mqtt?token=abc123");
+    let _ = failure(&mut harness);
+    let shown = title(&harness, "New profile");
+    assert!(shown.contains("ws://127.0.0.1:1/mqtt?token=***"), "{shown}");
+    let log = format!("{:?}", harness.state().model().log);
+    for secret in ["hun", "ter2", "abc123"] {
+        assert!(!shown.contains(secret) && !log.contains(secret), "{secret}: {shown} / {log}");
+    }
+
+    step_until(&mut harness, "the built-in broker", |app| app.builtin_addr().is_some());
+    let port = harness.state().builtin_addr().unwrap().port();
+    new_profile_with_url(&mut harness, "127.0.0.1");
+    set_field(&mut harness, "Port", &port.to_string());
+    let profile = harness.state_mut().selected_profile_mut();
+    (profile.name, profile.transport) = ("ws://x".into(), Transport::Tcp);
+    settle(&mut harness);
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "connected over TCP", |app| matches!(app.status(), ConnectionStatus::Connected { .. }));
+    assert!(title(&harness, "ws://x").contains(&format!("127.0.0.1:{port}")));
+    harness.get_by_label_contains("plain TCP, not encrypted");
+    assert!(harness.query_by_label_contains("WebSocket, not encrypted").is_none());
 }

@@ -133,14 +133,17 @@ impl App {
         let seed = reuse.is_none_or(|i| self.sessions.list()[i].connection.is_none());
         let i = reuse.unwrap_or_else(|| self.sessions.add());
         // A WebSocket connection is named by its URL: "ws://host:9001/mqtt" says what the bar's
-        // "not encrypted" is about.
+        // "not encrypted" is about. Shown in the bar and the log: no user info, no query values
+        // (tokens travel there).
+        let host = crate::profile::redact_userinfo(&settings.host);
         let address = match &settings.websocket {
             Some(path) => {
                 let scheme = if settings.security == crate::connection::Security::Plain { "ws" } else { "wss" };
-                format!("{scheme}://{}:{}{path}", settings.host, settings.port)
+                format!("{scheme}://{host}:{}{}", settings.port, crate::profile::hide_query_values(path))
             }
-            None => format!("{}:{}", settings.host, settings.port),
+            None => format!("{host}:{}", settings.port),
         };
+        let websocket = settings.websocket.is_some();
         let client_id = settings.client_id.clone();
         let handle = Connection::open(&self.io.runtime, settings, self.io.repaint.clone());
         let s = self.sessions.at_mut(i);
@@ -150,7 +153,7 @@ impl App {
         s.model.status = ConnectionStatus::Connecting;
         s.model.subscriptions.list.clear();
         s.instance = instance;
-        s.connection = Some(OpenConnection { profile, address, client_id, handle: Some(handle) });
+        s.connection = Some(OpenConnection { profile, address, websocket, client_id, handle: Some(handle) });
         if again {
             s.model.note(format!(
                 "Opened {} beside the first, as client id {:?}.",

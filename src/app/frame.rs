@@ -30,6 +30,7 @@ impl App {
                 names: &names,
                 selected: self.profiles.selected,
                 open: open.as_deref(),
+                websocket: self.sessions.shown().connection.as_ref().is_some_and(|c| c.websocket),
                 open_is_selected,
                 selected_elsewhere,
                 status: &self.sessions.shown().model.status,

@@ -20,6 +20,9 @@ pub(super) struct OpenConnection {
     /// Where it connects, "127.0.0.1:1883": two sessions with one client id on one broker take
     /// each other's place.
     pub address: String,
+    /// MQTT inside WebSocket frames (ws:// or wss://), for the bar to say so: taken from the
+    /// settings, never guessed from the address text (a profile may be named "ws://x").
+    pub websocket: bool,
     /// The client id sent in CONNECT ("" when the broker assigns one).
     pub client_id: String,
     /// The worker's handle; `None` once disconnected.

@@ -14,6 +14,9 @@ pub struct BarState<'a> {
     pub selected: usize,
     /// The open connection's profile and address ("Built-in broker (127.0.0.1:1883)"), if any.
     pub open: Option<&'a str>,
+    /// The open connection carries MQTT in WebSocket frames (ws:// or wss://): the status says
+    /// "WebSocket over TLS" or "WebSocket, not encrypted".
+    pub websocket: bool,
     /// Whether the connection on view is the selected profile's.
     pub open_is_selected: bool,
     /// A connection of the selected profile that is up but not on view: its session id.
@@ -96,8 +99,7 @@ pub fn connection_bar(
         if let Some(open) = state.open {
             ui.label(format!("{open}:"));
         }
-        let websocket = state.open.is_some_and(|open| open.contains("ws://") || open.contains("wss://"));
-        status_label(ui, state.status, websocket);
+        status_label(ui, state.status, state.websocket);
         if active && !state.open_is_selected && ui.small_button("Disconnect").clicked() {
             intents.push(Intent::Connection(ConnIntent::Disconnect));
         }
@@ -119,7 +121,7 @@ fn wrapped(ui: &mut egui::Ui, color: egui::Color32, text: String) {
 }
 
 /// The connection's state in words and colour; TLS version and cipher once connected.
-/// `websocket`: the connection is a ws:// or wss:// one (its address, in `open`, says so).
+/// `websocket`: the connection is a ws:// or wss:// one.
 fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus, websocket: bool) {
     match status {
         ConnectionStatus::Disconnected => {

@@ -59,8 +59,10 @@ fn request_uri(target: &Target, path: &str) -> Result<Uri, String> {
     };
     let authority = if target.port == default_port { host } else { format!("{host}:{}", target.port) };
     let text = format!("{scheme}://{authority}{path}");
-    text.parse::<Uri>()
-        .map_err(|e| format!("the WebSocket address {text:?} is not valid ({e}): check the host and the path"))
+    text.parse::<Uri>().map_err(|e| {
+        let shown = format!("{scheme}://{authority}{}", crate::profile::hide_query_values(path));
+        format!("the WebSocket address {shown:?} is not valid ({e}): check the host and the path")
+    })
 }
 
 /// The framing's limits: the app's own packet size, and every frame written out at once (the relay
@@ -94,7 +96,8 @@ pub async fn upgrade(
             let upgraded = Upgraded { status: response.status().as_u16(), subprotocol };
             Ok((Box::new(Frames::new(socket)), upgraded))
         }
-        Ok(Err(e)) => Err(format!("{at}: {}", describe(&e, path))),
+        // The path as shown: a token in its query stays out of the log.
+        Ok(Err(e)) => Err(format!("{at}: {}", describe(&e, &crate::profile::hide_query_values(path)))),
         Err(_) => Err(format!(
             "{at}: no answer to the WebSocket upgrade within {} s: this port does not speak WebSocket (is it the MQTT port?)",
             target.connect_timeout.as_secs()

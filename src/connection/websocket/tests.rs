@@ -189,3 +189,14 @@ async fn a_message_over_the_apps_packet_size_is_refused_in_words() {
     drop(stream);
     let _ = server.await;
 }
+
+#[tokio::test]
+async fn a_token_in_the_path_stays_out_of_the_failure() {
+    let (l, port) = listener().await;
+    let server = tokio::spawn(raw_server(l, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+    let t = Target { websocket: Some("/mqtt?token=abc123".into()), ..target(port) };
+    let Err(e) = transport::connect(&t).await else { panic!("a 404 was taken") };
+    assert!(e.contains("no WebSocket endpoint at /mqtt?token=***") && !e.contains("abc123"), "{e}");
+    let request = String::from_utf8(server.await.unwrap()).unwrap();
+    assert!(request.starts_with("GET /mqtt?token=abc123 HTTP/1.1\r\n"), "the token is sent: {request}");
+}
