@@ -308,6 +308,9 @@ async fn http_dir_serves_files_and_refuses_paths_outside_it() {
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("index.html"), "<h1>dashboard</h1>").unwrap();
     std::fs::write(root.join("app.js"), "console.log(1)").unwrap();
+    // Larger than any one buffer on the way: streamed whole.
+    let big: String = (0..40_000u32).flat_map(|i| [i.to_string(), "\n".to_owned()]).collect();
+    std::fs::write(root.join("data.txt"), &big).unwrap();
     let broker = ws_broker(|_, l| l.http_dir = Some(root.clone())).await;
     let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
     let mut ws = Ws::over(TcpStream::connect(broker.addr).await.unwrap());
@@ -317,6 +320,10 @@ async fn http_dir_serves_files_and_refuses_paths_outside_it() {
     let mut ws = Ws::over(TcpStream::connect(broker.addr).await.unwrap());
     let answer = ws.http(&get("/app.js?v=2")).await;
     assert!(answer.contains("Content-Type: text/javascript") && answer.ends_with("console.log(1)"), "{answer}");
+    let mut ws = Ws::over(TcpStream::connect(broker.addr).await.unwrap());
+    let answer = ws.http(&get("/data.txt")).await;
+    assert!(answer.contains(&format!("Content-Length: {}\r\n", big.len())), "{}", &answer[..200]);
+    assert!(answer.ends_with(&big), "all {} bytes, in order", big.len());
     refused_request(&broker, &get("/../secret.txt"), "HTTP/1.1 403", "http_dir: GET /../secret.txt: 403").await;
     refused_request(&broker, &get("/%2e%2e/secret.txt"), "HTTP/1.1 403", "http_dir: GET /%2e%2e/secret.txt: 403").await;
     refused_request(&broker, &get("/missing.css"), "HTTP/1.1 404", "http_dir: GET /missing.css: 404").await;

@@ -78,31 +78,41 @@ where
     None
 }
 
-/// Answers a plain GET from `http_dir` and closes; refusals are logged.
+/// Answers a plain GET from `http_dir` and closes; refusals are logged. The file is looked up
+/// off the runtime's threads and streamed (8 KB at a time through `tokio::io::copy`), so many
+/// clients fetching a large file cost no more than their socket buffers; like the upgrade, the
+/// whole answer has the handshake's 10 s (a dashboard's page, not a download server).
 async fn serve_file<S>(dir: &Path, path: &str, stream: &mut S, shared: &Shared, peer: SocketAddr)
 where
     S: AsyncWrite + Unpin,
 {
-    let (status, why) = match find(dir, path) {
-        Ok(file) => {
-            let read = tokio::task::spawn_blocking({
-                let file = file.clone();
-                move || std::fs::read(file)
-            })
-            .await;
-            if let Ok(Ok(body)) = read {
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    content_type(&file),
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(&body).await;
-                let _ = stream.shutdown().await;
+    let (dir_owned, path_owned) = (dir.to_owned(), path.to_owned());
+    let opened = tokio::task::spawn_blocking(move || {
+        let file = find(&dir_owned, &path_owned)?;
+        let opened = std::fs::File::open(&file).map_err(|_| (404, "cannot be read"))?;
+        let len = opened.metadata().map_err(|_| (404, "cannot be read"))?.len();
+        Ok::<_, (u16, &'static str)>((file, opened, len))
+    })
+    .await
+    .unwrap_or(Err((404, "cannot be read")));
+    let (status, why) = match opened {
+        Ok((file, opened, len)) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n",
+                content_type(&file),
+            );
+            let mut body = tokio::fs::File::from_std(opened).take(len);
+            let sent = match stream.write_all(head.as_bytes()).await {
+                Ok(()) => tokio::io::copy(&mut body, stream).await.ok(),
+                Err(_) => None,
+            };
+            let _ = stream.shutdown().await;
+            if sent == Some(len) {
                 shared.log.log(LogType::Websockets, format_args!("http_dir: GET {path} from {peer}: 200."));
-                return;
+            } else {
+                refused(shared, peer, format_args!("http_dir: GET {path}: 200 cut short ({len} bytes promised)"));
             }
-            (404, "cannot be read")
+            return;
         }
         Err(refusal) => refusal,
     };
