@@ -109,6 +109,13 @@ pub fn parse_upgrade(request: &[u8], max_headers: usize) -> Result<Option<Upgrad
     if !has_token("connection", "upgrade") {
         return Err(not_upgrade("Connection: upgrade"));
     }
+    // RFC 6455 4.1: the opening handshake is an HTTP/1.1 GET with a Host header.
+    if req.version != Some(1) {
+        return Err(HandshakeError::Malformed("a WebSocket upgrade needs HTTP/1.1, RFC 6455 4.1".into()));
+    }
+    if values("host").next().is_none() {
+        return Err(not_upgrade("a Host header"));
+    }
     let version: Vec<_> = values("sec-websocket-version").collect();
     if version.len() != 1 || version[0].trim() != "13" {
         return Err(HandshakeError::Version(version.join(", ")));
@@ -205,8 +212,19 @@ mod tests {
     }
 
     #[test]
+    fn an_upgrade_needs_http_1_1_and_a_host() {
+        let refuse = |text: &str| parse_upgrade(text.as_bytes(), 1024).unwrap_err();
+        let old = refuse(&request("Sec-WebSocket-Protocol: mqtt\r\n").replace("HTTP/1.1", "HTTP/1.0"));
+        assert_eq!((old.status(), old.to_string().contains("HTTP/1.1")), (400, true), "{old}");
+        let hostless = request("Sec-WebSocket-Protocol: mqtt\r\n").replace("Host: x\r\n", "");
+        assert!(!hostless.contains("Host:"), "{hostless}");
+        let e = refuse(&hostless);
+        assert!(matches!(e, HandshakeError::NotUpgrade { missing: "a Host header", .. }), "{e}");
+    }
+
+    #[test]
     fn token_lists_in_any_case_are_understood() {
-        let text = "GET / HTTP/1.1\r\nupgrade: WebSocket\r\nconnection: keep-alive, Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\nsec-websocket-protocol: MQTT\r\n\r\n";
+        let text = "GET / HTTP/1.1\r\nhost: x\r\nupgrade: WebSocket\r\nconnection: keep-alive, Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\nsec-websocket-protocol: MQTT\r\n\r\n";
         let upgrade = parse_upgrade(text.as_bytes(), 1024).unwrap().unwrap();
         assert_eq!((upgrade.subprotocol, upgrade.offered.as_str()), (Subprotocol::Mqtt, "MQTT"));
         assert!(
