@@ -1,7 +1,8 @@
 //! mqtt-lab-bench over WebSocket (`--ws`) against our broker's `protocol websockets` listener
 //! (ws and WebSocket over TLS-PSK, in-process on port 0) and WebSocket brokers we did not
 //! write: Debian's Mosquitto (ws and wss) and aedes behind the `ws` package (node, from
-//! interop/node). Every delivery counted exactly; a server that refuses the upgrade named.
+//! interop/node). Every delivery counted exactly; a server that refuses the upgrade named; a
+//! server's pings answered at once by clients that never write.
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -284,4 +285,146 @@ async fn a_server_that_chooses_no_subprotocol_is_refused_before_the_connect() {
     let addr = server_without_subprotocol().await;
     let e = scenario::run(&ws(Scenario::Pub, addr, 10)).await.unwrap_err().to_string();
     assert!(e.contains("names no subprotocol") && e.contains("\"mqtt\""), "{e}");
+}
+
+/// Reads one whole frame from a client (masked, as RFC 6455 5.3 requires of it): (first byte,
+/// unmasked payload); `None` when the client closed. `wire`: bytes read past the last frame.
+async fn client_frame(stream: &mut tokio::net::TcpStream, wire: &mut Vec<u8>) -> Option<(u8, Vec<u8>)> {
+    use tokio::io::AsyncReadExt as _;
+    loop {
+        if wire.len() >= 2 {
+            assert!(wire[1] & 0x80 != 0, "an unmasked client frame: {wire:02x?}");
+            let (len, at) = match wire[1] & 0x7f {
+                126 if wire.len() >= 4 => (usize::from(u16::from_be_bytes([wire[2], wire[3]])), 4),
+                127 if wire.len() >= 10 => {
+                    (usize::try_from(u64::from_be_bytes(wire[2..10].try_into().unwrap())).unwrap(), 10)
+                }
+                126 | 127 => (usize::MAX - 14, 10),
+                n => (usize::from(n), 2),
+            };
+            if wire.len() >= at + 4 + len {
+                let key: [u8; 4] = wire[at..at + 4].try_into().unwrap();
+                let mut payload = wire[at + 4..at + 4 + len].to_vec();
+                mqtt_lab_bench::websocket::frame::mask(&mut payload, key);
+                let first = wire[0];
+                wire.drain(..at + 4 + len);
+                return Some((first, payload));
+            }
+        }
+        if stream.read_buf(wire).await.ok()? == 0 {
+            return None;
+        }
+    }
+}
+
+/// How long a pong may take: it is owed at once, this only bounds a failing test.
+const PONG_WAIT: Duration = Duration::from_secs(5);
+
+/// A WebSocket "broker" on 127.0.0.1:0 for one client: accepts the upgrade (subprotocol mqtt),
+/// answers CONNECT with CONNACK and SUBSCRIBE with SUBACK, and after answering a packet of type
+/// `ping_after` sends two pings (the second once the first is answered). Resolves to the pongs'
+/// payloads, or to what went wrong.
+async fn pinging_server(ping_after: u8) -> (SocketAddr, tokio::task::JoinHandle<Result<Vec<Vec<u8>>, String>>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.map_err(|e| e.to_string())?;
+        let mut wire = Vec::new();
+        let end = loop {
+            if let Some(end) = wire.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end;
+            }
+            if stream.read_buf(&mut wire).await.map_err(|e| e.to_string())? == 0 {
+                return Err("the client closed during the upgrade".into());
+            }
+        };
+        let request = String::from_utf8_lossy(&wire[..end]).into_owned();
+        wire.drain(..end + 4);
+        let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap_or_default();
+        let accept = mqtt_lab_bench::websocket::handshake::accept_for(key.trim());
+        let answer = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
+        );
+        stream.write_all(answer.as_bytes()).await.map_err(|e| e.to_string())?;
+        // Binary frames: one MQTT packet each (the client writes CONNECT and SUBSCRIBE alone).
+        loop {
+            let (first, payload) =
+                client_frame(&mut stream, &mut wire).await.ok_or("the client closed before the pings")?;
+            let kind = payload.first().map_or(0, |b| b >> 4);
+            let reply: &[u8] = match (first, kind) {
+                (0x82, 1) => &[0x82, 4, 0x20, 2, 0, 0],
+                (0x82, 8) => &[0x82, 5, 0x90, 3, payload[2], payload[3], 0],
+                _ => return Err(format!("unexpected frame {first:#04x} with MQTT packet type {kind}")),
+            };
+            stream.write_all(reply).await.map_err(|e| e.to_string())?;
+            if kind == ping_after {
+                break;
+            }
+        }
+        let mut pongs = Vec::new();
+        for ping in [&b"still there?"[..], b"and now?"] {
+            let frame = [&[0x89, u8::try_from(ping.len()).unwrap()][..], ping].concat();
+            stream.write_all(&frame).await.map_err(|e| e.to_string())?;
+            let pong = tokio::time::timeout(PONG_WAIT, client_frame(&mut stream, &mut wire))
+                .await
+                .map_err(|_| format!("no pong within {PONG_WAIT:?} (pongs before: {pongs:?})"))?
+                .ok_or("the client closed instead of answering the ping")?;
+            if pong.0 != 0x8A {
+                return Err(format!("frame {:#04x} where a pong was due", pong.0));
+            }
+            pongs.push(pong.1);
+        }
+        Ok(pongs)
+    });
+    (addr, task)
+}
+
+fn ws_target(addr: SocketAddr) -> mqtt_lab_bench::client::Target {
+    mqtt_lab_bench::client::Target {
+        addr,
+        username: None,
+        password: None,
+        client_prefix: String::new(),
+        connector: mqtt_lab_bench::transport::Connector::plain().framed(Framing::WebSocket { path: "/mqtt".into() }),
+        protocol: mqtt_lab_broker::codec::Protocol::V311,
+    }
+}
+
+fn assert_answered(pongs: Result<Vec<Vec<u8>>, String>) {
+    assert_eq!(pongs.unwrap(), [b"still there?".to_vec(), b"and now?".to_vec()]);
+}
+
+/// A QoS 0 subscriber never writes: the split halves' reader answers the pings itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_never_writes_answers_pings_at_once() {
+    use mqtt_lab_bench::client::Client;
+    use mqtt_lab_bench::subscriber::{Until, listen};
+    let (addr, server) = pinging_server(8).await;
+    let mut client = Client::connect(&ws_target(addr), "sub", 60).await.unwrap();
+    client.subscribe("bench/#", mqtt_lab_broker::codec::QoS::AtMostOnce).await.unwrap();
+    let (_done, publishers_done) = tokio::sync::watch::channel(false);
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
+    let until = Until { publishers_done, quiet: Duration::from_mins(1), deadline };
+    let listening = tokio::spawn(async move {
+        let tracker = mqtt_lab_bench::payload::Tracker::new(1, 1);
+        listen(&mut client, tracker, false, until).await.map(|_| ()).map_err(|e| e.to_string())
+    });
+    let pongs = server.await.unwrap();
+    listening.abort();
+    assert_answered(pongs);
+}
+
+/// Soak's clients read the whole stream between their PINGREQs: that reader answers too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_reading_the_whole_stream_answers_pings_at_once() {
+    use tokio::io::AsyncReadExt as _;
+    let (addr, server) = pinging_server(1).await;
+    let mut client = mqtt_lab_bench::client::Client::connect(&ws_target(addr), "idle", 60).await.unwrap();
+    let reading =
+        tokio::spawn(async move { while matches!(client.stream.read_buf(&mut client.rbuf).await, Ok(n) if n > 0) {} });
+    let pongs = server.await.unwrap();
+    reading.abort();
+    assert_answered(pongs);
 }
