@@ -67,7 +67,7 @@ fn mosquitto_ws(dir: &Path, extra: &str) -> (Mosquitto, SocketAddr) {
 async fn fan_in_fan_out_retained_and_conn_over_ws_against_mosquitto() {
     let dir = scratch("ws-mosquitto");
     // No queue limit: Mosquitto's default of 1,000 queued messages drops QoS 1 ones when the
-    // subscriber falls behind on a loaded machine (seen once in the CI check).
+    // subscriber falls behind on a loaded machine (seen once on a 2-core machine under load).
     let (mosquitto, addr) = mosquitto_ws(&dir, "max_queued_messages 0\n");
     // QoS 1: Mosquitto 2.0.11 stalls at QoS 2 with many in flight (docs/PERFORMANCE.md).
     let mut o = ws(Scenario::FanIn, addr, 2000);
