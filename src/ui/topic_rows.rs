@@ -15,8 +15,10 @@ const RATE_W: f32 = 52.0;
 const AGO_W: f32 = 64.0;
 const FLAGS_W: f32 = 40.0;
 const PIN_W: f32 = 30.0;
-/// Below this width the rate and last-change columns make room for the value (hover shows them).
-const NARROW: f32 = 500.0;
+/// Below this width the rate and last-change columns make room for the name and value (hover
+/// and the detail pane show them): at 1280 wide with the sidebar and the detail pane the tree
+/// has about 530 points, where they left a deep level 9 characters of its name.
+const NARROW: f32 = 600.0;
 
 /// The widths of a row's columns, the same for the header and every row.
 #[derive(Clone, Copy)]
