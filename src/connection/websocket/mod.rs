@@ -24,8 +24,10 @@ pub use frames::{Frames, FramingError};
 /// The request path a profile uses unless it says otherwise (HiveMQ, EMQX, Mosquitto's examples).
 pub const DEFAULT_PATH: &str = "/mqtt";
 
-/// The subprotocol asked for: MQTT 3.1.1 and 5 both register `mqtt` [MQTT-6.0.0-3].
-const SUBPROTOCOL: &str = "mqtt";
+/// The subprotocols offered, preferred first: MQTT 3.1.1 and 5 both register `mqtt`
+/// [MQTT-6.0.0-3]; `mqttv3.1` is what brokers of the MQTT 3.1 era answer to (Mosquitto and ours
+/// take either, for any protocol version).
+const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
 
 /// The largest WebSocket message or frame taken from the broker: the largest packet the app
 /// accepts (the worker's `MAX_PACKET`, 16 MiB) plus its fixed header, so one frame may carry one
@@ -82,7 +84,7 @@ pub async fn upgrade(
     path: &str,
 ) -> Result<(Box<dyn Stream>, Upgraded), String> {
     let uri = request_uri(target, path)?;
-    let request = ClientRequestBuilder::new(uri).with_sub_protocol(SUBPROTOCOL);
+    let request = SUBPROTOCOLS.iter().fold(ClientRequestBuilder::new(uri), |r, p| r.with_sub_protocol(*p));
     let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config()));
     let at = format!("{}:{}", target.host, target.port);
     match tokio::time::timeout(target.connect_timeout, handshake).await {

@@ -75,7 +75,11 @@ async fn bytes_go_out_as_binary_frames_and_come_back_however_the_frames_split_th
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got)).await.expect("ends").unwrap();
     assert_eq!(got, [0x20, 0x02, 0x00, 0x00, 0x90, 0x03, 0x00, 0x01, 0x00, 0xD0, 0x00]);
     let (path, offered) = server.await.unwrap();
-    assert_eq!((path.as_str(), offered.as_str()), ("/mqtt", "mqtt"));
+    assert_eq!(
+        (path.as_str(), offered.as_str()),
+        ("/mqtt", "mqtt, mqttv3.1"),
+        "mqtt first, mqttv3.1 for brokers of the MQTT 3.1 era"
+    );
 }
 
 #[tokio::test]
@@ -139,7 +143,7 @@ async fn http_answers_and_other_protocols_are_said_in_words() {
         assert!(e.contains(words), "{answer:?}: {e}");
         let request = String::from_utf8(server.await.unwrap()).unwrap();
         assert!(request.starts_with("GET /mqtt HTTP/1.1\r\n"), "{request}");
-        assert!(request.contains("Sec-WebSocket-Protocol: mqtt\r\n"), "{request}");
+        assert!(request.contains("Sec-WebSocket-Protocol: mqtt, mqttv3.1\r\n"), "{request}");
         assert!(request.to_ascii_lowercase().contains(&format!("host: 127.0.0.1:{port}\r\n")), "{request}");
     }
 }
