@@ -98,8 +98,13 @@ fn burst_and_delete(harness: &mut egui_kittest::Harness<'static, App>, port: u16
 
     // A JSON node: its recent messages, the diff naming the changed field, then "Plot this".
     select(harness, "lab/lamp");
-    settle(harness);
-    assert!(harness.query_by_label("~ $.value: 10 → 50").is_some(), "the diff names the changed field and its values");
+    // The recent messages come from history, read off the UI thread: frames until they are in.
+    let start = std::time::Instant::now();
+    while harness.query_by_label("~ $.value: 10 → 50").is_none() {
+        assert!(start.elapsed() < PATIENCE, "the diff names the changed field and its values");
+        harness.step();
+        std::thread::yield_now();
+    }
     assert!(harness.query_by_label_contains("$.control").is_none(), "unchanged fields are not listed");
     harness.get_by_label("JSON field").click();
     settle(harness);
