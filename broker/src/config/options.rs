@@ -132,7 +132,16 @@ pub fn is_mosquitto_option(name: &str) -> bool {
 /// Options that Mosquitto 2.0 reads but that have no effect there either.
 pub const DEPRECATED_NO_EFFECT: &[&str] = &["allow_duplicate_messages", "retry_interval", "store_clean_interval"];
 
-/// Which later piece of work brings an unimplemented option, for the error message.
-pub fn planned_for(_name: &str) -> &'static str {
-    "it is not implemented yet"
+/// What to use instead of Mosquitto's plugin options: they load C shared libraries (the
+/// `mosquitto_auth_plugin` interface), which a Rust broker cannot call, so the error says which
+/// of our own options covers what such plugins are mostly used for.
+const PLUGIN_INSTEAD: &str = "this broker cannot load Mosquitto plugins (C shared libraries); \
+     for user names and passwords use password_file (made with mosquitto_passwd), for topic access \
+     use acl_file, and for TLS-PSK identities use psk_file";
+
+/// Why an option Mosquitto knows is refused, for the error message: what to use instead where
+/// the option cannot make sense here, otherwise that it is not implemented yet.
+pub fn planned_for(name: &str) -> &'static str {
+    let plugin = matches!(name, "plugin" | "auth_plugin") || MOSQUITTO_PREFIXES.iter().any(|p| name.starts_with(p));
+    if plugin { PLUGIN_INSTEAD } else { "it is not implemented yet" }
 }

@@ -227,8 +227,17 @@ impl Parser<'_> {
             "persistence_location" => c.persistence_location = Some(PathBuf::from(path(option, value)?)),
             "persistence_file" => c.persistence_file = persistence_file(option, value)?,
             // Mosquitto saves every autosave_interval seconds; this broker saves every change
-            // before acknowledging it, so there is nothing to schedule.
-            "autosave_interval" | "autosave_on_changes" => {}
+            // before acknowledging it, so there is nothing to schedule. Values are checked as
+            // Mosquitto checks them: the interval must be present (Mosquitto reads it with
+            // atoi, so any text starts), on_changes must be a boolean.
+            "autosave_interval" => {
+                if value.is_empty() {
+                    return Err("autosave_interval needs a number of seconds".into());
+                }
+            }
+            "autosave_on_changes" => {
+                boolean(option, value)?;
+            }
             _ if DEPRECATED_NO_EFFECT.contains(&option) => {}
             _ if is_mosquitto_option(option) => {
                 return Err(format!(
