@@ -3,6 +3,7 @@
 mod connection;
 mod inspect;
 mod keepalive;
+mod mount;
 mod router;
 mod server;
 mod session;

@@ -153,7 +153,7 @@ impl Broker {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (shared, stop, done) = (self.shared.clone(), self.stop.subscribe(), self.done_tx.clone());
-        tokio::spawn(connection::serve(shared, stream, peer, stop, None).ending(Ending { open: None, done }));
+        tokio::spawn(connection::serve(shared, stream, peer, stop, None, None).ending(Ending { open: None, done }));
     }
 
     /// Clients, subscriptions and the messages held now (what `$SYS` reports).

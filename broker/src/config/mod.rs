@@ -60,6 +60,9 @@ pub struct ListenerConfig {
     pub protocol: ListenerProtocol,
     /// Files served to plain HTTP GETs on a WebSocket listener, as Mosquitto does.
     pub http_dir: Option<PathBuf>,
+    /// Put in front of every topic this listener's clients name and taken off what they are
+    /// sent (Mosquitto's `mount_point`, joined as a raw string): a tree of their own.
+    pub mount_point: Option<String>,
 }
 
 impl ListenerConfig {

@@ -144,6 +144,12 @@ impl Parser<'_> {
                     _ => return Err(format!("protocol must be mqtt or websockets, got {value:?}")),
                 };
             }
+            "mount_point" => {
+                if value.is_empty() || value.contains(['+', '#', '\0']) {
+                    return Err(format!("mount_point must be a topic without wildcards, got {value:?}"));
+                }
+                self.listener().mount_point = Some(value.to_owned());
+            }
             "http_dir" => self.listener().http_dir = Some(PathBuf::from(path(option, value)?)),
             "tls_version" => {
                 self.listener().tls_version = Some(match value {

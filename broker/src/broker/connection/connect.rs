@@ -116,7 +116,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    async fn accept(&mut self, c: Connect) -> Result<bool, Close> {
+    async fn accept(&mut self, mut c: Connect) -> Result<bool, Close> {
         self.protocol = c.protocol;
         if let Some((code, reason)) = self.refusal(&c) {
             let id = if c.client_id.is_empty() { "<empty>" } else { &c.client_id };
@@ -137,6 +137,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         } else {
             c.client_id.as_str().into()
         };
+        if let (Some(mount), Some(will)) = (&self.mount, c.will.as_mut()) {
+            // The will goes out on the mounted topic, as the client's PUBLISHes do.
+            will.topic = mount.name(&will.topic).map_err(|e| {
+                Close::Protocol(
+                    format!("the will topic with the listener's mount_point: {e}"),
+                    ReasonCode::TopicNameInvalid,
+                )
+            })?;
+        }
         let username = self.effective_username(&c);
         let keep_alive = self.keep_alive(&c);
         let connack = self.connack_properties(&c, &client_id, keep_alive);
@@ -153,7 +162,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let mut router = self.shared.router();
             let attached = router.connect(login, self.link.clone());
             // The session's copies of the id and user name, so that one allocation serves both.
-            let session = router.session_mut(&client_id);
+            let mut session = router.session_mut(&client_id);
+            if let Some(s) = session.as_mut() {
+                // Deliveries lose the mount point as they are written (before any alias).
+                s.mount.clone_from(&self.mount);
+            }
             let shared_name =
                 session.as_ref().map_or_else(|| username.as_deref().map(Arc::from), |s| s.username.clone());
             let shared_id = session.map_or(client_id, |s| s.client_id.clone());

@@ -42,12 +42,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 // The granted QoS is at most `max_qos` (MQTT 5.0 3.2.2.3.4; Mosquitto does the
                 // same for 3.1.1 clients).
                 let max = shared.config.max_qos;
-                for (_, options) in &mut s.filters {
+                for (filter, options) in &mut s.filters {
                     options.qos = options.qos.min(max);
+                    if let Some(mount) = &self.mount {
+                        *filter = mount.filter(filter).map_err(|e| mount_failed(&e))?;
+                    }
                 }
                 self.subscribe(&s);
             }
-            Packet::Unsubscribe(u) => {
+            Packet::Unsubscribe(mut u) => {
+                if let Some(mount) = &self.mount {
+                    for filter in &mut u.filters {
+                        *filter = mount.filter(filter).map_err(|e| mount_failed(&e))?;
+                    }
+                }
                 shared.router().unsubscribe(&id, &u);
                 for filter in &u.filters {
                     self.log(LogType::Unsubscribe, format_args!("{id} {filter}"));
@@ -132,6 +140,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
+    /// Puts the listener's mount point in front of the topic; after the alias is resolved, as
+    /// an alias stands for the topic the client sees.
+    fn mount_topic(&self, p: &mut Publish) -> Result<(), Close> {
+        if let Some(mount) = &self.mount {
+            p.topic = mount.name(&p.topic).map_err(|e| mount_failed(&e))?;
+        }
+        Ok(())
+    }
+
     /// Routes a PUBLISH unless it is too large or the ACL denies it; either way its QoS flow
     /// completes, so the client does not send it again forever.
     fn publish(&mut self, mut p: Publish) -> Result<(), Close> {
@@ -156,6 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let max = self.shared.config.max_topic_alias;
             Aliases::resolve(&mut self.aliases, &mut p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
         }
+        self.mount_topic(&mut p)?;
         let (shared, id) = (&*self.shared, self.id());
         let stats = &shared.stats;
         Stats::add(&stats.publish_received, 1);
@@ -265,6 +283,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
 /// The reason code of a PUBACK or PUBREC (MQTT 5.0; 3.1.1 leaves it out): why the message
 /// was refused, or, as Mosquitto answers, that nobody subscribed to it.
+/// A topic that is no longer valid with the mount point in front (too long).
+fn mount_failed(e: &crate::codec::TopicError) -> Close {
+    Close::Protocol(format!("with the listener's mount_point: {e}"), ReasonCode::TopicNameInvalid)
+}
+
 fn ack_reason(refused: Option<ReasonCode>, routed: Option<Routed>) -> ReasonCode {
     match (refused, routed) {
         (Some(code), _) => code,

@@ -26,6 +26,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::mount::MountPoint;
 use super::session::Link;
 use super::transport::Identity;
 use super::wake::Wake;
@@ -79,6 +80,7 @@ pub(crate) fn serve<S>(
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
     identity: Option<Identity>,
+    mount: Option<MountPoint>,
 ) -> ConnectionTask<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -95,6 +97,7 @@ where
         aliases: None,
         username: None,
         identity: identity.map(Box::new),
+        mount,
         link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) },
         congestion: None,
         check_outbox: true,
@@ -126,6 +129,8 @@ struct Connection<S> {
     /// What TLS proved about the client (PSK identity, certificate name). This and the will
     /// are boxed: most clients have neither, and every byte here is in every idle client.
     identity: Option<Box<Identity>>,
+    /// The listener's `mount_point`: put in front of every topic this client names.
+    mount: Option<MountPoint>,
     link: Link,
     /// While subscribers this client's last PUBLISH left over their limits are congested.
     congestion: Option<Box<Congestion>>,

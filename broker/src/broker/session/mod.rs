@@ -12,6 +12,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
+use super::mount::MountPoint;
 use super::subscriptions::Sub;
 use super::wake::Wake;
 use crate::auth::Acl;
@@ -170,6 +171,8 @@ pub struct Session {
     acl: Option<Arc<Acl>>,
     /// The current connection's will (boxed: most clients have none).
     pub will: Option<Box<LastWill>>,
+    /// The current connection's listener `mount_point`, taken off what it is sent.
+    pub(crate) mount: Option<MountPoint>,
 }
 
 impl Session {
@@ -195,6 +198,7 @@ impl Session {
             pressure: Pressure::default(),
             acl: None,
             will: None,
+            mount: None,
         }
     }
 
@@ -419,6 +423,9 @@ impl Session {
                 }
                 written.publishes += 1;
                 written.publish_bytes += p.payload.len() as u64;
+                if let Some(mount) = &self.mount {
+                    mount.unmount(p);
+                }
                 if let Some(aliases) = self.out_aliases.as_mut() {
                     aliases.apply(p);
                 }

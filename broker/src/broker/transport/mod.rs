@@ -23,6 +23,7 @@ use tokio::sync::watch;
 
 use super::Shared;
 use super::connection::{self, Ending};
+use super::mount::MountPoint;
 use crate::config::{ListenerConfig, ListenerProtocol};
 use crate::log::LogType;
 use websocket::WsSettings;
@@ -50,6 +51,8 @@ pub enum TransportError {
 pub(crate) struct Transport {
     security: Security,
     framing: Framing,
+    /// The listener's `mount_point`, which its connections apply to their topics.
+    mount: Option<MountPoint>,
 }
 
 /// The layer under the framing. Cheap clones: both contexts hold their configuration behind a
@@ -76,6 +79,7 @@ pub(crate) struct Accepted {
     pub peer: SocketAddr,
     pub stop: watch::Receiver<bool>,
     pub ending: Ending,
+    pub mount: Option<MountPoint>,
 }
 
 impl Transport {
@@ -97,7 +101,7 @@ impl Transport {
                 Framing::WebSocket(Arc::new(WsSettings::new(l, &shared.config).map_err(setup)?))
             }
         };
-        Ok(Self { security, framing })
+        Ok(Self { security, framing, mount: MountPoint::of(l.mount_point.as_deref()) })
     }
 
     /// What the startup line adds after the address: " (TLS)", " (WebSocket, TLS-PSK)"...
@@ -145,20 +149,21 @@ pub(crate) fn spawn(
         // A plain connection's task is the connection itself: the smallest task for the
         // thousands of idle clients a broker may hold.
         (Security::Plain, Framing::Mqtt) => {
-            tokio::spawn(connection::serve(shared, tcp, peer, stop, None).ending(ending));
+            let mount = transport.mount.clone();
+            tokio::spawn(connection::serve(shared, tcp, peer, stop, None, mount).ending(ending));
         }
         (Security::Plain, Framing::WebSocket(settings)) => {
-            let accepted = Accepted { shared, peer, stop, ending };
+            let accepted = Accepted { shared, peer, stop, ending, mount: transport.mount.clone() };
             tokio::spawn(websocket::serve(settings.clone(), tcp, None, accepted));
         }
         (Security::Psk(ctx), framing) => {
             let (ctx, framing) = (ctx.clone(), framing.clone());
-            let accepted = Accepted { shared, peer, stop, ending };
+            let accepted = Accepted { shared, peer, stop, ending, mount: transport.mount.clone() };
             tokio::spawn(async move { serve_psk(&ctx, framing, use_identity, tcp, accepted).await });
         }
         (Security::Tls(acceptor), framing) => {
             let (acceptor, framing) = (acceptor.clone(), framing.clone());
-            let accepted = Accepted { shared, peer, stop, ending };
+            let accepted = Accepted { shared, peer, stop, ending, mount: transport.mount.clone() };
             tokio::spawn(async move { serve_tls(&acceptor, framing, use_identity, tcp, accepted).await });
         }
     }
@@ -171,7 +176,7 @@ impl Framing {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         match self {
-            Self::Mqtt => connection::serve(a.shared, stream, a.peer, a.stop, identity).ending(a.ending).await,
+            Self::Mqtt => connection::serve(a.shared, stream, a.peer, a.stop, identity, a.mount).ending(a.ending).await,
             Self::WebSocket(settings) => websocket::serve(settings, stream, identity, a).await,
         }
     }
@@ -242,9 +247,10 @@ mod tests {
         let (done, _) = tokio::sync::mpsc::channel(1);
         let (_, stop) = watch::channel(false);
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        let plain = connection::serve(shared.clone(), tcp, peer, stop.clone(), None);
+        let plain = connection::serve(shared.clone(), tcp, peer, stop.clone(), None, None);
         let settings = Arc::new(WsSettings::new(&ListenerConfig::default(), &shared.config).unwrap());
-        let accepted = Accepted { shared: shared.clone(), peer, stop, ending: Ending { open: None, done } };
+        let accepted =
+            Accepted { shared: shared.clone(), peer, stop, ending: Ending { open: None, done }, mount: None };
         let ws = websocket::serve(settings, tcp2, None, accepted);
         let adapter = size_of::<websocket::WsStream<TcpStream>>() - size_of::<TcpStream>();
         assert!(adapter <= 160, "the adapter adds {adapter} bytes");
