@@ -226,3 +226,44 @@ fn the_mount_point_is_a_listener_option_without_wildcards() {
     let mounts: Vec<Option<&str>> = config.listeners.iter().map(|l| l.mount_point.as_deref()).collect();
     assert_eq!(mounts, [None, Some("lab1/"), Some("lab2")]);
 }
+
+/// MQTT 5.0, toward the client: the aliases the broker assigns (`assign_topic_aliases`, ours
+/// only) name the topic without the mount point, the one the client subscribed in.
+#[tokio::test]
+async fn aliases_the_broker_assigns_name_the_client_visible_topic() {
+    use mqtt_lab_broker::codec::v5::PropertyId;
+    use mqtt_lab_broker::config::ListenerConfig;
+    let mounted = ListenerConfig { mount_point: Some("lab1/".into()), ..ListenerConfig::default() };
+    let broker = support::TestBroker::with(|c| {
+        c.assign_topic_aliases = true;
+        c.listeners = vec![mounted];
+    })
+    .await;
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    broker.broker().listen(plain, &ListenerConfig::default()).unwrap();
+    let connect = connect_of(Protocol::V5, "aliased", vec![Property::TopicAliasMaximum(2)]);
+    let (mut sub, _) = Client::accepted(broker.addr, connect).await;
+    sub.subscribe("t/#", support::v5client::opts(QoS::AtMostOnce)).await;
+    let mut publisher = Client::v5(plain_addr, "pub").await;
+    for topic in ["lab1/t/x", "lab1/t/x", "lab1/t/y"] {
+        publisher.publish1(topic, b"1", false, Vec::new()).await;
+    }
+    let seen: Vec<(String, Option<u16>)> = sub
+        .sync()
+        .await
+        .into_iter()
+        .filter_map(|p| match p {
+            Packet::Publish(p) => Some((
+                p.topic.to_string(),
+                match p.properties.get(PropertyId::TopicAlias) {
+                    Some(Property::TopicAlias(a)) => Some(a.get()),
+                    _ => None,
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let name = |t: &str, a: u16| (t.to_owned(), Some(a));
+    assert_eq!(seen, [name("t/x", 1), name("", 1), name("t/y", 2)]);
+}
