@@ -267,3 +267,23 @@ async fn aliases_the_broker_assigns_name_the_client_visible_topic() {
     let name = |t: &str, a: u16| (t.to_owned(), Some(a));
     assert_eq!(seen, [name("t/x", 1), name("", 1), name("t/y", 2)]);
 }
+
+/// A `$share/` filter from a mounted client is mounted as a raw string like any other, so it is
+/// the ordinary filter `lab1/$share/g/t`, not a shared subscription, on both brokers; and `$SYS`
+/// stays out of reach (`lab1/$SYS/...` matches none of the broker's topics).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_filter_is_mounted_as_text() {
+    let mut answers = Vec::new();
+    for (broker, plain) in both("mount-share", "") {
+        let mut inside = RawClient::connect(broker.addr(), "inside").await;
+        inside.subscribe(&[("$share/g/t", QoS::AtMostOnce), ("$SYS/#", QoS::AtMostOnce)]).await;
+        let mut outside = RawClient::connect(plain, "outside").await;
+        for t in ["t", "lab1/t", "lab1/$share/g/t"] {
+            outside.send(publish(t, b"x", QosPid::AtMostOnce, false)).await;
+        }
+        topics(&mut outside).await;
+        answers.push(topics(&mut inside).await);
+    }
+    // Mosquitto 2.0.11 leaves the mount point on (eclipse-mosquitto/mosquitto#2244).
+    assert_eq!(answers, [vec!["lab1/$share/g/t"], vec!["$share/g/t"]], "Mosquitto, then ours");
+}
