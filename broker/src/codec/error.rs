@@ -95,6 +95,7 @@ impl DecodeError {
                 ReasonCode::TopicNameInvalid
             }
             Self::ReasonCode(_)
+            | Self::Topic(TopicError::NameTooDeep { .. })
             | Self::SessionPresentWithError(_)
             | Self::RetainHandling3
             | Self::MaximumQos3
@@ -126,6 +127,10 @@ pub enum TopicError {
     SharedWithoutFilter(String),
     #[error("[MQTT-4.8.2-2] shared subscription {0:?}: the share name must not contain '+' or '#'")]
     WildcardInShareName(String),
+    #[error("[Mosquitto topic depth] topic name of {levels} levels, over the limit of 201 (200 '/' separators)")]
+    NameTooDeep { levels: usize },
+    #[error("[Mosquitto topic depth] topic filter of {levels} levels, over the limit of 201 (200 '/' separators)")]
+    FilterTooDeep { levels: usize },
 }
 
 /// Why a packet could not be encoded.

@@ -18,6 +18,19 @@ pub struct TopicFilter(Arc<str>);
 /// What starts a shared subscription's filter (4.8.2).
 pub const SHARE_PREFIX: &str = "$share/";
 
+/// The most `/` separators Mosquitto 2.0 takes in a topic name or filter (its
+/// `TOPIC_HIERARCHY_LIMIT`): 200, so 201 levels. Past it Mosquitto closes the connection (MQTT
+/// 5.0: DISCONNECT 0x82 for a PUBLISH, 0x81 for a SUBSCRIBE); a bound on levels also bounds the
+/// work of matching one topic against the subscription tree, which matters on a Raspberry Pi.
+pub const MAX_TOPIC_SEPARATORS: usize = 200;
+
+/// How many levels `s` has when that is more than Mosquitto takes, counted as it counts them
+/// (the `/` separators, whatever the levels hold, `$share/group/` included).
+fn too_deep(s: &str) -> Option<usize> {
+    let separators = s.bytes().filter(|&b| b == b'/').count();
+    (separators > MAX_TOPIC_SEPARATORS).then_some(separators + 1)
+}
+
 fn check_common(s: &str, kind: &'static str) -> Result<(), TopicError> {
     if s.is_empty() {
         return Err(TopicError::Empty { kind });
@@ -41,6 +54,9 @@ impl TopicName {
         check_common(s, "name")?;
         if s.contains(['+', '#']) {
             return Err(TopicError::WildcardInName(s.to_owned()));
+        }
+        if let Some(levels) = too_deep(s) {
+            return Err(TopicError::NameTooDeep { levels });
         }
         Ok(Self(s.into()))
     }
@@ -70,6 +86,9 @@ impl TopicFilter {
     pub fn new(s: impl Into<String>) -> Result<Self, TopicError> {
         let s = s.into();
         check_common(&s, "filter")?;
+        if let Some(levels) = too_deep(&s) {
+            return Err(TopicError::FilterTooDeep { levels });
+        }
         let mut levels = s.split('/').peekable();
         while let Some(level) = levels.next() {
             if level.contains('#') && (level != "#" || levels.peek().is_some()) {
@@ -207,6 +226,21 @@ mod tests {
             let err = TopicFilter::new(bad).unwrap_err().to_string();
             assert!(err.starts_with(rule), "{bad:?}: {err}");
         }
+    }
+
+    /// Mosquitto counts separators: 201 levels (200 `/`) pass, 202 do not, whatever the levels.
+    #[test]
+    fn topics_deeper_than_mosquitto_takes_are_refused_naming_the_limit() {
+        let deep = |levels: usize, last: &str| format!("{}{last}", "a/".repeat(levels - 1));
+        assert!(TopicName::new(deep(201, "a")).is_ok());
+        assert!(TopicFilter::new(deep(201, "#")).is_ok());
+        assert!(TopicName::new("/".repeat(200)).is_ok(), "201 empty levels");
+        let err = TopicName::new(deep(202, "a")).unwrap_err();
+        assert_eq!(err, TopicError::NameTooDeep { levels: 202 });
+        assert!(err.to_string().contains("topic name of 202 levels, over the limit of 201"), "{err}");
+        let err = TopicFilter::new(deep(202, "+")).unwrap_err();
+        assert!(err.to_string().contains("topic filter of 202 levels, over the limit of 201"), "{err}");
+        assert!(TopicName::new("/".repeat(201)).is_err(), "202 empty levels");
     }
 
     #[test]
