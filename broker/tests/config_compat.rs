@@ -81,6 +81,12 @@ async fn autosave_options_are_accepted_and_the_broker_serves() {
         publisher.send(publish("lab/autosave", b"saved", QosPid::AtMostOnce, false)).await;
         let got = sub.recv_publish().await;
         assert_eq!((got.topic.as_str(), &got.payload[..]), ("lab/autosave", &b"saved"[..]), "{:?}", broker.kind);
+        if broker.kind == Kind::Ours {
+            let logs = broker.logs();
+            let notes = logs.lines().filter(|l| l.contains("autosave_interval and autosave_on_changes")).count();
+            assert_eq!(notes, 1, "one line about the autosave options:\n{logs}");
+            assert!(logs.contains("commits every change"), "{logs}");
+        }
     }
 }
 

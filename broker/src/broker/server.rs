@@ -76,6 +76,9 @@ impl Broker {
     /// [`Self::accept_stream`]. Must be called within a tokio runtime.
     pub fn start(config: Config) -> Result<Self, BrokerError> {
         let log = Logger::new(&config.log).map_err(BrokerError::Log)?;
+        for note in &config.startup_notes {
+            log.log(LogType::Notice, format_args!("{note}"));
+        }
         let (auth, warnings) = Auth::load(&config)?;
         for w in &warnings {
             log.log(LogType::Warning, format_args!("Warning: {w}"));

@@ -163,6 +163,9 @@ pub struct Config {
     /// `log_type websockets`.
     pub websockets_log_level: u32,
     pub log: LogConfig,
+    /// Lines the broker logs once at startup about options that were read but have nothing to
+    /// do here (e.g. `autosave_interval`), so that a user sees why they change nothing.
+    pub startup_notes: Vec<String>,
 }
 
 impl Default for Config {
@@ -197,6 +200,7 @@ impl Default for Config {
             websockets_headers_size: DEFAULT_WEBSOCKETS_HEADERS_SIZE,
             websockets_log_level: 0,
             log: LogConfig::default(),
+            startup_notes: Vec::new(),
         }
     }
 }

@@ -8,6 +8,9 @@ use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
 use super::{Config, ConnackCodes, ListenerConfig, ListenerProtocol, TlsVersion};
 use crate::log::{LogDest, LogType};
 
+/// Logged once however many autosave options a config has.
+const AUTOSAVE_NOTE: &str = "autosave_interval and autosave_on_changes have nothing to do here: this broker's store commits every change before acknowledging it.";
+
 /// A configuration error, with the file and line it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -236,13 +239,15 @@ impl Parser<'_> {
             // before acknowledging it, so there is nothing to schedule. Values are checked as
             // Mosquitto checks them: the interval must be present (Mosquitto reads it with
             // atoi, so any text starts), on_changes must be a boolean.
-            "autosave_interval" => {
-                if value.is_empty() {
+            "autosave_interval" | "autosave_on_changes" => {
+                if option == "autosave_on_changes" {
+                    boolean(option, value)?;
+                } else if value.is_empty() {
                     return Err("autosave_interval needs a number of seconds".into());
                 }
-            }
-            "autosave_on_changes" => {
-                boolean(option, value)?;
+                if !c.startup_notes.iter().any(|n| n == AUTOSAVE_NOTE) {
+                    c.startup_notes.push(AUTOSAVE_NOTE.to_owned());
+                }
             }
             _ if DEPRECATED_NO_EFFECT.contains(&option) => {}
             _ if is_mosquitto_option(option) => {
