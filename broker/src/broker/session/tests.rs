@@ -1,5 +1,7 @@
 //! The session state machine, without sockets.
 
+use bytes::BytesMut;
+
 use super::*;
 use crate::codec::{Decoded, decode};
 
