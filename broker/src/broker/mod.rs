@@ -59,6 +59,7 @@ impl Shared {
         };
         let mut router = Router::new(limits, journal);
         router.set_acl(auth.shared_acl());
+        router.set_upgrade_outgoing_qos(config.upgrade_outgoing_qos);
         Self {
             router: Mutex::new(router),
             auth: RwLock::new(Arc::new(auth)),

@@ -132,6 +132,10 @@ pub struct Config {
     pub persistent_client_expiration: Option<Duration>,
     /// Queue QoS 0 messages for offline persistent sessions too.
     pub queue_qos0_messages: bool,
+    /// `upgrade_outgoing_qos`: deliver at the subscription's QoS even when the message was
+    /// published at a lower one (not in the MQTT spec; Mosquitto offers it for devices that
+    /// need every message acknowledged).
+    pub upgrade_outgoing_qos: bool,
     /// True by default (Mosquitto: false): the broker writes a client's whole outbox at once,
     /// so Nagle's algorithm has nothing to merge and only delays; with it on, the first
     /// messages of a connection waited up to 25 ms for a delayed ACK (docs/PERFORMANCE.md).
@@ -186,6 +190,7 @@ impl Default for Config {
             retain_available: true,
             persistent_client_expiration: None,
             queue_qos0_messages: false,
+            upgrade_outgoing_qos: false,
             set_tcp_nodelay: true,
             pid_file: None,
             password_file: None,

@@ -348,6 +348,7 @@ fn limit_option(c: &mut Config, option: &str, value: &str) -> Result<bool, Strin
         "retain_available" => c.retain_available = boolean(option, value)?,
         "persistent_client_expiration" => c.persistent_client_expiration = Some(expiration(option, value)?),
         "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,
+        "upgrade_outgoing_qos" => c.upgrade_outgoing_qos = boolean(option, value)?,
         "assign_topic_aliases" => c.assign_topic_aliases = boolean(option, value)?,
         // Global in Mosquitto too; 0 means its default.
         "websockets_headers_size" => {

@@ -14,7 +14,7 @@ use super::session::{Limits, Link, Session};
 use super::subscriptions::{Matched, SubscriptionTree};
 use crate::auth::Acl;
 use crate::codec::v5::{Properties, ReasonCode};
-use crate::codec::{ConnAck, LastWill, Packet, Protocol, TopicName};
+use crate::codec::{ConnAck, LastWill, Packet, Protocol, QoS, TopicName};
 use crate::store::{Change, Journal};
 
 /// A connection asking for its session.
@@ -91,6 +91,8 @@ pub struct Router {
     clients_expired: usize,
     /// Woken when a new deadline is set, so the expiry task sleeps until the next one only.
     deadline_set: Arc<Notify>,
+    /// `upgrade_outgoing_qos`: deliveries go at the subscription's QoS, not the lower of the two.
+    upgrade_outgoing_qos: bool,
 }
 
 impl Router {
@@ -109,7 +111,20 @@ impl Router {
             persistent_expiry: None,
             clients_expired: 0,
             deadline_set: Arc::new(Notify::new()),
+            upgrade_outgoing_qos: false,
         }
+    }
+
+    /// Turns Mosquitto's `upgrade_outgoing_qos` on or off.
+    pub fn set_upgrade_outgoing_qos(&mut self, on: bool) {
+        self.upgrade_outgoing_qos = on;
+    }
+
+    /// The QoS a message published at `published` goes out at to a subscription of
+    /// `subscribed`: the lower of the two [MQTT-3.8.4-8], or the subscription's with
+    /// `upgrade_outgoing_qos`.
+    fn outgoing_qos(upgrade: bool, published: QoS, subscribed: QoS) -> QoS {
+        if upgrade { subscribed } else { published.min(subscribed) }
     }
 
     /// Puts an ACL in force (at startup and on reload). Sessions check it at every delivery,

@@ -31,6 +31,7 @@ impl Router {
         let mut targets = std::mem::take(&mut self.scratch);
         self.subscriptions.matches(message.topic.as_str(), from.map(|(id, _)| id), &mut targets);
         let mut routed = Routed::default();
+        let upgrade = self.upgrade_outgoing_qos;
         for (client, mut matched) in targets.drain() {
             matched.dedup_ids();
             let Some(session) = self.sessions.get_mut(&client) else { continue };
@@ -40,7 +41,8 @@ impl Router {
             // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for Retain As
             // Published (MQTT 5.0, 3.8.3.1).
             let retain = message.retain && matched.retain_as_published;
-            let delivery = session.deliver(message, message.qos.min(matched.qos), retain, &matched.ids);
+            let delivery =
+                session.deliver(message, Self::outgoing_qos(upgrade, message.qos, matched.qos), retain, &matched.ids);
             self.count_delivery(&mut routed, &client, delivery, from.map(|(_, link)| link));
         }
         self.scratch = targets;
@@ -78,7 +80,8 @@ impl Router {
         let Some(session) = self.sessions.get_mut(client) else { return Delivery::Dropped };
         let retain = message.retain && sub.options.retain_as_published;
         let ids: Vec<_> = sub.id.into_iter().collect();
-        session.deliver_via(message, message.qos.min(sub.options.qos), retain, &ids, Some(share))
+        let qos = Self::outgoing_qos(self.upgrade_outgoing_qos, message.qos, sub.options.qos);
+        session.deliver_via(message, qos, retain, &ids, Some(share))
     }
 
     /// A member of shared subscriptions went offline: what it held through them and had not

@@ -54,6 +54,7 @@ impl Router {
             }
         }
         session.send(Packet::SubAck(SubAck { pid: s.pid, properties: Properties::default(), codes: codes.clone() }));
+        let upgrade = self.upgrade_outgoing_qos;
         for (filter, sub) in retained_for {
             // Only the part of the store under the filter's literal prefix is looked at.
             let matching = super::retained::matching(&self.retained, filter).map(|r| &r.message);
@@ -62,7 +63,7 @@ impl Router {
                 matching.filter(|m| !m.expired_now() && session.may_read(&m.topic)).cloned().collect();
             let ids: Vec<_> = sub.id.into_iter().collect();
             for message in &readable {
-                match session.deliver(message, message.qos.min(sub.options.qos), true, &ids) {
+                match session.deliver(message, Self::outgoing_qos(upgrade, message.qos, sub.options.qos), true, &ids) {
                     Delivery::Dropped => routed.dropped += 1,
                     _ => routed.delivered += 1,
                 }
