@@ -7,6 +7,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use mqtt_lab::App;
 use mqtt_lab::connection::ConnectionStatus;
+use support::pki::{Pki, make_pki};
 use support::*;
 
 /// Our broker with the course's TLS-PSK listener (psk_hint btsiot, psk_file), on a free port.
@@ -84,42 +85,6 @@ fn a_server_that_does_not_use_the_psk_is_refused_in_words_before_the_connect() {
     assert!(!seen.contains("MQTT") && !seen.contains("btsiot1"), "the CONNECT reached the impostor:\n{seen}");
 }
 
-/// A classroom CA, a broker certificate for 127.0.0.1, and a client certificate, as PEM files.
-struct Pki {
-    ca: std::path::PathBuf,
-    cert: std::path::PathBuf,
-    key: std::path::PathBuf,
-    client_cert: std::path::PathBuf,
-    client_key: std::path::PathBuf,
-}
-
-fn make_pki(dir: &ProfileDir) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "Classroom CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params.distinguished_name.push(DnType::CommonName, "btsiot-student");
-    let client = client_params.signed_by(&client_key, &ca).unwrap();
-    let write = |name: &str, text: String| {
-        let path = dir.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    Pki {
-        ca: write("ca.pem", ca.pem()),
-        cert: write("server.pem", cert.pem()),
-        key: write("server.key", key.serialize_pem()),
-        client_cert: write("client.pem", client.pem()),
-        client_key: write("client.key", client_key.serialize_pem()),
-    }
-}
-
 fn tls_broker(
     runtime: &tokio::runtime::Runtime,
     pki: &Pki,
@@ -147,7 +112,7 @@ fn tls_profile(harness: &mut Harness<'_, App>, port: u16, tls: mqtt_lab::profile
 fn a_self_signed_ca_profile_connects_over_tls() {
     let runtime = runtime();
     let dir = ProfileDir::new("tls-ca");
-    let pki = make_pki(&dir);
+    let pki = make_pki(&dir.0);
     let (_broker, port) = tls_broker(&runtime, &pki, false);
     let mut harness = harness_with(&runtime, &dir, None);
     tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::SelfSignedCa { ca_file: String::new() });
@@ -164,7 +129,7 @@ fn a_self_signed_ca_profile_connects_over_tls() {
 fn a_client_certificate_gets_through_require_certificate() {
     let runtime = runtime();
     let dir = ProfileDir::new("tls-client");
-    let pki = make_pki(&dir);
+    let pki = make_pki(&dir.0);
     let (_broker, port) = tls_broker(&runtime, &pki, true);
     let mut harness = harness_with(&runtime, &dir, None);
     let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
@@ -184,7 +149,7 @@ fn a_client_certificate_gets_through_require_certificate() {
 fn a_broker_with_an_unknown_ca_is_refused_with_advice() {
     let runtime = runtime();
     let dir = ProfileDir::new("tls-untrusted");
-    let pki = make_pki(&dir);
+    let pki = make_pki(&dir.0);
     let (_broker, port) = tls_broker(&runtime, &pki, false);
     let mut harness = harness_with(&runtime, &dir, None);
     tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::CaSigned);
@@ -198,7 +163,7 @@ fn a_broker_with_an_unknown_ca_is_refused_with_advice() {
 fn do_not_verify_connects_to_an_unknown_ca_and_says_it_is_unsafe() {
     let runtime = runtime();
     let dir = ProfileDir::new("tls-unverified");
-    let pki = make_pki(&dir);
+    let pki = make_pki(&dir.0);
     let (_broker, port) = tls_broker(&runtime, &pki, false);
     let mut harness = harness_with(&runtime, &dir, None);
     tls_profile(&mut harness, port, mqtt_lab::profile::TlsMode::CaSigned);

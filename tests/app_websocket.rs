@@ -17,6 +17,7 @@ use mqtt_lab::App;
 use mqtt_lab::connection::{ConnectionStatus, Direction};
 use mqtt_lab::profile::{TlsMode, Transport};
 use mqtt_lab_broker::codec::PacketType;
+use support::pki::{Pki, make_pki};
 use support::*;
 
 /// aedes over ws on a free port of 127.0.0.1, serving upgrades to `/mqtt` only; it stops when
@@ -221,42 +222,6 @@ struct Ours {
     wss_client_cert: u16,
     ws_psk: u16,
     pki: Pki,
-}
-
-/// A classroom CA, a broker certificate for 127.0.0.1 and a client certificate, as PEM files.
-struct Pki {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-    client_cert: PathBuf,
-    client_key: PathBuf,
-}
-
-fn make_pki(dir: &Path) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    std::fs::create_dir_all(dir).unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "Classroom CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &ca).unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params.distinguished_name.push(DnType::CommonName, "btsiot-student");
-    let client = client_params.signed_by(&client_key, &ca).unwrap();
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    Pki {
-        ca: write("ca.pem", ca.pem()),
-        cert: write("server.pem", cert.pem()),
-        key: write("server.key", key.serialize_pem()),
-        client_cert: write("client.pem", client.pem()),
-        client_key: write("client.key", client_key.serialize_pem()),
-    }
 }
 
 fn our_ws_broker(runtime: &tokio::runtime::Runtime, dir: &Path) -> Ours {

@@ -8,6 +8,7 @@ pub mod dir_lock;
 pub mod mosquitto;
 pub mod mqtt5;
 pub mod node;
+pub mod pki;
 pub mod s_server;
 
 use egui::accesskit::Role;
