@@ -4,6 +4,9 @@
 //! that accepts anonymous clients. [`Config::parse`] reads a file's text; options of Mosquitto
 //! that we do not implement are refused with the option and line named.
 
+pub mod bridge;
+#[cfg(test)]
+mod bridge_tests;
 mod options;
 mod parse;
 #[cfg(test)]
@@ -63,6 +66,58 @@ pub struct ListenerConfig {
     /// Put in front of every topic this listener's clients name and taken off what they are
     /// sent (Mosquitto's `mount_point`, joined as a raw string): a tree of their own.
     pub mount_point: Option<String>,
+    /// `use_username_as_clientid`: the client id is the user name (so a user holds one
+    /// session at a time); a client without a user name is refused.
+    pub use_username_as_clientid: bool,
+    /// `use_subject_as_username`: the client certificate's subject (RFC 2253) is the user
+    /// name, and the MQTT password is not checked.
+    pub use_subject_as_username: bool,
+    /// A directory of CA certificates (PEM files), besides or instead of `cafile`.
+    pub capath: Option<PathBuf>,
+    /// Certificate revocation lists (PEM): a revoked client certificate is refused.
+    pub crlfile: Option<PathBuf>,
+    /// Read and checked for Mosquitto's sake: rustls has no DHE suites, ECDHE is used.
+    pub dhparamfile: Option<PathBuf>,
+    /// `socket_domain`: bind only IPv4 or only IPv6 addresses of a listener without an address.
+    pub socket_domain: Option<SocketDomain>,
+    /// `bind_interface`: the listener only takes connections arriving on this network
+    /// interface (Linux `SO_BINDTODEVICE`).
+    pub bind_interface: Option<String>,
+    /// With `per_listener_settings true`: this listener's own authentication and ACL options.
+    pub security: Option<Box<ListenerSecurity>>,
+}
+
+/// `socket_domain`: which address family a listener binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketDomain {
+    Ipv4,
+    Ipv6,
+}
+
+/// The options that `per_listener_settings true` makes a listener's own (mosquitto.conf(5)):
+/// who may connect and what they may do, each listener with its own files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSecurity {
+    /// `None`: Mosquitto 2.0's default, false (true only with no listener configured).
+    pub allow_anonymous: Option<bool>,
+    pub allow_zero_length_clientid: bool,
+    pub auto_id_prefix: String,
+    pub password_file: Option<PathBuf>,
+    pub acl_file: Option<PathBuf>,
+    pub psk_file: Option<PathBuf>,
+}
+
+impl Default for ListenerSecurity {
+    fn default() -> Self {
+        Self {
+            allow_anonymous: None,
+            allow_zero_length_clientid: true,
+            auto_id_prefix: "auto-".into(),
+            password_file: None,
+            acl_file: None,
+            psk_file: None,
+        }
+    }
 }
 
 impl ListenerConfig {
@@ -170,6 +225,8 @@ pub struct Config {
     /// Lines the broker logs once at startup about options that were read but have nothing to
     /// do here (e.g. `autosave_interval`), so that a user sees why they change nothing.
     pub startup_notes: Vec<String>,
+    /// `connection` sections: bridges to other brokers.
+    pub bridges: Vec<bridge::BridgeConfig>,
 }
 
 impl Default for Config {
@@ -206,6 +263,7 @@ impl Default for Config {
             websockets_log_level: 0,
             log: LogConfig::default(),
             startup_notes: Vec::new(),
+            bridges: Vec::new(),
         }
     }
 }

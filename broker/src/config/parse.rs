@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::bridge::{BridgeSection, is_bridge_option};
 use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
 use super::{Config, ConnackCodes, ListenerConfig, ListenerProtocol, TlsVersion};
 use crate::log::{LogDest, LogType};
@@ -36,15 +37,18 @@ impl Config {
     /// Reads a config file and the files of its `include_dir` lines.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut config = Self::default();
-        let mut parser = Parser { config: &mut config, included: false, in_default_listener: true };
+        let mut parser = Parser::new(&mut config);
         parser.file(path)?;
+        parser.finish(path)?;
         Ok(config)
     }
 
     /// Parses config text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Self, ConfigError> {
         let mut config = Self::default();
-        Parser { config: &mut config, included: false, in_default_listener: true }.text(text, origin)?;
+        let mut parser = Parser::new(&mut config);
+        parser.text(text, origin)?;
+        parser.finish(origin)?;
         Ok(config)
     }
 }
@@ -56,12 +60,26 @@ struct Parser<'c> {
     included: bool,
     /// Listener options before the first `listener` line belong to the default listener.
     in_default_listener: bool,
+    /// `connection` sections, checked as each ends.
+    bridges: BridgeSection,
 }
 
 /// An error at one line, before the file is known.
 type LineResult = Result<(), String>;
 
-impl Parser<'_> {
+impl<'c> Parser<'c> {
+    fn new(config: &'c mut Config) -> Self {
+        Parser { config, included: false, in_default_listener: true, bridges: BridgeSection::default() }
+    }
+
+    /// Checks the last bridge section and hands the bridges over.
+    fn finish(&mut self, origin: &Path) -> Result<(), ConfigError> {
+        self.bridges.check_last().map_err(|message| ConfigError { file: origin.to_owned(), line: 0, message })?;
+        self.config.bridges = std::mem::take(&mut self.bridges.bridges);
+        self.config.startup_notes.append(&mut self.bridges.notes);
+        Ok(())
+    }
+
     fn file(&mut self, path: &Path) -> Result<(), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_owned(),
@@ -170,6 +188,12 @@ impl Parser<'_> {
     }
 
     fn option(&mut self, option: &str, value: &str) -> LineResult {
+        if option == "connection" {
+            return self.bridges.connection(value);
+        }
+        if is_bridge_option(option) {
+            return self.bridges.option(option, value);
+        }
         if self.listener_option(option, value)? || limit_option(self.config, option, value)? {
             return Ok(());
         }
