@@ -5,6 +5,7 @@ mod acl;
 mod passwd;
 mod passwd_edit;
 mod psk;
+mod scope;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ pub use acl::{Access, Acl, Client};
 pub use passwd::{Check, LineProblem, PasswordFile, PasswordHash, WRITE_ITERATIONS, WRITE_SALT_LEN};
 pub use passwd_edit::{PASSWD_USAGE, PasswdArgs, edit_text, run_passwd};
 pub use psk::{PskFile, decode_hex_key};
+pub use scope::{AclScope, AclSet};
 
 use crate::codec::ConnectReturnCode;
 use crate::config::{Config, ConnackCodes};
@@ -78,13 +80,24 @@ impl Auth {
         Ok((auth, warnings))
     }
 
-    pub fn acl(&self) -> Option<&Acl> {
-        self.acl.as_deref()
+    /// The ACL a connection under `scope` is held to.
+    pub fn acl(&self, scope: AclScope) -> Option<&Acl> {
+        match scope {
+            AclScope::Trusted => None,
+            AclScope::Global | AclScope::Listener(_) => self.acl.as_deref(),
+        }
     }
 
-    /// The ACL for the router to keep (see [`crate::broker::Router::set_acl`]).
-    pub fn shared_acl(&self) -> Option<Arc<Acl>> {
-        self.acl.clone()
+    /// The scope of a connection on the listener at `index` of the config (`None`: a
+    /// listener the config does not list).
+    pub fn scope(&self, index: Option<usize>) -> AclScope {
+        let _ = index;
+        AclScope::Global
+    }
+
+    /// The ACLs for the router to keep (see [`crate::broker::Router::set_acl`]).
+    pub fn shared_acl(&self) -> AclSet {
+        AclSet::from(self.acl.clone())
     }
 
     /// The pre-shared key of a TLS-PSK identity.
@@ -153,6 +166,14 @@ impl Auth {
             }
             Check::UnknownUser => Err(self.refuse(NotAuthorized, Bad, format!("unknown user {user:?}"))),
         }
+    }
+}
+
+#[cfg(test)]
+impl Auth {
+    /// Settings with an ACL and no password file, for tests elsewhere in the crate.
+    pub(crate) fn for_tests(acl: Option<Acl>, anonymous: bool) -> Self {
+        Self { acl: acl.map(Arc::new), anonymous, ..Self::default() }
     }
 }
 

@@ -101,6 +101,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         let auth = self.shared.auth();
         let checked = match &self.identity {
+            // The broker's own connection (a bridge): nothing to check, as in Mosquitto.
+            Some(identity) if identity.trusted => Ok(()),
             Some(identity) if identity.as_username => auth.check_identified(&c.client_id),
             _ => auth.check_connect(&c.client_id, c.username.as_deref(), c.password.as_deref()),
         };
@@ -158,9 +160,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             connect_properties: &self.session_view(&c.properties),
             connack_properties: connack,
         };
+        let scope = self.scope(&self.shared.auth());
         let (attached, client_id, shared_name) = {
             let mut router = self.shared.router();
-            let attached = router.connect(login, self.link.clone());
+            let attached = router.connect_scoped(login, self.link.clone(), scope);
             // The session's copies of the id and user name, so that one allocation serves both.
             let mut session = router.session_mut(&client_id);
             if let Some(s) = session.as_mut() {

@@ -28,10 +28,10 @@ use tokio::time::Instant;
 
 use super::mount::MountPoint;
 use super::session::Link;
-use super::transport::Identity;
+use super::transport::{Identity, ListenerRules};
 use super::wake::Wake;
 use super::{Routed, Shared, Stats, WillOutcome};
-use crate::auth::{Auth, Client};
+use crate::auth::{AclScope, Auth, Client};
 use crate::codec::v5::{Properties, Property, ReasonCode};
 use crate::codec::{DecodeError, Decoded, Disconnect, Packet, Protocol, TopicName, decode};
 use crate::log::LogType;
@@ -74,13 +74,18 @@ impl fmt::Display for Who<'_> {
 }
 
 /// Serves one accepted connection to its end: the returned future is the connection's task.
+///
+/// `identity`: what the transport proved ([`Identity::bridge`] for the broker's own bridge
+/// connections, which skip authentication and the ACL). `rules`: the listener's mount point,
+/// auth scope and client id rules; `None` (a bridge, an embedding app's stream) is no mount
+/// point and the broker's global settings.
 pub(crate) fn serve<S>(
     shared: Arc<Shared>,
     stream: S,
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
     identity: Option<Identity>,
-    mount: Option<MountPoint>,
+    rules: Option<Arc<ListenerRules>>,
 ) -> ConnectionTask<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -97,7 +102,8 @@ where
         aliases: None,
         username: None,
         identity: identity.map(Box::new),
-        mount,
+        mount: rules.as_ref().and_then(|r| r.mount.clone()),
+        rules,
         link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) },
         congestion: None,
         check_outbox: true,
@@ -131,6 +137,9 @@ struct Connection<S> {
     identity: Option<Box<Identity>>,
     /// The listener's `mount_point`: put in front of every topic this client names.
     mount: Option<MountPoint>,
+    /// The listener's rules (auth scope, `use_username_as_clientid`); `None` for a connection
+    /// served without a listener.
+    rules: Option<Arc<ListenerRules>>,
     link: Link,
     /// While subscribers this client's last PUBLISH left over their limits are congested.
     congestion: Option<Box<Congestion>>,
@@ -153,10 +162,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.client_id.clone().unwrap_or_default()
     }
 
+    /// Whose authentication and ACL this connection is under: none for the broker's own
+    /// (a bridge), else its listener's.
+    fn scope(&self, auth: &Auth) -> AclScope {
+        if self.identity.as_ref().is_some_and(|i| i.trusted) {
+            return AclScope::Trusted;
+        }
+        auth.scope(self.rules.as_ref().and_then(|r| r.index))
+    }
+
     /// Whether the ACL (if any) lets this client publish to `topic`.
     fn may_write(&self, auth: &Auth, topic: &TopicName) -> bool {
         let client = Client { id: self.client_id.as_deref().unwrap_or(""), username: self.username.as_deref() };
-        auth.acl().is_none_or(|acl| acl.can_write(client, topic.as_str()))
+        auth.acl(self.scope(auth)).is_none_or(|acl| acl.can_write(client, topic.as_str()))
     }
 
     /// Decodes the next whole packet from the read buffer, if there is one.

@@ -12,7 +12,7 @@ use super::FastMap as HashMap;
 use super::session::expiry as session_expiry;
 use super::session::{Limits, Link, Session};
 use super::subscriptions::{Matched, SubscriptionTree};
-use crate::auth::Acl;
+use crate::auth::{Acl, AclScope, AclSet};
 use crate::codec::v5::{Properties, ReasonCode};
 use crate::codec::{ConnAck, LastWill, Packet, Protocol, QoS, TopicName};
 use crate::store::{Change, Journal};
@@ -30,6 +30,13 @@ pub struct Login<'a> {
     pub connect_properties: &'a Properties,
     /// MQTT 5.0: what its CONNACK tells it.
     pub connack_properties: Properties,
+}
+
+/// The ACLs other than the global one, and the sessions under them.
+#[derive(Debug, Default)]
+struct Scoped {
+    acls: AclSet,
+    sessions: HashMap<Arc<str>, AclScope>,
 }
 
 /// The outcome of attaching a connection to a session.
@@ -83,8 +90,13 @@ pub struct Router {
     congested: Vec<Arc<str>>,
     /// The broker is shutting down: every connection attached from now on is told at once.
     stopping: bool,
-    /// The ACL in force; every session holds a copy and checks it whenever it sends a message.
+    /// The global ACL in force; every session holds a copy of its scope's ACL and checks it
+    /// whenever it sends a message.
     acl: Option<Arc<Acl>>,
+    /// The other ACLs in force (each listener's with `per_listener_settings`) and the sessions
+    /// under a scope other than the global one (a listener's, a bridge's): a reload gives each
+    /// session its own scope's new ACL. Empty when every session is under the global ACL.
+    scoped: Scoped,
     /// `persistent_client_expiration`: the longest a session outlives its connection.
     persistent_expiry: Option<Duration>,
     /// Sessions ended by their expiry, for `$SYS`.
@@ -108,6 +120,7 @@ impl Router {
             congested: Vec::new(),
             stopping: false,
             acl: None,
+            scoped: Scoped::default(),
             persistent_expiry: None,
             clients_expired: 0,
             deadline_set: Arc::new(Notify::new()),
@@ -130,14 +143,35 @@ impl Router {
     /// Puts an ACL in force (at startup and on reload). Sessions check it at every delivery,
     /// queued and in-flight messages included, so a revoked read right reaches messages queued
     /// before the reload.
-    pub fn set_acl(&mut self, acl: Option<Arc<Acl>>) {
-        for session in self.sessions.values_mut() {
-            session.set_acl(acl.clone());
+    pub fn set_acl(&mut self, acls: impl Into<AclSet>) {
+        let acls = acls.into();
+        for (id, session) in &mut self.sessions {
+            let scope = self.scoped.sessions.get(id).copied().unwrap_or(AclScope::Global);
+            session.set_acl(acls.get(scope));
         }
-        self.acl = acl;
+        self.acl.clone_from(&acls.global);
+        self.scoped.acls = acls;
+    }
+
+    /// [`Self::connect`] for a session under `scope`'s ACL (a listener's own, or none for a
+    /// bridge), kept across reloads and until the session ends.
+    pub fn connect_scoped(&mut self, login: Login<'_>, link: Link, scope: AclScope) -> Attached {
+        let client_id: Arc<str> = login.client_id.into();
+        let attached = self.connect(login, link);
+        if scope == AclScope::Global {
+            self.scoped.sessions.remove(&client_id);
+        } else {
+            let acl = self.scoped.acls.get(scope);
+            if let Some(session) = self.sessions.get_mut(&client_id) {
+                session.set_acl(acl);
+            }
+            self.scoped.sessions.insert(client_id, scope);
+        }
+        attached
     }
 
     fn drop_session(&mut self, client_id: &str) {
+        self.scoped.sessions.remove(client_id);
         if let Some(mut session) = self.sessions.remove(client_id) {
             session.release_waiters();
             for filter in session.subscriptions.keys() {

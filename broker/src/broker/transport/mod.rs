@@ -10,6 +10,7 @@
 //!   reads and writes through.
 
 mod psk;
+mod rules;
 mod tls;
 mod websocket;
 
@@ -23,9 +24,9 @@ use tokio::sync::watch;
 
 use super::Shared;
 use super::connection::{self, Ending};
-use super::mount::MountPoint;
 use crate::config::{ListenerConfig, ListenerProtocol};
 use crate::log::LogType;
+pub(crate) use rules::ListenerRules;
 use websocket::WsSettings;
 
 /// How long a TLS handshake, and then a WebSocket upgrade request, may take.
@@ -34,10 +35,26 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// What the transport proved about a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Identity {
-    /// The PSK identity, or the common name of the client certificate.
+    /// The PSK identity, the common name or subject of the client certificate, or a bridge's
+    /// name.
     pub name: String,
-    /// `use_identity_as_username`: the name is the MQTT user, authenticated already.
+    /// `use_identity_as_username` / `use_subject_as_username`: the name is the MQTT user,
+    /// authenticated already.
     pub as_username: bool,
+    /// The broker's own connection (a bridge's local side): no password, no client id rules
+    /// and no ACL apply to it, as Mosquitto treats its bridges.
+    pub trusted: bool,
+}
+
+impl Identity {
+    /// An in-process bridge: no credentials, no client id rules, no ACL.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "for the bridges (issue 24), which serve their local side in process")
+    )]
+    pub(crate) fn bridge(name: &str) -> Self {
+        Self { name: name.to_owned(), as_username: false, trusted: true }
+    }
 }
 
 /// A listener that cannot be set up.
@@ -51,8 +68,8 @@ pub enum TransportError {
 pub(crate) struct Transport {
     security: Security,
     framing: Framing,
-    /// The listener's `mount_point`, which its connections apply to their topics.
-    mount: Option<MountPoint>,
+    /// The listener's mount point, auth scope and client id rules, given to each connection.
+    rules: Arc<ListenerRules>,
 }
 
 /// The layer under the framing. Cheap clones: both contexts hold their configuration behind a
@@ -79,7 +96,7 @@ pub(crate) struct Accepted {
     pub peer: SocketAddr,
     pub stop: watch::Receiver<bool>,
     pub ending: Ending,
-    pub mount: Option<MountPoint>,
+    pub rules: Option<Arc<ListenerRules>>,
 }
 
 impl Transport {
@@ -101,7 +118,10 @@ impl Transport {
                 Framing::WebSocket(Arc::new(WsSettings::new(l, &shared.config).map_err(setup)?))
             }
         };
-        Ok(Self { security, framing, mount: MountPoint::of(l.mount_point.as_deref()) })
+        // The listener's place in the config, for its own auth with per_listener_settings; two
+        // listeners configured alike share their settings, so the first equal one is right.
+        let index = shared.config.listeners.iter().position(|c| c == l);
+        Ok(Self { security, framing, rules: Arc::new(ListenerRules::of(l, index)) })
     }
 
     /// What the startup line adds after the address: " (TLS)", " (WebSocket, TLS-PSK)"...
@@ -149,21 +169,21 @@ pub(crate) fn spawn(
         // A plain connection's task is the connection itself: the smallest task for the
         // thousands of idle clients a broker may hold.
         (Security::Plain, Framing::Mqtt) => {
-            let mount = transport.mount.clone();
-            tokio::spawn(connection::serve(shared, tcp, peer, stop, None, mount).ending(ending));
+            let rules = Some(transport.rules.clone());
+            tokio::spawn(connection::serve(shared, tcp, peer, stop, None, rules).ending(ending));
         }
         (Security::Plain, Framing::WebSocket(settings)) => {
-            let accepted = Accepted { shared, peer, stop, ending, mount: transport.mount.clone() };
+            let accepted = Accepted { shared, peer, stop, ending, rules: Some(transport.rules.clone()) };
             tokio::spawn(websocket::serve(settings.clone(), tcp, None, accepted));
         }
         (Security::Psk(ctx), framing) => {
             let (ctx, framing) = (ctx.clone(), framing.clone());
-            let accepted = Accepted { shared, peer, stop, ending, mount: transport.mount.clone() };
+            let accepted = Accepted { shared, peer, stop, ending, rules: Some(transport.rules.clone()) };
             tokio::spawn(async move { serve_psk(&ctx, framing, use_identity, tcp, accepted).await });
         }
         (Security::Tls(acceptor), framing) => {
             let (acceptor, framing) = (acceptor.clone(), framing.clone());
-            let accepted = Accepted { shared, peer, stop, ending, mount: transport.mount.clone() };
+            let accepted = Accepted { shared, peer, stop, ending, rules: Some(transport.rules.clone()) };
             tokio::spawn(async move { serve_tls(&acceptor, framing, use_identity, tcp, accepted).await });
         }
     }
@@ -176,14 +196,14 @@ impl Framing {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         match self {
-            Self::Mqtt => connection::serve(a.shared, stream, a.peer, a.stop, identity, a.mount).ending(a.ending).await,
+            Self::Mqtt => connection::serve(a.shared, stream, a.peer, a.stop, identity, a.rules).ending(a.ending).await,
             Self::WebSocket(settings) => websocket::serve(settings, stream, identity, a).await,
         }
     }
 }
 
 fn identity(name: Option<String>, as_username: bool) -> Option<Identity> {
-    name.map(|name| Identity { name, as_username })
+    name.map(|name| Identity { name, as_username, trusted: false })
 }
 
 fn failed(shared: &Shared, peer: SocketAddr, kind: &str, e: &str) {
@@ -234,6 +254,41 @@ fn log_session(shared: &Shared, peer: SocketAddr, version: &str, cipher: Option<
 mod tests {
     use super::*;
 
+    /// A bridge's local side is served in process with no credentials: neither
+    /// `allow_anonymous false` nor an ACL that grants nothing applies to it, while a client
+    /// on the same terms is refused.
+    #[tokio::test]
+    async fn a_bridge_connection_skips_authentication_and_the_acl() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let acl = crate::auth::Acl::parse("user someone\ntopic readwrite nothing/#\n").0;
+        let auth = crate::auth::Auth::for_tests(Some(acl), false);
+        let shared = Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None));
+        let (_keep, stop) = watch::channel(false);
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let connect: &[u8] = &[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'b'];
+        let connack = |code| [0x20, 2, 0, code];
+        for (identity, code) in [(None, 5), (Some(Identity::bridge("b")), 0)] {
+            let (mut client, server) = tokio::io::duplex(4096);
+            tokio::spawn(connection::serve(shared.clone(), server, peer, stop.clone(), identity, None));
+            client.write_all(connect).await.unwrap();
+            let mut answer = [0; 4];
+            client.read_exact(&mut answer).await.unwrap();
+            assert_eq!(answer, connack(code));
+            if code != 0 {
+                continue;
+            }
+            client.write_all(&[0x82, 8, 0, 1, 0, 3, b't', b'/', b'#', 0]).await.unwrap();
+            let mut suback = [0; 5];
+            client.read_exact(&mut suback).await.unwrap();
+            assert_eq!(suback, [0x90, 3, 0, 1, 0], "granted QoS 0, not 0x80");
+            let publish = [0x30, 7, 0, 3, b't', b'/', b'1', b'h', b'i'];
+            client.write_all(&publish).await.unwrap();
+            let mut delivered = [0; 9];
+            client.read_exact(&mut delivered).await.unwrap();
+            assert_eq!(delivered, publish, "published and read back past the ACL");
+        }
+    }
+
     /// An idle WebSocket client's task is its connection's task over the adapter, nothing more:
     /// what the upgrade needed is gone (measured with the bench's `conn` scenario: 1,690 B per
     /// idle WebSocket connection, 1,500 B per TCP one).
@@ -250,7 +305,7 @@ mod tests {
         let plain = connection::serve(shared.clone(), tcp, peer, stop.clone(), None, None);
         let settings = Arc::new(WsSettings::new(&ListenerConfig::default(), &shared.config).unwrap());
         let accepted =
-            Accepted { shared: shared.clone(), peer, stop, ending: Ending { open: None, done }, mount: None };
+            Accepted { shared: shared.clone(), peer, stop, ending: Ending { open: None, done }, rules: None };
         let ws = websocket::serve(settings, tcp2, None, accepted);
         let adapter = size_of::<websocket::WsStream<TcpStream>>() - size_of::<TcpStream>();
         assert!(adapter <= 160, "the adapter adds {adapter} bytes");

@@ -134,5 +134,5 @@ where
     };
     // None: answered (a file, a refusal) and logged.
     let ws = WsStream::new(stream, settings.max_payload, early?, a.shared.clone(), a.peer);
-    Some(connection::serve(a.shared, ws, a.peer, a.stop, identity, a.mount).ending(a.ending))
+    Some(connection::serve(a.shared, ws, a.peer, a.stop, identity, a.rules).ending(a.ending))
 }
