@@ -52,11 +52,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: Config, log: Logger, auth: Auth, journal: Option<Journal>) -> Self {
-        let limits = Limits {
-            max_inflight: config.max_inflight_messages,
-            max_queued: config.max_queued_messages,
-            queue_qos0: config.queue_qos0_messages,
-        };
+        let limits = Limits::from_config(&config);
         let mut router = Router::new(limits, journal);
         router.set_acl(auth.shared_acl());
         router.set_upgrade_outgoing_qos(config.upgrade_outgoing_qos);

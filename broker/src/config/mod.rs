@@ -191,6 +191,19 @@ pub struct Config {
     /// published at a lower one (not in the MQTT spec; Mosquitto offers it for devices that
     /// need every message acknowledged).
     pub upgrade_outgoing_qos: bool,
+    /// `max_inflight_bytes`: QoS 1/2 payload bytes in flight to one client; a message goes out
+    /// while fewer are in flight (so one larger message still goes, alone). 0: no limit.
+    pub max_inflight_bytes: usize,
+    /// `max_queued_bytes`: payload bytes queued for one client beyond those in flight; with
+    /// `max_queued_messages`, whichever limit is reached first. 0: no limit.
+    pub max_queued_bytes: usize,
+    /// `check_retain_source`: a retained message is sent to a new subscriber only while its
+    /// publisher may still publish to its topic (ACL). Mosquitto 2.0.11 behaves as false when
+    /// the option is absent, although mosquitto.conf(5) calls true the default.
+    pub check_retain_source: bool,
+    /// `memory_limit`: the most payload bytes the broker holds (queued, in flight, retained); a
+    /// PUBLISH that would go over it is dropped and its client disconnected. 0: no limit.
+    pub memory_limit: usize,
     /// True by default (Mosquitto: false): the broker writes a client's whole outbox at once,
     /// so Nagle's algorithm has nothing to merge and only delays; with it on, the first
     /// messages of a connection waited up to 25 ms for a delayed ACK (docs/PERFORMANCE.md).
@@ -248,6 +261,10 @@ impl Default for Config {
             persistent_client_expiration: None,
             queue_qos0_messages: false,
             upgrade_outgoing_qos: false,
+            max_inflight_bytes: 0,
+            max_queued_bytes: 0,
+            check_retain_source: false,
+            memory_limit: 0,
             set_tcp_nodelay: true,
             pid_file: None,
             password_file: None,

@@ -373,6 +373,15 @@ fn limit_option(c: &mut Config, option: &str, value: &str) -> Result<bool, Strin
         "persistent_client_expiration" => c.persistent_client_expiration = Some(expiration(option, value)?),
         "queue_qos0_messages" => c.queue_qos0_messages = boolean(option, value)?,
         "upgrade_outgoing_qos" => c.upgrade_outgoing_qos = boolean(option, value)?,
+        // Read as Mosquitto 2.0.11 reads them (atoi): text that starts with no number is 0,
+        // which is no limit; a negative byte limit is taken as none too.
+        "max_inflight_bytes" => c.max_inflight_bytes = usize::try_from(leading_number(value)).unwrap_or(0),
+        "max_queued_bytes" => c.max_queued_bytes = usize::try_from(leading_number(value)).unwrap_or(0),
+        "check_retain_source" => c.check_retain_source = boolean(option, value)?,
+        "memory_limit" => {
+            c.memory_limit = usize::try_from(leading_number(value))
+                .map_err(|_| format!("memory_limit must not be negative, got {value:?}"))?;
+        }
         "assign_topic_aliases" => c.assign_topic_aliases = boolean(option, value)?,
         // Global in Mosquitto too; 0 means its default.
         "websockets_headers_size" => {
@@ -387,4 +396,18 @@ fn limit_option(c: &mut Config, option: &str, value: &str) -> Result<bool, Strin
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// The number at the start of `value`, as C's `atol` reads it (Mosquitto reads byte limits so):
+/// an optional sign and digits; 0 when there are none, saturating when too long.
+fn leading_number(value: &str) -> i64 {
+    let (sign, digits) = match value.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, value.strip_prefix('+').unwrap_or(value)),
+    };
+    digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0_i64, |n, d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')))
+        .saturating_mul(sign)
 }

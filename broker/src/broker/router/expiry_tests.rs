@@ -12,7 +12,7 @@ use crate::codec::v5::{PacketKind, Property, PropertyId};
 use crate::codec::{Decoded, PacketId, QoS, SubOptions, Subscribe, TopicFilter, decode};
 use crate::store::{Entry, RestoredSession};
 
-const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
+const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, ..Limits::NONE };
 
 fn link(id: u64) -> Link {
     Link { id, wake: Arc::new(Wake::default()) }

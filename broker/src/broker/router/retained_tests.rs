@@ -12,7 +12,7 @@ use crate::codec::v5::Properties;
 use crate::codec::{PacketId, QoS, TopicFilter, Unsubscribe};
 use crate::store::Entry;
 
-const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
+const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, ..Limits::NONE };
 
 fn filter(f: &str) -> TopicFilter {
     TopicFilter::new(f).unwrap()

@@ -10,7 +10,7 @@ use crate::codec::{Decoded, PacketId, Protocol, QoS, QosPid, SubOptions, Subscri
 /// The CONNECT properties of a 3.1.1 client: none.
 static NO_PROPERTIES: std::sync::LazyLock<Properties> = std::sync::LazyLock::new(Properties::default);
 
-const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, queue_qos0: false };
+const LIMITS: Limits = Limits { max_inflight: 20, max_queued: 100, ..Limits::NONE };
 
 pub(super) fn link(id: u64) -> Link {
     Link { id, wake: Arc::new(Wake::default()) }

@@ -47,8 +47,9 @@ impl Session {
             .collect();
         for (pid, seq) in gone {
             let flows = self.flows_mut();
-            flows.inflight.retain(|i| i.pid != pid);
-            flows.inflight_ids.remove(&pid);
+            if let Some(at) = flows.inflight.iter().position(|i| i.pid == pid) {
+                flows.remove_inflight(at);
+            }
             self.record(|client| Change::Done { client, seq });
         }
     }

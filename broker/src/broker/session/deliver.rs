@@ -11,7 +11,8 @@ use crate::store::Change;
 impl Session {
     pub(super) fn hold(&mut self, message: Message, share: Option<&Arc<str>>) -> Held {
         self.last_seq += 1;
-        let held = Held { seq: self.last_seq, message: message.arrived(), share: share.cloned() };
+        let charge = super::Memory::charge(self.limits.memory, message.payload.len());
+        let held = Held { seq: self.last_seq, message: message.arrived(), share: share.cloned(), _charge: charge };
         self.record(|client| Change::Stored { client, seq: held.seq, message: held.message.clone() });
         held
     }
@@ -67,7 +68,7 @@ impl Session {
                 return Delivery::Dropped;
             }
             let held = self.hold(message, share);
-            self.flows_mut().queue.push_back(held);
+            self.flows_mut().push_queued(held);
             return Delivery::Queued;
         }
         // Messages keep their order: nothing overtakes what is already queued.
@@ -81,7 +82,7 @@ impl Session {
             return Delivery::Dropped;
         }
         let held = self.hold(message, share);
-        self.flows_mut().queue.push_back(held);
+        self.flows_mut().push_queued(held);
         if over { Delivery::Backlogged } else { Delivery::Queued }
     }
 

@@ -19,6 +19,10 @@ pub(super) struct Flows {
     /// QoS 2 messages received whose PUBREL has not come yet: a resent PUBLISH with one of
     /// these ids is a duplicate and is not routed again (exactly once).
     pub(super) incoming_qos2: FastSet<PacketId>,
+    /// Payload bytes in `inflight` and in `queue`, for the byte limits (budget.rs); kept by
+    /// the methods that add and take messages there.
+    pub(super) inflight_bytes: usize,
+    pub(super) queued_bytes: usize,
 }
 
 impl Flows {

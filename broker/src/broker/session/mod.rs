@@ -22,6 +22,7 @@ use crate::store::{Change, Journal};
 
 mod access;
 mod alias;
+mod budget;
 mod client;
 mod deliver;
 pub mod expiry;
@@ -33,6 +34,7 @@ mod shared;
 
 /// An outbox this small is freed once written; a busy client's larger one is kept.
 const IDLE_OUTBOX: usize = 4;
+pub use budget::{Charge, Memory};
 use flows::Flows;
 use pressure::Pressure;
 pub use pressure::STALL;
@@ -85,6 +87,15 @@ pub struct Limits {
     /// 0: unlimited.
     pub max_queued: usize,
     pub queue_qos0: bool,
+    /// Payload bytes in flight (`max_inflight_bytes`) and queued (`max_queued_bytes`) per
+    /// client; 0: unlimited (budget.rs).
+    pub max_inflight_bytes: usize,
+    pub max_queued_bytes: usize,
+    /// `check_retain_source`: a retained message goes out only while its publisher may still
+    /// publish to its topic (router/retained.rs).
+    pub check_retain_source: bool,
+    /// `memory_limit`'s count, shared by every session and the retained messages.
+    pub memory: Option<&'static Memory>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +113,8 @@ struct Held {
     /// The `$share/` filter it was delivered through, if any: a shared subscription's message
     /// may go to another member of the group when this one leaves (shared.rs).
     share: Option<Arc<str>>,
+    /// Its payload, counted toward `memory_limit` while it is held.
+    _charge: Charge,
 }
 
 #[derive(Debug)]
@@ -226,11 +239,12 @@ impl Session {
     }
 
     fn window_full(&self) -> bool {
-        self.flows.as_ref().map_or(0, |f| f.inflight.len()) >= self.inflight_limit()
+        self.flows.as_ref().map_or(0, |f| f.inflight.len()) >= self.inflight_limit() || self.inflight_bytes_full()
     }
 
+    /// `max_queued_messages` or `max_queued_bytes` is reached, whichever first.
     fn queue_full(&self) -> bool {
-        self.limits.max_queued != 0 && self.queued() >= self.limits.max_queued
+        (self.limits.max_queued != 0 && self.queued() >= self.limits.max_queued) || self.queued_bytes_full()
     }
 
     /// Queues a packet for writing and wakes the connection. A persistent session with
@@ -268,15 +282,13 @@ impl Session {
         self.record(|client| Change::Sent { client, seq: held.seq, pid });
         self.send(publish_packet(&held.message, QosPid::with(held.message.qos, pid), false));
         let state = if held.message.qos == QoS::AtLeastOnce { Await::PubAck } else { Await::PubRec };
-        let flows = self.flows_mut();
-        flows.inflight_ids.insert(pid);
-        flows.inflight.push_back(Inflight { pid, held, state });
+        self.flows_mut().push_inflight(Inflight { pid, held, state });
     }
 
     /// Moves queued messages into the in-flight window while there is room.
     fn fill(&mut self) {
         while self.is_online() && !self.window_full() {
-            let Some(held) = self.flows.as_mut().and_then(|f| f.queue.pop_front()) else { return };
+            let Some(held) = self.flows.as_mut().and_then(|f| f.pop_queued()) else { return };
             // Expired while it waited: deleted, not delivered [MQTT-3.3.2-5].
             if held.message.expired_now() || !self.may_read(&held.message.topic) {
                 // Or queued while readable; the ACL (or the user) has changed since.
@@ -296,8 +308,7 @@ impl Session {
         let Some(flows) = self.flows.as_mut() else { return false };
         match flows.inflight.iter().position(|i| i.pid == pid && i.state == expected) {
             Some(at) => {
-                if let Some(done) = flows.inflight.remove(at) {
-                    flows.inflight_ids.remove(&done.pid);
+                if let Some(done) = flows.remove_inflight(at) {
                     self.record(|client| Change::Done { client, seq: done.held.seq });
                 }
                 self.fill();

@@ -73,7 +73,7 @@ impl Session {
             return;
         }
         let cap = self.limits.max_queued + self.limits.max_inflight;
-        if self.queued() <= self.limits.max_queued / 2 && self.outbox.len() <= cap / 2 {
+        if self.queue_half_empty() && self.outbox.len() <= cap / 2 {
             self.pressure.backlogged = false;
             self.pressure.stalled = false;
             self.release_waiters();

@@ -16,7 +16,8 @@ impl Session {
         s.subscriptions = saved.subscriptions.into_iter().map(|(f, options, id)| (f, Sub { options, id })).collect();
         for m in saved.messages {
             s.last_seq = s.last_seq.max(m.seq);
-            let held = Held { seq: m.seq, message: m.message, share: None };
+            let charge = super::Memory::charge(limits.memory, m.message.payload.len());
+            let held = Held { seq: m.seq, message: m.message, share: None, _charge: charge };
             match m.pid {
                 Some(pid) => {
                     let state = match (held.message.qos, m.received) {
@@ -25,11 +26,9 @@ impl Session {
                         _ => Await::PubAck,
                     };
                     s.last_pid = pid;
-                    let flows = s.flows_mut();
-                    flows.inflight_ids.insert(pid);
-                    flows.inflight.push_back(Inflight { pid, held, state });
+                    s.flows_mut().push_inflight(Inflight { pid, held, state });
                 }
-                None => s.flows_mut().queue.push_back(held),
+                None => s.flows_mut().push_queued(held),
             }
         }
         s.flows_mut().incoming_qos2 = saved.incoming_qos2.into_iter().collect();

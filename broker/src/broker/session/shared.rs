@@ -39,6 +39,7 @@ impl Session {
             }
         }
         flows.queue = queue;
+        flows.recount();
         for seq in done {
             self.record(|client| Change::Done { client, seq });
         }

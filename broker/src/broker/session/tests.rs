@@ -5,7 +5,7 @@ use bytes::BytesMut;
 use super::*;
 use crate::codec::{Decoded, decode};
 
-const LIMITS: Limits = Limits { max_inflight: 2, max_queued: 3, queue_qos0: false };
+const LIMITS: Limits = Limits { max_inflight: 2, max_queued: 3, ..Limits::NONE };
 
 fn msg(n: u8, qos: QoS) -> Message {
     Message::new(TopicName::new("PV/data").unwrap(), Bytes::from(vec![n]), qos, false)
@@ -117,7 +117,7 @@ fn reconnect_resends_unacknowledged_messages_with_dup_and_pubrel_for_received_on
 
 #[test]
 fn outbound_packet_ids_wrap_from_65535_to_1_skipping_ids_in_use() {
-    let mut s = online(Limits { max_inflight: 0, max_queued: 0, queue_qos0: false });
+    let mut s = online(Limits::NONE);
     s.deliver(&msg(0, QoS::AtLeastOnce), QoS::AtLeastOnce, false, &[]); // takes id 1, never acked
     let mut last = 0;
     for n in 0..65535u32 {
