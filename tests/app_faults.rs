@@ -212,6 +212,7 @@ fn publish_raw(runtime: &tokio::runtime::Runtime, port: u16, topic: &str, payloa
     use mqtt_lab_broker::codec::v5::Properties;
     use mqtt_lab_broker::codec::{Connect, Packet, Protocol, Publish, QosPid, TopicName};
     let connect = Packet::Connect(Box::new(Connect {
+        bridge: false,
         protocol: Protocol::V311,
         clean_session: true,
         keep_alive: 60,

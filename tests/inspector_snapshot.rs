@@ -16,6 +16,7 @@ use mqtt_lab_broker::codec::{Connect, LastWill, Packet, Protocol, QoS, TopicName
 #[test]
 fn a_connect_is_coloured_field_by_field() {
     let connect = Packet::Connect(Box::new(Connect {
+        bridge: false,
         protocol: Protocol::V311,
         clean_session: true,
         keep_alive: 60,
@@ -91,6 +92,7 @@ fn snapshot_v5(packet: &Packet, name: &str, height: f32) {
     let mut log = PacketLog::default();
     if !matches!(packet, Packet::Connect(_)) {
         let connect = Packet::Connect(Box::new(Connect {
+            bridge: false,
             protocol: Protocol::V5,
             clean_session: true,
             keep_alive: 60,
@@ -130,6 +132,7 @@ fn user(name: &str, value: &str) -> mqtt_lab_broker::codec::v5::Property {
 fn an_mqtt_5_connect_shows_its_properties_and_will_properties() {
     use mqtt_lab_broker::codec::v5::{PacketKind, Property};
     let connect = Packet::Connect(Box::new(Connect {
+        bridge: false,
         protocol: Protocol::V5,
         clean_session: true,
         keep_alive: 60,

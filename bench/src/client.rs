@@ -96,6 +96,7 @@ impl Client {
         // MQTT 5: no properties. Receive Maximum absent is 65535 [MQTT-3.1.2-21 ff.], so the
         // broker's own window, not ours, limits its deliveries, as in 3.1.1.
         let connect = Packet::Connect(Box::new(Connect {
+            bridge: false,
             protocol: target.protocol,
             clean_session: true,
             keep_alive,

@@ -87,6 +87,7 @@ async fn connect_with(
 ) -> (Client, bool) {
     let mut c = open(broker, protocol);
     let connect = Connect {
+        bridge: false,
         protocol,
         clean_session: clean,
         keep_alive: 0,

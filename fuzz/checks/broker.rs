@@ -157,6 +157,7 @@ fn packet(u: &mut Unstructured<'_>) -> arbitrary::Result<Packet> {
                 None
             };
             Packet::Connect(Box::new(Connect {
+                bridge: false,
                 protocol: *u.choose(&[Protocol::V31, Protocol::V311])?,
                 clean_session: u.arbitrary()?,
                 keep_alive: u.arbitrary()?,

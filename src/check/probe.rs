@@ -101,6 +101,7 @@ fn connect_properties(settings: &ConnectSettings) -> Result<Properties, String> 
 
 fn connect_packet(settings: &ConnectSettings, client_id: String) -> Result<Packet, String> {
     Ok(Packet::Connect(Box::new(Connect {
+        bridge: false,
         protocol: protocol(settings),
         clean_session: true,
         keep_alive: u16::try_from(settings.keep_alive.as_secs()).unwrap_or(u16::MAX),

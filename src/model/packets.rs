@@ -244,6 +244,7 @@ mod tests {
         use mqtt_lab_broker::codec::v5::{PacketKind, Properties, Property};
         use mqtt_lab_broker::codec::{Connect, Publish, TopicName};
         let connect = Packet::Connect(Box::new(Connect {
+            bridge: false,
             protocol: Protocol::V5,
             clean_session: true,
             keep_alive: 60,

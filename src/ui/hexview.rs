@@ -126,6 +126,7 @@ mod tests {
 
     fn connect_with_will_user_password() -> Vec<u8> {
         Packet::Connect(Box::new(Connect {
+            bridge: false,
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 60,

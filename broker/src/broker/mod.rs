@@ -1,5 +1,6 @@
 //! The running broker: shared state, connection tasks, listeners and `$SYS`.
 
+mod bridge;
 mod connection;
 mod inspect;
 mod keepalive;

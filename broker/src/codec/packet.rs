@@ -63,6 +63,9 @@ impl Packet {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Connect {
     pub protocol: Protocol,
+    /// A bridge announcing itself (protocol level | 0x80, Mosquitto's `try_private`): a broker
+    /// that knows the bit sends the bridge nothing it published itself.
+    pub bridge: bool,
     /// Clean Session in MQTT 3.1.1, Clean Start in MQTT 5.0 (where the Session Expiry
     /// Interval, not this flag, says whether the session outlives the connection).
     pub clean_session: bool,
@@ -81,6 +84,7 @@ impl fmt::Debug for Connect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connect")
             .field("protocol", &self.protocol)
+            .field("bridge", &self.bridge)
             .field("clean_session", &self.clean_session)
             .field("keep_alive", &self.keep_alive)
             .field("properties", &self.properties)

@@ -31,6 +31,7 @@ fn filter(s: &str) -> TopicFilter {
 pub(super) fn sample_packets() -> Vec<Packet> {
     vec![
         Packet::Connect(Box::new(Connect {
+            bridge: false,
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 60,
@@ -47,6 +48,7 @@ pub(super) fn sample_packets() -> Vec<Packet> {
             password: Some(Bytes::from_static(b"btsiotpass1")),
         })),
         Packet::Connect(Box::new(Connect {
+            bridge: false,
             protocol: Protocol::V31,
             clean_session: false,
             keep_alive: 0,
@@ -126,6 +128,7 @@ fn every_packet_round_trips_with_its_exact_length() {
 #[test]
 fn connect_encodes_to_the_bytes_of_the_specification() {
     let connect = Packet::Connect(Box::new(Connect {
+        bridge: false,
         protocol: Protocol::V311,
         clean_session: true,
         keep_alive: 60,

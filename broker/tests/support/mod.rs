@@ -32,6 +32,7 @@ pub mod mosquitto;
 pub mod node;
 pub mod persistent;
 pub mod python;
+pub mod rabbit;
 pub mod v5client;
 
 /// Bounds a wait that only a failing test reaches.
@@ -192,6 +193,7 @@ pub fn pid(n: u16) -> PacketId {
 
 pub fn connect_packet(client_id: &str, clean: bool, keep_alive: u16) -> Connect {
     Connect {
+        bridge: false,
         protocol: Protocol::V311,
         clean_session: clean,
         keep_alive,

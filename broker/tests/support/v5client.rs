@@ -27,6 +27,7 @@ pub fn props(kind: PacketKind, list: Vec<Property>) -> Properties {
 /// A clean-start CONNECT of `protocol` with keep alive 60 and `properties` (v5 only).
 pub fn connect_of(protocol: Protocol, client_id: &str, properties: Vec<Property>) -> Connect {
     Connect {
+        bridge: false,
         protocol,
         clean_session: true,
         keep_alive: 60,

@@ -28,6 +28,7 @@ fn pid(n: u16) -> PacketId {
 
 fn connect() -> Packet {
     Packet::Connect(Box::new(Connect {
+        bridge: false,
         protocol: Protocol::V5,
         clean_session: true,
         keep_alive: 60,

@@ -280,6 +280,7 @@ mod tests {
     fn a_connect_names_both_property_lengths_and_3_1_1_keeps_a_colour_per_field() {
         let connect = |protocol| {
             Packet::Connect(Box::new(Connect {
+                bridge: false,
                 protocol,
                 clean_session: true,
                 keep_alive: 60,

@@ -9,7 +9,9 @@ use super::reader::Reader;
 pub(super) fn connect(r: &mut Reader<'_, '_>) -> Result<Connect, DecodeError> {
     let name = r.string("Protocol name", "protocol name")?;
     let level = r.u8("Protocol level")?;
-    let protocol = match (name.as_str(), level) {
+    // Bit 7 of the level is Mosquitto's bridge bit (`try_private`), on 3.1 and 3.1.1 only.
+    let bridge = level & 0x80 != 0 && level & 0x7F != 5;
+    let protocol = match (name.as_str(), level & if bridge { 0x7F } else { 0xFF }) {
         ("MQTT", 4) => Protocol::V311,
         ("MQTT", 5) => Protocol::V5,
         ("MQIsdp", 3) => Protocol::V31,
@@ -62,7 +64,7 @@ pub(super) fn connect(r: &mut Reader<'_, '_>) -> Result<Connect, DecodeError> {
     };
     let username = if bit(0x80) { Some(r.string("User name", "user name")?) } else { None };
     let password = if bit(0x40) { Some(r.binary("Password", "password", true)?) } else { None };
-    Ok(Connect { protocol, clean_session: bit(0x02), keep_alive, properties, client_id, will, username, password })
+    Ok(Connect { protocol, bridge, clean_session: bit(0x02), keep_alive, properties, client_id, will, username, password })
 }
 
 pub(super) fn connack(r: &mut Reader<'_, '_>, protocol: Protocol) -> Result<ConnAck, DecodeError> {

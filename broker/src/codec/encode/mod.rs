@@ -261,7 +261,7 @@ fn connect_len(c: &Connect) -> Result<usize, EncodeError> {
 fn put_connect(buf: &mut BytesMut, c: &Connect) -> Result<(), EncodeError> {
     let v5 = c.protocol.is_v5();
     put_str(buf, c.protocol.name());
-    buf.put_u8(c.protocol.level());
+    buf.put_u8(c.protocol.level() | if c.bridge && !v5 { 0x80 } else { 0 });
     let mut flags = u8::from(c.clean_session) << 1;
     if let Some(w) = &c.will {
         flags |= 0x04 | ((w.qos as u8) << 3) | (u8::from(w.retain) << 5);

@@ -113,6 +113,7 @@ fn every_v5_packet_is_covered_byte_for_byte() {
     );
     let packets = vec![
         Packet::Connect(Box::new(Connect {
+            bridge: false,
             protocol: V5,
             clean_session: true,
             keep_alive: 30,

@@ -9,6 +9,7 @@ use crate::codec::v5::{PacketKind, Property, ReasonCode, Secret};
 
 fn full_connect() -> Connect {
     Connect {
+        bridge: false,
         protocol: V5,
         clean_session: true,
         keep_alive: 10,
@@ -36,6 +37,7 @@ fn full_connect() -> Connect {
 
 fn minimal_connect() -> Connect {
     Connect {
+        bridge: false,
         protocol: V5,
         clean_session: false,
         keep_alive: 0,
@@ -112,6 +114,7 @@ fn connect_with_will_and_user_properties_decodes_from_bytes_written_by_hand() {
         0x00, 0x03, 0x01, 0x02, 0x03,               // password
     ];
     let expected = Connect {
+        bridge: false,
         protocol: V5,
         clean_session: true,
         keep_alive: 10,
