@@ -195,7 +195,7 @@ impl Store {
                 let message = Message::new(topic, Bytes::from(payload), qos(q), true);
                 let message = Message { properties, expires_at: expires_at.flatten(), ..message };
                 let stored_ms = stored.map_or(loaded_ms, |ms| u64::try_from(ms).unwrap_or(0));
-                let origin = Origin { publisher: publisher.map(Into::into), stored_ms };
+                let origin = Origin { publisher: publisher.map(Into::into), stored_ms, ..Origin::default() };
                 retained.push(Retained { message, origin });
             }
         }

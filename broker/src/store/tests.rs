@@ -51,7 +51,11 @@ fn changes_survive_reopening_the_file() {
                     topic: TopicName::new("PV/sunshine").unwrap(),
                     message: Some(Retained {
                         message: Message { retain: true, ..message("PV/sunshine", b"yes", QoS::AtLeastOnce) },
-                        origin: Origin { publisher: Some(c.clone()), stored_ms: 1_765_000_000_123 },
+                        origin: Origin {
+                            publisher: Some(c.clone()),
+                            stored_ms: 1_765_000_000_123,
+                            ..Origin::default()
+                        },
                     }),
                 },
                 Change::Session { client: c.clone(), username: Some("btsiot1".into()) },

@@ -169,10 +169,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     ReasonCode::ProtocolError,
                 ));
             }
-            self.check_receive_maximum(&p)?;
             let max = self.shared.config.max_topic_alias;
             Aliases::resolve(&mut self.aliases, &mut p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
         }
+        self.check_receive_maximum(&p)?;
         self.mount_topic(&mut p)?;
         let (shared, id) = (&*self.shared, self.id());
         let stats = &shared.stats;
@@ -223,6 +223,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             properties: p.properties,
         };
         let mut router = shared.router();
+        if let Some(memory) = router.session_mut(&id).and_then(|s| s.memory())
+            && memory.would_exceed(message.payload.len())
+        {
+            // As Mosquitto when its allocator refuses: the message is dropped, not
+            // acknowledged, and its publisher disconnected; other clients carry on.
+            drop(router);
+            Stats::add(&stats.publish_dropped, 1);
+            return Err(out_of_memory(memory, message.payload.len()));
+        }
         let from = Some((&*id, &self.link));
         let routed = match p.qos_pid {
             QosPid::AtMostOnce => route.then(|| router.publish_from(&message, from)),
@@ -261,6 +270,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK
     /// (`max_inflight_messages`) QoS 2 messages unfinished (PUBREC sent, PUBREL not come)
     /// [MQTT-3.3.4-7]; one more is answered with DISCONNECT 0x93 (QoS 1 is acknowledged at once).
+    /// An MQTT 3.1.1 client, which has no way to be told, is held to the same number and closed
+    /// past it: Mosquitto 2.0.11 answers PUBREC and drops the message, so the client believes
+    /// it delivered; a closed client resends on reconnect. A resent id (DUP) never counts.
     fn check_receive_maximum(&self, p: &Publish) -> Result<(), Close> {
         let QosPid::ExactlyOnce(pid) = p.qos_pid else { return Ok(()) };
         let max = match self.shared.config.max_inflight_messages {
@@ -270,12 +282,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let id = self.id();
         let (unfinished, resent) = self.shared.router().session_mut(&id).map_or((0, false), |s| s.incoming_qos2(pid));
         if unfinished >= max && !resent {
-            return Err(Close::Protocol(
+            let why = if self.protocol.is_v5() {
                 format!(
                     "[MQTT-3.3.4-7] a QoS 2 PUBLISH over the Receive Maximum {max} (PUBREL not sent for {unfinished})"
-                ),
-                ReasonCode::ReceiveMaximumExceeded,
-            ));
+                )
+            } else {
+                format!("a QoS 2 PUBLISH while {unfinished} are waiting for PUBREL (max_inflight_messages {max})")
+            };
+            return Err(Close::Protocol(why, ReasonCode::ReceiveMaximumExceeded));
         }
         Ok(())
     }
@@ -286,6 +300,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 /// A topic that is no longer valid with the mount point in front (too long).
 fn mount_failed(e: &crate::codec::TopicError) -> Close {
     Close::Protocol(format!("with the listener's mount_point: {e}"), ReasonCode::TopicNameInvalid)
+}
+
+/// A PUBLISH that would take the broker over `memory_limit` (session/budget.rs says what is
+/// counted); an MQTT 5.0 client is told 0x97 Quota exceeded.
+fn out_of_memory(memory: &crate::broker::session::Memory, bytes: usize) -> Close {
+    Close::Protocol(
+        format!(
+            "out of memory: a PUBLISH of {bytes} payload bytes while {} are held would go over memory_limit {}",
+            memory.held(),
+            memory.limit()
+        ),
+        ReasonCode::QuotaExceeded,
+    )
 }
 
 fn ack_reason(refused: Option<ReasonCode>, routed: Option<Routed>) -> ReasonCode {

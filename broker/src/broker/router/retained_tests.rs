@@ -45,9 +45,10 @@ fn a_retained_message_names_its_publisher_and_when_it_was_stored() {
 }
 
 #[test]
-fn the_origin_adds_24_bytes_per_retained_message() {
-    assert_eq!(std::mem::size_of::<Origin>(), 24, "a pointer to the session's id and a u64");
-    assert_eq!(std::mem::size_of::<Retained>(), std::mem::size_of::<Message>() + 24);
+fn the_origin_adds_32_bytes_per_retained_message() {
+    // The user name and memory charge (check_retain_source, memory_limit) are boxed.
+    assert_eq!(std::mem::size_of::<Origin>(), 32, "the session's id, a u64 and a pointer");
+    assert_eq!(std::mem::size_of::<Retained>(), std::mem::size_of::<Message>() + 32);
 }
 
 #[test]

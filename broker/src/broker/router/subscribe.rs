@@ -57,7 +57,11 @@ impl Router {
         let upgrade = self.upgrade_outgoing_qos;
         for (filter, sub) in retained_for {
             // Only the part of the store under the filter's literal prefix is looked at.
-            let matching = super::retained::matching(&self.retained, filter).map(|r| &r.message);
+            // With check_retain_source, only those whose publisher may still publish there.
+            let source_acl = self.acl.as_deref().filter(|_| self.limits.check_retain_source);
+            let matching = super::retained::matching(&self.retained, filter)
+                .filter(|r| super::retained::source_may_publish(source_acl, r))
+                .map(|r| &r.message);
             // An expired retained message waits for the sweep to delete it: it is not sent.
             let readable: Vec<Message> =
                 matching.filter(|m| !m.expired_now() && session.may_read(&m.topic)).cloned().collect();
