@@ -4,9 +4,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod security;
+
 use super::bridge::{BridgeSection, is_bridge_option};
 use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
-use super::{Config, ConnackCodes, ListenerConfig, ListenerProtocol, TlsVersion};
+use super::{Config, ConnackCodes, ListenerConfig, ListenerProtocol, SocketDomain, TlsVersion};
 use crate::log::{LogDest, LogType};
 
 /// Logged once however many autosave options a config has.
@@ -62,6 +64,8 @@ struct Parser<'c> {
     in_default_listener: bool,
     /// `connection` sections, checked as each ends.
     bridges: BridgeSection,
+    /// Where the authentication options go (`per_listener_settings`).
+    security: security::SecurityState,
 }
 
 /// An error at one line, before the file is known.
@@ -69,7 +73,13 @@ type LineResult = Result<(), String>;
 
 impl<'c> Parser<'c> {
     fn new(config: &'c mut Config) -> Self {
-        Parser { config, included: false, in_default_listener: true, bridges: BridgeSection::default() }
+        Parser {
+            config,
+            included: false,
+            in_default_listener: true,
+            bridges: BridgeSection::default(),
+            security: security::SecurityState::default(),
+        }
     }
 
     /// Checks the last bridge section and hands the bridges over.
@@ -77,6 +87,7 @@ impl<'c> Parser<'c> {
         self.bridges.check_last().map_err(|message| ConfigError { file: origin.to_owned(), line: 0, message })?;
         self.config.bridges = std::mem::take(&mut self.bridges.bridges);
         self.config.startup_notes.append(&mut self.bridges.notes);
+        self.finish_security();
         Ok(())
     }
 
@@ -134,6 +145,7 @@ impl<'c> Parser<'c> {
     fn listener(&mut self) -> &mut ListenerConfig {
         if self.config.listeners.is_empty() {
             self.config.listeners.push(ListenerConfig::on_port(1883, None));
+            self.security.default_listener = true;
         }
         let last = self.config.listeners.len() - 1;
         &mut self.config.listeners[last]
@@ -153,6 +165,22 @@ impl<'c> Parser<'c> {
                 self.listener().psk_hint = Some(value.to_owned());
             }
             "use_identity_as_username" => self.listener().use_identity_as_username = boolean(option, value)?,
+            "use_subject_as_username" => self.listener().use_subject_as_username = boolean(option, value)?,
+            "use_username_as_clientid" => self.listener().use_username_as_clientid = boolean(option, value)?,
+            "capath" => self.listener().capath = Some(PathBuf::from(path(option, value)?)),
+            "crlfile" => self.listener().crlfile = Some(PathBuf::from(path(option, value)?)),
+            "dhparamfile" => self.listener().dhparamfile = Some(PathBuf::from(path(option, value)?)),
+            "socket_domain" => {
+                self.listener().socket_domain = Some(match value {
+                    "ipv4" => SocketDomain::Ipv4,
+                    "ipv6" => SocketDomain::Ipv6,
+                    _ => return Err(format!("socket_domain must be ipv4 or ipv6, got {value:?}")),
+                });
+            }
+            "bind_interface" => {
+                one_word(option, value)?;
+                self.listener().bind_interface = Some(value.to_owned());
+            }
             "cafile" => self.listener().cafile = Some(PathBuf::from(path(option, value)?)),
             "certfile" => self.listener().certfile = Some(PathBuf::from(path(option, value)?)),
             "keyfile" => self.listener().keyfile = Some(PathBuf::from(path(option, value)?)),
@@ -194,7 +222,10 @@ impl<'c> Parser<'c> {
         if is_bridge_option(option) {
             return self.bridges.option(option, value);
         }
-        if self.listener_option(option, value)? || limit_option(self.config, option, value)? {
+        if self.listener_option(option, value)?
+            || self.security_option(option, value)?
+            || limit_option(self.config, option, value)?
+        {
             return Ok(());
         }
         let c = &mut *self.config;
@@ -218,11 +249,6 @@ impl<'c> Parser<'c> {
                 self.default_listener()?.bind_address = Some(value.to_owned());
             }
             "psk_file" => c.psk_file = Some(PathBuf::from(path(option, value)?)),
-            "socket_domain" => {
-                if !matches!(value, "ipv4" | "ipv6") {
-                    return Err(format!("socket_domain must be ipv4 or ipv6, got {value:?}"));
-                }
-            }
             "allow_anonymous" => c.allow_anonymous = Some(boolean(option, value)?),
             "allow_zero_length_clientid" => c.allow_zero_length_clientid = boolean(option, value)?,
             "auto_id_prefix" => value.clone_into(&mut c.auto_id_prefix),
@@ -251,11 +277,6 @@ impl<'c> Parser<'c> {
                 c.log.add_type(t);
             }
             "log_dest" => c.log.add_dest(LogDest::parse(value)?),
-            "per_listener_settings" => {
-                if boolean(option, value)? {
-                    return Err("per_listener_settings true is not implemented yet".into());
-                }
-            }
             "persistence" => c.persistence = boolean(option, value)?,
             "persistence_location" => c.persistence_location = Some(PathBuf::from(path(option, value)?)),
             "persistence_file" => c.persistence_file = persistence_file(option, value)?,
