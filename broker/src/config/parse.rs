@@ -318,10 +318,11 @@ impl<'c> Parser<'c> {
     }
 }
 
+/// A boolean as Mosquitto 2.0.11 reads one: true or false, 1 or 0.
 fn boolean(option: &str, value: &str) -> Result<bool, String> {
     match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
         _ => Err(format!("{option} must be true or false, got {value:?}")),
     }
 }
