@@ -6,9 +6,7 @@ mod passwd;
 mod passwd_edit;
 mod psk;
 mod scope;
-
-use std::path::Path;
-use std::sync::Arc;
+mod security;
 
 pub use acl::{Access, Acl, Client};
 pub use passwd::{Check, LineProblem, PasswordFile, PasswordHash, WRITE_ITERATIONS, WRITE_SALT_LEN};
@@ -18,6 +16,7 @@ pub use scope::{AclScope, AclSet};
 
 use crate::codec::ConnectReturnCode;
 use crate::config::{Config, ConnackCodes};
+use security::Security;
 
 /// A refused CONNECT: the code to answer and the reason to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,71 +37,83 @@ pub struct AuthError {
 /// The security settings in force; replaced whole on reload.
 #[derive(Debug, Clone, Default)]
 pub struct Auth {
-    passwords: Option<PasswordFile>,
-    /// Shared with the router, which checks read access at every delivery.
-    acl: Option<Arc<Acl>>,
-    psk: Option<PskFile>,
+    /// The broker's: every connection's unless its listener has its own.
+    global: Security,
+    /// `per_listener_settings true`: each listener's own, by its index in the config (`None`:
+    /// the global settings). Empty otherwise.
+    listeners: Vec<Option<Security>>,
+    /// `clientid_prefixes`: global in Mosquitto, whatever `per_listener_settings` says.
     prefix: Option<String>,
-    anonymous: bool,
     codes: ConnackCodes,
 }
 
 /// What loading found wrong with single lines (the rest is in force).
 pub type Warnings = Vec<String>;
 
-/// Reads and parses one of the files, if `path` names one; its bad lines become warnings.
-fn load_file<T>(
-    what: &'static str,
-    path: Option<&Path>,
-    parse: fn(&str) -> (T, Vec<LineProblem>),
-    warnings: &mut Warnings,
-) -> Result<Option<T>, AuthError> {
-    let Some(path) = path else { return Ok(None) };
-    let text =
-        std::fs::read_to_string(path).map_err(|error| AuthError { what, path: path.display().to_string(), error })?;
-    let (parsed, problems) = parse(&text);
-    warnings.extend(problems.iter().map(|p| format!("{what} {} {p}", path.display())));
-    Ok(Some(parsed))
-}
-
 impl Auth {
-    /// Reads the password, ACL and PSK files that `config` names.
+    /// Reads the password, ACL and PSK files that `config` names, globally and for each
+    /// listener with settings of its own.
     pub fn load(config: &Config) -> Result<(Self, Warnings), AuthError> {
         let mut warnings = Vec::new();
-        let auth = Self {
-            passwords: load_file("password_file", config.password_file.as_deref(), PasswordFile::parse, &mut warnings)?,
-            acl: load_file("acl_file", config.acl_file.as_deref(), Acl::parse, &mut warnings)?.map(Arc::new),
-            psk: load_file("psk_file", config.psk_file.as_deref(), PskFile::parse, &mut warnings)?,
-            prefix: config.clientid_prefixes.clone(),
-            anonymous: config.anonymous_allowed(),
-            codes: config.connack_codes,
-        };
+        let global = Security::global(config, &mut warnings)?;
+        let listeners = config
+            .listeners
+            .iter()
+            .map(|l| l.security.as_deref().map(|s| Security::listener(s, &mut warnings)).transpose())
+            .collect::<Result<_, _>>()?;
+        let auth = Self { global, listeners, prefix: config.clientid_prefixes.clone(), codes: config.connack_codes };
         Ok((auth, warnings))
     }
 
-    /// The ACL a connection under `scope` is held to.
-    pub fn acl(&self, scope: AclScope) -> Option<&Acl> {
-        match scope {
-            AclScope::Trusted => None,
-            AclScope::Global | AclScope::Listener(_) => self.acl.as_deref(),
+    /// The scope of a connection on the listener at `index` of the config (`None`: a
+    /// listener the config does not list): the listener's own settings if it has them.
+    pub fn scope(&self, index: Option<usize>) -> AclScope {
+        match index {
+            Some(i) if matches!(self.listeners.get(i), Some(Some(_))) => AclScope::Listener(i),
+            _ => AclScope::Global,
         }
     }
 
-    /// The scope of a connection on the listener at `index` of the config (`None`: a
-    /// listener the config does not list).
-    pub fn scope(&self, index: Option<usize>) -> AclScope {
-        let _ = index;
-        AclScope::Global
+    fn security(&self, scope: AclScope) -> &Security {
+        match scope {
+            AclScope::Listener(i) => self.listeners.get(i).and_then(Option::as_ref).unwrap_or(&self.global),
+            AclScope::Global | AclScope::Trusted => &self.global,
+        }
+    }
+
+    /// The ACL a connection under `scope` is held to (none for a bridge).
+    pub fn acl(&self, scope: AclScope) -> Option<&Acl> {
+        match scope {
+            AclScope::Trusted => None,
+            scope => self.security(scope).acl.as_deref(),
+        }
     }
 
     /// The ACLs for the router to keep (see [`crate::broker::Router::set_acl`]).
     pub fn shared_acl(&self) -> AclSet {
-        AclSet::from(self.acl.clone())
+        AclSet {
+            global: self.global.acl.clone(),
+            listeners: self
+                .listeners
+                .iter()
+                .map(|s| s.as_ref().map_or_else(|| self.global.acl.clone(), |s| s.acl.clone()))
+                .collect(),
+        }
     }
 
-    /// The pre-shared key of a TLS-PSK identity.
-    pub fn psk(&self, identity: &str) -> Option<&[u8]> {
-        self.psk.as_ref().and_then(|f| f.key(identity))
+    /// The pre-shared key of a TLS-PSK identity, in the `psk_file` of `scope`.
+    pub fn psk(&self, scope: AclScope, identity: &str) -> Option<&[u8]> {
+        self.security(scope).psk.as_ref().and_then(|f| f.key(identity))
+    }
+
+    /// `auto_id_prefix` under `scope`.
+    pub fn auto_id_prefix(&self, scope: AclScope) -> &str {
+        &self.security(scope).auto_id_prefix
+    }
+
+    /// `allow_zero_length_clientid` under `scope`.
+    pub fn allows_empty_client_id(&self, scope: AclScope) -> bool {
+        self.security(scope).allow_empty_id
     }
 
     /// Decides a CONNECT whose client is already authenticated by its transport (a PSK identity
@@ -118,7 +129,8 @@ impl Auth {
         }
     }
 
-    fn refuse(&self, mosquitto: ConnectReturnCode, precise: ConnectReturnCode, reason: String) -> Refusal {
+    /// A refusal with Mosquitto's code, or with `connack_codes precise` MQTT 3.1.1's.
+    pub fn refuse(&self, mosquitto: ConnectReturnCode, precise: ConnectReturnCode, reason: String) -> Refusal {
         let code = match self.codes {
             ConnackCodes::Mosquitto => mosquitto,
             ConnackCodes::Precise => precise,
@@ -126,18 +138,21 @@ impl Auth {
         Refusal { code, reason }
     }
 
-    /// Decides a CONNECT. Mosquitto answers 5 to every refusal here; with
-    /// `connack_codes precise` the 3.1.1 codes 2 (identifier) and 4 (user name or password).
+    /// Decides a CONNECT under `scope`'s settings. Mosquitto answers 5 to every refusal here;
+    /// with `connack_codes precise` the 3.1.1 codes 2 (identifier) and 4 (user name or
+    /// password).
     pub fn check_connect(
         &self,
+        scope: AclScope,
         client_id: &str,
         username: Option<&str>,
         password: Option<&[u8]>,
     ) -> Result<(), Refusal> {
         use ConnectReturnCode::{BadUsernameOrPassword as Bad, NotAuthorized};
         self.check_identified(client_id)?;
+        let security = self.security(scope);
         let Some(user) = username else {
-            if self.anonymous {
+            if security.anonymous {
                 return Ok(());
             }
             return Err(self.refuse(
@@ -146,9 +161,9 @@ impl Auth {
                 "anonymous access is off (allow_anonymous false)".into(),
             ));
         };
-        let Some(passwords) = &self.passwords else {
+        let Some(passwords) = &security.passwords else {
             // As Mosquitto 2.0: with no password file there is no user to check a name against.
-            if self.anonymous {
+            if security.anonymous {
                 return Ok(());
             }
             return Err(self.refuse(
@@ -173,7 +188,10 @@ impl Auth {
 impl Auth {
     /// Settings with an ACL and no password file, for tests elsewhere in the crate.
     pub(crate) fn for_tests(acl: Option<Acl>, anonymous: bool) -> Self {
-        Self { acl: acl.map(Arc::new), anonymous, ..Self::default() }
+        Self {
+            global: Security { acl: acl.map(std::sync::Arc::new), anonymous, ..Security::default() },
+            ..Self::default()
+        }
     }
 }
 
@@ -181,10 +199,13 @@ impl Auth {
 mod tests {
     use super::*;
 
+    const G: AclScope = AclScope::Global;
+
     fn auth(edit: impl FnOnce(&mut Auth)) -> Auth {
         let mut file = PasswordFile::default();
         file.set("btsiot1", PasswordHash::new_pbkdf2("btsiotpass1").unwrap());
-        let mut a = Auth { passwords: Some(file), prefix: Some("btsiot-".into()), ..Auth::default() };
+        let global = Security { passwords: Some(file), ..Security::default() };
+        let mut a = Auth { global, prefix: Some("btsiot-".into()), ..Auth::default() };
         edit(&mut a);
         a
     }
@@ -192,7 +213,7 @@ mod tests {
     #[test]
     fn the_course_setup_admits_the_right_user_with_the_prefix() {
         let a = auth(|_| {});
-        assert_eq!(a.check_connect("btsiot-client1", Some("btsiot1"), Some(b"btsiotpass1")), Ok(()));
+        assert_eq!(a.check_connect(G, "btsiot-client1", Some("btsiot1"), Some(b"btsiotpass1")), Ok(()));
     }
 
     #[test]
@@ -205,7 +226,7 @@ mod tests {
             ("btsiot-c", Some("nobody"), Some(&b"x"[..]), "unknown user"),
             ("btsiot-c", None, None, "anonymous access is off"),
         ] {
-            let r = a.check_connect(id, user, pw).unwrap_err();
+            let r = a.check_connect(G, id, user, pw).unwrap_err();
             assert_eq!(r.code, ConnectReturnCode::NotAuthorized, "{why}");
             assert!(r.reason.contains(why), "{} / {why}", r.reason);
             assert!(!r.reason.contains("nope"), "the password never reaches the reason");
@@ -215,12 +236,12 @@ mod tests {
     #[test]
     fn the_hash_of_the_empty_password_never_logs_in() {
         let a = auth(|a| {
-            if let Some(file) = &mut a.passwords {
+            if let Some(file) = &mut a.global.passwords {
                 file.set("empty", PasswordHash::new_pbkdf2("").unwrap());
             }
         });
         for password in [None, Some(&b""[..])] {
-            let r = a.check_connect("btsiot-c", Some("empty"), password).unwrap_err();
+            let r = a.check_connect(G, "btsiot-c", Some("empty"), password).unwrap_err();
             assert_eq!(r.code, ConnectReturnCode::NotAuthorized, "{password:?}");
         }
     }
@@ -229,20 +250,23 @@ mod tests {
     fn precise_codes_follow_mqtt_3_1_1() {
         let a = auth(|a| a.codes = ConnackCodes::Precise);
         assert_eq!(
-            a.check_connect("x", Some("btsiot1"), Some(b"btsiotpass1")).unwrap_err().code,
+            a.check_connect(G, "x", Some("btsiot1"), Some(b"btsiotpass1")).unwrap_err().code,
             ConnectReturnCode::IdentifierRejected
         );
         assert_eq!(
-            a.check_connect("btsiot-x", Some("btsiot1"), Some(b"bad")).unwrap_err().code,
+            a.check_connect(G, "btsiot-x", Some("btsiot1"), Some(b"bad")).unwrap_err().code,
             ConnectReturnCode::BadUsernameOrPassword
         );
-        assert_eq!(a.check_connect("btsiot-x", None, None).unwrap_err().code, ConnectReturnCode::NotAuthorized);
+        assert_eq!(a.check_connect(G, "btsiot-x", None, None).unwrap_err().code, ConnectReturnCode::NotAuthorized);
     }
 
     #[test]
     fn anonymous_access_admits_clients_without_a_user_name_only() {
-        let a = auth(|a| a.anonymous = true);
-        assert_eq!(a.check_connect("btsiot-x", None, None), Ok(()));
-        assert!(a.check_connect("btsiot-x", Some("btsiot1"), Some(b"bad")).is_err(), "a wrong password is still wrong");
+        let a = auth(|a| a.global.anonymous = true);
+        assert_eq!(a.check_connect(G, "btsiot-x", None, None), Ok(()));
+        assert!(
+            a.check_connect(G, "btsiot-x", Some("btsiot1"), Some(b"bad")).is_err(),
+            "a wrong password is still wrong"
+        );
     }
 }

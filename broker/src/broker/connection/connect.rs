@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 
 use super::{Close, Connection};
+use crate::auth::AclScope;
 use crate::broker::{Login, Stats};
 use crate::codec::v5::{Properties, Property, PropertyId, ReasonCode};
 use crate::codec::{ConnAck, Connect, ConnectReturnCode, DecodeError, Packet, Protocol, QoS};
@@ -69,12 +70,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Why a CONNECT is refused, if it is: protocol rules first, then authentication.
     fn refusal(&self, c: &Connect) -> Option<(ReasonCode, String)> {
         let config = &self.shared.config;
+        let auth = self.shared.auth();
+        let scope = self.scope(&auth);
         let v5 = c.protocol.is_v5();
         let rejected = |reason: String| Some((ReasonCode::ClientIdentifierNotValid, reason));
         if c.client_id.is_empty() && !c.clean_session && !v5 {
             return rejected("[MQTT-3.1.3-8] an empty client id needs clean session".into());
         }
-        if c.client_id.is_empty() && (c.protocol == Protocol::V31 || !config.allow_zero_length_clientid) {
+        if c.client_id.is_empty() && (c.protocol == Protocol::V31 || !auth.allows_empty_client_id(scope)) {
             return rejected("an empty client id is not allowed here".into());
         }
         if c.protocol == Protocol::V31 && c.client_id.len() > 23 {
@@ -99,14 +102,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 format!("authentication method {method:?} is not supported (no enhanced authentication)"),
             ));
         }
-        let auth = self.shared.auth();
+        if scope != AclScope::Trusted && self.username_is_client_id() && self.effective_username(c).is_none() {
+            // As Mosquitto 2.0.11: CONNACK 5 (MQTT 5: 0x87), after the client id checks.
+            return Some((
+                ReasonCode::NotAuthorized,
+                "use_username_as_clientid is on and the client gave no user name".into(),
+            ));
+        }
         let checked = match &self.identity {
             // The broker's own connection (a bridge): nothing to check, as in Mosquitto.
             Some(identity) if identity.trusted => Ok(()),
             Some(identity) if identity.as_username => auth.check_identified(&c.client_id),
-            _ => auth.check_connect(&c.client_id, c.username.as_deref(), c.password.as_deref()),
+            _ => auth.check_connect(scope, &c.client_id, c.username.as_deref(), c.password.as_deref()),
         };
         checked.err().map(|r| (r.code.reason(), r.reason))
+    }
+
+    /// `use_username_as_clientid` on this connection's listener (never for a bridge).
+    fn username_is_client_id(&self) -> bool {
+        self.rules.as_ref().is_some_and(|r| r.use_username_as_clientid)
+            && !self.identity.as_ref().is_some_and(|i| i.trusted)
     }
 
     /// The user name the session acts as: the transport's identity with
@@ -134,8 +149,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.refuse(code).await;
             return Ok(false);
         }
-        let client_id: Arc<str> = if c.client_id.is_empty() {
-            generate_client_id(&self.shared.config.auto_id_prefix).into()
+        let scope = self.scope(&self.shared.auth());
+        let username = self.effective_username(&c);
+        let client_id: Arc<str> = if let Some(user) = username.as_deref().filter(|_| self.username_is_client_id()) {
+            // use_username_as_clientid: one session per user, whatever id the client sent.
+            user.into()
+        } else if c.client_id.is_empty() {
+            generate_client_id(self.shared.auth().auto_id_prefix(scope)).into()
         } else {
             c.client_id.as_str().into()
         };
@@ -148,7 +168,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 )
             })?;
         }
-        let username = self.effective_username(&c);
         let keep_alive = self.keep_alive(&c);
         let connack = self.connack_properties(&c, &client_id, keep_alive);
         let login = Login {
@@ -160,7 +179,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             connect_properties: &self.session_view(&c.properties),
             connack_properties: connack,
         };
-        let scope = self.scope(&self.shared.auth());
         let (attached, client_id, shared_name) = {
             let mut router = self.shared.router();
             let attached = router.connect_scoped(login, self.link.clone(), scope);

@@ -102,8 +102,11 @@ pub(crate) struct Accepted {
 impl Transport {
     pub(crate) fn for_listener(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<Self, TransportError> {
         let setup = |message: String| TransportError::Setup { port: l.port, message };
+        // The listener's place in the config, for its own auth with per_listener_settings; two
+        // listeners configured alike share their settings, so the first equal one is right.
+        let index = shared.config.listeners.iter().position(|c| c == l);
         let security = if l.psk_hint.is_some() {
-            psk::context(l, shared).map(Security::Psk).map_err(setup)?
+            psk::context(l, index, shared).map(Security::Psk).map_err(setup)?
         } else if l.certfile.is_some() || l.keyfile.is_some() {
             tls::acceptor(l).map(Security::Tls).map_err(setup)?
         } else {
@@ -118,9 +121,6 @@ impl Transport {
                 Framing::WebSocket(Arc::new(WsSettings::new(l, &shared.config).map_err(setup)?))
             }
         };
-        // The listener's place in the config, for its own auth with per_listener_settings; two
-        // listeners configured alike share their settings, so the first equal one is right.
-        let index = shared.config.listeners.iter().position(|c| c == l);
         Ok(Self { security, framing, rules: Arc::new(ListenerRules::of(l, index)) })
     }
 

@@ -25,7 +25,9 @@ fn identity_index() -> Result<Index<Ssl, String>, openssl::error::ErrorStack> {
     Ok(*INDEX.get_or_init(|| index))
 }
 
-pub(super) fn context(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<SslContext, String> {
+/// The listener's OpenSSL context; `index`: its place in the config, whose `psk_file` applies
+/// with `per_listener_settings true`.
+pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Shared>) -> Result<SslContext, String> {
     let ssl = |what: &str, e: openssl::error::ErrorStack| format!("{what}: {e}");
     let identity_index = identity_index().map_err(|e| ssl("OpenSSL", e))?;
     let mut b = SslContext::builder(SslMethod::tls_server()).map_err(|e| ssl("OpenSSL", e))?;
@@ -55,7 +57,7 @@ pub(super) fn context(l: &ListenerConfig, shared: &Arc<Shared>) -> Result<SslCon
         let Some(shared) = shared.upgrade() else { return Ok(0) };
         let identity = String::from_utf8_lossy(identity.unwrap_or_default());
         let auth = shared.auth();
-        match auth.psk(&identity) {
+        match auth.psk(auth.scope(index), &identity) {
             Some(key) if key.len() <= out.len() => {
                 out[..key.len()].copy_from_slice(key);
                 ssl.set_ex_data(identity_index, identity.into_owned());
