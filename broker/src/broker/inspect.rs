@@ -114,6 +114,11 @@ impl Inspector {
         Self { shared: Arc::downgrade(shared) }
     }
 
+    /// Each bridge of the config: connected or not, to which remote, and the last error.
+    pub fn bridges(&self) -> Vec<super::BridgeInfo> {
+        self.shared.upgrade().map(|s| s.bridges.snapshot()).unwrap_or_default()
+    }
+
     /// The subscriptions matching `topic` and its retained message. A string that is no
     /// topic name (empty, with a wildcard) has neither.
     pub fn topic_info(&self, topic: &str) -> TopicInfo {

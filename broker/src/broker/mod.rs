@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
+pub use bridge::BridgeInfo;
 pub use inspect::{InspectError, Inspector, RetainedInfo, SubscriberInfo, TopicInfo};
 pub use router::{Attached, Login, Origin, Retained, Routed, Router, RouterFigures, WillOutcome};
 pub use server::{Broker, BrokerError, run, serve};
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     /// Every connection's keepalive deadline; its task is started with the broker.
     pub keepalive: Arc<Keepalive>,
     pub version: &'static str,
+    /// Each bridge's state, for the app's broker panel.
+    pub bridges: bridge::BridgeStates,
 }
 
 impl Shared {
@@ -66,6 +69,7 @@ impl Shared {
             started: tokio::time::Instant::now(),
             keepalive: Arc::new(Keepalive::new()),
             version: env!("CARGO_PKG_VERSION"),
+            bridges: bridge::BridgeStates::default(),
         }
     }
 

@@ -1,2 +1,51 @@
-//! Bridges (`connection NAME` sections): this broker as a client of another.
+//! Bridges (`connection NAME` sections of mosquitto.conf): this broker as a client of another,
+//! relaying the topics of each `topic` line in, out or both ways.
+//!
+//! - `relay`: the QoS flows across the two sides, pure (no I/O).
+//! - `packets`: the CONNECTs and SUBSCRIBEs a bridge opens its sessions with.
+//! - `peer`: one side as an MQTT client over a byte stream.
+//! - `remote`: TCP, TLS (rustls) or TLS-PSK (`PskClient`) to the remote broker.
+//! - `task`: one bridge's life: connect, relay, reconnect (start types, failover, backoff).
+//! - `status`: each bridge's state for the app's broker panel.
+
+mod packets;
+mod peer;
 mod relay;
+mod remote;
+mod status;
+mod task;
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+pub use status::BridgeInfo;
+pub(crate) use status::BridgeStates;
+
+use super::Shared;
+use remote::Connector;
+use task::Bridge;
+
+/// Starts one task per bridge of the config. A bridge whose certificates or key cannot be read
+/// stops the broker's start, with the bridge named.
+pub(crate) fn start(shared: &Arc<Shared>, stop: &watch::Sender<bool>, done: &mpsc::Sender<()>) -> Result<(), String> {
+    let mut bridges = Vec::new();
+    for config in &shared.config.bridges {
+        let connector = Connector::new(config).map_err(|e| format!("bridge {}: {e}", config.name))?;
+        shared.bridges.update(&config.name, |_| {});
+        bridges.push(Bridge {
+            shared: shared.clone(),
+            config: config.clone(),
+            connector,
+            stop: stop.subscribe(),
+            done: done.clone(),
+            next_address: 0,
+            failures: 0,
+            private: true,
+        });
+    }
+    for bridge in bridges {
+        tokio::spawn(bridge.run());
+    }
+    Ok(())
+}

@@ -32,7 +32,6 @@ pub enum Out {
 struct Flight {
     /// Its id on the side it came from, acknowledged when this flight ends.
     from: PacketId,
-    qos: QoS,
 }
 
 /// Counts for the log and the status panel.
@@ -51,6 +50,8 @@ pub struct Relay {
     outgoing: HashMap<PacketId, Flight>,
     /// Remote messages in flight to the local broker, by local packet id.
     incoming: HashMap<PacketId, Flight>,
+    /// Remote ids of the bridge's own QoS 1 messages (its state notification).
+    own: HashSet<PacketId>,
     /// Remote QoS 2 ids answered with PUBREC, waiting for PUBREL (a resent PUBLISH with one of
     /// these ids is answered, not delivered again).
     released_remote: HashSet<PacketId>,
@@ -74,6 +75,7 @@ impl Relay {
             remote_protocol,
             outgoing: HashMap::new(),
             incoming: HashMap::new(),
+            own: HashSet::new(),
             released_remote: HashSet::new(),
             pending_remote: HashSet::new(),
             next_local: FIRST,
@@ -89,7 +91,21 @@ impl Relay {
 
     /// A packet id free on the remote side.
     pub fn remote_pid(&mut self) -> PacketId {
-        free_pid(&mut self.next_remote, |p| self.outgoing.contains_key(&p))
+        free_pid(&mut self.next_remote, |p| self.outgoing.contains_key(&p) || self.own.contains(&p))
+    }
+
+    /// A message of the bridge's own for the remote (its state), at QoS 1 as Mosquitto sends it.
+    pub fn own_publish(&mut self, topic: TopicName, payload: bytes::Bytes, retain: bool) -> Packet {
+        let pid = self.remote_pid();
+        self.own.insert(pid);
+        Packet::Publish(Publish {
+            dup: false,
+            qos_pid: QosPid::AtLeastOnce(pid),
+            retain,
+            topic,
+            payload,
+            properties: Properties::default(),
+        })
     }
 
     /// Messages taken from one side and not yet acknowledged by the other.
@@ -98,7 +114,7 @@ impl Relay {
     }
 
     /// A packet from the local broker (the bridge's own session there).
-    pub fn from_local(&mut self, packet: Packet, out: &mut Vec<Out>) {
+    pub fn on_local(&mut self, packet: Packet, out: &mut Vec<Out>) {
         match packet {
             Packet::Publish(p) => self.local_publish(p, out),
             Packet::PubAck(a) => {
@@ -131,13 +147,14 @@ impl Relay {
     }
 
     /// A packet from the remote broker.
-    pub fn from_remote(&mut self, packet: Packet, out: &mut Vec<Out>) {
+    pub fn on_remote(&mut self, packet: Packet, out: &mut Vec<Out>) {
         match packet {
             Packet::Publish(p) => self.remote_publish(p, out),
             Packet::PubAck(a) => {
                 if let Some(f) = self.outgoing.remove(&a.pid) {
                     out.push(Out::Local(Packet::PubAck(Ack::new(f.from))));
                 }
+                self.own.remove(&a.pid);
             }
             Packet::PubRec(a) => {
                 if a.reason.is_error() {
@@ -173,7 +190,7 @@ impl Relay {
             QosPid::AtMostOnce => QosPid::AtMostOnce,
             QosPid::AtLeastOnce(from) | QosPid::ExactlyOnce(from) => {
                 let pid = self.remote_pid();
-                self.outgoing.insert(pid, Flight { from, qos: p.qos_pid.qos() });
+                self.outgoing.insert(pid, Flight { from });
                 if p.qos_pid.qos() == QoS::AtLeastOnce { QosPid::AtLeastOnce(pid) } else { QosPid::ExactlyOnce(pid) }
             }
         };
@@ -211,7 +228,7 @@ impl Relay {
             QosPid::AtMostOnce => QosPid::AtMostOnce,
             QosPid::AtLeastOnce(from) | QosPid::ExactlyOnce(from) => {
                 let pid = self.local_pid();
-                self.incoming.insert(pid, Flight { from, qos: p.qos_pid.qos() });
+                self.incoming.insert(pid, Flight { from });
                 if p.qos_pid.qos() == QoS::AtLeastOnce { QosPid::AtLeastOnce(pid) } else { QosPid::ExactlyOnce(pid) }
             }
         };
@@ -236,12 +253,6 @@ impl Relay {
     fn map_in(&self, name: &TopicName) -> Option<TopicName> {
         let t = self.topics.iter().find(|t| t.direction.comes_in() && matches(&t.remote_filter(), name.as_str()))?;
         swap(name.as_str(), &t.remote_prefix, &t.local_prefix)
-    }
-
-    /// How many of a QoS the relay holds (for tests and the log).
-    #[cfg(test)]
-    fn holding(&self, qos: QoS) -> usize {
-        self.outgoing.values().chain(self.incoming.values()).filter(|f| f.qos == qos).count()
     }
 }
 

@@ -187,6 +187,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if let Some(s) = session.as_mut() {
                 // Deliveries lose the mount point as they are written (before any alias).
                 s.mount.clone_from(&self.mount);
+                s.bridge = c.bridge;
             }
             let shared_name =
                 session.as_ref().map_or_else(|| username.as_deref().map(Arc::from), |s| s.username.clone());

@@ -5,7 +5,7 @@ use super::{Routed, Router};
 use crate::broker::session::{Delivery, Message};
 use crate::broker::subscriptions::Sub;
 use crate::codec::v5::{Properties, Property, PropertyId, ReasonCode};
-use crate::codec::{Packet, RetainHandling, SubAck, SubAckCode, Subscribe, UnsubAck, Unsubscribe};
+use crate::codec::{Packet, RetainHandling, SubAck, SubAckCode, SubOptions, Subscribe, UnsubAck, Unsubscribe};
 use crate::store::Change;
 
 impl Router {
@@ -25,6 +25,8 @@ impl Router {
         let mut codes = Vec::with_capacity(s.filters.len());
         let mut retained_for = Vec::with_capacity(s.filters.len());
         for (filter, options) in &s.filters {
+            let bridged = SubOptions { no_local: true, retain_as_published: true, ..*options };
+            let options = if session.bridge { &bridged } else { options };
             let qos = options.qos;
             if !session.may_subscribe(filter) {
                 codes.push(SubAckCode::Failure(ReasonCode::NotAuthorized));

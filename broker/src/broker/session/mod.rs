@@ -187,6 +187,9 @@ pub struct Session {
     pub will: Option<Box<LastWill>>,
     /// The current connection's listener `mount_point`, taken off what it is sent.
     pub(crate) mount: Option<MountPoint>,
+    /// An MQTT 3.1/3.1.1 bridge (CONNECT level | 0x80): its subscriptions get No Local and
+    /// Retain As Published, as Mosquitto gives them, so nothing it publishes comes back to it.
+    pub(crate) bridge: bool,
 }
 
 impl Session {
@@ -213,6 +216,7 @@ impl Session {
             acl: None,
             will: None,
             mount: None,
+            bridge: false,
         }
     }
 

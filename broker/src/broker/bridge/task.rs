@@ -1,0 +1,409 @@
+//! One bridge's task: connect to the remote (each `address` in turn), open the bridge's own
+//! session on this broker over an in-process pipe, relay until either side ends, then wait
+//! `restart_timeout` and start again (`start_type`: at once, lazily, or only once).
+//!
+//! The local side is a real MQTT 5 connection served by this broker's connection task, so the
+//! bridge's messages are held, persisted and resent by the same session code as any client's:
+//! while the remote is away the local connection is closed and the session (kept unless
+//! `local_cleansession true`) queues what the remote should get; nothing is acknowledged to a
+//! publisher that the broker does not hold.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::DuplexStream;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::packets::{local_connect, local_subscribe, remote_connect, remote_subscribe, remote_unsubscribe};
+use super::peer::{Peer, PeerError};
+use super::relay::{Out, Relay};
+use super::remote::{Connector, RemoteIo};
+use crate::broker::Shared;
+use crate::broker::connection::{self, Ending};
+use crate::broker::session::Message;
+use crate::broker::transport::Identity;
+use crate::codec::v5::ReasonCode;
+use crate::codec::{ConnectReturnCode, Disconnect, Packet, Protocol, QoS, SubAckCode, TopicName};
+use crate::config::bridge::{BridgeConfig, StartType};
+use crate::log::LogType;
+
+/// How long the remote and the local broker have to answer CONNECT.
+const CONNACK_TIMEOUT: Duration = Duration::from_secs(20);
+/// The in-process pipe's buffer each way.
+const PIPE_BYTES: usize = 64 * 1024;
+/// How often a lazy bridge counts what waits for the remote.
+const LAZY_CHECK: Duration = Duration::from_secs(1);
+
+pub(super) struct Bridge {
+    pub shared: Arc<Shared>,
+    pub config: BridgeConfig,
+    pub connector: Connector,
+    pub stop: watch::Receiver<bool>,
+    /// Held while running: shutdown waits for the bridge.
+    pub done: mpsc::Sender<()>,
+    /// The address to try first next time.
+    pub next_address: usize,
+    /// Failed attempts in a row, for the backoff.
+    pub failures: u32,
+    /// Still setting the bridge bit: cleared when the remote refuses it with CONNACK 1.
+    pub private: bool,
+}
+
+/// How a connected period ended.
+enum Ended {
+    Stopped,
+    Idle,
+    Lost(String),
+}
+
+impl Bridge {
+    pub async fn run(mut self) {
+        if !self.config.local_clean()
+            && let Err(e) = self.prime_local_session().await
+        {
+            self.log(
+                LogType::Error,
+                format_args!("Error: bridge {}: its session on this broker: {e}", self.config.name),
+            );
+        }
+        loop {
+            if self.stopped() {
+                return;
+            }
+            if self.config.start_type == StartType::Lazy && !self.wait_for_threshold().await {
+                return;
+            }
+            match self.connect_remote().await {
+                Ok((remote, address)) => {
+                    self.failures = 0;
+                    match self.serve(remote, &address).await {
+                        Ended::Stopped => return,
+                        Ended::Idle => {
+                            self.log(
+                                LogType::Notice,
+                                format_args!("Bridge {} stopped: idle_timeout.", self.config.name),
+                            );
+                            continue;
+                        }
+                        Ended::Lost(why) => {
+                            self.log(
+                                LogType::Notice,
+                                format_args!("Bridge {}: connection to {address} lost: {why}.", self.config.name),
+                            );
+                            self.set_error(why);
+                        }
+                    }
+                }
+                Err(why) => {
+                    self.failures += 1;
+                    self.set_error(why);
+                }
+            }
+            if self.config.start_type == StartType::Once {
+                self.log(
+                    LogType::Notice,
+                    format_args!("Bridge {}: start_type once, not reconnecting.", self.config.name),
+                );
+                return;
+            }
+            let delay = self.backoff();
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = self.stop.changed() => return,
+            }
+        }
+    }
+
+    /// Creates the local session and its subscriptions at startup, so that what is published
+    /// before the remote is first reached waits for it.
+    async fn prime_local_session(&mut self) -> Result<(), PeerError> {
+        let mut local = self.open_local().await?;
+        let mut relay = Relay::new(Vec::new(), true, Protocol::V5);
+        if let Some(subscribe) = local_subscribe(&self.config, &mut relay, false) {
+            local.send(&[subscribe]).await?;
+            while !matches!(local.recv().await?, Packet::SubAck(_)) {}
+        }
+        local.close(Some(Packet::Disconnect(Disconnect::with_reason(ReasonCode::Success)))).await;
+        Ok(())
+    }
+
+    /// Connects the bridge's session on this broker (a fresh connection task over a pipe).
+    async fn open_local(&self) -> Result<Peer<DuplexStream>, PeerError> {
+        let (ours, theirs) = tokio::io::duplex(PIPE_BYTES);
+        let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let identity = Identity::bridge(&self.config.name);
+        let task = connection::serve(self.shared.clone(), theirs, peer, self.stop.clone(), Some(identity), None);
+        tokio::spawn(task.ending(Ending { open: None, done: self.done.clone() }));
+        let mut local = Peer::new(ours, Protocol::V5);
+        let ack = local.handshake(local_connect(&self.config, self.config.local_clean()), CONNACK_TIMEOUT).await?;
+        if ack.reason.is_error() {
+            return Err(PeerError::Malformed(format!(
+                "this broker refused the bridge's session: {}",
+                ack.reason.name()
+            )));
+        }
+        Ok(local)
+    }
+
+    /// Tries each address once, from `next_address`; the first that answers CONNACK 0 wins.
+    async fn connect_remote(&mut self) -> Result<(Peer<Box<dyn RemoteIo>>, String), String> {
+        let count = self.config.addresses.len();
+        let mut last = String::from("no address");
+        for i in 0..count {
+            let index = (self.next_address + i) % count;
+            let (host, port) = self.config.addresses[index].clone();
+            let address = format!("{host}:{port}");
+            self.log(LogType::Notice, format_args!("Connecting bridge {} ({address})", self.config.name));
+            self.shared.bridges.update(&self.config.name, |s| s.remote = Some(address.clone()));
+            match self.handshake(&host, port).await {
+                Ok(remote) => {
+                    // round_robin: stay on this one; otherwise the first address comes first again.
+                    self.next_address = if self.config.round_robin { index } else { 0 };
+                    return Ok((remote, address));
+                }
+                Err(why) => {
+                    self.log(
+                        LogType::Warning,
+                        format_args!("Warning: bridge {} could not connect to {address}: {why}", self.config.name),
+                    );
+                    last = format!("{address}: {why}");
+                    if self.config.round_robin {
+                        self.next_address = (index + 1) % count;
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn handshake(&mut self, host: &str, port: u16) -> Result<Peer<Box<dyn RemoteIo>>, String> {
+        let stream = self.connector.connect(host, port).await?;
+        let private = self.private && self.config.try_private && !self.config.protocol.is_v5();
+        let mut remote = Peer::new(stream, self.config.protocol);
+        let ack = match remote.handshake(remote_connect(&self.config, private), CONNACK_TIMEOUT).await {
+            Ok(ack) => ack,
+            Err(e) if private => return Err(format!("{e}; {PRIVATE_HINT}")),
+            Err(e) => return Err(e.to_string()),
+        };
+        if !ack.reason.is_error() {
+            return Ok(remote);
+        }
+        let code = ConnectReturnCode::from_reason(ack.reason);
+        let words = if self.config.protocol.is_v5() {
+            format!("CONNACK {:#04x} ({})", ack.reason as u8, ack.reason.name())
+        } else {
+            format!("CONNACK {} ({})", code as u8, code.describe())
+        };
+        if private && code == ConnectReturnCode::UnacceptableProtocolVersion {
+            // As Mosquitto: the next attempt goes without the bit.
+            self.private = false;
+            return Err(format!(
+                "refused with {words}: it does not accept the bridge bit (try_private); trying without it next"
+            ));
+        }
+        Err(format!("refused with {words}"))
+    }
+
+    /// Relays between the remote and a fresh local session until one ends or the broker stops.
+    async fn serve(&mut self, mut remote: Peer<Box<dyn RemoteIo>>, address: &str) -> Ended {
+        let mut local = match self.open_local().await {
+            Ok(local) => local,
+            Err(e) => return Ended::Lost(format!("its session on this broker: {e}")),
+        };
+        let mut relay = Relay::new(self.config.topics.clone(), self.config.outgoing_retain, self.config.protocol);
+        let mut opening = Vec::new();
+        opening.extend(remote_subscribe(&self.config, &mut relay));
+        opening.extend(remote_unsubscribe(&self.config, &mut relay));
+        let b = &self.config;
+        if b.notifications
+            && !b.notifications_local_only
+            && let Ok(topic) = TopicName::new(b.state_topic())
+        {
+            opening.push(relay.own_publish(topic, Bytes::from_static(b"1"), true));
+        }
+        if let Err(e) = remote.send(&opening).await {
+            return Ended::Lost(e.to_string());
+        }
+        if let Some(subscribe) = local_subscribe(&self.config, &mut relay, true)
+            && let Err(e) = local.send(&[subscribe]).await
+        {
+            return Ended::Lost(format!("its session on this broker: {e}"));
+        }
+        self.log(LogType::Notice, format_args!("Bridge {} connected to {address}.", self.config.name));
+        self.set_state(true);
+        let ended = self.relay(&mut local, &mut remote, &mut relay).await;
+        if relay.in_flight() > 0 && matches!(ended, Ended::Lost(_)) {
+            self.log(
+                LogType::Notice,
+                format_args!(
+                    "Bridge {}: {} messages in flight are sent again on the next connection.",
+                    self.config.name,
+                    relay.in_flight()
+                ),
+            );
+        }
+        let (sent, received) = (relay.moved.out, relay.moved.came_in);
+        self.shared.bridges.update(&self.config.name, |s| {
+            s.sent += sent;
+            s.received += received;
+        });
+        self.set_state(false);
+        let bye = Packet::Disconnect(Disconnect::with_reason(ReasonCode::Success));
+        // A lost remote gets no DISCONNECT: its will (state 0) is what it should publish.
+        let remote_bye = matches!(ended, Ended::Stopped | Ended::Idle).then(|| bye.clone());
+        remote.close(remote_bye).await;
+        local.close(Some(bye)).await;
+        ended
+    }
+
+    async fn relay(
+        &mut self,
+        local: &mut Peer<DuplexStream>,
+        remote: &mut Peer<Box<dyn RemoteIo>>,
+        relay: &mut Relay,
+    ) -> Ended {
+        let keepalive = Duration::from_secs(u64::from(self.config.keepalive));
+        let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut waiting_pong = false;
+        let idle = (self.config.start_type == StartType::Lazy)
+            .then(|| Duration::from_secs(u64::from(self.config.idle_timeout)));
+        let mut last_moved = Instant::now();
+        let mut out = Vec::new();
+        loop {
+            let idle_at = idle.map_or_else(far_future, |d| last_moved + d);
+            tokio::select! {
+                p = local.recv() => match p {
+                    Ok(p) => relay.on_local(p, &mut out),
+                    Err(e) => return Ended::Lost(format!("its session on this broker ended: {e}")),
+                },
+                p = remote.recv() => match p {
+                    Ok(Packet::PingResp) => waiting_pong = false,
+                    Ok(Packet::SubAck(ack)) => self.check_suback(&ack.codes),
+                    Ok(Packet::Disconnect(d)) => return Ended::Lost(format!("the remote sent DISCONNECT ({})", d.reason.name())),
+                    Ok(p) => relay.on_remote(p, &mut out),
+                    Err(e) => return Ended::Lost(e.to_string()),
+                },
+                _ = ping.tick() => {
+                    if waiting_pong {
+                        return Ended::Lost(format!("no PINGRESP within keepalive_interval {}s", keepalive.as_secs()));
+                    }
+                    waiting_pong = true;
+                    out.push(Out::Remote(Packet::PingReq));
+                }
+                () = tokio::time::sleep_until(idle_at) => return Ended::Idle,
+                _ = self.stop.changed() => return Ended::Stopped,
+            }
+            if !out.is_empty() {
+                last_moved = Instant::now();
+            }
+            let (to_local, to_remote): (Vec<Out>, Vec<Out>) = out.drain(..).partition(|o| matches!(o, Out::Local(_)));
+            let unwrap = |o: Out| match o {
+                Out::Local(p) | Out::Remote(p) => p,
+            };
+            let to_local: Vec<Packet> = to_local.into_iter().map(unwrap).collect();
+            let to_remote: Vec<Packet> = to_remote.into_iter().map(unwrap).collect();
+            if !to_remote.is_empty()
+                && let Err(e) = remote.send(&to_remote).await
+            {
+                return Ended::Lost(e.to_string());
+            }
+            if !to_local.is_empty()
+                && let Err(e) = local.send(&to_local).await
+            {
+                return Ended::Lost(format!("its session on this broker: {e}"));
+            }
+        }
+    }
+
+    fn check_suback(&self, codes: &[SubAckCode]) {
+        let filters = self
+            .config
+            .topics
+            .iter()
+            .filter(|t| t.direction.comes_in())
+            .map(crate::config::bridge::BridgeTopic::remote_filter);
+        for (code, filter) in codes.iter().zip(filters) {
+            if code.is_failure() {
+                self.log(
+                    LogType::Warning,
+                    format_args!(
+                        "Warning: bridge {}: the remote refused the subscription to {filter}.",
+                        self.config.name
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Waits until `threshold` messages wait for the remote (lazy start). False: stopping.
+    async fn wait_for_threshold(&mut self) -> bool {
+        let id = self.config.local_client_id();
+        let threshold = self.config.threshold as usize;
+        loop {
+            let waiting = self.shared.router().session_mut(&id).map_or(0, |s| s.stored_messages().count());
+            if waiting >= threshold {
+                return true;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(LAZY_CHECK) => {}
+                _ = self.stop.changed() => return false,
+            }
+        }
+    }
+
+    /// The delay before the next attempt: `restart_timeout base`, or with a cap an exponential
+    /// backoff from base to cap with jitter, as Mosquitto 2.0.
+    fn backoff(&self) -> Duration {
+        let t = self.config.restart_timeout;
+        let Some(cap) = t.cap else { return Duration::from_secs(u64::from(t.base)) };
+        let exp = u64::from(t.base).saturating_mul(1 << self.failures.min(16)).min(u64::from(cap));
+        let mut random = [0u8; 2];
+        let jitter = getrandom::fill(&mut random).map_or(0, |()| u64::from(u16::from_le_bytes(random)));
+        let low = u64::from(t.base).min(exp);
+        Duration::from_millis(low * 1000 + jitter % ((exp - low) * 1000 + 1))
+    }
+
+    /// Publishes the state locally (retained, QoS 1, as Mosquitto) and notes it for the app.
+    fn set_state(&self, up: bool) {
+        let b = &self.config;
+        self.shared.bridges.update(&b.name, |s| {
+            s.connected = up;
+            if up {
+                s.last_error = None;
+            }
+        });
+        if !b.notifications {
+            return;
+        }
+        if let Ok(topic) = TopicName::new(b.state_topic()) {
+            let message = Message::new(topic, Bytes::from_static(if up { b"1" } else { b"0" }), QoS::AtLeastOnce, true);
+            let _ = self.shared.router().publish(&message);
+        }
+    }
+
+    fn set_error(&self, why: String) {
+        self.shared.bridges.update(&self.config.name, |s| {
+            s.connected = false;
+            s.last_error = Some(why);
+        });
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    fn log(&self, t: LogType, args: std::fmt::Arguments<'_>) {
+        self.shared.log.log(t, args);
+    }
+}
+
+/// What to do when a remote refuses the bridge bit by closing the connection.
+const PRIVATE_HINT: &str = "the remote may refuse the bridge bit (protocol level | 0x80): set try_private false, or bridge_protocol_version mqttv50";
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_hours(24 * 365)
+}
