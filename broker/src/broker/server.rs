@@ -153,6 +153,16 @@ impl Broker {
         Ok(())
     }
 
+    /// Binds a listener's socket as Mosquitto does: `bind_address` (every interface of both IP
+    /// families without one), `socket_domain`, `bind_interface`. Must be called within a tokio
+    /// runtime; hand the result to [`Self::listen`].
+    ///
+    /// # Errors
+    /// The address, family, port or interface cannot be bound; the error says which.
+    pub fn bind(settings: &ListenerConfig) -> std::io::Result<TcpListener> {
+        transport::bind(settings)
+    }
+
     /// Serves one connection over any byte stream (an in-memory pipe in tests, a TLS stream).
     pub fn accept_stream<S>(&self, stream: S, peer: SocketAddr)
     where
@@ -288,6 +298,8 @@ impl Accepting {
                     }
                 },
             };
+            // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d: logged as a.b.c.d.
+            let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
             if self.max_connections.is_some_and(|max| open.load(Ordering::Relaxed) >= max) {
                 shared.log.log(
                     LogType::Notice,

@@ -9,6 +9,7 @@
 //! - `websocket`: the HTTP upgrade (and `http_dir`), then the framing adapter the connection
 //!   reads and writes through.
 
+mod bind;
 mod psk;
 mod rules;
 mod tls;
@@ -26,6 +27,7 @@ use super::Shared;
 use super::connection::{self, Ending};
 use crate::config::{ListenerConfig, ListenerProtocol};
 use crate::log::LogType;
+pub(crate) use bind::bind;
 pub(crate) use rules::ListenerRules;
 use websocket::WsSettings;
 
