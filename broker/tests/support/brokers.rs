@@ -127,6 +127,16 @@ impl BrokerProcess {
     }
 }
 
+impl BrokerProcess {
+    /// SIGTERM, as `systemctl stop` does (Mosquitto saves its persistence file then), and waits
+    /// for the process to end.
+    pub fn terminate(mut self) {
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for BrokerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
