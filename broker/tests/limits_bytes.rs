@@ -17,7 +17,9 @@ fn publishes(packets: Vec<Packet>) -> Vec<(Vec<u8>, u16)> {
     packets
         .into_iter()
         .filter_map(|p| match p {
-            Packet::Publish(p) => Some((p.payload.to_vec(), p.qos_pid.pid().map_or(0, |id| id.get()))),
+            Packet::Publish(p) => {
+                Some((p.payload.to_vec(), p.qos_pid.pid().map_or(0, mqtt_lab_broker::codec::PacketId::get)))
+            }
             _ => None,
         })
         .collect()

@@ -131,7 +131,7 @@ async fn v5(broker: &BrokerProcess) -> (Packet, Vec<String>) {
         publisher.send(&send(payload, n, dup)).await;
         match publisher.recv().await {
             Packet::PubRec(ack) => {
-                assert_eq!((ack.pid, ack.reason), (pid(n), ReasonCode::Success), "{:?}", broker.kind)
+                assert_eq!((ack.pid, ack.reason), (pid(n), ReasonCode::Success), "{:?}", broker.kind);
             }
             other => panic!("{:?}: expected PUBREC, got {other:?}", broker.kind),
         }

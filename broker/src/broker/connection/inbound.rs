@@ -173,6 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Aliases::resolve(&mut self.aliases, &mut p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
         }
         self.check_receive_maximum(&p)?;
+        self.check_memory(p.payload.len())?;
         self.mount_topic(&mut p)?;
         let (shared, id) = (&*self.shared, self.id());
         let stats = &shared.stats;
@@ -223,15 +224,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             properties: p.properties,
         };
         let mut router = shared.router();
-        if let Some(memory) = router.session_mut(&id).and_then(|s| s.memory())
-            && memory.would_exceed(message.payload.len())
-        {
-            // As Mosquitto when its allocator refuses: the message is dropped, not
-            // acknowledged, and its publisher disconnected; other clients carry on.
-            drop(router);
-            Stats::add(&stats.publish_dropped, 1);
-            return Err(out_of_memory(memory, message.payload.len()));
-        }
         let from = Some((&*id, &self.link));
         let routed = match p.qos_pid {
             QosPid::AtMostOnce => route.then(|| router.publish_from(&message, from)),
@@ -267,6 +259,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// `memory_limit`: a PUBLISH whose payload would take what the broker holds over it is
+    /// dropped, not acknowledged, and its client disconnected, as Mosquitto does when its
+    /// allocator refuses; other clients carry on.
+    fn check_memory(&self, bytes: usize) -> Result<(), Close> {
+        if self.shared.config.memory_limit == 0 {
+            return Ok(());
+        }
+        let memory = self.shared.router().session_mut(&self.id()).and_then(|s| s.memory());
+        match memory {
+            Some(memory) if memory.would_exceed(bytes) => {
+                Stats::add(&self.shared.stats.publish_dropped, 1);
+                Err(out_of_memory(memory, bytes))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK
     /// (`max_inflight_messages`) QoS 2 messages unfinished (PUBREC sent, PUBREL not come)
     /// [MQTT-3.3.4-7]; one more is answered with DISCONNECT 0x93 (QoS 1 is acknowledged at once).
