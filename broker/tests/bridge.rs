@@ -97,29 +97,25 @@ async fn scenario(local: &BrokerProcess, remote: &BrokerProcess) -> Vec<Seen> {
     seen
 }
 
-async fn run(local_kind: Kind, remote_kind: Kind) -> Vec<Seen> {
+async fn run(local_kind: Kind, remote_kind: Kind, extra: &str) -> Vec<Seen> {
     let dir = TempDir::new(&format!("bridge-{local_kind:?}-{remote_kind:?}"));
     let remote = BrokerProcess::start(remote_kind, &dir, "listener PORT 127.0.0.1\nallow_anonymous true\n");
-    let conf = format!(
-        "listener PORT 127.0.0.1\nallow_anonymous true\n{}",
-        BRIDGE.replace("REMOTE", &remote.port.to_string())
-    );
+    let bridge = BRIDGE.replace("REMOTE", &remote.port.to_string());
+    let conf = format!("listener PORT 127.0.0.1\nallow_anonymous true\n{bridge}{extra}");
     let local = BrokerProcess::start(local_kind, &dir, &conf);
     scenario(&local, &remote).await
 }
 
-/// Mosquitto bridged to Mosquitto is the reference; ours bridged to Mosquitto, Mosquitto
-/// bridged to ours and ours to ours must see the same.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bridges_in_out_and_both_as_mosquitto() {
-    let reference = run(Kind::Mosquitto, Kind::Mosquitto).await;
-    let expected: Vec<Seen> = [
+/// What every pair must see.
+fn expected() -> Vec<Seen> {
+    let command = r#"{"control":"PWM","value":50,"unit":"%"}"#;
+    [
         ("$SYS/broker/connection/pi1/state", "1", QoS::AtLeastOnce, true),
         ("$SYS/broker/connection/pi1/state", "1", QoS::AtLeastOnce, true),
         ("school/pi1/PV/data", "7.5", QoS::AtLeastOnce, false),
         ("school/pi1/PV/sunshine", "yes", QoS::AtLeastOnce, false),
         ("school/pi1/PV/sunshine", "yes", QoS::AtLeastOnce, true),
-        ("esp/lamp/1", "{\"control\":\"PWM\",\"value\":50,\"unit\":\"%\"}", QoS::ExactlyOnce, false),
+        ("esp/lamp/1", command, QoS::ExactlyOnce, false),
         ("chat/pi", "hello from the pi", QoS::AtMostOnce, false),
         ("chat/pi", "hello from the pi", QoS::AtMostOnce, false),
         ("chat/marker", "marker", QoS::AtMostOnce, false),
@@ -127,9 +123,33 @@ async fn bridges_in_out_and_both_as_mosquitto() {
     ]
     .into_iter()
     .map(|(t, p, q, r)| (t.to_owned(), p.to_owned(), q, r))
-    .collect();
-    assert_eq!(reference, expected, "Mosquitto bridged to Mosquitto");
-    assert_eq!(run(Kind::Ours, Kind::Mosquitto).await, reference, "ours bridged to Mosquitto");
-    assert_eq!(run(Kind::Mosquitto, Kind::Ours).await, reference, "Mosquitto bridged to ours");
-    assert_eq!(run(Kind::Ours, Kind::Ours).await, reference, "ours bridged to ours");
+    .collect()
+}
+
+/// Mosquitto bridged to Mosquitto is the reference; ours bridged to Mosquitto, Mosquitto
+/// bridged to ours and ours to ours must see the same, with `extra` bridge lines.
+async fn all_pairs(extra: &str) {
+    let reference = run(Kind::Mosquitto, Kind::Mosquitto, extra).await;
+    assert_eq!(reference, expected(), "Mosquitto bridged to Mosquitto, {extra:?}");
+    for (local, remote) in [(Kind::Ours, Kind::Mosquitto), (Kind::Mosquitto, Kind::Ours), (Kind::Ours, Kind::Ours)] {
+        assert_eq!(run(local, remote, extra).await, reference, "{local:?} bridged to {remote:?}, {extra:?}");
+    }
+}
+
+/// MQTT 3.1.1 with the bridge bit (Mosquitto's defaults).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridges_in_out_and_both_as_mosquitto() {
+    all_pairs("").await;
+}
+
+/// MQTT 5 bridges: No Local on the remote instead of the bridge bit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt5_bridges_as_mosquitto() {
+    all_pairs("bridge_protocol_version mqttv50\n").await;
+}
+
+/// MQTT 3.1 (MQIsdp) bridges, and the remote session cleaned at each connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt31_bridges_with_clean_sessions_as_mosquitto() {
+    all_pairs("bridge_protocol_version mqttv31\ncleansession true\n").await;
 }
