@@ -428,4 +428,6 @@ fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
 }
 
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod tests;
