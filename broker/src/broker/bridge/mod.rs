@@ -4,10 +4,12 @@
 //! - `relay`: the QoS flows across the two sides, pure (no I/O).
 //! - `packets`: the CONNECTs and SUBSCRIBEs a bridge opens its sessions with.
 //! - `peer`: one side as an MQTT client over a byte stream.
+//! - `dial`: reaching the remote: addresses in turn, the CONNECT and its answer, backoff.
 //! - `remote`: TCP, TLS (rustls) or TLS-PSK (`PskClient`) to the remote broker.
 //! - `task`: one bridge's life: connect, relay, reconnect (start types, failover, backoff).
 //! - `status`: each bridge's state for the app's broker panel.
 
+mod dial;
 mod packets;
 mod peer;
 mod relay;

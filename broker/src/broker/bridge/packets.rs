@@ -80,31 +80,42 @@ pub fn local_subscribe(b: &BridgeConfig, relay: &mut Relay, retained: bool) -> O
         .then(|| Packet::Subscribe(Subscribe { pid: relay.local_pid(), properties: Properties::default(), filters }))
 }
 
-/// The remote SUBSCRIBE of the `in` and `both` lines (MQTT 5: No Local and Retain As
-/// Published, as Mosquitto's MQTT 5 bridges ask).
-pub fn remote_subscribe(b: &BridgeConfig, relay: &mut Relay) -> Option<Packet> {
+/// The remote SUBSCRIBEs of the `in` and `both` lines, one per line as Mosquitto sends them
+/// (MQTT 5: No Local and Retain As Published, as Mosquitto's MQTT 5 bridges ask).
+pub fn remote_subscribes(b: &BridgeConfig, relay: &mut Relay) -> Vec<Packet> {
     let v5 = b.protocol.is_v5();
-    let filters = filters(
-        b,
-        |t| t.direction.comes_in().then(|| t.remote_filter()),
-        |qos| SubOptions { qos, no_local: v5, retain_as_published: v5, retain_handling: RetainHandling::OnSubscribe },
-    );
-    (!filters.is_empty())
-        .then(|| Packet::Subscribe(Subscribe { pid: relay.remote_pid(), properties: Properties::default(), filters }))
+    let options =
+        |qos| SubOptions { qos, no_local: v5, retain_as_published: v5, retain_handling: RetainHandling::OnSubscribe };
+    filters(b, |t| t.direction.comes_in().then(|| t.remote_filter()), options)
+        .into_iter()
+        .map(|f| {
+            Packet::Subscribe(Subscribe {
+                pid: relay.remote_pid(),
+                properties: Properties::default(),
+                filters: vec![f],
+            })
+        })
+        .collect()
 }
 
-/// `bridge_attempt_unsubscribe`: the remote UNSUBSCRIBE of the `out`-only lines, in case an
-/// older config subscribed them in the remote session.
-pub fn remote_unsubscribe(b: &BridgeConfig, relay: &mut Relay) -> Option<Packet> {
-    let filters: Vec<TopicFilter> = b
-        .topics
+/// `bridge_attempt_unsubscribe`: a remote UNSUBSCRIBE per `out`-only line, in case an older
+/// config subscribed it in the remote session.
+pub fn remote_unsubscribes(b: &BridgeConfig, relay: &mut Relay) -> Vec<Packet> {
+    if !b.attempt_unsubscribe {
+        return Vec::new();
+    }
+    b.topics
         .iter()
         .filter(|t| !t.direction.comes_in())
         .filter_map(|t| TopicFilter::new(t.remote_filter()).ok())
-        .collect();
-    (b.attempt_unsubscribe && !filters.is_empty()).then(|| {
-        Packet::Unsubscribe(Unsubscribe { pid: relay.remote_pid(), properties: Properties::default(), filters })
-    })
+        .map(|f| {
+            Packet::Unsubscribe(Unsubscribe {
+                pid: relay.remote_pid(),
+                properties: Properties::default(),
+                filters: vec![f],
+            })
+        })
+        .collect()
 }
 
 fn filters(

@@ -60,7 +60,7 @@ impl Connector {
                 Some("tlsv1.3") => PskVersions::Tls13,
                 _ => PskVersions::Any,
             };
-            Security::Psk(PskClient::new(identity, &key, versions).map_err(|e| format!("bridge_psk: {e:?}"))?)
+            Security::Psk(PskClient::new(identity, &key, versions).map_err(|e| format!("bridge_psk: {e}"))?)
         } else if b.tls.uses_certificates() {
             Security::Tls(tokio_rustls::TlsConnector::from(Arc::new(tls_config(b)?)))
         } else {
@@ -87,7 +87,7 @@ impl Connector {
                 Ok(Box::new(stream))
             }
             Security::Psk(client) => {
-                let stream = client.connect(tcp, host).await.map_err(|e| format!("TLS-PSK handshake: {e:?}"))?;
+                let stream = client.connect(tcp, host).await.map_err(|e| format!("TLS-PSK handshake: {e}"))?;
                 Ok(Box::new(stream))
             }
         }

@@ -17,7 +17,7 @@ use tokio::io::DuplexStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::packets::{local_connect, local_subscribe, remote_connect, remote_subscribe, remote_unsubscribe};
+use super::packets::{local_connect, local_subscribe, remote_subscribes, remote_unsubscribes};
 use super::peer::{Peer, PeerError};
 use super::relay::{Out, Relay};
 use super::remote::{Connector, RemoteIo};
@@ -26,12 +26,12 @@ use crate::broker::connection::{self, Ending};
 use crate::broker::session::Message;
 use crate::broker::transport::Identity;
 use crate::codec::v5::ReasonCode;
-use crate::codec::{ConnectReturnCode, Disconnect, Packet, Protocol, QoS, SubAckCode, TopicName};
+use crate::codec::{Disconnect, Packet, PacketId, Protocol, QoS, SubAck, TopicName};
 use crate::config::bridge::{BridgeConfig, StartType};
 use crate::log::LogType;
 
 /// How long the remote and the local broker have to answer CONNECT.
-const CONNACK_TIMEOUT: Duration = Duration::from_secs(20);
+pub(super) const CONNACK_TIMEOUT: Duration = Duration::from_secs(20);
 /// The in-process pipe's buffer each way.
 const PIPE_BYTES: usize = 64 * 1024;
 /// How often a lazy bridge counts what waits for the remote.
@@ -60,7 +60,7 @@ enum Ended {
 }
 
 impl Bridge {
-    pub async fn run(mut self) {
+    pub(super) async fn run(mut self) {
         if !self.config.local_clean()
             && let Err(e) = self.prime_local_session().await
         {
@@ -148,65 +148,6 @@ impl Bridge {
         Ok(local)
     }
 
-    /// Tries each address once, from `next_address`; the first that answers CONNACK 0 wins.
-    async fn connect_remote(&mut self) -> Result<(Peer<Box<dyn RemoteIo>>, String), String> {
-        let count = self.config.addresses.len();
-        let mut last = String::from("no address");
-        for i in 0..count {
-            let index = (self.next_address + i) % count;
-            let (host, port) = self.config.addresses[index].clone();
-            let address = format!("{host}:{port}");
-            self.log(LogType::Notice, format_args!("Connecting bridge {} ({address})", self.config.name));
-            self.shared.bridges.update(&self.config.name, |s| s.remote = Some(address.clone()));
-            match self.handshake(&host, port).await {
-                Ok(remote) => {
-                    // round_robin: stay on this one; otherwise the first address comes first again.
-                    self.next_address = if self.config.round_robin { index } else { 0 };
-                    return Ok((remote, address));
-                }
-                Err(why) => {
-                    self.log(
-                        LogType::Warning,
-                        format_args!("Warning: bridge {} could not connect to {address}: {why}", self.config.name),
-                    );
-                    last = format!("{address}: {why}");
-                    if self.config.round_robin {
-                        self.next_address = (index + 1) % count;
-                    }
-                }
-            }
-        }
-        Err(last)
-    }
-
-    async fn handshake(&mut self, host: &str, port: u16) -> Result<Peer<Box<dyn RemoteIo>>, String> {
-        let stream = self.connector.connect(host, port).await?;
-        let private = self.private && self.config.try_private && !self.config.protocol.is_v5();
-        let mut remote = Peer::new(stream, self.config.protocol);
-        let ack = match remote.handshake(remote_connect(&self.config, private), CONNACK_TIMEOUT).await {
-            Ok(ack) => ack,
-            Err(e) if private => return Err(format!("{e}; {PRIVATE_HINT}")),
-            Err(e) => return Err(e.to_string()),
-        };
-        if !ack.reason.is_error() {
-            return Ok(remote);
-        }
-        let code = ConnectReturnCode::from_reason(ack.reason);
-        let words = if self.config.protocol.is_v5() {
-            format!("CONNACK {:#04x} ({})", ack.reason as u8, ack.reason.name())
-        } else {
-            format!("CONNACK {} ({})", code as u8, code.describe())
-        };
-        if private && code == ConnectReturnCode::UnacceptableProtocolVersion {
-            // As Mosquitto: the next attempt goes without the bit.
-            self.private = false;
-            return Err(format!(
-                "refused with {words}: it does not accept the bridge bit (try_private); trying without it next"
-            ));
-        }
-        Err(format!("refused with {words}"))
-    }
-
     /// Relays between the remote and a fresh local session until one ends or the broker stops.
     async fn serve(&mut self, mut remote: Peer<Box<dyn RemoteIo>>, address: &str) -> Ended {
         let mut local = match self.open_local().await {
@@ -214,9 +155,8 @@ impl Bridge {
             Err(e) => return Ended::Lost(format!("its session on this broker: {e}")),
         };
         let mut relay = Relay::new(self.config.topics.clone(), self.config.outgoing_retain, self.config.protocol);
+        // In Mosquitto's order: the state, the UNSUBSCRIBEs, the SUBSCRIBEs.
         let mut opening = Vec::new();
-        opening.extend(remote_subscribe(&self.config, &mut relay));
-        opening.extend(remote_unsubscribe(&self.config, &mut relay));
         let b = &self.config;
         if b.notifications
             && !b.notifications_local_only
@@ -224,6 +164,17 @@ impl Bridge {
         {
             opening.push(relay.own_publish(topic, Bytes::from_static(b"1"), true));
         }
+        opening.extend(remote_unsubscribes(b, &mut relay));
+        opening.extend(remote_subscribes(b, &mut relay));
+        let asked: Vec<(PacketId, String)> = opening
+            .iter()
+            .filter_map(|p| match p {
+                Packet::Subscribe(s) => {
+                    Some((s.pid, s.filters.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>().join(" ")))
+                }
+                _ => None,
+            })
+            .collect();
         if let Err(e) = remote.send(&opening).await {
             return Ended::Lost(e.to_string());
         }
@@ -234,7 +185,7 @@ impl Bridge {
         }
         self.log(LogType::Notice, format_args!("Bridge {} connected to {address}.", self.config.name));
         self.set_state(true);
-        let ended = self.relay(&mut local, &mut remote, &mut relay).await;
+        let ended = self.relay(&mut local, &mut remote, &mut relay, &asked).await;
         if relay.in_flight() > 0 && matches!(ended, Ended::Lost(_)) {
             self.log(
                 LogType::Notice,
@@ -251,11 +202,10 @@ impl Bridge {
             s.received += received;
         });
         self.set_state(false);
-        let bye = Packet::Disconnect(Disconnect::with_reason(ReasonCode::Success));
-        // A lost remote gets no DISCONNECT: its will (state 0) is what it should publish.
-        let remote_bye = matches!(ended, Ended::Stopped | Ended::Idle).then(|| bye.clone());
-        remote.close(remote_bye).await;
-        local.close(Some(bye)).await;
+        // As Mosquitto, the remote gets no DISCONNECT, even at shutdown: its will publishes the
+        // state 0 there.
+        remote.close(None).await;
+        local.close(Some(Packet::Disconnect(Disconnect::with_reason(ReasonCode::Success)))).await;
         ended
     }
 
@@ -264,6 +214,7 @@ impl Bridge {
         local: &mut Peer<DuplexStream>,
         remote: &mut Peer<Box<dyn RemoteIo>>,
         relay: &mut Relay,
+        asked: &[(PacketId, String)],
     ) -> Ended {
         let keepalive = Duration::from_secs(u64::from(self.config.keepalive));
         let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
@@ -282,7 +233,7 @@ impl Bridge {
                 },
                 p = remote.recv() => match p {
                     Ok(Packet::PingResp) => waiting_pong = false,
-                    Ok(Packet::SubAck(ack)) => self.check_suback(&ack.codes),
+                    Ok(Packet::SubAck(ack)) => self.check_suback(asked, &ack),
                     Ok(Packet::Disconnect(d)) => return Ended::Lost(format!("the remote sent DISCONNECT ({})", d.reason.name())),
                     Ok(p) => relay.on_remote(p, &mut out),
                     Err(e) => return Ended::Lost(e.to_string()),
@@ -319,23 +270,13 @@ impl Bridge {
         }
     }
 
-    fn check_suback(&self, codes: &[SubAckCode]) {
-        let filters = self
-            .config
-            .topics
-            .iter()
-            .filter(|t| t.direction.comes_in())
-            .map(crate::config::bridge::BridgeTopic::remote_filter);
-        for (code, filter) in codes.iter().zip(filters) {
-            if code.is_failure() {
-                self.log(
-                    LogType::Warning,
-                    format_args!(
-                        "Warning: bridge {}: the remote refused the subscription to {filter}.",
-                        self.config.name
-                    ),
-                );
-            }
+    fn check_suback(&self, asked: &[(PacketId, String)], ack: &SubAck) {
+        let filter = asked.iter().find(|(pid, _)| *pid == ack.pid).map_or("?", |(_, f)| f.as_str());
+        if ack.codes.iter().any(|c| c.is_failure()) {
+            self.log(
+                LogType::Warning,
+                format_args!("Warning: bridge {}: the remote refused the subscription to {filter}.", self.config.name),
+            );
         }
     }
 
@@ -353,18 +294,6 @@ impl Bridge {
                 _ = self.stop.changed() => return false,
             }
         }
-    }
-
-    /// The delay before the next attempt: `restart_timeout base`, or with a cap an exponential
-    /// backoff from base to cap with jitter, as Mosquitto 2.0.
-    fn backoff(&self) -> Duration {
-        let t = self.config.restart_timeout;
-        let Some(cap) = t.cap else { return Duration::from_secs(u64::from(t.base)) };
-        let exp = u64::from(t.base).saturating_mul(1 << self.failures.min(16)).min(u64::from(cap));
-        let mut random = [0u8; 2];
-        let jitter = getrandom::fill(&mut random).map_or(0, |()| u64::from(u16::from_le_bytes(random)));
-        let low = u64::from(t.base).min(exp);
-        Duration::from_millis(low * 1000 + jitter % ((exp - low) * 1000 + 1))
     }
 
     /// Publishes the state locally (retained, QoS 1, as Mosquitto) and notes it for the app.
@@ -396,13 +325,10 @@ impl Bridge {
         *self.stop.borrow()
     }
 
-    fn log(&self, t: LogType, args: std::fmt::Arguments<'_>) {
+    pub(super) fn log(&self, t: LogType, args: std::fmt::Arguments<'_>) {
         self.shared.log.log(t, args);
     }
 }
-
-/// What to do when a remote refuses the bridge bit by closing the connection.
-const PRIVATE_HINT: &str = "the remote may refuse the bridge bit (protocol level | 0x80): set try_private false, or bridge_protocol_version mqttv50";
 
 fn far_future() -> Instant {
     Instant::now() + Duration::from_hours(24 * 365)
