@@ -143,12 +143,7 @@ impl Broker {
         if let Ok(addr) = listener.local_addr() {
             self.shared.log.log(LogType::Notice, format_args!("{}", transport.opening_line(addr)));
         }
-        let accepting = Accepting {
-            shared: self.shared.clone(),
-            transport,
-            max_connections: settings.max_connections,
-            use_identity: settings.use_identity_as_username,
-        };
+        let accepting = Accepting { shared: self.shared.clone(), transport, max_connections: settings.max_connections };
         tokio::spawn(accepting.run(listener, self.stop.subscribe(), self.done_tx.clone()));
         Ok(())
     }
@@ -277,7 +272,6 @@ struct Accepting {
     shared: Arc<Shared>,
     transport: Arc<Transport>,
     max_connections: Option<usize>,
-    use_identity: bool,
 }
 
 impl Accepting {
@@ -315,7 +309,7 @@ impl Accepting {
             }
             open.fetch_add(1, Ordering::Relaxed);
             let ending = Ending { open: Some(open.clone()), done: done.clone() };
-            transport::spawn(&self.transport, self.use_identity, shared.clone(), stream, peer, stop.clone(), ending);
+            transport::spawn(&self.transport, shared.clone(), stream, peer, stop.clone(), ending);
         }
     }
 }

@@ -102,6 +102,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 format!("authentication method {method:?} is not supported (no enhanced authentication)"),
             ));
         }
+        if self.identity.as_ref().is_some_and(|i| i.as_username && i.name.is_empty()) {
+            return Some((
+                ReasonCode::NotAuthorized,
+                "the listener takes the user name from the client certificate (use_identity_as_username / use_subject_as_username) and the client sent none".into(),
+            ));
+        }
         if scope != AclScope::Trusted && self.username_is_client_id() && self.effective_username(c).is_none() {
             // As Mosquitto 2.0.11: CONNACK 5 (MQTT 5: 0x87), after the client id checks.
             return Some((

@@ -12,6 +12,7 @@
 mod bind;
 mod psk;
 mod rules;
+mod subject;
 mod tls;
 mod websocket;
 
@@ -72,6 +73,17 @@ pub(crate) struct Transport {
     framing: Framing,
     /// The listener's mount point, auth scope and client id rules, given to each connection.
     rules: Arc<ListenerRules>,
+    /// What a TLS client is known by, and whether that is its user name.
+    names: Names,
+}
+
+/// `use_identity_as_username` / `use_subject_as_username`.
+#[derive(Clone, Copy)]
+struct Names {
+    /// The transport's name for the client (PSK identity, certificate name) is its user name.
+    as_username: bool,
+    /// Which name of a client certificate.
+    which: tls::CertName,
 }
 
 /// The layer under the framing. Cheap clones: both contexts hold their configuration behind a
@@ -107,13 +119,22 @@ impl Transport {
         // The listener's place in the config, for its own auth with per_listener_settings; two
         // listeners configured alike share their settings, so the first equal one is right.
         let index = shared.config.listeners.iter().position(|c| c == l);
-        let security = if l.psk_hint.is_some() {
-            psk::context(l, index, shared).map(Security::Psk).map_err(setup)?
-        } else if l.certfile.is_some() || l.keyfile.is_some() {
-            tls::acceptor(l).map(Security::Tls).map_err(setup)?
-        } else {
-            Security::Plain
-        };
+        let security =
+            if l.psk_hint.is_some() {
+                psk::context(l, index, shared).map(Security::Psk).map_err(setup)?
+            } else if l.certfile.is_some() || l.keyfile.is_some() {
+                let acceptor = tls::acceptor(l).map(Security::Tls).map_err(setup)?;
+                if let Some(dhparamfile) = &l.dhparamfile {
+                    shared.log.log(LogType::Notice, format_args!(
+                    "Listener {}: dhparamfile {} read; its TLS uses ECDHE key exchange (rustls has no DHE suites).",
+                    l.port,
+                    dhparamfile.display()
+                ));
+                }
+                acceptor
+            } else {
+                Security::Plain
+            };
         let framing = match l.protocol {
             ListenerProtocol::Mqtt if l.http_dir.is_some() => {
                 return Err(setup("http_dir is served on a \"protocol websockets\" listener only".into()));
@@ -123,7 +144,14 @@ impl Transport {
                 Framing::WebSocket(Arc::new(WsSettings::new(l, &shared.config).map_err(setup)?))
             }
         };
-        Ok(Self { security, framing, rules: Arc::new(ListenerRules::of(l, index)) })
+        // As Mosquitto, the common name wins when both options are on.
+        let which = if l.use_subject_as_username && !l.use_identity_as_username {
+            tls::CertName::Subject
+        } else {
+            tls::CertName::CommonName
+        };
+        let names = Names { as_username: l.use_identity_as_username || l.use_subject_as_username, which };
+        Ok(Self { security, framing, rules: Arc::new(ListenerRules::of(l, index)), names })
     }
 
     /// What the startup line adds after the address: " (TLS)", " (WebSocket, TLS-PSK)"...
@@ -158,7 +186,6 @@ impl Transport {
 /// Spawns the connection's task: the transport's handshakes, then MQTT over it.
 pub(crate) fn spawn(
     transport: &Transport,
-    use_identity: bool,
     shared: Arc<Shared>,
     tcp: TcpStream,
     peer: SocketAddr,
@@ -181,12 +208,14 @@ pub(crate) fn spawn(
         (Security::Psk(ctx), framing) => {
             let (ctx, framing) = (ctx.clone(), framing.clone());
             let accepted = Accepted { shared, peer, stop, ending, rules: Some(transport.rules.clone()) };
-            tokio::spawn(async move { serve_psk(&ctx, framing, use_identity, tcp, accepted).await });
+            let names = transport.names;
+            tokio::spawn(async move { serve_psk(&ctx, framing, names, tcp, accepted).await });
         }
         (Security::Tls(acceptor), framing) => {
             let (acceptor, framing) = (acceptor.clone(), framing.clone());
             let accepted = Accepted { shared, peer, stop, ending, rules: Some(transport.rules.clone()) };
-            tokio::spawn(async move { serve_tls(&acceptor, framing, use_identity, tcp, accepted).await });
+            let names = transport.names;
+            tokio::spawn(async move { serve_tls(&acceptor, framing, names, tcp, accepted).await });
         }
     }
 }
@@ -204,15 +233,21 @@ impl Framing {
     }
 }
 
-fn identity(name: Option<String>, as_username: bool) -> Option<Identity> {
-    name.map(|name| Identity { name, as_username, trusted: false })
+/// What the handshake proved. A client that sent no certificate to a listener that takes the
+/// user name from it gets an empty name, which CONNECT refuses (as Mosquitto does).
+fn identity(name: Option<String>, names: Names) -> Option<Identity> {
+    match name {
+        Some(name) => Some(Identity { name, as_username: names.as_username, trusted: false }),
+        None if names.as_username => Some(Identity { name: String::new(), as_username: true, trusted: false }),
+        None => None,
+    }
 }
 
 fn failed(shared: &Shared, peer: SocketAddr, kind: &str, e: &str) {
     shared.log.log(LogType::Notice, format_args!("Client connection from {peer} failed: {kind} handshake: {e}."));
 }
 
-async fn serve_psk(ctx: &openssl::ssl::SslContext, framing: Framing, use_identity: bool, tcp: TcpStream, a: Accepted) {
+async fn serve_psk(ctx: &openssl::ssl::SslContext, framing: Framing, names: Names, tcp: TcpStream, a: Accepted) {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, psk::accept(ctx, tcp)).await {
         Ok(Ok((stream, name))) => {
             log_session(
@@ -221,27 +256,21 @@ async fn serve_psk(ctx: &openssl::ssl::SslContext, framing: Framing, use_identit
                 stream.ssl().version_str(),
                 stream.ssl().current_cipher().map(openssl::ssl::SslCipherRef::name),
             );
-            framing.serve(stream, identity(name, use_identity), a).await;
+            framing.serve(stream, identity(name, names), a).await;
         }
         Ok(Err(e)) => failed(&a.shared, a.peer, "TLS-PSK", &e),
         Err(_) => failed(&a.shared, a.peer, "TLS-PSK", "no handshake within 10 seconds"),
     }
 }
 
-async fn serve_tls(
-    acceptor: &tokio_rustls::TlsAcceptor,
-    framing: Framing,
-    use_identity: bool,
-    tcp: TcpStream,
-    a: Accepted,
-) {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls::accept(acceptor, tcp)).await {
+async fn serve_tls(acceptor: &tokio_rustls::TlsAcceptor, framing: Framing, names: Names, tcp: TcpStream, a: Accepted) {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls::accept(acceptor, tcp, names.which)).await {
         Ok(Ok((stream, name))) => {
             let (_, conn) = stream.get_ref();
             let version = conn.protocol_version().map(|v| format!("{v:?}"));
             let suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
             log_session(&a.shared, a.peer, version.as_deref().unwrap_or("?"), suite.as_deref());
-            framing.serve(stream, identity(name, use_identity), a).await;
+            framing.serve(stream, identity(name, names), a).await;
         }
         Ok(Err(e)) => failed(&a.shared, a.peer, "TLS", &e),
         Err(_) => failed(&a.shared, a.peer, "TLS", "no handshake within 10 seconds"),

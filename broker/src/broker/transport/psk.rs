@@ -48,6 +48,11 @@ pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Sha
     if let Some(key) = &l.keyfile {
         b.set_private_key_file(key, SslFiletype::PEM).map_err(|e| ssl(&format!("keyfile {}", key.display()), e))?;
     }
+    if let Some(dhparamfile) = &l.dhparamfile {
+        // The DHE-PSK suites use them.
+        let dh = super::tls::check_dhparams(dhparamfile)?;
+        b.set_tmp_dh(&dh).map_err(|e| ssl(&format!("dhparamfile {}", dhparamfile.display()), e))?;
+    }
     let hint = l.psk_hint.as_deref().unwrap_or_default();
     mqtt_lab_psk_hint::set_psk_identity_hint(&mut b, hint).map_err(|e| format!("psk_hint: {e}"))?;
     // Weak: the context must not keep the broker alive; the key is looked up at each handshake
