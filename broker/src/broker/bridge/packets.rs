@@ -32,7 +32,7 @@ pub fn remote_connect(b: &BridgeConfig, private: bool) -> Connect {
             topic,
             payload: Bytes::from_static(b"0"),
             qos: QoS::AtLeastOnce,
-            retain: true,
+            retain: b.outgoing_retain,
             properties: Properties::default(),
         });
     Connect {

@@ -162,7 +162,8 @@ impl Bridge {
             && !b.notifications_local_only
             && let Ok(topic) = TopicName::new(b.state_topic())
         {
-            opening.push(relay.own_publish(topic, Bytes::from_static(b"1"), true));
+            // Retained unless bridge_outgoing_retain false, as Mosquitto sends it.
+            opening.push(relay.own_publish(topic, Bytes::from_static(b"1"), b.outgoing_retain));
         }
         opening.extend(remote_unsubscribes(b, &mut relay));
         opening.extend(remote_subscribes(b, &mut relay));
