@@ -297,7 +297,7 @@ impl Accepting {
             if self.max_connections.is_some_and(|max| open.load(Ordering::Relaxed) >= max) {
                 shared.log.log(
                     LogType::Notice,
-                    format_args!("Client connection from {peer} denied: max_connections exceeded."),
+                    format_args!("Client connection from {} denied: max_connections exceeded.", peer.ip()),
                 );
                 drop(stream);
                 continue;
