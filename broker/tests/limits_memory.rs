@@ -107,3 +107,17 @@ async fn retained_payloads_count_toward_memory_limit_until_cleared() {
     c.send(publish("lab/r/3", &[b'r'; BIG], QosPid::AtLeastOnce(pid(4)), true)).await;
     assert_eq!(c.recv().await, Packet::PubAck(pid(4).into()));
 }
+
+/// An MQTT 5.0 client is told why: DISCONNECT 0x97 Quota exceeded (Mosquitto closes without a
+/// word).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mqtt5_client_over_memory_limit_is_told_quota_exceeded() {
+    use mqtt_lab_broker::codec::v5::ReasonCode;
+    use support::v5client::{Client, publish_of};
+    let dir = TempDir::new("limits-memory-v5");
+    let conf = "listener PORT 127.0.0.1\nallow_anonymous true\nsys_interval 0\nmemory_limit 5000\n";
+    let ours = BrokerProcess::start(Kind::Ours, &dir, conf);
+    let mut c = Client::v5(ours.addr(), "mem-v5").await;
+    c.send(&publish_of("lab/r/v5", &[b'r'; BIG], QosPid::AtLeastOnce(pid(1)), true, Vec::new())).await;
+    assert_eq!(c.expect_disconnect().await, ReasonCode::QuotaExceeded);
+}
