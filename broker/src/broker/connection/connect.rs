@@ -103,8 +103,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             ));
         }
         if self.identity.as_ref().is_some_and(|i| i.as_username && i.name.is_empty()) {
+            // Mosquitto 2.0.11 answers "bad user name or password" (4; MQTT 5: 0x86) here.
             return Some((
-                ReasonCode::NotAuthorized,
+                ReasonCode::BadUserNameOrPassword,
                 "the listener takes the user name from the client certificate (use_identity_as_username / use_subject_as_username) and the client sent none".into(),
             ));
         }
