@@ -220,36 +220,39 @@ impl Bridge {
         let keepalive = Duration::from_secs(u64::from(self.config.keepalive));
         let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut waiting_pong = false;
+        // When the PINGRESP to the last PINGREQ is due: half a keepalive later, at least 1 s.
+        let mut pong_due: Option<Instant> = None;
+        let pong_within = (keepalive / 2).max(Duration::from_secs(1));
         let idle = (self.config.start_type == StartType::Lazy)
             .then(|| Duration::from_secs(u64::from(self.config.idle_timeout)));
         let mut last_moved = Instant::now();
         let mut out = Vec::new();
         loop {
             let idle_at = idle.map_or_else(far_future, |d| last_moved + d);
+            let moved_before = relay.moved;
             tokio::select! {
                 p = local.recv() => match p {
                     Ok(p) => relay.on_local(p, &mut out),
                     Err(e) => return Ended::Lost(format!("its session on this broker ended: {e}")),
                 },
                 p = remote.recv() => match p {
-                    Ok(Packet::PingResp) => waiting_pong = false,
+                    Ok(Packet::PingResp) => pong_due = None,
                     Ok(Packet::SubAck(ack)) => self.check_suback(asked, &ack),
                     Ok(Packet::Disconnect(d)) => return Ended::Lost(format!("the remote sent DISCONNECT ({})", d.reason.name())),
                     Ok(p) => relay.on_remote(p, &mut out),
                     Err(e) => return Ended::Lost(e.to_string()),
                 },
                 _ = ping.tick() => {
-                    if waiting_pong {
-                        return Ended::Lost(format!("no PINGRESP within keepalive_interval {}s", keepalive.as_secs()));
-                    }
-                    waiting_pong = true;
+                    pong_due.get_or_insert(Instant::now() + pong_within);
                     out.push(Out::Remote(Packet::PingReq));
+                }
+                () = tokio::time::sleep_until(pong_due.unwrap_or_else(far_future)) => {
+                    return Ended::Lost(format!("no PINGRESP within {}s of a PINGREQ (keepalive_interval {}s)", pong_within.as_secs(), keepalive.as_secs()));
                 }
                 () = tokio::time::sleep_until(idle_at) => return Ended::Idle,
                 _ = self.stop.changed() => return Ended::Stopped,
             }
-            if !out.is_empty() {
+            if relay.moved != moved_before {
                 last_moved = Instant::now();
             }
             let (to_local, to_remote): (Vec<Out>, Vec<Out>) = out.drain(..).partition(|o| matches!(o, Out::Local(_)));
