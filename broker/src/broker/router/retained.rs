@@ -62,6 +62,20 @@ impl Origin {
         self.source.as_ref().and_then(|s| s.username.as_deref())
     }
 
+    /// This origin naming `username` as the publisher's user name (for the store, once it
+    /// saves user names).
+    #[must_use]
+    pub fn with_username(mut self, username: Option<Arc<str>>) -> Self {
+        match (&mut self.source, username) {
+            (Some(source), username) => source.username = username,
+            (None, Some(username)) => {
+                self.source = Some(Box::new(Source { username: Some(username), ..Source::default() }));
+            }
+            (None, None) => {}
+        }
+        self
+    }
+
     pub fn stored_at(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.stored_ms)
     }
@@ -77,6 +91,19 @@ pub fn ms_of(t: SystemTime) -> u64 {
 pub struct Retained {
     pub message: Message,
     pub origin: Origin,
+}
+
+impl Retained {
+    /// Counts this message's payload toward `memory_limit` (a message restored from the store
+    /// at startup, which was not counted when it was read).
+    #[must_use]
+    pub fn charged(mut self, memory: Option<&'static Memory>) -> Self {
+        if memory.is_some() {
+            let charge = Memory::charge(memory, self.message.payload.len());
+            self.origin.source.get_or_insert_with(Box::default).charge = charge;
+        }
+        self
+    }
 }
 
 /// The part of a filter before its first wildcard, without the level separator that ends it:

@@ -90,3 +90,16 @@ fn shared_messages_handed_over_leave_the_sums_right() {
     assert_eq!(s.take_shared().len(), 3);
     assert_eq!((s.inflight_bytes(), s.queued_bytes()), (0, 0));
 }
+
+#[test]
+fn a_restored_retained_message_is_charged_and_keeps_its_user_name() {
+    use crate::broker::{Origin, Retained};
+    let memory = Memory::leaked(1000).unwrap();
+    let origin = Origin::default().with_username(Some("alice".into()));
+    let r = Retained { message: msg(1, 100, QoS::AtMostOnce), origin }.charged(Some(memory));
+    assert_eq!((memory.held(), r.origin.username()), (100, Some("alice")));
+    let copy = r.clone();
+    assert_eq!(memory.held(), 200, "a copy is held too");
+    drop((r, copy));
+    assert_eq!(memory.held(), 0);
+}
