@@ -135,11 +135,15 @@ impl Broker {
         Ok(Self { shared, stop, done_tx, done_rx, journal })
     }
 
-    /// Accepts connections from `listener` until shutdown, with the transport (plain, TLS,
-    /// TLS-PSK), `max_connections` and `use_identity_as_username` of `settings`; its port and
-    /// address are those `listener` is bound to.
+    /// Accepts connections from `listener` (best bound by [`Self::bind`]) until shutdown, with
+    /// the transport (plain, TLS, TLS-PSK), `max_connections`, `bind_interface` and the client
+    /// rules of `settings`; its port and address are those `listener` is bound to.
     pub fn listen(&self, listener: TcpListener, settings: &ListenerConfig) -> Result<(), BrokerError> {
         let transport = Arc::new(Transport::for_listener(settings, &self.shared)?);
+        // Already so when `listener` came from [`Self::bind`]; a listener bound otherwise gets it
+        // here.
+        transport::restrict_to_interface(&listener, settings)
+            .map_err(|e| TransportError::Setup { port: settings.port, message: format!("bind_interface: {e}") })?;
         if let Ok(addr) = listener.local_addr() {
             self.shared.log.log(LogType::Notice, format_args!("{}", transport.opening_line(addr)));
         }

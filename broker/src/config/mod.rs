@@ -133,9 +133,11 @@ impl ListenerConfig {
 }
 
 impl ListenerConfig {
-    /// The address to bind, every interface when none is given.
+    /// The address to bind, every interface when none is given (IPv6's with `socket_domain
+    /// ipv6`). `Broker::bind` binds exactly as Mosquitto does (one family, an interface).
     pub fn bind_addr(&self) -> String {
         match self.bind_address.as_deref() {
+            None if self.socket_domain == Some(SocketDomain::Ipv6) => format!("[::]:{}", self.port),
             None => format!("0.0.0.0:{}", self.port),
             Some(host) if host.contains(':') => format!("[{host}]:{}", self.port),
             Some(host) => format!("{host}:{}", self.port),

@@ -84,6 +84,16 @@ fn bind_one(addr: SocketAddr, only_v6: bool, interface: Option<&str>) -> io::Res
     TcpListener::from_std(socket.into())
 }
 
+/// `bind_interface` on a listener bound elsewhere (by an embedding app, or by a plain
+/// `TcpListener::bind`): the kernel matches a listening socket's device at each incoming
+/// connection, so it takes effect after `listen` too.
+pub(crate) fn restrict_to_interface(listener: &TcpListener, l: &ListenerConfig) -> io::Result<()> {
+    match &l.bind_interface {
+        Some(interface) => bind_device(&socket2::SockRef::from(listener), interface),
+        None => Ok(()),
+    }
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn bind_device(socket: &Socket, interface: &str) -> io::Result<()> {
     socket.bind_device(Some(interface.as_bytes())).map_err(|e| match e.raw_os_error() {
@@ -130,5 +140,13 @@ mod tests {
         let l = ListenerConfig { bind_interface: Some("nosuchif0".into()), ..listener(None, None) };
         let e = bind(&l).unwrap_err();
         assert!(e.to_string().contains("nosuchif0"), "{e}");
+        let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let e = restrict_to_interface(&plain, &l).unwrap_err();
+        assert!(e.to_string().contains("nosuchif0"), "{e}");
+        let lo = ListenerConfig { bind_interface: Some("lo".into()), ..listener(None, None) };
+        restrict_to_interface(&plain, &lo).unwrap();
+        let port = plain.local_addr().unwrap().port();
+        let (_client, accepted) = tokio::join!(tokio::net::TcpStream::connect(("127.0.0.1", port)), plain.accept());
+        assert!(accepted.is_ok(), "lo still takes loopback clients");
     }
 }

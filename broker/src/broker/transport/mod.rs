@@ -28,7 +28,7 @@ use super::Shared;
 use super::connection::{self, Ending};
 use crate::config::{ListenerConfig, ListenerProtocol};
 use crate::log::LogType;
-pub(crate) use bind::bind;
+pub(crate) use bind::{bind, restrict_to_interface};
 pub(crate) use rules::ListenerRules;
 use websocket::WsSettings;
 
