@@ -121,7 +121,11 @@ impl App {
                 let model = &self.sessions.shown().model;
                 let watching =
                     model.subscriptions.list.iter().any(|s| s.for_status || s.filter == crate::model::WATCH_FILTER);
-                intents.extend(ui::sys_panel(ui, &model.sys, watching, connected));
+                intents.extend(ui::sys_panel(ui, &model.sys, watching, connected, &self.builtin.bridges));
+                // Read again while shown, as the topic tree's broker facts are.
+                if let Some(next) = self.builtin.refresh_bridges() {
+                    ui.ctx().request_repaint_after(next);
+                }
             });
             egui::CollapsingHeader::new("Simulators").show(ui, |ui| {
                 let running = ui::DEVICES.map(|d| self.simulator_running(d));

@@ -81,7 +81,7 @@ pub struct App {
 impl App {
     pub fn new(ctx: &egui::Context, runtime: tokio::runtime::Handle, options: &AppOptions) -> Self {
         let io = io::Io::new(ctx, runtime);
-        let builtin = builtin::BuiltIn::start(&io.runtime, options.embedded_port, &io.repaint);
+        let builtin = builtin::BuiltIn::start(&io.runtime, options, &io.repaint);
         let mut model = Model::default();
         let profiles = profiles::Profiles::load(options, &mut model);
         let mut app = Self {
