@@ -45,6 +45,8 @@ async fn a_psk_bridge_with_a_wrong_key_never_connects() {
     let remote = Side::start(Kind::Ours, &dir, &psk_listener(&psk_file(&dir, PSK_KEY)));
     let local = bridge(Kind::Mosquitto, &dir, &remote, &psk_bridge(WRONG_KEY));
     remote.broker.wait_for_log("failed: TLS-PSK handshake", 0);
+    let theirs = remote.broker.logs();
+    assert!(theirs.contains("(a wrong pre-shared key for the identity?)"), "our listener should say why:\n{theirs}");
     setup::remote_refused(&remote.broker, &local);
 }
 
