@@ -63,9 +63,9 @@ fn plugin_options_stop_startup_naming_the_line_and_what_to_use_instead() {
 #[test]
 fn the_plugin_advice_is_not_given_for_other_options() {
     let dir = TempDir::new("compat-not-plugin");
-    let conf = dir.file("bridge.conf", "listener 0 127.0.0.1\nbridge_insecure true\n");
+    let conf = dir.file("engine.conf", "listener 0 127.0.0.1\ntls_engine x\n");
     let err = String::from_utf8_lossy(&refused(OURS, &conf, Duration::from_secs(20)).stderr).into_owned();
-    assert!(err.contains("bridge.conf line 2") && err.contains("\"bridge_insecure\""), "{err}");
+    assert!(err.contains("engine.conf line 2") && err.contains("\"tls_engine\""), "{err}");
     assert!(!err.contains("password_file"), "{err}");
 }
 

@@ -44,7 +44,7 @@ fn unimplemented_mosquitto_options_name_the_option_and_line() {
     assert_eq!(err.line, 3);
     assert!(err.to_string().contains("\"capath\""), "{err}");
     assert!(err.to_string().contains("test.conf line 3"), "{err}");
-    let err = parse("bridge_cafile x\n").unwrap_err();
+    let err = parse("tls_engine x\n").unwrap_err();
     assert!(err.to_string().contains("Mosquitto 2.0 option"), "{err}");
 }
 

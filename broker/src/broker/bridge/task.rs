@@ -286,6 +286,17 @@ impl Bridge {
 
     /// Waits until `threshold` messages wait for the remote (lazy start). False: stopping.
     async fn wait_for_threshold(&mut self) -> bool {
+        if self.config.local_clean() {
+            // Nothing waits in a session that ends with each connection: nothing to count.
+            self.log(
+                LogType::Warning,
+                format_args!(
+                    "Warning: bridge {}: start_type lazy counts messages waiting in the bridge's session, which local_cleansession true does not keep; connecting now.",
+                    self.config.name
+                ),
+            );
+            return true;
+        }
         let id = self.config.local_client_id();
         let threshold = self.config.threshold as usize;
         loop {
