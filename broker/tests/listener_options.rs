@@ -103,7 +103,7 @@ async fn max_connections_is_per_listener_as_in_mosquitto() {
 
 /// Our broker in this process on `conf` (`PORT` a free port), its listeners bound by
 /// [`Broker::bind`] as the binary binds them.
-async fn ours_in_process(conf: &str) -> (Broker, u16) {
+fn ours_in_process(conf: &str) -> (Broker, u16) {
     let port = free_port();
     let text = format!("{}\nlog_dest stderr\n", conf.replace("PORT", &port.to_string()));
     let config = Config::parse(&text, std::path::Path::new("ours.conf")).expect("the config parses");
@@ -137,7 +137,7 @@ async fn socket_domain_binds_one_family_as_in_mosquitto() {
         let mosquitto = BrokerProcess::start(Kind::Mosquitto, &dir, &conf);
         let theirs = [reachable("127.0.0.1", mosquitto.port).await, reachable("[::1]", mosquitto.port).await];
         assert_eq!(theirs, expected, "Mosquitto with {domain:?}");
-        let (ours, port) = ours_in_process(&conf).await;
+        let (ours, port) = ours_in_process(&conf);
         let got = [reachable("127.0.0.1", port).await, reachable("[::1]", port).await];
         assert_eq!(got, theirs, "ours with {domain:?}");
         ours.shutdown().await;
@@ -154,7 +154,7 @@ async fn bind_interface_as_in_mosquitto() {
     let conf = "listener PORT\nbind_interface lo\nallow_anonymous true\n";
     let mosquitto = BrokerProcess::start(Kind::Mosquitto, &dir, conf);
     assert!(reachable("127.0.0.1", mosquitto.port).await, "Mosquitto on lo");
-    let (ours, port) = ours_in_process(conf).await;
+    let (ours, port) = ours_in_process(conf);
     assert!(reachable("127.0.0.1", port).await, "ours on lo");
     ours.shutdown().await;
 

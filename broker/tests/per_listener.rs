@@ -8,10 +8,10 @@ mod support;
 
 use std::net::SocketAddr;
 
-use mqtt_lab_broker::codec::v5::{Property, ReasonCode};
+use mqtt_lab_broker::codec::v5::{Properties, Property, ReasonCode};
 use mqtt_lab_broker::codec::{Connect, Packet, Protocol, QoS, QosPid, SubAckCode, Subscribe, TopicFilter};
 use support::brokers::{BrokerProcess, Kind, free_port, path};
-use support::v5client::{Client, connect_of, opts, props, publish_of};
+use support::v5client::{Client, connect_of, opts, publish_of};
 use support::{TempDir, mosquitto_passwd, pid};
 
 /// Listener `PORT`: alice with a password, an ACL; the second listener: anonymous clients,
@@ -44,7 +44,7 @@ async fn attempt(addr: SocketAddr, connect: Connect) -> (ReasonCode, Option<Clie
 
 async fn subscribe(c: &mut Client, filters: &[&str]) -> Vec<SubAckCode> {
     let filters = filters.iter().map(|f| (TopicFilter::new(*f).unwrap(), opts(QoS::AtMostOnce))).collect();
-    c.send(&Packet::Subscribe(Subscribe { pid: pid(1), properties: Default::default(), filters })).await;
+    c.send(&Packet::Subscribe(Subscribe { pid: pid(1), properties: Properties::default(), filters })).await;
     match c.recv().await {
         Packet::SubAck(ack) => ack.codes,
         other => panic!("expected SUBACK, got {other:?}"),
