@@ -40,9 +40,9 @@ fn a_configured_listener_turns_anonymous_access_off_by_default() {
 
 #[test]
 fn unimplemented_mosquitto_options_name_the_option_and_line() {
-    let err = parse("listener 1883\n\ncapath /etc/ssl/certs\n").unwrap_err();
+    let err = parse("listener 1883\n\ntls_keyform engine\n").unwrap_err();
     assert_eq!(err.line, 3);
-    assert!(err.to_string().contains("\"capath\""), "{err}");
+    assert!(err.to_string().contains("\"tls_keyform\""), "{err}");
     assert!(err.to_string().contains("test.conf line 3"), "{err}");
     let err = parse("tls_engine x\n").unwrap_err();
     assert!(err.to_string().contains("Mosquitto 2.0 option"), "{err}");

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::packets::remote_connect;
-use super::peer::Peer;
+use super::peer::{Peer, PeerError};
 use super::remote::RemoteIo;
 use super::task::{Bridge, CONNACK_TIMEOUT};
 use crate::codec::ConnectReturnCode;
@@ -49,7 +49,7 @@ impl Bridge {
         let mut remote = Peer::new(stream, self.config.protocol);
         let ack = match remote.handshake(remote_connect(&self.config, private), CONNACK_TIMEOUT).await {
             Ok(ack) => ack,
-            Err(e) if private => return Err(format!("{e}; {PRIVATE_HINT}")),
+            Err(e @ PeerError::Closed) if private => return Err(format!("{e}; {PRIVATE_HINT}")),
             Err(e) => return Err(e.to_string()),
         };
         if !ack.reason.is_error() {
