@@ -290,3 +290,46 @@ async fn a_reload_gives_connected_clients_their_listener_s_new_acl() {
     assert_eq!(answers[0], expected, "Mosquitto 2.0.11");
     assert_eq!(answers[1], answers[0], "ours against Mosquitto");
 }
+
+/// Each TLS-PSK listener looks identities up in its own `psk_file`: an identity of the first
+/// listener's file does not get through on the second, on both brokers.
+#[test]
+fn each_psk_listener_has_its_own_psk_file_as_in_mosquitto() {
+    let dir = TempDir::new("per-listener-psk");
+    let first = dir.file("first.psk", "room1:00112233445566778899aabbccddeeff\n");
+    let second = dir.file("second.psk", "room2:ffeeddccbbaa99887766554433221100\n");
+    let conf = |port: u16| {
+        format!(
+            "per_listener_settings true\n\
+             listener PORT 127.0.0.1\npsk_hint first\npsk_file {}\nallow_anonymous true\n\
+             listener {port} 127.0.0.1\npsk_hint second\npsk_file {}\nallow_anonymous true\n",
+            path(&first),
+            path(&second)
+        )
+    };
+    let mut answers = Vec::new();
+    for kind in [Kind::Mosquitto, Kind::Ours] {
+        let (broker, second) = start(kind, &dir, conf);
+        let mut seen = Vec::new();
+        for (port, identity, key) in [
+            (broker.port, "room1", "00112233445566778899aabbccddeeff"),
+            (second.port(), "room1", "00112233445566778899aabbccddeeff"),
+            (second.port(), "room2", "ffeeddccbbaa99887766554433221100"),
+            (broker.port, "room2", "ffeeddccbbaa99887766554433221100"),
+        ] {
+            let mut cmd = std::process::Command::new("mosquitto_pub");
+            cmd.args(["-V", "mqttv311", "-h", "127.0.0.1", "-p", &port.to_string(), "-t", "t", "-m", "x"]);
+            cmd.args(["--psk-identity", identity, "--psk", key]);
+            let out = support::run_tool(&mut cmd, "mosquitto-clients");
+            seen.push(format!(
+                "{identity} on {}: {}",
+                if port == broker.port { "first" } else { "second" },
+                out.status.success()
+            ));
+        }
+        answers.push(seen);
+    }
+    let expected = ["room1 on first: true", "room1 on second: false", "room2 on second: true", "room2 on first: false"];
+    assert_eq!(answers[0], expected, "Mosquitto 2.0.11");
+    assert_eq!(answers[1], answers[0], "ours against Mosquitto");
+}
