@@ -97,6 +97,7 @@ impl Connector {
         let addrs: Vec<SocketAddr> =
             tokio::net::lookup_host((host, port)).await.map_err(|e| format!("{host}: {e}"))?.collect();
         let mut last = format!("{host}: no address");
+        let single = addrs.len() == 1;
         for addr in addrs {
             let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
             let socket = socket.map_err(|e| e.to_string())?;
@@ -107,6 +108,8 @@ impl Connector {
             }
             match socket.connect(addr).await {
                 Ok(stream) => return Ok(stream),
+                // One address: the caller names it already.
+                Err(e) if single => last = e.to_string(),
                 Err(e) => last = format!("{addr}: {e}"),
             }
         }

@@ -19,7 +19,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::packets::{local_connect, local_subscribe, remote_subscribes, remote_unsubscribes};
 use super::peer::{Peer, PeerError};
-use super::relay::{Out, Relay};
+use super::relay::{Moved, Out, Relay};
 use super::remote::{Connector, RemoteIo};
 use crate::broker::Shared;
 use crate::broker::connection::{self, Ending};
@@ -186,7 +186,8 @@ impl Bridge {
         }
         self.log(LogType::Notice, format_args!("Bridge {} connected to {address}.", self.config.name));
         self.set_state(true);
-        let ended = self.relay(&mut local, &mut remote, &mut relay, &asked).await;
+        let mut reported = Moved::default();
+        let ended = self.relay(&mut local, &mut remote, &mut relay, &asked, &mut reported).await;
         if relay.in_flight() > 0 && matches!(ended, Ended::Lost(_)) {
             self.log(
                 LogType::Notice,
@@ -197,11 +198,7 @@ impl Bridge {
                 ),
             );
         }
-        let (sent, received) = (relay.moved.out, relay.moved.came_in);
-        self.shared.bridges.update(&self.config.name, |s| {
-            s.sent += sent;
-            s.received += received;
-        });
+        self.report(&relay, &mut reported);
         self.set_state(false);
         // As Mosquitto, the remote gets no DISCONNECT, even at shutdown: its will publishes the
         // state 0 there.
@@ -216,6 +213,7 @@ impl Bridge {
         remote: &mut Peer<Box<dyn RemoteIo>>,
         relay: &mut Relay,
         asked: &[(PacketId, String)],
+        reported: &mut Moved,
     ) -> Ended {
         let keepalive = Duration::from_secs(u64::from(self.config.keepalive));
         let mut ping = tokio::time::interval_at(Instant::now() + keepalive, keepalive);
@@ -254,6 +252,8 @@ impl Bridge {
             }
             if relay.moved != moved_before {
                 last_moved = Instant::now();
+                // The app's counts, live (an uncontended lock per batch of packets).
+                self.report(relay, reported);
             }
             let (to_local, to_remote): (Vec<Out>, Vec<Out>) = out.drain(..).partition(|o| matches!(o, Out::Local(_)));
             let unwrap = |o: Out| match o {
@@ -327,6 +327,17 @@ impl Bridge {
             let message = Message::new(topic, Bytes::from_static(if up { b"1" } else { b"0" }), QoS::AtLeastOnce, true);
             let _ = self.shared.router().publish(&message);
         }
+    }
+
+    /// Adds what moved since the last report to the bridge's counts.
+    fn report(&self, relay: &Relay, reported: &mut Moved) {
+        let now = relay.moved;
+        let (sent, received) = (now.out - reported.out, now.came_in - reported.came_in);
+        *reported = now;
+        self.shared.bridges.update(&self.config.name, |s| {
+            s.sent += sent;
+            s.received += received;
+        });
     }
 
     fn set_error(&self, why: String) {
