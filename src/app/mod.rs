@@ -39,7 +39,8 @@ use io::Background;
 pub struct AppOptions {
     /// Port of the built-in broker (1883 normally, 0 in tests); `None` starts none.
     pub embedded_port: Option<u16>,
-    /// Where profiles are kept; `None`: the OS config directory.
+    /// Where profiles are kept, and the built-in broker's builtin-broker.conf; `None`: the OS
+    /// config directory.
     pub profile_dir: Option<std::path::PathBuf>,
     /// The history database; `None`: no history. By default in the OS data directory.
     pub history_file: Option<std::path::PathBuf>,
