@@ -155,19 +155,11 @@ impl Router {
 
     /// [`Self::connect`] for a session under `scope`'s ACL (a listener's own, or none for a
     /// bridge), kept across reloads and until the session ends.
+    ///
+    /// The ACL is in force before the session resumes: in-flight messages it may no longer
+    /// read are forgotten, not sent again.
     pub fn connect_scoped(&mut self, login: Login<'_>, link: Link, scope: AclScope) -> Attached {
-        let client_id: Arc<str> = login.client_id.into();
-        let attached = self.connect(login, link);
-        if scope == AclScope::Global {
-            self.scoped.sessions.remove(&client_id);
-        } else {
-            let acl = self.scoped.acls.get(scope);
-            if let Some(session) = self.sessions.get_mut(&client_id) {
-                session.set_acl(acl);
-            }
-            self.scoped.sessions.insert(client_id, scope);
-        }
-        attached
+        self.attach_session(login, link, scope)
     }
 
     fn drop_session(&mut self, client_id: &str) {
@@ -186,6 +178,10 @@ impl Router {
     /// Attaches a new connection to the client's session, creating or resuming it, and puts
     /// CONNACK first in its outbox followed by any unacknowledged messages.
     pub fn connect(&mut self, login: Login<'_>, link: Link) -> Attached {
+        self.attach_session(login, link, AclScope::Global)
+    }
+
+    fn attach_session(&mut self, login: Login<'_>, link: Link, scope: AclScope) -> Attached {
         let Login { client_id, username, clean_session, protocol, will, connect_properties, connack_properties } =
             login;
         let expiry = session_expiry::requested(protocol, clean_session, connect_properties);
@@ -206,9 +202,14 @@ impl Router {
             self.drop_session(client_id);
         }
         let id: Arc<str> = client_id.into();
+        if scope == AclScope::Global {
+            self.scoped.sessions.remove(client_id);
+        } else {
+            self.scoped.sessions.insert(id.clone(), scope);
+        }
         let session =
             self.sessions.entry(id.clone()).or_insert_with(|| Box::new(Session::new(id, expiry == 0, self.limits)));
-        session.set_acl(self.acl.clone());
+        session.set_acl(self.scoped.acls.get(scope));
         session.set_expiry(expiry);
         session.expires_at = None;
         session.will_at = None;
@@ -324,6 +325,8 @@ mod readers;
 mod retained;
 #[cfg(test)]
 mod retained_tests;
+#[cfg(test)]
+mod scope_tests;
 mod subscribe;
 mod will;
 pub use readers::Reader;
