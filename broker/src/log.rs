@@ -1,5 +1,7 @@
 //! Logging in Mosquitto's style: `1700000000: New client connected from ...`, filtered by
 //! `log_type` and sent to each `log_dest`. The app embedding the broker adds a [`LogSink`].
+//! `log_timestamp_format` gives the timestamp as strftime(3) would (chrono's strftime, in local
+//! time, as Mosquitto's `localtime_r` + `strftime`).
 
 use std::fmt;
 use std::io::Write;
@@ -94,12 +96,44 @@ pub struct LogConfig {
     /// Empty: stderr, as Mosquitto run from a terminal.
     dest: Vec<LogDest>,
     pub timestamp: bool,
+    /// `log_timestamp_format`: `None` is Mosquitto's default, seconds since the epoch.
+    pub timestamp_format: Option<TimestampFormat>,
     pub connection_messages: bool,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { types: None, dest: Vec::new(), timestamp: true, connection_messages: true }
+        Self { types: None, dest: Vec::new(), timestamp: true, timestamp_format: None, connection_messages: true }
+    }
+}
+
+/// A `log_timestamp_format`, parsed once. chrono reads strftime's conversions (`%Y`, `%H`,
+/// `%s`, ...); one it does not know is printed as written, as glibc's strftime prints it, so a
+/// format Mosquitto accepts never stops this broker either.
+#[derive(Debug, Clone)]
+pub struct TimestampFormat(Vec<chrono::format::Item<'static>>);
+
+impl TimestampFormat {
+    /// Mosquitto refuses an empty format ("Empty log_timestamp_format value").
+    pub fn parse(format: &str) -> Result<Self, String> {
+        if format.is_empty() {
+            return Err("log_timestamp_format needs a strftime format, e.g. %Y-%m-%dT%H:%M:%S".into());
+        }
+        chrono::format::StrftimeItems::new_lenient(format)
+            .parse_to_owned()
+            .map(Self)
+            .map_err(|e| format!("log_timestamp_format {format:?}: {e}"))
+    }
+
+    /// `now` in local time, in this format.
+    fn format(&self, now: chrono::DateTime<chrono::Local>) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        // A conversion that cannot be given for this time (none of strftime's) leaves seconds.
+        if write!(out, "{}", now.format_with_items(self.0.iter())).is_err() {
+            out = now.timestamp().to_string();
+        }
+        out
     }
 }
 
@@ -138,6 +172,7 @@ pub struct Logger {
     types: u32,
     outputs: Vec<Output>,
     timestamp: bool,
+    timestamp_format: Option<TimestampFormat>,
     pub connection_messages: bool,
 }
 
@@ -168,13 +203,14 @@ impl Logger {
             types: config.types.unwrap_or(DEFAULT_TYPES),
             outputs,
             timestamp: config.timestamp,
+            timestamp_format: config.timestamp_format.clone(),
             connection_messages: config.connection_messages,
         })
     }
 
     /// A logger that drops everything.
     pub fn silent() -> Self {
-        Self { types: 0, outputs: Vec::new(), timestamp: false, connection_messages: false }
+        Self { types: 0, outputs: Vec::new(), timestamp: false, timestamp_format: None, connection_messages: false }
     }
 
     pub fn enabled(&self, t: LogType) -> bool {
@@ -185,7 +221,9 @@ impl Logger {
         if !self.enabled(t) {
             return;
         }
-        let line = if self.timestamp {
+        let line = if let (true, Some(format)) = (self.timestamp, &self.timestamp_format) {
+            format!("{}: {message}", format.format(chrono::Local::now()))
+        } else if self.timestamp {
             let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
             format!("{secs}: {message}")
         } else {
@@ -226,6 +264,18 @@ mod tests {
         let (ts, msg) = lines[0].split_once(": ").unwrap();
         assert!(ts.parse::<u64>().is_ok(), "{ts}");
         assert_eq!(msg, "c1 1 PV/#");
+    }
+
+    #[test]
+    fn timestamp_format_follows_strftime_and_keeps_unknown_conversions() {
+        use chrono::TimeZone as _;
+        let at = chrono::Local.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).single().unwrap();
+        let format = TimestampFormat::parse("%Y-%m-%dT%H:%M:%S").unwrap();
+        assert_eq!(format.format(at), "2026-03-04T05:06:07");
+        // glibc prints %Q as written; so must we, and %s is the epoch as in strftime.
+        let odd = TimestampFormat::parse("%s %Q [x]").unwrap();
+        assert_eq!(odd.format(at), format!("{} %Q [x]", at.timestamp()));
+        assert!(TimestampFormat::parse("").is_err());
     }
 
     #[test]

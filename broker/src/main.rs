@@ -74,6 +74,45 @@ fn config(args: &Args) -> Result<Config, String> {
     Ok(config)
 }
 
+/// `user NAME`, as Mosquitto 2.0.11 applies it: when running as root, the process takes NAME's
+/// groups, group and user id before it opens anything (so log files, the store and listener
+/// ports must be open to NAME). `user root`, no `user` line, or not running as root: no change.
+/// A NAME that does not exist stops startup with Mosquitto's words, except `mosquitto`, for
+/// which Mosquitto falls back to `nobody`.
+#[cfg(unix)]
+fn drop_privileges(config: &Config) -> Result<(), String> {
+    use nix::unistd::{User, geteuid, initgroups, setgid, setuid};
+    let Some(name) = config.user.as_deref().filter(|n| *n != "root") else { return Ok(()) };
+    if !geteuid().is_root() {
+        return Ok(());
+    }
+    let lookup = |name: &str| User::from_name(name).map_err(|e| format!("cannot look up user '{name}': {e}"));
+    let user = match lookup(name)? {
+        Some(user) => user,
+        None if name == "mosquitto" => {
+            eprintln!(
+                "Warning: Unable to drop privileges to 'mosquitto' because this user does not exist. Trying 'nobody' instead."
+            );
+            lookup("nobody")?.ok_or("Unable to drop privileges to 'nobody'.")?
+        }
+        None => return Err(format!("Unable to drop privileges to '{name}' because this user does not exist.")),
+    };
+    // Groups first: once the user id is not root's, the groups can no longer be changed.
+    let c_name = std::ffi::CString::new(name).map_err(|_| format!("user '{name}' has a NUL byte in its name"))?;
+    initgroups(&c_name, user.gid).map_err(|e| format!("setting groups whilst dropping privileges: {e}."))?;
+    setgid(user.gid).map_err(|e| format!("setting gid whilst dropping privileges: {e}."))?;
+    setuid(user.uid).map_err(|e| format!("setting uid whilst dropping privileges: {e}."))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn drop_privileges(config: &Config) -> Result<(), String> {
+    if config.user.is_some() {
+        eprintln!("Warning: user has no effect on this system.");
+    }
+    Ok(())
+}
+
 /// What a signal asks of the broker.
 enum Signal {
     Stop,
@@ -191,6 +230,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before the runtime's threads exist, so every thread has the new ids.
+    if let Err(e) = drop_privileges(&config) {
+        eprintln!("Error: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("broker-worker").build() {
         Ok(rt) => rt,
         Err(e) => {

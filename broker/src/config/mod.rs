@@ -7,6 +7,7 @@
 pub mod bridge;
 #[cfg(test)]
 mod bridge_tests;
+mod bridge_words;
 mod options;
 mod parse;
 #[cfg(test)]
@@ -60,6 +61,9 @@ pub struct ListenerConfig {
     pub tls_version: Option<TlsVersion>,
     /// OpenSSL cipher list for TLS 1.2 on a PSK listener.
     pub ciphers: Option<String>,
+    /// `ciphers_tls1.3`: the TLS 1.3 suites offered, by their IANA (OpenSSL) names separated by
+    /// colons; `None` offers every one the TLS library has.
+    pub ciphers_tls13: Option<String>,
     pub protocol: ListenerProtocol,
     /// Files served to plain HTTP GETs on a WebSocket listener, as Mosquitto does.
     pub http_dir: Option<PathBuf>,
@@ -211,6 +215,11 @@ pub struct Config {
     /// messages of a connection waited up to 25 ms for a delayed ACK (docs/PERFORMANCE.md).
     pub set_tcp_nodelay: bool,
     pub pid_file: Option<PathBuf>,
+    /// `user NAME`: the `mqtt-lab-broker` binary started as root runs as this user once the
+    /// config is read (as Mosquitto 2.0.11: before opening log files, the store and listeners);
+    /// an embedding app's broker ignores it. `None`, unlike Mosquitto's default `mosquitto`,
+    /// keeps the current user: tests and embedded use run as root.
+    pub user: Option<String>,
     pub password_file: Option<PathBuf>,
     pub acl_file: Option<PathBuf>,
     /// `identity:hexkey` lines for TLS-PSK listeners.
@@ -269,6 +278,7 @@ impl Default for Config {
             memory_limit: 0,
             set_tcp_nodelay: true,
             pid_file: None,
+            user: None,
             password_file: None,
             acl_file: None,
             psk_file: None,

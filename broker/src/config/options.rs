@@ -139,9 +139,19 @@ const PLUGIN_INSTEAD: &str = "this broker cannot load Mosquitto plugins (C share
      for user names and passwords use password_file (made with mosquitto_passwd), for topic access \
      use acl_file, and for TLS-PSK identities use psk_file";
 
+/// What to use instead of an OpenSSL engine (a hardware key store behind OpenSSL's ENGINE
+/// interface): this broker's certificate TLS is rustls, which loads keys from PEM files only.
+const ENGINE_INSTEAD: &str = "hardware (OpenSSL engine) keys are not supported; export the key to a PEM file and name it with keyfile (and leave out tls_engine, tls_keyform engine and tls_engine_kpass_sha1)";
+
 /// Why an option Mosquitto knows is refused, for the error message: what to use instead where
 /// the option cannot make sense here, otherwise that it is not implemented yet.
 pub fn planned_for(name: &str) -> &'static str {
     let plugin = matches!(name, "plugin" | "auth_plugin") || MOSQUITTO_PREFIXES.iter().any(|p| name.starts_with(p));
-    if plugin { PLUGIN_INSTEAD } else { "it is not implemented yet" }
+    if plugin {
+        PLUGIN_INSTEAD
+    } else if matches!(name, "tls_engine" | "tls_engine_kpass_sha1" | "tls_keyform") {
+        ENGINE_INSTEAD
+    } else {
+        "it is not implemented yet"
+    }
 }

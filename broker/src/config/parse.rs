@@ -4,12 +4,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod logging;
 mod security;
 
 use super::bridge::{BridgeSection, is_bridge_option};
 use super::options::{DEPRECATED_NO_EFFECT, is_mosquitto_option, planned_for};
 use super::{Config, ConnackCodes, ListenerConfig, ListenerProtocol, SocketDomain, TlsVersion};
-use crate::log::{LogDest, LogType};
 
 /// Logged once however many autosave options a config has.
 const AUTOSAVE_NOTE: &str = "autosave_interval and autosave_on_changes have nothing to do here: this broker's store commits every change before acknowledging it.";
@@ -186,6 +186,9 @@ impl<'c> Parser<'c> {
             "keyfile" => self.listener().keyfile = Some(PathBuf::from(path(option, value)?)),
             "require_certificate" => self.listener().require_certificate = boolean(option, value)?,
             "ciphers" => self.listener().ciphers = Some(value.to_owned()),
+            "ciphers_tls1.3" => self.listener().ciphers_tls13 = Some(value.to_owned()),
+            // Mosquitto reads any word but `engine` as pem, the only form there is here.
+            "tls_keyform" if value != "engine" => {}
             "protocol" => {
                 self.listener().protocol = match value {
                     "mqtt" => ListenerProtocol::Mqtt,
@@ -224,6 +227,7 @@ impl<'c> Parser<'c> {
         }
         if self.listener_option(option, value)?
             || self.security_option(option, value)?
+            || self.log_option(option, value)?
             || limit_option(self.config, option, value)?
         {
             return Ok(());
@@ -268,15 +272,19 @@ impl<'c> Parser<'c> {
                     _ => return Err(format!("connack_codes must be mosquitto or precise, got {value:?}")),
                 };
             }
-            "connection_messages" => c.log.connection_messages = boolean(option, value)?,
-            "log_timestamp" => c.log.timestamp = boolean(option, value)?,
-            "log_type" => {
-                let t = LogType::parse(value).ok_or_else(|| {
-                    format!("log_type {value:?} is not one of error, warning, notice, information, subscribe, unsubscribe, websockets, debug, all, none")
-                })?;
-                c.log.add_type(t);
+            "user" => {
+                one_word(option, value)?;
+                c.user = Some(value.to_owned());
             }
-            "log_dest" => c.log.add_dest(LogDest::parse(value)?),
+            // Mosquitto 2.0.11 refuses it before any auth_plugin, and this broker refuses every
+            // auth_plugin line, so no config either broker starts on has it.
+            "auth_plugin_deny_special_chars" => {
+                boolean(option, value)?;
+                return Err(format!(
+                    "auth_plugin_deny_special_chars only applies to an auth_plugin, and there is none before it (Mosquitto 2.0 refuses this too); {}",
+                    planned_for("auth_plugin")
+                ));
+            }
             "persistence" => c.persistence = boolean(option, value)?,
             "persistence_location" => c.persistence_location = Some(PathBuf::from(path(option, value)?)),
             "persistence_file" => c.persistence_file = persistence_file(option, value)?,
@@ -290,9 +298,7 @@ impl<'c> Parser<'c> {
                 } else if value.is_empty() {
                     return Err("autosave_interval needs a number of seconds".into());
                 }
-                if !c.startup_notes.iter().any(|n| n == AUTOSAVE_NOTE) {
-                    c.startup_notes.push(AUTOSAVE_NOTE.to_owned());
-                }
+                note_once(&mut c.startup_notes, AUTOSAVE_NOTE);
             }
             _ if DEPRECATED_NO_EFFECT.contains(&option) => {}
             _ if is_mosquitto_option(option) => {
@@ -318,8 +324,15 @@ impl<'c> Parser<'c> {
     }
 }
 
+/// Adds a startup note unless it is there already.
+fn note_once(notes: &mut Vec<String>, note: &str) {
+    if !notes.iter().any(|n| n == note) {
+        notes.push(note.to_owned());
+    }
+}
+
 /// A boolean as Mosquitto 2.0.11 reads one: true or false, 1 or 0.
-fn boolean(option: &str, value: &str) -> Result<bool, String> {
+pub(super) fn boolean(option: &str, value: &str) -> Result<bool, String> {
     match value {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
@@ -327,7 +340,7 @@ fn boolean(option: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
+pub(super) fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, String> {
     value.parse().map_err(|_| format!("{option} needs a number in range, got {value:?}"))
 }
 
