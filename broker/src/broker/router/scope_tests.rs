@@ -4,8 +4,8 @@
 use super::tests::{link, login};
 use super::*;
 
-fn acl(text: &str) -> Option<Arc<Acl>> {
-    Some(Arc::new(Acl::parse(text).0))
+fn acl(text: &str) -> Arc<Acl> {
+    Arc::new(Acl::parse(text).0)
 }
 
 fn readable(r: &mut Router, client: &str, topic: &str) -> bool {
@@ -15,7 +15,7 @@ fn readable(r: &mut Router, client: &str, topic: &str) -> bool {
 #[test]
 fn each_session_keeps_its_scope_s_acl_across_reloads() {
     let mut r = Router::new(Limits::NONE, None);
-    let set = |global: &str, listener: &str| AclSet { global: acl(global), listeners: vec![acl(listener)] };
+    let set = |global: &str, listener: &str| AclSet { global: Some(acl(global)), listeners: vec![Some(acl(listener))] };
     r.set_acl(set("topic read global/#\n", "topic read one/#\n"));
     r.connect(login("g", None, true, None), link(1));
     r.connect_scoped(login("l", None, true, None), link(2), AclScope::Listener(0));
