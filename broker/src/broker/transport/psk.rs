@@ -42,6 +42,10 @@ pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Sha
     b.set_mode(SslMode::RELEASE_BUFFERS);
     let ciphers = l.ciphers.as_deref().unwrap_or(mqtt_lab_psk_hint::PSK_CIPHERS);
     b.set_cipher_list(ciphers).map_err(|e| ssl(&format!("ciphers {ciphers:?}"), e))?;
+    if let Some(suites) = &l.ciphers_tls13 {
+        // OpenSSL passes over names it does not know, and fails only when none is left.
+        b.set_ciphersuites(suites).map_err(|e| ssl(&format!("ciphers_tls1.3 {suites:?} names no TLS 1.3 suite"), e))?;
+    }
     if let Some(cert) = &l.certfile {
         b.set_certificate_chain_file(cert).map_err(|e| ssl(&format!("certfile {}", cert.display()), e))?;
     }

@@ -1,6 +1,6 @@
 //! Certificate TLS with rustls: `certfile`/`keyfile`, `cafile` and `capath` for client
-//! certificates, `crlfile`, `require_certificate`, `tls_version`. `dhparamfile` is read and
-//! checked (rustls has no DHE suites: key exchange is ECDHE).
+//! certificates, `crlfile`, `require_certificate`, `tls_version`, `ciphers_tls1.3`.
+//! `dhparamfile` is read and checked (rustls has no DHE suites: key exchange is ECDHE).
 
 use std::sync::Arc;
 
@@ -28,14 +28,18 @@ pub(super) fn acceptor(l: &ListenerConfig) -> Result<TlsAcceptor, String> {
     let (Some(certfile), Some(keyfile)) = (&l.certfile, &l.keyfile) else {
         return Err("a TLS listener needs both certfile and keyfile".into());
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    if let Some(names) = &l.ciphers_tls13 {
+        provider.cipher_suites = tls13_suites(provider.cipher_suites, names)?;
+    }
+    let provider = Arc::new(provider);
     let versions: &[&rustls::SupportedProtocolVersion] = match l.tls_version {
         Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
         _ => &[&rustls::version::TLS12, &rustls::version::TLS13],
     };
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
-        .map_err(|e| format!("tls_version: {e}"))?;
+        .map_err(|e| format!("tls_version / ciphers_tls1.3: {e}"))?;
     let builder = match client_roots(l)? {
         Some(roots) => {
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
@@ -67,6 +71,40 @@ pub(super) fn acceptor(l: &ListenerConfig) -> Result<TlsAcceptor, String> {
         .with_single_cert(certificates("certfile", certfile)?, key)
         .map_err(|e| format!("certfile and keyfile do not fit together: {e}"))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// TLS 1.3 suites by their IANA names, as OpenSSL's `SSL_CTX_set_ciphersuites` reads them
+/// (`ciphers_tls1.3`): rustls's ring provider has these three.
+const TLS13_NAMES: &[(&str, rustls::CipherSuite)] = &[
+    ("TLS_AES_128_GCM_SHA256", rustls::CipherSuite::TLS13_AES_128_GCM_SHA256),
+    ("TLS_AES_256_GCM_SHA384", rustls::CipherSuite::TLS13_AES_256_GCM_SHA384),
+    ("TLS_CHACHA20_POLY1305_SHA256", rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256),
+];
+
+/// `suites` with only the TLS 1.3 ones named in `names` (colon-separated, in the provider's
+/// order of preference); the TLS 1.2 suites stay, as `ciphers_tls1.3` does not concern them.
+/// As OpenSSL's `SSL_CTX_set_ciphersuites` (Mosquitto), names it does not know are passed over
+/// while one known name remains; with none, the error names them and the suites there are.
+fn tls13_suites(
+    suites: Vec<rustls::SupportedCipherSuite>,
+    names: &str,
+) -> Result<Vec<rustls::SupportedCipherSuite>, String> {
+    let (known, unknown): (Vec<&str>, Vec<&str>) = names
+        .split(':')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .partition(|n| TLS13_NAMES.iter().any(|(known, _)| known == n));
+    if known.is_empty() {
+        let offered: Vec<&str> = TLS13_NAMES.iter().map(|(n, _)| *n).collect();
+        return Err(format!(
+            "ciphers_tls1.3 {names:?} names no TLS 1.3 suite this broker offers ({} unknown here); use {}",
+            unknown.join(", "),
+            offered.join(", ")
+        ));
+    }
+    let wanted: Vec<rustls::CipherSuite> =
+        TLS13_NAMES.iter().filter(|(n, _)| known.contains(n)).map(|(_, suite)| *suite).collect();
+    Ok(suites.into_iter().filter(|s| s.version() != &rustls::version::TLS13 || wanted.contains(&s.suite())).collect())
 }
 
 /// The CA certificates client certificates must chain to: `cafile`'s and every PEM certificate
