@@ -165,3 +165,17 @@ async fn bind_interface_as_in_mosquitto() {
     let e = Broker::bind(&config.listeners[0]).expect_err("ours binds a missing interface");
     assert!(e.to_string().contains("nosuchif0"), "{e}");
 }
+
+/// `mount_point` before any `listener` line (on the default listener) stops both brokers at
+/// its line.
+#[test]
+fn mount_point_needs_a_listener_line_as_in_mosquitto() {
+    let dir = TempDir::new("listener-mount-default");
+    let conf = dir.file("mount.conf", &format!("port {}\nmount_point lab/\n", free_port()));
+    for (program, at) in [("mosquitto", "mount.conf:2"), (env!("CARGO_BIN_EXE_mqtt-lab-broker"), "mount.conf line 2")] {
+        let out = support::run_tool(std::process::Command::new(program).arg("-c").arg(&conf), "mosquitto");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{program} started");
+        assert!(err.contains(at) && err.contains("mount_point"), "{program}: {err}");
+    }
+}

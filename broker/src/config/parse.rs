@@ -197,6 +197,10 @@ impl<'c> Parser<'c> {
                 };
             }
             "mount_point" => {
+                if self.in_default_listener {
+                    // As Mosquitto 2.0.11: the default listener (`port`) takes no mount point.
+                    return Err("mount_point must follow a \"listener\" line".into());
+                }
                 if value.is_empty() || value.contains(['+', '#', '\0']) {
                     return Err(format!("mount_point must be a topic without wildcards, got {value:?}"));
                 }
