@@ -40,7 +40,10 @@ async fn refused_after(broker: &BrokerProcess) -> usize {
     let (mut sub, _) = RawClient::connect_with(broker.addr(), connect_packet("mem-sub", false, 60)).await;
     sub.subscribe(&[("lab/mem", QoS::AtLeastOnce)]).await;
     sub.disconnect().await;
+    let from = broker.log_len();
     let acked = publish_until_refused(broker).await;
+    // Both say why, in Mosquitto 2.0.11's words.
+    broker.wait_for_log("Client mem-pub disconnected due to out of memory.", from);
     let mut other = RawClient::connect(broker.addr(), "mem-other").await;
     other.send(publish("lab/other", b"small", QosPid::AtLeastOnce(pid(1)), false)).await;
     assert_eq!(other.recv().await, Packet::PubAck(pid(1).into()), "{:?}", broker.kind);

@@ -314,14 +314,11 @@ fn mount_failed(e: &crate::codec::TopicError) -> Close {
 /// A PUBLISH that would take the broker over `memory_limit` (session/budget.rs says what is
 /// counted); an MQTT 5.0 client is told 0x97 Quota exceeded.
 fn out_of_memory(memory: &crate::broker::session::Memory, bytes: usize) -> Close {
-    Close::Protocol(
-        format!(
-            "out of memory: a PUBLISH of {bytes} payload bytes while {} are held would go over memory_limit {}",
-            memory.held(),
-            memory.limit()
-        ),
-        ReasonCode::QuotaExceeded,
-    )
+    Close::OutOfMemory(format!(
+        "a PUBLISH of {bytes} payload bytes while {} are held would go over memory_limit {}",
+        memory.held(),
+        memory.limit()
+    ))
 }
 
 fn ack_reason(refused: Option<ReasonCode>, routed: Option<Routed>) -> ReasonCode {

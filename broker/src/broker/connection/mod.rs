@@ -59,6 +59,10 @@ enum Close {
     Keepalive,
     /// A broken rule, and the reason code an MQTT 5.0 client is told in DISCONNECT.
     Protocol(String, ReasonCode),
+    /// `memory_limit`: a PUBLISH would take the held bytes over it. Logged in Mosquitto's words
+    /// ("disconnected due to out of memory"); the detail is the Reason String of the DISCONNECT
+    /// 0x97 Quota exceeded an MQTT 5.0 client is sent.
+    OutOfMemory(String),
     TakenOver,
     Shutdown,
     Io(std::io::Error),
@@ -246,13 +250,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Close::Eof => format!("Client {who} closed its connection."),
             Close::Keepalive => format!("Client {who} has exceeded timeout, disconnecting."),
             Close::Protocol(e, _) => format!("Client {who} from {} disconnected due to protocol error: {e}", self.peer),
+            Close::OutOfMemory(_) => format!("Client {who} disconnected due to out of memory."),
             Close::TakenOver => format!("Client {who} was taken over by a new connection with the same client id."),
             Close::Shutdown => String::new(),
             Close::Io(e) => format!("Socket error on client {who}, disconnecting: {e}."),
         };
         let protocol_error = matches!(close, Close::Protocol(..));
         if !message.is_empty() && (self.shared.log.connection_messages || protocol_error) {
-            let t = if protocol_error { LogType::Notice } else { LogType::Information };
+            let notice = protocol_error || matches!(close, Close::OutOfMemory(_));
+            let t = if notice { LogType::Notice } else { LogType::Information };
             self.log(t, format_args!("{message}"));
         }
         let client_max = self
@@ -289,6 +295,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         match close {
             Close::Keepalive => Some(ReasonCode::KeepAliveTimeout),
             Close::Protocol(_, reason) => Some(*reason),
+            Close::OutOfMemory(_) => Some(ReasonCode::QuotaExceeded),
             Close::TakenOver => Some(ReasonCode::SessionTakenOver),
             Close::Shutdown => Some(ReasonCode::ServerShuttingDown),
             Close::Disconnect(_) | Close::Eof | Close::Io(_) => None,
@@ -300,7 +307,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// it would make the packet larger than the client takes [MQTT-3.2.2-19].
     fn put_disconnect(&mut self, reason: ReasonCode, close: &Close, client_max: Option<usize>) {
         let plain = Packet::Disconnect(Disconnect::with_reason(reason));
-        if let Close::Protocol(why, _) = close {
+        if let Close::Protocol(why, _) | Close::OutOfMemory(why) = close {
             let text: String = why.chars().take(MAX_REASON_STRING).collect();
             let kind = crate::codec::v5::PacketKind::Disconnect;
             if let Ok(properties) = Properties::new(kind, vec![Property::ReasonString(text)]) {
