@@ -51,10 +51,6 @@ pub(crate) struct Identity {
 
 impl Identity {
     /// An in-process bridge: no credentials, no client id rules, no ACL.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "for the bridges (issue 24), which serve their local side in process")
-    )]
     pub(crate) fn bridge(name: &str) -> Self {
         Self { name: name.to_owned(), as_username: false, trusted: true }
     }
