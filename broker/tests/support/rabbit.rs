@@ -12,41 +12,51 @@
 //! - `HOME` in the directory, holding the cookie the nodes and rabbitmqctl share, and empty
 //!   rabbitmq-env.conf / no advanced.config, so /etc/rabbitmq plays no part.
 //!
-//! B joins A as it boots (`classic_config` peer discovery naming A), which replaces
-//! `rabbitmqctl stop_app; join_cluster; start_app` and lets both boot at once: about 14 s for
-//! the pair on 2 cores, against 17 s one after the other (A alone: 11 s, of which 3 to 6 s is
-//! the MQTT plugin waiting for cluster peers before it elects a client-ID tracker; B joining
-//! shortens that wait). Ready means a CONNECT/CONNACK round trip on each node's MQTT port,
-//! then `rabbitmqctl eval` confirms both nodes run in one cluster.
+//! A boots first; B starts once A serves MQTT and joins it as it boots (`classic_config` peer
+//! discovery naming A), which replaces `rabbitmqctl stop_app; join_cluster; start_app`. Both
+//! at once would be 3 s faster but races the MQTT plugins: each then starts its client-ID
+//! tracker (a Raft cluster) expecting the other, and neither had a leader for 100 s. Measured on
+//! this 2-core machine: 14 to 18 s for the pair when idle, up to 25 s with another cluster
+//! booting beside it (A alone: about 11 s, 3 to 6 s of it the MQTT plugin waiting for peers
+//! before its first Raft election). Ready means a CONNECT/CONNACK round trip on the node's MQTT
+//! port (refused until the tracker has a leader); then `rabbitmqctl eval` confirms that both
+//! nodes run in one cluster.
 //!
 //! Each node is started with `RABBITMQ_ALLOW_INPUT`, so the script execs the VM (our child is
 //! beam.smp itself, killed at once by `stop_node`) and the Erlang shell reads a pipe we hold:
 //! should the test process die without running Drop, the pipe closes and the node halts. epmd
 //! runs under a shell that kills it when its stdin pipe closes, for the same reason.
 //!
-//! What RabbitMQ 3.10.8's MQTT plugin does, found with raw bytes (tests/rabbit_cluster.rs
-//! keeps checking it):
+//! What RabbitMQ 3.10.8's MQTT plugin does, found with raw packets (tests/rabbit_cluster.rs
+//! keeps checking the first three):
 //! - CONNECT with protocol level 0x84 (3.1.1 with the bridge bit, Mosquitto's `try_private`) or
 //!   0x83: no CONNACK, the socket is closed ("framing error: protocol_header_corrupt" in its
 //!   log). A bridge to RabbitMQ must send plain level 4 (`try_private false`).
 //! - MQTT 5 (level 5): not supported, the socket is closed without CONNACK. 3.1 (MQIsdp, 3)
 //!   and 3.1.1 (4) are accepted.
-//! - A clean_session=false client's QoS 1 subscription is a classic durable queue
-//!   `mqtt-subscription-<client id>qos1` on the node it connected to, not mirrored (no policy)
-//!   nor quorum. When that node dies the queue is unavailable: the same client id connecting to
-//!   the other node gets CONNACK 0 with session present 0, and its SUBSCRIBE makes the node
-//!   close the connection (`queue.declare` fails: "home node ... of durable queue ... is down
-//!   or inaccessible"), on every try until the dead node is back. Messages routed meanwhile
-//!   to that queue are not kept for it. So a bridge that subscribes on RabbitMQ and fails over
-//!   must use a clean session there, and a "no QoS 1 message lost" test must read with a clean
-//!   subscriber on the surviving node (connected before the failover, or a fresh one): what
-//!   can be lost is on our side, in what the bridge resends until the remote PUBACKs.
+//! - A QoS 1 subscription is a durable classic queue `mqtt-subscription-<client id>qos1` on the
+//!   node the client is connected to (auto-delete for a clean session), neither mirrored nor
+//!   quorum (`mqtt.durable_queue_type = quorum` exists, but a quorum of 2 nodes stops with one).
+//!   When that node dies, a persistent session's queue is "down" on the survivor until the node
+//!   is back, and its client ID cannot subscribe there, with a clean session or not: within
+//!   milliseconds of the death the CONNECT itself is closed without CONNACK (the survivor still
+//!   sees the queue and tries to recover it), later CONNACK says no session and the SUBSCRIBE
+//!   is closed (`queue.declare`: "home node ... of durable queue ... is down or inaccessible").
+//!   With a clean session's QoS 1 queue on the dead node, the same client ID subscribed again
+//!   on the survivor at once in 4 of 9 runs; in 5 its queue stayed "down" and the SUBSCRIBE
+//!   was closed for as long as we watched (3 to 10 s). QoS 0 subscriptions (transient queues)
+//!   and new client IDs always subscribed on the survivor at once.
+//!   So a bridge that subscribes on RabbitMQ cannot count on resubscribing at QoS 1 under the
+//!   same client ID after a failover (QoS 0 there, or a client ID per address, would); one
+//!   that only publishes has no queue and reconnects at once. A "no QoS 1 message lost" test
+//!   reads with a subscriber of its own on the surviving node (connected before the failover):
+//!   what can be lost is on our side, in what the bridge resends until the remote PUBACKs.
 //! - Routing crosses the cluster: MQTT topics map to the `amq.topic` exchange (`/` -> `.`), so
-//!   a publish to one node reaches subscribers of the other; the PUBACK comes once routed.
-//! - Client IDs are tracked in a Raft cluster of the MQTT nodes; with one of two nodes dead
-//!   it has no majority, yet the survivor still accepts connections, publishes and clean
-//!   subscriptions (it retries the ID registration every 5 s without closing anything), so a
-//!   second connection with the same client ID does not take the first one over there.
+//!   a QoS 1 publish to one node reaches subscribers of the other, and subscribers already on
+//!   the survivor keep receiving after the other node dies.
+//! - Client IDs are tracked in a Raft cluster of the MQTT nodes; with one of two nodes dead it
+//!   has no majority, yet the survivor accepted connections, publishes and subscriptions for as
+//!   long as we watched (30 s; it retries the ID registration every 5 s, closing nothing).
 
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
@@ -320,7 +330,7 @@ fn tail(path: &Path) -> String {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(400)..].join("\n")
+            lines[lines.len().saturating_sub(80)..].join("\n")
         }
         Err(e) => format!("({}: {e})", path.display()),
     }
