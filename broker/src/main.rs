@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use mqtt_lab_broker::auth::{PASSWD_USAGE, PasswdArgs, run_passwd};
 use mqtt_lab_broker::config::ListenerConfig;
 use mqtt_lab_broker::{Broker, Config};
-use tokio::net::TcpListener;
 
 const USAGE: &str = "\
 mqtt-lab-broker is an MQTT 3.1.1/3.1 broker that reads mosquitto.conf.
@@ -161,8 +160,9 @@ async fn start(config: Config) -> Result<(), String> {
     let mut signals = Signals::new()?;
     let mut listeners = Vec::new();
     for l in config.effective_listeners() {
-        let addr = l.bind_addr();
-        let listener = TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        // As Mosquitto: both IP families for a listener without an address, `socket_domain`,
+        // `bind_interface`.
+        let listener = Broker::bind(&l).map_err(|e| format!("cannot listen on {}: {e}", l.bind_addr()))?;
         listeners.push((listener, l));
     }
     if let Some(pid_file) = &config.pid_file {
