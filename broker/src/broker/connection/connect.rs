@@ -166,7 +166,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         } else {
             c.client_id.as_str().into()
         };
-        if let (Some(mount), Some(will)) = (&self.mount, c.will.as_mut()) {
+        if let (Some(mount), Some(will)) = (self.mount(), c.will.as_mut()) {
             // The will goes out on the mounted topic, as the client's PUBLISHes do.
             will.topic = mount.name(&will.topic).map_err(|e| {
                 Close::Protocol(
@@ -193,7 +193,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let mut session = router.session_mut(&client_id);
             if let Some(s) = session.as_mut() {
                 // Deliveries lose the mount point as they are written (before any alias).
-                s.mount.clone_from(&self.mount);
+                s.mount = self.mount().cloned();
                 s.bridge = c.bridge;
             }
             let shared_name =

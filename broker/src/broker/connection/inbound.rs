@@ -44,14 +44,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 let max = shared.config.max_qos;
                 for (filter, options) in &mut s.filters {
                     options.qos = options.qos.min(max);
-                    if let Some(mount) = &self.mount {
+                    if let Some(mount) = self.mount() {
                         *filter = mount.filter(filter).map_err(|e| mount_failed(&e))?;
                     }
                 }
                 self.subscribe(&s);
             }
             Packet::Unsubscribe(mut u) => {
-                if let Some(mount) = &self.mount {
+                if let Some(mount) = self.mount() {
                     for filter in &mut u.filters {
                         *filter = mount.filter(filter).map_err(|e| mount_failed(&e))?;
                     }
@@ -143,7 +143,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Puts the listener's mount point in front of the topic; after the alias is resolved, as
     /// an alias stands for the topic the client sees.
     fn mount_topic(&self, p: &mut Publish) -> Result<(), Close> {
-        if let Some(mount) = &self.mount {
+        if let Some(mount) = self.mount() {
             p.topic = mount.name(&p.topic).map_err(|e| mount_failed(&e))?;
         }
         Ok(())

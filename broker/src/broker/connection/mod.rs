@@ -106,7 +106,6 @@ where
         aliases: None,
         username: None,
         identity: identity.map(Box::new),
-        mount: rules.as_ref().and_then(|r| r.mount.clone()),
         rules,
         link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) },
         congestion: None,
@@ -139,8 +138,6 @@ struct Connection<S> {
     /// What TLS proved about the client (PSK identity, certificate name). This and the will
     /// are boxed: most clients have neither, and every byte here is in every idle client.
     identity: Option<Box<Identity>>,
-    /// The listener's `mount_point`: put in front of every topic this client names.
-    mount: Option<MountPoint>,
     /// The listener's rules (auth scope, `use_username_as_clientid`); `None` for a connection
     /// served without a listener.
     rules: Option<Arc<ListenerRules>>,
@@ -164,6 +161,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     fn id(&self) -> Arc<str> {
         self.client_id.clone().unwrap_or_default()
+    }
+
+    /// The listener's `mount_point`: put in front of every topic this client names.
+    fn mount(&self) -> Option<&MountPoint> {
+        self.rules.as_ref().and_then(|r| r.mount.as_ref())
     }
 
     /// Whose authentication and ACL this connection is under: none for the broker's own
