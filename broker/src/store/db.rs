@@ -106,6 +106,9 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // since the Unix epoch (NULL in rows saved before issue 22: read as the time of loading).
     ("retained", "publisher", "TEXT"),
     ("retained", "stored_ms", "INTEGER"),
+    // The publisher's user name then, for `check_retain_source` after a restart (NULL: none,
+    // or a row saved before it was kept).
+    ("retained", "publisher_username", "TEXT"),
 ];
 
 /// Adds the columns an older database lacks; its data stays readable.
@@ -176,18 +179,19 @@ impl Store {
     fn load_retained(&self, clock: &Clock, wall: i64) -> Result<Vec<Retained>, rusqlite::Error> {
         let mut retained = Vec::new();
         let mut stmt = self.conn.prepare(
-            "SELECT topic, payload, qos, properties, expires_ms, publisher, stored_ms FROM retained ORDER BY topic",
+            "SELECT topic, payload, qos, properties, expires_ms, publisher, stored_ms, publisher_username
+             FROM retained ORDER BY topic",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 (r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?),
                 (r.get::<_, Option<Vec<u8>>>(3)?, r.get::<_, Option<i64>>(4)?),
-                (r.get::<_, Option<String>>(5)?, r.get::<_, Option<i64>>(6)?),
+                (r.get::<_, Option<String>>(5)?, r.get::<_, Option<i64>>(6)?, r.get::<_, Option<String>>(7)?),
             ))
         })?;
         let loaded_ms = u64::try_from(wall).unwrap_or(0);
         for row in rows {
-            let ((topic, payload, q), (properties, expires), (publisher, stored)) = row?;
+            let ((topic, payload, q), (properties, expires), (publisher, stored, username)) = row?;
             let expires_at = expires.map(|ms| clock.instant_of(ms));
             if let (Ok(topic), Some(properties), None | Some(Some(_))) =
                 (TopicName::new(topic), properties_of(properties.as_deref()), expires_at)
@@ -195,7 +199,8 @@ impl Store {
                 let message = Message::new(topic, Bytes::from(payload), qos(q), true);
                 let message = Message { properties, expires_at: expires_at.flatten(), ..message };
                 let stored_ms = stored.map_or(loaded_ms, |ms| u64::try_from(ms).unwrap_or(0));
-                let origin = Origin { publisher: publisher.map(Into::into), stored_ms, ..Origin::default() };
+                let origin = Origin { publisher: publisher.map(Into::into), stored_ms, ..Origin::default() }
+                    .with_username(username.map(Into::into));
                 retained.push(Retained { message, origin });
             }
         }
@@ -293,8 +298,9 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change, clock: &Clock) -> 
     let deadline = |m: &Message| m.expires_at.map(|at| clock.wall_ms(at));
     match change {
         Change::Retain { topic, message: Some(Retained { message: m, origin }) } => tx.execute(
-            "INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_ms, publisher, stored_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR REPLACE INTO retained
+             (topic, payload, qos, properties, expires_ms, publisher, stored_ms, publisher_username)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 topic.as_str(),
                 &m.payload[..],
@@ -302,7 +308,8 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, change: &Change, clock: &Clock) -> 
                 properties_blob(&m.properties),
                 deadline(m),
                 origin.publisher.as_deref(),
-                i64::try_from(origin.stored_ms).unwrap_or(i64::MAX)
+                i64::try_from(origin.stored_ms).unwrap_or(i64::MAX),
+                origin.username()
             ],
         ),
         Change::Retain { topic, message: None } => tx.execute("DELETE FROM retained WHERE topic = ?1", [topic.as_str()]),

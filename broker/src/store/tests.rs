@@ -55,7 +55,8 @@ fn changes_survive_reopening_the_file() {
                             publisher: Some(c.clone()),
                             stored_ms: 1_765_000_000_123,
                             ..Origin::default()
-                        },
+                        }
+                        .with_username(Some("btsiot1".into())),
                     }),
                 },
                 Change::Session { client: c.clone(), username: Some("btsiot1".into()) },
@@ -79,6 +80,7 @@ fn changes_survive_reopening_the_file() {
     assert_eq!(restored.retained.len(), 1);
     let origin = &restored.retained[0].origin;
     assert_eq!((origin.publisher.as_deref(), origin.stored_ms), (Some("pv-logger"), 1_765_000_000_123), "who and when");
+    assert_eq!(origin.username(), Some("btsiot1"), "as which user (check_retain_source)");
     let s = &restored.sessions[&c];
     assert_eq!(s.username.as_deref(), Some("btsiot1"));
     assert_eq!(s.subscriptions, [(TopicFilter::new("PV/#").unwrap(), SubOptions::from(QoS::ExactlyOnce), None)]);
@@ -195,7 +197,7 @@ fn a_database_from_before_mqtt5_opens_and_reads_as_before() {
     let retained: Vec<_> = restored.retained.iter().map(|r| &r.message).collect();
     assert_eq!(retained, [&Message { retain: true, ..message("PV/sunshine", b"yes", QoS::AtLeastOnce) }]);
     let origin = &restored.retained[0].origin;
-    assert_eq!(origin.publisher, None, "an old row names no publisher");
+    assert_eq!((origin.publisher.as_deref(), origin.username()), (None, None), "an old row names no publisher");
     assert!(origin.stored_ms > 0, "and reads as stored when loaded");
     let s = &restored.sessions["pv-logger"];
     assert_eq!(s.subscriptions, [(TopicFilter::new("PV/#").unwrap(), SubOptions::from(QoS::ExactlyOnce), None)]);

@@ -32,8 +32,9 @@ impl Router {
     /// expiring as long after its disconnect as its Session Expiry Interval says.
     /// Call [`Self::set_persistent_expiry`] first: it bounds what is restored too.
     pub fn restore(&mut self, restored: Restored) {
+        // Restored payloads count toward `memory_limit` as stored ones do.
         for retained in restored.retained {
-            self.retained.insert(retained.message.topic.clone(), retained);
+            self.retained.insert(retained.message.topic.clone(), retained.charged(self.limits.memory));
         }
         let Some(journal) = self.journal.clone() else { return };
         let (now, wall) = (Instant::now(), SystemTime::now());
@@ -76,5 +77,33 @@ impl Router {
                 session.push_ready(packet);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::message;
+    use super::*;
+    use crate::broker::Origin;
+    use crate::broker::session::{Limits, Memory};
+    use crate::codec::{QoS, TopicFilter};
+    use crate::store::Restored;
+
+    /// Retained messages read from the store count toward `memory_limit` as stored ones do, keep
+    /// their publisher's user name, and give their bytes back when cleared.
+    #[test]
+    fn restored_retained_messages_are_charged_to_memory_limit() {
+        let memory = Memory::leaked(10_000).unwrap();
+        let mut r = Router::new(Limits { memory: Some(memory), ..Limits::NONE }, None);
+        let origin = Origin::now(Some("pv-logger".into())).with_username(Some("btsiot1".into()));
+        let retained = [("PV/a", &b"12345"[..]), ("PV/b", &b"1234567"[..])].map(|(topic, payload)| Retained {
+            message: message(topic, payload, QoS::AtLeastOnce, true),
+            origin: origin.clone(),
+        });
+        r.restore(Restored { retained: retained.into(), ..Restored::default() });
+        assert_eq!(memory.held(), 12, "both payloads are held");
+        assert_eq!(r.retained_at("PV/a").and_then(|m| m.origin.username()), Some("btsiot1"));
+        assert_eq!(r.clear_retained(&TopicFilter::new("PV/#").unwrap()), 2);
+        assert_eq!(memory.held(), 0, "and given back when cleared");
     }
 }
