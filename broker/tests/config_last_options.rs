@@ -177,12 +177,14 @@ fn server_cert(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
     (dir.file("server.pem", &cert.pem()), dir.file("server.key", &key.serialize_pem()))
 }
 
-/// The TLS 1.3 suite `openssl s_client` agrees on when it offers only `suite`; `None` when the
-/// handshake fails.
-fn tls13_handshake(broker: &BrokerProcess, suite: &str) -> Option<String> {
+/// The TLS 1.3 suite `openssl s_client` agrees on when it offers only `suite` (with `extra`
+/// arguments); `None` when the handshake fails.
+fn tls13_handshake_with(broker: &BrokerProcess, suite: &str, extra: &[&str]) -> Option<String> {
     let out = support::run_tool(
         Command::new("openssl")
-            .args(["s_client", "-brief", "-tls1_3", "-ciphersuites", suite, "-connect"])
+            .args(["s_client", "-brief", "-tls1_3", "-ciphersuites", suite])
+            .args(extra)
+            .arg("-connect")
             .arg(broker.addr().to_string())
             .stdin(Stdio::null()),
         "openssl",
@@ -190,6 +192,29 @@ fn tls13_handshake(broker: &BrokerProcess, suite: &str) -> Option<String> {
     let text = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     let agreed = text.lines().find_map(|l| l.strip_prefix("Ciphersuite: ")).map(str::to_owned);
     agreed.filter(|_| out.status.success())
+}
+
+fn tls13_handshake(broker: &BrokerProcess, suite: &str) -> Option<String> {
+    tls13_handshake_with(broker, suite, &[])
+}
+
+/// On a TLS-PSK listener (OpenSSL in both), `ciphers_tls1.3` limits the TLS 1.3 suites alike,
+/// and a list OpenSSL finds no suite in stops both.
+#[test]
+fn ciphers_tls13_limits_a_psk_listener_as_mosquitto() {
+    let dir = TempDir::new("last-ciphers13-psk");
+    let psk = dir.file("psk", "id1:deadbeef\n");
+    let listener =
+        format!("listener PORT 127.0.0.1\nuser root\nallow_anonymous true\npsk_hint lab\npsk_file {}\n", path(&psk));
+    let client = ["-psk_identity", "id1", "-psk", "deadbeef"];
+    for broker in both(&dir, &format!("{listener}ciphers_tls1.3 TLS_CHACHA20_POLY1305_SHA256\n")) {
+        assert_eq!(tls13_handshake_with(&broker, "TLS_AES_128_GCM_SHA256", &client), None, "{:?}", broker.kind);
+        let agreed = tls13_handshake_with(&broker, "TLS_CHACHA20_POLY1305_SHA256", &client);
+        assert_eq!(agreed.as_deref(), Some("TLS_CHACHA20_POLY1305_SHA256"), "{:?}", broker.kind);
+    }
+    let unknown = format!("{}ciphers_tls1.3 TLS_NO_SUCH_SUITE\n", listener.replace("PORT", &free_port().to_string()));
+    let [theirs, ours] = both_refuse(&dir, &unknown);
+    assert!(theirs.contains("TLS_NO_SUCH_SUITE") && ours.contains("TLS_NO_SUCH_SUITE"), "{theirs}\n{ours}");
 }
 
 /// `ciphers_tls1.3 TLS_AES_256_GCM_SHA384` on a certificate listener: a TLS 1.3 client offering
