@@ -44,8 +44,8 @@ pub struct Origin {
 /// What an [`Origin`] keeps only when there is something to keep.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Source {
-    /// The publisher's user name then, for `check_retain_source` (the session's `Arc`). The
-    /// store does not save it yet: `None` for messages restored at startup.
+    /// The publisher's user name then, for `check_retain_source` (the session's `Arc`; for a
+    /// message restored at startup, the store's copy).
     username: Option<Arc<str>>,
     /// The payload, counted toward `memory_limit` while the message is retained.
     charge: Charge,
@@ -62,8 +62,7 @@ impl Origin {
         self.source.as_ref().and_then(|s| s.username.as_deref())
     }
 
-    /// This origin naming `username` as the publisher's user name (for the store, once it
-    /// saves user names).
+    /// This origin naming `username` as the publisher's user name (the store restoring it).
     #[must_use]
     pub fn with_username(mut self, username: Option<Arc<str>>) -> Self {
         match (&mut self.source, username) {
