@@ -24,5 +24,7 @@ pub mod log;
 pub mod store;
 pub mod websocket;
 
-pub use broker::{BridgeInfo, Broker, BrokerError, InspectError, Inspector, RetainedInfo, SubscriberInfo, TopicInfo, run, serve};
+pub use broker::{
+    BridgeInfo, Broker, BrokerError, InspectError, Inspector, RetainedInfo, SubscriberInfo, TopicInfo, run, serve,
+};
 pub use config::Config;

@@ -64,7 +64,17 @@ pub(super) fn connect(r: &mut Reader<'_, '_>) -> Result<Connect, DecodeError> {
     };
     let username = if bit(0x80) { Some(r.string("User name", "user name")?) } else { None };
     let password = if bit(0x40) { Some(r.binary("Password", "password", true)?) } else { None };
-    Ok(Connect { protocol, bridge, clean_session: bit(0x02), keep_alive, properties, client_id, will, username, password })
+    Ok(Connect {
+        protocol,
+        bridge,
+        clean_session: bit(0x02),
+        keep_alive,
+        properties,
+        client_id,
+        will,
+        username,
+        password,
+    })
 }
 
 pub(super) fn connack(r: &mut Reader<'_, '_>, protocol: Protocol) -> Result<ConnAck, DecodeError> {
