@@ -90,6 +90,7 @@ pub struct RabbitCluster {
 struct Node {
     /// `mqttlab-a-<pid>-<n>@localhost`: unique per test and process, as epmd and Erlang need.
     name: String,
+    /// 127.0.0.1 and a port chosen free just before the node starts.
     mqtt: SocketAddr,
     /// The VM itself; `None` once stopped.
     vm: Option<Child>,
@@ -118,14 +119,7 @@ impl RabbitCluster {
         std::fs::write(root.join("rabbitmq-env.conf"), "").unwrap();
         std::fs::write(root.join("enabled_plugins"), "[rabbitmq_mqtt].\n").unwrap();
 
-        let mut ports = Vec::new();
-        while ports.len() < 5 {
-            let port = free_port();
-            if !ports.contains(&port) {
-                ports.push(port);
-            }
-        }
-        let epmd_port = ports[0];
+        let epmd_port = free_port();
         let epmd = start_epmd(&root, epmd_port);
         let names = ["a", "b"].map(|x| format!("mqttlab-{x}-{}-{n}@localhost", std::process::id()));
         let mut cluster = Self {
@@ -133,7 +127,7 @@ impl RabbitCluster {
                 let base = root.join(["a", "b"][i]);
                 Node {
                     name: names[i].clone(),
-                    mqtt: SocketAddr::from(([127, 0, 0, 1], ports[1 + i])),
+                    mqtt: SocketAddr::from(([127, 0, 0, 1], 0)),
                     vm: None,
                     log: base.join("log").join(format!("{}.log", names[i])),
                     console: base.join("console.txt"),
@@ -145,7 +139,12 @@ impl RabbitCluster {
         };
         let started = Instant::now();
         for i in 0..2 {
-            let vm = cluster.spawn_node(i, ports[3 + i], &names[0]);
+            // Chosen as the node starts, so no other test can take them while A boots; those
+            // already bound (epmd's, A's) are not free.
+            let mqtt = free_port();
+            let dist = std::iter::repeat_with(free_port).find(|&p| p != mqtt).unwrap();
+            cluster.nodes[i].mqtt.set_port(mqtt);
+            let vm = cluster.spawn_node(i, dist, &names[0]);
             cluster.nodes[i].vm = Some(vm);
             cluster.await_mqtt(i, started + STARTUP);
         }
