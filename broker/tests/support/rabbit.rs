@@ -5,7 +5,7 @@
 //! /usr/lib/rabbitmq/bin (the /usr/sbin wrappers would `su rabbitmq` and use /var/lib/rabbitmq).
 //! Everything a node writes is under the test's directory, with names and ports of its own, so
 //! clusters of parallel tests and of other test binaries do not meet:
-//! - its own epmd on a free port (`ERL_EPMD_PORT`), a child of ours: the nodes register there,
+//! - its own epmd on a free port (`ERL_EPMD_PORT`), run by the harness: the nodes register there,
 //!   not in the machine's epmd on 4369, and it is gone with the cluster;
 //! - node names `mqttlab-a-<pid>-<n>@localhost`, Erlang distribution on a free port bound to
 //!   127.0.0.1, AMQP off, the MQTT listener on a free port of 127.0.0.1;
@@ -72,7 +72,8 @@ use super::mosquitto::free_port;
 
 /// Debian's scripts, run directly: the /usr/sbin ones switch to the `rabbitmq` user.
 const BIN: &str = "/usr/lib/rabbitmq/bin";
-/// How long a pair of fresh nodes may take to boot and cluster (about 14 s when idle).
+/// How long a pair of fresh nodes may take to boot and cluster (14 to 19 s seen alone, 25 s
+/// beside another cluster booting).
 const STARTUP: Duration = Duration::from_mins(2);
 /// The wait between two readiness probes of a booting node.
 const POLL: Duration = Duration::from_millis(100);
@@ -102,6 +103,8 @@ struct Node {
 impl RabbitCluster {
     /// Starts node A, and node B joining it, in `dir`; returns once both serve MQTT in one
     /// cluster. Panics, naming the Debian package, when rabbitmq-server is not installed.
+    /// Blocks the thread 15 to 25 s: in a tokio test, start the cluster before the broker
+    /// under test (whose tasks a current-thread runtime would not run meanwhile).
     pub fn start(dir: &TempDir) -> Self {
         static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let server = Path::new(BIN).join("rabbitmq-server");
