@@ -279,11 +279,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK
     /// (`max_inflight_messages`) QoS 2 messages unfinished (PUBREC sent, PUBREL not come)
     /// [MQTT-3.3.4-7]; one more is answered with DISCONNECT 0x93 (QoS 1 is acknowledged at once).
-    /// An MQTT 3.1.1 client, which has no way to be told, is held to the same number and closed
-    /// past it: Mosquitto 2.0.11 answers PUBREC and drops the message, so the client believes
-    /// it delivered; a closed client resends on reconnect. A resent id (DUP) never counts.
+    /// An MQTT 3.1.1 client cannot be told a limit, and 3.1.1 sets none: it may have as many
+    /// unreleased ids as the packet id space holds (65535, the bound on what it costs here),
+    /// each answered and delivered once. (Mosquitto 2.0.11 answers PUBREC past its
+    /// `max_inflight_messages` and drops the message, so the client believes it delivered.)
+    /// A resent id (DUP) never counts.
     fn check_receive_maximum(&self, p: &Publish) -> Result<(), Close> {
         let QosPid::ExactlyOnce(pid) = p.qos_pid else { return Ok(()) };
+        if !self.protocol.is_v5() {
+            return Ok(());
+        }
         let max = match self.shared.config.max_inflight_messages {
             0 => usize::from(u16::MAX),
             n => n.min(usize::from(u16::MAX)),
@@ -291,21 +296,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let id = self.id();
         let (unfinished, resent) = self.shared.router().session_mut(&id).map_or((0, false), |s| s.incoming_qos2(pid));
         if unfinished >= max && !resent {
-            let why = if self.protocol.is_v5() {
-                format!(
-                    "[MQTT-3.3.4-7] a QoS 2 PUBLISH over the Receive Maximum {max} (PUBREL not sent for {unfinished})"
-                )
-            } else {
-                format!("a QoS 2 PUBLISH while {unfinished} are waiting for PUBREL (max_inflight_messages {max})")
-            };
+            let why = format!(
+                "[MQTT-3.3.4-7] a QoS 2 PUBLISH over the Receive Maximum {max} (PUBREL not sent for {unfinished})"
+            );
             return Err(Close::Protocol(why, ReasonCode::ReceiveMaximumExceeded));
         }
         Ok(())
     }
 }
 
-/// The reason code of a PUBACK or PUBREC (MQTT 5.0; 3.1.1 leaves it out): why the message
-/// was refused, or, as Mosquitto answers, that nobody subscribed to it.
 /// A topic that is no longer valid with the mount point in front (too long).
 fn mount_failed(e: &crate::codec::TopicError) -> Close {
     Close::Protocol(format!("with the listener's mount_point: {e}"), ReasonCode::TopicNameInvalid)
