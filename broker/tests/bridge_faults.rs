@@ -6,7 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use mqtt_lab_broker::codec::{Packet, QoS, QosPid};
+use mqtt_lab_broker::codec::v5::Properties;
+use mqtt_lab_broker::codec::{ConnectReturnCode, Packet, QoS, QosPid, SubAck, SubAckCode};
 use support::brokers::{BrokerProcess, Kind};
 use support::{RawClient, TempDir, connect_packet, pid, publish};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -174,4 +175,83 @@ async fn a_remote_closing_on_the_bridge_bit_gets_a_hint_in_the_log() {
     let levels = tokio::time::timeout(Duration::from_secs(20), shim).await.unwrap().unwrap();
     assert_eq!(levels, [0x84, 0x84], "the bit is kept: a closed socket is no proof it was the bit");
     local.wait_for_log("set try_private false, or bridge_protocol_version mqttv50", 0);
+}
+
+/// One side of a scripted remote: answers the bridge's CONNECT and SUBSCRIBE (and its state
+/// message), then hands the connection back.
+async fn accept_bridge(listener: &TcpListener) -> RawClient {
+    let (socket, _) = listener.accept().await.unwrap();
+    let mut bridge = RawClient::over(socket);
+    assert!(matches!(bridge.recv().await, Packet::Connect(_)));
+    bridge.send(Packet::ConnAck(mqtt_lab_broker::codec::ConnAck::new(true, ConnectReturnCode::Accepted))).await;
+    loop {
+        match bridge.recv().await {
+            Packet::Subscribe(s) => {
+                let codes = vec![SubAckCode::Granted(QoS::ExactlyOnce); s.filters.len()];
+                bridge.send(Packet::SubAck(SubAck { pid: s.pid, properties: Properties::default(), codes })).await;
+                return bridge;
+            }
+            Packet::Publish(p) => {
+                if let QosPid::AtLeastOnce(id) = p.qos_pid {
+                    bridge.send(Packet::PubAck(id.into())).await;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A remote QoS 2 message, step by step; `release`: go on past PUBREC.
+async fn deliver_qos2(bridge: &mut RawClient, n: u16, payload: &[u8], dup: bool, release: bool) {
+    let Packet::Publish(mut p) = publish("cmd/lamp", payload, QosPid::ExactlyOnce(pid(n)), false) else {
+        unreachable!()
+    };
+    p.dup = dup;
+    bridge.send(Packet::Publish(p)).await;
+    assert_eq!(bridge.recv().await, Packet::PubRec(pid(n).into()), "PUBREC for {n}");
+    if release {
+        bridge.send(Packet::PubRel(pid(n).into())).await;
+        assert_eq!(bridge.recv().await, Packet::PubComp(pid(n).into()), "PUBCOMP for {n}");
+    }
+}
+
+/// The remote's connection drops between PUBREC and PUBREL of a QoS 2 message; after the
+/// reconnect it resends that message (DUP, same id) and sends a new one. The Pi's subscriber
+/// gets each of the three exactly once (a relay numbering its own ids delivered the resend
+/// again and lost the new one, whose id the Pi's session still held).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qos2_message_interrupted_by_a_reconnect_arrives_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let conf = format!(
+        "listener PORT 127.0.0.1\nallow_anonymous true\nconnection cloud\naddress 127.0.0.1:{port}\nrestart_timeout 1\n\
+         topic lamp in 2 \"\" cmd/\n"
+    );
+    let local = BrokerProcess::start(Kind::Ours, &TempDir::new("bridge-qos2-reconnect"), &conf);
+    let mut bridge = accept_bridge(&listener).await;
+    let mut esp32 = RawClient::connect(local.addr(), "esp32").await;
+    esp32.subscribe(&[("lamp", QoS::ExactlyOnce)]).await;
+    deliver_qos2(&mut bridge, 7, b"A", false, true).await;
+    deliver_qos2(&mut bridge, 8, b"B", false, false).await;
+    drop(bridge);
+    let mut bridge = accept_bridge(&listener).await;
+    deliver_qos2(&mut bridge, 8, b"B", true, true).await;
+    deliver_qos2(&mut bridge, 9, b"C", false, true).await;
+    let (mut got, mut released) = (Vec::new(), 0);
+    while released < 3 {
+        match esp32.recv().await {
+            Packet::Publish(p) => {
+                let QosPid::ExactlyOnce(id) = p.qos_pid else { panic!("{p:?}") };
+                got.push(String::from_utf8_lossy(&p.payload).into_owned());
+                esp32.send(Packet::PubRec(id.into())).await;
+            }
+            Packet::PubRel(a) => {
+                released += 1;
+                esp32.send(Packet::PubComp(a.pid.into())).await;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(esp32.sync().await.is_empty(), "nothing more after {got:?}");
+    assert_eq!(got, ["A", "B", "C"]);
 }

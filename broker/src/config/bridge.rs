@@ -73,6 +73,24 @@ pub struct RestartTimeout {
     pub cap: Option<u32>,
 }
 
+/// A password or key from the config: shown as `<redacted>` by `{:?}`, so that printing a
+/// config never prints a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that sends it (after the peer proved who it is).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// TLS toward the remote broker: certificates (rustls) or a pre-shared key (OpenSSL).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BridgeTls {
@@ -87,7 +105,7 @@ pub struct BridgeTls {
     pub alpn: Option<String>,
     /// TLS-PSK: the identity and the key in hex.
     pub identity: Option<String>,
-    pub psk: Option<String>,
+    pub psk: Option<Secret>,
 }
 
 impl BridgeTls {
@@ -118,10 +136,10 @@ pub struct BridgeConfig {
     pub local_clean_session: Option<bool>,
     pub remote_clientid: Option<String>,
     pub remote_username: Option<String>,
-    pub remote_password: Option<String>,
+    pub remote_password: Option<Secret>,
     pub local_clientid: Option<String>,
     pub local_username: Option<String>,
-    pub local_password: Option<String>,
+    pub local_password: Option<Secret>,
     /// Seconds; at least 5, as Mosquitto.
     pub keepalive: u16,
     pub restart_timeout: RestartTimeout,
@@ -269,6 +287,13 @@ impl BridgeSection {
         if b.topics.is_empty() {
             return Err(format!("bridge {}: no topics defined (topic PATTERN [in|out|both] ...)", b.name));
         }
+        let local = b.local_client_id();
+        if self.bridges[..self.bridges.len() - 1].iter().any(|other| other.local_client_id() == local) {
+            return Err(format!(
+                "bridge {}: local_clientid {local:?} is not unique; change or set local_clientid (or remote_clientid) for one of the bridges",
+                b.name
+            ));
+        }
         if b.tls.identity.is_some() != b.tls.psk.is_some() {
             let missing = if b.tls.psk.is_none() { "bridge_psk" } else { "bridge_identity" };
             return Err(format!(
@@ -286,6 +311,11 @@ impl BridgeSection {
         let name = b.name.clone();
         match option {
             "address" | "addresses" => {
+                if !b.addresses.is_empty() {
+                    return Err(format!(
+                        "bridge {name}: a second address line; name every address on one line (address host1[:port] host2[:port])"
+                    ));
+                }
                 for word in value.split_whitespace() {
                     b.addresses.push(address(word)?);
                 }
@@ -311,10 +341,10 @@ impl BridgeSection {
             "local_cleansession" => b.local_clean_session = Some(boolean(option, value)?),
             "remote_clientid" | "clientid" => b.remote_clientid = Some(word(option, value)?),
             "remote_username" | "username" => b.remote_username = Some(word(option, value)?),
-            "remote_password" | "password" => b.remote_password = Some(word(option, value)?),
+            "remote_password" | "password" => b.remote_password = Some(Secret(word(option, value)?)),
             "local_clientid" => b.local_clientid = Some(word(option, value)?),
             "local_username" => b.local_username = Some(word(option, value)?),
-            "local_password" => b.local_password = Some(word(option, value)?),
+            "local_password" => b.local_password = Some(Secret(word(option, value)?)),
             "keepalive_interval" => {
                 let secs: u32 = number(option, value)?;
                 if secs < 5 {
@@ -323,13 +353,7 @@ impl BridgeSection {
                 b.keepalive =
                     u16::try_from(secs.max(5)).map_err(|_| format!("keepalive_interval {secs} is above 65535"))?;
             }
-            "restart_timeout" => {
-                let mut words = value.split_whitespace();
-                let base = number(option, words.next().unwrap_or(""))?;
-                let cap = words.next().map(|w| number(option, w)).transpose()?;
-                b.restart_timeout = RestartTimeout { base, cap };
-            }
-            "idle_timeout" => b.idle_timeout = number(option, value)?,
+            "restart_timeout" | "idle_timeout" => timeout(b, option, value, &mut self.notes)?,
             "start_type" => {
                 b.start_type = match value {
                     "automatic" => StartType::Automatic,
@@ -370,6 +394,31 @@ impl BridgeSection {
     }
 }
 
+/// `restart_timeout base [cap]` and `idle_timeout`: below 1 s raised to 1 s with a note, and a
+/// cap below the base refused, as Mosquitto 2.0.11 does.
+fn timeout(b: &mut BridgeConfig, option: &str, value: &str, notes: &mut Vec<String>) -> Result<(), String> {
+    let name = &b.name;
+    if option == "idle_timeout" {
+        let secs: u32 = number(option, value)?;
+        if secs == 0 {
+            notes.push(format!("bridge {name}: idle_timeout interval too low, using 1 second."));
+        }
+        b.idle_timeout = secs.max(1);
+        return Ok(());
+    }
+    let mut words = value.split_whitespace();
+    let base: u32 = number(option, words.next().unwrap_or(""))?;
+    let cap: Option<u32> = words.next().map(|w| number(option, w)).transpose()?;
+    if cap.is_some_and(|cap| cap < base) {
+        return Err(format!("restart_timeout {value:?}: the backoff cap is lower than the base"));
+    }
+    if base == 0 {
+        notes.push(format!("bridge {name}: restart_timeout interval too low, using 1 second."));
+    }
+    b.restart_timeout = RestartTimeout { base: base.max(1), cap };
+    Ok(())
+}
+
 fn tls_option(b: &mut BridgeConfig, option: &str, value: &str) -> Result<(), String> {
     let t = &mut b.tls;
     match option {
@@ -380,7 +429,7 @@ fn tls_option(b: &mut BridgeConfig, option: &str, value: &str) -> Result<(), Str
         "bridge_tls_version" => t.version = Some(word(option, value)?),
         "bridge_alpn" => t.alpn = Some(word(option, value)?),
         "bridge_identity" => t.identity = Some(word(option, value)?),
-        "bridge_psk" => t.psk = Some(word(option, value)?),
+        "bridge_psk" => t.psk = Some(Secret(word(option, value)?)),
         _ => return Err(format!("unknown bridge option \"{option}\"")),
     }
     if t.uses_certificates() && t.uses_psk() {

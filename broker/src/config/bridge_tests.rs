@@ -55,6 +55,14 @@ fn the_refusals_name_the_problem() {
         ("listener 1883\nconnection b1\naddress 127.0.0.1:99999\n", "port"),
         (&format!("{head}topic a out\nstart_type sometimes\n"), "start_type"),
         (&format!("{head}topic a/#\nbridge_identity x\n"), "bridge_psk is missing"),
+        (&format!("{head}address 127.0.0.1:2\ntopic a out\n"), "a second address line"),
+        (&format!("{head}topic a out\nrestart_timeout 10 5\n"), "cap is lower than the base"),
+        (
+            &format!(
+                "{head}topic a out\nremote_clientid x\nconnection b2\naddress h\ntopic a out\nremote_clientid x\n"
+            ),
+            "not unique",
+        ),
     ] {
         let err = parse(text).expect_err(text);
         assert!(err.contains(needle), "{text:?}: {err}");
@@ -65,7 +73,7 @@ fn the_refusals_name_the_problem() {
 fn low_values_are_raised_with_a_note_as_mosquitto_does() {
     let c = parse(
         "connection b1\naddress h\ntopic a/# in 1 x\nkeepalive_interval 0\nthreshold 0\nrestart_timeout 5 30 40\n\
-         bridge_protocol_version mqttv50\nstart_type lazy\n",
+         bridge_protocol_version mqttv50\nstart_type lazy\nidle_timeout 0\n",
     )
     .unwrap();
     let b = &c.bridges[0];
@@ -73,4 +81,8 @@ fn low_values_are_raised_with_a_note_as_mosquitto_does() {
     assert_eq!((b.topics[0].local_filter(), b.topics[0].remote_filter()), ("xa/#".into(), "a/#".into()));
     assert!(c.startup_notes.iter().any(|n| n.contains("keepalive interval too low")), "{:?}", c.startup_notes);
     assert!(c.startup_notes.iter().any(|n| n.contains("threshold too low")), "{:?}", c.startup_notes);
+    assert!(c.startup_notes.iter().any(|n| n.contains("idle_timeout interval too low")), "{:?}", c.startup_notes);
+    assert_eq!(b.idle_timeout, 1);
+    let zero = parse("connection b1\naddress h\ntopic a out 01\nrestart_timeout 0\n").unwrap();
+    assert_eq!((zero.bridges[0].restart_timeout.base, zero.bridges[0].topics[0].qos), (1, QoS::AtLeastOnce));
 }

@@ -32,11 +32,12 @@ pub(super) fn topic(value: &str) -> Result<BridgeTopic, String> {
         Some("both") => Direction::Both,
         Some(other) => return Err(format!("invalid bridge topic direction {other:?}: use in, out or both")),
     };
-    let qos = match words.get(2).copied() {
-        None | Some("0") => QoS::AtMostOnce,
-        Some("1") => QoS::AtLeastOnce,
-        Some("2") => QoS::ExactlyOnce,
-        Some(other) => return Err(format!("invalid bridge QoS level {other:?}: use 0, 1 or 2")),
+    // A number, as Mosquitto reads it (`01` is 1).
+    let qos = match words.get(2).map(|w| w.parse::<u8>()) {
+        None | Some(Ok(0)) => QoS::AtMostOnce,
+        Some(Ok(1)) => QoS::AtLeastOnce,
+        Some(Ok(2)) => QoS::ExactlyOnce,
+        Some(_) => return Err(format!("invalid bridge QoS level {:?}: use 0, 1 or 2", words[2])),
     };
     let local_prefix = words.get(3).map(|w| unquote(w)).unwrap_or_default();
     let remote_prefix = words.get(4).map(|w| unquote(w)).unwrap_or_default();

@@ -46,7 +46,7 @@ impl Bridge {
     async fn handshake(&mut self, host: &str, port: u16) -> Result<Peer<Box<dyn RemoteIo>>, String> {
         let stream = self.connector.connect(host, port).await?;
         let private = self.private && self.config.try_private && !self.config.protocol.is_v5();
-        let mut remote = Peer::new(stream, self.config.protocol);
+        let mut remote = Peer::new(stream, self.config.protocol).with_max_packet(self.config.max_packet_size);
         let ack = match remote.handshake(remote_connect(&self.config, private), CONNACK_TIMEOUT).await {
             Ok(ack) => ack,
             Err(e @ PeerError::Closed) if private => return Err(format!("{e}; {PRIVATE_HINT}")),
@@ -77,8 +77,8 @@ impl Bridge {
         let t = self.config.restart_timeout;
         let Some(cap) = t.cap else { return Duration::from_secs(u64::from(t.base)) };
         let exp = u64::from(t.base).saturating_mul(1 << self.failures.min(16)).min(u64::from(cap));
-        let mut random = [0u8; 2];
-        let jitter = getrandom::fill(&mut random).map_or(0, |()| u64::from(u16::from_le_bytes(random)));
+        let mut random = [0u8; 8];
+        let jitter = getrandom::fill(&mut random).map_or(0, |()| u64::from_le_bytes(random));
         let low = u64::from(t.base).min(exp);
         Duration::from_millis(low * 1000 + jitter % ((exp - low) * 1000 + 1))
     }

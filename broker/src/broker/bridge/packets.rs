@@ -44,7 +44,7 @@ pub fn remote_connect(b: &BridgeConfig, private: bool) -> Connect {
         client_id: b.remote_client_id(),
         will,
         username: b.remote_username.clone(),
-        password: b.remote_password.clone().map(Bytes::from),
+        password: b.remote_password.as_ref().map(|p| Bytes::copy_from_slice(p.expose().as_bytes())),
     }
 }
 
@@ -62,7 +62,7 @@ pub fn local_connect(b: &BridgeConfig, clean: bool) -> Connect {
         client_id: b.local_client_id(),
         will: None,
         username: b.local_username.clone(),
-        password: b.local_password.clone().map(Bytes::from),
+        password: b.local_password.as_ref().map(|p| Bytes::copy_from_slice(p.expose().as_bytes())),
     }
 }
 
@@ -77,7 +77,7 @@ pub fn local_subscribe(b: &BridgeConfig, relay: &mut Relay, retained: bool) -> O
         |qos| SubOptions { qos, no_local: true, retain_as_published: true, retain_handling: handling },
     );
     (!filters.is_empty())
-        .then(|| Packet::Subscribe(Subscribe { pid: relay.local_pid(), properties: Properties::default(), filters }))
+        .then(|| Packet::Subscribe(Subscribe { pid: relay.own_pid(), properties: Properties::default(), filters }))
 }
 
 /// The remote SUBSCRIBEs of the `in` and `both` lines, one per line as Mosquitto sends them
@@ -89,11 +89,7 @@ pub fn remote_subscribes(b: &BridgeConfig, relay: &mut Relay) -> Vec<Packet> {
     filters(b, |t| t.direction.comes_in().then(|| t.remote_filter()), options)
         .into_iter()
         .map(|f| {
-            Packet::Subscribe(Subscribe {
-                pid: relay.remote_pid(),
-                properties: Properties::default(),
-                filters: vec![f],
-            })
+            Packet::Subscribe(Subscribe { pid: relay.own_pid(), properties: Properties::default(), filters: vec![f] })
         })
         .collect()
 }
@@ -110,7 +106,7 @@ pub fn remote_unsubscribes(b: &BridgeConfig, relay: &mut Relay) -> Vec<Packet> {
         .filter_map(|t| TopicFilter::new(t.remote_filter()).ok())
         .map(|f| {
             Packet::Unsubscribe(Unsubscribe {
-                pid: relay.remote_pid(),
+                pid: relay.own_pid(),
                 properties: Properties::default(),
                 filters: vec![f],
             })

@@ -1,23 +1,23 @@
 //! The bridge's protocol state between its two sides, with no I/O (as `session` and `router`):
 //! a packet from one side in, the packets for either side out. It maps topics by the `topic`
-//! lines' prefixes and carries each QoS 1/2 flow across, so that a side is acknowledged only
-//! when the other side has taken the message:
+//! lines' prefixes and passes each QoS 1/2 flow through, step by step, under the same packet id
+//! on both sides:
 //!
-//! - out, QoS 1: local PUBLISH → remote PUBLISH; remote PUBACK → local PUBACK.
-//! - out, QoS 2: local PUBLISH → remote PUBLISH; remote PUBREC → remote PUBREL; remote PUBCOMP
-//!   → local PUBREC; local PUBREL → local PUBCOMP.
-//! - in, QoS 1: remote PUBLISH → local PUBLISH; local PUBACK → remote PUBACK.
-//! - in, QoS 2: remote PUBLISH → local PUBLISH; local PUBREC → local PUBREL; local PUBCOMP →
-//!   remote PUBREC; remote PUBREL → remote PUBCOMP.
+//! - out (the local broker sends, the remote receives): local PUBLISH n → remote PUBLISH n;
+//!   remote PUBACK / PUBREC n → local; local PUBREL n → remote; remote PUBCOMP n → local.
+//! - in: the same the other way round.
 //!
-//! A relay lives as long as both connections: when either ends, both are closed and what was
-//! not acknowledged is sent again by the side that holds it (the local broker's session, the
-//! remote's session).
+//! One id for a message on both sides is what makes a reconnect safe: the relay starts empty
+//! at each connection, while both sessions keep their QoS state. A side resends what it holds
+//! (PUBLISH with DUP, or PUBREL) under the id the other side already knows, so a QoS 2 message
+//! is neither lost nor delivered twice, and a side is acknowledged only when the other side has
+//! acknowledged. The bridge's own packets on the remote (SUBSCRIBE, UNSUBSCRIBE, its state
+//! message) take ids from the top of the range, where sessions counting up from 1 rarely are.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::codec::v5::{Properties, PropertyId};
-use crate::codec::{Ack, Packet, PacketId, Protocol, Publish, QoS, QosPid, TopicName, matches};
+use crate::codec::{Ack, Packet, PacketId, Protocol, Publish, QosPid, TopicName, matches};
 use crate::config::bridge::BridgeTopic;
 
 /// Where a packet goes.
@@ -27,13 +27,6 @@ pub enum Out {
     Remote(Packet),
 }
 
-/// A message on its way across, by the packet id it has on the receiving side.
-#[derive(Debug, Clone, Copy)]
-struct Flight {
-    /// Its id on the side it came from, acknowledged when this flight ends.
-    from: PacketId,
-}
-
 /// Counts for the log and the status panel.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Moved {
@@ -41,31 +34,31 @@ pub struct Moved {
     pub came_in: u64,
 }
 
+/// The highest packet id, where the bridge's own ids start.
+const LAST: PacketId = match PacketId::new(u16::MAX) {
+    Some(pid) => pid,
+    None => unreachable!(),
+};
+
 pub struct Relay {
     topics: Vec<BridgeTopic>,
     /// `bridge_outgoing_retain false` clears the RETAIN flag of what goes out.
     outgoing_retain: bool,
     remote_protocol: Protocol,
-    /// Local messages in flight to the remote, by remote packet id.
-    outgoing: HashMap<PacketId, Flight>,
-    /// Remote messages in flight to the local broker, by local packet id.
-    incoming: HashMap<PacketId, Flight>,
+    /// Ids of local messages passed to the remote and not yet acknowledged by it (for the log).
+    outgoing: HashSet<PacketId>,
+    /// Ids of remote messages passed to the local broker and not yet acknowledged.
+    incoming: HashSet<PacketId>,
     /// Remote ids of the bridge's own QoS 1 messages (its state notification).
     own: HashSet<PacketId>,
-    /// Remote QoS 2 ids answered with PUBREC, waiting for PUBREL (a resent PUBLISH with one of
-    /// these ids is answered, not delivered again).
-    released_remote: HashSet<PacketId>,
-    /// Remote QoS 2 ids being delivered locally (a resent PUBLISH is ignored until it is done).
-    pending_remote: HashSet<PacketId>,
-    next_local: PacketId,
-    next_remote: PacketId,
+    /// QoS 2 ids of messages no `topic` line maps, answered by the relay itself: their PUBREL
+    /// is answered here too, on each side.
+    unmapped_local: HashSet<PacketId>,
+    unmapped_remote: HashSet<PacketId>,
+    /// The next id of the bridge's own packets, counting down from 65535.
+    next_own: u16,
     pub moved: Moved,
 }
-
-const FIRST: PacketId = match PacketId::new(1) {
-    Some(p) => p,
-    None => unreachable!(),
-};
 
 impl Relay {
     pub fn new(topics: Vec<BridgeTopic>, outgoing_retain: bool, remote_protocol: Protocol) -> Self {
@@ -73,30 +66,39 @@ impl Relay {
             topics,
             outgoing_retain,
             remote_protocol,
-            outgoing: HashMap::new(),
-            incoming: HashMap::new(),
+            outgoing: HashSet::new(),
+            incoming: HashSet::new(),
             own: HashSet::new(),
-            released_remote: HashSet::new(),
-            pending_remote: HashSet::new(),
-            next_local: FIRST,
-            next_remote: FIRST,
+            unmapped_local: HashSet::new(),
+            unmapped_remote: HashSet::new(),
+            next_own: u16::MAX,
             moved: Moved::default(),
         }
     }
 
-    /// A packet id free on the local side, for a PUBLISH or a SUBSCRIBE.
-    pub fn local_pid(&mut self) -> PacketId {
-        free_pid(&mut self.next_local, |p| self.incoming.contains_key(&p))
+    /// An id for a packet of the bridge's own (SUBSCRIBE, UNSUBSCRIBE, its state message), on
+    /// either side: from 65535 down, skipping ids in flight.
+    pub fn own_pid(&mut self) -> PacketId {
+        let mut pid = LAST;
+        // At most one turn of the range: with every id in flight (65535 of them), the next one.
+        for _ in 0..u16::MAX {
+            pid = PacketId::new(self.next_own).unwrap_or(LAST);
+            self.next_own = if self.next_own <= 1 { u16::MAX } else { self.next_own - 1 };
+            if !self.outgoing.contains(&pid) && !self.incoming.contains(&pid) && !self.own.contains(&pid) {
+                break;
+            }
+        }
+        pid
     }
 
-    /// A packet id free on the remote side.
-    pub fn remote_pid(&mut self) -> PacketId {
-        free_pid(&mut self.next_remote, |p| self.outgoing.contains_key(&p) || self.own.contains(&p))
+    /// Messages taken from one side and not yet acknowledged by the other.
+    pub fn in_flight(&self) -> usize {
+        self.outgoing.len() + self.incoming.len()
     }
 
     /// A message of the bridge's own for the remote (its state), at QoS 1 as Mosquitto sends it.
     pub fn own_publish(&mut self, topic: TopicName, payload: bytes::Bytes, retain: bool) -> Packet {
-        let pid = self.remote_pid();
+        let pid = self.own_pid();
         self.own.insert(pid);
         Packet::Publish(Publish {
             dup: false,
@@ -108,40 +110,33 @@ impl Relay {
         })
     }
 
-    /// Messages taken from one side and not yet acknowledged by the other.
-    pub fn in_flight(&self) -> usize {
-        self.outgoing.len() + self.incoming.len()
-    }
-
     /// A packet from the local broker (the bridge's own session there).
     pub fn on_local(&mut self, packet: Packet, out: &mut Vec<Out>) {
         match packet {
             Packet::Publish(p) => self.local_publish(p, out),
+            // Acknowledgements of what came in: passed to the remote.
             Packet::PubAck(a) => {
-                if let Some(f) = self.incoming.remove(&a.pid) {
-                    out.push(Out::Remote(Packet::PubAck(Ack::new(f.from))));
-                }
+                self.incoming.remove(&a.pid);
+                out.push(Out::Remote(Packet::PubAck(self.for_remote(&a))));
             }
             Packet::PubRec(a) => {
                 if a.reason.is_error() {
-                    // The local broker refused it; the remote's flow still ends.
-                    if let Some(f) = self.incoming.remove(&a.pid) {
-                        self.pending_remote.remove(&f.from);
-                        self.released_remote.insert(f.from);
-                        out.push(Out::Remote(Packet::PubRec(Ack::new(f.from))));
-                    }
-                } else {
-                    out.push(Out::Local(Packet::PubRel(Ack::new(a.pid))));
+                    self.incoming.remove(&a.pid);
                 }
+                out.push(Out::Remote(Packet::PubRec(self.for_remote(&a))));
             }
             Packet::PubComp(a) => {
-                if let Some(f) = self.incoming.remove(&a.pid) {
-                    self.pending_remote.remove(&f.from);
-                    self.released_remote.insert(f.from);
-                    out.push(Out::Remote(Packet::PubRec(Ack::new(f.from))));
+                self.incoming.remove(&a.pid);
+                out.push(Out::Remote(Packet::PubComp(Ack::new(a.pid))));
+            }
+            // The release of what goes out: passed on, unless the relay answered the message.
+            Packet::PubRel(a) => {
+                if self.unmapped_local.remove(&a.pid) {
+                    out.push(Out::Local(Packet::PubComp(Ack::new(a.pid))));
+                } else {
+                    out.push(Out::Remote(Packet::PubRel(Ack::new(a.pid))));
                 }
             }
-            Packet::PubRel(a) => out.push(Out::Local(Packet::PubComp(Ack::new(a.pid)))),
             _ => {}
         }
     }
@@ -150,54 +145,57 @@ impl Relay {
     pub fn on_remote(&mut self, packet: Packet, out: &mut Vec<Out>) {
         match packet {
             Packet::Publish(p) => self.remote_publish(p, out),
+            // The bridge's own message: done here.
+            Packet::PubAck(a) if self.own.remove(&a.pid) => {}
             Packet::PubAck(a) => {
-                if let Some(f) = self.outgoing.remove(&a.pid) {
-                    out.push(Out::Local(Packet::PubAck(Ack::new(f.from))));
-                }
-                self.own.remove(&a.pid);
+                self.outgoing.remove(&a.pid);
+                out.push(Out::Local(Packet::PubAck(a)));
             }
             Packet::PubRec(a) => {
                 if a.reason.is_error() {
-                    // Refused by the remote (MQTT 5): nothing more will come of it.
-                    if let Some(f) = self.outgoing.remove(&a.pid) {
-                        out.push(Out::Local(Packet::PubRec(Ack::new(f.from))));
-                    }
-                } else {
-                    out.push(Out::Remote(Packet::PubRel(Ack::new(a.pid))));
+                    self.outgoing.remove(&a.pid);
                 }
+                out.push(Out::Local(Packet::PubRec(a)));
             }
             Packet::PubComp(a) => {
-                if let Some(f) = self.outgoing.remove(&a.pid) {
-                    out.push(Out::Local(Packet::PubRec(Ack::new(f.from))));
-                }
+                self.outgoing.remove(&a.pid);
+                out.push(Out::Local(Packet::PubComp(Ack::new(a.pid))));
             }
             Packet::PubRel(a) => {
-                self.released_remote.remove(&a.pid);
-                out.push(Out::Remote(Packet::PubComp(Ack::new(a.pid))));
+                if self.unmapped_remote.remove(&a.pid) {
+                    out.push(Out::Remote(Packet::PubComp(Ack::new(a.pid))));
+                } else {
+                    out.push(Out::Local(Packet::PubRel(Ack::new(a.pid))));
+                }
             }
             _ => {}
+        }
+    }
+
+    /// An acknowledgement for the remote: its reason code only where the remote speaks MQTT 5
+    /// (the local side always does).
+    fn for_remote(&self, a: &Ack) -> Ack {
+        if self.remote_protocol.is_v5() && a.reason.is_error() {
+            Ack::with_reason(a.pid, a.reason)
+        } else {
+            Ack::new(a.pid)
         }
     }
 
     fn local_publish(&mut self, p: Publish, out: &mut Vec<Out>) {
         let Some(topic) = self.map_out(&p.topic) else {
             // Not a bridged topic (a subscription left from an older config): taken and dropped.
-            acknowledge(p.qos_pid, out, Out::Local);
+            answer(p.qos_pid, &mut self.unmapped_local, out, Out::Local);
             return;
         };
         self.moved.out += 1;
-        let qos_pid = match p.qos_pid {
-            QosPid::AtMostOnce => QosPid::AtMostOnce,
-            QosPid::AtLeastOnce(from) | QosPid::ExactlyOnce(from) => {
-                let pid = self.remote_pid();
-                self.outgoing.insert(pid, Flight { from });
-                if p.qos_pid.qos() == QoS::AtLeastOnce { QosPid::AtLeastOnce(pid) } else { QosPid::ExactlyOnce(pid) }
-            }
-        };
+        if let QosPid::AtLeastOnce(pid) | QosPid::ExactlyOnce(pid) = p.qos_pid {
+            self.outgoing.insert(pid);
+        }
         let properties = if self.remote_protocol.is_v5() { forwardable(&p.properties) } else { Properties::default() };
         out.push(Out::Remote(Packet::Publish(Publish {
-            dup: false,
-            qos_pid,
+            dup: p.dup,
+            qos_pid: p.qos_pid,
             retain: p.retain && self.outgoing_retain,
             topic,
             payload: p.payload,
@@ -206,35 +204,17 @@ impl Relay {
     }
 
     fn remote_publish(&mut self, p: Publish, out: &mut Vec<Out>) {
-        if let QosPid::ExactlyOnce(pid) = p.qos_pid {
-            if self.released_remote.contains(&pid) {
-                out.push(Out::Remote(Packet::PubRec(Ack::new(pid))));
-                return;
-            }
-            if !self.pending_remote.insert(pid) {
-                return;
-            }
-        }
         let Some(topic) = self.map_in(&p.topic) else {
-            acknowledge(p.qos_pid, out, Out::Remote);
-            if let QosPid::ExactlyOnce(pid) = p.qos_pid {
-                self.pending_remote.remove(&pid);
-                self.released_remote.insert(pid);
-            }
+            answer(p.qos_pid, &mut self.unmapped_remote, out, Out::Remote);
             return;
         };
         self.moved.came_in += 1;
-        let qos_pid = match p.qos_pid {
-            QosPid::AtMostOnce => QosPid::AtMostOnce,
-            QosPid::AtLeastOnce(from) | QosPid::ExactlyOnce(from) => {
-                let pid = self.local_pid();
-                self.incoming.insert(pid, Flight { from });
-                if p.qos_pid.qos() == QoS::AtLeastOnce { QosPid::AtLeastOnce(pid) } else { QosPid::ExactlyOnce(pid) }
-            }
-        };
+        if let QosPid::AtLeastOnce(pid) | QosPid::ExactlyOnce(pid) = p.qos_pid {
+            self.incoming.insert(pid);
+        }
         out.push(Out::Local(Packet::Publish(Publish {
-            dup: false,
-            qos_pid,
+            dup: p.dup,
+            qos_pid: p.qos_pid,
             retain: p.retain,
             topic,
             payload: p.payload,
@@ -256,12 +236,16 @@ impl Relay {
     }
 }
 
-/// The answer that ends a flow at once, for a message that goes nowhere.
-fn acknowledge(qos_pid: QosPid, out: &mut Vec<Out>, side: fn(Packet) -> Out) {
+/// The answer that ends a flow at the relay, for a message that goes nowhere (a QoS 2 one's
+/// PUBREL is then answered here too).
+fn answer(qos_pid: QosPid, unmapped: &mut HashSet<PacketId>, out: &mut Vec<Out>, side: fn(Packet) -> Out) {
     match qos_pid {
         QosPid::AtMostOnce => {}
         QosPid::AtLeastOnce(pid) => out.push(side(Packet::PubAck(Ack::new(pid)))),
-        QosPid::ExactlyOnce(pid) => out.push(side(Packet::PubRec(Ack::new(pid)))),
+        QosPid::ExactlyOnce(pid) => {
+            unmapped.insert(pid);
+            out.push(side(Packet::PubRec(Ack::new(pid))));
+        }
     }
 }
 
@@ -279,16 +263,6 @@ fn forwardable(properties: &Properties) -> Properties {
     let kept =
         properties.iter().filter(|p| !matches!(p.id(), PropertyId::TopicAlias | PropertyId::SubscriptionIdentifier));
     Properties::from_vec(kept.cloned().collect())
-}
-
-fn free_pid(next: &mut PacketId, used: impl Fn(PacketId) -> bool) -> PacketId {
-    loop {
-        let pid = *next;
-        *next = next.next();
-        if !used(pid) {
-            return pid;
-        }
-    }
 }
 
 #[cfg(test)]

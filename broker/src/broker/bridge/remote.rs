@@ -55,7 +55,9 @@ impl Connector {
     /// startup, not at every attempt.
     pub fn new(b: &BridgeConfig) -> Result<Self, String> {
         let security = if let (Some(identity), Some(hex)) = (&b.tls.identity, &b.tls.psk) {
-            let key = crate::auth::decode_hex_key(hex).map_err(|e| format!("bridge_psk: {e}"))?;
+            // The decoder's message may quote the text; a secret never reaches the log.
+            let key = crate::auth::decode_hex_key(hex.expose())
+                .map_err(|_| "bridge_psk must be an even number of hex digits (0-9, a-f)".to_owned())?;
             let versions = match b.tls.version.as_deref() {
                 Some("tlsv1.3") => PskVersions::Tls13,
                 _ => PskVersions::Any,

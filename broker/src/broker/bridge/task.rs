@@ -76,7 +76,13 @@ impl Bridge {
             if self.config.start_type == StartType::Lazy && !self.wait_for_threshold().await {
                 return;
             }
-            match self.connect_remote().await {
+            // Shutdown does not wait for a connect attempt (up to 30 s per address).
+            let mut stop = self.stop.clone();
+            let attempt = tokio::select! {
+                attempt = self.connect_remote() => attempt,
+                _ = stop.changed() => return,
+            };
+            match attempt {
                 Ok((remote, address)) => {
                     self.failures = 0;
                     match self.serve(remote, &address).await {

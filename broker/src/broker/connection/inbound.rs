@@ -151,8 +151,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Routes a PUBLISH unless it is too large or the ACL denies it; either way its QoS flow
     /// completes, so the client does not send it again forever.
-    fn publish(&mut self, mut p: Publish) -> Result<(), Close> {
-        if p.qos() > self.shared.config.max_qos {
+    /// The rules that close a connection for a PUBLISH (QoS above max_qos, a Subscription
+    /// Identifier from a client, a bad alias, Receive Maximum, memory_limit), and the alias
+    /// resolved; answers whether the message goes over memory_limit without closing. A
+    /// bridge's local side is never closed for what its remote sends (the remote would send it
+    /// again at each reconnect, for ever): over a limit, the message is refused instead.
+    fn admit(&mut self, p: &mut Publish) -> Result<bool, Close> {
+        let bridge = self.is_trusted();
+        if p.qos() > self.shared.config.max_qos && !bridge {
             return Err(Close::Protocol(
                 format!(
                     "[MQTT-3.2.2-11] PUBLISH at QoS {} is above the Maximum QoS {} of this broker (max_qos)",
@@ -170,10 +176,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 ));
             }
             let max = self.shared.config.max_topic_alias;
-            Aliases::resolve(&mut self.aliases, &mut p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
+            Aliases::resolve(&mut self.aliases, p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
         }
-        self.check_receive_maximum(&p)?;
+        if bridge {
+            return Ok(self.memory_exceeded(p.payload.len()));
+        }
+        self.check_receive_maximum(p)?;
         self.check_memory(p.payload.len())?;
+        Ok(false)
+    }
+
+    fn publish(&mut self, mut p: Publish) -> Result<(), Close> {
+        let over_memory = self.admit(&mut p)?;
         self.mount_topic(&mut p)?;
         let (shared, id) = (&*self.shared, self.id());
         let stats = &shared.stats;
@@ -181,7 +195,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Stats::add(&stats.publish_bytes_received, p.payload.len() as u64);
         let limit = shared.config.message_size_limit;
         let auth = shared.auth();
-        let drop_reason = if limit != 0 && p.payload.len() > limit {
+        let drop_reason = if over_memory {
+            Some(("memory_limit reached".to_owned(), ReasonCode::QuotaExceeded))
+        } else if limit != 0 && p.payload.len() > limit {
             Some((format!("{} bytes > message_size_limit {limit}", p.payload.len()), ReasonCode::PacketTooLarge))
         } else if !shared.config.retain_available && p.retain {
             Some((
@@ -274,6 +290,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether a PUBLISH of `bytes` would take the broker over `memory_limit` (counted as
+    /// dropped if so), for a connection that is not closed for it.
+    fn memory_exceeded(&self, bytes: usize) -> bool {
+        self.check_memory(bytes).is_err()
     }
 
     /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK

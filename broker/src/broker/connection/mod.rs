@@ -168,10 +168,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.rules.as_ref().and_then(|r| r.mount.as_ref())
     }
 
+    /// The broker's own connection (a bridge's local side).
+    fn is_trusted(&self) -> bool {
+        self.identity.as_ref().is_some_and(|i| i.trusted)
+    }
+
     /// Whose authentication and ACL this connection is under: none for the broker's own
     /// (a bridge), else its listener's.
     fn scope(&self, auth: &Auth) -> AclScope {
-        if self.identity.as_ref().is_some_and(|i| i.trusted) {
+        if self.is_trusted() {
             return AclScope::Trusted;
         }
         auth.scope(self.rules.as_ref().and_then(|r| r.index))
