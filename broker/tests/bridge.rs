@@ -5,7 +5,7 @@
 
 mod support;
 
-use mqtt_lab_broker::codec::{QoS, QosPid};
+use mqtt_lab_broker::codec::{Packet, QoS, QosPid};
 use support::brokers::{BrokerProcess, Kind};
 use support::{RawClient, TempDir, publish};
 
@@ -152,4 +152,36 @@ async fn mqtt5_bridges_as_mosquitto() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt31_bridges_with_clean_sessions_as_mosquitto() {
     all_pairs("bridge_protocol_version mqttv31\ncleansession true\n").await;
+}
+
+/// A burst of 60 QoS 2 messages through our bridge to Mosquitto, whose 3.1.1 clients may have
+/// 20 unreleased at once (past that 2.0.11 answers PUBREC and drops the message): the bridge
+/// keeps to that window, and all 60 arrive, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qos2_burst_keeps_to_the_remotes_window() {
+    let dir = TempDir::new("bridge-window");
+    let remote = BrokerProcess::start(Kind::Mosquitto, &dir, "listener PORT 127.0.0.1\nallow_anonymous true\n");
+    let mut cloud = RawClient::connect(remote.addr(), "cloud-reader").await;
+    cloud.subscribe(&[("school/pi1/PV/#", QoS::ExactlyOnce)]).await;
+    let bridge = BRIDGE.replace("REMOTE", &remote.port.to_string()).replace("topic PV/# out 1", "topic PV/# out 2");
+    let local =
+        BrokerProcess::start(Kind::Ours, &dir, &format!("listener PORT 127.0.0.1\nallow_anonymous true\n{bridge}"));
+    local.wait_for_log("Bridge cloud connected to", 0);
+    let mut pi = RawClient::connect(local.addr(), "pv-plant").await;
+    for n in 1..=60u16 {
+        pi.send(publish("PV/data", n.to_string().as_bytes(), QosPid::ExactlyOnce(support::pid(n)), false)).await;
+    }
+    let mut got = Vec::new();
+    while got.len() < 60 {
+        match cloud.recv().await {
+            Packet::Publish(p) => {
+                got.push(String::from_utf8_lossy(&p.payload).parse::<u16>().unwrap());
+                let QosPid::ExactlyOnce(id) = p.qos_pid else { panic!("QoS 2 all the way: {p:?}") };
+                cloud.send(Packet::PubRec(id.into())).await;
+            }
+            Packet::PubRel(a) => cloud.send(Packet::PubComp(a.pid.into())).await,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, (1..=60).collect::<Vec<u16>>(), "{}", local.logs());
 }

@@ -9,7 +9,12 @@ use super::peer::{Peer, PeerError};
 use super::remote::RemoteIo;
 use super::task::{Bridge, CONNACK_TIMEOUT};
 use crate::codec::ConnectReturnCode;
+use crate::codec::v5::{Property, PropertyId};
 use crate::log::LogType;
+
+/// Messages in flight to an MQTT 3.1/3.1.1 remote: Mosquitto's `max_inflight_messages`
+/// default, which is also its own bridges' window.
+pub(super) const WINDOW_3: u16 = 20;
 
 impl Bridge {
     /// Tries each address once, from `next_address`; the first that answers CONNACK 0 wins.
@@ -53,6 +58,14 @@ impl Bridge {
             Err(e) => return Err(e.to_string()),
         };
         if !ack.reason.is_error() {
+            // What the remote takes at once: its Receive Maximum (MQTT 5), else Mosquitto's
+            // default window (a 3.1.1 Mosquitto drops QoS 2 messages past it).
+            self.window = match ack.properties.get(PropertyId::ReceiveMaximum) {
+                Some(Property::ReceiveMaximum(n)) => n.get(),
+                // MQTT 5's default when the property is absent (3.2.2.3.3).
+                _ if self.config.protocol.is_v5() => u16::MAX,
+                _ => WINDOW_3,
+            };
             return Ok(remote);
         }
         let code = ConnectReturnCode::from_reason(ack.reason);

@@ -44,6 +44,7 @@ pub(crate) fn start(shared: &Arc<Shared>, stop: &watch::Sender<bool>, done: &mps
             next_address: 0,
             failures: 0,
             private: true,
+            window: dial::WINDOW_3,
         });
     }
     for bridge in bridges {

@@ -51,14 +51,18 @@ pub fn remote_connect(b: &BridgeConfig, private: bool) -> Connect {
 /// The CONNECT of the bridge's own session on this broker: MQTT 5 (for No Local), no
 /// keepalive (in process), a session kept while the remote is away unless
 /// `local_cleansession true`.
-pub fn local_connect(b: &BridgeConfig, clean: bool) -> Connect {
+pub fn local_connect(b: &BridgeConfig, clean: bool, window: u16) -> Connect {
     let expiry = if b.local_clean() { 0 } else { FOREVER };
+    let mut properties = vec![Property::SessionExpiryInterval(expiry)];
+    if let Some(window) = std::num::NonZeroU16::new(window) {
+        properties.push(Property::ReceiveMaximum(window));
+    }
     Connect {
         protocol: Protocol::V5,
         bridge: false,
         clean_session: clean,
         keep_alive: 0,
-        properties: Properties::from_vec(vec![Property::SessionExpiryInterval(expiry)]),
+        properties: Properties::from_vec(properties),
         client_id: b.local_client_id(),
         will: None,
         username: b.local_username.clone(),

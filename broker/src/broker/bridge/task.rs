@@ -50,6 +50,9 @@ pub(super) struct Bridge {
     pub failures: u32,
     /// Still setting the bridge bit: cleared when the remote refuses it with CONNACK 1.
     pub private: bool,
+    /// How many QoS 1/2 messages the remote takes at once (from its CONNACK): the local
+    /// session's Receive Maximum, so the local broker never sends the relay more.
+    pub window: u16,
 }
 
 /// How a connected period ended.
@@ -144,7 +147,9 @@ impl Bridge {
         let task = connection::serve(self.shared.clone(), theirs, peer, self.stop.clone(), Some(identity), None);
         tokio::spawn(task.ending(Ending { open: None, done: self.done.clone() }));
         let mut local = Peer::new(ours, Protocol::V5);
-        let ack = local.handshake(local_connect(&self.config, self.config.local_clean()), CONNACK_TIMEOUT).await?;
+        let ack = local
+            .handshake(local_connect(&self.config, self.config.local_clean(), self.window), CONNACK_TIMEOUT)
+            .await?;
         if ack.reason.is_error() {
             return Err(PeerError::Malformed(format!(
                 "this broker refused the bridge's session: {}",
