@@ -249,7 +249,8 @@ impl Bridge {
                     Ok(Packet::SubAck(ack)) => self.check_suback(asked, &ack),
                     Ok(Packet::Disconnect(d)) => return Ended::Lost(format!("the remote sent DISCONNECT ({})", d.reason.name())),
                     Ok(p) => relay.on_remote(p, &mut out),
-                    Err(e) => return Ended::Lost(e.to_string()),
+                    Err(PeerError::Closed) => return Ended::Lost("the remote closed the connection".into()),
+                    Err(e) => return Ended::Lost(format!("from the remote: {e}")),
                 },
                 _ = ping.tick() => {
                     pong_due.get_or_insert(Instant::now() + pong_within);
