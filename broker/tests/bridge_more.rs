@@ -159,7 +159,7 @@ async fn bridge_bind_address_is_the_address_the_remote_sees() {
             Kind::Mosquitto => " connected from 127.0.0.1:",
             Kind::Ours => " connected from 127.0.0.2:",
         };
-        assert!(line.contains(from), "{kind:?}'s bridge should come{from}:\n{line}");
+        assert!(line.contains(from), "{kind:?}: the remote should log the bridge as{from}\n{line}");
     }
 }
 
