@@ -33,8 +33,6 @@ pub enum BrokerError {
     Store(#[from] StoreError),
     #[error("cannot start the persistence thread: {0}")]
     Thread(std::io::Error),
-    #[error("{0}")]
-    Bridge(String),
 }
 
 /// Runs a broker on one bound listener until `shutdown` completes.
@@ -131,7 +129,7 @@ impl Broker {
         tokio::spawn(sys::publish_loop(shared.clone(), stop.subscribe(), done_tx.clone()));
         tokio::spawn(keepalive::run(shared.keepalive.clone(), stop.subscribe()));
         tokio::spawn(expire_loop(shared.clone(), stop.subscribe()));
-        super::bridge::start(&shared, &stop, &done_tx).map_err(BrokerError::Bridge)?;
+        super::bridge::start(&shared, &stop, &done_tx);
         Ok(Self { shared, stop, done_tx, done_rx, journal })
     }
 

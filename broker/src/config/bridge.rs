@@ -155,7 +155,8 @@ pub struct BridgeConfig {
     pub try_private: bool,
     pub attempt_unsubscribe: bool,
     pub outgoing_retain: bool,
-    /// MQTT 5: the largest packet the remote may send us; 0 for no limit.
+    /// The largest PUBLISH sent to the remote, in bytes (larger ones are dropped, as Mosquitto
+    /// does); 0 for no limit.
     pub max_packet_size: u32,
     pub bind_address: Option<String>,
     pub tls: BridgeTls,

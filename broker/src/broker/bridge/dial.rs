@@ -51,7 +51,7 @@ impl Bridge {
     async fn handshake(&mut self, host: &str, port: u16) -> Result<Peer<Box<dyn RemoteIo>>, String> {
         let stream = self.connector.connect(host, port).await?;
         let private = self.private && self.config.try_private && !self.config.protocol.is_v5();
-        let mut remote = Peer::new(stream, self.config.protocol).with_max_packet(self.config.max_packet_size);
+        let mut remote = Peer::new(stream, self.config.protocol);
         let ack = match remote.handshake(remote_connect(&self.config, private), CONNACK_TIMEOUT).await {
             Ok(ack) => ack,
             Err(e @ PeerError::Closed) if private => return Err(format!("{e}; {PRIVATE_HINT}")),

@@ -29,11 +29,20 @@ use remote::Connector;
 use task::Bridge;
 
 /// Starts one task per bridge of the config. A bridge whose certificates or key cannot be read
-/// stops the broker's start, with the bridge named.
-pub(crate) fn start(shared: &Arc<Shared>, stop: &watch::Sender<bool>, done: &mpsc::Sender<()>) -> Result<(), String> {
+/// is not started: the error is logged with its name and shown in the app, and the broker runs
+/// on, as Mosquitto starts on such a config (its bridge then fails at each attempt).
+pub(crate) fn start(shared: &Arc<Shared>, stop: &watch::Sender<bool>, done: &mpsc::Sender<()>) {
     let mut bridges = Vec::new();
     for config in &shared.config.bridges {
-        let connector = Connector::new(config).map_err(|e| format!("bridge {}: {e}", config.name))?;
+        let connector = match Connector::new(config) {
+            Ok(connector) => connector,
+            Err(e) => {
+                let why = format!("bridge {}: {e}; it is not started", config.name);
+                shared.log.log(crate::log::LogType::Error, format_args!("Error: {why}."));
+                shared.bridges.update(&config.name, |s| s.last_error = Some(why));
+                continue;
+            }
+        };
         shared.bridges.update(&config.name, |_| {});
         bridges.push(Bridge {
             shared: shared.clone(),
@@ -50,5 +59,4 @@ pub(crate) fn start(shared: &Arc<Shared>, stop: &watch::Sender<bool>, done: &mps
     for bridge in bridges {
         tokio::spawn(bridge.run());
     }
-    Ok(())
 }

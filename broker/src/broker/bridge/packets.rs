@@ -22,9 +22,6 @@ pub fn remote_connect(b: &BridgeConfig, private: bool) -> Connect {
     if v5 && !b.clean_session {
         properties.push(Property::SessionExpiryInterval(FOREVER));
     }
-    if let Some(size) = std::num::NonZeroU32::new(b.max_packet_size).filter(|_| v5) {
-        properties.push(Property::MaximumPacketSize(size));
-    }
     let will = (b.notifications && !b.notifications_local_only)
         .then(|| TopicName::new(b.state_topic()).ok())
         .flatten()

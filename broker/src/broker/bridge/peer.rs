@@ -30,8 +30,6 @@ pub struct Peer<S> {
     /// Bytes read and not yet decoded.
     read: BytesMut,
     write: BytesMut,
-    /// The largest packet taken from this side (`bridge_max_packet_size` for the remote).
-    max_packet: usize,
 }
 
 /// The largest packet a bridge accepts from either side: MQTT's own maximum.
@@ -39,16 +37,7 @@ const MAX_PACKET: usize = 268_435_460;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Peer<S> {
     pub fn new(stream: S, protocol: Protocol) -> Self {
-        Self { stream, protocol, read: BytesMut::with_capacity(4096), write: BytesMut::new(), max_packet: MAX_PACKET }
-    }
-
-    /// Refuses packets larger than `bytes` from this side (0: MQTT's own maximum).
-    #[must_use]
-    pub fn with_max_packet(mut self, bytes: u32) -> Self {
-        if bytes != 0 {
-            self.max_packet = bytes as usize;
-        }
-        self
+        Self { stream, protocol, read: BytesMut::with_capacity(4096), write: BytesMut::new() }
     }
 
     /// Sends CONNECT and waits for the CONNACK, within `within`.
@@ -76,7 +65,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Peer<S> {
     /// The next packet. Cancel-safe: bytes read before a cancellation stay in the buffer.
     pub async fn recv(&mut self) -> Result<Packet, PeerError> {
         loop {
-            match decode(&self.read, self.max_packet, self.protocol) {
+            match decode(&self.read, MAX_PACKET, self.protocol) {
                 Ok(Decoded::Packet(packet, used)) => {
                     self.read.advance(used);
                     return Ok(packet);

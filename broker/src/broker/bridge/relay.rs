@@ -32,6 +32,8 @@ pub enum Out {
 pub struct Moved {
     pub out: u64,
     pub came_in: u64,
+    /// Messages for the remote over `bridge_max_packet_size`, dropped.
+    pub too_large: u64,
 }
 
 /// The highest packet id, where the bridge's own ids start.
@@ -45,6 +47,8 @@ pub struct Relay {
     /// `bridge_outgoing_retain false` clears the RETAIN flag of what goes out.
     outgoing_retain: bool,
     remote_protocol: Protocol,
+    /// `bridge_max_packet_size`: the largest PUBLISH sent to the remote, in bytes; 0: no limit.
+    max_out: usize,
     /// Ids of local messages passed to the remote and not yet acknowledged by it (for the log).
     outgoing: HashSet<PacketId>,
     /// Ids of remote messages passed to the local broker and not yet acknowledged.
@@ -66,6 +70,7 @@ impl Relay {
             topics,
             outgoing_retain,
             remote_protocol,
+            max_out: 0,
             outgoing: HashSet::new(),
             incoming: HashSet::new(),
             own: HashSet::new(),
@@ -74,6 +79,14 @@ impl Relay {
             next_own: u16::MAX,
             moved: Moved::default(),
         }
+    }
+
+    /// `bridge_max_packet_size`: larger messages for the remote are dropped (and acknowledged
+    /// to the local broker), as Mosquitto does.
+    #[must_use]
+    pub fn with_max_out(mut self, bytes: u32) -> Self {
+        self.max_out = bytes as usize;
+        self
     }
 
     /// An id for a packet of the bridge's own (SUBSCRIBE, UNSUBSCRIBE, its state message), on
@@ -188,19 +201,26 @@ impl Relay {
             answer(p.qos_pid, &mut self.unmapped_local, out, Out::Local);
             return;
         };
-        self.moved.out += 1;
-        if let QosPid::AtLeastOnce(pid) | QosPid::ExactlyOnce(pid) = p.qos_pid {
-            self.outgoing.insert(pid);
-        }
         let properties = if self.remote_protocol.is_v5() { forwardable(&p.properties) } else { Properties::default() };
-        out.push(Out::Remote(Packet::Publish(Publish {
+        let publish = Packet::Publish(Publish {
             dup: p.dup,
             qos_pid: p.qos_pid,
             retain: p.retain && self.outgoing_retain,
             topic,
             payload: p.payload,
             properties,
-        })));
+        });
+        let size = publish.encoded_len(self.remote_protocol).unwrap_or(usize::MAX);
+        if self.max_out != 0 && size > self.max_out {
+            self.moved.too_large += 1;
+            answer(p.qos_pid, &mut self.unmapped_local, out, Out::Local);
+            return;
+        }
+        self.moved.out += 1;
+        if let QosPid::AtLeastOnce(pid) | QosPid::ExactlyOnce(pid) = p.qos_pid {
+            self.outgoing.insert(pid);
+        }
+        out.push(Out::Remote(publish));
     }
 
     fn remote_publish(&mut self, p: Publish, out: &mut Vec<Out>) {

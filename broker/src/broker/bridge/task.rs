@@ -165,7 +165,8 @@ impl Bridge {
             Ok(local) => local,
             Err(e) => return Ended::Lost(format!("its session on this broker: {e}")),
         };
-        let mut relay = Relay::new(self.config.topics.clone(), self.config.outgoing_retain, self.config.protocol);
+        let mut relay = Relay::new(self.config.topics.clone(), self.config.outgoing_retain, self.config.protocol)
+            .with_max_out(self.config.max_packet_size);
         // In Mosquitto's order: the state, the UNSUBSCRIBEs, the SUBSCRIBEs.
         let mut opening = Vec::new();
         let b = &self.config;
@@ -344,6 +345,17 @@ impl Bridge {
     /// Adds what moved since the last report to the bridge's counts.
     fn report(&self, relay: &Relay, reported: &mut Moved) {
         let now = relay.moved;
+        if now.too_large > reported.too_large {
+            self.log(
+                LogType::Notice,
+                format_args!(
+                    "Bridge {}: dropped {} message(s) for the remote over bridge_max_packet_size {}.",
+                    self.config.name,
+                    now.too_large - reported.too_large,
+                    self.config.max_packet_size
+                ),
+            );
+        }
         let (sent, received) = (now.out - reported.out, now.came_in - reported.came_in);
         *reported = now;
         self.shared.bridges.update(&self.config.name, |s| {
