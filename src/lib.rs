@@ -9,6 +9,7 @@
 //! - [`check`]: the connection self-test, step by step (the editor's button, `mqtt-lab check`).
 //! - [`cli`]: the command line (`mqtt-lab check PROFILE_FILE`).
 //! - [`embedded`]: the built-in broker, in-process.
+//! - [`pcap`]: a captured session as a pcapng file for Wireshark ("Save for Wireshark", `mqtt-lab capture`).
 //! - [`plot`]: series values from payloads and min/max decimation for the plot tab.
 //! - [`schema`]: the course's message schema (JSON Schema files, topics, serde types).
 //! - [`simulate`]: simulated PV plant and ESP32 lamp (app panel and `mqtt-lab simulate`).
@@ -32,6 +33,7 @@ pub mod localtime;
 pub mod model;
 pub mod mqtt;
 pub mod palette;
+pub mod pcap;
 pub mod plot;
 pub mod schema;
 pub mod settings;
