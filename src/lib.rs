@@ -13,6 +13,7 @@
 //! - [`plot`]: series values from payloads and min/max decimation for the plot tab.
 //! - [`schema`]: the course's message schema (JSON Schema files, topics, serde types).
 //! - [`simulate`]: simulated PV plant and ESP32 lamp (app panel and `mqtt-lab simulate`).
+//! - [`replay`]: recorded messages (history or JSON lines) published again on their timing.
 //! - [`history`]: received messages in SQLite, written in batches by a named thread.
 //! - [`profile`]: connection profiles and their files.
 //! - [`mqtt`]: the MQTT vocabulary all layers share (version, QoS, the outgoing message,
@@ -35,6 +36,7 @@ pub mod mqtt;
 pub mod palette;
 pub mod pcap;
 pub mod plot;
+pub mod replay;
 pub mod schema;
 pub mod settings;
 pub mod simulate;

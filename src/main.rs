@@ -1,6 +1,7 @@
 //! `cargo run --release`: the MQTT Lab window, with the built-in broker running.
 //! `mqtt-lab check PROFILE_FILE`: the connection self-test on the command line.
 //! `mqtt-lab simulate pv|lamp --profile FILE`: a simulated device.
+//! `mqtt-lab replay FILE --profile P`: a JSON-lines recording published again on its timing.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ fn main() -> ExitCode {
         Ok(Invocation::Simulate { device, profile, speed, count }) => {
             ExitCode::from(cli::simulate(device, &profile, speed, count, &mut std::io::stdout()))
         }
+        Ok(Invocation::Replay(args)) => ExitCode::from(cli::replay(&args, &mut std::io::stdout())),
+        Ok(Invocation::Capture(args)) => ExitCode::from(cli::capture(&args, &mut std::io::stdout())),
         Err(e) => {
             eprint!("mqtt-lab: {e}\n\n{}", cli::USAGE);
             ExitCode::from(1)

@@ -135,6 +135,7 @@ impl App {
                     .collect();
                 intents.extend(ui::simulators_panel(ui, &mut self.tools.form, running, &self.tools.status, &targets));
             });
+            self.replay_section(ui);
             self.automation_tools(ui, intents);
             egui::CollapsingHeader::new("Screenshots and exports").show(ui, |ui| {
                 // The path on a row of its own, as wide as the sidebar: a long path must not

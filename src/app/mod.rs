@@ -24,6 +24,7 @@ mod io;
 mod pace;
 mod plot;
 mod profiles;
+mod replay;
 mod reports;
 mod session;
 mod sessions;
@@ -31,6 +32,7 @@ mod simulators;
 mod tools;
 mod topics;
 mod view;
+mod wireshark;
 
 use io::Background;
 
@@ -67,6 +69,8 @@ pub struct App {
     profiles: profiles::Profiles,
     /// The embedded broker, its status and log.
     builtin: builtin::BuiltIn,
+    /// The Replay section: its form and the replay under way.
+    replay: replay::ReplayPart,
     /// Screenshots, exports and the notice after a save.
     reports: reports::Reports,
     /// Simulators and the self-test.
@@ -92,6 +96,7 @@ impl App {
             pace: pace::FramePace::default(),
             profiles,
             builtin,
+            replay: replay::ReplayPart::default(),
             reports: reports::Reports::default(),
             tools: tools::Tools::default(),
             history: history::HistoryState::new(options.history_file.clone()),
@@ -168,6 +173,7 @@ impl App {
             self.background(done);
         }
         self.drain_simulators();
+        self.drain_replay();
         // One event per connection in turn: a busy connection cannot starve the others.
         let n = self.sessions.len();
         let (mut i, mut empty) = (self.drain_next % n, 0);

@@ -140,6 +140,7 @@ impl App {
                 self.screenshot(if tab { CaptureKind::Tab } else { CaptureKind::Window });
             }
             ReportIntent::ExportPacket { seq, png } => self.export_packet(seq, png),
+            ReportIntent::SavePcapng => self.save_pcapng(),
         }
     }
 

@@ -2,8 +2,12 @@
 //! runs the connection self-test and exits with the failing step's code; `mqtt-lab simulate`
 //! runs a simulated device (`simulate`).
 
+mod capture;
+mod replay;
 mod simulate;
 
+pub use capture::{CaptureArgs, capture};
+pub use replay::{ReplayArgs, replay};
 pub use simulate::simulate;
 
 use std::io::Write;
@@ -20,10 +24,20 @@ Usage:
   mqtt-lab simulate pv|lamp --profile FILE [--time-lapse | --speed N] [--count N]
                                             run the simulated PV plant or ESP32 lamp until
                                             Ctrl+C (or N updates); --time-lapse: a day in 10 min
+  mqtt-lab replay FILE.jsonl --profile FILE [--speed N | --as-fast-as-possible] [--loop | --loops N]
+          [--prefix X] [--remove-prefix X] [--qos N] [--retain yes|no]
+                                            publish a JSON-lines recording again on its timing
+                                            (--speed 10: ten times faster; 0: no pauses)
+  mqtt-lab capture PROFILE_FILE --out FILE.pcapng [--topic T] [--seconds N]
+                                            record a session (subscribed to T, default #, for
+                                            N s, default 10) as pcapng for Wireshark
 
 check exit codes: 0 all steps passed, 1 bad profile or arguments, 2 DNS lookup, 3 TCP connection,
 4 TLS handshake, 5 MQTT CONNECT refused, 6 SUBSCRIBE refused, 7 the message did not come back.
+capture exit codes: 0 written, 1 bad profile or arguments, 5 the connection failed, 6 SUBSCRIBE
+refused, 8 the file could not be written.
 simulate exit codes: 0 stopped or done, 1 bad profile or arguments, 5 the connection failed.
+replay exit codes: 0 done or stopped, 1 bad profile, file or arguments, 5 the connection failed.
 ";
 
 /// What the command line asks for.
@@ -33,6 +47,8 @@ pub enum Invocation {
     Help,
     Check { profile: PathBuf, topic: Option<String> },
     Simulate { device: Device, profile: PathBuf, speed: f64, count: Option<u64> },
+    Replay(ReplayArgs),
+    Capture(CaptureArgs),
 }
 
 /// Reads the arguments after the program name.
@@ -80,6 +96,8 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Invocation, Strin
             let profile = profile.ok_or("simulate needs --profile FILE (export one from the app's profile editor)")?;
             Ok(Invocation::Simulate { device, profile, speed, count })
         }
+        Some("replay") => replay::parse(args).map(Invocation::Replay),
+        Some("capture") => capture::parse(args).map(Invocation::Capture),
         Some(other) => Err(format!("unknown command {other:?}")),
     }
 }

@@ -3,6 +3,8 @@
 //! is, anything else as hex, said in an `encoding` column), then its MQTT 5 properties: in CSV a
 //! last `properties` column (their JSON, empty for none), in JSON a `properties` object when
 //! there are any. New columns go at the end, so what read the older files still reads these.
+//! JSON lines (`replay::lines`): one object per line, binary payloads as base64, the format a
+//! replay reads back.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -14,6 +16,8 @@ use crate::connection::ReceivedMessage;
 pub enum ExportFormat {
     Csv,
     Json,
+    /// One message per line (`replay::lines`).
+    JsonLines,
 }
 
 impl ExportFormat {
@@ -21,6 +25,7 @@ impl ExportFormat {
         match self {
             Self::Csv => "csv",
             Self::Json => "json",
+            Self::JsonLines => "jsonl",
         }
     }
 }
@@ -52,11 +57,16 @@ impl<W: Write> Writer<W> {
         match format {
             ExportFormat::Csv => writeln!(out, "time,unix_ms,topic,qos,retain,encoding,payload,properties")?,
             ExportFormat::Json => write!(out, "[")?,
+            ExportFormat::JsonLines => {}
         }
         Ok(Self { out, format, rows: 0 })
     }
 
     pub fn write(&mut self, m: &ReceivedMessage) -> std::io::Result<()> {
+        if self.format == ExportFormat::JsonLines {
+            self.rows += 1;
+            return writeln!(self.out, "{}", crate::replay::to_line(m));
+        }
         let at = chrono::DateTime::<chrono::Local>::from(m.at);
         let time = at.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string();
         let ms = crate::history::millis(m.at);
@@ -75,7 +85,7 @@ impl<W: Write> Writer<W> {
                     csv_field(&properties)
                 )?;
             }
-            ExportFormat::Json => {
+            ExportFormat::Json | ExportFormat::JsonLines => {
                 let mut object = serde_json::json!({
                     "time": time, "unix_ms": ms, "topic": m.topic, "qos": m.qos.level(),
                     "retain": m.retain, "encoding": encoding, "payload": payload,
@@ -166,5 +176,53 @@ mod tests {
             String::from_utf8(out).unwrap()
         };
         assert_eq!(serde_json::from_str::<serde_json::Value>(&empty).unwrap(), serde_json::json!([]));
+    }
+
+    /// Splits CSV text into records of fields as RFC 4180 reads them (quotes may hold newlines).
+    fn csv_records(text: &str) -> Vec<Vec<String>> {
+        let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+        let (mut quoted, mut chars) = (false, text.chars().peekable());
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (_, '"') => quoted = !quoted,
+                (false, ',') => record.push(std::mem::take(&mut field)),
+                (false, '\n') => {
+                    record.push(std::mem::take(&mut field));
+                    records.push(std::mem::take(&mut record));
+                }
+                _ => field.push(c),
+            }
+        }
+        records
+    }
+
+    #[test]
+    fn csv_keeps_one_record_per_message_with_newlines_and_commas_in_payloads() {
+        let mut out = Vec::new();
+        let mut w = Writer::new(&mut out, ExportFormat::Csv).unwrap();
+        let tricky = "line one, with a comma\nline \"two\"\r\nthree";
+        w.write(&message("notes/a,b", tricky.as_bytes())).unwrap();
+        w.write(&message("plain", b"1")).unwrap();
+        w.finish().unwrap();
+        let records = csv_records(&String::from_utf8(out).unwrap());
+        assert_eq!(records.len(), 3, "a header and one record per message: {records:?}");
+        assert!(records.iter().all(|r| r.len() == 8), "{records:?}");
+        assert_eq!((records[1][2].as_str(), records[1][6].as_str()), ("notes/a,b", tricky));
+        assert_eq!(records[2][6], "1");
+    }
+
+    #[test]
+    fn json_lines_are_one_message_each_and_read_back() {
+        let text = export(ExportFormat::JsonLines);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        let back = crate::replay::parse_lines(&text).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].properties.content_type.as_deref(), Some("application/json"));
+        assert_eq!(back[1].payload.as_ref(), [0xff, 0x00]);
+        assert_eq!(ExportFormat::JsonLines.extension(), "jsonl");
     }
 }

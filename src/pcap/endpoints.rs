@@ -77,6 +77,15 @@ impl Endpoints {
     }
 }
 
+/// The host and port of a connection as the app names it: "127.0.0.1:1883", "[::1]:8883",
+/// "ws://broker:9001/mqtt".
+pub fn host_port(address: &str) -> Option<(String, u16)> {
+    let rest = address.split_once("://").map_or(address, |(_, rest)| rest);
+    let authority = rest.split('/').next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    Some((host.trim_start_matches('[').trim_end_matches(']').to_owned(), port.parse().ok()?))
+}
+
 /// `host` as an address: an IP literal (brackets allowed for IPv6), or "localhost".
 fn literal(host: &str) -> Option<IpAddr> {
     let host = host.trim().trim_start_matches('[').trim_end_matches(']');
@@ -119,6 +128,14 @@ mod tests {
         // A client address of the other family cannot be in the same IP header.
         let e = Endpoints::new("::1", 1883, None, Some(Ipv4Addr::LOCALHOST.into()));
         assert_eq!(e.client, IpAddr::V6(Ipv6Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn host_and_port_are_read_from_the_app_s_address_text() {
+        assert_eq!(host_port("127.0.0.1:1883"), Some(("127.0.0.1".into(), 1883)));
+        assert_eq!(host_port("[::1]:8883"), Some(("::1".into(), 8883)));
+        assert_eq!(host_port("wss://broker.example:443/mqtt"), Some(("broker.example".into(), 443)));
+        assert_eq!(host_port("broker.example"), None);
     }
 
     #[test]

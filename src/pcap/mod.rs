@@ -23,6 +23,6 @@ mod fields;
 mod tcp;
 mod writer;
 
-pub use endpoints::{Endpoints, MQTT_PORT};
+pub use endpoints::{Endpoints, MQTT_PORT, host_port};
 pub use fields::{WIRESHARK_FIELDS, wireshark_field};
-pub use writer::{Capture, Written, write_pcapng};
+pub use writer::{Capture, Written, write_file, write_pcapng};

@@ -52,6 +52,11 @@ pub struct Written {
 }
 
 impl Capture {
+    /// A capture of a connection to `endpoints`, written by this build of the app.
+    pub fn new(endpoints: Endpoints, secured: Option<String>, websocket: bool) -> Self {
+        Self { endpoints, secured, websocket, application: format!("MQTT Lab {}", env!("CARGO_PKG_VERSION")) }
+    }
+
     /// The section header's comment: what is real in the file and what was made up.
     pub fn comment(&self) -> String {
         let e = &self.endpoints;
@@ -92,6 +97,19 @@ impl Capture {
             )
         })
     }
+}
+
+/// Writes `packets` into the file at `path` (created or replaced), through a buffer.
+pub fn write_file<'a>(
+    path: &std::path::Path,
+    capture: &Capture,
+    packets: impl IntoIterator<Item = &'a CapturedPacket>,
+) -> Result<Written, String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let written = write_pcapng(&mut out, capture, packets).map_err(|e| format!("{}: {e}", path.display()))?;
+    out.flush().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(written)
 }
 
 /// Writes `packets` (in the order given: the Packets tab's) as a pcapng file to `out`.

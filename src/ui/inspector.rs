@@ -67,6 +67,16 @@ pub fn inspector_panel(ui: &mut egui::Ui, view: &mut InspectorView, log: &Packet
             ui.checkbox(&mut view.shown[i], *name);
         }
         ui.label(format!("{} packet(s) captured", log.packets.len()));
+        let save = ui.add_enabled(!log.packets.is_empty(), egui::Button::new("Save for Wireshark (.pcapng)"));
+        if save
+            .on_hover_text(
+                "Every captured packet, both directions, with its time, in a file Wireshark and tshark open \
+                 (synthesized TCP/IP; MQTT inside TLS is shown in clear)",
+            )
+            .clicked()
+        {
+            intents.push(Intent::Report(ReportIntent::SavePcapng));
+        }
     });
     let rows: Vec<&CapturedPacket> = log.packets.iter().filter(|p| listed(view, p)).collect();
     let selected = view.selected.and_then(|seq| log.by_seq(seq));
@@ -169,10 +179,12 @@ pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &Captu
                 let text = egui::RichText::new(Layout::describe(f)).background_color(colour(layout.colour(i), lit));
                 // A property's length and value sit under its identifier, an options byte's
                 // bits under the byte.
+                // Wireshark's name beside ours, so the two tools can be matched field by field.
+                let wireshark = crate::pcap::wireshark_field(&f.name, packet.kind);
                 let hovered = if layout.nested(i) {
-                    ui.indent(i, |ui| ui.label(text).hovered()).inner
+                    ui.indent(i, |ui| field_row(ui, text, wireshark)).inner
                 } else {
-                    ui.label(text).hovered()
+                    field_row(ui, text, wireshark)
                 };
                 if hovered {
                     hovered_field = Some(i);
@@ -186,4 +198,17 @@ pub fn packet_detail(ui: &mut egui::Ui, view: &mut InspectorView, packet: &Captu
         ui.ctx().request_repaint();
     }
     intents
+}
+
+/// A field of the tree: our description, then Wireshark's display-filter name in grey; whether
+/// the pointer is over it.
+fn field_row(ui: &mut egui::Ui, text: egui::RichText, wireshark: Option<&str>) -> bool {
+    ui.horizontal_wrapped(|ui| {
+        let ours = ui.label(text);
+        let theirs = wireshark.map(|w| {
+            ui.label(egui::RichText::new(w).monospace().weak()).on_hover_text("Wireshark's name for this field")
+        });
+        ours.hovered() || theirs.is_some_and(|t| t.hovered())
+    })
+    .inner
 }

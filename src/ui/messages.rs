@@ -18,6 +18,13 @@ pub struct MessagesView {
     pub decoder: Decoder,
 }
 
+/// The export buttons: CSV and JSON for spreadsheets and reports, JSON lines for a replay.
+const EXPORTS: [(ExportFormat, &str); 3] = [
+    (ExportFormat::Csv, "Export CSV"),
+    (ExportFormat::Json, "Export JSON"),
+    (ExportFormat::JsonLines, "Export JSON lines"),
+];
+
 /// Characters of a payload shown in its row.
 const ROW_PREVIEW: usize = 120;
 
@@ -57,7 +64,7 @@ pub fn messages_panel(
                 );
             }
             None => {
-                for (format, name) in [(ExportFormat::Csv, "Export CSV"), (ExportFormat::Json, "Export JSON")] {
+                for (format, name) in EXPORTS {
                     if ui
                         .button(name)
                         .on_hover_text("The listed messages, oldest first, into the reports folder")

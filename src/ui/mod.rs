@@ -18,6 +18,7 @@ mod properties_form;
 mod properties_view;
 mod publish;
 mod publish_check;
+mod replay_panel;
 mod requests_panel;
 mod schema_form;
 mod series_editor;
@@ -47,6 +48,7 @@ pub use properties_form::{PropertiesForm, properties_form, user_property_rows};
 pub use properties_view::properties_view;
 pub use publish::{FORM_KEY, PublishForm, PublishInput, publish_panel};
 pub use publish_check::Preview;
+pub use replay_panel::{ReplayAsk, ReplayForm, ReplayShown, replay_panel};
 pub use requests_panel::{RequestOutcome, RequestRow, requests_panel, timeout_secs};
 use schema_form::{BROKEN, schema_form};
 use series_editor::series_editor;
@@ -155,6 +157,8 @@ pub enum ReportIntent {
     Screenshot { tab: bool },
     /// Saves a packet of the inspector as an annotated PNG or as text into the reports folder.
     ExportPacket { seq: u64, png: bool },
+    /// Saves the captured session as a pcapng file for Wireshark into the reports folder.
+    SavePcapng,
 }
 
 /// The sidebar's tools.
