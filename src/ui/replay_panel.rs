@@ -107,7 +107,7 @@ fn wide_field(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) {
 fn source_ui(ui: &mut egui::Ui, form: &mut ReplayForm, open: &[(u64, String)], ask: &mut Option<ReplayAsk>) {
     ui.horizontal_wrapped(|ui| {
         ui.radio_value(&mut form.from_file, true, "JSON-lines file");
-        ui.radio_value(&mut form.from_file, false, "History");
+        ui.radio_value(&mut form.from_file, false, "History range");
     });
     if form.from_file {
         let label = ui.label("Recording file");
