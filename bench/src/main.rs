@@ -30,6 +30,11 @@ fn main() -> ExitCode {
         }
     };
     raise_open_files_limit();
+    if let (Some(path), false) =
+        (mqtt_lab_psk_hint::keylog::path_from_env(), options.security == mqtt_lab_bench::transport::Security::Plain)
+    {
+        eprintln!("Note: TLS keys logged to {} (SSLKEYLOGFILE)", path.display());
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("bench-worker").build() {
         Ok(r) => r,
         Err(e) => {

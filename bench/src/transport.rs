@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use mqtt_lab_psk_hint::{PskClient, PskVersions};
+use mqtt_lab_psk_hint::{PskClient, PskVersions, keylog};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -142,7 +142,9 @@ impl Connector {
         self
     }
 
+    /// With `SSLKEYLOGFILE` set, every TLS session's secrets are appended to that file.
     pub fn new(security: &Security, host: &str) -> Result<Self, String> {
+        let key_log = if matches!(security, Security::Plain) { None } else { keylog::from_env()? };
         let kind = match security {
             Security::Plain => Kind::Plain,
             Security::Tls { cafile, insecure } => {
@@ -156,10 +158,13 @@ impl Connector {
                 if *insecure {
                     b.set_verify(SslVerifyMode::NONE);
                 }
+                if let Some(log) = key_log {
+                    keylog::install(&mut b, log);
+                }
                 Kind::Tls { connector: b.build(), verify_host: !insecure }
             }
             Security::Psk { identity, key } => {
-                Kind::Psk(PskClient::new(identity, key, PskVersions::Any).map_err(|e| e.to_string())?)
+                Kind::Psk(PskClient::with_key_log(identity, key, PskVersions::Any, key_log).map_err(|e| e.to_string())?)
             }
         };
         Ok(Self { kind, host: host.to_owned(), framing: Framing::Raw })

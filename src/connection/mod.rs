@@ -8,12 +8,14 @@
 //! - `reconnect`: backoff, the offline queue and the subscriptions to renew (pure state).
 //! - `connack`: CONNACK return codes explained for students; `reason`: MQTT 5 reason codes.
 //! - `granted`: what an MQTT 5 CONNACK told the client.
+//! - `keylog`: `SSLKEYLOGFILE`, the TLS secrets for Wireshark (rustls's side of the shared writer).
 //!
 //! No rumqttc type crosses this module's boundary.
 
 mod connack;
 mod disconnect;
 mod granted;
+pub mod keylog;
 mod psk;
 pub mod reason;
 mod reconnect;

@@ -8,28 +8,30 @@ use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
 use super::TlsVersion;
-use super::transport::Session;
+use super::transport::{Session, Target};
 
-/// Runs the TLS-PSK handshake over `tcp`; returns the stream and its version and cipher.
+/// Runs the TLS-PSK handshake over `tcp` to `target`'s host, logging its secrets to the target's
+/// key log if it has one; returns the stream and its version and cipher.
 pub(super) async fn connect(
     tcp: TcpStream,
-    host: &str,
+    target: &Target,
     identity: &str,
     key: &[u8],
-    version: TlsVersion,
 ) -> Result<(SslStream<TcpStream>, Session), String> {
-    let versions = match version {
+    let versions = match target.tls_version {
         TlsVersion::Any => PskVersions::Any,
         TlsVersion::V1_2 => PskVersions::Tls12,
         TlsVersion::V1_3 => PskVersions::Tls13,
     };
-    let client = PskClient::new(identity, key, versions).map_err(|e| e.to_string())?;
-    let stream = client.connect(tcp, host).await.map_err(|e| e.to_string())?;
+    let key_log = super::keylog::open(target.key_log.as_deref())?;
+    let client = PskClient::with_key_log(identity, key, versions, key_log).map_err(|e| e.to_string())?;
+    let stream = client.connect(tcp, &target.host).await.map_err(|e| e.to_string())?;
     let session = Session {
         kind: "TLS-PSK",
         version: stream.ssl().version_str().to_owned(),
         cipher: stream.ssl().current_cipher().map_or("?", |c| c.name()).to_owned(),
         unverified: false,
+        key_log: target.key_log.clone(),
     };
     Ok((stream, session))
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::transport::Session;
+use super::transport::{Session, Target};
 use super::{Tls, TlsVersion};
 
 fn pem_certificates(what: &str, path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -112,15 +112,20 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// Runs the TLS handshake over `tcp`, checking the broker's certificate against `host`;
-/// returns the stream and its version and cipher suite.
+/// Runs the TLS handshake over `tcp`, checking the broker's certificate against the target's
+/// host and logging the secrets to its key log if it has one; returns the stream and its
+/// version and cipher suite.
 pub(super) async fn connect(
     tcp: TcpStream,
-    host: &str,
+    target: &Target,
     tls: &Tls,
-    version: TlsVersion,
 ) -> Result<(TlsStream<TcpStream>, Session), String> {
-    let connector = TlsConnector::from(Arc::new(config(tls, version)?));
+    let host = target.host.as_str();
+    let mut config = config(tls, target.tls_version)?;
+    if let Some(log) = super::keylog::open(target.key_log.as_deref())? {
+        config.key_log = Arc::new(super::keylog::RustlsKeyLog(log));
+    }
+    let connector = TlsConnector::from(Arc::new(config));
     let name =
         ServerName::try_from(host.to_owned()).map_err(|_| format!("{host:?} is not a valid host name for TLS"))?;
     let stream = connector.connect(name, tcp).await.map_err(|e| {
@@ -144,7 +149,8 @@ pub(super) async fn connect(
     // OpenSSL's spelling ("TLSv1.3"), as the PSK sessions and Mosquitto's logs show it.
     let version = session.protocol_version().map_or_else(|| "?".to_owned(), |v| format!("{v:?}").replace('_', "."));
     let cipher = session.negotiated_cipher_suite().map_or_else(|| "?".to_owned(), |s| format!("{:?}", s.suite()));
-    Ok((stream, Session { kind: "TLS", version, cipher, unverified: tls.insecure }))
+    let key_log = target.key_log.clone();
+    Ok((stream, Session { kind: "TLS", version, cipher, unverified: tls.insecure, key_log }))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! the connection self-test both go through here, so they fail the same way.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -25,6 +26,9 @@ pub struct Target {
     pub tls_version: TlsVersion,
     /// MQTT over WebSocket: the upgrade's request path; `None`: MQTT straight over the stream.
     pub websocket: Option<String>,
+    /// Where TLS secrets are appended for Wireshark (`SSLKEYLOGFILE`); `None`: nowhere. A field,
+    /// not the variable read at the handshake, so tests can choose a file per connection.
+    pub key_log: Option<PathBuf>,
 }
 
 impl Target {
@@ -36,6 +40,7 @@ impl Target {
             security: settings.security.clone(),
             tls_version: settings.tls_version,
             websocket: settings.websocket.clone(),
+            key_log: super::keylog::path_from_env(),
         }
     }
 
@@ -53,6 +58,9 @@ pub struct Session {
     pub cipher: String,
     /// Certificate TLS with verification switched off: anyone could be on the other end.
     pub unverified: bool,
+    /// The file this session's secrets were appended to (`SSLKEYLOGFILE`), shown so that key
+    /// logging is never on unnoticed.
+    pub key_log: Option<PathBuf>,
 }
 
 impl std::fmt::Display for Session {
@@ -61,8 +69,17 @@ impl std::fmt::Display for Session {
         if self.unverified {
             f.write_str(" (certificate NOT verified)")?;
         }
+        if let Some(path) = &self.key_log {
+            write!(f, "; {}", key_log_notice(path))?;
+        }
         Ok(())
     }
+}
+
+/// What the UI and `mqtt-lab check` say while TLS secrets are logged.
+#[must_use]
+pub fn key_log_notice(path: &std::path::Path) -> String {
+    format!("TLS keys logged to {} (SSLKEYLOGFILE)", path.display())
 }
 
 /// Looks the host name up (DNS, hosts file, or an IP address as is).
@@ -124,12 +141,10 @@ pub async fn secure(target: &Target, tcp: TcpStream) -> Result<(Box<dyn Stream>,
     let handshake = async {
         match &target.security {
             Security::Plain => Ok((Box::new(tcp) as Box<dyn Stream>, None)),
-            Security::Psk { identity, key } => {
-                super::psk::connect(tcp, &target.host, identity, key, target.tls_version)
-                    .await
-                    .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session)))
-            }
-            Security::Tls(tls) => super::tls::connect(tcp, &target.host, tls, target.tls_version)
+            Security::Psk { identity, key } => super::psk::connect(tcp, target, identity, key)
+                .await
+                .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session))),
+            Security::Tls(tls) => super::tls::connect(tcp, target, tls)
                 .await
                 .map(|(s, session)| (Box::new(s) as Box<dyn Stream>, Some(session))),
         }
@@ -177,6 +192,7 @@ mod tests {
             security: Security::Plain,
             tls_version: TlsVersion::Any,
             websocket: None,
+            key_log: None,
         }
     }
 

@@ -142,6 +142,12 @@ fn status_label(ui: &mut egui::Ui, status: &ConnectionStatus, websocket: bool) {
                             "The broker's certificate was not checked: anyone between you and the broker could read and change the traffic.",
                         );
                     }
+                    if let Some(path) = &session.key_log {
+                        ui.colored_label(ORANGE, crate::connection::transport::key_log_notice(path)).on_hover_text(
+                            "SSLKEYLOGFILE is set: this connection's TLS secrets are appended to that file, so \
+                             Wireshark can decrypt a capture of it (tls.keylog_file). Anyone with the file can too.",
+                        );
+                    }
                 }
                 None => {
                     ui.label(if websocket { "WebSocket, not encrypted" } else { "plain TCP, not encrypted" });

@@ -126,6 +126,19 @@ impl PskClient {
     /// # Errors
     /// [`PskError::Setup`] when OpenSSL refuses the settings.
     pub fn new(identity: &str, key: &[u8], versions: PskVersions) -> Result<Self, PskError> {
+        Self::with_key_log(identity, key, versions, None)
+    }
+
+    /// As [`Self::new`]; with `key_log`, every session's secrets are appended to it (`SSLKEYLOGFILE`).
+    ///
+    /// # Errors
+    /// [`PskError::Setup`] when OpenSSL refuses the settings.
+    pub fn with_key_log(
+        identity: &str,
+        key: &[u8],
+        versions: PskVersions,
+        key_log: Option<Arc<crate::keylog::KeyLog>>,
+    ) -> Result<Self, PskError> {
         let mut builder = SslConnector::builder(SslMethod::tls_client())?;
         let (min, max) = match versions {
             PskVersions::Any => (SslVersion::TLS1_2, None),
@@ -140,6 +153,9 @@ impl PskClient {
         // note that one came.
         builder.set_verify_callback(SslVerifyMode::PEER, |_, _| false);
         crate::set_psk_client(&mut builder, identity, key);
+        if let Some(log) = key_log {
+            crate::keylog::install(&mut builder, log);
+        }
         Ok(Self { connector: builder.build(), identity: identity.to_owned(), versions })
     }
 

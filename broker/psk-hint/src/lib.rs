@@ -7,8 +7,11 @@
 //! - The client ([`PskClient`], module `client`): the one TLS-PSK client of the app, the bench
 //!   and the broker's bridge. Its handshake completes only when the server used the pre-shared
 //!   key; a server that authenticates with a certificate instead is refused before any MQTT byte.
+//! - [`keylog`]: `SSLKEYLOGFILE`, the TLS secrets in the NSS key log format for Wireshark, shared
+//!   by the app (rustls and OpenSSL) and the bench.
 
 mod client;
+pub mod keylog;
 
 pub use client::{CLIENT_CIPHERS, CLIENT_TLS13_SUITES, PskClient, PskError, PskVersions};
 

@@ -22,6 +22,7 @@ fn target(port: u16) -> Target {
         security: Security::Plain,
         tls_version: TlsVersion::Any,
         websocket: Some("/mqtt".into()),
+        key_log: None,
     }
 }
 
