@@ -128,11 +128,21 @@ impl App {
         });
     }
 
+    /// A profile of ours, or every profile of an MQTT.fx configuration or MQTTX export, with
+    /// the import report (what was not imported and why) in the log.
     fn import_profile(&self) {
         let path = std::path::PathBuf::from(self.profiles.transfer.path.trim());
-        self.io.off_thread(move || match ProfileStore::import(&path) {
-            Ok(profile) => Background::Imported(Box::new(profile)),
-            Err(e) => Background::Note(format!("Could not import: {e}")),
+        let report = self.io.reporter();
+        self.io.runtime.spawn_blocking(move || match crate::profile::import::read_any(&path) {
+            Ok((profiles, lines)) => {
+                for profile in profiles {
+                    report(Background::Imported(Box::new(profile)));
+                }
+                for line in lines {
+                    report(Background::Note(line));
+                }
+            }
+            Err(e) => report(Background::Note(format!("Could not import: {e}"))),
         });
     }
 

@@ -6,6 +6,7 @@
 //! - `address`: TCP or WebSocket (with its path), and broker URLs pasted into the host field.
 
 mod address;
+pub mod import;
 mod secrets;
 mod store;
 mod v5;

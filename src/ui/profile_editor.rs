@@ -271,7 +271,10 @@ fn transfer_fields(ui: &mut egui::Ui, transfer: &mut TransferForm) -> Vec<Intent
         if ui.add_enabled(has_path, egui::Button::new("Export")).clicked() {
             intents.push(Intent::Profile(ProfileIntent::Export));
         }
-        if ui.add_enabled(has_path, egui::Button::new("Import")).clicked() {
+        let import = ui.add_enabled(has_path, egui::Button::new("Import")).on_hover_text(
+            "A profile of ours, or every profile of MQTT.fx's mqttfx-config.xml or an MQTTX export (.json)",
+        );
+        if import.clicked() {
             intents.push(Intent::Profile(ProfileIntent::Import));
         }
     });
