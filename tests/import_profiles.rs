@@ -14,6 +14,7 @@ use mqtt_lab::mqtt::{MqttVersion, Qos};
 use mqtt_lab::profile::import::{self, Import, Source};
 use mqtt_lab::profile::{Profile, ProfileStore, TlsMode, Transport, file_stem};
 use mqtt_lab_broker::config::{ListenerConfig, ListenerProtocol};
+use support::mosquitto::{Mosquitto, free_port};
 use support::pki::{Pki, make_pki};
 use support::{ProfileDir, our_broker, runtime};
 
@@ -273,4 +274,27 @@ fn every_imported_profile_passes_mqtt_lab_check() {
     let (code, report) = check(&store, x.profiles[2].profile.clone(), ws_port, None);
     assert_passes((code, report.clone()), "MQTTX ws with path");
     assert!(report.contains("ws://127.0.0.1:") && report.contains("/mqtt/ws"), "{report}");
+}
+
+/// Debian's Mosquitto with a password file for the course's user: the credentials MQTT.fx's
+/// file had are the ones sent (a wrong or missing password is refused at MQTT CONNECT).
+#[test]
+fn the_imported_credentials_log_in_to_mosquitto_with_a_password_file() {
+    let dir = ProfileDir::new("import-mosquitto");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let passwords = dir.0.join("passwd");
+    let made =
+        Command::new("mosquitto_passwd").arg("-b").arg("-c").arg(&passwords).args(["btsiot1", "btsiotpass1"]).status();
+    assert!(made.unwrap().success(), "mosquitto_passwd writes the password file");
+    let port = free_port();
+    let conf = dir.0.join("mosquitto.conf");
+    let text = format!("listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\n", passwords.display());
+    std::fs::write(&conf, text).unwrap();
+    let _mosquitto = Mosquitto::start(&conf);
+    let store = dir.0.join("profiles");
+    let plain = mqttfx().profiles[0].profile.clone();
+    assert_passes(check(&store, plain.clone(), port, None), "MQTT.fx profile with its password");
+    let without = Profile { name: "without password".into(), password: None, ..plain };
+    let (code, report) = check(&store, without, port, None);
+    assert_eq!(code, 5, "refused at MQTT CONNECT without the password: {report}");
 }
