@@ -41,7 +41,11 @@ fn save_for_wireshark(harness: &mut Harness<'_, App>, dir: &ProfileDir) -> (Path
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// What tshark should print for a packet: type, topic(s), client id, payload as hex.
@@ -51,13 +55,13 @@ fn expected(p: &CapturedPacket) -> String {
         Ok(Decoded::Packet(Packet::Publish(publish), _)) => {
             (publish.topic.as_str().to_owned(), String::new(), hex(&publish.payload))
         }
-        Ok(Decoded::Packet(Packet::Connect(c), _)) => (String::new(), c.client_id.to_string(), String::new()),
+        Ok(Decoded::Packet(Packet::Connect(c), _)) => (String::new(), c.client_id.clone(), String::new()),
         Ok(Decoded::Packet(Packet::Subscribe(s), _)) => {
             let filters: Vec<&str> = s.filters.iter().map(|(f, _)| f.as_str()).collect();
             (filters.join(","), String::new(), String::new())
         }
         Ok(Decoded::Packet(Packet::Unsubscribe(u), _)) => {
-            let filters: Vec<&str> = u.filters.iter().map(|f| f.as_str()).collect();
+            let filters: Vec<&str> = u.filters.iter().map(mqtt_lab_broker::codec::TopicFilter::as_str).collect();
             (filters.join(","), String::new(), String::new())
         }
         _ => (String::new(), String::new(), String::new()),
@@ -130,7 +134,7 @@ fn an_mqtt_5_session_reads_the_same_in_tshark() {
     let runtime = runtime();
     let dir = ProfileDir::new("pcap-v5");
     let config = mqtt_lab_broker::Config { allow_anonymous: Some(true), ..Default::default() };
-    let (_broker, port) = our_broker(&runtime, config, &Default::default());
+    let (_broker, port) = our_broker(&runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
     let mut harness = harness_with(&runtime, &dir, None);
     new_profile_at(&mut harness, port);
     harness.state_mut().selected_profile_mut().version = MqttVersion::V5;

@@ -43,7 +43,7 @@ fn a_capture_from_the_command_line_opens_in_tshark() {
     let runtime = runtime();
     let dir = ProfileDir::new("pcap-cli");
     let config = mqtt_lab_broker::Config { allow_anonymous: Some(true), ..Default::default() };
-    let (_broker, port) = our_broker(&runtime, config, &Default::default());
+    let (_broker, port) = our_broker(&runtime, config, &mqtt_lab_broker::config::ListenerConfig::default());
     retain_hi(port);
     let profile = profile_file(&dir, port);
     let file = dir.0.join("out.pcapng");

@@ -29,7 +29,7 @@ impl App {
             let written = write_file(path, &capture, &packets)?;
             let mut detail = format!("{} MQTT packet(s) in {} frame(s)", written.packets, written.frames);
             if let Some(kind) = secured {
-                detail.push_str(&format!("; the MQTT inside {kind} is shown in clear"));
+                detail = format!("{detail}; the MQTT inside {kind} is shown in clear");
             }
             Ok(detail)
         });

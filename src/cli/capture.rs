@@ -93,69 +93,16 @@ pub fn capture(args: &CaptureArgs, out: &mut impl Write) -> u8 {
         profile.name, args.topic, args.seconds
     );
     let _ = out.flush();
-    let connection = Connection::open(runtime.handle(), settings, Arc::new(|| {}));
-    let mut log = PacketLog::default();
-    let mut messages = 0_u64;
-    let take = |log: &mut PacketLog, messages: &mut u64| -> Vec<Event> {
-        let mut other = Vec::new();
-        while let Some(event) = connection.try_event() {
-            match event {
-                Event::Tap(tap) => log.tap(&tap),
-                Event::Message(_) => *messages += 1,
-                e => other.push(e),
-            }
-        }
-        other
+    let connect_within = connect_within + Duration::from_secs(2);
+    let mut recorder = Recorder {
+        connection: Connection::open(runtime.handle(), settings, Arc::new(|| {})),
+        log: PacketLog::default(),
+        messages: 0,
     };
-    // Connected (or why not) within the profile's connect timeout and a margin for the worker.
-    let deadline = Instant::now() + connect_within + Duration::from_secs(2);
-    'connecting: loop {
-        for event in take(&mut log, &mut messages) {
-            match event {
-                Event::Status(ConnectionStatus::Connected { .. }) => break 'connecting,
-                Event::Status(ConnectionStatus::Failed(why)) => {
-                    let _ = writeln!(out, "The connection failed: {why}");
-                    return 5;
-                }
-                _ => {}
-            }
-        }
-        if Instant::now() > deadline {
-            let _ = writeln!(
-                out,
-                "The connection failed: no answer from {host}:{port} within {} s.",
-                deadline_secs(connect_within)
-            );
-            return 5;
-        }
-        std::thread::sleep(POLL);
+    if let Err(code) = recorder.record(args, connect_within, out) {
+        return code;
     }
-    connection.send(Command::Subscribe {
-        filter: args.topic.clone(),
-        qos: Qos::AtMostOnce,
-        options: SubOptions::default(),
-    });
-    let end = Instant::now() + Duration::from_secs(args.seconds);
-    while Instant::now() < end {
-        for event in take(&mut log, &mut messages) {
-            if let Event::Subscribed { filter, granted: Err(refusal) } = event {
-                let _ = writeln!(out, "The broker refused the subscription to {filter:?}: {}", refusal.text);
-                return 6;
-            }
-        }
-        std::thread::sleep(POLL);
-    }
-    connection.send(Command::Disconnect);
-    let closing = Instant::now() + CLOSE_WITHIN;
-    'closing: while Instant::now() < closing {
-        for event in take(&mut log, &mut messages) {
-            if matches!(event, Event::Status(ConnectionStatus::Disconnected | ConnectionStatus::Failed(_))) {
-                break 'closing;
-            }
-        }
-        std::thread::sleep(POLL);
-    }
-    take(&mut log, &mut messages);
+    let Recorder { log, messages, .. } = recorder;
     let capture = Capture::new(Endpoints::look_up(&host, port), secured.clone(), websocket);
     match write_file(&args.out, &capture, &log.packets) {
         Ok(written) => {
@@ -179,8 +126,73 @@ pub fn capture(args: &CaptureArgs, out: &mut impl Write) -> u8 {
     }
 }
 
-fn deadline_secs(d: Duration) -> u64 {
-    d.as_secs() + 2
+/// The connection being recorded: its packets and how many messages came.
+struct Recorder {
+    connection: Connection,
+    log: PacketLog,
+    messages: u64,
+}
+
+impl Recorder {
+    /// The events other than taps and messages, which are recorded.
+    fn take(&mut self) -> Vec<Event> {
+        let mut other = Vec::new();
+        while let Some(event) = self.connection.try_event() {
+            match event {
+                Event::Tap(tap) => self.log.tap(&tap),
+                Event::Message(_) => self.messages += 1,
+                e => other.push(e),
+            }
+        }
+        other
+    }
+
+    /// Connects (within `connect_within`), subscribes, records for the seconds asked, then
+    /// disconnects and waits (a little) for the DISCONNECT to pass the relay. `Err`: the exit code.
+    fn record(&mut self, args: &CaptureArgs, connect_within: Duration, out: &mut impl Write) -> Result<(), u8> {
+        let deadline = Instant::now() + connect_within;
+        'connecting: loop {
+            for event in self.take() {
+                match event {
+                    Event::Status(ConnectionStatus::Connected { .. }) => break 'connecting,
+                    Event::Status(ConnectionStatus::Failed(why)) => {
+                        let _ = writeln!(out, "The connection failed: {why}");
+                        return Err(5);
+                    }
+                    _ => {}
+                }
+            }
+            if Instant::now() > deadline {
+                let _ = writeln!(out, "The connection failed: no answer within {} s.", connect_within.as_secs());
+                return Err(5);
+            }
+            std::thread::sleep(POLL);
+        }
+        let filter = args.topic.clone();
+        self.connection.send(Command::Subscribe { filter, qos: Qos::AtMostOnce, options: SubOptions::default() });
+        let end = Instant::now() + Duration::from_secs(args.seconds);
+        while Instant::now() < end {
+            for event in self.take() {
+                if let Event::Subscribed { filter, granted: Err(refusal) } = event {
+                    let _ = writeln!(out, "The broker refused the subscription to {filter:?}: {}", refusal.text);
+                    return Err(6);
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+        self.connection.send(Command::Disconnect);
+        let closing = Instant::now() + CLOSE_WITHIN;
+        'closing: while Instant::now() < closing {
+            for event in self.take() {
+                if matches!(event, Event::Status(ConnectionStatus::Disconnected | ConnectionStatus::Failed(_))) {
+                    break 'closing;
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+        self.take();
+        Ok(())
+    }
 }
 
 /// The path as a shell would need it.

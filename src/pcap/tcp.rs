@@ -95,8 +95,7 @@ impl TcpConnection {
         let tcp = match kind {
             Kind::Syn => tcp.syn(),
             Kind::SynAck => tcp.syn().ack(self.next[other]),
-            Kind::Ack => tcp.ack(self.next[other]),
-            Kind::Data { push: false } => tcp.ack(self.next[other]),
+            Kind::Ack | Kind::Data { push: false } => tcp.ack(self.next[other]),
             Kind::Data { push: true } => tcp.ack(self.next[other]).psh(),
         };
         let tcp = if matches!(kind, Kind::Syn | Kind::SynAck) {
