@@ -67,6 +67,7 @@ fn the_replay_section_fits_a_laptop_screen() {
             settle(&mut harness);
             inside(&harness, size, label);
         }
+        keep_image(&mut harness, size, "file");
         harness.get_by_label("History range").click();
         settle(&mut harness);
         for label in ["History of", "Topic filter", "From (local time)", "To (local time)", "Start replay"] {
@@ -74,5 +75,14 @@ fn the_replay_section_fits_a_laptop_screen() {
             settle(&mut harness);
             inside(&harness, size, label);
         }
+        keep_image(&mut harness, size, "history");
     }
+}
+
+/// The section as drawn, for review (target/tmp/replay/; not compared: times and ports vary).
+fn keep_image(harness: &mut egui_kittest::Harness<'_, mqtt_lab::App>, size: egui::Vec2, name: &str) {
+    let image = harness.render().expect("the software renderer draws the window");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay");
+    std::fs::create_dir_all(&dir).unwrap();
+    image.save(dir.join(format!("replay_{name}_{}x{}.png", size.x, size.y))).unwrap();
 }
