@@ -196,3 +196,22 @@ fn a_certificate_tls_mqtt_5_session_is_shown_in_clear() {
     let (path, packets) = save_for_wireshark(&mut harness, &dir);
     assert_tshark_agrees(&path, &packets, Some("TLS"));
 }
+
+/// The button and Wireshark's names beside our fields fit a laptop screen and a large one.
+#[test]
+fn the_button_and_wireshark_s_names_fit_every_screen() {
+    let runtime = runtime();
+    for size in [egui::vec2(1024.0, 640.0), egui::vec2(1280.0, 720.0), egui::vec2(1920.0, 1080.0)] {
+        let dir = ProfileDir::new(&format!("pcap-layout-{}", size.x));
+        let mut harness = harness_sized(&runtime, &dir, size);
+        connect_and_subscribe(&mut harness);
+        harness.get_by_role_and_label(Role::Button, "Packets").click();
+        settle(&mut harness);
+        inside(&harness, size, "Save for Wireshark (.pcapng)");
+        harness.get_by_label_contains("sent      CONNECT").click();
+        settle(&mut harness);
+        for label in ["Save for Wireshark (.pcapng)", "mqtt.msgtype", "mqtt.protoname", "Protocol name"] {
+            inside(&harness, size, label);
+        }
+    }
+}
