@@ -9,6 +9,7 @@
 
 mod support;
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -236,7 +237,10 @@ fn a_loopback_capture_decrypts_with_the_key_log_and_not_without() {
     let decrypted = read_capture(&capture, &with_keys);
     eprintln!("tshark with the key log:\n{decrypted}");
     for case in &cases {
-        let hex: String = case.payload.bytes().map(|b| format!("{b:02x}")).collect();
+        let hex = case.payload.bytes().fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
         let line = format!("3\t{TOPIC}\t{hex}");
         assert!(decrypted.lines().any(|l| l == line), "{}: no PUBLISH {line:?} in:\n{decrypted}", case.name);
     }

@@ -197,6 +197,23 @@ mod tests {
     }
 
     #[test]
+    fn a_session_says_where_its_keys_go_only_when_they_are_logged() {
+        let mut session = Session {
+            kind: "TLS-PSK",
+            version: "TLSv1.3".into(),
+            cipher: "TLS_CHACHA20_POLY1305_SHA256".into(),
+            unverified: false,
+            key_log: None,
+        };
+        assert_eq!(session.to_string(), "TLS-PSK TLSv1.3, TLS_CHACHA20_POLY1305_SHA256");
+        session.key_log = Some("/tmp/keys.log".into());
+        assert_eq!(
+            session.to_string(),
+            "TLS-PSK TLSv1.3, TLS_CHACHA20_POLY1305_SHA256; TLS keys logged to /tmp/keys.log (SSLKEYLOGFILE)"
+        );
+    }
+
+    #[test]
     fn dial_errors_are_words_first_and_the_system_text_last() {
         use std::io::{Error, ErrorKind};
         let refused = describe_dial_error(&target(), &Error::from(ErrorKind::ConnectionRefused));
