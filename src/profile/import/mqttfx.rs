@@ -114,6 +114,10 @@ fn tls(node: &Node, p: &mut Profile, u: &mut Vec<Unmapped>) {
     let ca = node.get(&o("caFile")).map(|n| n.text.clone()).unwrap_or_default();
     let cert = node.get(&o("clientCertificateFile")).map(|n| n.text.clone()).unwrap_or_default();
     let key = node.get(&o("clientKeyFile")).map(|n| n.text.clone()).unwrap_or_default();
+    // PEM is what MQTT Lab reads: "true" says so, "false" is listed.
+    if let Some(pem) = flag(node, &o("pemFormatted"), u).filter(|pem| !pem) {
+        u.push(Unmapped::new(&o("pemFormatted"), &pem.to_string(), "MQTT Lab reads PEM files only".into()));
+    }
     let files = [o("caFile"), o("clientCertificateFile"), o("clientKeyFile")];
     if !on {
         // TLS off: the files are listed, so that none is lost.
@@ -143,9 +147,6 @@ fn tls(node: &Node, p: &mut Profile, u: &mut Vec<Unmapped>) {
             "TLS" => {}
             _ => u.push(Unmapped::new(&o("sslProtocol"), protocol, "MQTT Lab speaks TLS 1.2 and 1.3 only".into())),
         }
-    }
-    if let Some(pem) = flag(node, &o("pemFormatted"), u).filter(|pem| !pem) {
-        u.push(Unmapped::new(&o("pemFormatted"), &pem.to_string(), "MQTT Lab reads PEM files only".into()));
     }
 }
 

@@ -97,6 +97,8 @@ fn profile(node: &Node, index: usize) -> ImportedProfile {
     let reason = |field: &str| {
         if BOOKKEEPING.contains(&field) || matches!(field.rsplit('.').next(), Some("id" | "createAt")) {
             "MQTTX's own record keeping".to_owned()
+        } else if field.contains("authentication") {
+            "MQTT 5 enhanced authentication (AUTH): not in MQTT Lab's profiles".to_owned()
         } else if field.starts_with("pushProps") {
             "MQTTX's publish defaults: no such setting of a profile in MQTT Lab".to_owned()
         } else {
@@ -133,7 +135,9 @@ fn transport(node: &Node, p: &mut Profile, u: &mut Vec<Unmapped>) {
         for (field, text) in [("ca", &ca), ("cert", &cert), ("key", &key)].into_iter().filter(|(_, t)| !t.is_empty()) {
             u.push(Unmapped::new(field, text, "TLS is off in this MQTTX connection".into()));
         }
-        node.mark_all(&["rejectUnauthorized"]);
+        if flag(node, "rejectUnauthorized", u) == Some(false) {
+            u.push(Unmapped::new("rejectUnauthorized", "false", "TLS is off in this MQTTX connection".into()));
+        }
         return;
     }
     p.tls = match cert_type {
