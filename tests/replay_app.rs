@@ -1,6 +1,7 @@
 //! The Replay section of the real app: messages received and kept in history are replayed from a
 //! history range into the built-in broker, with a topic prefix added and no pauses, and come back
-//! to the app under their new topics; the section fits laptop screens.
+//! to the app under their new topics; in a loop it goes on until stopped; the section fits
+//! laptop screens.
 
 mod support;
 
@@ -39,6 +40,17 @@ fn a_history_range_replays_into_a_broker_with_its_topics_rewritten() {
     let log = &harness.state().model().log;
     assert!(log.iter().any(|l| l.text == "Replay: 3 message(s) sent."), "{log:?}");
     harness.get_by_label_contains("sent 3 of 3");
+
+    // In a loop at the recorded pace until "Stop replay": a second round starts, then it stops.
+    harness.get_by_label("Loop until stopped").click();
+    set_field(&mut harness, "Speed", "1");
+    harness.get_by_label("Start replay").click();
+    step_until(&mut harness, "the second round", |app| app.replay_progress().is_some_and(|(sent, _)| sent > 3));
+    assert_eq!(harness.state().replay_progress().map(|(_, total)| total), Some(None), "no end in a loop");
+    harness.get_by_label("Stop replay").click();
+    step_until(&mut harness, "the replay stopped", |app| !app.replay_running());
+    let log = &harness.state().model().log;
+    assert!(log.iter().any(|l| l.text.starts_with("Replay: stopped after ")), "{log:?}");
 
     // A file that is not there: the reason under the buttons, nothing started.
     harness.get_by_label("JSON-lines file").click();
