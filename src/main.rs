@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         }
         Ok(Invocation::Replay(args)) => ExitCode::from(cli::replay(&args, &mut std::io::stdout())),
         Ok(Invocation::Capture(args)) => ExitCode::from(cli::capture(&args, &mut std::io::stdout())),
+        Ok(Invocation::Import(args)) => ExitCode::from(cli::import(&args, &mut std::io::stdout())),
         Err(e) => {
             eprint!("mqtt-lab: {e}\n\n{}", cli::USAGE);
             ExitCode::from(1)

@@ -3,10 +3,12 @@
 //! runs a simulated device (`simulate`).
 
 mod capture;
+mod import;
 mod replay;
 mod simulate;
 
 pub use capture::{CaptureArgs, capture};
+pub use import::{Destination, ImportArgs, import};
 pub use replay::{ReplayArgs, replay};
 pub use simulate::simulate;
 
@@ -31,6 +33,9 @@ Usage:
   mqtt-lab capture PROFILE_FILE --out FILE.pcapng [--topic T] [--seconds N]
                                             record a session (subscribed to T, default #, for
                                             N s, default 10) as pcapng for Wireshark
+  mqtt-lab import FILE [--save | --into DIR]
+                                            read MQTT.fx's mqttfx-config.xml or an MQTTX export
+                                            and print what is imported and what is not
 
 check exit codes: 0 all steps passed, 1 bad profile or arguments, 2 DNS lookup, 3 TCP connection,
 4 TLS handshake, 5 MQTT CONNECT refused, 6 SUBSCRIBE refused, 7 the message did not come back.
@@ -49,6 +54,7 @@ pub enum Invocation {
     Simulate { device: Device, profile: PathBuf, speed: f64, count: Option<u64> },
     Replay(ReplayArgs),
     Capture(CaptureArgs),
+    Import(ImportArgs),
 }
 
 /// Reads the arguments after the program name.
@@ -98,6 +104,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Invocation, Strin
         }
         Some("replay") => replay::parse(args).map(Invocation::Replay),
         Some("capture") => capture::parse(args).map(Invocation::Capture),
+        Some("import") => import::parse(args).map(Invocation::Import),
         Some(other) => Err(format!("unknown command {other:?}")),
     }
 }
