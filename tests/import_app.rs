@@ -51,3 +51,24 @@ fn importing_mqttx_and_mqtt_fx_files_adds_their_profiles_with_the_report() {
         }
     }
 }
+
+/// A profile whose name differs only in case and punctuation would share its file
+/// ("PLANT mqtt" and "Plant (mqtt)" are both plant-mqtt.json): the import takes a new name
+/// instead of overwriting it.
+#[test]
+fn an_import_never_overwrites_a_profile_file_of_another_name() {
+    let runtime = runtime();
+    let dir = ProfileDir::new("import-app-clash");
+    let store = mqtt_lab::profile::ProfileStore::at(dir.0.clone());
+    let mine = mqtt_lab::profile::Profile { name: "PLANT mqtt".into(), port: 1999, ..Default::default() };
+    store.save(&mine).unwrap();
+    let mut harness = app_harness(&runtime, &dir);
+    harness.get_by_label("Profile settings").click();
+    settle(&mut harness);
+    import(&mut harness, "mqttx-export.json", 3);
+    let names: Vec<String> = harness.state().profiles().iter().map(|p| p.name.clone()).collect();
+    assert!(names.iter().any(|n| n == "Plant (mqtt) (imported)"), "{names:?}");
+    step_until(&mut harness, "the saved import", |_| dir.0.join("plant-mqtt-imported.json").exists());
+    let (saved, _) = store.load_all();
+    assert!(saved.iter().any(|p| p.name == "PLANT mqtt" && p.port == 1999), "still there: {saved:?}");
+}

@@ -216,7 +216,9 @@ impl App {
     }
 
     pub(super) fn imported(&mut self, mut profile: Profile) {
-        while self.profiles.list.iter().any(|p| p.name == profile.name) {
+        // By file name, which is what saving would overwrite ("Pi" and "pi" share pi.json).
+        let stem = |name: &str| crate::profile::file_stem(name);
+        while self.profiles.list.iter().any(|p| stem(&p.name) == stem(&profile.name)) {
             profile.name.push_str(" (imported)");
         }
         self.sessions.shown_mut().model.note(format!("Imported profile {}.", profile.name));
