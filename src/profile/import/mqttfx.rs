@@ -3,8 +3,9 @@
 //! `brokerPort` and `<connectionOptions>` (client id, credentials, timeouts, MQTT version, TLS
 //! files), its predefined messages (`preDefinedMessages`) and recent topics. The names are those
 //! MQTTk's MQTT.fx importer reads (github.com/matesh/mqttk, `mqtt_fx_config_parser.py`); the TLS
-//! switch, protocol and last will follow the labels of MQTT.fx's profile editor. A field under
-//! another name is not guessed at: it is listed in the report.
+//! switch (`enableSSL`), protocol and last will (`lastWillAndTestament`) follow the labels of
+//! MQTT.fx's profile editor and were not checked against a file MQTT.fx wrote: a field under
+//! any other name is not lost, it is listed in the report.
 
 use crate::connection::TlsVersion;
 use crate::mqtt::{MqttVersion, Outgoing, Qos};
