@@ -4,14 +4,19 @@
 //! connected, then disconnects after the worker has sent what it holds. It talks to its owner
 //! through `ReplayEvent`s and stops when told or when its handle is dropped.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
-use super::schedule::{Played, Progress, ReplayOptions, play};
-use crate::connection::{Command, ConnectSettings, Connection, ConnectionStatus, Event, ReceivedMessage, Repaint};
+use super::schedule::{Outlet, Played, Progress, ReplayOptions, play};
+use super::window::{PublishCounter, WINDOW};
+use crate::connection::{
+    Command, ConnectSettings, Connection, ConnectionStatus, Direction, Event, ReceivedMessage, Repaint,
+};
+use crate::mqtt::Outgoing;
 
 /// What a replay reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +104,30 @@ impl Shared {
     }
 }
 
+/// The schedule's way into the connection: at most `WINDOW` messages handed to the worker and
+/// not yet seen leaving (`left`, kept by the event loop from the relay's taps).
+struct Gate<'a> {
+    conn: &'a Shared,
+    handed: u64,
+    left: &'a AtomicU64,
+    /// Woken by the event loop when more have left.
+    more_left: &'a Notify,
+}
+
+impl Outlet for Gate<'_> {
+    fn send(&mut self, message: Outgoing) {
+        self.conn.send(Command::Publish(message));
+        self.handed += 1;
+    }
+
+    async fn room(&mut self) {
+        // A wake between the load and the wait is kept by `Notify` as a permit.
+        while self.handed.saturating_sub(self.left.load(Ordering::Acquire)) >= WINDOW {
+            self.more_left.notified().await;
+        }
+    }
+}
+
 /// Waits for the connection's status to say connected (`Ok`) or failed (`Err`, in words).
 async fn connected(conn: &Shared, wake: &Notify, report: &impl Fn(ReplayEvent)) -> Result<(), String> {
     loop {
@@ -143,12 +172,12 @@ async fn run(
     report(ReplayEvent::Status(format!("Replay: connected to {address}")));
     let mut last = tokio::time::Instant::now();
     let mut latest: Option<Progress> = None;
+    let (left, more_left) = (AtomicU64::new(0), Notify::new());
+    let mut gate = Gate { conn: &conn, handed: 0, left: &left, more_left: &more_left };
     let schedule = play(
         &messages,
         &options,
-        |out| {
-            conn.send(Command::Publish(out));
-        },
+        &mut gate,
         |p| {
             latest = Some(p);
             if last.elapsed() >= PROGRESS_EVERY {
@@ -163,10 +192,16 @@ async fn run(
     // The connection's events meanwhile (its taps pile up otherwise): a lost connection is
     // reported; while it is back, the worker holds QoS 1/2 messages and drops QoS 0 ones.
     let events = async {
+        let mut counter = PublishCounter::default();
         loop {
             wake.notified().await;
             while let Some(event) = conn.try_event() {
                 match event {
+                    Event::Tap(tap) if tap.direction == Direction::Sent => {
+                        counter.feed(&tap.bytes);
+                        left.store(counter.publishes, Ordering::Release);
+                        more_left.notify_one();
+                    }
                     Event::Status(ConnectionStatus::Reconnecting { reason, .. }) => {
                         report(ReplayEvent::Status(format!("Replay: reconnecting ({reason})")));
                     }

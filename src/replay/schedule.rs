@@ -140,6 +140,22 @@ pub fn offsets(messages: &[ReceivedMessage]) -> (Vec<Duration>, Duration) {
     (offsets, span + seam)
 }
 
+/// Where a replay's messages go. Any `FnMut(Outgoing)` is one that always has room.
+pub trait Outlet {
+    fn send(&mut self, message: Outgoing);
+
+    /// Completes when another message may be handed over (at once unless the outlet is full).
+    fn room(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
+}
+
+impl<F: FnMut(Outgoing)> Outlet for F {
+    fn send(&mut self, message: Outgoing) {
+        self(message);
+    }
+}
+
 /// How far a replay is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
@@ -159,16 +175,16 @@ pub enum Played {
     Stopped(u64),
 }
 
-/// In "as fast as possible", a pause after this many messages lets the connection's worker take
-/// them (its request queue holds 1000) instead of the replay filling its memory.
+/// In "as fast as possible", a pause after this many messages lets the other tasks run (the
+/// outlet's room bounds what waits in the connection).
 const BURST: u64 = 100;
 
-/// Plays `messages`: `send` each at its time, `progress` after each, until every round is sent or
-/// `stop` completes.
+/// Plays `messages`: into `outlet` each at its time (later if the outlet has no room: the next
+/// ones then catch up), `progress` after each, until every round is sent or `stop` completes.
 pub async fn play(
     messages: &[ReceivedMessage],
     options: &ReplayOptions,
-    mut send: impl FnMut(Outgoing),
+    outlet: &mut impl Outlet,
     mut progress: impl FnMut(Progress),
     stop: impl Future<Output = ()>,
 ) -> Played {
@@ -196,7 +212,12 @@ pub async fn play(
                 () = &mut stop => return Played::Stopped(sent),
                 () = tokio::time::sleep_until(wake) => {}
             }
-            send(options.outgoing(m));
+            tokio::select! {
+                biased;
+                () = &mut stop => return Played::Stopped(sent),
+                () = outlet.room() => {}
+            }
+            outlet.send(options.outgoing(m));
             sent += 1;
             progress(Progress { sent, total, round: r + 1 });
         }

@@ -31,9 +31,14 @@ fn recorded(gaps_ms: &[u64]) -> Vec<ReceivedMessage> {
 async fn run(messages: &[ReceivedMessage], options: &ReplayOptions) -> (Vec<(u128, String)>, Played) {
     let start = Instant::now();
     let mut sent = Vec::new();
-    let played =
-        play(messages, options, |o| sent.push((start.elapsed().as_millis(), o.topic)), |_| {}, std::future::pending())
-            .await;
+    let played = play(
+        messages,
+        options,
+        &mut |o: Outgoing| sent.push((start.elapsed().as_millis(), o.topic)),
+        |_| {},
+        std::future::pending(),
+    )
+    .await;
     (sent, played)
 }
 
@@ -71,8 +76,14 @@ async fn stop_ends_a_loop_without_end_and_progress_counts_rounds() {
     let options = ReplayOptions { repeat: Repeat::Forever, ..ReplayOptions::default() };
     let mut last = None;
     let mut n = 0;
-    let played =
-        play(&messages, &options, |_| n += 1, |p| last = Some(p), tokio::time::sleep(Duration::from_secs(1))).await;
+    let played = play(
+        &messages,
+        &options,
+        &mut |_: Outgoing| n += 1,
+        |p| last = Some(p),
+        tokio::time::sleep(Duration::from_secs(1)),
+    )
+    .await;
     // Rounds of 300 ms: sends at 0, 100, 200, 300, ..., 900; stopped before the one at 1000.
     assert_eq!(played, Played::Stopped(10));
     assert_eq!(n, 10);
@@ -87,7 +98,7 @@ async fn as_fast_as_possible_pauses_between_bursts_and_stops_at_once() {
     assert_eq!(played, Played::Done(250));
     assert_eq!(sent[99].0, 0);
     assert_eq!((sent[100].0, sent[200].0), (1, 2), "a millisecond's pause after each 100");
-    let stopped = play(&messages, &afap, |_| {}, |_| {}, std::future::ready(())).await;
+    let stopped = play(&messages, &afap, &mut |_: Outgoing| {}, |_| {}, std::future::ready(())).await;
     assert_eq!(stopped, Played::Stopped(0));
 }
 
@@ -131,4 +142,30 @@ fn offsets_never_go_back_and_a_single_message_loops_each_second() {
     assert_eq!(Pace::from_factor(0.0), Ok(Pace::AsFastAsPossible));
     assert!(Pace::from_factor(-1.0).unwrap_err().contains("above 0"));
     assert!(Pace::from_factor(f64::NAN).is_err());
+}
+
+/// A link that takes one message each 10 ms.
+struct Slow(Vec<u128>, Instant);
+
+impl Outlet for Slow {
+    fn send(&mut self, _: Outgoing) {
+        self.0.push(self.1.elapsed().as_millis());
+    }
+
+    fn room(&mut self) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(Duration::from_millis(10))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_outlet_holds_the_schedule_which_catches_up_and_stop_still_works() {
+    let messages = recorded(&[5, 5, 100]);
+    let mut slow = Slow(Vec::new(), Instant::now());
+    let played = play(&messages, &ReplayOptions::default(), &mut slow, |_| {}, std::future::pending()).await;
+    assert_eq!(played, Played::Done(4));
+    // Due at 0, 5, 10, 110: each waits 10 ms for room after its time comes.
+    assert_eq!(slow.0, [10, 20, 30, 120]);
+    let mut slow = Slow(Vec::new(), Instant::now());
+    let stop = tokio::time::sleep(Duration::from_millis(25));
+    assert_eq!(play(&messages, &ReplayOptions::default(), &mut slow, |_| {}, stop).await, Played::Stopped(2));
 }
