@@ -4,7 +4,8 @@
 //! 10x and twice in a loop into another broker (ours, in-process, on a free port), where
 //! Debian's `mosquitto_sub` stamps each arrival (`%U`, ns). Every message must arrive, in order,
 //! and the whole run's duration must match the recording's divided by the speed within 25 %
-//! (judged on the whole run, not per message, so scheduling jitter cannot flake it).
+//! (judged on the whole run, not per message, so scheduling jitter cannot flake it). And 10,000
+//! QoS 1 messages as fast as possible: all arrive, in order.
 
 mod support;
 
@@ -164,4 +165,40 @@ fn a_recorded_burst_replays_complete_in_order_on_its_timing_at_1x_10x_and_in_a_l
     let looped = replay(&file, &profile, port, 2 * BURST, &["--speed", "10", "--loops", "2"]);
     in_order(&looped, 2);
     judge(&looped, (round.as_secs_f64() + span) / 10.0, "10x, 2 loops");
+}
+
+/// As fast as possible, far more messages than the connection's worker queues (1000): the replay
+/// waits for the link, so every one arrives, in order.
+#[test]
+fn ten_thousand_messages_as_fast_as_possible_arrive_complete_and_in_order() {
+    const N: usize = 10_000;
+    let dir = ProfileDir::new("replay-afap");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let file = dir.0.join("many.jsonl");
+    let start = std::time::UNIX_EPOCH + Duration::from_secs(1_764_000_000);
+    let lines: Vec<String> = (0..N)
+        .map(|i| {
+            mqtt_lab::replay::to_line(&mqtt_lab::connection::ReceivedMessage {
+                topic: "many/n".into(),
+                payload: i.to_string().into(),
+                qos: mqtt_lab::connection::Qos::AtLeastOnce,
+                retain: false,
+                dup: false,
+                at: start + Duration::from_millis(i as u64),
+                properties: mqtt_lab::mqtt::PublishProperties::default(),
+            })
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let runtime = runtime();
+    let (_broker, port) =
+        our_broker(&runtime, mqtt_lab_broker::Config::default(), &mqtt_lab_broker::config::ListenerConfig::default());
+    let profile = dir.0.join("fast.json");
+    std::fs::write(&profile, format!(r#"{{"name":"Fast","host":"127.0.0.1","port":{port},"client_id":"fast"}}"#))
+        .unwrap();
+    let heard = replay(&file, &profile, port, N, &["--as-fast-as-possible"]);
+    let took = heard.last().unwrap().0 - heard[0].0;
+    eprintln!("as fast as possible: {N} QoS 1 messages over {took:.3} s");
+    let got: Vec<usize> = heard.iter().map(|(_, _, p)| p.parse().unwrap()).collect();
+    assert_eq!(got, (0..N).collect::<Vec<_>>(), "every message, in order");
 }
