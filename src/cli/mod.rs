@@ -185,6 +185,25 @@ pub fn check(path: &Path, topic: Option<String>, out: &mut impl Write) -> u8 {
     }
 }
 
+/// A one-worker runtime for a command that runs until done or Ctrl+C (its thread named
+/// `thread`), and the flag Ctrl+C sets.
+fn interruptible_runtime(
+    thread: &str,
+) -> std::io::Result<(tokio::runtime::Runtime, std::sync::Arc<std::sync::atomic::AtomicBool>)> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name(thread).enable_all().build()?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    Ok((runtime, interrupted))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

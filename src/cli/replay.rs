@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::connection::Qos;
@@ -114,25 +114,13 @@ pub fn replay(args: &ReplayArgs, out: &mut impl Write) -> u8 {
             return 1;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("mqtt-lab-replay")
-        .enable_all()
-        .build()
-    {
+    let (runtime, interrupted) = match super::interruptible_runtime("mqtt-lab-replay") {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(out, "Cannot start: {e}");
             return 1;
         }
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
-        }
-    });
     let _ = writeln!(
         out,
         "Replaying {} message(s) from {} to {}:{}, {}.",

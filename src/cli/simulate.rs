@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::profile::ProfileStore;
@@ -29,25 +29,13 @@ pub fn simulate(device: Device, path: &Path, speed: f64, count: Option<u64>, out
             return 1;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("mqtt-lab-sim")
-        .enable_all()
-        .build()
-    {
+    let (runtime, interrupted) = match super::interruptible_runtime("mqtt-lab-sim") {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(out, "Cannot start: {e}");
             return 1;
         }
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
-        }
-    });
     let _ = writeln!(
         out,
         "Simulating the {} on {}:{} ({}); Ctrl+C stops.",
