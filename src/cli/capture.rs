@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use crate::connection::{Command, Connection, ConnectionStatus, Event, Qos, Security, SubOptions};
 use crate::model::PacketLog;
 use crate::pcap::{Capture, Endpoints, write_file};
-use crate::profile::ProfileStore;
 
 /// How long the closing DISCONNECT may take to pass the relay before the file is written.
 const CLOSE_WITHIN: Duration = Duration::from_secs(3);
@@ -51,13 +50,7 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<CaptureArgs, Stri
 /// Runs the capture; the exit code (0 written, 1 bad profile or arguments, 5 the connection
 /// failed, 6 the SUBSCRIBE was refused, 8 the file could not be written).
 pub fn capture(args: &CaptureArgs, out: &mut impl Write) -> u8 {
-    let profile = match ProfileStore::import(&args.profile) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = writeln!(out, "Cannot read the profile: {e}");
-            return 1;
-        }
-    };
+    let Some(profile) = super::read_profile(&args.profile, out) else { return 1 };
     if profile.builtin_broker {
         let _ = writeln!(
             out,

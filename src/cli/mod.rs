@@ -121,13 +121,7 @@ pub fn format_step(report: &StepReport) -> String {
 
 /// Runs the self-test of the profile in `path`, writing the report to `out`; the exit code.
 pub fn check(path: &Path, topic: Option<String>, out: &mut impl Write) -> u8 {
-    let profile = match ProfileStore::import(path) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = writeln!(out, "Cannot read the profile: {e}");
-            return 1;
-        }
-    };
+    let Some(profile) = read_profile(path, out) else { return 1 };
     if profile.builtin_broker {
         let _ = writeln!(
             out,
@@ -181,6 +175,17 @@ pub fn check(path: &Path, topic: Option<String>, out: &mut impl Write) -> u8 {
         Err(step) => {
             let _ = writeln!(out, "Failed at step {:?} (exit code {}).", step.name(), step.exit_code());
             step.exit_code()
+        }
+    }
+}
+
+/// Reads a command's profile file, or says why it cannot (the command then exits 1).
+fn read_profile(path: &Path, out: &mut impl Write) -> Option<crate::profile::Profile> {
+    match ProfileStore::import(path) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let _ = writeln!(out, "Cannot read the profile: {e}");
+            None
         }
     }
 }

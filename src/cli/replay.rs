@@ -10,7 +10,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::connection::Qos;
-use crate::profile::ProfileStore;
 use crate::replay::{Pace, Repeat, ReplayEvent, ReplayOptions, Replayer};
 
 /// The built-in broker's usual port, for a profile that names it (the app's window must be open).
@@ -93,13 +92,7 @@ fn describe(options: &ReplayOptions) -> String {
 /// Runs the replay until it ends; the exit code (0 done or stopped, 1 bad profile, file or
 /// arguments, 5 no connection).
 pub fn replay(args: &ReplayArgs, out: &mut impl Write) -> u8 {
-    let profile = match ProfileStore::import(&args.profile) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = writeln!(out, "Cannot read the profile: {e}");
-            return 1;
-        }
-    };
+    let Some(profile) = super::read_profile(&args.profile, out) else { return 1 };
     let settings = match profile.connect_settings(Some(BUILTIN_PORT)) {
         Ok(s) => s,
         Err(e) => {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::profile::ProfileStore;
 use crate::simulate::{Device, SimEvent, SimOptions, Simulator, TOPIC_CLOCK};
 
 /// The built-in broker's usual port, for a profile that names it (the app's window must be open).
@@ -15,13 +14,7 @@ const BUILTIN_PORT: u16 = 1883;
 
 /// Runs the device until it ends; the exit code (0 done or stopped, 1 bad profile, 5 no connection).
 pub fn simulate(device: Device, path: &Path, speed: f64, count: Option<u64>, out: &mut impl Write) -> u8 {
-    let profile = match ProfileStore::import(path) {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = writeln!(out, "Cannot read the profile: {e}");
-            return 1;
-        }
-    };
+    let Some(profile) = super::read_profile(path, out) else { return 1 };
     let settings = match profile.connect_settings(Some(BUILTIN_PORT)) {
         Ok(s) => s,
         Err(e) => {
