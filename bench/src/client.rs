@@ -2,7 +2,7 @@
 //! broker's codec, then the publisher or subscriber loops of [`crate::publisher`] and
 //! [`crate::subscriber`].
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -11,7 +11,7 @@ use mqtt_lab_broker::codec::{
     Connect, Decoded, Packet, PacketId, Protocol, QoS, Subscribe, TopicFilter, decode, put_remaining_length,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::transport::{Connector, Stream};
 use crate::wire::{CONNACK, Frame, SUBACK, drain_frames, skip_properties};
@@ -34,6 +34,10 @@ pub struct Target {
 pub enum ClientError {
     #[error("cannot connect to {addr}: {source}")]
     Connect { addr: SocketAddr, source: std::io::Error },
+    /// The source address is not local, or has no free port left (one address has only
+    /// ip_local_port_range's ports).
+    #[error("cannot bind a client socket to the source address {from}: {source}")]
+    Bind { from: IpAddr, source: std::io::Error },
     #[error("{0}")]
     Tls(String),
     #[error("connection to the broker failed: {0}")]
@@ -50,6 +54,10 @@ pub enum ClientError {
     Frame(#[from] crate::wire::FrameError),
     #[error("no answer from the broker within {0:?} ({1})")]
     Timeout(Duration, &'static str),
+    /// A limit of this machine (open files, local ports) below what the run needs: the
+    /// message names it and how to get past it.
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// A connected client: its stream and what was read past the last packet handled.
@@ -86,9 +94,27 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 impl Client {
     /// Connects with a clean session and waits for CONNACK.
     pub async fn connect(target: &Target, name: &str, keep_alive: u16) -> Result<Self, ClientError> {
-        let tcp = TcpStream::connect(target.addr)
-            .await
-            .map_err(|source| ClientError::Connect { addr: target.addr, source })?;
+        Self::connect_from(target, None, name, keep_alive).await
+    }
+
+    /// [`Client::connect`] from the source address `from` (the kernel's choice with `None`):
+    /// one machine then opens more connections to one broker than one address has ports.
+    pub async fn connect_from(
+        target: &Target,
+        from: Option<IpAddr>,
+        name: &str,
+        keep_alive: u16,
+    ) -> Result<Self, ClientError> {
+        let tcp = match from {
+            None => TcpStream::connect(target.addr).await,
+            Some(from) => {
+                let socket = if target.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+                let socket = socket.map_err(|source| ClientError::Connect { addr: target.addr, source })?;
+                socket.bind(SocketAddr::new(from, 0)).map_err(|source| ClientError::Bind { from, source })?;
+                socket.connect(target.addr).await
+            }
+        }
+        .map_err(|source| ClientError::Connect { addr: target.addr, source })?;
         tcp.set_nodelay(true)?;
         let stream = target.connector.connect(tcp).await.map_err(ClientError::Tls)?;
         let v5 = target.protocol == Protocol::V5;

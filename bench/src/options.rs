@@ -1,11 +1,14 @@
 //! Command-line options of `mqtt-lab-bench`.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use mqtt_lab_broker::codec::Protocol;
 
 use crate::transport::{Framing, Security, parse_hex_key};
+
+mod sources;
+pub use sources::parse_sources;
 
 pub const USAGE: &str = "\
 mqtt-lab-bench: load generator for MQTT 3.1.1 and MQTT 5 brokers
@@ -37,8 +40,8 @@ Options:
   --label NAME         the broker's name in the results (default: host:port)
   --qos 0|1|2          QoS of publishes and subscriptions (default 0)
   --mqtt-version V     3.1.1 (also 4 or 311, the default) or 5: every packet in that version
-  --publishers P       publishers
-  --subscribers S      subscribers (fanout)
+  --publishers P       publishers (soak: 0 for idle connections only)
+  --subscribers S      subscribers (fanout; soak: 0 for idle connections only)
   --count N            messages per publisher (conn: connections; retained: messages)
   --duration SECS      upper bound on the run's time (default 60)
   --payload BYTES      payload size, at least 20 (default 64)
@@ -49,6 +52,10 @@ Options:
   --pid PID            conn, soak: the broker's process id, to read its memory (Linux)
   --keepalive SECS     soak: the clients' keepalive (default 30); they ping every half of it
   --sample SECS        soak: seconds between samples (default 10)
+  --at-once N          soak: connections opening at the same time in the connect storm (default 1000)
+  --source ADDRS       soak: the clients' source addresses, taken in turn: one (127.0.0.2), a range
+                       (127.0.0.2-127.0.0.9) or a comma-separated list of either; one address
+                       has only ip_local_port_range's ports (about 28,000) towards one broker
   --username U, --password P, --client-prefix X   credentials and client id prefix
   --psk-identity ID --psk HEX   TLS-PSK with this identity and key (hex, as in psk_file)
   --cafile FILE        TLS, the broker's certificate checked against this CA (PEM)
@@ -116,6 +123,12 @@ pub struct Options {
     pub keepalive: u16,
     /// Soak: time between samples.
     pub sample: Duration,
+    /// Soak: connection attempts in flight at once. Wide, so that the start is a connect storm
+    /// (the broker's accept loop and listen backlog under pressure), not a polite queue.
+    pub at_once: usize,
+    /// Soak: source addresses the clients bind to, in turn; empty: the kernel's choice. One
+    /// address reaches one broker from at most ip_local_port_range's ports (about 28,000).
+    pub sources: Vec<IpAddr>,
     pub username: Option<String>,
     pub password: Option<String>,
     pub client_prefix: String,
@@ -160,6 +173,8 @@ impl Options {
             pid: None,
             keepalive: 30,
             sample: Duration::from_secs(10),
+            at_once: 1000,
+            sources: Vec::new(),
             username: None,
             password: None,
             client_prefix: String::new(),
@@ -180,6 +195,7 @@ impl Options {
         let mut label = None;
         let (mut ws, mut path) = (false, None);
         let mut o = Self::new(scenario, SocketAddr::from(([127, 0, 0, 1], 1883)));
+        let (least, least_text) = if scenario == Scenario::Soak { (0, "a number") } else { (1, "at least 1") };
         let mut it = args[1..].iter();
         while let Some(flag) = it.next() {
             // Flags without a value.
@@ -200,11 +216,10 @@ impl Options {
                 "--label" => label = Some(value.clone()),
                 "--qos" => o.qos = value.parse().ok().filter(|q| *q <= 2).ok_or_else(|| bad("QoS is 0, 1 or 2"))?,
                 "--mqtt-version" => o.protocol = parse_version(value).ok_or_else(|| bad("3.1.1 (4, 311) or 5"))?,
-                "--publishers" => {
-                    o.publishers = value.parse().ok().filter(|p| *p > 0).ok_or_else(|| bad("at least 1"))?;
-                }
-                "--subscribers" => {
-                    o.subscribers = value.parse().ok().filter(|s| *s > 0).ok_or_else(|| bad("at least 1"))?;
+                // A soak's extra load-generator processes carry idle connections only.
+                "--publishers" | "--subscribers" => {
+                    let n = value.parse().ok().filter(|n| *n >= least).ok_or_else(|| bad(least_text))?;
+                    *(if flag == "--publishers" { &mut o.publishers } else { &mut o.subscribers }) = n;
                 }
                 "--count" => o.count = value.parse().ok().filter(|c| *c > 0).ok_or_else(|| bad("at least 1"))?,
                 "--duration" => {
@@ -226,6 +241,8 @@ impl Options {
                 "--keepalive" => {
                     o.keepalive = value.parse().ok().filter(|k| *k >= 2).ok_or_else(|| bad("seconds, at least 2"))?;
                 }
+                "--at-once" => o.at_once = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("at least 1"))?,
+                "--source" | "--sources" => o.sources = parse_sources(value).map_err(|e| bad(&e))?,
                 "--sample" => {
                     let secs: f64 = value.parse().ok().filter(|s: &f64| *s > 0.0).ok_or_else(|| bad("seconds > 0"))?;
                     o.sample = Duration::from_secs_f64(secs);
@@ -267,6 +284,7 @@ impl Options {
             .map_err(|e| format!("cannot resolve {host}: {e}"))?
             .next()
             .ok_or_else(|| format!("{host} has no address"))?;
+        sources::check_family(&o.sources, o.addr)?;
         o.label = label.unwrap_or_else(|| format!("{host}:{port}"));
         o.host = host;
         Ok(o)
@@ -323,6 +341,26 @@ mod tests {
             Options::parse(&args("conn --mqtt-version 3")).unwrap_err(),
             "--mqtt-version \"3\": 3.1.1 (4, 311) or 5"
         );
+    }
+
+    #[test]
+    fn sources_take_addresses_ranges_and_lists() {
+        let o = Options::parse(&args("soak --source 127.0.0.2-127.0.0.4,127.0.1.1 --at-once 50")).unwrap();
+        let expected: Vec<IpAddr> =
+            ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.1.1"].map(|a| a.parse().unwrap()).into();
+        assert_eq!((o.sources, o.at_once), (expected, 50));
+        assert!(Options::parse(&args("soak --source ::1")).unwrap_err().contains("different IP versions"));
+        assert_eq!(
+            Options::parse(&args("soak --source 127.0.0.9-127.0.0.2")).unwrap_err(),
+            "--source \"127.0.0.9-127.0.0.2\": the range \"127.0.0.9-127.0.0.2\" ends before it starts"
+        );
+    }
+
+    #[test]
+    fn only_a_soak_takes_zero_publishers() {
+        let o = Options::parse(&args("soak --publishers 0 --subscribers 0")).unwrap();
+        assert_eq!((o.publishers, o.subscribers), (0, 0));
+        assert_eq!(Options::parse(&args("fanin --publishers 0")).unwrap_err(), "--publishers \"0\": at least 1");
     }
 
     #[test]
