@@ -13,14 +13,14 @@ use crate::options::{Scenario, parse_sources};
 
 /// A broker that answers every CONNECT with CONNACK return code `code` (0: accepted; `None`:
 /// closes at once) and notes each client's source address.
-async fn fake_broker(code: Option<u8>) -> (SocketAddr, Arc<Mutex<Vec<IpAddr>>>) {
+async fn fake_broker(code: Option<u8>) -> (SocketAddr, Arc<Mutex<Vec<SocketAddr>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let peers = Arc::new(Mutex::new(Vec::new()));
     let seen = peers.clone();
     tokio::spawn(async move {
         while let Ok((mut tcp, peer)) = listener.accept().await {
-            seen.lock().unwrap().push(peer.ip());
+            seen.lock().unwrap().push(peer);
             let Some(code) = code else { continue };
             tokio::spawn(async move {
                 let mut buf = [0u8; 256];
@@ -51,9 +51,24 @@ async fn each_connection_comes_from_the_next_source_address() {
         held.push(storm.attempt(n, &target, &format!("c{n}"), 30, None).await.expect("connected"));
     }
     let expected: Vec<IpAddr> = parse_sources("127.0.0.2,127.0.0.3,127.0.0.7,127.0.0.2,127.0.0.3").unwrap();
-    assert_eq!(*peers.lock().unwrap(), expected);
+    assert_eq!(peers.lock().unwrap().iter().map(SocketAddr::ip).collect::<Vec<_>>(), expected);
     let summary = storm.summary(5);
     assert_eq!((summary.attempted, summary.connected, summary.refused), (5, 5, 0));
+}
+
+#[tokio::test]
+async fn a_taken_port_is_passed_over() {
+    let (addr, peers) = fake_broker(Some(0)).await;
+    let storm = Storm::new(&options(addr, "127.0.0.6"));
+    let target = crate::scenario::target(&options(addr, "")).unwrap();
+    let first = u16::try_from(storm.sources[0].next_port.load(Ordering::Relaxed)).unwrap();
+    let _taken = std::net::TcpListener::bind(("127.0.0.6", first)).unwrap();
+    let _held = storm.attempt(0, &target, "c", 30, None).await.expect("connected from the next port");
+    assert_eq!(*peers.lock().unwrap(), [SocketAddr::from(([127, 0, 0, 6], first + 1))]);
+    // The last port handed out, the source has none left: refused here, not by the broker.
+    storm.sources[0].next_port.store(*storm.ports.end() + 1, Ordering::Relaxed);
+    assert!(storm.attempt(1, &target, "c", 30, None).await.is_none());
+    assert_eq!(storm.refusals.lock().unwrap().by_cause["no_local_port"].0, 1);
 }
 
 #[tokio::test]
