@@ -105,9 +105,14 @@ mkdir -p "$(dirname "$OUT")"
 for ((i = 0; i < processes; i++)); do
     share=$((COUNT / processes + (i < COUNT % processes ? 1 : 0)))
     addresses=$(((share + PER_SOURCE - 1) / PER_SOURCE))
-    sources=$(ip_text "$next_source")
-    [ "$addresses" -gt 1 ] && sources="$sources-$(ip_text $((next_source + addresses - 1)))"
-    next_source=$((next_source + addresses))
+    sources=""
+    for ((a = 0; a < addresses; next_source++)); do
+        ip=$(ip_text "$next_source")
+        # An address with sockets left (TIME_WAIT of a killed run) has fewer ports: the next one.
+        [ -n "$(ss -Htan src "$ip" | head -1)" ] && continue
+        sources="$sources${sources:+,}$ip"
+        a=$((a + 1))
+    done
     args=(soak --count "$share" --duration "$DURATION" --port "$port" --label "$BROKER" --source "$sources"
         --at-once "$AT_ONCE")
     echo "soak: generator $i: $share connections from $sources" >&2

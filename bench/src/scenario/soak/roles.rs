@@ -97,7 +97,7 @@ impl Role {
     }
 
     /// Once told to go, publishes every `every`, cycling QoS 0, 1, 2, and answers PUBREC with
-    /// PUBREL; pings while it waits.
+    /// PUBREL; pings while it waits. Told to stop, finishes its QoS 1 and 2 flows first.
     pub async fn publish(
         mut self,
         mut client: Client,
@@ -110,30 +110,39 @@ impl Role {
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut ping = self.ping_every();
         let (mut seq, mut wbuf, mut payload) = (0u64, BytesMut::new(), Vec::with_capacity(size));
+        // QoS 1 and 2 publishes not yet acknowledged to the end (PUBACK, PUBCOMP): at the stop,
+        // waited for until [`QUIET`] has passed. A broker may hold a QoS 2 message until PUBREL
+        // (Mosquitto does), so leaving before it would lose it.
+        let mut unfinished = 0u64;
+        let mut ending: Option<Instant> = None;
         loop {
             let going = *self.go.borrow();
+            let until = ending.unwrap_or_else(Instant::now);
             tokio::select! {
                 _ = self.go.changed(), if !going => {}
                 _ = ping.tick(), if !going => put_pingreq(&mut wbuf),
-                _ = self.stop.changed() => {
+                _ = self.stop.changed(), if ending.is_none() => ending = Some(Instant::now() + QUIET),
+                () = tokio::time::sleep_until(until), if ending.is_some() => {
                     goodbye(client).await;
                     return Ended::Publisher;
                 }
-                _ = tick.tick(), if going => {
+                _ = tick.tick(), if going && ending.is_none() => {
                     payload.clear();
                     Stamp { publisher, seq, sent_ns: now_ns() }.put(&mut payload, size);
                     let qos = u8::try_from(seq % 3).unwrap_or(0);
                     let pid = u16::try_from(seq % u64::from(u16::MAX)).unwrap_or(0) + 1;
                     put_publish(&mut wbuf, client.v5, topic, qos, false, pid, &payload);
+                    unfinished += u64::from(qos > 0);
                     seq += 1;
                     Counters::add(&self.counters.published);
                 }
                 r = client.stream.read_buf(&mut client.rbuf) => {
                     let ok = matches!(r, Ok(n) if n > 0)
-                        && drain_frames(&mut client.rbuf, client.v5, |f| {
-                            if let Frame::Ack { kind: PUBREC, pid, reason: ..0x80 } = f {
-                                put_ack(&mut wbuf, PUBREL, pid);
-                            }
+                        && drain_frames(&mut client.rbuf, client.v5, |f| match f {
+                            Frame::Ack { kind: PUBREC, pid, reason: ..0x80 } => put_ack(&mut wbuf, PUBREL, pid),
+                            // Done: acknowledged, or (MQTT 5) refused with a reason code.
+                            Frame::Ack { kind: PUBACK | PUBCOMP | PUBREC, .. } => unfinished = unfinished.saturating_sub(1),
+                            _ => {}
                         })
                         .is_ok();
                     if !ok {
@@ -144,6 +153,10 @@ impl Role {
             }
             if !wbuf.is_empty() && client.stream.write_all(&wbuf.split()).await.is_err() {
                 self.lost();
+                return Ended::Publisher;
+            }
+            if ending.is_some() && unfinished == 0 {
+                goodbye(client).await;
                 return Ended::Publisher;
             }
         }
@@ -206,3 +219,7 @@ impl Role {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "roles_tests.rs"]
+mod tests;

@@ -264,7 +264,7 @@ fn local_ports() -> Option<RangeInclusive<u32>> {
     let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
     let mut bounds = range.split_whitespace().map(str::parse::<u32>);
     let (low, high) = (bounds.next()?.ok()?, bounds.next()?.ok()?);
-    (low <= high && high <= u32::from(u16::MAX)).then_some(low..=high)
+    (low <= high && u16::try_from(high).is_ok()).then_some(low..=high)
 }
 
 #[cfg(test)]
