@@ -19,6 +19,7 @@
 # - one source address reaches the broker from about 28,000 ports (ip_local_port_range): each
 #   generator binds its clients to its own addresses of 127.0.0.0/8, a new one every
 #   PER_SOURCE (25,000) connections, from FIRST_SOURCE (127.0.0.2).
+# BROKER_BIN=path runs that broker binary (a build of a given commit) instead of this tree's.
 # SOMAXCONN=N sets net.core.somaxconn first (root in the network namespace), which caps every
 # listen backlog; the storm shows a small one as connect times of 1 s and more.
 #
@@ -41,8 +42,8 @@ hard=$(ulimit -Hn)
 PER_PROCESS=${PER_PROCESS:-$((hard - 500))}
 
 case "$BROKER" in
-    mqtt-lab) bin=target/release/mqtt-lab-broker ;;
-    mosquitto) bin=/usr/sbin/mosquitto ;;
+    mqtt-lab) bin=${BROKER_BIN:-target/release/mqtt-lab-broker} ;;
+    mosquitto) bin=${BROKER_BIN:-/usr/sbin/mosquitto} ;;
     *) echo "BROKER is mqtt-lab or mosquitto, not $BROKER" >&2; exit 2 ;;
 esac
 # Each connection is a file descriptor in the broker, one process: no split helps it.
@@ -77,7 +78,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -p mqtt-lab-broker -p mqtt-lab-bench
+if [ "$BROKER" = mqtt-lab ] && [ -z "${BROKER_BIN:-}" ]; then
+    cargo build --release -p mqtt-lab-broker -p mqtt-lab-bench
+else
+    cargo build --release -p mqtt-lab-bench
+fi
 ulimit -n "$hard"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$WORK/broker.conf"
