@@ -136,7 +136,9 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     out.subscribers = u32::try_from(subscribers).unwrap_or(u32::MAX);
     out.publishers = u32::try_from(publishers).unwrap_or(u32::MAX);
     out.sent = Counters::get(&counters.published);
-    out.expected = out.sent * subscribers;
+    // Per subscriber that subscribed: one refused in the storm is counted there, not as loss
+    // (one lost later still counts every message it missed).
+    out.expected = out.sent * trackers.len() as u64;
     out.received = trackers.iter().map(|t| t.unique).sum();
     out.duplicated = trackers.iter().map(|t| t.duplicated).sum();
     out.lost = out.expected.saturating_sub(out.received);
