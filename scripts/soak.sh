@@ -203,10 +203,13 @@ python3 - "$OUT" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 rss = [s["rss_kb"] for s in r["samples"] if s.get("rss_kb")]
+# Memory once every connection is open: flat, or growing with time.
+held = [s["rss_kb"] for s in r["samples"] if s.get("rss_kb") and s["seconds"] > r["ramp_seconds"]] or rss
 print(f"{r['label']}: {r['connections']}/{r['requested']} connections in {r['ramp_seconds']:.1f} s "
       f"({r['connects_per_second']:.0f}/s), {r['refused_connections']} refused, {r['disconnects']} lost; "
       f"{r['sent']} published, {r['received']}/{r['expected']} delivered, {r['lost']} lost, {r['duplicated']} duplicated; "
-      f"broker RSS {min(rss)} to {max(rss)} KiB over {len(rss)} samples", file=sys.stderr)
+      f"broker RSS {min(rss)} KiB at the start, {min(held)} to {max(held)} KiB after the storm "
+      f"({len(rss)} samples)", file=sys.stderr)
 print(f"  connect storm: slowest {r['connect_ms_max']:.0f} ms, {r['connects_over_1s']} over 1 s; "
       f"kernel (whole namespace): {r['kernel_counters']}", file=sys.stderr)
 for cause, c in r["refused_by_cause"].items():
