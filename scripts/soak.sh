@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The soak: COUNT connections (5,000) held for DURATION seconds (600, once all are open) against
 # a broker, with keepalive pings (30 s) and a mixed QoS 0/1/2 load (50 publishers at 500 msg/s
-# in all to 50 subscribers), sampling the broker's memory every 10 s. The connections open in a connect
-# storm (AT_ONCE=1000 attempts in flight per load generator); a refused attempt (TCP refused or
-# reset, no CONNACK within 30 s, a non-zero CONNACK) is counted, not retried. Not part of the
-# test run: it takes the whole duration. Exits 1 if a connection was refused or lost or a
+# in all to 50 subscribers), sampling the broker's memory every 10 s. The connections open in a
+# connect storm (AT_ONCE=1000 attempts in flight per load generator); a refused attempt (TCP
+# refused or reset, no CONNACK within 30 s, a non-zero CONNACK) is counted, not retried. Not
+# part of the test run: it takes the whole duration. Exits 1 if a connection was refused or lost or a
 # message did not arrive; 2 if this machine cannot hold COUNT connections.
 #
 #   scripts/soak.sh                                        # our broker, 5,000 x 600 s
