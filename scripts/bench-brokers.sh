@@ -16,6 +16,12 @@
 #                                                 # and rumqttd's [ws.1] when installed; scenarios
 #                                                 # default to "fanin-q1 conn". With SECURITY=psk:
 #                                                 # WebSocket over TLS-PSK, ours only
+#   CORES="1 2" SCENARIOS="fanin-q1 fanout-q0" scripts/bench-brokers.sh
+#                                                 # each broker pinned to one core (as by default)
+#                                                 # and unpinned on every core (the load
+#                                                 # generator too), interleaved; labels say which
+#                                                 # ("mqtt-lab@2cores"), and the ratios compare
+#                                                 # ours on every core with everything else
 #   MQTT_VERSION=5 scripts/bench-brokers.sh      # every client speaks MQTT 5 (--mqtt-version 5);
 #                                                 # rumqttd gets a [v5.1] listener instead of
 #                                                 # [v4.1]; the floor relay is 3.1.1 only
@@ -33,6 +39,13 @@ cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
 BROKER_CORE=${BROKER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
+CORES=${CORES:-1}
+ALL_CORES=$(nproc)
+# The setting of the run in progress: 1 (pinned) or every core.
+cores=1
+# Runs a broker, or the load generator, on its own core when pinned; unpinned otherwise.
+pin_broker() { if [ "$cores" = 1 ]; then taskset -c "$BROKER_CORE" "$@"; else "$@"; fi; }
+pin_load() { if [ "$cores" = 1 ]; then taskset -c "$LOAD_CORE" "$@"; else "$@"; fi; }
 SECURITY=${SECURITY:-tcp}
 WS=${WS:-0}
 # rumqttd serves WebSocket only when built with its websocket feature: in the list when
@@ -109,14 +122,14 @@ start_broker() {
             fi
             local bin=/usr/sbin/mosquitto
             [ "$name" = mqtt-lab ] && bin=target/release/mqtt-lab-broker
-            taskset -c "$BROKER_CORE" "$bin" -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
+            pin_broker "$bin" -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
             ;;
         aedes)
             # aedes-ws.js picks its own port and prints it; it stops when its stdin closes, so
             # stdin is a FIFO held open on fd 4 until stop_broker.
             rm -f "$WORK/aedes.in" "$WORK/aedes.out"
             mkfifo "$WORK/aedes.in"
-            taskset -c "$BROKER_CORE" node interop/node/aedes-ws.js /mqtt <"$WORK/aedes.in" >"$WORK/aedes.out" 2>"$WORK/aedes.log" &
+            pin_broker node interop/node/aedes-ws.js /mqtt <"$WORK/aedes.in" >"$WORK/aedes.out" 2>"$WORK/aedes.log" &
             BROKER_PID=$!
             exec 4>"$WORK/aedes.in"
             for _ in $(seq 200); do
@@ -127,7 +140,7 @@ start_broker() {
             BROKER_PORT=$port
             ;;
         floor)
-            taskset -c "$BROKER_CORE" target/release/mqtt-lab-bench relay --port "$port" >"$WORK/floor.log" 2>&1 &
+            pin_broker target/release/mqtt-lab-bench relay --port "$port" >"$WORK/floor.log" 2>&1 &
             ;;
         rumqttd)
             # rumqttd 0.20 serves MQTT 3.1.1 on [v4.N] listeners and MQTT 5 on [v5.N] ones.
@@ -152,7 +165,7 @@ next_connection_delay_ms = 1
     max_inflight_count = 100
     dynamic_filters = true
 TOML
-            taskset -c "$BROKER_CORE" rumqttd -q -c "$WORK/rumqttd.toml" >"$WORK/rumqttd.log" 2>&1 &
+            pin_broker rumqttd -q -c "$WORK/rumqttd.toml" >"$WORK/rumqttd.log" 2>&1 &
             ;;
     esac
     [ "$name" = aedes ] || BROKER_PID=$!
@@ -193,19 +206,26 @@ EXTRA_ARGS=()
 [ "$WS" = 1 ] && EXTRA_ARGS+=(--ws --path /mqtt)
 EXTRA_ARGS+=(--mqtt-version "$MQTT_VERSION")
 echo "MQTT $MQTT_VERSION$([ "$WS" = 1 ] && echo ' over WebSocket'); load: $(cat /proc/loadavg)" >&2
+ours=mqtt-lab
+[ "$CORES" = 1 ] || ours="mqtt-lab@${ALL_CORES}cores"
 for rep in $(seq "$REPS"); do
     for scenario in $SCENARIOS; do
-        for broker in $BROKERS; do
-            port=$(free_port)
-            start_broker "$broker" "$port"
-            echo "== run $rep/$REPS: $scenario on $broker (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-            # shellcheck disable=SC2046
-            taskset -c "$LOAD_CORE" target/release/mqtt-lab-bench $(args_of "$scenario") \
-                --port "$BROKER_PORT" --label "$broker" --pid "$BROKER_PID" "${EXTRA_ARGS[@]}" --quiet >>"$OUT" ||
-                echo "   (failed: $scenario on $broker)" >&2
-            stop_broker
+        for cores in $CORES; do
+            [ "$cores" = 1 ] || cores=$ALL_CORES
+            for broker in $BROKERS; do
+                label=$broker
+                [ "$CORES" = 1 ] || label="$broker@${cores}core$([ "$cores" = 1 ] || echo s)"
+                port=$(free_port)
+                start_broker "$broker" "$port"
+                echo "== run $rep/$REPS: $scenario on $label (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+                # shellcheck disable=SC2046
+                pin_load target/release/mqtt-lab-bench $(args_of "$scenario") \
+                    --port "$BROKER_PORT" --label "$label" --pid "$BROKER_PID" "${EXTRA_ARGS[@]}" --quiet >>"$OUT" ||
+                    echo "   (failed: $scenario on $label)" >&2
+                stop_broker
+            done
         done
     done
 done
 echo "Results: $OUT" >&2
-target/release/mqtt-lab-bench summarize "$OUT" --ours mqtt-lab
+target/release/mqtt-lab-bench summarize "$OUT" --ours "$ours"

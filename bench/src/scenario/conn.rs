@@ -1,5 +1,8 @@
 //! `conn`: N idle connections held open; with the broker's pid, its resident memory before
-//! and after gives the cost of one connection.
+//! and after gives the cost of one connection. "Before" is read after the first [`WARM_UP`]
+//! connections: what the broker's first clients touch once (code pages of its binary read in,
+//! its threads' stacks, first buffers) is not a cost per connection, and counted it made the
+//! figure depend on N. Every broker is measured the same way.
 
 use std::time::Duration;
 
@@ -16,16 +19,25 @@ use crate::report::Outcome;
 const AT_ONCE: u64 = 100;
 /// Time for the broker to settle before its memory is read.
 const SETTLE: Duration = Duration::from_secs(1);
+/// Connections opened (and kept) before the first reading.
+const WARM_UP: u64 = 100;
 
 pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     let target = target(o)?;
     let id = run_id();
-    let rss_before = o.pid.and_then(rss_kb);
     let started = Instant::now();
     let deadline = started + o.duration;
     let mut held = Vec::with_capacity(usize::try_from(o.count).unwrap_or(0));
     let mut next = 0;
+    let warm_up = if o.pid.is_some() && o.count > 2 * WARM_UP { WARM_UP } else { 0 };
+    let mut rss_before = None;
     while next < o.count && Instant::now() < deadline {
+        if next == warm_up && rss_before.is_none() {
+            if warm_up > 0 {
+                tokio::time::sleep(SETTLE).await;
+            }
+            rss_before = o.pid.and_then(rss_kb);
+        }
         let mut batch = JoinSet::new();
         for n in next..(next + AT_ONCE).min(o.count) {
             let (target, name) = (target.clone(), format!("bench-{id}-c{n}"));
@@ -45,10 +57,11 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     out.seconds = seconds;
     out.rate = out.sent as f64 / seconds;
     (out.rss_before_kb, out.rss_after_kb) = (rss_before, rss_after);
+    let measured = out.sent.saturating_sub(warm_up);
     if let (Some(a), Some(b)) = (rss_before, rss_after)
-        && out.sent > 0
+        && measured > 0
     {
-        out.bytes_per_connection = Some((b as f64 - a as f64) * 1024.0 / out.sent as f64);
+        out.bytes_per_connection = Some((b as f64 - a as f64) * 1024.0 / measured as f64);
     }
     drop(held);
     Ok(out)

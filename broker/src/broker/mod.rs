@@ -5,6 +5,7 @@ mod connection;
 mod inspect;
 mod keepalive;
 mod mount;
+mod park;
 mod router;
 mod server;
 mod session;
@@ -52,10 +53,15 @@ pub(crate) struct Shared {
     pub version: &'static str,
     /// Each bridge's state, for the app's broker panel.
     pub bridges: bridge::BridgeStates,
+    /// Where a parked connection resumes (park/): the runtime the broker was made in; `None`
+    /// outside one (then nothing parks).
+    pub runtime: Option<tokio::runtime::Handle>,
+    /// This broker's parked connections, as one ([`park::Group`], held by the `Broker`).
+    pub park_group: u64,
 }
 
 impl Shared {
-    pub fn new(config: Config, log: Logger, auth: Auth, journal: Option<Journal>) -> Self {
+    pub fn new(config: Config, log: Logger, auth: Auth, journal: Option<Journal>, park_group: u64) -> Self {
         let limits = Limits::from_config(&config);
         let mut router = Router::new(limits, journal);
         router.set_acl(auth.shared_acl());
@@ -70,6 +76,8 @@ impl Shared {
             keepalive: Arc::new(Keepalive::new()),
             version: env!("CARGO_PKG_VERSION"),
             bridges: bridge::BridgeStates::default(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            park_group,
         }
     }
 

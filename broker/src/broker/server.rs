@@ -102,7 +102,8 @@ impl Broker {
             None => None,
         };
         let journal = persistence.as_ref().map(|(_, _, journal, _)| journal.clone());
-        let shared = Arc::new(Shared::new(config, log, auth, journal.clone()));
+        let parked = super::park::Group::new();
+        let shared = Arc::new(Shared::new(config, log, auth, journal.clone(), parked.id()));
         shared.router().set_persistent_expiry(shared.config.persistent_client_expiration);
         if let Some((store, restored, _, entries)) = persistence {
             shared.router().restore(restored);
@@ -127,7 +128,13 @@ impl Broker {
         let (stop, _) = watch::channel(false);
         let (done_tx, done_rx) = mpsc::channel::<()>(1);
         tokio::spawn(sys::publish_loop(shared.clone(), stop.subscribe(), done_tx.clone()));
-        tokio::spawn(keepalive::run(shared.keepalive.clone(), stop.subscribe()));
+        let keepalive = keepalive::run(shared.keepalive.clone(), stop.subscribe());
+        // The parked connections are taken out when the timer ends: at shutdown, when this
+        // `Broker` is dropped, or with the runtime (park/lot.rs).
+        tokio::spawn(async move {
+            let _parked = parked;
+            keepalive.await;
+        });
         tokio::spawn(expire_loop(shared.clone(), stop.subscribe()));
         super::bridge::start(&shared, &stop, &done_tx);
         Ok(Self { shared, stop, done_tx, done_rx, journal })
@@ -167,6 +174,12 @@ impl Broker {
     {
         let (shared, stop, done) = (self.shared.clone(), self.stop.subscribe(), self.done_tx.clone());
         tokio::spawn(connection::serve(shared, stream, peer, stop, None, None).ending(Ending { open: None, done }));
+    }
+
+    /// Connections parked now: idle plain TCP clients held without a task (park/). For tests
+    /// and status; it counts by looking at every parked connection of the process.
+    pub fn parked_connections(&self) -> usize {
+        super::park::parked_in(self.shared.park_group)
     }
 
     /// Clients, subscriptions and the messages held now (what `$SYS` reports).

@@ -4,10 +4,12 @@
 //! a few flags, so that an idle connection's task waits on its socket and this, and carries no
 //! timer or waiter list of its own.
 
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::task::Context;
 
 use atomic_waker::AtomicWaker;
+
+use super::park;
 
 /// Something was sent its way (outbox, room, takeover); cleared when the connection looks.
 const NOTIFIED: u8 = 1;
@@ -19,6 +21,8 @@ const PAUSED: u8 = 4;
 const SHUTDOWN: u8 = 8;
 /// A new connection with the same client id took the session over [MQTT-3.1.4-2].
 const TAKEN_OVER: u8 = 16;
+/// What the connection must act on (PAUSED is a state, not a signal).
+const SIGNALS: u8 = NOTIFIED | EXPIRED | SHUTDOWN | TAKEN_OVER;
 
 #[derive(Debug, Default)]
 pub struct Wake {
@@ -26,6 +30,9 @@ pub struct Wake {
     flags: AtomicU8,
     /// When the connection last received bytes, in microseconds on the keepalive clock.
     last_seen: AtomicU64,
+    /// While the connection is parked without a task: its slot in the parking lot + 1, asked
+    /// for on every signal (park/lot.rs); 0 otherwise. Fits in what was padding.
+    parked: AtomicU32,
 }
 
 impl Wake {
@@ -35,7 +42,30 @@ impl Wake {
         // on a later turn. A fan-out notifies a subscriber once per message; one wake will do.
         if self.flags.fetch_or(NOTIFIED, Ordering::AcqRel) & NOTIFIED == 0 {
             self.waker.wake();
+            self.resume_if_parked();
         }
+    }
+
+    fn resume_if_parked(&self) {
+        let token = self.parked.load(Ordering::Acquire);
+        if token != 0 {
+            park::request_resume(token);
+        }
+    }
+
+    /// Parked at `token` (a slot + 1), or no longer parked (0).
+    pub(crate) fn set_parked(&self, token: u32) {
+        self.parked.store(token, Ordering::Release);
+    }
+
+    /// Lets the task's waker go (the task is ending to park).
+    pub(crate) fn forget_waker(&self) {
+        drop(self.waker.take());
+    }
+
+    /// A signal is waiting to be acted on.
+    pub(crate) fn has_signal(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & SIGNALS != 0
     }
 
     /// Registers the task to be woken by the next signal of any kind. Done on every turn, before
@@ -51,8 +81,9 @@ impl Wake {
     }
 
     fn raise(&self, flag: u8) {
-        self.flags.fetch_or(flag, Ordering::Release);
+        self.flags.fetch_or(flag, Ordering::AcqRel);
         self.waker.wake();
+        self.resume_if_parked();
     }
 
     fn is(&self, flag: u8) -> bool {

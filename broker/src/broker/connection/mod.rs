@@ -11,12 +11,15 @@
 mod alias;
 mod congestion;
 mod connect;
+mod doze;
 mod inbound;
 mod pump;
+mod socket;
 mod task;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -24,9 +27,10 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::mount::MountPoint;
+use super::park::Sleepiness;
 use super::session::Link;
 use super::transport::{Identity, ListenerRules};
 use super::wake::Wake;
@@ -36,6 +40,7 @@ use crate::codec::v5::{Properties, Property, ReasonCode};
 use crate::codec::{DecodeError, Decoded, Disconnect, Packet, Protocol, TopicName, decode};
 use crate::log::LogType;
 use congestion::Congestion;
+pub(crate) use socket::Socket;
 pub(crate) use task::{ConnectionTask, Ending};
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
@@ -111,8 +116,34 @@ where
         congestion: None,
         check_outbox: true,
         deliver_first: false,
+        sleepiness: Sleepiness::default(),
+        last_active_us: 0,
+        doze: None,
     };
     ConnectionTask::new(conn, shutdown)
+}
+
+/// [`serve`] for a plain TCP connection, which parks when idle (doze.rs).
+pub(crate) fn serve_tcp(
+    shared: Arc<Shared>,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+    rules: Option<Arc<ListenerRules>>,
+) -> ConnectionTask<tokio::net::TcpStream> {
+    serve(shared, tcp, peer, shutdown, None, rules).parking(doze::TCP)
+}
+
+/// [`serve`] for a TLS-PSK connection past its TLS handshake, which parks when idle (doze.rs).
+pub(crate) fn serve_psk(
+    shared: Arc<Shared>,
+    stream: tokio_openssl::SslStream<Socket>,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+    identity: Option<Identity>,
+    rules: Option<Arc<ListenerRules>>,
+) -> ConnectionTask<tokio_openssl::SslStream<Socket>> {
+    serve(shared, stream, peer, shutdown, identity, rules).parking(doze::PSK)
 }
 
 struct Connection<S> {
@@ -152,6 +183,12 @@ struct Connection<S> {
     /// is told "delivered" first is woken twice per message, and on a busy core the second
     /// wake-up is the one that waits (docs/PERFORMANCE.md, change 9).
     deliver_first: bool,
+    /// Whether it parks when out of work (park/policy.rs).
+    sleepiness: Sleepiness,
+    /// While busy: when it last moved (µs, keepalive clock), and the timer that looks at
+    /// whether it has gone quiet since (doze.rs). Not kept while parked.
+    last_active_us: u64,
+    doze: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {

@@ -71,6 +71,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if !moved {
                 return Poll::Pending;
             }
+            self.sleepiness.worked();
+            if self.sleepiness.is_busy() {
+                self.last_active_us = self.shared.keepalive.now_us();
+            }
         }
     }
 

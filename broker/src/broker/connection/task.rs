@@ -12,14 +12,18 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
+use super::doze::Parking;
 use super::{Close, Connection};
 
 type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pub(crate) struct ConnectionTask<S> {
     phase: Phase<S>,
-    /// Dropped when the task ends, however it ends.
+    /// Dropped when the task ends, however it ends (or handed on when it parks).
     ending: Option<Ending>,
+    /// How the connection parks when it is out of work (doze.rs); `None`: over a stream that
+    /// cannot leave tokio's reactor (TLS, WebSocket, an in-process pipe).
+    park: Option<Parking<S>>,
 }
 
 enum Phase<S> {
@@ -54,12 +58,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> ConnectionTask<S> {
             let result = conn.handshake(&mut shutdown).await;
             (conn, result)
         });
-        Self { phase: Phase::Handshake(handshake), ending: None }
+        Self { phase: Phase::Handshake(handshake), ending: None, park: None }
+    }
+
+    /// A task for a connection past CONNECT (one resumed from parking).
+    pub(super) fn connected(conn: Connection<S>, park: Option<Parking<S>>) -> Self {
+        Self { phase: Phase::Connected(conn), ending: None, park }
+    }
+
+    /// Parks the connection with `park` whenever it may (doze.rs).
+    pub(super) fn parking(mut self, park: Parking<S>) -> Self {
+        self.park = Some(park);
+        self
     }
 
     /// Runs `ending` when the task ends.
-    pub(crate) fn ending(mut self, ending: Ending) -> Self {
-        self.ending = Some(ending);
+    pub(crate) fn ending(self, ending: Ending) -> Self {
+        self.ending_opt(Some(ending))
+    }
+
+    pub(super) fn ending_opt(mut self, ending: Option<Ending>) -> Self {
+        self.ending = ending;
         self
     }
 }
@@ -81,7 +100,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Future for ConnectionTa
                     (conn, Err(close)) => (conn, close),
                 },
                 Phase::Connected(conn) => {
-                    let close = ready!(conn.poll_turns(cx));
+                    let Poll::Ready(close) = conn.poll_turns(cx) else {
+                        if let Some(parking) = this.park
+                            && conn.poll_doze(cx)
+                            && conn.may_park()
+                            && parking.quiet(&conn.stream)
+                        {
+                            let Phase::Connected(conn) = std::mem::replace(&mut this.phase, Phase::Ended) else {
+                                unreachable!("the phase was just matched")
+                            };
+                            // This task is done; the parking lot has the connection now.
+                            (parking.park)(conn, this.ending.take());
+                            return Poll::Ready(());
+                        }
+                        return Poll::Pending;
+                    };
                     match std::mem::replace(&mut this.phase, Phase::Ended) {
                         Phase::Connected(conn) => (conn, close),
                         _ => unreachable!("the phase was just matched"),

@@ -40,14 +40,15 @@ impl Router {
         let (now, wall) = (Instant::now(), SystemTime::now());
         for (client, saved) in restored.sessions {
             let (interval, disconnected) = (saved.expiry, saved.disconnected);
-            let mut session = Session::restore(client.clone(), saved, self.limits, journal.clone());
+            let mut session = Session::restore(client.clone(), saved, self.limits.clone(), journal.clone());
             session.set_acl(self.acl.clone());
             session.set_expiry(interval);
             // The time since the disconnect counts, the broker's downtime included; a session
             // whose disconnect time is unknown counts from now.
             let gone = disconnected.and_then(|t| wall.duration_since(t).ok()).unwrap_or_default();
-            session.expires_at =
-                session_expiry::lifetime(interval, self.persistent_expiry).map(|d| now + d.saturating_sub(gone));
+            session.set_expires_at(
+                session_expiry::lifetime(interval, self.persistent_expiry).map(|d| now + d.saturating_sub(gone)),
+            );
             for (filter, sub) in &session.subscriptions {
                 self.subscriptions.insert(filter.as_str(), &client, *sub);
             }

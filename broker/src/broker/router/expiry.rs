@@ -64,9 +64,9 @@ impl Router {
             .collect();
         for client in due {
             let Some(session) = self.sessions.get(&client) else { continue };
-            let ends = session.expires_at.is_some_and(|at| at <= now);
+            let ends = session.expires_at().is_some_and(|at| at <= now);
             // A will goes out at its delay, or when the session ends if that is sooner.
-            if session.will.is_some() && (ends || session.will_at.is_some_and(|at| at <= now)) {
+            if session.will.is_some() && (ends || session.will_at().is_some_and(|at| at <= now)) {
                 let outcome = self.release_will(&client);
                 expired.wills.push((client.clone(), outcome));
             }

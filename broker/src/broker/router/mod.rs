@@ -79,7 +79,8 @@ pub struct Router {
     /// Ordered so that a new subscriber receives retained messages in topic order, and a
     /// filter's messages are found under its literal prefix (retained.rs).
     retained: BTreeMap<TopicName, Retained>,
-    limits: Limits,
+    /// Shared by every session (an `Arc` there: 8 bytes instead of the whole set in each).
+    limits: Arc<Limits>,
     clients_maximum: usize,
     /// Reused for every PUBLISH to avoid an allocation per message.
     scratch: HashMap<Arc<str>, Matched>,
@@ -113,7 +114,7 @@ impl Router {
             sessions: HashMap::default(),
             subscriptions: SubscriptionTree::default(),
             retained: BTreeMap::new(),
-            limits,
+            limits: Arc::new(limits),
             clients_maximum: 0,
             scratch: HashMap::default(),
             journal,
@@ -189,7 +190,7 @@ impl Router {
         let mut resumable = false;
         if let Some(old) = self.sessions.get_mut(client_id) {
             // Past its end but not yet swept: gone all the same (3.1.2.11.2).
-            let ended = old.expires_at.is_some_and(|at| at <= Instant::now());
+            let ended = old.expires_at().is_some_and(|at| at <= Instant::now());
             resumable = !clean_session && !old.clean && !ended;
             if let Some(old_link) = old.link.take() {
                 // The old connection closes at once, even while a write to its client is pending.
@@ -207,12 +208,14 @@ impl Router {
         } else {
             self.scoped.sessions.insert(id.clone(), scope);
         }
-        let session =
-            self.sessions.entry(id.clone()).or_insert_with(|| Box::new(Session::new(id, expiry == 0, self.limits)));
+        let session = self
+            .sessions
+            .entry(id.clone())
+            .or_insert_with(|| Box::new(Session::new(id, expiry == 0, self.limits.clone())));
         session.set_acl(self.scoped.acls.get(scope));
         session.set_expiry(expiry);
-        session.expires_at = None;
-        session.will_at = None;
+        session.set_expires_at(None);
+        session.set_will_at(None);
         session.set_client(protocol, connect_properties);
         session.username = username.map(Into::into);
         session.will = will.cloned().map(Box::new);
@@ -270,20 +273,20 @@ impl Router {
         let Some(s) = self.sessions.get_mut(client_id) else { return };
         s.detach();
         let orphans = s.take_shared();
-        if s.will_at.is_none() {
+        if s.will_at().is_none() {
             s.will = None;
         }
         match session_expiry::lifetime(s.expiry, cap) {
             Some(lifetime) if lifetime.is_zero() => {
-                if s.will_at.is_some() {
+                if s.will_at().is_some() {
                     // The session ends before the will's delay [MQTT-3.1.3-9].
                     self.release_will(client_id);
                 }
                 self.drop_session(client_id);
             }
             lifetime => {
-                s.expires_at = lifetime.map(|d| Instant::now() + d);
-                if s.expires_at.is_some() {
+                s.set_expires_at(lifetime.map(|d| Instant::now() + d));
+                if s.expires_at().is_some() {
                     self.deadline_set.notify_one();
                 }
                 if s.is_journaled() {

@@ -57,7 +57,7 @@ impl Router {
         if wait.is_zero() {
             return self.release_will(client_id);
         }
-        session.will_at = Some(Instant::now() + wait);
+        session.set_will_at(Some(Instant::now() + wait));
         self.deadline_set.notify_one();
         WillOutcome::Delayed(wait)
     }
@@ -65,7 +65,7 @@ impl Router {
     /// Takes the session's will and publishes it if the client may write to its topic.
     pub(super) fn release_will(&mut self, client_id: &str) -> WillOutcome {
         let Some(session) = self.sessions.get_mut(client_id) else { return WillOutcome::None };
-        session.will_at = None;
+        session.set_will_at(None);
         let Some(will) = session.will.take() else { return WillOutcome::None };
         if !session.may_write(&will.topic) {
             return WillOutcome::Denied(will.topic);
@@ -88,9 +88,9 @@ impl Router {
     pub(super) fn old_will(&mut self, client_id: &str, session_continues: bool) -> WillOutcome {
         let Some(session) = self.sessions.get_mut(client_id) else { return WillOutcome::None };
         let Some(will) = &session.will else { return WillOutcome::None };
-        if session_continues && (session.will_at.is_some() || !expiry::will_delay(will).is_zero()) {
+        if session_continues && (session.will_at().is_some() || !expiry::will_delay(will).is_zero()) {
             session.will = None;
-            session.will_at = None;
+            session.set_will_at(None);
             return WillOutcome::None;
         }
         self.release_will(client_id)

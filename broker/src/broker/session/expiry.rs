@@ -138,9 +138,45 @@ impl Session {
     /// The earliest moment something is due in this offline session: its delayed will or its
     /// end.
     pub fn next_deadline(&self) -> Option<Instant> {
-        match (self.will_at, self.expires_at) {
+        match (self.will_at(), self.expires_at()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+/// When an offline session ends and when its delayed will goes out. Boxed in the session, and
+/// only while one is set: an online client (every idle one) has neither, and two `Instant`s are
+/// 32 bytes of each.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Deadlines {
+    expires_at: Option<Instant>,
+    /// The Will Delay Interval's end.
+    will_at: Option<Instant>,
+}
+
+impl Session {
+    /// While offline: when the session ends.
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.deadlines.as_ref().and_then(|d| d.expires_at)
+    }
+
+    /// While offline: when its delayed will goes out.
+    pub fn will_at(&self) -> Option<Instant> {
+        self.deadlines.as_ref().and_then(|d| d.will_at)
+    }
+
+    pub fn set_expires_at(&mut self, at: Option<Instant>) {
+        self.change_deadlines(|d| d.expires_at = at);
+    }
+
+    pub fn set_will_at(&mut self, at: Option<Instant>) {
+        self.change_deadlines(|d| d.will_at = at);
+    }
+
+    fn change_deadlines(&mut self, change: impl FnOnce(&mut Deadlines)) {
+        let mut d = self.deadlines.as_deref().copied().unwrap_or_default();
+        change(&mut d);
+        self.deadlines = (d != Deadlines::default()).then(|| Box::new(d));
     }
 }

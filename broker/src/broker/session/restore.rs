@@ -10,13 +10,14 @@ use crate::store::{Journal, RestoredSession};
 impl Session {
     /// Rebuilds a persistent session from the store: offline, with its messages in flight
     /// (to be resent on reconnect) and queued, in their original order.
-    pub fn restore(client_id: Arc<str>, saved: RestoredSession, limits: Limits, journal: Journal) -> Self {
+    pub fn restore(client_id: Arc<str>, saved: RestoredSession, limits: Arc<Limits>, journal: Journal) -> Self {
+        let memory = limits.memory;
         let mut s = Self::new(client_id, false, limits);
         s.username = saved.username;
         s.subscriptions = saved.subscriptions.into_iter().map(|(f, options, id)| (f, Sub { options, id })).collect();
         for m in saved.messages {
             s.last_seq = s.last_seq.max(m.seq);
-            let charge = super::Memory::charge(limits.memory, m.message.payload.len());
+            let charge = super::Memory::charge(memory, m.message.payload.len());
             let held = Held { seq: m.seq, message: m.message, share: None, _charge: charge };
             match m.pid {
                 Some(pid) => {

@@ -195,7 +195,7 @@ pub(crate) fn spawn(
         // thousands of idle clients a broker may hold.
         (Security::Plain, Framing::Mqtt) => {
             let rules = Some(transport.rules.clone());
-            tokio::spawn(connection::serve(shared, tcp, peer, stop, None, rules).ending(ending));
+            tokio::spawn(connection::serve_tcp(shared, tcp, peer, stop, rules).ending(ending));
         }
         (Security::Plain, Framing::WebSocket(settings)) => {
             let accepted = Accepted { shared, peer, stop, ending, rules: Some(transport.rules.clone()) };
@@ -252,7 +252,15 @@ async fn serve_psk(ctx: &openssl::ssl::SslContext, framing: Framing, names: Name
                 stream.ssl().version_str(),
                 stream.ssl().current_cipher().map(openssl::ssl::SslCipherRef::name),
             );
-            framing.serve(stream, identity(name, names), a).await;
+            let identity = identity(name, names);
+            match framing {
+                // A task of its own, which parks when idle; this one, the handshake's, ends.
+                Framing::Mqtt => {
+                    let task = connection::serve_psk(a.shared, stream, a.peer, a.stop, identity, a.rules);
+                    tokio::spawn(task.ending(a.ending));
+                }
+                framing @ Framing::WebSocket(_) => framing.serve(stream, identity, a).await,
+            }
         }
         Ok(Err(e)) => failed(&a.shared, a.peer, "TLS-PSK", &e),
         Err(_) => failed(&a.shared, a.peer, "TLS-PSK", "no handshake within 10 seconds"),
@@ -289,7 +297,7 @@ mod tests {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let acl = crate::auth::Acl::parse("user someone\ntopic readwrite nothing/#\n").0;
         let auth = crate::auth::Auth::for_tests(Some(acl), false);
-        let shared = Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None));
+        let shared = Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None, 0));
         let (_keep, stop) = watch::channel(false);
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let connect: &[u8] = &[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'b'];
@@ -322,7 +330,7 @@ mod tests {
     #[tokio::test]
     async fn a_websocket_task_costs_its_connection_and_the_adapter_only() {
         let auth = crate::auth::Auth::default();
-        let shared = Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None));
+        let shared = Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None, 0));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let tcp = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let tcp2 = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();

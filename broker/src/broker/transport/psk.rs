@@ -10,6 +10,7 @@ use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
 use crate::broker::Shared;
+use crate::broker::connection::Socket;
 use crate::config::{ListenerConfig, TlsVersion};
 use crate::log::LogType;
 
@@ -83,9 +84,10 @@ pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Sha
 }
 
 /// Accepts a TLS-PSK client; returns the stream and the identity it used.
-pub(super) async fn accept(ctx: &SslContext, tcp: TcpStream) -> Result<(SslStream<TcpStream>, Option<String>), String> {
+pub(super) async fn accept(ctx: &SslContext, tcp: TcpStream) -> Result<(SslStream<Socket>, Option<String>), String> {
     let ssl = Ssl::new(ctx).map_err(|e| e.to_string())?;
-    let mut stream = SslStream::new(ssl, tcp).map_err(|e| e.to_string())?;
+    // Over a socket that can leave the reactor while the connection is parked.
+    let mut stream = SslStream::new(ssl, Socket::Live(tcp)).map_err(|e| e.to_string())?;
     Pin::new(&mut stream).accept().await.map_err(|e| {
         // A wrong key shows up as a TLS 1.3 binder or a TLS 1.2 record that does not verify.
         let text = e.to_string();
