@@ -239,3 +239,29 @@ fn another_user_on_a_persistent_session_gets_only_what_it_may_read() {
     r.connect(login("shared-id", Some("bob"), false, None), link(2));
     assert!(out(&mut r, "shared-id").iter().all(|p| !matches!(p, Packet::Publish(_))));
 }
+
+#[test]
+fn the_online_count_follows_connects_takeovers_and_disconnects() {
+    let mut r = Router::new(LIMITS, None);
+    let scanned = |r: &Router| r.sessions.values().filter(|s| s.is_online()).count();
+    let check = |r: &Router, n: usize| {
+        assert_eq!(r.figures().clients_connected, n);
+        assert_eq!(scanned(r), n, "the kept count agrees with a scan");
+    };
+    r.connect(login("a", None, false, None), link(1));
+    r.connect(login("b", None, true, None), link(2));
+    check(&r, 2);
+    r.connect(login("a", None, false, None), link(3)); // takes over, resumes
+    check(&r, 2);
+    r.connect(login("a", None, true, None), link(4)); // takes over a clean one: dropped, new
+    check(&r, 2);
+    r.disconnect("a", 3); // a late cleanup of a replaced connection changes nothing
+    check(&r, 2);
+    r.disconnect("b", 2); // clean: the session goes with it
+    r.disconnect("a", 4);
+    check(&r, 0);
+    r.connect(login("c", None, false, None), link(5));
+    r.disconnect("c", 5); // persistent: kept offline
+    check(&r, 0);
+    assert_eq!(r.figures().clients_maximum, 2);
+}
