@@ -43,8 +43,10 @@ CORES=${CORES:-1}
 ALL_CORES=$(nproc)
 # The setting of the run in progress: 1 (pinned) or every core.
 cores=1
-# Runs a broker, or the load generator, on its own core when pinned; unpinned otherwise.
-pin_broker() { if [ "$cores" = 1 ]; then taskset -c "$BROKER_CORE" "$@"; else "$@"; fi; }
+# Runs a broker, or the load generator, on its own core when pinned; unpinned otherwise. A
+# broker is started with `&`, so the function runs in a subshell: `exec` makes the broker that
+# process, so that $! is the broker's pid (its memory is read through it).
+pin_broker() { if [ "$cores" = 1 ]; then exec taskset -c "$BROKER_CORE" "$@"; else exec "$@"; fi; }
 pin_load() { if [ "$cores" = 1 ]; then taskset -c "$LOAD_CORE" "$@"; else "$@"; fi; }
 SECURITY=${SECURITY:-tcp}
 WS=${WS:-0}

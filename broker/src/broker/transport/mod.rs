@@ -229,14 +229,11 @@ impl Framing {
     }
 }
 
-/// What the handshake proved. A client that sent no certificate to a listener that takes the
+/// What the handshake proved, kept where it is the user name: nothing else reads it, and every
+/// idle client would carry it. A client that sent no certificate to a listener that takes the
 /// user name from it gets an empty name, which CONNECT refuses (as Mosquitto does).
 fn identity(name: Option<String>, names: Names) -> Option<Identity> {
-    match name {
-        Some(name) => Some(Identity { name, as_username: names.as_username, trusted: false }),
-        None if names.as_username => Some(Identity { name: String::new(), as_username: true, trusted: false }),
-        None => None,
-    }
+    names.as_username.then(|| Identity { name: name.unwrap_or_default(), as_username: true, trusted: false })
 }
 
 fn failed(shared: &Shared, peer: SocketAddr, kind: &str, e: &str) {

@@ -63,6 +63,7 @@ pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Sha
     // Weak: the context must not keep the broker alive; the key is looked up at each handshake
     // in the settings in force, so a reloaded psk_file applies to the next client.
     let shared: Weak<Shared> = Arc::downgrade(shared);
+    let as_username = l.use_identity_as_username;
     b.set_psk_server_callback(move |ssl, identity, out| {
         let Some(shared) = shared.upgrade() else { return Ok(0) };
         let identity = String::from_utf8_lossy(identity.unwrap_or_default());
@@ -70,7 +71,11 @@ pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Sha
         match auth.psk(auth.scope(index), &identity) {
             Some(key) if key.len() <= out.len() => {
                 out[..key.len()].copy_from_slice(key);
-                ssl.set_ex_data(identity_index, identity.into_owned());
+                // Kept in the session only where it becomes the user name: it stays as long as
+                // the client does.
+                if as_username {
+                    ssl.set_ex_data(identity_index, identity.into_owned());
+                }
                 Ok(key.len())
             }
             _ => {
