@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::task::Context;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep_until};
@@ -19,7 +18,7 @@ use tokio_openssl::SslStream;
 
 use super::alias::Aliases;
 use super::socket::Socket;
-use super::{Connection, ConnectionTask, Ending, MIN_READ};
+use super::{Connection, ConnectionTask, Ending};
 use crate::broker::Shared;
 use crate::broker::park::{self, Asleep, QUIET_US, Sleepiness};
 use crate::broker::session::Link;
@@ -253,28 +252,9 @@ impl<T: SleepingStream> Asleep for Dozing<T> {
         let slept_us = u64::from(now_ms(&shared).wrapping_sub(parked_ms)) * 1000;
         let username =
             client_id.as_deref().and_then(|id| shared.router().session_mut(id).and_then(|s| s.username.clone()));
-        // Looking at its outbox first.
-        let conn = Connection {
-            shared,
-            peer,
-            stream,
-            rbuf: BytesMut::new(),
-            read_size: MIN_READ,
-            wbuf: BytesMut::new(),
-            client_id,
-            protocol,
-            aliases,
-            username,
-            identity,
-            rules,
-            link,
-            congestion: None,
-            check_outbox: true,
-            deliver_first: false,
-            sleepiness: Sleepiness::woken_after(slept_us),
-            last_active_us: 0,
-            doze: None,
-        };
+        let mut conn = Connection::new(shared, peer, stream, identity, rules, link);
+        (conn.client_id, conn.protocol, conn.aliases, conn.username) = (client_id, protocol, aliases, username);
+        conn.sleepiness = Sleepiness::woken_after(slept_us);
         runtime.spawn(ConnectionTask::connected(conn, Some(T::PARKING)).ending_opt(ending));
     }
 }

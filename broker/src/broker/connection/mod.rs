@@ -99,27 +99,8 @@ pub(crate) fn serve<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = Connection {
-        shared,
-        peer,
-        stream,
-        rbuf: BytesMut::new(),
-        read_size: MIN_READ,
-        wbuf: BytesMut::new(),
-        client_id: None,
-        protocol: Protocol::V311,
-        aliases: None,
-        username: None,
-        identity: identity.map(Box::new),
-        rules,
-        link: Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) },
-        congestion: None,
-        check_outbox: true,
-        deliver_first: false,
-        sleepiness: Sleepiness::default(),
-        last_active_us: 0,
-        doze: None,
-    };
+    let link = Link { id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed), wake: Arc::new(Wake::default()) };
+    let conn = Connection::new(shared, peer, stream, identity.map(Box::new), rules, link);
     ConnectionTask::new(conn, shutdown)
 }
 
@@ -189,6 +170,41 @@ struct Connection<S> {
     /// whether it has gone quiet since (doze.rs). Not kept while parked.
     last_active_us: u64,
     doze: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> Connection<S> {
+    /// A connection before CONNECT (or resumed from parking, which then sets what CONNECT gave):
+    /// empty buffers, sleepy, looking at its outbox first.
+    fn new(
+        shared: Arc<Shared>,
+        peer: SocketAddr,
+        stream: S,
+        identity: Option<Box<Identity>>,
+        rules: Option<Arc<ListenerRules>>,
+        link: Link,
+    ) -> Self {
+        Self {
+            shared,
+            peer,
+            stream,
+            rbuf: BytesMut::new(),
+            read_size: MIN_READ,
+            wbuf: BytesMut::new(),
+            client_id: None,
+            protocol: Protocol::V311,
+            aliases: None,
+            username: None,
+            identity,
+            rules,
+            link,
+            congestion: None,
+            check_outbox: true,
+            deliver_first: false,
+            sleepiness: Sleepiness::default(),
+            last_active_us: 0,
+            doze: None,
+        }
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
