@@ -150,6 +150,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             && !wake.paused()
             && self.shared.park_group != 0
             && self.shared.runtime.is_some()
+            && park::available()
     }
 }
 

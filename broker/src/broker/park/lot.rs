@@ -10,7 +10,9 @@
 //! slot that was emptied and filled again by another connection wakes that one for nothing:
 //! it finds no work and parks again.
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::Arc;
+#[cfg(unix)]
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use super::super::wake::Wake;
 
@@ -57,6 +59,18 @@ impl Drop for Group {
             }
         }
     }
+}
+
+/// Whether connections can park here: a unix system whose epoll set and thread started. Where
+/// they cannot, a connection must not try: it would be resumed as a new task at once, over and
+/// over.
+pub(crate) fn available() -> bool {
+    #[cfg(unix)]
+    {
+        lot().is_some()
+    }
+    #[cfg(not(unix))]
+    false
 }
 
 /// How many connections of broker `group` are parked now.

@@ -16,5 +16,5 @@
 mod lot;
 mod policy;
 
-pub(crate) use lot::{Asleep, Group, park, parked_in, request_resume};
+pub(crate) use lot::{Asleep, Group, available, park, parked_in, request_resume};
 pub(crate) use policy::{QUIET_US, Sleepiness};
