@@ -56,12 +56,12 @@ pub(crate) struct Shared {
     /// Where a parked connection resumes (park/): the runtime the broker was made in; `None`
     /// outside one (then nothing parks).
     pub runtime: Option<tokio::runtime::Handle>,
-    /// This broker's parked connections, as one ([`park::Group`], held by the `Broker`).
-    pub park_group: u64,
+    /// This broker's parked connections, as one ([`park::Group`], held by its keepalive task).
+    pub park_group: park::GroupId,
 }
 
 impl Shared {
-    pub fn new(config: Config, log: Logger, auth: Auth, journal: Option<Journal>, park_group: u64) -> Self {
+    pub fn new(config: Config, log: Logger, auth: Auth, journal: Option<Journal>, park_group: park::GroupId) -> Self {
         let limits = Limits::from_config(&config);
         let mut router = Router::new(limits, journal);
         router.set_acl(auth.shared_acl());

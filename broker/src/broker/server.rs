@@ -179,7 +179,7 @@ impl Broker {
     /// Connections parked now: idle plain TCP clients held without a task (park/). For tests
     /// and status; it counts by looking at every parked connection of the process.
     pub fn parked_connections(&self) -> usize {
-        super::park::parked_in(self.shared.park_group)
+        super::park::parked_in(self.shared.park_group.id)
     }
 
     /// Clients, subscriptions and the messages held now (what `$SYS` reports).

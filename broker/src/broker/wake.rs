@@ -40,14 +40,16 @@ impl Wake {
     pub fn notify_one(&self) {
         // Already raised: the wake that raised it has reached the task, which takes the flag
         // on a later turn. A fan-out notifies a subscriber once per message; one wake will do.
-        if self.flags.fetch_or(NOTIFIED, Ordering::AcqRel) & NOTIFIED == 0 {
+        if self.flags.fetch_or(NOTIFIED, Ordering::SeqCst) & NOTIFIED == 0 {
             self.waker.wake();
             self.resume_if_parked();
         }
     }
 
     fn resume_if_parked(&self) {
-        let token = self.parked.load(Ordering::Acquire);
+        // SeqCst, as the flag set before it and the parking side's store and load
+        // (park/lot.rs): one of the two sides sees the other.
+        let token = self.parked.load(Ordering::SeqCst);
         if token != 0 {
             park::request_resume(token);
         }
@@ -55,7 +57,7 @@ impl Wake {
 
     /// Parked at `token` (a slot + 1), or no longer parked (0).
     pub(crate) fn set_parked(&self, token: u32) {
-        self.parked.store(token, Ordering::Release);
+        self.parked.store(token, Ordering::SeqCst);
     }
 
     /// Lets the task's waker go (the task is ending to park).
@@ -65,7 +67,7 @@ impl Wake {
 
     /// A signal is waiting to be acted on.
     pub(crate) fn has_signal(&self) -> bool {
-        self.flags.load(Ordering::Acquire) & SIGNALS != 0
+        self.flags.load(Ordering::SeqCst) & SIGNALS != 0
     }
 
     /// Registers the task to be woken by the next signal of any kind. Done on every turn, before
@@ -81,7 +83,7 @@ impl Wake {
     }
 
     fn raise(&self, flag: u8) {
-        self.flags.fetch_or(flag, Ordering::AcqRel);
+        self.flags.fetch_or(flag, Ordering::SeqCst);
         self.waker.wake();
         self.resume_if_parked();
     }

@@ -20,7 +20,7 @@ use super::alias::Aliases;
 use super::socket::Socket;
 use super::{Connection, ConnectionTask, Ending};
 use crate::broker::Shared;
-use crate::broker::park::{self, Asleep, QUIET_US, Sleepiness};
+use crate::broker::park::{self, Asleep, GRACE_US, QUIET_US, Sleepiness};
 use crate::broker::session::Link;
 use crate::broker::transport::{Identity, ListenerRules};
 use crate::broker::wake::Wake;
@@ -112,19 +112,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// connection that has been quiet that long becomes sleepy. One timer per busy connection,
     /// looked at once a [`QUIET_US`] rather than reset on every move; only for connections that
     /// can park.
+    ///
+    /// A sleepy connection just resumed waits [`GRACE_US`] first: its socket is new to tokio's
+    /// reactor, which learns of the bytes that woke it only on its next turn, and a connection
+    /// that parked before reading them would be woken by them again at once.
     pub(super) fn poll_doze(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.sleepiness.is_busy() {
+        let busy = self.sleepiness.is_busy();
+        if !busy && self.resumed_us == 0 {
             self.doze = None;
             return true;
         }
         loop {
-            let quiet_us = self.shared.keepalive.now_us().saturating_sub(self.last_active_us);
-            if quiet_us >= QUIET_US {
+            let (since, wait) = if busy { (self.last_active_us, QUIET_US) } else { (self.resumed_us, GRACE_US) };
+            let quiet_us = self.shared.keepalive.now_us().saturating_sub(since);
+            if quiet_us >= wait {
                 self.sleepiness.reset();
+                self.resumed_us = 0;
                 self.doze = None;
                 return true;
             }
-            let due = Instant::now() + Duration::from_micros(QUIET_US - quiet_us);
+            let due = Instant::now() + Duration::from_micros(wait - quiet_us);
             let timer = self.doze.get_or_insert_with(|| Box::pin(sleep_until(due)));
             if timer.deadline() < due {
                 timer.as_mut().reset(due);
@@ -148,7 +155,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             && !self.deliver_first
             && !wake.has_signal()
             && !wake.paused()
-            && self.shared.park_group != 0
+            && self.shared.park_group.parks()
             && self.shared.runtime.is_some()
             && park::available()
     }
@@ -217,7 +224,7 @@ impl<T: SleepingStream> Asleep for Dozing<T> {
     }
 
     fn group(&self) -> u64 {
-        self.shared.park_group
+        self.shared.park_group.id
     }
 
     fn wake(&self) -> &Arc<Wake> {
@@ -256,6 +263,9 @@ impl<T: SleepingStream> Asleep for Dozing<T> {
         let mut conn = Connection::new(shared, peer, stream, identity, rules, link);
         (conn.client_id, conn.protocol, conn.aliases, conn.username) = (client_id, protocol, aliases, username);
         conn.sleepiness = Sleepiness::woken_after(slept_us);
+        // Busy: on its task for a quiet second; sleepy: for the grace (`poll_doze`).
+        let now_us = conn.shared.keepalive.now_us();
+        (conn.last_active_us, conn.resumed_us) = (now_us, now_us);
         runtime.spawn(ConnectionTask::connected(conn, Some(T::PARKING)).ending_opt(ending));
     }
 }

@@ -9,6 +9,10 @@
 //! table's lock, so a request always finds the slot filled or already empty. A request for a
 //! slot that was emptied and filled again by another connection wakes that one for nothing:
 //! it finds no work and parks again.
+//!
+//! Parking and raising meet as in Dekker's algorithm: the parking side stores its slot in the
+//! `Wake`, then looks at the flags; a raiser sets a flag, then looks for a slot. With both in
+//! `SeqCst` (wake.rs), at least one of them sees the other, so no signal is lost.
 
 use std::sync::Arc;
 #[cfg(unix)]
@@ -28,33 +32,61 @@ pub(crate) trait Asleep: Send + 'static {
     fn resume(self: Box<Self>);
 }
 
-/// A broker's parked connections, as one: dropping it (the broker stopped, or its runtime is
-/// gone) takes every one of them out, so that none is left holding its socket.
+/// A broker's parked connections, as one: dropping it (the broker stopped or dropped, or its
+/// runtime gone) takes every one of them out and lets none of its connections park again, so
+/// that none is left holding its socket with nothing to wake it: they go on as tasks, as
+/// before parking (or end with their runtime).
 #[derive(Debug)]
-pub(crate) struct Group(u64);
+pub(crate) struct Group(GroupId);
+
+/// Which broker a connection belongs to, and whether its [`Group`] is gone (then it does not
+/// try to park: the table would refuse it).
+#[derive(Debug, Clone)]
+pub(crate) struct GroupId {
+    pub(crate) id: u64,
+    gone: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl GroupId {
+    /// No group: a broker made without a `Broker` (unit tests), whose connections never park.
+    #[cfg(test)]
+    pub(crate) fn none() -> Self {
+        Self { id: 0, gone: Arc::new(std::sync::atomic::AtomicBool::new(true)) }
+    }
+
+    pub(crate) fn parks(&self) -> bool {
+        !self.gone.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
 
 impl Group {
     pub(crate) fn new() -> Self {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        Self(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(GroupId { id, gone: Arc::default() })
     }
 
-    pub(crate) fn id(&self) -> u64 {
-        self.0
+    pub(crate) fn id(&self) -> GroupId {
+        self.0.clone()
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
+        self.0.gone.store(true, std::sync::atomic::Ordering::Relaxed);
         #[cfg(unix)]
         if let Some(lot) = LOT.get().and_then(Option::as_ref) {
-            let slots: Vec<u32> = lot
-                .slots()
+            // Marked under the table's lock: a connection parking after this sees it.
+            let mut table = lot.table();
+            table.gone.push(self.0.id);
+            let keys: Vec<u32> = table
+                .slots
                 .iter()
-                .filter(|(_, s)| s.group() == self.0)
+                .filter(|(_, s)| s.group() == self.0.id)
                 .filter_map(|(key, _)| u32::try_from(key).ok())
                 .collect();
-            for key in slots {
+            drop(table);
+            for key in keys {
                 lot.request(key);
             }
         }
@@ -67,7 +99,7 @@ impl Drop for Group {
 pub(crate) fn available() -> bool {
     #[cfg(unix)]
     {
-        lot().is_some()
+        lot().is_some() && WATCHING.load(std::sync::atomic::Ordering::Acquire)
     }
     #[cfg(not(unix))]
     false
@@ -77,7 +109,7 @@ pub(crate) fn available() -> bool {
 pub(crate) fn parked_in(group: u64) -> usize {
     #[cfg(unix)]
     if let Some(lot) = LOT.get().and_then(Option::as_ref) {
-        return lot.slots().iter().filter(|(_, s)| s.group() == group).count();
+        return lot.table().slots.iter().filter(|(_, s)| s.group() == group).count();
     }
     let _ = group;
     0
@@ -111,9 +143,22 @@ static LOT: OnceLock<Option<Lot>> = OnceLock::new();
 #[cfg(unix)]
 const WAKER: mio::Token = mio::Token(usize::MAX);
 
+/// The thread is watching: false once it has stopped (its epoll set failed), and nothing parks
+/// from then on.
+#[cfg(unix)]
+static WATCHING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+#[cfg(unix)]
+#[derive(Default)]
+struct Table {
+    slots: slab::Slab<Box<dyn Asleep>>,
+    /// Brokers whose [`Group`] was dropped: their connections no longer park.
+    gone: Vec<u64>,
+}
+
 #[cfg(unix)]
 struct Lot {
-    slots: Mutex<slab::Slab<Box<dyn Asleep>>>,
+    table: Mutex<Table>,
     registry: mio::Registry,
     /// Slots to take out, from [`request_resume`]; the thread drains them when woken.
     requests: Mutex<Vec<u32>>,
@@ -126,7 +171,7 @@ fn lot() -> Option<&'static Lot> {
         let poll = mio::Poll::new().ok()?;
         let registry = poll.registry().try_clone().ok()?;
         let waker = mio::Waker::new(poll.registry(), WAKER).ok()?;
-        let lot = Lot { slots: Mutex::default(), registry, requests: Mutex::default(), waker };
+        let lot = Lot { table: Mutex::default(), registry, requests: Mutex::default(), waker };
         std::thread::Builder::new().name("mqtt-park".into()).spawn(move || watch(poll)).ok()?;
         Some(lot)
     })
@@ -140,15 +185,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(unix)]
 impl Lot {
-    fn slots(&self) -> MutexGuard<'_, slab::Slab<Box<dyn Asleep>>> {
-        lock(&self.slots)
+    fn table(&self) -> MutexGuard<'_, Table> {
+        lock(&self.table)
     }
 
     fn park(&self, sleeper: Box<dyn Asleep>) -> Result<(), Box<dyn Asleep>> {
         use mio::unix::SourceFd;
         let wake = sleeper.wake().clone();
-        let mut slots = self.slots();
-        let entry = slots.vacant_entry();
+        // The task's waker keeps the task's memory alive: let it go, before the slot can be
+        // taken out (a resumed task registers its own waker, which this must not discard).
+        wake.forget_waker();
+        let mut table = self.table();
+        if table.gone.contains(&sleeper.group()) {
+            return Err(sleeper);
+        }
+        let entry = table.slots.vacant_entry();
         let Some(token) = u32::try_from(entry.key()).ok().and_then(|k| k.checked_add(1)) else {
             return Err(sleeper);
         };
@@ -161,9 +212,7 @@ impl Lot {
             return Err(sleeper);
         }
         entry.insert(sleeper);
-        drop(slots);
-        // The task's waker keeps the task's memory alive: let it go.
-        wake.forget_waker();
+        drop(table);
         // Raised between the connection's last look and `set_parked`: nobody asked yet.
         if wake.has_signal() {
             self.request(token - 1);
@@ -185,12 +234,13 @@ impl Lot {
     /// Takes slot `key` out, if filled, and resumes its connection.
     fn resume(&self, key: usize) {
         use mio::unix::SourceFd;
-        let mut slots = self.slots();
-        let Some(sleeper) = slots.try_remove(key) else { return };
+        let mut table = self.table();
+        let Some(sleeper) = table.slots.try_remove(key) else { return };
         let _ = self.registry.deregister(&mut SourceFd(&sleeper.fd()));
         sleeper.wake().set_parked(0);
-        drop(slots);
-        sleeper.resume();
+        drop(table);
+        // A panic in one resume must not stop the thread every parked connection waits on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sleeper.resume()));
     }
 }
 
@@ -205,6 +255,11 @@ fn watch(mut poll: mio::Poll) {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
+            // Nothing more parks; the connections parked now are stranded until their
+            // broker's `Group` goes, which cannot reach them either. An epoll set does not fail
+            // this way in practice; say so where it would be seen.
+            WATCHING.store(false, std::sync::atomic::Ordering::Release);
+            eprintln!("mqtt-park: epoll failed ({e}); idle connections no longer park");
             return;
         }
         let Some(lot) = LOT.get().and_then(Option::as_ref) else { continue };

@@ -294,7 +294,13 @@ mod tests {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let acl = crate::auth::Acl::parse("user someone\ntopic readwrite nothing/#\n").0;
         let auth = crate::auth::Auth::for_tests(Some(acl), false);
-        let shared = Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None, 0));
+        let shared = Arc::new(Shared::new(
+            crate::Config::default(),
+            crate::log::Logger::silent(),
+            auth,
+            None,
+            crate::broker::park::GroupId::none(),
+        ));
         let (_keep, stop) = watch::channel(false);
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let connect: &[u8] = &[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'b'];
@@ -327,7 +333,13 @@ mod tests {
     #[tokio::test]
     async fn a_websocket_task_costs_its_connection_and_the_adapter_only() {
         let auth = crate::auth::Auth::default();
-        let shared = Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None, 0));
+        let shared = Arc::new(Shared::new(
+            crate::Config::default(),
+            crate::log::Logger::silent(),
+            auth,
+            None,
+            crate::broker::park::GroupId::none(),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let tcp = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let tcp2 = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();

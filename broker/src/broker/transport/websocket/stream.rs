@@ -292,7 +292,13 @@ mod tests {
 
     fn shared() -> Arc<Shared> {
         let auth = crate::auth::Auth::default();
-        Arc::new(Shared::new(crate::Config::default(), crate::log::Logger::silent(), auth, None, 0))
+        Arc::new(Shared::new(
+            crate::Config::default(),
+            crate::log::Logger::silent(),
+            auth,
+            None,
+            crate::broker::park::GroupId::none(),
+        ))
     }
 
     /// Reads server frames until `total` payload bytes came; checks each is a final, unmasked
