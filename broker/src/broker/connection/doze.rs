@@ -20,7 +20,7 @@ use super::alias::Aliases;
 use super::socket::Socket;
 use super::{Connection, ConnectionTask, Ending};
 use crate::broker::Shared;
-use crate::broker::park::{self, Asleep, GRACE_US, QUIET_US, Sleepiness};
+use crate::broker::park::{self, Asleep, QUIET_US, Sleepiness};
 use crate::broker::session::Link;
 use crate::broker::transport::{Identity, ListenerRules};
 use crate::broker::wake::Wake;
@@ -66,6 +66,10 @@ trait SleepingStream: Sized + Send + 'static {
     fn wake(self) -> io::Result<Self::Live>;
     #[cfg(unix)]
     fn fd(&self) -> std::os::fd::RawFd;
+    /// Bytes (or the peer's close) wait on the socket: tokio's reactor, which the socket is
+    /// new to, reports them only on its next turn, so the connection must not park again
+    /// before it has read them (it would be woken by them at once, over and over).
+    fn input_waiting(&self) -> bool;
 }
 
 impl SleepingStream for std::net::TcpStream {
@@ -78,6 +82,10 @@ impl SleepingStream for std::net::TcpStream {
 
     fn wake(self) -> io::Result<TcpStream> {
         TcpStream::from_std(self)
+    }
+
+    fn input_waiting(&self) -> bool {
+        self.peek(&mut [0u8; 1]).is_ok()
     }
 
     #[cfg(unix)]
@@ -101,6 +109,10 @@ impl SleepingStream for SslStream<Socket> {
         Ok(self)
     }
 
+    fn input_waiting(&self) -> bool {
+        self.get_ref().input_waiting()
+    }
+
     #[cfg(unix)]
     fn fd(&self) -> std::os::fd::RawFd {
         self.get_ref().raw_fd()
@@ -112,26 +124,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// connection that has been quiet that long becomes sleepy. One timer per busy connection,
     /// looked at once a [`QUIET_US`] rather than reset on every move; only for connections that
     /// can park.
-    ///
-    /// A sleepy connection just resumed waits [`GRACE_US`] first: its socket is new to tokio's
-    /// reactor, which learns of the bytes that woke it only on its next turn, and a connection
-    /// that parked before reading them would be woken by them again at once.
     pub(super) fn poll_doze(&mut self, cx: &mut Context<'_>) -> bool {
-        let busy = self.sleepiness.is_busy();
-        if !busy && self.resumed_us == 0 {
+        if !self.sleepiness.is_busy() {
             self.doze = None;
             return true;
         }
         loop {
-            let (since, wait) = if busy { (self.last_active_us, QUIET_US) } else { (self.resumed_us, GRACE_US) };
-            let quiet_us = self.shared.keepalive.now_us().saturating_sub(since);
-            if quiet_us >= wait {
+            let quiet_us = self.shared.keepalive.now_us().saturating_sub(self.last_active_us);
+            if quiet_us >= QUIET_US {
                 self.sleepiness.reset();
-                self.resumed_us = 0;
                 self.doze = None;
                 return true;
             }
-            let due = Instant::now() + Duration::from_micros(wait - quiet_us);
+            let due = Instant::now() + Duration::from_micros(QUIET_US - quiet_us);
             let timer = self.doze.get_or_insert_with(|| Box::pin(sleep_until(due)));
             if timer.deadline() < due {
                 timer.as_mut().reset(due);
@@ -152,6 +157,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             && self.wbuf.is_empty()
             && self.congestion.is_none()
             && !self.check_outbox
+            && !self.input_due
             && !self.deliver_first
             && !wake.has_signal()
             && !wake.paused()
@@ -252,6 +258,7 @@ impl<T: SleepingStream> Asleep for Dozing<T> {
             return;
         };
         let _entered = runtime.enter();
+        let input_due = stream.input_waiting();
         let Ok(stream) = stream.wake() else {
             // The runtime is shutting down: the connection ends with it.
             abandon(&shared, client_id.as_ref(), &link);
@@ -263,9 +270,9 @@ impl<T: SleepingStream> Asleep for Dozing<T> {
         let mut conn = Connection::new(shared, peer, stream, identity, rules, link);
         (conn.client_id, conn.protocol, conn.aliases, conn.username) = (client_id, protocol, aliases, username);
         conn.sleepiness = Sleepiness::woken_after(slept_us);
-        // Busy: on its task for a quiet second; sleepy: for the grace (`poll_doze`).
-        let now_us = conn.shared.keepalive.now_us();
-        (conn.last_active_us, conn.resumed_us) = (now_us, now_us);
+        // Busy: on its task for a quiet second (`poll_doze`).
+        conn.last_active_us = conn.shared.keepalive.now_us();
+        conn.input_due = input_due;
         runtime.spawn(ConnectionTask::connected(conn, Some(T::PARKING)).ending_opt(ending));
     }
 }

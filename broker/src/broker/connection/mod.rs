@@ -170,9 +170,9 @@ struct Connection<S> {
     /// whether it has gone quiet since (doze.rs). Not kept while parked.
     last_active_us: u64,
     doze: Option<Pin<Box<Sleep>>>,
-    /// When it was resumed from parking (µs, keepalive clock), until its grace is over; 0
-    /// otherwise (doze.rs).
-    resumed_us: u64,
+    /// Resumed with bytes waiting on its socket, not yet read: it does not park until it has
+    /// read (doze.rs).
+    input_due: bool,
 }
 
 impl<S> Connection<S> {
@@ -206,7 +206,7 @@ impl<S> Connection<S> {
             sleepiness: Sleepiness::default(),
             last_active_us: 0,
             doze: None,
-            resumed_us: 0,
+            input_due: false,
         }
     }
 }

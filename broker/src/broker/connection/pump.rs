@@ -106,6 +106,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Poll::Ready(Err(e)) => return Poll::Ready(Err(Close::Io(e))),
             Poll::Pending => return Poll::Pending,
         }
+        self.input_due = false;
         let read = buf.filled();
         if let Err(close) = self.received(read.len()) {
             return Poll::Ready(Err(close));

@@ -43,6 +43,14 @@ impl Socket {
         }
     }
 
+    /// A parked socket has bytes (or the peer's close) waiting: see doze.rs.
+    pub(super) fn input_waiting(&self) -> bool {
+        match self {
+            Self::Parked(std) => std.peek(&mut [0u8; 1]).is_ok(),
+            Self::Live(_) | Self::Closed => false,
+        }
+    }
+
     fn live(self: Pin<&mut Self>) -> io::Result<Pin<&mut TcpStream>> {
         match self.get_mut() {
             Self::Live(tcp) => Ok(Pin::new(tcp)),

@@ -26,7 +26,6 @@ pub(crate) struct ConnectionTask<S> {
     park: Option<Parking<S>>,
 }
 
-#[expect(clippy::large_enum_variant, reason = "every live connection sits in Connected: inline, one allocation")]
 enum Phase<S> {
     /// Waiting for CONNECT (and answering it).
     Handshake(Boxed<(Connection<S>, Result<bool, Close>)>),

@@ -17,4 +17,4 @@ mod lot;
 mod policy;
 
 pub(crate) use lot::{Asleep, Group, GroupId, available, park, parked_in, request_resume};
-pub(crate) use policy::{GRACE_US, QUIET_US, Sleepiness};
+pub(crate) use policy::{QUIET_US, Sleepiness};

@@ -15,10 +15,6 @@ pub(crate) const SLEEPY_TURNS: u8 = 4;
 /// woken sooner than this is busy.
 pub(crate) const QUIET_US: u64 = 1_000_000;
 
-/// How long a sleepy connection stays on its task after resuming before it may park again:
-/// long enough for tokio's reactor to report the bytes that woke it (connection/doze.rs).
-pub(crate) const GRACE_US: u64 = 50_000;
-
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Sleepiness {
     /// Turns with work since it last woke; past [`SLEEPY_TURNS`] it is busy.
