@@ -19,7 +19,6 @@ mod task;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,7 +26,7 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::mount::MountPoint;
 use super::park::Sleepiness;
@@ -112,7 +111,7 @@ pub(crate) fn serve_tcp(
     shutdown: watch::Receiver<bool>,
     rules: Option<Arc<ListenerRules>>,
 ) -> ConnectionTask<tokio::net::TcpStream> {
-    serve(shared, tcp, peer, shutdown, None, rules).parking(doze::TCP)
+    serve(shared, tcp, peer, shutdown, None, rules).parking(&doze::TCP)
 }
 
 /// [`serve`] for a TLS-PSK connection past its TLS handshake, which parks when idle (doze.rs).
@@ -124,7 +123,7 @@ pub(crate) fn serve_psk(
     identity: Option<Identity>,
     rules: Option<Arc<ListenerRules>>,
 ) -> ConnectionTask<tokio_openssl::SslStream<Socket>> {
-    serve(shared, stream, peer, shutdown, identity, rules).parking(doze::PSK)
+    serve(shared, stream, peer, shutdown, identity, rules).parking(&doze::PSK)
 }
 
 struct Connection<S> {
@@ -166,10 +165,10 @@ struct Connection<S> {
     deliver_first: bool,
     /// Whether it parks when out of work (park/policy.rs).
     sleepiness: Sleepiness,
-    /// While busy: when it last moved (µs, keepalive clock), and the timer that looks at
-    /// whether it has gone quiet since (doze.rs). Not kept while parked.
-    last_active_us: u64,
-    doze: Option<Pin<Box<Sleep>>>,
+    /// While busy: when it last moved, and the timer that looks at whether it has gone quiet
+    /// since (doze.rs). Boxed: the task's memory is tokio's cell, in steps of 128 bytes, and
+    /// only busy connections need these.
+    busy: Option<Box<doze::Busy>>,
     /// Resumed with bytes waiting on its socket, not yet read: it does not park until it has
     /// read (doze.rs).
     input_due: bool,
@@ -204,8 +203,7 @@ impl<S> Connection<S> {
             check_outbox: true,
             deliver_first: false,
             sleepiness: Sleepiness::default(),
-            last_active_us: 0,
-            doze: None,
+            busy: None,
             input_due: false,
         }
     }

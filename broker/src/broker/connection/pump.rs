@@ -73,7 +73,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             self.sleepiness.worked();
             if self.sleepiness.is_busy() {
-                self.last_active_us = self.shared.keepalive.now_us();
+                let now_us = self.shared.keepalive.now_us();
+                self.busy.get_or_insert_with(Box::default).last_active_us = now_us;
             }
         }
     }

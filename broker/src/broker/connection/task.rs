@@ -17,16 +17,16 @@ use super::{Close, Connection};
 
 type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-pub(crate) struct ConnectionTask<S> {
+pub(crate) struct ConnectionTask<S: 'static> {
     phase: Phase<S>,
     /// Dropped when the task ends, however it ends (or handed on when it parks).
     ending: Option<Ending>,
     /// How the connection parks when it is out of work (doze.rs); `None`: over a stream that
     /// cannot leave tokio's reactor (TLS, WebSocket, an in-process pipe).
-    park: Option<Parking<S>>,
+    park: Option<&'static Parking<S>>,
 }
 
-enum Phase<S> {
+enum Phase<S: 'static> {
     /// Waiting for CONNECT (and answering it).
     Handshake(Boxed<(Connection<S>, Result<bool, Close>)>),
     Connected(Connection<S>),
@@ -62,12 +62,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> ConnectionTask<S> {
     }
 
     /// A task for a connection past CONNECT (one resumed from parking).
-    pub(super) fn connected(conn: Connection<S>, park: Option<Parking<S>>) -> Self {
+    pub(super) fn connected(conn: Connection<S>, park: Option<&'static Parking<S>>) -> Self {
         Self { phase: Phase::Connected(conn), ending: None, park }
     }
 
     /// Parks the connection with `park` whenever it may (doze.rs).
-    pub(super) fn parking(mut self, park: Parking<S>) -> Self {
+    pub(super) fn parking(mut self, park: &'static Parking<S>) -> Self {
         self.park = Some(park);
         self
     }

@@ -83,7 +83,7 @@ type Upgrading<S> = Pin<Box<dyn Future<Output = Option<ConnectionTask<WsStream<S
 /// gone once the connection runs, so an idle WebSocket client's task is its connection's task
 /// and nothing more (an `async fn` keeps room for its arguments for its whole life).
 #[expect(clippy::large_enum_variant, reason = "the large variant is what an idle client holds; boxing it adds")]
-pub(crate) enum WsTask<S> {
+pub(crate) enum WsTask<S: 'static> {
     Upgrading(Upgrading<S>),
     Connected(ConnectionTask<WsStream<S>>),
     Ended,
