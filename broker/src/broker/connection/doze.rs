@@ -252,44 +252,32 @@ impl<T: SleepingStream> Asleep for Dozing<T> {
     }
 
     fn resume(self: Box<Self>) {
-        let Self {
-            shared,
-            stream,
-            peer_ip,
-            peer_port,
-            client_id,
-            protocol,
-            aliases,
-            identity,
-            rules,
-            link,
-            ending,
-            parked_ms,
-        } = *self;
-        let peer = SocketAddr::new(peer_ip, peer_port);
-        let Some(runtime) = shared.runtime.clone() else {
-            abandon(&shared, client_id.as_ref(), &link);
+        let d = *self;
+        let Some(runtime) = d.shared.runtime.clone() else {
+            abandon(&d.shared, d.client_id.as_ref(), &d.link);
             return;
         };
         let _entered = runtime.enter();
-        let input_due = stream.input_waiting();
-        let Ok(stream) = stream.wake() else {
+        let input_due = d.stream.input_waiting();
+        let Ok(stream) = d.stream.wake() else {
             // The runtime is shutting down: the connection ends with it.
-            abandon(&shared, client_id.as_ref(), &link);
+            abandon(&d.shared, d.client_id.as_ref(), &d.link);
             return;
         };
-        let slept_us = u64::from(now_ms(&shared).wrapping_sub(parked_ms)) * 1000;
+        let (shared, client_id) = (d.shared, d.client_id);
+        let slept_us = u64::from(now_ms(&shared).wrapping_sub(d.parked_ms)) * 1000;
         let username =
             client_id.as_deref().and_then(|id| shared.router().session_mut(id).and_then(|s| s.username.clone()));
-        let mut conn = Connection::new(shared, peer, stream, identity, rules, link);
-        (conn.client_id, conn.protocol, conn.aliases, conn.username) = (client_id, protocol, aliases, username);
+        let peer = SocketAddr::new(d.peer_ip, d.peer_port);
+        let mut conn = Connection::new(shared, peer, stream, d.identity, d.rules, d.link);
+        (conn.client_id, conn.protocol, conn.aliases, conn.username) = (client_id, d.protocol, d.aliases, username);
         conn.sleepiness = Sleepiness::woken_after(slept_us);
         // Busy: on its task for a quiet second (`poll_doze`).
         if conn.sleepiness.is_busy() {
             conn.busy = Some(Box::new(Busy { last_active_us: conn.shared.keepalive.now_us(), timer: None }));
         }
         conn.input_due = input_due;
-        runtime.spawn(ConnectionTask::connected(conn, Some(T::PARKING)).ending_opt(ending));
+        runtime.spawn(ConnectionTask::connected(conn, Some(T::PARKING)).ending_opt(d.ending));
     }
 }
 
