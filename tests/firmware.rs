@@ -12,11 +12,14 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the host test binary once per test run.
+/// Builds the host test binary once per test process, to a file of its own renamed into place:
+/// nextest runs each test in its own process, and writing over the binary while another one
+/// runs it fails (ETXTBSY).
 fn lamp_tests() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lamp_tests");
+        let building = out.with_extension(format!("{}.part", std::process::id()));
         let compiler = std::env::var("CXX").unwrap_or_else(|_| "g++".into());
         let firmware = root().join("firmware");
         let status = Command::new(&compiler)
@@ -25,10 +28,11 @@ fn lamp_tests() -> &'static Path {
             .arg(firmware.join("mqtt_lab_lamp/lamp_logic.cpp"))
             .arg(firmware.join("test/test_main.cpp"))
             .arg("-o")
-            .arg(&out)
+            .arg(&building)
             .status()
             .unwrap_or_else(|e| panic!("no C++ compiler ({compiler}: {e}): install g++ (Debian: apt-get install g++)"));
         assert!(status.success(), "the firmware logic does not compile with {compiler}");
+        std::fs::rename(&building, &out).expect("the built tests move into place");
         out
     })
 }

@@ -35,20 +35,24 @@ fn mosquitto_pub(port: u16, extra: &[&str]) -> Command {
     cmd
 }
 
-/// The ESP32-like client, compiled once per test run with Debian's mbedTLS.
+/// The ESP32-like client, compiled once per test process with Debian's mbedTLS. nextest runs
+/// each test in a process of its own: each compiles to a file of its own and renames it into
+/// place, since writing over the binary while another process runs it fails (ETXTBSY).
 fn esp32_client() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("esp32-psk-client");
+        let building = out.with_extension(format!("{}.part", std::process::id()));
         let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/esp32-psk/client.c");
         let status = Command::new("cc")
             .args(["-Wall", "-Wextra", "-Werror", "-o"])
-            .arg(&out)
+            .arg(&building)
             .arg(source)
             .args(["-lmbedtls", "-lmbedx509", "-lmbedcrypto"])
             .status()
             .expect("a C compiler (cc) builds the ESP32 test client");
         assert!(status.success(), "building the mbedTLS client failed: install Debian's libmbedtls-dev");
+        std::fs::rename(&building, &out).expect("the built client moves into place");
         out
     })
 }
