@@ -2,6 +2,7 @@
 
 mod bridge;
 mod connection;
+mod held;
 mod inspect;
 mod keepalive;
 mod mount;
@@ -15,7 +16,7 @@ mod sys;
 mod transport;
 mod wake;
 
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The broker's maps keyed by client id or topic level: foldhash, seeded per process, hashes
 /// a short key several times faster than the standard SipHash and is still randomized.
@@ -83,8 +84,14 @@ impl Shared {
 
     /// Locks the router. A panic while it was held leaves consistent maps (each operation is
     /// completed or not started), so a poisoned lock is taken over rather than propagated.
-    pub fn router(&self) -> MutexGuard<'_, Router> {
-        self.router.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Task wake-ups raised while it is held go out once it is released (held.rs).
+    pub fn router(&self) -> held::RouterGuard<'_> {
+        held::RouterGuard::new(self.router.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// The router, locked at first use and kept for a batch of work (held.rs).
+    pub fn batch(&self) -> held::Batch<'_> {
+        held::Batch::new(&self.router)
     }
 
     /// The security settings in force now.

@@ -9,7 +9,7 @@ use std::task::Context;
 
 use atomic_waker::AtomicWaker;
 
-use super::park;
+use super::{held, park};
 
 /// Something was sent its way (outbox, room, takeover); cleared when the connection looks.
 const NOTIFIED: u8 = 1;
@@ -41,8 +41,15 @@ impl Wake {
         // Already raised: the wake that raised it has reached the task, which takes the flag
         // on a later turn. A fan-out notifies a subscriber once per message; one wake will do.
         if self.flags.fetch_or(NOTIFIED, Ordering::SeqCst) & NOTIFIED == 0 {
-            self.waker.wake();
+            self.wake_task();
             self.resume_if_parked();
+        }
+    }
+
+    /// Wakes the task, once the router is unlocked if this thread holds it (held.rs).
+    fn wake_task(&self) {
+        if let Some(waker) = self.waker.take() {
+            held::wake(waker);
         }
     }
 
@@ -84,7 +91,7 @@ impl Wake {
 
     fn raise(&self, flag: u8) {
         self.flags.fetch_or(flag, Ordering::SeqCst);
-        self.waker.wake();
+        self.wake_task();
         self.resume_if_parked();
     }
 

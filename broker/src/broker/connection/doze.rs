@@ -5,6 +5,7 @@
 //! as a std one; TLS-PSK keeps OpenSSL's session as it is over a socket that leaves the reactor
 //! beneath it ([`Socket`]).
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -127,6 +128,9 @@ pub(super) struct Busy {
     pub(super) last_active_us: u64,
     /// Looks at whether it has gone quiet since; set while it waits.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The outbox's queue from the last write, empty, lent back at the next one so that a busy
+    /// session does not grow a new queue for every batch (session/outbox.rs).
+    pub(super) spare: VecDeque<crate::codec::Packet>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -141,7 +145,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         loop {
             let now_us = self.shared.keepalive.now_us();
-            let busy = self.busy.get_or_insert_with(|| Box::new(Busy { last_active_us: now_us, timer: None }));
+            let busy = self.busy.get_or_insert_with(|| Box::new(Busy { last_active_us: now_us, ..Busy::default() }));
             let quiet_us = now_us.saturating_sub(busy.last_active_us);
             if quiet_us >= QUIET_US {
                 self.sleepiness.reset();
@@ -274,7 +278,7 @@ impl<T: SleepingStream> Asleep for Dozing<T> {
         conn.sleepiness = Sleepiness::woken_after(slept_us);
         // Busy: on its task for a quiet second (`poll_doze`).
         if conn.sleepiness.is_busy() {
-            conn.busy = Some(Box::new(Busy { last_active_us: conn.shared.keepalive.now_us(), timer: None }));
+            conn.busy = Some(Box::new(Busy { last_active_us: conn.shared.keepalive.now_us(), ..Busy::default() }));
         }
         conn.input_due = input_due;
         runtime.spawn(ConnectionTask::connected(conn, Some(T::PARKING)).ending_opt(d.ending));

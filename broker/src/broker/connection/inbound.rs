@@ -1,13 +1,16 @@
 //! Packets from a connected client: PUBLISH and its acknowledgements, SUBSCRIBE,
 //! UNSUBSCRIBE, PINGREQ and DISCONNECT. Anything else closes the connection with its rule.
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::alias::Aliases;
 use super::congestion::Congestion;
 use super::{Close, Connection, Who, count_drops};
+use crate::broker::held::Batch;
 use crate::broker::session::{Message, Session, expiry};
-use crate::broker::{Routed, Shared, Stats};
+use crate::broker::{Routed, Stats};
 use crate::codec::v5::{Property, PropertyId, ReasonCode};
 use crate::codec::{Ack, Decoded, Packet, PacketId, Publish, QosPid, Subscribe, decode};
 use crate::log::LogType;
@@ -17,6 +20,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// congested; returns how many bytes it used.
     pub(super) fn drain_packets(&mut self, buf: &[u8]) -> Result<usize, Close> {
         let mut used = 0;
+        // PUBLISH and the acknowledgements share one lock for the whole read (held.rs).
+        let shared = Arc::clone(&self.shared);
+        let mut batch = shared.batch();
         while self.congestion.is_none() {
             match decode(&buf[used..], self.shared.config.packet_size_limit(), self.protocol) {
                 Ok(Decoded::Packet(packet, len)) => {
@@ -24,7 +30,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     // Handling it may have queued an answer.
                     self.check_outbox = true;
                     Stats::add(&self.shared.stats.messages_received, 1);
-                    self.handle(packet)?;
+                    self.handle(packet, &mut batch)?;
                 }
                 Ok(Decoded::Incomplete) => break,
                 Err(e) => return Err(Close::Protocol(e.to_string(), e.reason_code())),
@@ -33,11 +39,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Ok(used)
     }
 
-    fn handle(&mut self, packet: Packet) -> Result<(), Close> {
+    fn handle(&mut self, packet: Packet, batch: &mut Batch<'_>) -> Result<(), Close> {
         let id = self.id();
         let shared = &*self.shared;
+        if !matches!(
+            packet,
+            Packet::Publish(_)
+                | Packet::PubAck(_)
+                | Packet::PubRec(_)
+                | Packet::PubRel(_)
+                | Packet::PubComp(_)
+                | Packet::PingReq
+        ) {
+            batch.release();
+        }
         match packet {
-            Packet::Publish(p) => self.publish(p)?,
+            Packet::Publish(p) => self.publish(p, batch)?,
             Packet::Subscribe(mut s) => {
                 // The granted QoS is at most `max_qos` (MQTT 5.0 3.2.2.3.4; Mosquitto does the
                 // same for 3.1.1 clients).
@@ -62,24 +79,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
             }
             Packet::PubAck(Ack { pid, .. }) => {
-                self.acknowledged("PUBACK", pid, with_session(shared, &id, |s| s.on_puback(pid)));
+                self.acknowledged("PUBACK", pid, with_session(batch, &id, |s| s.on_puback(pid)));
             }
             Packet::PubRec(Ack { pid, reason, .. }) => {
                 // MQTT 5.0: a PUBREC with an error ends the exchange; no PUBREL follows (4.3.3).
                 let done = |s: &mut Session| if reason.is_error() { s.on_pubrec_error(pid) } else { s.on_pubrec(pid) };
-                self.acknowledged("PUBREC", pid, with_session(shared, &id, done));
+                self.acknowledged("PUBREC", pid, with_session(batch, &id, done));
             }
             Packet::PubComp(Ack { pid, .. }) => {
-                self.acknowledged("PUBCOMP", pid, with_session(shared, &id, |s| s.on_pubcomp(pid)));
+                self.acknowledged("PUBCOMP", pid, with_session(batch, &id, |s| s.on_pubcomp(pid)));
             }
             Packet::PubRel(Ack { pid, .. }) => {
-                let mut router = shared.router();
+                let router = batch.router();
                 let known = router.session_mut(&id).is_some_and(|s| s.on_pubrel(pid));
                 // MQTT 5.0 says when the id was unknown (3.7.2.1); 3.1.1 answers PUBCOMP alone.
                 let reason = if known { ReasonCode::Success } else { ReasonCode::PacketIdentifierNotFound };
                 router.acknowledge(&id, self.link.id, Packet::PubComp(Ack::with_reason(pid, reason)));
             }
-            Packet::PingReq => with_session(shared, &id, |s| s.send(Packet::PingResp)).unwrap_or(()),
+            Packet::PingReq => with_session(batch, &id, |s| s.send(Packet::PingResp)).unwrap_or(()),
             // The router discards the will [MQTT-3.1.2-10] when the session detaches, unless
             // an MQTT 5.0 client asks for it (0x04 Disconnect with Will Message).
             // MQTT 5.0: a Session Expiry Interval here replaces CONNECT's (3.14.2.2.2).
@@ -156,7 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// resolved; answers whether the message goes over memory_limit without closing. A
     /// bridge's local side is never closed for what its remote sends (the remote would send it
     /// again at each reconnect, for ever): over a limit, the message is refused instead.
-    fn admit(&mut self, p: &mut Publish) -> Result<bool, Close> {
+    fn admit(&mut self, p: &mut Publish, batch: &mut Batch<'_>) -> Result<bool, Close> {
         let bridge = self.is_trusted();
         if p.qos() > self.shared.config.max_qos && !bridge {
             return Err(Close::Protocol(
@@ -179,15 +196,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Aliases::resolve(&mut self.aliases, p, max).map_err(|(why, code)| Close::Protocol(why, code))?;
         }
         if bridge {
-            return Ok(self.memory_exceeded(p.payload.len()));
+            return Ok(self.memory_exceeded(p.payload.len(), batch));
         }
-        self.check_receive_maximum(p)?;
-        self.check_memory(p.payload.len())?;
+        self.check_receive_maximum(p, batch)?;
+        self.check_memory(p.payload.len(), batch)?;
         Ok(false)
     }
 
-    fn publish(&mut self, mut p: Publish) -> Result<(), Close> {
-        let over_memory = self.admit(&mut p)?;
+    fn publish(&mut self, mut p: Publish, batch: &mut Batch<'_>) -> Result<(), Close> {
+        let over_memory = self.admit(&mut p, batch)?;
         self.mount_topic(&mut p)?;
         let (shared, id) = (&*self.shared, self.id());
         let stats = &shared.stats;
@@ -239,7 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             expires_at: expiry::deadline_now(&p.properties),
             properties: p.properties,
         };
-        let mut router = shared.router();
+        let router = batch.router();
         let from = Some((&*id, &self.link));
         let routed = match p.qos_pid {
             QosPid::AtMostOnce => route.then(|| router.publish_from(&message, from)),
@@ -261,7 +278,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         };
         let congested = router.take_congested();
-        drop(router);
         if !congested.is_empty() {
             self.link.wake.set_paused(true);
             self.congestion = Some(Box::new(Congestion::new(congested)));
@@ -278,11 +294,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// `memory_limit`: a PUBLISH whose payload would take what the broker holds over it is
     /// dropped, not acknowledged, and its client disconnected, as Mosquitto does when its
     /// allocator refuses; other clients carry on.
-    fn check_memory(&self, bytes: usize) -> Result<(), Close> {
+    fn check_memory(&self, bytes: usize, batch: &mut Batch<'_>) -> Result<(), Close> {
         if self.shared.config.memory_limit == 0 {
             return Ok(());
         }
-        let memory = self.shared.router().session_mut(&self.id()).and_then(|s| s.memory());
+        let memory = batch.router().session_mut(&self.id()).and_then(|s| s.memory());
         match memory {
             Some(memory) if memory.would_exceed(bytes) => {
                 Stats::add(&self.shared.stats.publish_dropped, 1);
@@ -294,8 +310,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Whether a PUBLISH of `bytes` would take the broker over `memory_limit` (counted as
     /// dropped if so), for a connection that is not closed for it.
-    fn memory_exceeded(&self, bytes: usize) -> bool {
-        self.check_memory(bytes).is_err()
+    fn memory_exceeded(&self, bytes: usize, batch: &mut Batch<'_>) -> bool {
+        self.check_memory(bytes, batch).is_err()
     }
 
     /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK
@@ -306,7 +322,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// each answered and delivered once. (Mosquitto 2.0.11 answers PUBREC past its
     /// `max_inflight_messages` and drops the message, so the client believes it delivered.)
     /// A resent id (DUP) never counts.
-    fn check_receive_maximum(&self, p: &Publish) -> Result<(), Close> {
+    fn check_receive_maximum(&self, p: &Publish, batch: &mut Batch<'_>) -> Result<(), Close> {
         let QosPid::ExactlyOnce(pid) = p.qos_pid else { return Ok(()) };
         if !self.protocol.is_v5() {
             return Ok(());
@@ -316,7 +332,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             n => n.min(usize::from(u16::MAX)),
         };
         let id = self.id();
-        let (unfinished, resent) = self.shared.router().session_mut(&id).map_or((0, false), |s| s.incoming_qos2(pid));
+        let (unfinished, resent) = batch.router().session_mut(&id).map_or((0, false), |s| s.incoming_qos2(pid));
         if unfinished >= max && !resent {
             let why = format!(
                 "[MQTT-3.3.4-7] a QoS 2 PUBLISH over the Receive Maximum {max} (PUBREL not sent for {unfinished})"
@@ -356,6 +372,6 @@ fn payload_format_holds(p: &Publish) -> bool {
         || std::str::from_utf8(&p.payload).is_ok()
 }
 
-fn with_session<T>(shared: &Shared, id: &str, f: impl FnOnce(&mut Session) -> T) -> Option<T> {
-    shared.router().session_mut(id).map(f)
+fn with_session<T>(batch: &mut Batch<'_>, id: &str, f: impl FnOnce(&mut Session) -> T) -> Option<T> {
+    batch.router().session_mut(id).map(f)
 }

@@ -17,6 +17,7 @@ mod pump;
 mod socket;
 mod task;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use tokio::time::Instant;
 
 use super::mount::MountPoint;
 use super::park::Sleepiness;
-use super::session::Link;
+use super::session::{ENCODE_APART, Link, Written};
 use super::transport::{Identity, ListenerRules};
 use super::wake::Wake;
 use super::{Routed, Shared, Stats, WillOutcome};
@@ -281,25 +282,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// Takes the session's outbox into the write buffer; notices a takeover.
+    /// Takes the session's outbox into the write buffer; notices a takeover. The packets are
+    /// taken under the router's lock and encoded after it is released (session/outbox.rs).
     fn fill_write_buffer(&mut self) -> Result<(), Close> {
         let id = self.id();
         let mut router = self.shared.router();
         if !router.is_current(&id, self.link.id) {
             return Err(Close::TakenOver);
         }
-        if let Some(session) = router.session_mut(&id) {
+        let Some(session) = router.session_mut(&id) else { return Ok(()) };
+        if session.outbox_len() > ENCODE_APART {
             let written = session.write_outbox(&mut self.wbuf);
-            if written.packets > 0 {
-                session.progressed(Instant::now());
-            }
+            session.progressed(Instant::now());
             drop(router);
-            let stats = &self.shared.stats;
-            Stats::add(&stats.messages_sent, written.packets);
-            Stats::add(&stats.publish_sent, written.publishes);
-            Stats::add(&stats.publish_bytes_sent, written.publish_bytes);
+            self.count_sent(written);
+            return Ok(());
         }
+        let mut none = VecDeque::new();
+        let spare = self.busy.as_mut().map_or(&mut none, |b| &mut b.spare);
+        let Some(mut outgoing) = session.take_outbox(spare) else { return Ok(()) };
+        session.progressed(Instant::now());
+        drop(router);
+        let mount = self.rules.as_ref().and_then(|r| r.mount.as_ref());
+        let written = outgoing.encode(&mut self.wbuf, mount);
+        if outgoing.lent() {
+            let mut router = self.shared.router();
+            if router.is_current(&id, self.link.id)
+                && let Some(session) = router.session_mut(&id)
+            {
+                session.give_back(&mut outgoing);
+            }
+        }
+        if let Some(busy) = self.busy.as_mut() {
+            busy.spare = outgoing.into_spare();
+        }
+        self.count_sent(written);
         Ok(())
+    }
+
+    fn count_sent(&self, written: Written) {
+        let stats = &self.shared.stats;
+        Stats::add(&stats.messages_sent, written.packets);
+        Stats::add(&stats.publish_sent, written.publishes);
+        Stats::add(&stats.publish_bytes_sent, written.publish_bytes);
     }
 
     /// Logs why the connection ended, publishes the will if it ended abnormally, and lets the

@@ -37,6 +37,7 @@ mod shared;
 const IDLE_OUTBOX: usize = 4;
 pub use budget::{Charge, Memory};
 use flows::Flows;
+pub use outbox::ENCODE_APART;
 use pressure::Pressure;
 pub use pressure::STALL;
 

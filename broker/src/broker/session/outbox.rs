@@ -1,12 +1,41 @@
-//! The outbox: packets waiting for the connection's next write, encoded in one go. A message
-//! leaves here in the client's view: without the listener's mount point, with its topic alias.
+//! The outbox: packets waiting for the connection's next write. A message leaves here in the
+//! client's view: without the listener's mount point, with its topic alias.
+//!
+//! The connection takes the packets under the router's lock ([`Session::take_outbox`]) and
+//! encodes them after releasing it ([`Outgoing::encode`]): only that connection's task drains
+//! the outbox, so nothing else needs what it holds meanwhile. On two cores, encoding under the
+//! lock kept every publisher waiting for every subscriber's encoding (docs/PERFORMANCE.md).
 
 use std::collections::VecDeque;
 
 use bytes::BytesMut;
 
+use super::alias::OutAliases;
 use super::{Await, IDLE_OUTBOX, Session, Written};
-use crate::codec::{Packet, Protocol, Publish};
+use crate::broker::mount::MountPoint;
+use crate::codec::{Packet, PacketId, Protocol, Publish};
+
+/// The most packets a connection takes out of the router's lock to encode. A larger batch is
+/// encoded in place: taking it needs a second queue as large as the first, and with a few
+/// hundred packets per subscriber (one core, where the publisher routes a whole read before
+/// any subscriber runs) the two no longer fit the cache: the fan-out lost 12 % on one core.
+/// Two cores drain in smaller batches, which go out of the lock.
+pub const ENCODE_APART: usize = 64;
+
+/// Packets taken from a session's outbox, with what encoding them needs from the session.
+#[derive(Debug)]
+pub struct Outgoing {
+    packets: VecDeque<Packet>,
+    protocol: Protocol,
+    /// The client's Maximum Packet Size (MQTT 5.0), if it set one.
+    max: Option<usize>,
+    /// The connection's topic aliases, lent for the encoding: given back with
+    /// [`Session::give_back`].
+    aliases: Option<Box<OutAliases>>,
+    /// Held PUBLISHes too large for the client: discarded as if sent [MQTT-3.1.2-25], and
+    /// settled by [`Session::give_back`].
+    dropped: Vec<PacketId>,
+}
 
 impl Session {
     /// Puts a packet at the front of the outbox (CONNACK goes before any resend).
@@ -17,27 +46,85 @@ impl Session {
         }
     }
 
-    /// Encodes every waiting packet into `buf`.
-    pub fn write_outbox(&mut self, buf: &mut BytesMut) -> Written {
-        let mut written = Written::default();
-        let mut dropped = Vec::new();
+    /// Takes every waiting packet, or `None` if there is none. The outbox goes on in `spare`'s
+    /// room (an empty queue the caller kept from its last encoding, taken only when there are
+    /// packets; the caller gets the packets' queue back, empty, from [`Outgoing::into_spare`]).
+    pub fn take_outbox(&mut self, spare: &mut VecDeque<Packet>) -> Option<Outgoing> {
+        if self.outbox.is_empty() {
+            if self.outbox.capacity() <= IDLE_OUTBOX {
+                // An idle client should not keep the room its CONNACK took.
+                self.outbox = VecDeque::new();
+            }
+            self.relieve();
+            return None;
+        }
+        let packets = std::mem::replace(&mut self.outbox, std::mem::take(spare));
+        self.relieve();
         let max = self.client_max_packet_size();
-        for mut packet in self.outbox.drain(..) {
+        Some(Outgoing { packets, protocol: self.protocol, max, aliases: self.out_aliases.take(), dropped: Vec::new() })
+    }
+
+    /// Takes back what [`Self::take_outbox`] lent (the topic aliases) and settles the messages
+    /// too large for the client. Only for the connection that took them: a connection that took
+    /// the session over has aliases of its own.
+    pub fn give_back(&mut self, outgoing: &mut Outgoing) {
+        if let Some(aliases) = outgoing.aliases.take()
+            && self.out_aliases.is_none()
+        {
+            self.out_aliases = Some(aliases);
+        }
+        for pid in outgoing.dropped.drain(..) {
+            let _ = self.settle(pid, Await::PubAck) || self.settle(pid, Await::PubRec);
+        }
+    }
+
+    /// Encodes every waiting packet into `buf` in place: for a large batch, whose second queue
+    /// would cost more in the cache than encoding under the lock costs the other connections
+    /// (see [`ENCODE_APART`]), and for tests.
+    pub fn write_outbox(&mut self, buf: &mut BytesMut) -> Written {
+        let mut spare = VecDeque::new();
+        let Some(mut outgoing) = self.take_outbox(&mut spare) else { return Written::default() };
+        let written = outgoing.encode(buf, self.mount.as_ref());
+        self.give_back(&mut outgoing);
+        // The same queue again, emptied: a busy subscriber keeps one, not two.
+        let packets = outgoing.into_spare();
+        if packets.capacity() > IDLE_OUTBOX && self.outbox.is_empty() {
+            self.outbox = packets;
+        }
+        written
+    }
+
+    /// Packets waiting in the outbox.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    pub fn has_output(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+}
+
+impl Outgoing {
+    /// Encodes the packets into `buf`, each PUBLISH as the client sees it: without the
+    /// listener's `mount` point, with its topic alias.
+    pub(crate) fn encode(&mut self, buf: &mut BytesMut, mount: Option<&MountPoint>) -> Written {
+        let mut written = Written::default();
+        for mut packet in self.packets.drain(..) {
             if let Packet::Publish(p) = &mut packet {
                 // Queued for an earlier connection that took larger packets, or for a 3.1.1
                 // one: discarded as if sent [MQTT-3.1.2-25].
-                if let Some(max) = max
+                if let Some(max) = self.max
                     && packet_len(p, self.protocol) > max
                 {
-                    dropped.extend(p.qos_pid.pid());
+                    self.dropped.extend(p.qos_pid.pid());
                     continue;
                 }
                 written.publishes += 1;
                 written.publish_bytes += p.payload.len() as u64;
-                if let Some(mount) = &self.mount {
+                if let Some(mount) = mount {
                     mount.unmount(p);
                 }
-                if let Some(aliases) = self.out_aliases.as_mut() {
+                if let Some(aliases) = self.aliases.as_mut() {
                     aliases.apply(p);
                 }
             }
@@ -45,19 +132,17 @@ impl Session {
             // Packets built by the broker from validated parts always encode.
             let _ = packet.encode(self.protocol, buf);
         }
-        for pid in dropped {
-            let _ = self.settle(pid, Await::PubAck) || self.settle(pid, Await::PubRec);
-        }
-        if self.outbox.capacity() <= IDLE_OUTBOX {
-            // An idle client should not keep the room its CONNACK took.
-            self.outbox = VecDeque::new();
-        }
-        self.relieve();
         written
     }
 
-    pub fn has_output(&self) -> bool {
-        !self.outbox.is_empty()
+    /// Whether the session must take something back ([`Session::give_back`]).
+    pub fn lent(&self) -> bool {
+        self.aliases.is_some() || !self.dropped.is_empty()
+    }
+
+    /// The emptied queue, to lend the outbox at the next [`Session::take_outbox`].
+    pub fn into_spare(self) -> VecDeque<Packet> {
+        self.packets
     }
 }
 

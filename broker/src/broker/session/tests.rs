@@ -209,3 +209,30 @@ fn the_qos_state_is_allocated_only_while_something_is_held() {
     s.on_pubrel(PacketId::new(9).unwrap());
     assert!(s.flows.is_none());
 }
+
+#[test]
+fn packets_taken_out_and_encoded_apart_come_out_as_the_in_place_encoding_and_keep_their_queue() {
+    let fill = |s: &mut Session| {
+        for n in 0..5 {
+            s.deliver(&msg(n, QoS::AtMostOnce), QoS::AtMostOnce, false, &[]);
+        }
+    };
+    let (mut in_place, mut apart) = (online(Limits::NONE), online(Limits::NONE));
+    for s in [&mut in_place, &mut apart] {
+        fill(s);
+    }
+    let mut expected = BytesMut::new();
+    in_place.write_outbox(&mut expected);
+    let mut spare = VecDeque::with_capacity(16);
+    let mut outgoing = apart.take_outbox(&mut spare).expect("five packets wait");
+    assert!(!apart.has_output(), "taken, not copied");
+    let mut got = BytesMut::new();
+    let written = outgoing.encode(&mut got, None);
+    apart.give_back(&mut outgoing);
+    assert_eq!(got, expected);
+    assert_eq!(written.publishes, 5);
+    // The outbox went on in the spare's room; the spare is the taken queue, emptied.
+    assert!(apart.outbox.capacity() >= 16);
+    assert!(outgoing.into_spare().is_empty());
+    assert!(apart.take_outbox(&mut VecDeque::new()).is_none(), "nothing waits");
+}
