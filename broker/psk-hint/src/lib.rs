@@ -12,8 +12,10 @@
 
 mod client;
 pub mod keylog;
+mod socket_tls;
 
 pub use client::{CLIENT_CIPHERS, CLIENT_TLS13_SUITES, PskClient, PskError, PskVersions};
+pub use socket_tls::{Readiness, SocketTls};
 
 use std::ffi::{CString, c_char, c_int};
 

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::task::Context;
 use std::time::Duration;
 
+use mqtt_lab_psk_hint::SocketTls;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, sleep_until};
-use tokio_openssl::SslStream;
 
 use super::alias::Aliases;
 use super::socket::Socket;
@@ -54,8 +54,8 @@ impl<S> Parking<S> {
 }
 
 pub(super) static TCP: Parking<TcpStream> = Parking { quiet: |_| true, park: park::<std::net::TcpStream> };
-pub(super) static PSK: Parking<SslStream<Socket>> =
-    Parking { quiet: |s| s.ssl().pending() == 0, park: park::<SslStream<Socket>> };
+pub(super) static PSK: Parking<SocketTls<Socket>> =
+    Parking { quiet: |s| s.ssl().pending() == 0, park: park::<SocketTls<Socket>> };
 
 /// A stream as it waits while its connection is parked.
 trait SleepingStream: Sized + Send + 'static {
@@ -97,7 +97,7 @@ impl SleepingStream for std::net::TcpStream {
     }
 }
 
-impl SleepingStream for SslStream<Socket> {
+impl SleepingStream for SocketTls<Socket> {
     type Live = Self;
     const PARKING: &'static Parking<Self> = &PSK;
 

@@ -118,12 +118,12 @@ pub(crate) fn serve_tcp(
 /// [`serve`] for a TLS-PSK connection past its TLS handshake, which parks when idle (doze.rs).
 pub(crate) fn serve_psk(
     shared: Arc<Shared>,
-    stream: tokio_openssl::SslStream<Socket>,
+    stream: mqtt_lab_psk_hint::SocketTls<Socket>,
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
     identity: Option<Identity>,
     rules: Option<Arc<ListenerRules>>,
-) -> ConnectionTask<tokio_openssl::SslStream<Socket>> {
+) -> ConnectionTask<mqtt_lab_psk_hint::SocketTls<Socket>> {
     serve(shared, stream, peer, shutdown, identity, rules).parking(&doze::PSK)
 }
 

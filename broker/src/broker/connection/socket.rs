@@ -60,6 +60,27 @@ impl Socket {
     }
 }
 
+/// OpenSSL's socket BIO reads and writes the descriptor itself (`SocketTls`); tokio says when.
+impl mqtt_lab_psk_hint::Readiness for Socket {
+    fn fd(&self) -> std::os::raw::c_int {
+        self.raw_fd()
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>, interest: tokio::io::Interest) -> Poll<io::Result<()>> {
+        match self {
+            Self::Live(tcp) => mqtt_lab_psk_hint::Readiness::poll_ready(tcp, cx, interest),
+            Self::Parked(_) | Self::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn try_io<R>(&self, interest: tokio::io::Interest, op: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+        match self {
+            Self::Live(tcp) => tcp.try_io(interest, op),
+            Self::Parked(_) | Self::Closed => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
 impl AsyncRead for Socket {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.live() {

@@ -1,13 +1,12 @@
 //! TLS-PSK with OpenSSL: TLS 1.3 external PSK (what `mosquitto_pub --psk` negotiates) and the
 //! TLS 1.2 PSK suites (what an ESP32's mbedTLS offers).
 
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock, Weak};
 
+use mqtt_lab_psk_hint::SocketTls;
 use openssl::ex_data::Index;
 use openssl::ssl::{Ssl, SslContext, SslFiletype, SslMethod, SslMode, SslVersion};
 use tokio::net::TcpStream;
-use tokio_openssl::SslStream;
 
 use crate::broker::Shared;
 use crate::broker::connection::Socket;
@@ -89,11 +88,12 @@ pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Sha
 }
 
 /// Accepts a TLS-PSK client; returns the stream and the identity it used.
-pub(super) async fn accept(ctx: &SslContext, tcp: TcpStream) -> Result<(SslStream<Socket>, Option<String>), String> {
+pub(super) async fn accept(ctx: &SslContext, tcp: TcpStream) -> Result<(SocketTls<Socket>, Option<String>), String> {
     let ssl = Ssl::new(ctx).map_err(|e| e.to_string())?;
-    // Over a socket that can leave the reactor while the connection is parked.
-    let mut stream = SslStream::new(ssl, Socket::Live(tcp)).map_err(|e| e.to_string())?;
-    Pin::new(&mut stream).accept().await.map_err(|e| {
+    // Over a socket that can leave the reactor while the connection is parked, through
+    // OpenSSL's own socket BIO (psk-hint's socket_tls.rs says why).
+    let mut stream = SocketTls::new(ssl, Socket::Live(tcp)).map_err(|e| e.to_string())?;
+    stream.accept().await.map_err(|e| {
         // A wrong key shows up as a TLS 1.3 binder or a TLS 1.2 record that does not verify.
         let text = e.to_string();
         if ["binder does not verify", "decrypt", "bad record mac"].iter().any(|s| text.contains(s)) {

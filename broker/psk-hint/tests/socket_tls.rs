@@ -1,0 +1,126 @@
+//! `SocketTls` (OpenSSL's socket BIO under tokio's readiness) against the openssl crate's own
+//! stream as the client, over loopback: the handshake in both TLS versions, a wrong key, large
+//! transfers that fill the socket both ways, and both kinds of end.
+
+use std::time::Duration;
+
+use mqtt_lab_psk_hint::{PskClient, PskError, PskVersions, SocketTls};
+use openssl::ssl::{Ssl, SslContext, SslMethod, SslMode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const KEY: &[u8] = &[0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77];
+
+fn server_context() -> SslContext {
+    let mut b = SslContext::builder(SslMethod::tls_server()).unwrap();
+    b.set_mode(SslMode::RELEASE_BUFFERS);
+    b.set_cipher_list(mqtt_lab_psk_hint::PSK_CIPHERS).unwrap();
+    mqtt_lab_psk_hint::set_psk_identity_hint(&mut b, "hint").unwrap();
+    b.set_psk_server_callback(|_, identity, out| {
+        if identity != Some(b"btsiot1".as_slice()) {
+            return Ok(0);
+        }
+        out[..KEY.len()].copy_from_slice(KEY);
+        Ok(KEY.len())
+    });
+    b.build()
+}
+
+/// A server task that accepts one client and runs `serve` on it; the client's stream.
+async fn pair<F, Fut>(
+    versions: PskVersions,
+    key: &[u8],
+    serve: F,
+) -> (Result<tokio_openssl::SslStream<TcpStream>, PskError>, tokio::task::JoinHandle<std::io::Result<()>>)
+where
+    F: FnOnce(SocketTls<TcpStream>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = std::io::Result<()>> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ctx = server_context();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await?;
+        let mut tls = SocketTls::new(Ssl::new(&ctx).unwrap(), tcp).unwrap();
+        tls.accept().await?;
+        serve(tls).await
+    });
+    let client = PskClient::new("btsiot1", key, versions).unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    (client.connect(tcp, "127.0.0.1").await, server)
+}
+
+async fn echo(mut tls: SocketTls<TcpStream>) -> std::io::Result<()> {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tls.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        tls.write_all(&buf[..n]).await?;
+    }
+}
+
+#[tokio::test]
+async fn both_tls_versions_handshake_and_echo() {
+    for versions in [PskVersions::Tls12, PskVersions::Tls13] {
+        let (client, server) = pair(versions, KEY, echo).await;
+        let mut client = client.unwrap();
+        client.write_all(b"PV/sunshine yes").await.unwrap();
+        let mut back = [0u8; 15];
+        client.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"PV/sunshine yes", "{versions:?}");
+        client.shutdown().await.unwrap();
+        // close_notify from the client ends the server's reads cleanly.
+        tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_fails_the_handshake_on_both_sides() {
+    let (client, server) = pair(PskVersions::Tls13, b"wrong key", echo).await;
+    assert!(matches!(client, Err(PskError::WrongKey(_))), "{client:?}");
+    let err = tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap_err();
+    assert!(err.to_string().contains("binder does not verify"), "{err}");
+}
+
+/// 8 MiB each way (more than loopback's socket buffers hold) while the other side does not read yet: both sockets fill up, so every
+/// write waits for writability and every read resumes a record cut short.
+#[tokio::test]
+async fn megabytes_each_way_through_full_sockets() {
+    const LEN: usize = 8 << 20;
+    let data: Vec<u8> = (0..LEN).map(|i| u8::try_from(i % 251).unwrap()).collect();
+    let expected = data.clone();
+    let (client, server) = pair(PskVersions::Any, KEY, move |mut tls| async move {
+        tls.write_all(&data).await?;
+        let mut got = vec![0u8; LEN];
+        tls.read_exact(&mut got).await?;
+        assert!(got == data, "the server read what the client wrote");
+        tls.shutdown().await
+    })
+    .await;
+    let mut client = client.unwrap();
+    // Writes its own 8 MiB before reading the server's: neither side reads while writing.
+    let (mut reader, mut writer) = tokio::io::split(&mut client);
+    let write = async {
+        writer.write_all(&expected).await.unwrap();
+    };
+    let read = async {
+        let mut got = vec![0u8; LEN];
+        reader.read_exact(&mut got).await.unwrap();
+        got
+    };
+    let ((), got) = tokio::time::timeout(Duration::from_mins(1), async { tokio::join!(write, read) }).await.unwrap();
+    assert!(got == expected, "the client read what the server wrote");
+    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap();
+}
+
+/// As tokio-openssl reads it over OpenSSL 3: an error that says so, not a clean end (which
+/// only `close_notify` gives, above).
+#[tokio::test]
+async fn a_peer_that_drops_the_socket_without_close_notify_is_an_unexpected_end() {
+    let (client, server) = pair(PskVersions::Any, KEY, echo).await;
+    drop(client.unwrap());
+    let err = tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap_err();
+    assert!(err.to_string().contains("unexpected eof"), "{err}");
+}
