@@ -28,6 +28,12 @@ unsafe extern "C" {
     /// `int SSL_set_fd(SSL *ssl, int fd);` from libssl: gives `ssl` a socket BIO over `fd`
     /// (without `BIO_CLOSE`: freeing the session leaves the socket open); 1 on success.
     fn SSL_set_fd(ssl: *mut ffi::SSL, fd: c_int) -> c_int;
+    /// `void SSL_set_read_ahead(SSL *s, int yes);`: read whatever the socket has, not one
+    /// record header and then its body, each a system call.
+    fn SSL_set_read_ahead(ssl: *mut ffi::SSL, yes: c_int);
+    /// `int SSL_has_pending(const SSL *s);`: 1 while bytes wait in the session, decrypted or
+    /// read ahead and not yet decrypted.
+    fn SSL_has_pending(ssl: *const ffi::SSL) -> c_int;
 }
 
 /// A socket whose readiness tokio tracks, as the stream under [`SocketTls`].
@@ -90,7 +96,27 @@ impl<S: Readiness> SocketTls<S> {
         // `socket` keeps open for longer than `ssl` lives (field order).
         #[allow(unsafe_code)]
         let ok = unsafe { SSL_set_fd(ssl.as_ptr(), socket.fd()) };
-        if ok == 1 { Ok(Self { ssl, socket }) } else { Err(ErrorStack::get()) }
+        if ok != 1 {
+            return Err(ErrorStack::get());
+        }
+        // Reading ahead takes several records per system call where there are: tokio-openssl's
+        // reads went through tokio, which spares the call that finds a socket drained, and
+        // without it the socket BIO made 40 % more reads than tokio-openssl in the fan-in.
+        // SAFETY: a valid SSL, owned by `ssl`.
+        #[allow(unsafe_code)]
+        unsafe {
+            SSL_set_read_ahead(ssl.as_ptr(), 1);
+        }
+        Ok(Self { ssl, socket })
+    }
+
+    /// Bytes wait in the session (decrypted, or read ahead): a read needs no readable socket,
+    /// and the connection must not wait on the socket alone.
+    pub fn has_pending(&self) -> bool {
+        // SAFETY: a valid SSL, owned by `self`.
+        #[allow(unsafe_code)]
+        let pending = unsafe { SSL_has_pending(self.ssl.as_ptr()) };
+        pending == 1
     }
 
     pub fn ssl(&self) -> &SslRef {
@@ -203,8 +229,8 @@ impl<S: Readiness> AsyncRead for SocketTls<S> {
             let mut n = 0;
             (unsafe { ffi::SSL_read_ex(ssl, ptr.cast(), len, &raw mut n) }, n)
         };
-        // Bytes OpenSSL has already decrypted are there whatever the socket's readiness says.
-        let n = if this.ssl.pending() > 0 {
+        // Bytes OpenSSL already holds are there whatever the socket's readiness says.
+        let n = if this.has_pending() {
             match step(this.ssl.as_ptr(), &mut { read }) {
                 Step::Done(n) => n,
                 Step::Closed => 0,

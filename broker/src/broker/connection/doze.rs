@@ -55,7 +55,7 @@ impl<S> Parking<S> {
 
 pub(super) static TCP: Parking<TcpStream> = Parking { quiet: |_| true, park: park::<std::net::TcpStream> };
 pub(super) static PSK: Parking<SocketTls<Socket>> =
-    Parking { quiet: |s| s.ssl().pending() == 0, park: park::<SocketTls<Socket>> };
+    Parking { quiet: |s| !s.has_pending(), park: park::<SocketTls<Socket>> };
 
 /// A stream as it waits while its connection is parked.
 trait SleepingStream: Sized + Send + 'static {
