@@ -174,3 +174,48 @@ async fn a_tls_psk_subscriber_parks_and_gets_its_message() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4.2");
     broker.stop().await;
 }
+
+/// A TLS-PSK subscriber that stops reading while megabytes are on their way to it: the
+/// broker's write to it cannot finish, nor can its TLS close (`close_notify` is one more
+/// write). Shutdown still ends: the connection gives each up after a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_with_a_tls_psk_client_that_stopped_reading() {
+    const PSK_KEY: &str = "0123456789abcdef0123";
+    const MESSAGES: usize = 64;
+    const PAYLOAD: usize = 128 * 1024;
+    let dir = support::TempDir::new("park-psk-stuck");
+    let psk_file = dir.file("pskfile", &format!("btsiot1:{PSK_KEY}\n"));
+    let broker = TestBroker::with(move |c| {
+        c.psk_file = Some(psk_file);
+        let psk = mqtt_lab_broker::config::ListenerConfig { psk_hint: Some("btsiot".into()), ..Default::default() };
+        c.listeners.push(psk);
+    })
+    .await;
+    let key: Vec<u8> =
+        (0..PSK_KEY.len()).step_by(2).map(|i| u8::from_str_radix(&PSK_KEY[i..i + 2], 16).unwrap()).collect();
+    let client = mqtt_lab_psk_hint::PskClient::new("btsiot1", &key, mqtt_lab_psk_hint::PskVersions::Any).unwrap();
+    let psk_client = async |receive_buffer: Option<u32>, id: &str| {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let tcp = socket.connect(broker.addr).await.unwrap();
+        let mut c = RawClient::over(client.connect(tcp, "127.0.0.1").await.unwrap());
+        c.handshake(connect_packet(id, true, 60)).await;
+        c
+    };
+    // A small receive buffer: the broker's socket to it fills after a few kilobytes.
+    let mut slow = psk_client(Some(4096), "slow-reader").await;
+    slow.subscribe(&[("PV/data", QoS::AtMostOnce)]).await;
+    // 8 MB for it, more than the sockets between hold: the rest waits in the broker.
+    let mut plant = psk_client(None, "pv-plant").await;
+    let payload = vec![b'7'; PAYLOAD];
+    for _ in 0..MESSAGES {
+        plant.send(publish("PV/data", &payload, QosPid::AtMostOnce, false)).await;
+    }
+    // Answered only once every PUBLISH before it has been routed.
+    plant.send(Packet::PingReq).await;
+    assert_eq!(plant.recv().await, Packet::PingResp);
+    broker.stop().await;
+    drop(slow);
+}

@@ -15,7 +15,7 @@ pub mod keylog;
 mod socket_tls;
 
 pub use client::{CLIENT_CIPHERS, CLIENT_TLS13_SUITES, PskClient, PskError, PskVersions};
-pub use socket_tls::{Readiness, SocketTls};
+pub use socket_tls::{Readiness, SocketTls, socket_fd};
 
 use std::ffi::{CString, c_char, c_int};
 

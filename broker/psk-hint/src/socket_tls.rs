@@ -34,6 +34,8 @@ unsafe extern "C" {
     /// `int SSL_has_pending(const SSL *s);`: 1 while bytes wait in the session, decrypted or
     /// read ahead and not yet decrypted.
     fn SSL_has_pending(ssl: *const ffi::SSL) -> c_int;
+    /// `int SSL_is_init_finished(const SSL *s);`: 1 once the handshake is complete.
+    fn SSL_is_init_finished(ssl: *const ffi::SSL) -> c_int;
 }
 
 /// A socket whose readiness tokio tracks, as the stream under [`SocketTls`].
@@ -55,7 +57,7 @@ pub trait Readiness: AsyncWrite + Unpin {
 
 impl Readiness for tokio::net::TcpStream {
     fn fd(&self) -> c_int {
-        std::os::fd::AsRawFd::as_raw_fd(self)
+        socket_fd(self)
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<()>> {
@@ -65,6 +67,22 @@ impl Readiness for tokio::net::TcpStream {
     fn try_io<R>(&self, interest: Interest, op: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
         tokio::net::TcpStream::try_io(self, interest, op)
     }
+}
+
+/// A socket's descriptor as `SSL_set_fd` takes it: the file descriptor, or on Windows the
+/// SOCKET handle cast to `int`, as OpenSSL's own socket BIO casts it back.
+#[cfg(unix)]
+pub fn socket_fd(socket: &impl std::os::fd::AsRawFd) -> c_int {
+    socket.as_raw_fd()
+}
+
+/// A socket's descriptor as `SSL_set_fd` takes it: the file descriptor, or on Windows the
+/// SOCKET handle cast to `int`, as OpenSSL's own socket BIO casts it back.
+#[cfg(windows)]
+pub fn socket_fd(socket: &impl std::os::windows::io::AsRawSocket) -> c_int {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    let fd = socket.as_raw_socket() as c_int;
+    fd
 }
 
 /// What one OpenSSL call came to.
@@ -141,7 +159,19 @@ impl<S: Readiness> SocketTls<S> {
         // SAFETY: a valid SSL, owned by `self`, with its BIO set by `new`.
         #[allow(unsafe_code)]
         let accept = |ssl| (unsafe { ffi::SSL_accept(ssl) }, 0);
-        std::future::poll_fn(|cx| self.poll_step(cx, Interest::READABLE, accept).map_ok(|_| ())).await
+        std::future::poll_fn(|cx| self.poll_step(cx, Interest::READABLE, accept)).await?;
+        // SAFETY: a valid SSL, owned by `self`.
+        #[allow(unsafe_code)]
+        let finished = unsafe { SSL_is_init_finished(self.ssl.as_ptr()) } == 1;
+        // A client that ends the session (close_notify) or the socket mid-handshake.
+        if finished {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client closed the connection during the TLS handshake",
+            ))
+        }
     }
 
     /// Runs `call` (OpenSSL's result, > 0 when done, and the bytes it moved) until it completes

@@ -124,3 +124,36 @@ async fn a_peer_that_drops_the_socket_without_close_notify_is_an_unexpected_end(
     let err = tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap_err();
     assert!(err.to_string().contains("unexpected eof"), "{err}");
 }
+
+/// A peer that starts a TLS 1.2 handshake, reads the server's answer, and ends the session
+/// with a plaintext `close_notify` alert instead of going on: the handshake failed, whatever
+/// OpenSSL calls the end (a clean one, `SSL_ERROR_ZERO_RETURN`).
+#[tokio::test]
+async fn a_session_closed_during_the_handshake_is_a_failed_handshake() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = tokio::spawn(async move {
+        let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        // ClientHello: TLS 1.2, a 32-byte random, no session id, one suite
+        // (TLS_PSK_WITH_AES_128_CBC_SHA, 0x008C), null compression, no extensions.
+        let mut hello = vec![0x16, 0x03, 0x01, 0x00, 0x2D, 0x01, 0x00, 0x00, 0x29, 0x03, 0x03];
+        hello.extend_from_slice(&[7u8; 32]);
+        hello.extend_from_slice(&[0x00, 0x00, 0x02, 0x00, 0x8C, 0x01, 0x00]);
+        tcp.write_all(&hello).await.unwrap();
+        let mut answer = [0u8; 1];
+        tcp.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer[0], 0x16, "the server answers with a handshake record");
+        // Alert record: warning (1), close_notify (0).
+        tcp.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00]).await.unwrap();
+        // Kept open until the server has decided.
+        let mut rest = Vec::new();
+        let _ = tcp.read_to_end(&mut rest).await;
+    });
+    let (tcp, _) = listener.accept().await.unwrap();
+    let mut tls = SocketTls::new(Ssl::new(&server_context()).unwrap(), tcp).unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), tls.accept()).await.unwrap();
+    let err = outcome.expect_err("no handshake was completed");
+    assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+    drop(tls);
+    client.await.unwrap();
+}

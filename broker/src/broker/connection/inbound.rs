@@ -79,15 +79,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
             }
             Packet::PubAck(Ack { pid, .. }) => {
-                self.acknowledged("PUBACK", pid, with_session(batch, &id, |s| s.on_puback(pid)));
+                let expected = with_session(batch, &id, |s| s.on_puback(pid));
+                self.acknowledged("PUBACK", pid, expected, batch);
             }
             Packet::PubRec(Ack { pid, reason, .. }) => {
                 // MQTT 5.0: a PUBREC with an error ends the exchange; no PUBREL follows (4.3.3).
                 let done = |s: &mut Session| if reason.is_error() { s.on_pubrec_error(pid) } else { s.on_pubrec(pid) };
-                self.acknowledged("PUBREC", pid, with_session(batch, &id, done));
+                let expected = with_session(batch, &id, done);
+                self.acknowledged("PUBREC", pid, expected, batch);
             }
             Packet::PubComp(Ack { pid, .. }) => {
-                self.acknowledged("PUBCOMP", pid, with_session(batch, &id, |s| s.on_pubcomp(pid)));
+                let expected = with_session(batch, &id, |s| s.on_pubcomp(pid));
+                self.acknowledged("PUBCOMP", pid, expected, batch);
             }
             Packet::PubRel(Ack { pid, .. }) => {
                 let router = batch.router();
@@ -132,8 +135,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// An acknowledgement for an id that was not waiting for one is ignored, as the
     /// specification allows, and noted in the debug log.
-    fn acknowledged(&self, what: &str, pid: PacketId, expected: Option<bool>) {
+    /// Logged without the router's lock, which other connections may be waiting for.
+    fn acknowledged(&self, what: &str, pid: PacketId, expected: Option<bool>, batch: &mut Batch<'_>) {
         if expected != Some(true) {
+            batch.release();
             self.log(
                 LogType::Debug,
                 format_args!("Ignored {what} for unknown packet id {pid} from {}.", Who(self.client_id.as_deref())),
@@ -232,6 +237,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             None
         };
         if let Some((reason, _)) = &drop_reason {
+            // Logged without the router's lock, which other connections may be waiting for.
+            batch.release();
             self.log(
                 LogType::Notice,
                 format_args!(

@@ -371,7 +371,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if !self.wbuf.is_empty() && !matches!(close, Close::Io(_)) {
             let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.write_all(&self.wbuf)).await;
         }
-        let _ = self.stream.shutdown().await;
+        // Bounded too: TLS sends close_notify first, which a client that stopped reading never
+        // lets through, and the broker's shutdown waits for every connection to finish.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.stream.shutdown()).await;
     }
 
     /// The reason code of the DISCONNECT an MQTT 5.0 client is sent when the broker closes.

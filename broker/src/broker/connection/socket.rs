@@ -63,7 +63,11 @@ impl Socket {
 /// OpenSSL's socket BIO reads and writes the descriptor itself (`SocketTls`); tokio says when.
 impl mqtt_lab_psk_hint::Readiness for Socket {
     fn fd(&self) -> std::os::raw::c_int {
-        self.raw_fd()
+        match self {
+            Self::Live(tcp) => mqtt_lab_psk_hint::socket_fd(tcp),
+            Self::Parked(std) => mqtt_lab_psk_hint::socket_fd(std),
+            Self::Closed => -1,
+        }
     }
 
     fn poll_ready(&self, cx: &mut Context<'_>, interest: tokio::io::Interest) -> Poll<io::Result<()>> {

@@ -39,7 +39,9 @@ pub(super) fn context(l: &ListenerConfig, index: Option<usize>, shared: &Arc<Sha
     // An idle connection gives its record buffers (about 17 KB each way) back to OpenSSL's
     // allocator, as Mosquitto does: 33.0 -> 16.6 KB per idle TLS-PSK client (Mosquitto 15.6 KB;
     // `SECURITY=psk scripts/bench-brokers.sh`, docs/PERFORMANCE.md).
-    b.set_mode(SslMode::RELEASE_BUFFERS);
+    // A write retried after it would have blocked may come from a buffer that has moved since
+    // (the DISCONNECT appended while closing).
+    b.set_mode(SslMode::RELEASE_BUFFERS | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
     let ciphers = l.ciphers.as_deref().unwrap_or(mqtt_lab_psk_hint::PSK_CIPHERS);
     b.set_cipher_list(ciphers).map_err(|e| ssl(&format!("ciphers {ciphers:?}"), e))?;
     if let Some(suites) = &l.ciphers_tls13 {
