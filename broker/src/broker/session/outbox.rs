@@ -46,22 +46,34 @@ impl Session {
         }
     }
 
-    /// Takes every waiting packet, or `None` if there is none. The outbox goes on in `spare`'s
-    /// room (an empty queue the caller kept from its last encoding, taken only when there are
-    /// packets; the caller gets the packets' queue back, empty, from [`Outgoing::into_spare`]).
+    /// Takes every waiting packet into `spare` (an empty queue the caller keeps from one
+    /// encoding to the next), or `None` if there is none. The packets are moved, not the queue:
+    /// the session keeps its own, whose room a busy subscriber's next batch needs (swapping the
+    /// two queues made each grow again and again, 7 % of the fan-out on one core).
     pub fn take_outbox(&mut self, spare: &mut VecDeque<Packet>) -> Option<Outgoing> {
         if self.outbox.is_empty() {
-            if self.outbox.capacity() <= IDLE_OUTBOX {
-                // An idle client should not keep the room its CONNACK took.
-                self.outbox = VecDeque::new();
-            }
-            self.relieve();
+            self.outbox_done();
             return None;
         }
-        let packets = std::mem::replace(&mut self.outbox, std::mem::take(spare));
+        let mut packets = std::mem::take(spare);
+        packets.extend(self.outbox.drain(..));
+        self.outbox_done();
+        Some(self.lend(packets))
+    }
+
+    /// The outbox was emptied.
+    fn outbox_done(&mut self) {
+        if self.outbox.capacity() <= IDLE_OUTBOX {
+            // An idle client should not keep the room its CONNACK took.
+            self.outbox = VecDeque::new();
+        }
         self.relieve();
+    }
+
+    /// `packets` with what encoding them needs from the session.
+    fn lend(&mut self, packets: VecDeque<Packet>) -> Outgoing {
         let max = self.client_max_packet_size();
-        Some(Outgoing { packets, protocol: self.protocol, max, aliases: self.out_aliases.take(), dropped: Vec::new() })
+        Outgoing { packets, protocol: self.protocol, max, aliases: self.out_aliases.take(), dropped: Vec::new() }
     }
 
     /// Takes back what [`Self::take_outbox`] lent (the topic aliases) and settles the messages
@@ -82,15 +94,36 @@ impl Session {
     /// would cost more in the cache than encoding under the lock costs the other connections
     /// (see [`ENCODE_APART`]), and for tests.
     pub fn write_outbox(&mut self, buf: &mut BytesMut) -> Written {
-        let mut spare = VecDeque::new();
-        let Some(mut outgoing) = self.take_outbox(&mut spare) else { return Written::default() };
-        let written = outgoing.encode(buf, self.mount.as_ref());
-        self.give_back(&mut outgoing);
-        // The same queue again, emptied: a busy subscriber keeps one, not two.
-        let packets = outgoing.into_spare();
-        if packets.capacity() > IDLE_OUTBOX && self.outbox.is_empty() {
-            self.outbox = packets;
+        let mut written = Written::default();
+        let mut dropped = Vec::new();
+        let max = self.client_max_packet_size();
+        for mut packet in self.outbox.drain(..) {
+            if let Packet::Publish(p) = &mut packet {
+                // Queued for an earlier connection that took larger packets, or for a 3.1.1
+                // one: discarded as if sent [MQTT-3.1.2-25].
+                if let Some(max) = max
+                    && packet_len(p, self.protocol) > max
+                {
+                    dropped.extend(p.qos_pid.pid());
+                    continue;
+                }
+                written.publishes += 1;
+                written.publish_bytes += p.payload.len() as u64;
+                if let Some(mount) = &self.mount {
+                    mount.unmount(p);
+                }
+                if let Some(aliases) = self.out_aliases.as_mut() {
+                    aliases.apply(p);
+                }
+            }
+            written.packets += 1;
+            // Packets built by the broker from validated parts always encode.
+            let _ = packet.encode(self.protocol, buf);
         }
+        for pid in dropped {
+            let _ = self.settle(pid, Await::PubAck) || self.settle(pid, Await::PubRec);
+        }
+        self.outbox_done();
         written
     }
 
