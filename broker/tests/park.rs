@@ -145,17 +145,23 @@ fn parked_clients_are_closed_when_the_brokers_runtime_goes_away() {
 
 /// The course's port 8883: `mosquitto_sub --psk` parks while it waits (OpenSSL's session kept
 /// over a socket off the reactor) and still gets the plant's `mosquitto_pub --psk` message.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tls_psk_subscriber_parks_and_gets_its_message() {
-    const PSK_KEY: &str = "0123456789abcdef0123";
-    let dir = support::TempDir::new("park-psk");
+const PSK_KEY: &str = "0123456789abcdef0123";
+
+/// A broker whose one listener is TLS-PSK, as the course's port 8883 (identity `btsiot1`).
+async fn psk_broker(dir: &support::TempDir) -> TestBroker {
     let psk_file = dir.file("pskfile", &format!("btsiot1:{PSK_KEY}\n"));
-    let broker = TestBroker::with(move |c| {
+    TestBroker::with(move |c| {
         c.psk_file = Some(psk_file);
         let psk = mqtt_lab_broker::config::ListenerConfig { psk_hint: Some("btsiot".into()), ..Default::default() };
         c.listeners.push(psk);
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_psk_subscriber_parks_and_gets_its_message() {
+    let dir = support::TempDir::new("park-psk");
+    let broker = psk_broker(&dir).await;
     let port = broker.port().to_string();
     let common = ["-V", "mqttv311", "-h", "127.0.0.1", "-p", &port, "--psk-identity", "btsiot1", "--psk", PSK_KEY];
     let mut sub = std::process::Command::new("mosquitto_sub");
@@ -180,17 +186,10 @@ async fn a_tls_psk_subscriber_parks_and_gets_its_message() {
 /// write). Shutdown still ends: the connection gives each up after a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_with_a_tls_psk_client_that_stopped_reading() {
-    const PSK_KEY: &str = "0123456789abcdef0123";
     const MESSAGES: usize = 64;
     const PAYLOAD: usize = 128 * 1024;
     let dir = support::TempDir::new("park-psk-stuck");
-    let psk_file = dir.file("pskfile", &format!("btsiot1:{PSK_KEY}\n"));
-    let broker = TestBroker::with(move |c| {
-        c.psk_file = Some(psk_file);
-        let psk = mqtt_lab_broker::config::ListenerConfig { psk_hint: Some("btsiot".into()), ..Default::default() };
-        c.listeners.push(psk);
-    })
-    .await;
+    let broker = psk_broker(&dir).await;
     let key: Vec<u8> =
         (0..PSK_KEY.len()).step_by(2).map(|i| u8::from_str_radix(&PSK_KEY[i..i + 2], 16).unwrap()).collect();
     let client = mqtt_lab_psk_hint::PskClient::new("btsiot1", &key, mqtt_lab_psk_hint::PskVersions::Any).unwrap();
