@@ -51,8 +51,7 @@ impl<'a> Batch<'a> {
     /// The router, locked now if it was not yet.
     pub(crate) fn router(&mut self) -> &mut Router {
         let lock = self.lock;
-        self.guard
-            .get_or_insert_with(|| RouterGuard::new(lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner)))
+        self.guard.get_or_insert_with(|| RouterGuard::lock(lock))
     }
 
     /// Unlocks it, before work that locks it on its own (or should not hold it).
@@ -68,7 +67,10 @@ pub(crate) struct RouterGuard<'a> {
 }
 
 impl<'a> RouterGuard<'a> {
-    pub(crate) fn new(guard: MutexGuard<'a, Router>) -> Self {
+    /// Locks the router. A panic while it was held leaves consistent maps (each operation is
+    /// completed or not started), so a poisoned lock is taken over rather than propagated.
+    pub(crate) fn lock(lock: &'a std::sync::Mutex<Router>) -> Self {
+        let guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         HELD.set(HELD.get() + 1);
         Self { guard: Some(guard) }
     }
@@ -127,7 +129,7 @@ mod tests {
     fn a_wake_under_the_lock_waits_for_its_release_and_then_goes_out() {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let lock = router();
-        let guard = RouterGuard::new(lock.lock().unwrap());
+        let guard = RouterGuard::lock(&lock);
         wake(Waker::from(count.clone()));
         assert_eq!(count.0.load(Ordering::SeqCst), 0, "woken while the router was held");
         drop(guard);
@@ -155,7 +157,7 @@ mod tests {
         let lock = Arc::new(router());
         let relock = Arc::new(Relock(lock.clone(), AtomicUsize::new(0)));
         {
-            let _guard = RouterGuard::new(lock.lock().unwrap());
+            let _guard = RouterGuard::lock(&lock);
             wake(Waker::from(relock.clone()));
         }
         assert_eq!(relock.1.load(Ordering::SeqCst), 1);

@@ -82,11 +82,10 @@ impl Shared {
         }
     }
 
-    /// Locks the router. A panic while it was held leaves consistent maps (each operation is
-    /// completed or not started), so a poisoned lock is taken over rather than propagated.
-    /// Task wake-ups raised while it is held go out once it is released (held.rs).
+    /// Locks the router (a poisoned lock is taken over: held.rs). Task wake-ups raised while
+    /// it is held go out once it is released.
     pub fn router(&self) -> held::RouterGuard<'_> {
-        held::RouterGuard::new(self.router.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        held::RouterGuard::lock(&self.router)
     }
 
     /// The router, locked at first use and kept for a batch of work (held.rs).

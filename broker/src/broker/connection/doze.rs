@@ -128,8 +128,8 @@ pub(super) struct Busy {
     pub(super) last_active_us: u64,
     /// Looks at whether it has gone quiet since; set while it waits.
     timer: Option<Pin<Box<Sleep>>>,
-    /// The outbox's queue from the last write, empty, lent back at the next one so that a busy
-    /// session does not grow a new queue for every batch (session/outbox.rs).
+    /// The queue a small batch of the outbox moves into (session/outbox.rs), kept empty between
+    /// writes so that a busy connection does not allocate one per batch.
     pub(super) spare: VecDeque<crate::codec::Packet>,
 }
 

@@ -16,10 +16,11 @@ use crate::broker::mount::MountPoint;
 use crate::codec::{Packet, PacketId, Protocol, Publish};
 
 /// The most packets a connection takes out of the router's lock to encode. A larger batch is
-/// encoded in place: taking it needs a second queue as large as the first, and with a few
-/// hundred packets per subscriber (one core, where the publisher routes a whole read before
-/// any subscriber runs) the two no longer fit the cache: the fan-out lost 12 % on one core.
-/// Two cores drain in smaller batches, which go out of the lock.
+/// encoded under it: taking it needs a second queue as large as the first, for a few hundred
+/// packets per subscriber (one core, where the publisher routes a whole read before any
+/// subscriber runs). Taking every batch out measured 0.86x in the one-core fan-out (a build
+/// with the default codegen units, which also moved figures: docs/PERFORMANCE.md). Two cores
+/// drain in smaller batches, which go out of the lock.
 pub const ENCODE_APART: usize = 64;
 
 /// Packets taken from a session's outbox, with what encoding them needs from the session.
@@ -48,8 +49,7 @@ impl Session {
 
     /// Takes every waiting packet into `spare` (an empty queue the caller keeps from one
     /// encoding to the next), or `None` if there is none. The packets are moved, not the queue:
-    /// the session keeps its own, whose room a busy subscriber's next batch needs (swapping the
-    /// two queues made each grow again and again, 7 % of the fan-out on one core).
+    /// the session keeps its own, with the room a busy subscriber's next batch needs.
     pub fn take_outbox(&mut self, spare: &mut VecDeque<Packet>) -> Option<Outgoing> {
         if self.outbox.is_empty() {
             self.outbox_done();
@@ -90,39 +90,18 @@ impl Session {
         }
     }
 
-    /// Encodes every waiting packet into `buf` in place: for a large batch, whose second queue
-    /// would cost more in the cache than encoding under the lock costs the other connections
-    /// (see [`ENCODE_APART`]), and for tests.
+    /// Encodes every waiting packet into `buf` under the caller's borrow, keeping the outbox's
+    /// own queue: for a batch larger than [`ENCODE_APART`], and for tests.
     pub fn write_outbox(&mut self, buf: &mut BytesMut) -> Written {
-        let mut written = Written::default();
-        let mut dropped = Vec::new();
-        let max = self.client_max_packet_size();
-        for mut packet in self.outbox.drain(..) {
-            if let Packet::Publish(p) = &mut packet {
-                // Queued for an earlier connection that took larger packets, or for a 3.1.1
-                // one: discarded as if sent [MQTT-3.1.2-25].
-                if let Some(max) = max
-                    && packet_len(p, self.protocol) > max
-                {
-                    dropped.extend(p.qos_pid.pid());
-                    continue;
-                }
-                written.publishes += 1;
-                written.publish_bytes += p.payload.len() as u64;
-                if let Some(mount) = &self.mount {
-                    mount.unmount(p);
-                }
-                if let Some(aliases) = self.out_aliases.as_mut() {
-                    aliases.apply(p);
-                }
-            }
-            written.packets += 1;
-            // Packets built by the broker from validated parts always encode.
-            let _ = packet.encode(self.protocol, buf);
+        if self.outbox.is_empty() {
+            self.outbox_done();
+            return Written::default();
         }
-        for pid in dropped {
-            let _ = self.settle(pid, Await::PubAck) || self.settle(pid, Await::PubRec);
-        }
+        let packets = std::mem::take(&mut self.outbox);
+        let mut outgoing = self.lend(packets);
+        let written = outgoing.encode(buf, self.mount.as_ref());
+        self.give_back(&mut outgoing);
+        self.outbox = outgoing.into_spare();
         self.outbox_done();
         written
     }
