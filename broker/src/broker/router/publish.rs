@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::{Routed, Router};
-use crate::broker::session::{Delivery, Link, Message};
-use crate::broker::subscriptions::Sub;
+use crate::broker::session::{Delivery, Link, Message, Session};
+use crate::broker::subscriptions::{Several, Sub};
 
 impl Router {
     /// Routes an application message: retained store, then every matching subscriber once, at
@@ -28,24 +28,48 @@ impl Router {
         if message.retain {
             self.retain(message, publisher);
         }
-        let mut targets = std::mem::take(&mut self.scratch);
-        self.subscriptions.matches(message.topic.as_str(), from.map(|(id, _)| id), &mut targets);
         let mut routed = Routed::default();
         let upgrade = self.upgrade_outgoing_qos;
-        for (client, mut matched) in targets.drain() {
-            matched.dedup_ids();
-            let Some(session) = self.sessions.get_mut(&client) else { continue };
-            if !session.may_read(&message.topic) {
-                continue;
+        let link = from.map(|(_, link)| link);
+        // No Local is about the connection that sent it: a will has none.
+        let sender = from.map(|(id, _)| id);
+        match self.subscriptions.only_set(message.topic.as_str()) {
+            // One filter matched: each of its clients once, as it subscribed.
+            Ok(only) => {
+                for (client, sub) in only.into_iter().flatten() {
+                    if sub.options.no_local && sender == Some(&**client) {
+                        continue;
+                    }
+                    let Some(session) = self.sessions.get_mut(client) else { continue };
+                    if !session.may_read(&message.topic) {
+                        continue;
+                    }
+                    // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for
+                    // Retain As Published (MQTT 5.0, 3.8.3.1).
+                    let retain = message.retain && sub.options.retain_as_published;
+                    let qos = Self::outgoing_qos(upgrade, message.qos, sub.options.qos);
+                    let delivery = session.deliver(message, qos, retain, sub.id.as_slice());
+                    count_delivery(&mut routed, &mut self.congested, session, client, delivery, link);
+                }
             }
-            // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for Retain As
-            // Published (MQTT 5.0, 3.8.3.1).
-            let retain = message.retain && matched.retain_as_published;
-            let delivery =
-                session.deliver(message, Self::outgoing_qos(upgrade, message.qos, matched.qos), retain, &matched.ids);
-            self.count_delivery(&mut routed, &client, delivery, from.map(|(_, link)| link));
+            // Several: merged, so that each client gets one copy at its highest QoS.
+            Err(Several) => {
+                let mut targets = std::mem::take(&mut self.scratch);
+                self.subscriptions.matches(message.topic.as_str(), sender, &mut targets);
+                for (client, mut matched) in targets.drain() {
+                    matched.dedup_ids();
+                    let Some(session) = self.sessions.get_mut(&client) else { continue };
+                    if !session.may_read(&message.topic) {
+                        continue;
+                    }
+                    let retain = message.retain && matched.retain_as_published;
+                    let qos = Self::outgoing_qos(upgrade, message.qos, matched.qos);
+                    let delivery = session.deliver(message, qos, retain, &matched.ids);
+                    count_delivery(&mut routed, &mut self.congested, session, &client, delivery, link);
+                }
+                self.scratch = targets;
+            }
         }
-        self.scratch = targets;
         if !self.subscriptions.shared.is_empty() {
             self.publish_shared(message, from, &mut routed);
         }
@@ -111,23 +135,40 @@ impl Router {
     }
 
     fn count_delivery(&mut self, routed: &mut Routed, client: &Arc<str>, delivery: Delivery, from: Option<&Link>) {
-        match delivery {
-            Delivery::Dropped => routed.dropped += 1,
-            Delivery::Backlogged => {
-                routed.delivered += 1;
-                if let Some(link) = from
-                    && let Some(session) = self.sessions.get_mut(client)
-                {
-                    session.wait_for_room(&link.wake);
-                    self.congested.push(client.clone());
-                }
-            }
-            Delivery::Sent | Delivery::Queued => routed.delivered += 1,
+        if let Some(session) = self.sessions.get_mut(client) {
+            count_delivery(routed, &mut self.congested, session, client, delivery, from);
+        } else if delivery == Delivery::Dropped {
+            routed.dropped += 1;
+        } else {
+            routed.delivered += 1;
         }
     }
 
     /// The subscribers the last [`Self::publish_from`] left congested.
     pub fn take_congested(&mut self) -> Vec<Arc<str>> {
         std::mem::take(&mut self.congested)
+    }
+}
+
+/// Counts a delivery; a subscriber it left over its limits keeps the publisher's link waiting
+/// for room, and is named in `congested`.
+fn count_delivery(
+    routed: &mut Routed,
+    congested: &mut Vec<Arc<str>>,
+    session: &mut Session,
+    client: &Arc<str>,
+    delivery: Delivery,
+    from: Option<&Link>,
+) {
+    match delivery {
+        Delivery::Dropped => routed.dropped += 1,
+        Delivery::Backlogged => {
+            routed.delivered += 1;
+            if let Some(link) = from {
+                session.wait_for_room(&link.wake);
+                congested.push(client.clone());
+            }
+        }
+        Delivery::Sent | Delivery::Queued => routed.delivered += 1,
     }
 }
