@@ -157,3 +157,86 @@ async fn a_session_closed_during_the_handshake_is_a_failed_handshake() {
     drop(tls);
     client.await.unwrap();
 }
+
+/// Writes to `tls` until a write waits for room (the client is not reading).
+async fn fill(tls: &mut SocketTls<TcpStream>, chunk: &[u8]) -> std::io::Result<usize> {
+    use std::pin::Pin;
+    use std::task::Poll;
+    use tokio::io::AsyncWrite;
+    let mut sent = 0;
+    loop {
+        let step = std::future::poll_fn(|cx| match Pin::new(&mut *tls).poll_write(cx, chunk) {
+            Poll::Pending => Poll::Ready(None),
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+        })
+        .await;
+        match step {
+            Some(Ok(n)) => sent += n,
+            Some(Err(e)) => return Err(e),
+            None => return Ok(sent),
+        }
+    }
+}
+
+/// A record that waits for room on a full socket is a pending write (the broker does not
+/// park such a connection: a parked one waits only for input), and is not once it went out.
+#[tokio::test]
+async fn a_record_waiting_for_room_is_a_pending_write() {
+    let (go, drained) = tokio::sync::oneshot::channel::<()>();
+    let (client, server) = pair(PskVersions::Any, KEY, move |mut tls| async move {
+        assert!(!tls.write_pending(), "nothing written yet");
+        let chunk = vec![7u8; 16 << 10];
+        let sent = fill(&mut tls, &chunk).await?;
+        assert!(tls.write_pending(), "a record waits for room after {sent} bytes");
+        go.send(()).unwrap();
+        // The write that waited is completed with the same bytes, as OpenSSL asks.
+        tls.write_all(&chunk).await?;
+        assert!(!tls.write_pending(), "everything went out");
+        tls.shutdown().await
+    })
+    .await;
+    let mut client = client.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), drained).await.unwrap().unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), client.read_to_end(&mut all)).await.unwrap().unwrap();
+    assert!(all.len() > 16 << 10 && all.iter().all(|b| *b == 7), "{} bytes", all.len());
+    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap();
+}
+
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    /// `int SSL_key_update(SSL *s, int updatetype);` from libssl.
+    fn SSL_key_update(ssl: *mut openssl_sys::SSL, updatetype: std::ffi::c_int) -> std::ffi::c_int;
+}
+
+/// A TLS 1.3 KeyUpdate waiting to be sent is a pending write until a write takes it out; the
+/// client follows it to the new keys (it reads what comes after), and its own KeyUpdate, which
+/// the server asked for, reaches the server through a read.
+#[tokio::test]
+async fn a_key_update_waits_as_a_pending_write_and_both_sides_change_keys() {
+    use foreign_types::ForeignTypeRef;
+    let (client, server) = pair(PskVersions::Tls13, KEY, move |mut tls| async move {
+        // SAFETY: a valid SSL, owned by `tls`; 1 is SSL_KEY_UPDATE_REQUESTED.
+        #[allow(unsafe_code)]
+        let asked = unsafe { SSL_key_update(tls.ssl().as_ptr(), 1) };
+        assert_eq!(asked, 1, "{}", openssl::error::ErrorStack::get());
+        assert!(tls.write_pending(), "the KeyUpdate waits for the next write");
+        tls.write_all(b"after the update").await?;
+        assert!(!tls.write_pending(), "the KeyUpdate went out with the write");
+        let mut ping = [0u8; 4];
+        tls.read_exact(&mut ping).await?;
+        assert_eq!(&ping, b"ping");
+        tls.write_all(b"pong").await?;
+        tls.shutdown().await
+    })
+    .await;
+    let mut client = client.unwrap();
+    let mut got = [0u8; 16];
+    tokio::time::timeout(Duration::from_secs(10), client.read_exact(&mut got)).await.unwrap().unwrap();
+    assert_eq!(&got, b"after the update");
+    client.write_all(b"ping").await.unwrap();
+    let mut pong = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(10), client.read_exact(&mut pong)).await.unwrap().unwrap();
+    assert_eq!(&pong, b"pong");
+    tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap();
+}

@@ -40,6 +40,12 @@ impl Wake {
     pub fn notify_one(&self) {
         // Already raised: the wake that raised it has reached the task, which takes the flag
         // on a later turn. A fan-out notifies a subscriber once per message; one wake will do.
+        // Looked at before it is set: a write per message made the flag's cache line change
+        // cores at every PUBLISH while the subscriber's task ran on the other core. A flag
+        // seen raised stays raised until the task takes it, which it then acts on.
+        if self.flags.load(Ordering::SeqCst) & NOTIFIED != 0 {
+            return;
+        }
         if self.flags.fetch_or(NOTIFIED, Ordering::SeqCst) & NOTIFIED == 0 {
             self.wake_task();
             self.resume_if_parked();

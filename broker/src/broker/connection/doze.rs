@@ -32,8 +32,8 @@ use crate::log::LogType;
 /// How the tasks of one kind of stream park their connections: given to the tasks whose
 /// socket can leave the reactor (plain TCP, TLS-PSK).
 pub(crate) struct Parking<S> {
-    /// Nothing is held inside the stream itself (decrypted bytes a parked connection would
-    /// sit on).
+    /// Nothing is held inside the stream itself: decrypted bytes a parked connection would
+    /// sit on, or a record (a TLS 1.3 KeyUpdate's answer) still to be written.
     quiet: fn(&S) -> bool,
     /// Takes the connection, and the server's count of it, over.
     pub(super) park: fn(Connection<S>, Option<Ending>),
@@ -55,7 +55,7 @@ impl<S> Parking<S> {
 
 pub(super) static TCP: Parking<TcpStream> = Parking { quiet: |_| true, park: park::<std::net::TcpStream> };
 pub(super) static PSK: Parking<SocketTls<Socket>> =
-    Parking { quiet: |s| !s.has_pending(), park: park::<SocketTls<Socket>> };
+    Parking { quiet: |s| !s.has_pending() && !s.write_pending(), park: park::<SocketTls<Socket>> };
 
 /// A stream as it waits while its connection is parked.
 trait SleepingStream: Sized + Send + 'static {

@@ -308,6 +308,12 @@ impl Router {
         self.hand_over(client_id, orphans);
     }
 
+    /// The session of `client_id` if the connection `link_id` is still its own: one lookup
+    /// for a connection's every write.
+    pub fn current_session_mut(&mut self, client_id: &str, link_id: u64) -> Option<&mut Session> {
+        self.sessions.get_mut(client_id).filter(|s| s.link.as_ref().is_some_and(|l| l.id == link_id)).map(|s| &mut **s)
+    }
+
     pub fn session_mut(&mut self, client_id: &str) -> Option<&mut Session> {
         self.sessions.get_mut(client_id).map(|s| &mut **s)
     }
