@@ -39,7 +39,7 @@ unsafe extern "C" {
     /// `int SSL_want(const SSL *s);`: what the last operation waited for; `SSL_WRITING` while
     /// a record it built is not yet all on the socket.
     fn SSL_want(ssl: *const ffi::SSL) -> c_int;
-    /// `int SSL_get_key_update_type(const SSL *s);`: a TLS 1.3 KeyUpdate waiting to be sent,
+    /// `int SSL_get_key_update_type(const SSL *s);`: a TLS 1.3 key update waiting to be sent,
     /// or `SSL_KEY_UPDATE_NONE`.
     fn SSL_get_key_update_type(ssl: *const ffi::SSL) -> c_int;
 }
@@ -149,7 +149,7 @@ impl<S: Readiness> SocketTls<S> {
     }
 
     /// The session has bytes to send that are not on the socket yet: a record whose write
-    /// waits for room, or a TLS 1.3 KeyUpdate (a peer may ask for one, and the answer is
+    /// waits for room, or a TLS 1.3 key update (a peer may ask for one, and the answer is
     /// written while reading, so it can wait behind a full socket). The connection must keep
     /// waiting for writability: a parked one waits only for input.
     pub fn write_pending(&self) -> bool {

@@ -209,8 +209,8 @@ unsafe extern "C" {
     fn SSL_key_update(ssl: *mut openssl_sys::SSL, updatetype: std::ffi::c_int) -> std::ffi::c_int;
 }
 
-/// A TLS 1.3 KeyUpdate waiting to be sent is a pending write until a write takes it out; the
-/// client follows it to the new keys (it reads what comes after), and its own KeyUpdate, which
+/// A TLS 1.3 key update waiting to be sent is a pending write until a write takes it out; the
+/// client follows it to the new keys (it reads what comes after), and its own key update, which
 /// the server asked for, reaches the server through a read.
 #[tokio::test]
 async fn a_key_update_waits_as_a_pending_write_and_both_sides_change_keys() {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{Routed, Router};
 use crate::broker::session::{Delivery, Link, Message, Session};
-use crate::broker::subscriptions::{Several, Sub};
+use crate::broker::subscriptions::Sub;
 
 impl Router {
     /// Routes an application message: retained store, then every matching subscriber once, at
@@ -33,42 +33,39 @@ impl Router {
         let link = from.map(|(_, link)| link);
         // No Local is about the connection that sent it: a will has none.
         let sender = from.map(|(id, _)| id);
-        match self.subscriptions.only_set(message.topic.as_str()) {
-            // One filter matched: each of its clients once, as it subscribed.
-            Ok(only) => {
-                for (client, sub) in only.into_iter().flatten() {
-                    if sub.options.no_local && sender == Some(&**client) {
-                        continue;
-                    }
-                    let Some(session) = self.sessions.get_mut(client) else { continue };
-                    if !session.may_read(&message.topic) {
-                        continue;
-                    }
-                    // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for
-                    // Retain As Published (MQTT 5.0, 3.8.3.1).
-                    let retain = message.retain && sub.options.retain_as_published;
-                    let qos = Self::outgoing_qos(upgrade, message.qos, sub.options.qos);
-                    let delivery = session.deliver(message, qos, retain, sub.id.as_slice());
-                    count_delivery(&mut routed, &mut self.congested, session, client, delivery, link);
+        // One filter matched: each of its clients once, as it subscribed.
+        if let Ok(only) = self.subscriptions.only_set(message.topic.as_str()) {
+            for (client, sub) in only.into_iter().flatten() {
+                if sub.options.no_local && sender == Some(&**client) {
+                    continue;
                 }
+                let Some(session) = self.sessions.get_mut(client) else { continue };
+                if !session.may_read(&message.topic) {
+                    continue;
+                }
+                // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for
+                // Retain As Published (MQTT 5.0, 3.8.3.1).
+                let retain = message.retain && sub.options.retain_as_published;
+                let qos = Self::outgoing_qos(upgrade, message.qos, sub.options.qos);
+                let delivery = session.deliver(message, qos, retain, sub.id.as_slice());
+                count_delivery(&mut routed, &mut self.congested, session, client, delivery, link);
             }
+        } else {
             // Several: merged, so that each client gets one copy at its highest QoS.
-            Err(Several) => {
-                let mut targets = std::mem::take(&mut self.scratch);
-                self.subscriptions.matches(message.topic.as_str(), sender, &mut targets);
-                for (client, mut matched) in targets.drain() {
-                    matched.dedup_ids();
-                    let Some(session) = self.sessions.get_mut(&client) else { continue };
-                    if !session.may_read(&message.topic) {
-                        continue;
-                    }
-                    let retain = message.retain && matched.retain_as_published;
-                    let qos = Self::outgoing_qos(upgrade, message.qos, matched.qos);
-                    let delivery = session.deliver(message, qos, retain, &matched.ids);
-                    count_delivery(&mut routed, &mut self.congested, session, &client, delivery, link);
+            let mut targets = std::mem::take(&mut self.scratch);
+            self.subscriptions.matches(message.topic.as_str(), sender, &mut targets);
+            for (client, mut matched) in targets.drain() {
+                matched.dedup_ids();
+                let Some(session) = self.sessions.get_mut(&client) else { continue };
+                if !session.may_read(&message.topic) {
+                    continue;
                 }
-                self.scratch = targets;
+                let retain = message.retain && matched.retain_as_published;
+                let qos = Self::outgoing_qos(upgrade, message.qos, matched.qos);
+                let delivery = session.deliver(message, qos, retain, &matched.ids);
+                count_delivery(&mut routed, &mut self.congested, session, &client, delivery, link);
             }
+            self.scratch = targets;
         }
         if !self.subscriptions.shared.is_empty() {
             self.publish_shared(message, from, &mut routed);
