@@ -69,6 +69,13 @@ pub struct Outcome {
     pub rss_after_kb: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_per_connection: Option<f64>,
+    /// Throughput: the broker's processor time per delivery (with `--pid`), in microseconds,
+    /// from the first publish to the last subscriber's end (its idle wait included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_cpu_us: Option<f64>,
+    /// Throughput: the load generator's own processor time per delivery, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_cpu_us: Option<f64>,
     /// Retained: how many arrived with RETAIN=1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retained: Option<u64>,
@@ -160,6 +167,12 @@ impl Outcome {
         }
         if let Some(b) = self.bytes_per_connection {
             row("per connection", format!("{b:.0} B"));
+        }
+        if let Some(us) = self.broker_cpu_us {
+            row("broker CPU", format!("{us:.3} us per delivery"));
+        }
+        if let Some(us) = self.load_cpu_us {
+            row("load generator CPU", format!("{us:.3} us per delivery"));
         }
         if let Some(s) = self.stuck {
             row("stuck subscribers", format!("{s} (never read)"));

@@ -51,7 +51,35 @@ pub fn summarize(outcomes: &[Outcome], ours: &str) -> String {
             let _ = writeln!(t, "{}", line.trim_end());
         }
     }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    for (key, by_label) in &groups {
+        for (label, runs) in by_label {
+            if let Some(line) = processor_time(key, label, runs, cores) {
+                let _ = writeln!(t, "{line}");
+            }
+        }
+    }
     t
+}
+
+/// The medians of the processor time per delivery of the broker and the load generator, when
+/// measured (with `--pid`), and for a run on one core (pinned, the load generator on another):
+/// the most `cores` shared by both could give, as a multiple of that run's rate, were the
+/// broker to spread its work over them perfectly: `cores / (1 + load / broker)`. The broker
+/// alone is at most `cores` times faster; the load generator takes its share of them.
+fn processor_time(key: &str, label: &str, runs: &[&Outcome], cores: usize) -> Option<String> {
+    let mut broker: Vec<f64> = runs.iter().filter_map(|o| o.broker_cpu_us).collect();
+    let mut load: Vec<f64> = runs.iter().filter_map(|o| o.load_cpu_us).collect();
+    if broker.is_empty() || load.is_empty() {
+        return None;
+    }
+    let (b, l) = (median(&mut broker), median(&mut load));
+    let mut line = format!("{key:<22} {label:<12} cpu per delivery: broker {b:.3} us, load generator {l:.3} us");
+    let pinned = !label.contains('@') || label.ends_with("@1core");
+    if pinned && b > 0.0 && cores > 1 {
+        let _ = write!(line, "; {cores} shared cores allow at most {:.2}x", cores as f64 / (1.0 + l / b));
+    }
+    Some(line)
 }
 
 #[cfg(test)]
@@ -85,5 +113,27 @@ mod tests {
         assert!(fanin.contains("200.0") && fanin.contains("mosquitto: 2.00x"), "{t}");
         let latency = t.lines().find(|l| l.starts_with("latency") && l.contains(" ours ")).unwrap();
         assert!(latency.contains("mosquitto: 3.00x"), "{t}");
+        assert!(!t.contains("cpu per delivery"), "no figures, no line: {t}");
+    }
+
+    #[test]
+    fn processor_time_gives_the_ceiling_of_shared_cores() {
+        let timed = |label: &str, b: f64, l: f64| Outcome {
+            broker_cpu_us: Some(b),
+            load_cpu_us: Some(l),
+            ..run("fanout", label, 1.0, None)
+        };
+        let one = [timed("ours@1core", 0.1, 0.025), timed("ours@1core", 0.3, 0.075)];
+        let refs: Vec<&Outcome> = one.iter().collect();
+        let line = processor_time("fanout", "ours@1core", &refs, 2).unwrap();
+        // Medians 0.2 and 0.05: 2 / (1 + 0.25).
+        assert!(
+            line.contains("broker 0.200 us, load generator 0.050 us; 2 shared cores allow at most 1.60x"),
+            "{line}"
+        );
+        let two = [timed("ours@2cores", 0.2, 0.05)];
+        let refs: Vec<&Outcome> = two.iter().collect();
+        let line = processor_time("fanout", "ours@2cores", &refs, 2).unwrap();
+        assert!(!line.contains("allow"), "only a pinned run has a ceiling: {line}");
     }
 }

@@ -1,6 +1,7 @@
 //! The scenarios: each connects its clients, runs, and reports one [`Outcome`].
 
 mod conn;
+mod cpu;
 mod latency;
 mod retained;
 mod soak;

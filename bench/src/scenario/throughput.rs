@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::conn::rss_kb;
+use super::cpu::Mark;
 use super::{outcome, run_id, target};
 use crate::client::{Client, ClientError};
 use crate::options::{Options, Scenario};
@@ -28,6 +29,8 @@ pub(super) struct Exchanged {
     /// The broker's memory (with `--pid`) before the run, and at its end with the `--stuck`
     /// subscribers still connected.
     pub rss_kb: (Option<u64>, Option<u64>),
+    /// Processor time when the publishers started and when the last subscriber was done.
+    pub cpu: (Mark, Mark),
 }
 
 /// Runs publishers and subscribers on `base/<publisher>`, with `--stuck` more subscribers that
@@ -60,6 +63,7 @@ pub(super) async fn exchange(
         pubs.push(Client::connect(&target, &format!("bench-{id}-p{p}"), 60).await?);
     }
     let started = Instant::now();
+    let cpu_start = Mark::now(o.pid);
     let deadline = started + o.duration;
     let (done_tx, done_rx) = watch::channel(false);
     let listeners: Vec<_> = subs
@@ -98,9 +102,10 @@ pub(super) async fn exchange(
     for l in listeners {
         heard.push(l.await.map_err(|e| ClientError::Io(std::io::Error::other(e)))??);
     }
+    let cpu_end = Mark::now(o.pid);
     let rss_after = o.pid.and_then(rss_kb);
     drop(stuck);
-    Ok(Exchanged { sent, heard, started, rss_kb: (rss_before, rss_after) })
+    Ok(Exchanged { sent, heard, started, rss_kb: (rss_before, rss_after), cpu: (cpu_start, cpu_end) })
 }
 
 /// Fills in counts and rate from what was sent and heard.
@@ -137,6 +142,8 @@ pub(super) async fn run(o: &Options) -> Result<Outcome, ClientError> {
     let run = exchange(&o, o.subscribers, None, false).await?;
     let mut out = tally(outcome(&o), &run.sent, &run.heard, run.started);
     (out.rss_before_kb, out.rss_after_kb) = run.rss_kb;
+    let counted = if run.heard.is_empty() { run.sent.iter().map(|s| s.acknowledged).sum() } else { out.received };
+    (out.broker_cpu_us, out.load_cpu_us) = run.cpu.1.per_delivery_us(&run.cpu.0, counted);
     out.stuck = (o.stuck > 0).then_some(o.stuck);
     Ok(out)
 }
