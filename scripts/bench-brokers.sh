@@ -25,6 +25,10 @@
 #   MQTT_VERSION=5 scripts/bench-brokers.sh      # every client speaks MQTT 5 (--mqtt-version 5);
 #                                                 # rumqttd gets a [v5.1] listener instead of
 #                                                 # [v4.1]; the floor relay is 3.1.1 only
+#   BROKERS="before=/tmp/old-broker mqtt-lab" scripts/bench-brokers.sh
+#                                                 # NAME=PATH: another build of our broker (an
+#                                                 # A/B of two commits in one run), labelled
+#                                                 # NAME, run as ours is
 #   SCENARIOS=latency-q1 BROKERS="floor mqtt-lab mosquitto" scripts/bench-brokers.sh
 #                                                 # floor: `mqtt-lab-bench relay`, a forwarder
 #                                                 # that does the least a broker can (no topics,
@@ -103,11 +107,17 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 BROKER_PID=""
 start_broker() {
     local name=$1 port=$2
+    # Ours (the workspace's build, or another one given as NAME=PATH) or Mosquitto: one config.
+    local bin=/usr/sbin/mosquitto kind=$name
     case "$name" in
+        mqtt-lab) bin=target/release/mqtt-lab-broker ;;
+        *=*) bin=${name#*=} name=${name%%=*} kind=mqtt-lab ;;
+    esac
+    case "$kind" in
         mqtt-lab | mosquitto)
             if [ "$WS" = 0 ]; then
                 printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
-            elif [ "$name" = mqtt-lab ]; then
+            elif [ "$kind" = mqtt-lab ]; then
                 printf 'listener %s 127.0.0.1\nprotocol websockets\nallow_anonymous true\n' "$port" >"$WORK/$name.conf"
             else
                 # Mosquitto 2.0.11 exits when every listener is websockets ("Unable to start any
@@ -122,8 +132,6 @@ start_broker() {
                 chmod a+rx "$WORK"
                 printf 'psk_hint btsiot\npsk_file %s\n' "$WORK/pskfile" >>"$WORK/$name.conf"
             fi
-            local bin=/usr/sbin/mosquitto
-            [ "$name" = mqtt-lab ] && bin=target/release/mqtt-lab-broker
             pin_broker "$bin" -c "$WORK/$name.conf" >"$WORK/$name.log" 2>&1 &
             ;;
         aedes)
@@ -215,8 +223,8 @@ for rep in $(seq "$REPS"); do
         for cores in $CORES; do
             [ "$cores" = 1 ] || cores=$ALL_CORES
             for broker in $BROKERS; do
-                label=$broker
-                [ "$CORES" = 1 ] || label="$broker@${cores}core$([ "$cores" = 1 ] || echo s)"
+                label=${broker%%=*}
+                [ "$CORES" = 1 ] || label="$label@${cores}core$([ "$cores" = 1 ] || echo s)"
                 port=$(free_port)
                 start_broker "$broker" "$port"
                 echo "== run $rep/$REPS: $scenario on $label (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
