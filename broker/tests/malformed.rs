@@ -97,3 +97,28 @@ async fn each_bad_packet_closes_only_its_connection_with_the_rule_logged() {
     assert!(healthy.sync().await.is_empty());
     broker.stop().await;
 }
+
+/// Forty good PUBLISHes and a bad packet in one write, more than the broker decodes at a time:
+/// every good one is delivered, in order, and then the connection closes for the bad one.
+#[tokio::test]
+async fn the_good_packets_before_a_bad_one_in_the_same_write_are_all_handled() {
+    let broker = TestBroker::start().await;
+    let mut healthy = RawClient::connect(broker.addr, "healthy").await;
+    healthy.subscribe(&[("PV/#", QoS::AtMostOnce)]).await;
+    let mut mixed = RawClient::connect(broker.addr, "mixed").await;
+    let mut bytes = bytes::BytesMut::new();
+    for n in 0..40 {
+        let packet = publish("PV/data", n.to_string().as_bytes(), QosPid::AtMostOnce, false);
+        packet.encode(mqtt_lab_broker::codec::Protocol::V311, &mut bytes).unwrap();
+    }
+    bytes.extend_from_slice(&[0x30, 5, 0, 3, b'a', b'/', b'+']);
+    mixed.send_raw(&bytes).await;
+    mixed.expect_closed().await;
+    for n in 0..40 {
+        let got = healthy.recv_publish().await;
+        assert_eq!(std::str::from_utf8(&got.payload).unwrap(), n.to_string(), "message {n}");
+    }
+    assert!(healthy.sync().await.is_empty(), "nothing from the bad packet");
+    assert!(broker.log_contains("[MQTT-3.3.2-2]"), "{}", broker.logs());
+    broker.stop().await;
+}
