@@ -111,7 +111,15 @@ start_broker() {
     local bin=/usr/sbin/mosquitto kind=$name
     case "$name" in
         mqtt-lab) bin=target/release/mqtt-lab-broker ;;
-        *=*) bin=${name#*=} name=${name%%=*} kind=mqtt-lab ;;
+        *=*)
+            bin=${name#*=} name=${name%%=*} kind=mqtt-lab
+            case "$name" in
+                "" | mqtt-lab | mosquitto | rumqttd | aedes | floor)
+                    echo "NAME=PATH: NAME must be a new label, not \"$name\"" >&2
+                    exit 2
+                    ;;
+            esac
+            ;;
     esac
     case "$kind" in
         mqtt-lab | mosquitto)
@@ -178,7 +186,7 @@ TOML
             pin_broker rumqttd -q -c "$WORK/rumqttd.toml" >"$WORK/rumqttd.log" 2>&1 &
             ;;
     esac
-    [ "$name" = aedes ] || BROKER_PID=$!
+    [ "$kind" = aedes ] || BROKER_PID=$!
     BROKER_PORT=$port
     for _ in $(seq 200); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0

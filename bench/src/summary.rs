@@ -65,8 +65,10 @@ pub fn summarize(outcomes: &[Outcome], ours: &str) -> String {
 /// The medians of the processor time per delivery of the broker and the load generator, when
 /// measured (with `--pid`), and for a run on one core (pinned, the load generator on another):
 /// the most `cores` shared by both could give, as a multiple of that run's rate, were the
-/// broker to spread its work over them perfectly: `cores / (1 + load / broker)`. The broker
-/// alone is at most `cores` times faster; the load generator takes its share of them.
+/// broker to spread its work over them perfectly. The pinned run used `(broker + load) x rate`
+/// of a core in all; the shared cores hold `cores / that` times as much. (Not `cores / (1 +
+/// load / broker)`: that assumes the broker kept its core busy, and a pinned fan-in QoS 1 is
+/// bound by its in-flight windows at 0.83 of a core.)
 fn processor_time(key: &str, label: &str, runs: &[&Outcome], cores: usize) -> Option<String> {
     let mut broker: Vec<f64> = runs.iter().filter_map(|o| o.broker_cpu_us).collect();
     let mut load: Vec<f64> = runs.iter().filter_map(|o| o.load_cpu_us).collect();
@@ -74,10 +76,17 @@ fn processor_time(key: &str, label: &str, runs: &[&Outcome], cores: usize) -> Op
         return None;
     }
     let (b, l) = (median(&mut broker), median(&mut load));
+    let mut rates: Vec<f64> = runs.iter().map(|o| o.rate).collect();
+    let rate = median(&mut rates);
     let mut line = format!("{key:<22} {label:<12} cpu per delivery: broker {b:.3} us, load generator {l:.3} us");
     let pinned = !label.contains('@') || label.ends_with("@1core");
-    if pinned && b > 0.0 && cores > 1 {
-        let _ = write!(line, "; {cores} shared cores allow at most {:.2}x", cores as f64 / (1.0 + l / b));
+    let (broker_cores, load_cores) = (b * rate / 1e6, l * rate / 1e6);
+    if pinned && broker_cores + load_cores > 0.0 && cores > 1 {
+        let _ = write!(
+            line,
+            " (cores busy: broker {broker_cores:.2}, load generator {load_cores:.2}); {cores} shared cores allow at most {:.2}x",
+            cores as f64 / (broker_cores + load_cores)
+        );
     }
     Some(line)
 }
@@ -118,20 +127,31 @@ mod tests {
 
     #[test]
     fn processor_time_gives_the_ceiling_of_shared_cores() {
-        let timed = |label: &str, b: f64, l: f64| Outcome {
+        let timed = |label: &str, rate: f64, b: f64, l: f64| Outcome {
             broker_cpu_us: Some(b),
             load_cpu_us: Some(l),
-            ..run("fanout", label, 1.0, None)
+            ..run("fanout", label, rate, None)
         };
-        let one = [timed("ours@1core", 0.1, 0.025), timed("ours@1core", 0.3, 0.075)];
+        // Medians: 5 M deliveries/s at 0.16 + 0.04 us: one core busy in all, so two hold 2x.
+        let one = [
+            timed("ours@1core", 5e6, 0.16, 0.04),
+            timed("ours@1core", 4e6, 0.3, 0.1),
+            timed("ours@1core", 6e6, 0.1, 0.02),
+        ];
         let refs: Vec<&Outcome> = one.iter().collect();
         let line = processor_time("fanout", "ours@1core", &refs, 2).unwrap();
-        // Medians 0.2 and 0.05: 2 / (1 + 0.25).
+        assert!(line.contains("broker 0.160 us, load generator 0.040 us"), "{line}");
         assert!(
-            line.contains("broker 0.200 us, load generator 0.050 us; 2 shared cores allow at most 1.60x"),
+            line.contains("(cores busy: broker 0.80, load generator 0.20); 2 shared cores allow at most 2.00x"),
             "{line}"
         );
-        let two = [timed("ours@2cores", 0.2, 0.05)];
+        // A broker that did not keep its core busy (bound by its windows, not its CPU) and a
+        // costly load generator: the ceiling is what the run used, not 2 / (1 + 3) = 0.5x.
+        let window_bound = [timed("ours@1core", 2.5e6, 0.1, 0.3)];
+        let refs: Vec<&Outcome> = window_bound.iter().collect();
+        let line = processor_time("fanout", "ours@1core", &refs, 2).unwrap();
+        assert!(line.contains("allow at most 2.00x"), "{line}");
+        let two = [timed("ours@2cores", 5e6, 0.2, 0.05)];
         let refs: Vec<&Outcome> = two.iter().collect();
         let line = processor_time("fanout", "ours@2cores", &refs, 2).unwrap();
         assert!(!line.contains("allow"), "only a pinned run has a ceiling: {line}");

@@ -51,11 +51,15 @@ mod tests {
     fn this_process_and_another_count_their_own_time() {
         let pid = Some(std::process::id());
         let mark = Mark::now(pid);
-        // Busy for a while: both clocks are this process's and move together.
+        // Busy until this process's own clock has counted 20 ms of work (however long that
+        // takes on a loaded machine): the clock read through the pid, read after it, counts at
+        // least as much, as it is this process's too.
+        let own_start = cpu_ns(None).unwrap();
         let mut x = 0u64;
-        let spin = std::time::Instant::now();
-        while spin.elapsed() < std::time::Duration::from_millis(30) {
-            x = std::hint::black_box(x.wrapping_add(1));
+        while cpu_ns(None).unwrap() - own_start < 20_000_000 {
+            for _ in 0..10_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
         }
         let (broker, load) = Mark::now(pid).per_delivery_us(&mark, 1);
         let (broker, load) = (broker.unwrap(), load.unwrap());

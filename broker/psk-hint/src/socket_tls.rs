@@ -39,15 +39,10 @@ unsafe extern "C" {
     /// `int SSL_want(const SSL *s);`: what the last operation waited for; `SSL_WRITING` while
     /// a record it built is not yet all on the socket.
     fn SSL_want(ssl: *const ffi::SSL) -> c_int;
-    /// `int SSL_get_key_update_type(const SSL *s);`: a TLS 1.3 key update waiting to be sent,
-    /// or `SSL_KEY_UPDATE_NONE`.
-    fn SSL_get_key_update_type(ssl: *const ffi::SSL) -> c_int;
 }
 
 /// `SSL_WRITING` in ssl.h.
 const SSL_WRITING: c_int = 2;
-/// `SSL_KEY_UPDATE_NONE` in ssl.h.
-const SSL_KEY_UPDATE_NONE: c_int = -1;
 
 /// A socket whose readiness tokio tracks, as the stream under [`SocketTls`].
 pub trait Readiness: AsyncWrite + Unpin {
@@ -148,15 +143,16 @@ impl<S: Readiness> SocketTls<S> {
         pending == 1
     }
 
-    /// The session has bytes to send that are not on the socket yet: a record whose write
-    /// waits for room, or a TLS 1.3 key update (a peer may ask for one, and the answer is
-    /// written while reading, so it can wait behind a full socket). The connection must keep
-    /// waiting for writability: a parked one waits only for input.
+    /// The session has a record to send that is not all on the socket yet: the last
+    /// operation waited for room (`SSL_WRITING`): a write's, or a handshake message OpenSSL
+    /// wrote while reading. The connection must keep waiting for writability: a parked
+    /// one waits only for input. A TLS 1.3 key update a peer asks for is not one: OpenSSL 3
+    /// sends the answer with the next write (`ssl3_write_bytes`), parked or not.
     pub fn write_pending(&self) -> bool {
         // SAFETY: a valid SSL, owned by `self`.
         #[allow(unsafe_code)]
-        let (want, key_update) = unsafe { (SSL_want(self.ssl.as_ptr()), SSL_get_key_update_type(self.ssl.as_ptr())) };
-        want == SSL_WRITING || key_update != SSL_KEY_UPDATE_NONE
+        let want = unsafe { SSL_want(self.ssl.as_ptr()) };
+        want == SSL_WRITING
     }
 
     pub fn ssl(&self) -> &SslRef {

@@ -33,7 +33,7 @@ use crate::log::LogType;
 /// socket can leave the reactor (plain TCP, TLS-PSK).
 pub(crate) struct Parking<S> {
     /// Nothing is held inside the stream itself: decrypted bytes a parked connection would
-    /// sit on, or a record (a TLS 1.3 KeyUpdate's answer) still to be written.
+    /// sit on, or a record still to be written.
     quiet: fn(&S) -> bool,
     /// Takes the connection, and the server's count of it, over.
     pub(super) park: fn(Connection<S>, Option<Ending>),
