@@ -1,5 +1,6 @@
 //! Routing a PUBLISH: the retained store, then every matching subscriber once.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use super::{Routed, Router};
@@ -33,22 +34,26 @@ impl Router {
         let link = from.map(|(_, link)| link);
         // No Local is about the connection that sent it: a will has none.
         let sender = from.map(|(id, _)| id);
-        // One filter matched: each of its clients once, as it subscribed.
+        // One client's copy, at `qos` (its highest matching subscription's), with the
+        // subscriptions' identifiers, if the ACL lets it read the topic.
+        let (sessions, congested) = (&mut self.sessions, &mut self.congested);
+        let mut give = |client: &Arc<str>, qos, retain_as_published: bool, ids: &[NonZeroU32]| {
+            let Some(session) = sessions.get_mut(client) else { return };
+            if !session.may_read(&message.topic) {
+                return;
+            }
+            // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for Retain As
+            // Published (MQTT 5.0, 3.8.3.1).
+            let retain = message.retain && retain_as_published;
+            let delivery = session.deliver(message, Self::outgoing_qos(upgrade, message.qos, qos), retain, ids);
+            count_delivery(&mut routed, congested, session, client, delivery, link);
+        };
         if let Ok(only) = self.subscriptions.only_set(message.topic.as_str()) {
+            // One filter matched: each of its clients once, as it subscribed.
             for (client, sub) in only.into_iter().flatten() {
-                if sub.options.no_local && sender == Some(&**client) {
-                    continue;
+                if !(sub.options.no_local && sender == Some(&**client)) {
+                    give(client, sub.options.qos, sub.options.retain_as_published, sub.id.as_slice());
                 }
-                let Some(session) = self.sessions.get_mut(client) else { continue };
-                if !session.may_read(&message.topic) {
-                    continue;
-                }
-                // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for
-                // Retain As Published (MQTT 5.0, 3.8.3.1).
-                let retain = message.retain && sub.options.retain_as_published;
-                let qos = Self::outgoing_qos(upgrade, message.qos, sub.options.qos);
-                let delivery = session.deliver(message, qos, retain, sub.id.as_slice());
-                count_delivery(&mut routed, &mut self.congested, session, client, delivery, link);
             }
         } else {
             // Several: merged, so that each client gets one copy at its highest QoS.
@@ -56,14 +61,7 @@ impl Router {
             self.subscriptions.matches(message.topic.as_str(), sender, &mut targets);
             for (client, mut matched) in targets.drain() {
                 matched.dedup_ids();
-                let Some(session) = self.sessions.get_mut(&client) else { continue };
-                if !session.may_read(&message.topic) {
-                    continue;
-                }
-                let retain = message.retain && matched.retain_as_published;
-                let qos = Self::outgoing_qos(upgrade, message.qos, matched.qos);
-                let delivery = session.deliver(message, qos, retain, &matched.ids);
-                count_delivery(&mut routed, &mut self.congested, session, &client, delivery, link);
+                give(&client, matched.qos, matched.retain_as_published, &matched.ids);
             }
             self.scratch = targets;
         }
