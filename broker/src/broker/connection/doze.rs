@@ -130,7 +130,7 @@ pub(super) struct Busy {
     timer: Option<Pin<Box<Sleep>>>,
     /// The queue a small batch of the outbox moves into (session/outbox.rs), kept empty between
     /// writes so that a busy connection does not allocate one per batch.
-    pub(super) spare: VecDeque<crate::codec::Packet>,
+    pub(super) spare: VecDeque<crate::broker::session::Outbound>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::FastMap as HashMap;
 use super::session::expiry as session_expiry;
-use super::session::{Limits, Link, Session};
+use super::session::{EncodedOnce, Limits, Link, Session};
 use super::subscriptions::{Matched, SubscriptionTree};
 use crate::auth::{Acl, AclScope, AclSet};
 use crate::codec::v5::{Properties, ReasonCode};
@@ -88,6 +88,8 @@ pub struct Router {
     online: usize,
     /// Reused for every PUBLISH to avoid an allocation per message.
     scratch: HashMap<Arc<str>, Matched>,
+    /// The QoS 0 PUBLISH being routed, encoded once for its subscribers (session/encoded.rs).
+    encoded: EncodedOnce,
     /// With persistence on: where durable changes and held acknowledgements go.
     journal: Option<Journal>,
     /// Subscribers the last PUBLISH from a client left over their limits: that client's
@@ -122,6 +124,7 @@ impl Router {
             clients_maximum: 0,
             online: 0,
             scratch: HashMap::default(),
+            encoded: EncodedOnce::default(),
             journal,
             congested: Vec::new(),
             stopping: false,

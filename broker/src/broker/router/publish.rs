@@ -36,7 +36,8 @@ impl Router {
         let sender = from.map(|(id, _)| id);
         // One client's copy, at `qos` (its highest matching subscription's), with the
         // subscriptions' identifiers, if the ACL lets it read the topic.
-        let (sessions, congested) = (&mut self.sessions, &mut self.congested);
+        let (sessions, congested, once) = (&mut self.sessions, &mut self.congested, &mut self.encoded);
+        once.clear();
         let mut give = |client: &Arc<str>, qos, retain_as_published: bool, ids: &[NonZeroU32]| {
             let Some(session) = sessions.get_mut(client) else { return };
             if !session.may_read(&message.topic) {
@@ -45,7 +46,8 @@ impl Router {
             // Live subscribers get RETAIN=0 [MQTT-3.3.1-9], unless they asked for Retain As
             // Published (MQTT 5.0, 3.8.3.1).
             let retain = message.retain && retain_as_published;
-            let delivery = session.deliver(message, Self::outgoing_qos(upgrade, message.qos, qos), retain, ids);
+            let qos = Self::outgoing_qos(upgrade, message.qos, qos);
+            let delivery = session.deliver_routed(message, qos, retain, ids, once);
             count_delivery(&mut routed, congested, session, client, delivery, link);
         };
         if let Ok(only) = self.subscriptions.only_set(message.topic.as_str()) {

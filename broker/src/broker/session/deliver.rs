@@ -4,7 +4,8 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use super::{Delivery, Held, Message, Session};
+use super::encoded::EncodedOnce;
+use super::{Delivery, Held, Message, Outbound, Session};
 use crate::codec::{Packet, Publish, QoS, QosPid};
 use crate::store::Change;
 
@@ -23,6 +24,19 @@ impl Session {
         self.deliver_via(message, qos, retain, ids, None)
     }
 
+    /// [`Self::deliver`] for one of a routed message's subscribers: a QoS 0 PUBLISH that goes
+    /// out alike to several of them is encoded once, in `once` (encoded.rs).
+    pub fn deliver_routed(
+        &mut self,
+        message: &Message,
+        qos: QoS,
+        retain: bool,
+        ids: &[NonZeroU32],
+        once: &mut EncodedOnce,
+    ) -> Delivery {
+        self.deliver_with(message, qos, retain, ids, None, Some(once))
+    }
+
     /// [`Self::deliver`] through the shared subscription `share` (its `$share/` filter).
     pub fn deliver_via(
         &mut self,
@@ -31,6 +45,18 @@ impl Session {
         retain: bool,
         ids: &[NonZeroU32],
         share: Option<&Arc<str>>,
+    ) -> Delivery {
+        self.deliver_with(message, qos, retain, ids, share, None)
+    }
+
+    fn deliver_with(
+        &mut self,
+        message: &Message,
+        qos: QoS,
+        retain: bool,
+        ids: &[NonZeroU32],
+        share: Option<&Arc<str>>,
+        once: Option<&mut EncodedOnce>,
     ) -> Delivery {
         let with_ids;
         let message = if ids.is_empty() || !self.protocol.is_v5() {
@@ -50,7 +76,15 @@ impl Session {
             if over && !self.accept_over_limit() {
                 return Delivery::Dropped;
             }
-            // Straight into a packet, with no copy of the message first: a fan-out's hot path.
+            let delivery = if over { Delivery::Backlogged } else { Delivery::Sent };
+            if let Some(once) = once
+                && self.takes_shared(message, ids)
+                && let Some(encoded) = once.get(message, self.protocol, retain)
+            {
+                self.push_out(Outbound::Encoded(encoded));
+                return delivery;
+            }
+            // Straight into a packet, with no copy of the message first.
             let publish = Publish {
                 dup: false,
                 qos_pid: QosPid::AtMostOnce,
@@ -60,7 +94,7 @@ impl Session {
                 properties: message.properties_now(),
             };
             self.send(Packet::Publish(publish));
-            return if over { Delivery::Backlogged } else { Delivery::Sent };
+            return delivery;
         }
         let message = Message { qos, retain, ..message.clone() };
         if qos == QoS::AtMostOnce {
@@ -84,6 +118,17 @@ impl Session {
         let held = self.hold(message, share);
         self.flows_mut().push_queued(held);
         if over { Delivery::Backlogged } else { Delivery::Queued }
+    }
+
+    /// Whether this connection receives a QoS 0 `message` exactly as another one of its
+    /// protocol family would: no journal to pass it through, no mount point to take off, no
+    /// topic alias or Subscription Identifier to add, no expiry interval to count down.
+    fn takes_shared(&self, message: &Message, ids: &[NonZeroU32]) -> bool {
+        let v5 = self.protocol.is_v5();
+        self.journal.is_none()
+            && self.mount.is_none()
+            && message.expires_at.is_none()
+            && !(v5 && (self.client.topic_alias_maximum > 0 || !ids.is_empty()))
     }
 
     fn queue_qos0_offline(&self) -> bool {

@@ -26,6 +26,7 @@ mod alias;
 mod budget;
 mod client;
 mod deliver;
+mod encoded;
 pub mod expiry;
 mod flows;
 mod outbox;
@@ -36,8 +37,9 @@ mod shared;
 /// An outbox this small is freed once written; a busy client's larger one is kept.
 const IDLE_OUTBOX: usize = 4;
 pub use budget::{Charge, Memory};
+pub use encoded::EncodedOnce;
 use flows::Flows;
-pub use outbox::ENCODE_APART;
+pub use outbox::{ENCODE_APART, Outbound};
 use pressure::Pressure;
 pub use pressure::STALL;
 
@@ -175,7 +177,7 @@ pub struct Session {
     /// (or one that only gets QoS 0) carries a pointer instead of four empty collections.
     flows: Option<Box<Flows>>,
     /// Packets to write, in order: acks, SUBACKs, publishes.
-    outbox: VecDeque<Packet>,
+    outbox: VecDeque<Outbound>,
     /// The last packet id used for an outbound QoS 1/2 message.
     last_pid: PacketId,
     /// The `seq` of the last message held.
@@ -265,7 +267,11 @@ impl Session {
 
     /// Queues a packet that may be written now and wakes the connection.
     pub fn push_ready(&mut self, packet: Packet) {
-        self.outbox.push_back(packet);
+        self.push_out(Outbound::Packet(packet));
+    }
+
+    fn push_out(&mut self, out: Outbound) {
+        self.outbox.push_back(out);
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
@@ -430,5 +436,7 @@ fn publish_packet(m: &Message, qos_pid: QosPid, dup: bool) -> Packet {
 
 #[cfg(test)]
 mod budget_tests;
+#[cfg(test)]
+mod encoded_tests;
 #[cfg(test)]
 mod tests;

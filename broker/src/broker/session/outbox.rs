@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use bytes::BytesMut;
 
 use super::alias::OutAliases;
+use super::encoded::Encoded;
 use super::{Await, IDLE_OUTBOX, Session, Written};
 use crate::broker::mount::MountPoint;
 use crate::codec::{Packet, PacketId, Protocol, Publish};
@@ -23,10 +24,18 @@ use crate::codec::{Packet, PacketId, Protocol, Publish};
 /// drain in smaller batches, which go out of the lock.
 pub const ENCODE_APART: usize = 64;
 
+/// A packet waiting in an outbox.
+#[derive(Debug)]
+pub enum Outbound {
+    Packet(Packet),
+    /// A QoS 0 PUBLISH already encoded, shared with other subscribers (encoded.rs).
+    Encoded(Encoded),
+}
+
 /// Packets taken from a session's outbox, with what encoding them needs from the session.
 #[derive(Debug)]
 pub struct Outgoing {
-    packets: VecDeque<Packet>,
+    packets: VecDeque<Outbound>,
     protocol: Protocol,
     /// The client's Maximum Packet Size (MQTT 5.0), if it set one.
     max: Option<usize>,
@@ -41,7 +50,7 @@ pub struct Outgoing {
 impl Session {
     /// Puts a packet at the front of the outbox (CONNACK goes before any resend).
     pub fn send_first(&mut self, packet: Packet) {
-        self.outbox.push_front(packet);
+        self.outbox.push_front(Outbound::Packet(packet));
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
@@ -50,7 +59,7 @@ impl Session {
     /// Takes every waiting packet into `spare` (an empty queue the caller keeps from one
     /// encoding to the next), or `None` if there is none. The packets are moved, not the queue:
     /// the session keeps its own, with the room a busy subscriber's next batch needs.
-    pub fn take_outbox(&mut self, spare: &mut VecDeque<Packet>) -> Option<Outgoing> {
+    pub fn take_outbox(&mut self, spare: &mut VecDeque<Outbound>) -> Option<Outgoing> {
         if self.outbox.is_empty() {
             self.outbox_done();
             return None;
@@ -71,7 +80,7 @@ impl Session {
     }
 
     /// `packets` with what encoding them needs from the session.
-    fn lend(&mut self, packets: VecDeque<Packet>) -> Outgoing {
+    fn lend(&mut self, packets: VecDeque<Outbound>) -> Outgoing {
         let max = self.client_max_packet_size();
         Outgoing { packets, protocol: self.protocol, max, aliases: self.out_aliases.take(), dropped: Vec::new() }
     }
@@ -121,7 +130,22 @@ impl Outgoing {
     /// listener's `mount` point, with its topic alias.
     pub(crate) fn encode(&mut self, buf: &mut BytesMut, mount: Option<&MountPoint>) -> Written {
         let mut written = Written::default();
-        for mut packet in self.packets.drain(..) {
+        for out in self.packets.drain(..) {
+            let mut packet = match out {
+                Outbound::Packet(packet) => packet,
+                Outbound::Encoded(encoded) => {
+                    // Shared only for a session without mount point or topic aliases, and
+                    // within the client's Maximum Packet Size when it was routed; a QoS 0
+                    // PUBLISH has nothing to settle when it is dropped.
+                    if self.max.is_none_or(|max| encoded.bytes().len() <= max) {
+                        buf.extend_from_slice(encoded.bytes());
+                        written.publishes += 1;
+                        written.publish_bytes += encoded.payload_len() as u64;
+                        written.packets += 1;
+                    }
+                    continue;
+                }
+            };
             if let Packet::Publish(p) = &mut packet {
                 // Queued for an earlier connection that took larger packets, or for a 3.1.1
                 // one: discarded as if sent [MQTT-3.1.2-25].
@@ -153,7 +177,7 @@ impl Outgoing {
     }
 
     /// The emptied queue, to lend the outbox at the next [`Session::take_outbox`].
-    pub fn into_spare(self) -> VecDeque<Packet> {
+    pub fn into_spare(self) -> VecDeque<Outbound> {
         self.packets
     }
 }
