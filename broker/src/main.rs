@@ -21,6 +21,14 @@ Usage: mqtt-lab-broker [-c config_file] [-p port] [-v]
 
 SIGINT and SIGTERM stop the broker; SIGHUP reloads the password, ACL and PSK files.";
 
+/// jemalloc rather than the system allocator where it builds (not MSVC): a message is allocated
+/// by the publisher's thread and freed by the subscriber's, and on two cores glibc's malloc
+/// locked its arena for nearly every such free (half of the fan-in's futex calls).
+/// Measured in docs/PERFORMANCE.md ("Every core: the sixth session"); the app uses it too.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 struct Args {
     config_file: Option<PathBuf>,
     ports: Vec<u16>,

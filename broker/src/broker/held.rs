@@ -67,12 +67,43 @@ pub(crate) struct RouterGuard<'a> {
 }
 
 impl<'a> RouterGuard<'a> {
-    /// Locks the router. A panic while it was held leaves consistent maps (each operation is
-    /// completed or not started), so a poisoned lock is taken over rather than propagated.
+    /// Locks the router, spinning a while first if it is held ([`SPIN_PAUSES`]). A panic while
+    /// it was held leaves consistent maps (each operation is completed or not started), so a
+    /// poisoned lock is taken over rather than propagated.
     pub(crate) fn lock(lock: &'a std::sync::Mutex<Router>) -> Self {
-        let guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = spin_then_lock(lock);
         HELD.set(HELD.get() + 1);
         Self { guard: Some(guard) }
+    }
+}
+
+/// How long a thread that finds the router locked spins before it sleeps on the lock, in pause
+/// instructions (about 30 us on the bench's machine). The lock is held for tens of
+/// microseconds (a batch of 32 packets); sleeping on it took a futex call each side and a
+/// context switch, which on two cores cost more than the wait. Measured in docs/PERFORMANCE.md
+/// ("Every core: the sixth session"). With one core there is no one to wait for: no spin.
+const SPIN_PAUSES: u32 = 1024;
+
+fn spin_then_lock(lock: &std::sync::Mutex<Router>) -> MutexGuard<'_, Router> {
+    use std::sync::{OnceLock, PoisonError, TryLockError};
+    static BUDGET: OnceLock<u32> = OnceLock::new();
+    let budget = *BUDGET.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if cores > 1 { SPIN_PAUSES } else { 0 }
+    });
+    let mut spun = 0;
+    loop {
+        match lock.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+            Err(TryLockError::WouldBlock) if spun < budget => {
+                for _ in 0..16 {
+                    std::hint::spin_loop();
+                }
+                spun += 16;
+            }
+            Err(TryLockError::WouldBlock) => return lock.lock().unwrap_or_else(PoisonError::into_inner),
+        }
     }
 }
 
@@ -161,5 +192,44 @@ mod tests {
             wake(Waker::from(relock.clone()));
         }
         assert_eq!(relock.1.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_poisoned_router_is_taken_over() {
+        let lock = Arc::new(router());
+        let holder = lock.clone();
+        let panicked = std::thread::spawn(move || {
+            let _guard = RouterGuard::lock(&holder);
+            panic!("a panic while the router is held");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(lock.is_poisoned());
+        drop(RouterGuard::lock(&lock));
+    }
+
+    #[test]
+    fn threads_that_spin_and_then_sleep_on_the_lock_still_hold_it_one_at_a_time() {
+        let lock = Arc::new(router());
+        let inside = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (lock, inside) = (lock.clone(), inside.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..2_000 {
+                        let _guard = RouterGuard::lock(&lock);
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders at once");
+                        // Held long enough that the others spin out and sleep now and then.
+                        for _ in 0..200 {
+                            std::hint::spin_loop();
+                        }
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
     }
 }
