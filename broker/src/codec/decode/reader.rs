@@ -34,6 +34,15 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
+    /// The length field before `name`, named "`name` length". Its name is made only when the
+    /// fields are recorded: made for every PUBLISH topic, it was an allocation per message.
+    #[inline]
+    fn record_length(&mut self, name: &str, start: usize, len: usize) {
+        if self.fields.is_some() {
+            self.record(&format!("{name} length"), start, || len.to_string());
+        }
+    }
+
     #[inline]
     pub(super) fn record_bits(&mut self, name: &str, at: usize, mask: u8, value: impl FnOnce() -> String) {
         if let Some(fields) = self.fields.as_deref_mut() {
@@ -82,7 +91,7 @@ impl<'a> Reader<'a, '_> {
         let start = self.pos;
         let b = self.take(2, what)?;
         let len = usize::from(u16::from_be_bytes([b[0], b[1]]));
-        self.record(&format!("{name} length"), start, || len.to_string());
+        self.record_length(name, start, len);
         let start = self.pos;
         let data = Bytes::copy_from_slice(self.take(len, what)?);
         self.record(name, start, || {
@@ -103,7 +112,7 @@ impl<'a> Reader<'a, '_> {
         let start = self.pos;
         let b = self.take(2, what)?;
         let len = usize::from(u16::from_be_bytes([b[0], b[1]]));
-        self.record(&format!("{name} length"), start, || len.to_string());
+        self.record_length(name, start, len);
         let start = self.pos;
         let bytes = self.take(len, what)?;
         let s = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 { what })?;
