@@ -175,8 +175,11 @@ pub async fn relays_both_ways(local: &BrokerProcess, side: &Side) {
 /// The bridge's CONNECT came through the secured listener, under `remote_username`: the PSK
 /// identity or certificate did not become the user name (`use_identity_as_username false`).
 fn came_through(side: &Side) {
-    let logs = side.broker.logs();
     let connected = format!(" as {BRIDGE_ID} (");
+    // The state message can reach the watcher before the test has read the log line that the
+    // broker wrote before it.
+    side.broker.wait_for_log(&connected, 0);
+    let logs = side.broker.logs();
     let line = logs.lines().find(|l| l.contains(&connected)).unwrap_or_default();
     let peer = line.split(" connected from ").nth(1).and_then(|rest| rest.split(' ').next());
     let Some(peer) = peer else { panic!("{:?} logged no CONNECT from the bridge:\n{logs}", side.broker.kind) };

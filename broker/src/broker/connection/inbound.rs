@@ -12,7 +12,7 @@ use super::congestion::Congestion;
 use super::{Close, Connection, Who, count_drops};
 use crate::broker::held::Batch;
 use crate::broker::session::{Message, Session, expiry};
-use crate::broker::{Routed, Stats};
+use crate::broker::{Routed, Router, Stats};
 use crate::codec::v5::{Property, PropertyId, ReasonCode};
 use crate::codec::{Ack, Decoded, Packet, PacketId, Publish, QosPid, Subscribe, decode};
 use crate::log::LogType;
@@ -57,8 +57,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     return Ok(used);
                 }
                 used += len;
-                // Handling it may have queued an answer.
-                self.check_outbox = true;
+                // Handling it may have queued an answer in the session's outbox. A PUBLISH's
+                // own is written by this task (`answer`), or queued by the store, which wakes
+                // the connection; what it delivers to this client wakes it too.
+                self.check_outbox |= !matches!(packet, Packet::Publish(_));
                 Stats::add(&self.shared.stats.messages_received, 1);
                 self.handle(packet, &mut batch)?;
             }
@@ -130,7 +132,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 let known = router.session_mut(&id).is_some_and(|s| s.on_pubrel(pid));
                 // MQTT 5.0 says when the id was unknown (3.7.2.1); 3.1.1 answers PUBCOMP alone.
                 let reason = if known { ReasonCode::Success } else { ReasonCode::PacketIdentifierNotFound };
-                router.acknowledge(&id, self.link.id, Packet::PubComp(Ack::with_reason(pid, reason)));
+                self.answer(router, &id, Packet::PubComp(Ack::with_reason(pid, reason)));
             }
             Packet::PingReq => with_session(batch, &id, |s| s.send(Packet::PingResp)).unwrap_or(()),
             // The router discards the will [MQTT-3.1.2-10] when the session detaches, unless
@@ -303,7 +305,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             QosPid::AtLeastOnce(pid) => {
                 let routed = route.then(|| router.publish_from(&message, from));
                 let reason = ack_reason(refused, routed);
-                router.acknowledge(&id, self.link.id, Packet::PubAck(Ack::with_reason(pid, reason)));
+                self.answer(router, &id, Packet::PubAck(Ack::with_reason(pid, reason)));
                 routed
             }
             QosPid::ExactlyOnce(pid) => {
@@ -313,7 +315,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 let first = !ended && router.session_mut(&id).is_some_and(|s| s.on_incoming_qos2(pid));
                 let routed = (first && route).then(|| router.publish_from(&message, from));
                 let reason = if first { ack_reason(refused, routed) } else { refused.unwrap_or_default() };
-                router.acknowledge(&id, self.link.id, Packet::PubRec(Ack::with_reason(pid, reason)));
+                self.answer(router, &id, Packet::PubRec(Ack::with_reason(pid, reason)));
                 routed
             }
         };
@@ -324,7 +326,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         if let Some(routed) = routed {
             self.deliver_first |= routed.delivered > 0 && p.qos_pid != QosPid::AtMostOnce;
-            count_drops(shared, routed);
+            count_drops(&self.shared, routed);
         }
         Ok(())
     }
@@ -362,6 +364,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// each answered and delivered once. (Mosquitto 2.0.11 answers PUBREC past its
     /// `max_inflight_messages` and drops the message, so the client believes it delivered.)
     /// A resent id (DUP) never counts.
+    /// Sends a PUBACK, PUBREC or PUBCOMP for the client's packet. With persistence it waits for
+    /// the store ([`Router::acknowledge`]); without, it goes straight into this connection's
+    /// write buffer, in the order of the packets it answers [MQTT-4.6.0-2, -3, -4]: no
+    /// session lookup under the router's lock for it, and no lock to take it out again (on two
+    /// cores four publishers took it once per read for their own acknowledgements).
+    fn answer(&mut self, router: &mut Router, id: &Arc<str>, packet: Packet) {
+        if router.holds_acknowledgements() {
+            router.acknowledge(id, self.link.id, packet);
+        } else if packet.encode(self.protocol, &mut self.wbuf).is_ok() {
+            // (An acknowledgement built by the broker always encodes.)
+            Stats::add(&self.shared.stats.messages_sent, 1);
+        }
+    }
+
     fn check_receive_maximum(&self, p: &Publish, batch: &mut Batch<'_>) -> Result<(), Close> {
         let QosPid::ExactlyOnce(pid) = p.qos_pid else { return Ok(()) };
         if !self.protocol.is_v5() {
