@@ -51,7 +51,11 @@ impl<'a> Batch<'a> {
     /// The router, locked now if it was not yet.
     pub(crate) fn router(&mut self) -> &mut Router {
         let lock = self.lock;
-        self.guard.get_or_insert_with(|| RouterGuard::lock(lock))
+        self.guard.get_or_insert_with(|| {
+            let mut guard = RouterGuard::lock(lock);
+            guard.seal_at_release();
+            guard
+        })
     }
 
     /// Unlocks it, before work that locks it on its own (or should not hold it).
@@ -124,6 +128,10 @@ impl DerefMut for RouterGuard<'_> {
 
 impl Drop for RouterGuard<'_> {
     fn drop(&mut self) {
+        if let Some(router) = self.guard.as_deref_mut() {
+            // What was routed under the lock is shared before anyone else takes it.
+            router.seal_encoded();
+        }
         drop(self.guard.take());
         let held = HELD.get() - 1;
         HELD.set(held);

@@ -88,8 +88,12 @@ pub struct Router {
     online: usize,
     /// Reused for every PUBLISH to avoid an allocation per message.
     scratch: HashMap<Arc<str>, Matched>,
-    /// The QoS 0 PUBLISH being routed, encoded once for its subscribers (session/encoded.rs).
+    /// The QoS 0 PUBLISHes routed under this lock, encoded once for their subscribers
+    /// (session/encoded.rs); sealed when the lock is released.
     encoded: EncodedOnce,
+    /// A batch holds the lock (`held.rs`): sealing waits for its release; otherwise each
+    /// routed message is sealed at once.
+    seal_later: bool,
     /// With persistence on: where durable changes and held acknowledgements go.
     journal: Option<Journal>,
     /// Subscribers the last PUBLISH from a client left over their limits: that client's
@@ -125,6 +129,7 @@ impl Router {
             online: 0,
             scratch: HashMap::default(),
             encoded: EncodedOnce::default(),
+            seal_later: false,
             journal,
             congested: Vec::new(),
             stopping: false,
@@ -315,6 +320,24 @@ impl Router {
     /// for a connection's every write.
     pub fn current_session_mut(&mut self, client_id: &str, link_id: u64) -> Option<&mut Session> {
         self.sessions.get_mut(client_id).filter(|s| s.link.as_ref().is_some_and(|l| l.id == link_id)).map(|s| &mut **s)
+    }
+
+    /// Seals the shared encodings of the messages routed since the last seal
+    /// (session/encoded.rs): before the lock is released, and after each message routed
+    /// outside a batch.
+    pub(crate) fn seal_encoded(&mut self) {
+        let sessions = &mut self.sessions;
+        self.encoded.seal(|client, from, bytes| {
+            if let Some(session) = sessions.get_mut(client) {
+                session.seal_pending(from, bytes);
+            }
+        });
+        self.seal_later = false;
+    }
+
+    /// A batch holds the lock: what it routes is sealed when it releases it.
+    pub(crate) fn seal_at_release(&mut self) {
+        self.seal_later = true;
     }
 
     pub fn session_mut(&mut self, client_id: &str) -> Option<&mut Session> {

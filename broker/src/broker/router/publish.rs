@@ -70,6 +70,9 @@ impl Router {
         if !self.subscriptions.shared.is_empty() {
             self.publish_shared(message, from, &mut routed);
         }
+        if !self.seal_later {
+            self.seal_encoded();
+        }
         routed
     }
 

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use super::encoded::EncodedOnce;
-use super::{Delivery, Held, Message, Outbound, Session};
+use super::{Delivery, Held, Message, Session};
 use crate::codec::{Packet, Publish, QoS, QosPid};
 use crate::store::Change;
 
@@ -72,16 +72,15 @@ impl Session {
             // QoS 0 to a client that does not read is bounded by the queue limit too (a
             // persistent session's packets wait in the journal first, for a few ms).
             let cap = self.limits.max_queued + self.limits.max_inflight;
-            let over = self.limits.max_queued != 0 && self.outbox.len() >= cap;
+            let over = self.limits.max_queued != 0 && self.outbox_packets() >= cap;
             if over && !self.accept_over_limit() {
                 return Delivery::Dropped;
             }
             let delivery = if over { Delivery::Backlogged } else { Delivery::Sent };
             if let Some(once) = once
                 && self.takes_shared(message, ids)
-                && let Some(encoded) = once.get(message, self.protocol, retain)
+                && once.give(self, message, retain)
             {
-                self.push_out(Outbound::Encoded(encoded));
                 return delivery;
             }
             // Straight into a packet, with no copy of the message first.

@@ -12,8 +12,8 @@ use crate::codec::v5::PacketKind;
 /// The kinds of connection a routed message meets, each built afresh for each run.
 const KINDS: &[&str] = &["v311", "v31", "v5", "v5-alias", "v5-small", "v311-mounted", "v5-ids", "v311-journal"];
 
-fn session(kind: &str) -> Session {
-    let mut s = Session::new(kind.into(), true, Limits::NONE);
+fn session(kind: &str, n: usize) -> Session {
+    let mut s = Session::new(format!("{kind}-{n}").into(), true, Limits::NONE);
     let (protocol, connect) = match kind {
         "v31" => (Protocol::V31, vec![]),
         "v5" | "v5-ids" => (Protocol::V5, vec![]),
@@ -56,10 +56,27 @@ fn messages() -> Vec<Message> {
     ]
 }
 
+/// How the shared encodings are sealed: after each message (a message routed outside a batch)
+/// or once after all of them (a batch under one lock).
+#[derive(Clone, Copy, PartialEq)]
+enum Seal {
+    EachMessage,
+    Batch,
+}
+
+fn seal(once: &mut EncodedOnce, sessions: &mut [Session]) {
+    once.seal(|client, from, bytes| {
+        if let Some(s) = sessions.iter_mut().find(|s| &*s.client_id == client) {
+            s.seal_pending(from, bytes);
+        }
+    });
+}
+
 /// What each of `kinds` writes for `messages`, each message routed to the kinds in order,
-/// through one [`EncodedOnce`] per message (`shared`) or through [`Session::deliver`].
-fn written(kinds: &[&str], messages: &[Message], shared: bool) -> Vec<(String, Vec<u8>, usize)> {
-    let mut sessions: Vec<Session> = kinds.iter().map(|k| session(k)).collect();
+/// through one [`EncodedOnce`] (`shared`) or through [`Session::deliver`]; with how many
+/// shared entries its outbox held.
+fn written(kinds: &[&str], messages: &[Message], shared: Option<Seal>) -> Vec<(String, Vec<u8>, usize)> {
+    let mut sessions: Vec<Session> = kinds.iter().enumerate().map(|(n, k)| session(k, n)).collect();
     // A persistent session's packets wait in the journal, which must keep them.
     let mut journals = Vec::new();
     for (kind, s) in kinds.iter().zip(&mut sessions) {
@@ -75,17 +92,22 @@ fn written(kinds: &[&str], messages: &[Message], shared: bool) -> Vec<(String, V
         for (kind, s) in kinds.iter().zip(&mut sessions) {
             // Live subscribers get RETAIN=0 unless they asked for Retain As Published: here
             // the retained message goes out with RETAIN=1, a key of its own.
-            if shared {
+            if shared.is_some() {
                 s.deliver_routed(message, QoS::AtMostOnce, message.retain, &ids(kind), &mut once);
             } else {
                 s.deliver(message, QoS::AtMostOnce, message.retain, &ids(kind));
             }
         }
+        if shared == Some(Seal::EachMessage) {
+            seal(&mut once, &mut sessions);
+        }
     }
+    seal(&mut once, &mut sessions);
     kinds
         .iter()
         .zip(&mut sessions)
         .map(|(kind, s)| {
+            assert!(!s.outbox.iter().any(|o| matches!(o, Outbound::Pending(_))), "{kind}: a range left unsealed");
             let shared = s.outbox.iter().filter(|o| matches!(o, Outbound::Encoded(_))).count();
             let mut buf = BytesMut::new();
             s.write_outbox(&mut buf);
@@ -101,11 +123,13 @@ fn every_subscriber_writes_the_bytes_it_would_encode_itself() {
     for first in 0..KINDS.len() {
         let mut kinds: Vec<&str> = KINDS[first..].iter().chain(&KINDS[..first]).copied().collect();
         kinds.push(kinds[0]);
-        let own = written(&kinds, &messages, false);
-        let shared = written(&kinds, &messages, true);
-        for ((kind, expected, _), (_, got, _)) in own.iter().zip(&shared) {
-            assert!(!expected.is_empty() || kind == "v311-journal", "{kind} wrote nothing");
-            assert_eq!(got, expected, "{kind}, starting with {}", kinds[0]);
+        let own = written(&kinds, &messages, None);
+        for how in [Seal::EachMessage, Seal::Batch] {
+            let shared = written(&kinds, &messages, Some(how));
+            for ((kind, expected, _), (_, got, _)) in own.iter().zip(&shared) {
+                assert!(!expected.is_empty() || kind == "v311-journal", "{kind} wrote nothing");
+                assert_eq!(got, expected, "{kind}, starting with {}", kinds[0]);
+            }
         }
     }
 }
@@ -114,8 +138,10 @@ fn every_subscriber_writes_the_bytes_it_would_encode_itself() {
 fn only_subscribers_that_receive_the_same_bytes_share_them() {
     let messages = messages();
     let kinds = ["v311", "v31", "v311", "v5", "v5", "v5-alias", "v5-small", "v311-mounted", "v5-ids", "v311-journal"];
-    let shared: Vec<(String, usize)> =
-        written(&kinds, &messages, true).into_iter().map(|(kind, _, shared)| (kind, shared)).collect();
+    let shared: Vec<(String, usize)> = written(&kinds, &messages, Some(Seal::EachMessage))
+        .into_iter()
+        .map(|(kind, _, shared)| (kind, shared))
+        .collect();
     // Three messages can be shared (not the one with an expiry, nor the large one). The first
     // subscriber of each protocol family encodes its own; 3.1 and 3.1.1 send the same bytes.
     // The small client takes two of them: the third is larger than its Maximum Packet Size.
@@ -138,7 +164,7 @@ fn only_subscribers_that_receive_the_same_bytes_share_them() {
 #[test]
 fn a_topic_alias_is_still_given_to_a_client_that_takes_them() {
     let messages = messages();
-    let shared = written(&["v311", "v5-alias", "v5-alias"], &messages[..1], true);
+    let shared = written(&["v311", "v5-alias", "v5-alias"], &messages[..1], Some(Seal::Batch));
     let alias = Property::TopicAlias(NonZeroU16::new(1).unwrap());
     for (kind, bytes, _) in &shared[1..] {
         let Ok(crate::codec::Decoded::Packet(Packet::Publish(p), _)) =
@@ -148,4 +174,25 @@ fn a_topic_alias_is_still_given_to_a_client_that_takes_them() {
         };
         assert!(p.properties.as_slice().contains(&alias), "{kind}: {p:?}");
     }
+}
+
+#[test]
+fn a_batch_of_messages_goes_to_each_subscriber_as_one_shared_range() {
+    let topic = TopicName::new("PV/data").unwrap();
+    let messages: Vec<Message> = (0..10u8)
+        .map(|n| Message::new(topic.clone(), Bytes::from(vec![b'0' + n; 3]), QoS::AtMostOnce, false))
+        .collect();
+    let kinds = ["v311", "v311", "v31"];
+    let own = written(&kinds, &messages, None);
+    let batch = written(&kinds, &messages, Some(Seal::Batch));
+    let each = written(&kinds, &messages, Some(Seal::EachMessage));
+    for ((own, batch), each) in own.iter().zip(&batch).zip(&each) {
+        assert_eq!(batch.1, own.1, "{}", own.0);
+        assert_eq!(each.1, own.1, "{}", own.0);
+    }
+    // The first subscriber gets packets of its own; the others one range for all ten, or one
+    // per message when each is sealed on its own.
+    let entries = |w: &[(String, Vec<u8>, usize)]| w.iter().map(|(_, _, n)| *n).collect::<Vec<_>>();
+    assert_eq!(entries(&batch), [0, 1, 1]);
+    assert_eq!(entries(&each), [0, 10, 10]);
 }

@@ -178,6 +178,8 @@ pub struct Session {
     flows: Option<Box<Flows>>,
     /// Packets to write, in order: acks, SUBACKs, publishes.
     outbox: VecDeque<Outbound>,
+    /// The packets in `outbox`, for its bounds: an entry may hold several shared PUBLISHes.
+    outbox_packets: u32,
     /// The last packet id used for an outbound QoS 1/2 message.
     last_pid: PacketId,
     /// The `seq` of the last message held.
@@ -212,6 +214,7 @@ impl Session {
             limits: limits.into(),
             flows: None,
             outbox: VecDeque::new(),
+            outbox_packets: 0,
             last_pid: PacketId::new(u16::MAX).unwrap_or_else(|| unreachable!()),
             last_seq: 0,
             journal: None,
@@ -272,6 +275,7 @@ impl Session {
 
     fn push_out(&mut self, out: Outbound) {
         self.outbox.push_back(out);
+        self.outbox_packets = self.outbox_packets.saturating_add(1);
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
@@ -397,6 +401,7 @@ impl Session {
         let max = self.client.topic_alias_maximum;
         self.out_aliases = (max > 0 && self.protocol.is_v5()).then(|| Box::new(alias::OutAliases::new(max)));
         self.outbox.clear();
+        self.outbox_packets = 0;
         self.forget_unreadable_inflight();
         let resend: Vec<Packet> = self
             .flows
@@ -417,6 +422,7 @@ impl Session {
     pub fn detach(&mut self) {
         self.link = None;
         self.outbox.clear();
+        self.outbox_packets = 0;
         self.out_aliases = None;
         self.release_waiters();
     }

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use bytes::BytesMut;
 
 use super::alias::OutAliases;
-use super::encoded::Encoded;
+use super::encoded::{Encoded, Pending};
 use super::{Await, IDLE_OUTBOX, Session, Written};
 use crate::broker::mount::MountPoint;
 use crate::codec::{Packet, PacketId, Protocol, Publish};
@@ -28,8 +28,10 @@ pub const ENCODE_APART: usize = 64;
 #[derive(Debug)]
 pub enum Outbound {
     Packet(Packet),
-    /// A QoS 0 PUBLISH already encoded, shared with other subscribers (encoded.rs).
+    /// QoS 0 PUBLISHes already encoded, shared with other subscribers (encoded.rs).
     Encoded(Encoded),
+    /// The same before the router's unlock seals them (encoded.rs): never taken out.
+    Pending(Pending),
 }
 
 /// Packets taken from a session's outbox, with what encoding them needs from the session.
@@ -51,6 +53,7 @@ impl Session {
     /// Puts a packet at the front of the outbox (CONNACK goes before any resend).
     pub fn send_first(&mut self, packet: Packet) {
         self.outbox.push_front(Outbound::Packet(packet));
+        self.outbox_packets = self.outbox_packets.saturating_add(1);
         if let Some(link) = &self.link {
             link.wake.notify_one();
         }
@@ -66,6 +69,7 @@ impl Session {
         }
         let mut packets = std::mem::take(spare);
         packets.extend(self.outbox.drain(..));
+        self.outbox_packets = 0;
         self.outbox_done();
         Some(self.lend(packets))
     }
@@ -107,6 +111,7 @@ impl Session {
             return Written::default();
         }
         let packets = std::mem::take(&mut self.outbox);
+        self.outbox_packets = 0;
         let mut outgoing = self.lend(packets);
         let written = outgoing.encode(buf, self.mount.as_ref());
         self.give_back(&mut outgoing);
@@ -115,9 +120,14 @@ impl Session {
         written
     }
 
-    /// Packets waiting in the outbox.
+    /// Entries waiting in the outbox (one may hold several shared PUBLISHes).
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
+    }
+
+    /// Packets waiting in the outbox.
+    pub(super) fn outbox_packets(&self) -> usize {
+        self.outbox_packets as usize
     }
 
     pub fn has_output(&self) -> bool {
@@ -134,17 +144,17 @@ impl Outgoing {
             let mut packet = match out {
                 Outbound::Packet(packet) => packet,
                 Outbound::Encoded(encoded) => {
-                    // Shared only for a session without mount point or topic aliases, and
-                    // within the client's Maximum Packet Size when it was routed; a QoS 0
-                    // PUBLISH has nothing to settle when it is dropped.
-                    if self.max.is_none_or(|max| encoded.bytes().len() <= max) {
-                        buf.extend_from_slice(encoded.bytes());
-                        written.publishes += 1;
-                        written.publish_bytes += encoded.payload_len() as u64;
-                        written.packets += 1;
-                    }
+                    // Shared only for a session without mount point or topic aliases, each
+                    // packet within the client's Maximum Packet Size when it was routed, and
+                    // an outbox is emptied when a connection attaches.
+                    buf.extend_from_slice(encoded.bytes());
+                    written.publishes += u64::from(encoded.publishes());
+                    written.packets += u64::from(encoded.publishes());
+                    written.publish_bytes += encoded.payload_len() as u64;
                     continue;
                 }
+                // The router seals every range before it is unlocked.
+                Outbound::Pending(_) => continue,
             };
             if let Packet::Publish(p) = &mut packet {
                 // Queued for an earlier connection that took larger packets, or for a 3.1.1

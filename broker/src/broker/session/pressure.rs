@@ -89,7 +89,7 @@ impl Session {
             return;
         }
         let cap = self.limits.max_queued + self.limits.max_inflight;
-        if self.queue_half_empty() && self.outbox.len() <= cap / 2 {
+        if self.queue_half_empty() && self.outbox_packets() <= cap / 2 {
             self.release_waiters();
             self.pressure.0 = None;
         }
