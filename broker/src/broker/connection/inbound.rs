@@ -356,14 +356,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.check_memory(bytes, batch).is_err()
     }
 
-    /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK
-    /// (`max_inflight_messages`) QoS 2 messages unfinished (PUBREC sent, PUBREL not come)
-    /// [MQTT-3.3.4-7]; one more is answered with DISCONNECT 0x93 (QoS 1 is acknowledged at once).
-    /// An MQTT 3.1.1 client cannot be told a limit, and 3.1.1 sets none: it may have as many
-    /// unreleased ids as the packet id space holds (65535, the bound on what it costs here),
-    /// each answered and delivered once. (Mosquitto 2.0.11 answers PUBREC past its
-    /// `max_inflight_messages` and drops the message, so the client believes it delivered.)
-    /// A resent id (DUP) never counts.
     /// Sends a PUBACK, PUBREC or PUBCOMP for the client's packet. With persistence it waits for
     /// the store ([`Router::acknowledge`]); without, it goes straight into this connection's
     /// write buffer, in the order of the packets it answers [MQTT-4.6.0-2, -3, -4]: no
@@ -378,6 +370,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
+    /// An MQTT 5.0 client may have at most the Receive Maximum of the CONNACK
+    /// (`max_inflight_messages`) QoS 2 messages unfinished (PUBREC sent, PUBREL not come)
+    /// [MQTT-3.3.4-7]; one more is answered with DISCONNECT 0x93 (QoS 1 is acknowledged at once).
+    /// An MQTT 3.1.1 client cannot be told a limit, and 3.1.1 sets none: it may have as many
+    /// unreleased ids as the packet id space holds (65535, the bound on what it costs here),
+    /// each answered and delivered once. (Mosquitto 2.0.11 answers PUBREC past its
+    /// `max_inflight_messages` and drops the message, so the client believes it delivered.)
+    /// A resent id (DUP) never counts.
     fn check_receive_maximum(&self, p: &Publish, batch: &mut Batch<'_>) -> Result<(), Close> {
         let QosPid::ExactlyOnce(pid) = p.qos_pid else { return Ok(()) };
         if !self.protocol.is_v5() {

@@ -56,14 +56,14 @@ impl Router {
         }
     }
 
-    /// Answers a publisher (PUBACK, PUBREC, PUBCOMP). With persistence on, the answer waits
-    /// until the changes recorded before it are on disk: what is acknowledged is never lost.
     /// Whether acknowledgements wait for the store ([`Self::acknowledge`]); without
     /// persistence a connection writes its own at once, without the router.
     pub fn holds_acknowledgements(&self) -> bool {
         self.journal.is_some()
     }
 
+    /// Answers a publisher (PUBACK, PUBREC, PUBCOMP). With persistence on, the answer waits
+    /// until the changes recorded before it are on disk: what is acknowledged is never lost.
     pub fn acknowledge(&mut self, client_id: &Arc<str>, link: u64, packet: Packet) {
         match &self.journal {
             Some(journal) => journal.release(client_id.clone(), link, packet),
