@@ -25,6 +25,10 @@ use crate::codec::{Packet, Protocol, Publish, QosPid};
 /// what sharing saves.
 const SHARE_UP_TO: usize = 16 * 1024;
 
+/// A range of less than 1/`KEEP_SHARE` of the sealed buffer gets a copy of its own
+/// ([`Session::seal_pending`]).
+const KEEP_SHARE: usize = 4;
+
 /// Whole PUBLISH packets in a row, a range of a buffer shared by the outboxes they go to.
 #[derive(Debug, Clone)]
 pub struct Encoded {
@@ -47,6 +51,12 @@ impl Encoded {
 
     pub(super) const fn payload_len(&self) -> usize {
         self.payload
+    }
+
+    /// The size of the allocation this entry keeps alive.
+    #[cfg(test)]
+    pub(super) fn held_len(&self) -> usize {
+        self.bytes.len()
     }
 }
 
@@ -176,18 +186,20 @@ impl Session {
         Some(self.outbox.len() - 1)
     }
 
-    /// Gives the ranges noted from `from` on their reference to the sealed buffer.
+    /// Gives the ranges noted from `from` on their reference to the sealed buffer. A range of
+    /// less than a quarter of it gets a copy of its own instead: a client that does not read
+    /// would otherwise hold a whole batch for each message it got from it, many times what it
+    /// was sent (a rare topic among busy ones); with the copy it holds at most four times.
     pub fn seal_pending(&mut self, from: usize, bytes: &Arc<[u8]>) {
         let from = from.min(self.outbox.len());
         for out in self.outbox.range_mut(from..) {
             if let Outbound::Pending(p) = *out {
-                *out = Outbound::Encoded(Encoded {
-                    bytes: bytes.clone(),
-                    start: p.start,
-                    end: p.end,
-                    publishes: p.publishes,
-                    payload: p.payload,
-                });
+                let (bytes, start, end) = if (p.end - p.start) * KEEP_SHARE < bytes.len() {
+                    (Arc::from(&bytes[p.start..p.end]), 0, p.end - p.start)
+                } else {
+                    (bytes.clone(), p.start, p.end)
+                };
+                *out = Outbound::Encoded(Encoded { bytes, start, end, publishes: p.publishes, payload: p.payload });
             }
         }
     }

@@ -196,3 +196,39 @@ fn a_batch_of_messages_goes_to_each_subscriber_as_one_shared_range() {
     assert_eq!(entries(&batch), [0, 1, 1]);
     assert_eq!(entries(&each), [0, 10, 10]);
 }
+
+#[test]
+fn a_subscriber_of_a_few_of_a_batchs_messages_holds_a_copy_of_its_own() {
+    let message = |topic: &str, n: u8| {
+        Message::new(TopicName::new(topic).unwrap(), Bytes::from(vec![n; 50]), QoS::AtMostOnce, false)
+    };
+    // Nine PV/data messages to the first two subscribers, one lamp/state among them to the
+    // first and the third (the first of each gets a packet of its own).
+    let mut sessions: Vec<Session> = (0..3).map(|n| session("v311", n)).collect();
+    let mut once = EncodedOnce::default();
+    for n in 0..10u8 {
+        let (topic, to) = if n == 4 { ("lamp/state", [0, 2]) } else { ("PV/data", [0, 1]) };
+        let m = message(topic, n);
+        once.clear();
+        for at in to {
+            sessions[at].deliver_routed(&m, QoS::AtMostOnce, false, &[], &mut once);
+        }
+    }
+    seal(&mut once, &mut sessions);
+    let held: Vec<Vec<(u32, usize, usize)>> = sessions
+        .iter()
+        .map(|s| {
+            s.outbox
+                .iter()
+                .filter_map(|o| match o {
+                    Outbound::Encoded(e) => Some((e.publishes(), e.bytes().len(), e.held_len())),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    // PV/data's packets take 61 bytes, lamp/state's 64: the sealed buffer holds 613. The
+    // second subscriber's two ranges (before and after lamp/state) share it; the third's
+    // one message is a copy of its own.
+    assert_eq!(held, [vec![], vec![(4, 4 * 61, 613), (5, 5 * 61, 613)], vec![(1, 64, 64)]]);
+}
