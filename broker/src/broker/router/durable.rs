@@ -49,10 +49,12 @@ impl Router {
             session.set_expires_at(
                 session_expiry::lifetime(interval, self.persistent_expiry).map(|d| now + d.saturating_sub(gone)),
             );
-            for (filter, sub) in &session.subscriptions {
-                self.subscriptions.insert(filter.as_str(), &client, *sub);
+            let filters: Vec<_> = session.subscriptions.iter().map(|(f, s)| (f.clone(), *s)).collect();
+            self.sessions.insert(client.clone(), Box::new(session));
+            let slot = self.sessions.slot_of(&client);
+            for (filter, sub) in filters {
+                self.subscriptions.insert_at(filter.as_str(), &client, sub, slot);
             }
-            self.sessions.insert(client, Box::new(session));
         }
     }
 

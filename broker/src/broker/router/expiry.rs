@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{Router, WillOutcome};
+use crate::broker::session::Session;
 
 /// What one sweep did.
 #[derive(Debug, Default)]
@@ -83,7 +84,7 @@ impl Router {
             self.record_retained(&topic, None);
             expired.retained += 1;
         }
-        let sessions = self.sessions.values().filter(|s| !s.is_online()).filter_map(|s| s.next_deadline());
+        let sessions = self.sessions.values().filter(|s| !s.is_online()).filter_map(Session::next_deadline);
         expired.next = sessions.chain(self.retained.values().filter_map(|r| r.message.expires_at)).min();
         expired
     }

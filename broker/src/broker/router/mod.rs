@@ -72,9 +72,8 @@ pub struct RouterFigures {
 
 #[derive(Debug)]
 pub struct Router {
-    /// Boxed: the map's table then holds a pointer per client, not a whole session, which
-    /// matters with thousands of idle clients (the table is sized in powers of two).
-    sessions: HashMap<Arc<str>, Box<Session>>,
+    /// By client id, and by slot for routing (sessions.rs).
+    sessions: Sessions,
     subscriptions: SubscriptionTree,
     /// Ordered so that a new subscriber receives retained messages in topic order, and a
     /// filter's messages are found under its literal prefix (retained.rs).
@@ -121,7 +120,7 @@ pub struct Router {
 impl Router {
     pub fn new(limits: Limits, journal: Option<Journal>) -> Self {
         Self {
-            sessions: HashMap::default(),
+            sessions: Sessions::default(),
             subscriptions: SubscriptionTree::default(),
             retained: BTreeMap::new(),
             limits: Arc::new(limits),
@@ -159,8 +158,8 @@ impl Router {
     /// before the reload.
     pub fn set_acl(&mut self, acls: impl Into<AclSet>) {
         let acls = acls.into();
-        for (id, session) in &mut self.sessions {
-            let scope = self.scoped.sessions.get(id).copied().unwrap_or(AclScope::Global);
+        for session in self.sessions.values_mut() {
+            let scope = self.scoped.sessions.get(&session.client_id).copied().unwrap_or(AclScope::Global);
             session.set_acl(acls.get(scope));
         }
         self.acl.clone_from(&acls.global);
@@ -225,10 +224,9 @@ impl Router {
         } else {
             self.scoped.sessions.insert(id.clone(), scope);
         }
-        let session = self
-            .sessions
-            .entry(id.clone())
-            .or_insert_with(|| Box::new(Session::new(id, expiry == 0, self.limits.clone())));
+        let limits = &self.limits;
+        let session =
+            self.sessions.get_or_insert_with(id.clone(), || Box::new(Session::new(id, expiry == 0, limits.clone())));
         session.set_acl(self.scoped.acls.get(scope));
         session.set_expiry(expiry);
         session.set_expires_at(None);
@@ -319,7 +317,7 @@ impl Router {
     /// The session of `client_id` if the connection `link_id` is still its own: one lookup
     /// for a connection's every write.
     pub fn current_session_mut(&mut self, client_id: &str, link_id: u64) -> Option<&mut Session> {
-        self.sessions.get_mut(client_id).filter(|s| s.link.as_ref().is_some_and(|l| l.id == link_id)).map(|s| &mut **s)
+        self.sessions.get_mut(client_id).filter(|s| s.link.as_ref().is_some_and(|l| l.id == link_id))
     }
 
     /// Seals the shared encodings of the messages routed since the last seal
@@ -341,12 +339,12 @@ impl Router {
     }
 
     pub fn session_mut(&mut self, client_id: &str) -> Option<&mut Session> {
-        self.sessions.get_mut(client_id).map(|s| &mut **s)
+        self.sessions.get_mut(client_id)
     }
 
     pub fn figures(&self) -> RouterFigures {
         let stored =
-            self.sessions.values().flat_map(|s| s.stored_messages()).chain(self.retained.values().map(|r| &r.message));
+            self.sessions.values().flat_map(Session::stored_messages).chain(self.retained.values().map(|r| &r.message));
         let (stored_messages, stored_bytes) = stored.fold((0, 0), |(n, b), m| (n + 1, b + m.payload.len()));
         RouterFigures {
             clients_connected: self.online,
@@ -372,10 +370,13 @@ mod retained;
 mod retained_tests;
 #[cfg(test)]
 mod scope_tests;
+mod sessions;
 mod subscribe;
 mod will;
 pub use readers::Reader;
 pub use retained::{Origin, Retained};
+use sessions::Sessions;
+pub use sessions::Slot;
 pub use will::WillOutcome;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Routed, Router};
 use crate::broker::session::{Delivery, Link, Message, Session};
-use crate::broker::subscriptions::Sub;
+use crate::broker::subscriptions::{Held, Sub};
 
 impl Router {
     /// Routes an application message: retained store, then every matching subscriber once, at
@@ -38,8 +38,8 @@ impl Router {
         // subscriptions' identifiers, if the ACL lets it read the topic.
         let (sessions, congested, once) = (&mut self.sessions, &mut self.congested, &mut self.encoded);
         once.clear();
-        let mut give = |client: &Arc<str>, qos, retain_as_published: bool, ids: &[NonZeroU32]| {
-            let Some(session) = sessions.get_mut(client) else { return };
+        let mut give = |client: &Arc<str>, slot, qos, retain_as_published: bool, ids: &[NonZeroU32]| {
+            let Some(session) = sessions.at(slot, client) else { return };
             if !session.may_read(&message.topic) {
                 return;
             }
@@ -52,9 +52,9 @@ impl Router {
         };
         if let Ok(only) = self.subscriptions.only_set(message.topic.as_str()) {
             // One filter matched: each of its clients once, as it subscribed.
-            for (client, sub) in only.into_iter().flatten() {
+            for (client, Held { sub, slot }) in only.into_iter().flatten() {
                 if !(sub.options.no_local && sender == Some(&**client)) {
-                    give(client, sub.options.qos, sub.options.retain_as_published, sub.id.as_slice());
+                    give(client, *slot, sub.options.qos, sub.options.retain_as_published, sub.id.as_slice());
                 }
             }
         } else {
@@ -63,7 +63,7 @@ impl Router {
             self.subscriptions.matches(message.topic.as_str(), sender, &mut targets);
             for (client, mut matched) in targets.drain() {
                 matched.dedup_ids();
-                give(&client, matched.qos, matched.retain_as_published, &matched.ids);
+                give(&client, matched.slot, matched.qos, matched.retain_as_published, &matched.ids);
             }
             self.scratch = targets;
         }
@@ -83,7 +83,7 @@ impl Router {
         let mut chosen = Vec::new();
         for turn in self.subscriptions.shared.turns(message.topic.as_str()) {
             let readable = |client: &str| self.sessions.get(client).is_some_and(|s| s.may_read(&message.topic));
-            let online = |client: &str| self.sessions.get(client).is_some_and(|s| s.is_online());
+            let online = |client: &str| self.sessions.get(client).is_some_and(Session::is_online);
             let pick = turn
                 .candidates()
                 .find(|(_, (c, _))| online(c) && readable(c))
@@ -117,7 +117,7 @@ impl Router {
                 turn.candidates()
                     .find(|(_, (c, _))| {
                         &**c != from
-                            && self.sessions.get(&**c).is_some_and(|s| s.is_online() && s.may_read(&message.topic))
+                            && self.sessions.get(c).is_some_and(|s| s.is_online() && s.may_read(&message.topic))
                     })
                     .map(|(at, (c, sub))| (at, c.clone(), *sub))
             });

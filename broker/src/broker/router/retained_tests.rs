@@ -38,7 +38,7 @@ fn a_retained_message_names_its_publisher_and_when_it_was_stored() {
     assert_eq!(stored.origin.publisher.as_deref(), Some("pv-logger"));
     let at = stored.origin.stored_at();
     assert!(at >= before && at <= SystemTime::now(), "{at:?}");
-    let session_id = &r.sessions["pv-logger"].client_id;
+    let session_id = &r.sessions.get("pv-logger").unwrap().client_id;
     assert!(Arc::ptr_eq(stored.origin.publisher.as_ref().unwrap(), session_id), "the session's id, not a copy");
     assert_eq!(r.retained_at("PV/sys").unwrap().origin.publisher, None);
     assert!(r.retained_at("PV/none").is_none());

@@ -18,6 +18,8 @@ impl Router {
         let mut routed = Routed::default();
         let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
         let id = session.client_id.clone();
+        let slot = self.sessions.slot_of(&id);
+        let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
         let sub_id = match s.properties.get(PropertyId::SubscriptionIdentifier) {
             Some(Property::SubscriptionIdentifier(id)) => Some(*id),
             _ => None,
@@ -34,7 +36,7 @@ impl Router {
             }
             let sub = Sub { options: *options, id: sub_id };
             let existed = session.subscriptions.insert(filter.clone(), sub).is_some();
-            self.subscriptions.insert(filter.as_str(), &id, sub);
+            self.subscriptions.insert_at(filter.as_str(), &id, sub, slot);
             if !session.clean
                 && let Some(journal) = &self.journal
             {

@@ -6,6 +6,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use super::FastMap as HashMap;
+use super::router::Slot;
 use crate::codec::{QoS, SubOptions};
 
 mod shared;
@@ -34,6 +35,8 @@ pub struct Matched {
     pub qos: QoS,
     pub retain_as_published: bool,
     pub ids: Vec<NonZeroU32>,
+    /// Where the client's session sits (router/sessions.rs).
+    pub slot: Slot,
 }
 
 impl Matched {
@@ -55,9 +58,9 @@ impl Matched {
         }
     }
 
-    fn of(sub: Sub) -> Self {
-        let mut m = Self::default();
-        m.add(sub);
+    fn of(held: Held) -> Self {
+        let mut m = Self { slot: held.slot, ..Self::default() };
+        m.add(held.sub);
         m
     }
 }
@@ -89,6 +92,12 @@ impl SubscriptionTree {
     /// Adds or replaces a subscription (a `$share/` filter joins its group); true if it
     /// replaced one.
     pub fn insert(&mut self, filter: &str, client: &Arc<str>, sub: impl Into<Sub>) -> bool {
+        self.insert_at(filter, client, sub, Slot::UNKNOWN)
+    }
+
+    /// [`Self::insert`] for a client whose session sits in `slot`: routing finds it there
+    /// without looking its id up (shared subscriptions take turns by id, without a slot).
+    pub fn insert_at(&mut self, filter: &str, client: &Arc<str>, sub: impl Into<Sub>, slot: Slot) -> bool {
         let sub = sub.into();
         if let Some((group, filter)) = shared::split(filter) {
             let replaced = self.shared.insert(group, filter, client, sub);
@@ -108,7 +117,7 @@ impl SubscriptionTree {
             node = node.children.entry(level.into()).or_default();
         }
         let set = set.unwrap_or(&mut node.here);
-        let replaced = set.insert(client.clone(), sub).is_some();
+        let replaced = set.insert(client.clone(), Held { sub, slot }).is_some();
         if !replaced {
             self.count += 1;
         }
@@ -167,7 +176,14 @@ impl SubscriptionTree {
 }
 
 /// The clients subscribed to one filter.
-pub type Subscribers = HashMap<Arc<str>, Sub>;
+pub type Subscribers = HashMap<Arc<str>, Held>;
+
+/// A client's subscription in the tree, and where its session sits (a hint for routing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub sub: Sub,
+    pub slot: Slot,
+}
 
 /// More than one filter matched a topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,12 +196,12 @@ struct Sink<'a, 'o> {
 }
 
 fn merge(into: &mut Sink<'_, '_>, from: &Subscribers) {
-    for (client, sub) in from {
-        if sub.options.no_local && into.publisher == Some(&**client) {
+    for (client, held) in from {
+        if held.sub.options.no_local && into.publisher == Some(&**client) {
             continue;
         }
         // One hash lookup per match: the routing hot path.
-        into.out.entry(client.clone()).and_modify(|m| m.add(*sub)).or_insert_with(|| Matched::of(*sub));
+        into.out.entry(client.clone()).and_modify(|m| m.add(held.sub)).or_insert_with(|| Matched::of(*held));
     }
 }
 
