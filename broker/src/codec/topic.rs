@@ -50,12 +50,24 @@ impl TopicName {
     }
 
     /// [`Self::new`] from a borrowed string, with one allocation.
+    ///
+    /// Every PUBLISH's topic passes here: one SIMD search for the three bytes a name must not
+    /// hold, and the separators counted only in a name long enough to have too many (a search
+    /// per check, one of them char by char, and a count every time were a sixth of the
+    /// broker's instructions in the fan-in; docs/PERFORMANCE.md, "Every core: the seventh
+    /// session"). The bytes looked for are ASCII, which UTF-8 never uses inside a longer
+    /// character. The errors keep their order: empty, too long, U+0000, wildcard, too deep.
     pub fn parse(s: &str) -> Result<Self, TopicError> {
-        check_common(s, "name")?;
-        if s.contains(['+', '#']) {
+        if memchr::memchr3(0, b'+', b'#', s.as_bytes()).is_some() || s.is_empty() {
+            check_common(s, "name")?;
             return Err(TopicError::WildcardInName(s.to_owned()));
         }
-        if let Some(levels) = too_deep(s) {
+        if s.len() > usize::from(u16::MAX) {
+            return Err(TopicError::TooLong { kind: "name", len: s.len() });
+        }
+        if s.len() > MAX_TOPIC_SEPARATORS
+            && let Some(levels) = too_deep(s)
+        {
             return Err(TopicError::NameTooDeep { levels });
         }
         Ok(Self(s.into()))
@@ -248,5 +260,25 @@ mod tests {
         let err = TopicName::new("PV/+").unwrap_err().to_string();
         assert!(err.starts_with("[MQTT-3.3.2-2]"), "{err}");
         assert!(TopicName::new("PV/data").is_ok());
+    }
+
+    /// One pass finds each problem wherever it is, and reports the first of the rules in
+    /// their order (U+0000, then a wildcard, then depth) when a name breaks several.
+    #[test]
+    fn a_name_breaking_several_rules_is_refused_for_the_first() {
+        for (name, rule) in [
+            ("#", "[MQTT-3.3.2-2]"),
+            ("PV/data+", "[MQTT-3.3.2-2]"),
+            ("\0PV/#", "[MQTT-4.7.3-2]"),
+            ("PV/#/\0", "[MQTT-4.7.3-2]"),
+            ("", "[MQTT-4.7.3-1]"),
+        ] {
+            let err = TopicName::new(name).unwrap_err().to_string();
+            assert!(err.starts_with(rule), "{name:?}: {err}");
+        }
+        let deep_and_wild = format!("{}+", "a/".repeat(201));
+        assert!(matches!(TopicName::new(deep_and_wild), Err(TopicError::WildcardInName(_))));
+        // Non-ASCII levels pass: their bytes are never those looked for.
+        assert!(TopicName::new("Wohnzimmer/Lüfter/température/日本").is_ok());
     }
 }

@@ -76,6 +76,9 @@ pub struct SubscriptionTree {
 #[derive(Debug, Default)]
 struct Node {
     children: HashMap<Box<str>, Node>,
+    /// The `+` level, apart from the others: every topic's walk looks for it at each level,
+    /// and a hash lookup of "+" per level was a tenth of the fan-in's routing.
+    plus: Option<Box<Node>>,
     /// Subscribers whose filter ends at this level.
     here: Subscribers,
     /// Subscribers whose filter ends with `#` after this level.
@@ -84,7 +87,7 @@ struct Node {
 
 impl Node {
     fn is_empty(&self) -> bool {
-        self.children.is_empty() && self.here.is_empty() && self.multi.is_empty()
+        self.children.is_empty() && self.plus.is_none() && self.here.is_empty() && self.multi.is_empty()
     }
 }
 
@@ -114,7 +117,11 @@ impl SubscriptionTree {
                 set = Some(&mut node.multi);
                 break;
             }
-            node = node.children.entry(level.into()).or_default();
+            node = if level == "+" {
+                node.plus.get_or_insert_with(Box::default)
+            } else {
+                node.children.entry(level.into()).or_default()
+            };
         }
         let set = set.unwrap_or(&mut node.here);
         let replaced = set.insert(client.clone(), Held { sub, slot }).is_some();
@@ -218,14 +225,16 @@ fn collect<'t>(node: &'t Node, rest: Option<&str>, wildcards: bool, f: &mut impl
         }
         return;
     };
-    let (first, after) = match rest.split_once('/') {
-        Some((first, after)) => (first, Some(after)),
+    // A byte search: `split_once('/')` set up a `memchr` per level, a tenth of the fan-in's
+    // instructions for levels a few bytes long. `/` is ASCII, so `at` is a char boundary.
+    let (first, after) = match rest.bytes().position(|b| b == b'/') {
+        Some(at) => (&rest[..at], Some(&rest[at + 1..])),
         None => (rest, None),
     };
     if let Some(child) = node.children.get(first) {
         collect(child, after, true, f);
     }
-    if wildcards && let Some(child) = node.children.get("+") {
+    if wildcards && let Some(child) = &node.plus {
         collect(child, after, true, f);
     }
 }
@@ -234,6 +243,14 @@ fn remove_in(node: &mut Node, levels: &[&str], client: &str) -> bool {
     match levels {
         ["#"] => node.multi.remove(client).is_some(),
         [] => node.here.remove(client).is_some(),
+        ["+", rest @ ..] => {
+            let Some(child) = node.plus.as_deref_mut() else { return false };
+            let removed = remove_in(child, rest, client);
+            if child.is_empty() {
+                node.plus = None;
+            }
+            removed
+        }
         [first, rest @ ..] => {
             let Some(child) = node.children.get_mut(*first) else { return false };
             let removed = remove_in(child, rest, client);

@@ -69,3 +69,23 @@ fn the_one_set_agrees_with_the_merge() {
         }
     }
 }
+
+/// `+` levels sit apart from the named ones: they match any one level, at any depth, and a
+/// tree whose `+` filters are all removed is empty again.
+#[test]
+fn plus_levels_match_one_level_anywhere_and_leave_no_trace() {
+    let mut t = tree(&[("a", "+/sunshine"), ("b", "PV/+/kW"), ("c", "+/+"), ("d", "PV/sunshine")]);
+    let mut matched = HashMap::default();
+    t.matches("PV/sunshine", None, &mut matched);
+    let mut got: Vec<&str> = matched.keys().map(|c| &**c).collect();
+    got.sort_unstable();
+    assert_eq!(got, ["a", "c", "d"]);
+    assert_eq!(t.only_set("PV/data/kW").map(|s| s.map(clients)), Ok(Some(vec!["b"])));
+    assert_eq!(t.only_set("PV/data/W").map(|s| s.map(clients)), Ok(None));
+    for (client, filter) in [("a", "+/sunshine"), ("b", "PV/+/kW"), ("c", "+/+"), ("d", "PV/sunshine")] {
+        assert!(t.remove(filter, client), "{filter}");
+    }
+    assert!(!t.remove("+/+", "c"), "removed once");
+    assert!(t.root.is_empty(), "{:?}", t.root);
+    assert_eq!(t.len(), 0);
+}

@@ -116,7 +116,7 @@ impl<'a> Reader<'a, '_> {
         let start = self.pos;
         let bytes = self.take(len, what)?;
         let s = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 { what })?;
-        if s.contains('\0') {
+        if memchr::memchr(0, bytes).is_some() {
             return Err(DecodeError::NullCharacter { what });
         }
         self.record(name, start, || format!("{s:?}"));
