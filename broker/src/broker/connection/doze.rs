@@ -138,9 +138,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// connection that has been quiet that long becomes sleepy. One timer per busy connection,
     /// looked at once a [`QUIET_US`] rather than reset on every move; only for connections that
     /// can park.
+    /// An empty write buffer kept while busy (pump.rs) goes when the connection goes quiet.
+    fn free_write_buffer(&mut self) {
+        if self.wbuf.is_empty() && self.wbuf.capacity() > 0 {
+            self.wbuf = bytes::BytesMut::new();
+        }
+    }
+
     pub(super) fn poll_doze(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.sleepiness.is_busy() {
             self.busy = None;
+            self.free_write_buffer();
             return true;
         }
         loop {
@@ -150,6 +158,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if quiet_us >= QUIET_US {
                 self.sleepiness.reset();
                 self.busy = None;
+                self.free_write_buffer();
                 return true;
             }
             let due = Instant::now() + Duration::from_micros(QUIET_US - quiet_us);
