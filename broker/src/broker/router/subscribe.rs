@@ -16,10 +16,10 @@ impl Router {
     /// and is not stored. Returns what was routed and the codes.
     pub fn subscribe(&mut self, client_id: &str, s: &Subscribe) -> (Routed, Vec<SubAckCode>) {
         let mut routed = Routed::default();
+        // Where the session sits, kept beside each of its filters for routing (sessions.rs).
+        let slot = self.sessions.slot_of(client_id);
         let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
         let id = session.client_id.clone();
-        let slot = self.sessions.slot_of(&id);
-        let Some(session) = self.sessions.get_mut(client_id) else { return (routed, Vec::new()) };
         let sub_id = match s.properties.get(PropertyId::SubscriptionIdentifier) {
             Some(Property::SubscriptionIdentifier(id)) => Some(*id),
             _ => None,
