@@ -131,6 +131,9 @@ pub(super) struct Busy {
     /// The queue a small batch of the outbox moves into (session/outbox.rs), kept empty between
     /// writes so that a busy connection does not allocate one per batch.
     pub(super) spare: VecDeque<crate::broker::session::Outbound>,
+    /// Bytes written since the write buffer was last empty: what it holds, for whether it is
+    /// kept (pump.rs).
+    pub(super) written: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -138,9 +141,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// connection that has been quiet that long becomes sleepy. One timer per busy connection,
     /// looked at once a [`QUIET_US`] rather than reset on every move; only for connections that
     /// can park.
-    /// An empty write buffer kept while busy (pump.rs) goes when the connection goes quiet.
-    fn free_write_buffer(&mut self) {
-        if self.wbuf.is_empty() && self.wbuf.capacity() > 0 {
+    /// An empty write buffer kept while busy (pump.rs) goes when the connection goes quiet,
+    /// or (a connection that cannot park, which never dozes) whenever it waits. Its capacity
+    /// says nothing: a buffer written to its end keeps its memory at capacity 0.
+    pub(super) fn free_write_buffer(&mut self) {
+        if self.wbuf.is_empty() {
             self.wbuf = bytes::BytesMut::new();
         }
     }

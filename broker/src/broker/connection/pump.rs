@@ -88,12 +88,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Poll::Ready(Ok(n)) => {
                 self.wbuf.advance(n);
                 Stats::add(&self.shared.stats.bytes_sent, n as u64);
+                // Kept while the connection is busy, for its next batch: freed after each
+                // write, it was allocated again and grown by doubling for every batch (a
+                // twentieth of the fan-in's instructions). Only a buffer that held at most
+                // KEEP_WRITE_BUFFER since it was last empty (a batch written in several parts
+                // counts whole), and freed once the connection goes quiet (doze.rs, task.rs).
+                let keep = self.busy.as_mut().is_some_and(|busy| {
+                    busy.written += n;
+                    busy.written <= KEEP_WRITE_BUFFER
+                });
                 if self.wbuf.is_empty() {
-                    // Kept while the connection is busy (up to KEEP_WRITE_BUFFER), for its next
-                    // batch: freed after each write, it was allocated again and grown by
-                    // doubling for every batch (a twentieth of the fan-in's instructions).
-                    // Freed once the connection goes quiet (`poll_doze`).
-                    if self.busy.is_some() && n <= KEEP_WRITE_BUFFER {
+                    if let Some(busy) = self.busy.as_mut() {
+                        busy.written = 0;
+                    }
+                    if keep {
                         self.wbuf.clear();
                     } else {
                         self.wbuf = BytesMut::new();

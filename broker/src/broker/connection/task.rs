@@ -113,6 +113,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Future for ConnectionTa
                             (parking.park)(conn, this.ending.take());
                             return Poll::Ready(());
                         }
+                        if this.park.is_none() {
+                            conn.free_write_buffer();
+                        }
                         return Poll::Pending;
                     };
                     match std::mem::replace(&mut this.phase, Phase::Ended) {
